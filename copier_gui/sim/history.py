@@ -1,7 +1,8 @@
 """Bars and ticks from the simulated market's tick history, as the numpy arrays MT5 returns.
 
 History starts when the market was created (its anchor) and keeps the most recent ticks only,
-like a terminal limited by "Max bars in chart". Times are trade-server time, as at real brokers.
+like a terminal limited by "Max bars in chart". Bar and tick times are UTC, as the MetaTrader 5
+documentation states; trade records (positions, orders, deals) carry trade-server time instead.
 """
 
 from __future__ import annotations
@@ -40,11 +41,10 @@ def timeframe_seconds(timeframe: int) -> int | None:
     return _FIXED.get(timeframe)
 
 
-def _broker_ticks(engine: TradeEngine, spec: SymbolSpec, server_from: float, server_to: float):
-    offset = engine.server_time(0.0)
-    for q in engine.market.ticks_between(spec.instrument, server_from - offset, server_to - offset):
+def _broker_ticks(engine: TradeEngine, spec: SymbolSpec, utc_from: float, utc_to: float):
+    for q in engine.market.ticks_between(spec.instrument, utc_from, utc_to):
         bid, ask = engine._broker_prices(spec, q.mid, q.spread_points)
-        yield q.time + offset, bid, ask
+        yield q.time, bid, ask
 
 
 def rates_between(engine: TradeEngine, spec: SymbolSpec, frame: int, start: float | None, end: float,
@@ -74,7 +74,7 @@ def rates_between(engine: TradeEngine, spec: SymbolSpec, frame: int, start: floa
 
 def ticks_between(engine: TradeEngine, spec: SymbolSpec, start: float, end: float | None, count: int | None,
                   flags: int) -> list[tuple]:
-    stop = end if end is not None else engine.server_time(engine.clock.time())
+    stop = end if end is not None else engine.clock.time()
     rows = []
     for when, bid, ask in _broker_ticks(engine, spec, start, stop):
         msc = int(round(when * 1000))

@@ -39,15 +39,18 @@ from copier_gui.sim.profiles import BrokerProfile, SymbolSpec
 _SUCCESS = (1, "Success")
 _NO_IPC = (-10004, "No IPC connection")
 _IPC_TIMEOUT = (-10005, "IPC timeout")
+# What a function returns when there is no connection, where that differs from None: the
+# boolean functions answer False (symbols_get, whose argument errors give False, answers None).
+_NO_CONNECTION_RESULT = {"_symbol_select": False, "_book_toggle": False}
 _TERMINAL_BUILD = 5430
 _TERMINAL_BUILD_DATE = "14 Nov 2025"
 
 
-def _api(failure=None, *, needs_connection: bool = True, trade: bool = False):
+def _api(arg_failure=None, *, needs_connection: bool = True, trade: bool = False):
     """Wrap an API function: reset the error state, check the connection, map argument errors.
 
-    ``failure`` is what the real function returns when it fails (None, or False for
-    initialize/login/symbols_get).
+    A call without a connection returns None. ``arg_failure`` is what the real function returns
+    when its arguments are refused: None, or False for symbols_get and the boolean functions.
     """
 
     def decorate(func):
@@ -59,12 +62,12 @@ def _api(failure=None, *, needs_connection: bool = True, trade: bool = False):
                     fault = self._connection_fault(trade)
                     if fault is not None:
                         self._error = fault
-                        return failure
+                        return _NO_CONNECTION_RESULT.get(func.__name__)
                 try:
                     return func(self, *args, **kwargs)
                 except ArgumentError as exc:
                     self._error = (-2, exc.message)
-                    return failure
+                    return arg_failure
 
         return wrapper
 
@@ -313,7 +316,7 @@ class SimulatedTerminal:
         path = f"{inst.category}\\{spec.name}"
         return _structs.SymbolInfo((
             False, _constants.SYMBOL_CHART_MODE_BID, selected, selected, 0, 0, 0, 0, 0, 0,
-            int(e.server_time(utc)) if selected else 0,
+            int(utc) if selected else 0,
             spec.digits, int(round((ask - bid) / point)) if selected else 0, True, 0, calc, spec.trade_mode, 0, 0,
             spec.stops_level, spec.freeze_level, self._profile.execution, _constants.SYMBOL_SWAP_MODE_POINTS,
             _constants.DAY_OF_WEEK_WEDNESDAY, True,
@@ -331,7 +334,7 @@ class SimulatedTerminal:
             self._error = (-1, "Terminal: Call failed")
             return None
         bid, ask, utc = self._engine.quote(spec)
-        msc = self._engine.server_msc(utc)
+        msc = int(round(utc * 1000.0))
         return _structs.Tick((msc // 1000, bid, ask, 0.0, 0, msc, _constants.TICK_FLAG_BID | _constants.TICK_FLAG_ASK, 0.0))
 
     def symbol_select(self, *args, **kwargs):
@@ -445,12 +448,12 @@ class SimulatedTerminal:
             return None
         e = self._engine
         frame = timeframe_seconds(timeframe)
-        now_server = e.server_time(self._clock.time())
+        now_utc = self._clock.time()
         if name == "copy_rates_from":
-            end, count = parse_date(a, "3rd") or now_server, b
+            end, count = parse_date(a, "3rd") or now_utc, b
             start = None
         elif name == "copy_rates_from_pos":
-            start, end, count = None, now_server - a * frame, b
+            start, end, count = None, now_utc - a * frame, b
         else:
             start, end, count = parse_date(a, "3rd"), parse_date(b, "4th"), None
         rates = rates_between(e, spec, frame, start, end, count)
@@ -501,7 +504,7 @@ class SimulatedTerminal:
         cached = self._positions_cache
         if cached is not None and cached[0] == stamp:
             return cached[1]
-        result = tuple(e.position_tuple(p) for p in e.positions.values())
+        result = e.positions_tuples()
         self._positions_cache = (stamp, result)
         return result
 
