@@ -75,6 +75,7 @@ def bench_order_send(calls: int) -> dict:
     assert terminal.initialize(), terminal.last_error()
     samples = []
     clock = time.perf_counter_ns
+    last = None
     for i in range(calls):
         # Alternate open and close so the account stays small and every call does a real fill.
         if i % 2 == 0:

@@ -666,9 +666,9 @@ class TradeEngine:
         if type_time not in (mt5.ORDER_TIME_GTC, mt5.ORDER_TIME_DAY, mt5.ORDER_TIME_SPECIFIED,
                              mt5.ORDER_TIME_SPECIFIED_DAY):
             return mt5.TRADE_RETCODE_INVALID_EXPIRATION
-        if type_time in (mt5.ORDER_TIME_SPECIFIED, mt5.ORDER_TIME_SPECIFIED_DAY):
-            if expiration <= self.server_time(self.clock.time()):
-                return mt5.TRADE_RETCODE_INVALID_EXPIRATION
+        specified = type_time in (mt5.ORDER_TIME_SPECIFIED, mt5.ORDER_TIME_SPECIFIED_DAY)
+        if specified and expiration <= self.server_time(self.clock.time()):
+            return mt5.TRADE_RETCODE_INVALID_EXPIRATION
         return 0
 
     def _validate_sltp(self, req: TradeRequest) -> Outcome:

@@ -70,6 +70,5 @@ def session_open(kind: SessionKind, utc_epoch: float) -> bool:
         return hour >= 22
     if day == 5 and hour >= 21:  # Friday closes at 21:00
         return False
-    if kind in (SessionKind.METAL, SessionKind.INDEX) and hour == 21:
-        return False
-    return True
+    # Metals and indices pause for the daily maintenance hour.
+    return not (kind in (SessionKind.METAL, SessionKind.INDEX) and hour == 21)

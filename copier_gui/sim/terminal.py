@@ -31,7 +31,13 @@ from copier_gui.sim.arguments import (
 from copier_gui.sim.engine import TradeEngine, tick_value
 from copier_gui.sim.faults import REJECTION_COMMENTS, Faults
 from copier_gui.sim.groups import matches
-from copier_gui.sim.history import RATES_DTYPE, TICKS_DTYPE, rates_between, ticks_between, timeframe_seconds
+from copier_gui.sim.history import (
+    RATES_DTYPE,
+    TICKS_DTYPE,
+    rates_between,
+    ticks_between,
+    timeframe_seconds,
+)
 from copier_gui.sim.instruments import INSTRUMENTS
 from copier_gui.sim.market import Market
 from copier_gui.sim.profiles import BrokerProfile, SymbolSpec
@@ -781,4 +787,4 @@ class SimControl:
 
 
 def utc_datetime(epoch: float) -> _dt.datetime:
-    return _dt.datetime.fromtimestamp(epoch, tz=_dt.timezone.utc)
+    return _dt.datetime.fromtimestamp(epoch, tz=_dt.UTC)

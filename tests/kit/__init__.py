@@ -5,8 +5,6 @@ Fixtures defined here are registered for every test by ``pytest_plugins`` in tes
 
 from __future__ import annotations
 
-
-
 import datetime as _dt
 
 import pytest
@@ -14,7 +12,7 @@ import pytest
 from copier_gui.clock import VirtualClock
 
 # A Wednesday at noon UTC: every simulated market is open, and stays open for nine hours.
-WEEKDAY_NOON_UTC = _dt.datetime(2026, 11, 25, 12, 0, tzinfo=_dt.timezone.utc).timestamp()
+WEEKDAY_NOON_UTC = _dt.datetime(2026, 11, 25, 12, 0, tzinfo=_dt.UTC).timestamp()
 
 
 @pytest.fixture
