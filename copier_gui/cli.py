@@ -1,11 +1,23 @@
-"""The ``copier-gui`` command line: parses arguments and hands off to the right mode."""
+"""The ``copier-gui`` command line: parses arguments and hands off to the right mode.
+
+Errors in what the user gave (a bad scenario, a bad setting, a missing file) print one clear line
+and exit with code 2; nothing is written. A traceback is never the answer to bad input.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
+from pathlib import Path
 
 from copier_gui import __version__
+
+EXIT_BAD_INPUT = 2
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,13 +26,105 @@ def build_parser() -> argparse.ArgumentParser:
         description="Mirror a master MetaTrader 5 account to many slaves and measure the drift.",
     )
     parser.add_argument("--version", action="version", version=f"copier-gui {__version__}")
+    parser.add_argument("--home", metavar="DIR",
+                        help="folder for settings, journal and logs (default: the user data folder; "
+                             "the COPIER_GUI_HOME environment variable also sets it)")
+    parser.add_argument("--demo", action="store_true", help="run on simulated brokers with an automated master")
+    parser.add_argument("--headless", action="store_true", help="no window: print copies and a drift summary")
+    parser.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this many seconds")
+    parser.add_argument("--slaves", type=int, default=3, metavar="N", help="simulated slaves in the demo (default 3)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for the demo's market and strategy")
+    parser.add_argument("--poll-ms", type=float, default=5.0, metavar="MS", help="master poll interval (default 5)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    replay = sub.add_parser("replay", help="run a scenario on virtual time and write a report")
+    replay.add_argument("scenario", help="scenario file (YAML or JSON)")
+    replay.add_argument("--out", required=True, metavar="REPORT.json", help="where to write the report")
+
+    sub.add_parser("scenario-schema", help="print the JSON Schema of scenario files")
+
+    journal = sub.add_parser("journal", help="work with the journal")
+    journal_sub = journal.add_subparsers(dest="journal_command", metavar="ACTION", required=True)
+    export = journal_sub.add_parser("export", help="export the journal")
+    export.add_argument("--csv", required=True, metavar="FILE", help="write every entry to this CSV file")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    try:
+        return _dispatch(parser, args)
+    except UsageError as exc:
+        print(f"copier-gui: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from copier_gui.paths import user_paths
+
+    paths = user_paths(args.home)
+    if args.command == "replay":
+        return _replay(Path(args.scenario), Path(args.out))
+    if args.command == "scenario-schema":
+        import json
+
+        from copier_gui.replay.scenario import scenario_json_schema
+
+        print(json.dumps(scenario_json_schema(), indent=2))
+        return 0
+    if args.command == "journal":
+        return _export_journal(paths, Path(args.csv))
+    if args.slaves < 1:
+        raise UsageError(f"--slaves must be at least 1, not {args.slaves}")
+    if args.duration is not None and args.duration < 0:
+        raise UsageError(f"--duration must not be negative, not {args.duration}")
+    if args.poll_ms <= 0:
+        raise UsageError(f"--poll-ms must be positive, not {args.poll_ms}")
+    if args.headless:
+        if not args.demo:
+            raise UsageError("headless mode with your own accounts needs linked accounts; "
+                             "link them in the window first, or try --demo --headless")
+        from copier_gui.headless import run_demo_headless
+
+        asyncio.run(run_demo_headless(slaves=args.slaves, duration=args.duration, paths=paths, seed=args.seed,
+                                      poll_interval_s=args.poll_ms / 1000.0))
+        return 0
     parser.print_help()
+    return 0
+
+
+def _replay(scenario_path: Path, out: Path) -> int:
+    from copier_gui.replay.runner import run_scenario_file
+    from copier_gui.replay.scenario import ScenarioError
+
+    try:
+        report = run_scenario_file(scenario_path)
+    except ScenarioError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(report)
+    except OSError as exc:
+        raise UsageError(f"cannot write the report to {out}: {exc.strerror}") from None
+    print(f"report written to {out}")
+    return 0
+
+
+def _export_journal(paths, out: Path) -> int:
+    from copier_gui.clock import SYSTEM_CLOCK
+    from copier_gui.core.journal import Journal
+
+    if not paths.journal_file.exists():
+        raise UsageError(f"no journal at {paths.journal_file} yet: run the copier first")
+    with Journal(paths.journal_file, SYSTEM_CLOCK) as journal:
+        try:
+            rows = journal.export_csv(out)
+        except OSError as exc:
+            raise UsageError(f"cannot write {out}: {exc.strerror}") from None
+    print(f"{rows} journal entries written to {out}")
     return 0
 
 

@@ -1,0 +1,531 @@
+"""The MetaTrader 5 connector: one account's terminal behind the core's async connector port.
+
+The core hands it requests and gets back snapshots and execution reports. Each public coroutine
+runs one synchronous unit of work (reads, translation, order_send) through the account's invoker,
+so a request costs one hop off the event loop and calls to one terminal never interleave.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+
+from copier_gui.clock import Clock
+from copier_gui.connectors.mt5 import retcodes
+from copier_gui.connectors.mt5.invoker import Invoker
+from copier_gui.connectors.mt5.translate import (
+    ACCOUNT_MARGIN_MODE_RETAIL_HEDGING,
+    COMMENT_LIMIT,
+    ORDER_FILLING_RETURN,
+    ORDER_TYPE_BUY,
+    POSITION_TYPE_BUY,
+    TRADE_ACTION_DEAL,
+    Refusal,
+    check_magic,
+    choose_filling,
+    deal_request,
+    fit_stops,
+    modify_request,
+    normalize_volume,
+    pending_entry,
+    pending_kind,
+    pending_request,
+    remove_request,
+    round_price,
+    sltp_request,
+    to_account_state,
+    to_pending_order,
+    to_position,
+    to_symbol_spec,
+    trading_blockers,
+)
+from copier_gui.core.model import (
+    AccountState,
+    CancelPending,
+    ClosePosition,
+    ExecutionReport,
+    Filling,
+    ModifyPending,
+    ModifyStops,
+    OpenPosition,
+    PlacePending,
+    Side,
+    Snapshot,
+    Status,
+    SymbolSpec,
+)
+from copier_gui.core.ports import Capabilities, ConnectorError
+
+log = logging.getLogger(__name__)
+
+# last_error() codes that mean the terminal itself could not be reached.
+_UNREACHABLE_CODES = frozenset({-10000, -10001, -10002, -10004, -10005})
+_IPC_CALL_FAILED = -10000
+# Server offsets are whole half-hours; a record younger than this pins the offset down.
+_OFFSET_GRANULARITY_S = 1800.0
+_FRESH_RECORD_S = 600.0
+# How far this machine's clock may run behind the trade server's and a record still count as fresh.
+_CLOCK_SKEW_S = 60.0
+
+MagicFilter = Callable[[int], bool] | Iterable[int] | int | None
+
+
+class _Unreachable(Exception):
+    """A read on the way to an order_send failed because the terminal did not answer."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _magic_predicate(magic_filter: MagicFilter) -> Callable[[int], bool] | None:
+    if magic_filter is None:
+        return None
+    if callable(magic_filter):
+        return magic_filter
+    wanted = {int(magic_filter)} if isinstance(magic_filter, int) else {int(m) for m in magic_filter}
+    return wanted.__contains__
+
+
+def _scrub(text: str, secret: str | None) -> str:
+    # The Linux bridge builds its remote call as source text, so its exceptions can quote the
+    # arguments, password included.
+    return text.replace(secret, "***") if secret else text
+
+
+class MT5Connector:
+    """One MetaTrader 5 account, through any object with the ``MetaTrader5`` module's API.
+
+    ``api`` is the real module, the Linux bridge client, or a simulated terminal; nothing here
+    depends on which. The real module binds one terminal per process, so a process drives one
+    account with it; bridges and simulated terminals may share a process, one invoker each.
+
+    ``password_provider`` is asked at connect time; the password is never kept, logged or quoted.
+    ``magic_filter`` (a magic number, several, or a predicate) limits snapshots to matching
+    positions and orders; None keeps everything. The invoker belongs to the caller, who closes it.
+    """
+
+    def __init__(
+        self,
+        account_id: str,
+        api,
+        *,
+        invoker: Invoker,
+        clock: Clock,
+        login: int | None = None,
+        server: str | None = None,
+        path: str | None = None,
+        password_provider: Callable[[], str | None] | None = None,
+        magic_filter: MagicFilter = None,
+    ) -> None:
+        self.account_id = account_id
+        self._api = api
+        self._invoker = invoker
+        self._clock = clock
+        self._login = int(login) if login is not None else None
+        self._server = server
+        self._path = path
+        self._password_provider = password_provider
+        self._keep_magic = _magic_predicate(magic_filter)
+        self._hedging = False
+        self._company = "the broker"
+        self._terminal = f"'{account_id}'"
+        # Static symbol properties (digits, lot limits, filling modes) cached per connection so an
+        # order costs a tick read and order_send, not a symbol_info round trip as well. Dropped on
+        # connect, on symbols(), and for a symbol whose order the broker rejected.
+        self._specs: dict[str, SymbolSpec] = {}
+        self._server_offset: float | None = None
+
+    def __repr__(self) -> str:
+        return f"MT5Connector({self.account_id!r}, login={self._login}, server={self._server!r})"
+
+    @property
+    def capabilities(self) -> Capabilities:
+        # Close-by exists in MetaTrader 5, but the port has no request for it yet.
+        return Capabilities(platform="mt5", hedging=self._hedging, pending_orders=True,
+                            stop_limit_orders=True, close_by=False, max_comment_length=COMMENT_LIMIT)
+
+    # ------------------------------------------------------------------ session
+    async def connect(self) -> AccountState:
+        return await self._invoker.call(self._connect)
+
+    async def close_session(self) -> None:
+        await self._invoker.call(self._shutdown)
+
+    async def account(self) -> AccountState:
+        return await self._invoker.call(self._account)
+
+    def _connect(self) -> AccountState:
+        where = self._path or "the default location"
+        password = self._password_provider() if self._password_provider is not None else None
+        kwargs: dict = {}
+        if self._path:
+            kwargs["path"] = self._path
+        if self._login is not None:
+            kwargs["login"] = self._login
+        if password:
+            kwargs["password"] = password
+        if self._server:
+            kwargs["server"] = self._server
+        log.info("%s: connecting to the MetaTrader 5 terminal at %s (login %s, server %s, %s)",
+                 self.account_id, where, self._login if self._login is not None else "as saved",
+                 self._server or "as saved", "password supplied" if password else "saved password")
+        failure: ConnectorError | None = None
+        try:
+            if not self._api.initialize(**kwargs):
+                code, text = self._last_error()
+                message = retcodes.connect_failure(code, text, path=self._path, login=self._login,
+                                                   server=self._server)
+                failure = ConnectorError(_scrub(message, password), code=code)
+        except (OSError, EOFError) as exc:
+            message = f"could not reach the MetaTrader 5 terminal at {where} ({type(exc).__name__}: {exc})"
+            failure = ConnectorError(_scrub(message, password), code=_IPC_CALL_FAILED)
+        finally:
+            # Drop the only references this object had; the password lives on only in the caller.
+            kwargs.clear()
+            password = None
+        if failure is not None:
+            # Raised outside the except block so the bridge's exception, which may quote the
+            # password, is not chained to it.
+            raise failure
+        account = self._read(self._api.account_info, what="the account")
+        terminal = self._read(self._api.terminal_info, what="the terminal state")
+        if self._login is not None and int(account.login) != self._login:
+            self._shutdown()
+            raise ConnectorError(
+                f"the MetaTrader 5 terminal at {where} is logged in to account {account.login}, not "
+                f"{self._login}: log it in to {self._login} or correct the account settings")
+        self._specs.clear()
+        self._remember(account, terminal)
+        blockers = trading_blockers(account, terminal)
+        if blockers:
+            log.warning("%s: connected to account %s, but copying to it cannot trade: %s",
+                        self.account_id, account.login, "; ".join(blockers))
+        log.info("%s: connected to account %s at %s (%s)", self.account_id, account.login,
+                 account.company, account.server)
+        return to_account_state(account, terminal)
+
+    def _shutdown(self) -> None:
+        try:
+            self._api.shutdown()
+        except (OSError, EOFError) as exc:
+            # Nothing to save: the session is gone either way.
+            log.debug("%s: shutdown failed: %s", self.account_id, exc)
+
+    def _account(self) -> AccountState:
+        account = self._read(self._api.account_info, what="the account")
+        terminal = self._read(self._api.terminal_info, what="the terminal state")
+        self._remember(account, terminal)
+        return to_account_state(account, terminal)
+
+    def _remember(self, account, terminal) -> None:
+        self._hedging = account.margin_mode == ACCOUNT_MARGIN_MODE_RETAIL_HEDGING
+        self._company = account.company or "the broker"
+        self._terminal = f"'{terminal.name}' (account {account.login})"
+
+    # ------------------------------------------------------------------ reads
+    async def snapshot(self) -> Snapshot:
+        return await self._invoker.call(self._snapshot)
+
+    async def symbols(self) -> dict[str, SymbolSpec]:
+        return await self._invoker.call(self._symbols)
+
+    async def symbol(self, name: str) -> SymbolSpec | None:
+        return await self._invoker.call(self._symbol, name)
+
+    def _snapshot(self) -> Snapshot:
+        positions = self._read(self._api.positions_get, what="open positions")
+        # Stamped when the positions are in hand: that is when a change becomes known to us.
+        taken_at = self._clock.monotonic()
+        orders = self._read(self._api.orders_get, what="working orders")
+        keep = self._keep_magic
+        converted = tuple(to_position(p) for p in positions if keep is None or keep(p.magic))
+        # Market orders still in progress (the working rest of a partly filled RETURN order) have
+        # no PendingKind; the position they add to shows up once they fill.
+        pending = tuple(o for o in map(to_pending_order, orders)
+                        if o is not None and (keep is None or keep(o.magic)))
+        return Snapshot(taken_at=taken_at, positions=converted, orders=pending,
+                        server_offset_s=self._estimate_offset(positions, orders))
+
+    def _estimate_offset(self, positions, orders) -> float | None:
+        """Trade server time minus UTC, in seconds (+7200 for a UTC+2 server).
+
+        MT5 stamps trades in server time, and no API call tells the offset. The newest record
+        stamped less than ten minutes ago gives it, rounded to the half-hour grid that time zones
+        sit on. Without such a record the last estimate stands (None before the first). A record
+        whose age is near a multiple of 30 minutes cannot be told from a fresh one in another
+        zone; the newest record of an active account is rarely that old.
+        """
+        stamps = [max(p.time_msc, p.time_update_msc) for p in positions]
+        stamps.extend(o.time_setup_msc for o in orders)
+        if stamps:
+            lead = max(stamps) / 1000.0 - self._clock.time()
+            offset = round(lead / _OFFSET_GRANULARITY_S) * _OFFSET_GRANULARITY_S
+            age = offset - lead
+            if -_CLOCK_SKEW_S <= age < _FRESH_RECORD_S:
+                self._server_offset = float(offset)
+        return self._server_offset
+
+    def _symbols(self) -> dict[str, SymbolSpec]:
+        infos = self._read(self._api.symbols_get, what="the symbol list")
+        specs = {info.name: to_symbol_spec(info) for info in infos}
+        self._specs = dict(specs)
+        return specs
+
+    def _symbol(self, name: str) -> SymbolSpec | None:
+        try:
+            return self._load_symbol(name)
+        except _Unreachable as exc:
+            raise ConnectorError(exc.message, code=exc.code) from None
+
+    def _read(self, fn, *args, what: str, **kwargs):
+        """A read that must succeed: None (or a bridge failure) raises ConnectorError."""
+        try:
+            result = fn(*args, **kwargs)
+        except (OSError, EOFError) as exc:
+            raise ConnectorError(
+                f"could not read {what} from the MetaTrader 5 terminal {self._terminal} "
+                f"({type(exc).__name__}: {exc})", code=_IPC_CALL_FAILED) from None
+        if result is None or result is False:
+            code, text = self._last_error()
+            raise ConnectorError(retcodes.read_failure(code, text, what=what, terminal=self._terminal),
+                                 code=code)
+        return result
+
+    def _last_error(self) -> tuple[int, str]:
+        try:
+            code, text = self._api.last_error()
+            return int(code), str(text)
+        except (OSError, EOFError, TypeError, ValueError):
+            return _IPC_CALL_FAILED, "IPC call failed"
+
+    def _failed_read(self, what: str) -> None:
+        """After a read returned None: raise _Unreachable if the terminal is gone, else return."""
+        code, text = self._last_error()
+        if code in _UNREACHABLE_CODES:
+            raise _Unreachable(code, retcodes.read_failure(code, text, what=what, terminal=self._terminal))
+
+    def _guarded(self, fn, *args, what: str, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (OSError, EOFError) as exc:
+            raise _Unreachable(_IPC_CALL_FAILED,
+                               f"could not read {what} from the MetaTrader 5 terminal {self._terminal} "
+                               f"({type(exc).__name__}: {exc})") from None
+
+    def _load_symbol(self, name: str) -> SymbolSpec | None:
+        """Fresh properties and quote of one symbol, put in Market Watch if it is not; None if unknown."""
+        what = f"the symbol {name}"
+        info = self._guarded(self._api.symbol_info, name, what=what)
+        if info is None:
+            self._failed_read(what)
+            return None
+        if not (info.select and info.visible):
+            # Quotes of a symbol outside Market Watch are not kept up to date by the terminal.
+            self._guarded(self._api.symbol_select, name, True, what=what)
+            info = self._guarded(self._api.symbol_info, name, what=what) or info
+        tick = self._guarded(self._api.symbol_info_tick, name, what=what)
+        spec = to_symbol_spec(info, tick)
+        self._specs[name] = spec
+        return spec
+
+    def _trade_spec(self, name: str) -> SymbolSpec:
+        spec = self._specs.get(name)
+        if spec is None:
+            spec = self._load_symbol(name)
+            if spec is None:
+                raise Refusal(retcodes.INVALID_REQUEST, f"{self._company} has no symbol {name!r} on this account")
+        return spec
+
+    def _tick(self, name: str):
+        what = f"the quote of {name}"
+        tick = self._guarded(self._api.symbol_info_tick, name, what=what)
+        if tick is None:
+            self._failed_read(what)
+            self._guarded(self._api.symbol_select, name, True, what=what)
+            tick = self._guarded(self._api.symbol_info_tick, name, what=what)
+        if tick is None or tick.bid <= 0 or tick.ask <= 0:
+            raise Refusal(retcodes.PRICE_OFF, f"there is no quote for {name} to price the order with")
+        return tick
+
+    # ------------------------------------------------------------------ trading
+    async def open(self, request: OpenPosition) -> ExecutionReport:
+        return await self._invoker.call(self._trade, self._build_open, request, deal=True)
+
+    async def close(self, request: ClosePosition) -> ExecutionReport:
+        return await self._invoker.call(self._trade, self._build_close, request, deal=True)
+
+    async def modify(self, request: ModifyStops) -> ExecutionReport:
+        return await self._invoker.call(self._trade, self._build_modify, request, deal=False)
+
+    async def place_pending(self, request: PlacePending) -> ExecutionReport:
+        return await self._invoker.call(self._trade, self._build_pending, request, deal=False)
+
+    async def modify_pending(self, request: ModifyPending) -> ExecutionReport:
+        return await self._invoker.call(self._trade, self._build_modify_pending, request, deal=False)
+
+    async def cancel(self, request: CancelPending) -> ExecutionReport:
+        return await self._invoker.call(self._trade, self._build_cancel, request, deal=False)
+
+    def _build_open(self, req: OpenPosition) -> tuple[dict, dict]:
+        spec = self._trade_spec(req.symbol)
+        volume = normalize_volume(req.volume, spec)
+        filling = choose_filling(spec)
+        magic = check_magic(req.magic)
+        tick = self._tick(spec.name)
+        buy = req.side is Side.BUY
+        # Instant and request execution fill only at the price sent (within deviation); market
+        # execution ignores it, and the fresh quote there is harmless and shows in the journal.
+        price = tick.ask if buy else tick.bid
+        # A position's stops trigger on the price it closes at: the bid for a buy, the ask for a sell.
+        sl, tp, note = fit_stops(buy=buy, reference=tick.bid if buy else tick.ask, sl=req.sl, tp=req.tp,
+                                 spec=spec, reference_name="the bid" if buy else "the ask")
+        request = deal_request(symbol=spec.name, side=req.side, volume=volume,
+                               price=round_price(price, spec.digits), deviation=req.max_deviation_points,
+                               sl=sl, tp=tp, magic=magic, comment=req.comment, filling=filling)
+        return request, self._extra(filling=filling, note=note)
+
+    def _build_close(self, req: ClosePosition) -> tuple[dict, dict]:
+        spec = self._trade_spec(req.symbol)
+        volume = normalize_volume(req.volume, spec)
+        filling = choose_filling(spec)
+        magic = check_magic(req.magic)
+        tick = self._tick(spec.name)
+        # A buy closes by selling at the bid, a sell by buying at the ask.
+        price = tick.bid if req.side is Side.BUY else tick.ask
+        request = deal_request(symbol=spec.name, side=req.side.opposite, volume=volume,
+                               price=round_price(price, spec.digits), deviation=req.max_deviation_points,
+                               sl=0.0, tp=0.0, magic=magic, comment=req.comment, filling=filling,
+                               position=req.ticket)
+        return request, self._extra(filling=filling)
+
+    def _build_modify(self, req: ModifyStops) -> tuple[dict, dict]:
+        spec = self._trade_spec(req.symbol)
+        sl, tp, note = round_price(req.sl, spec.digits), round_price(req.tp, spec.digits), ""
+        found = self._guarded(self._api.positions_get, ticket=int(req.ticket), what="the position")
+        if found is None:
+            self._failed_read("the position")
+        if found:
+            # The request does not say the side; the position does, and the side decides which
+            # price the stops are measured from. A missing position is left to the broker to report.
+            buy = found[0].type == POSITION_TYPE_BUY
+            tick = self._tick(spec.name)
+            sl, tp, note = fit_stops(buy=buy, reference=tick.bid if buy else tick.ask, sl=req.sl,
+                                     tp=req.tp, spec=spec, reference_name="the bid" if buy else "the ask")
+        return sltp_request(symbol=spec.name, ticket=req.ticket, sl=sl, tp=tp), self._extra(note=note)
+
+    def _build_pending(self, req: PlacePending) -> tuple[dict, dict]:
+        spec = self._trade_spec(req.symbol)
+        volume = normalize_volume(req.volume, spec)
+        magic = check_magic(req.magic)
+        price, stoplimit = round_price(req.price, spec.digits), round_price(req.stoplimit, spec.digits)
+        sl, tp, note = fit_stops(buy=req.kind.side is Side.BUY, reference=pending_entry(req.kind, price, stoplimit),
+                                 sl=req.sl, tp=req.tp, spec=spec, reference_name="the entry price")
+        request = pending_request(symbol=spec.name, kind=req.kind, volume=volume, price=price,
+                                  stoplimit=stoplimit, sl=sl, tp=tp, expiration=req.expiration, magic=magic,
+                                  comment=req.comment)
+        return request, self._extra(filling=Filling.RETURN, note=note)
+
+    def _build_modify_pending(self, req: ModifyPending) -> tuple[dict, dict]:
+        spec = self._trade_spec(req.symbol)
+        price, stoplimit = round_price(req.price, spec.digits), round_price(req.stoplimit, spec.digits)
+        sl, tp, note = round_price(req.sl, spec.digits), round_price(req.tp, spec.digits), ""
+        found = self._guarded(self._api.orders_get, ticket=int(req.ticket), what="the order")
+        if found is None:
+            self._failed_read("the order")
+        kind = pending_kind(found[0].type) if found else None
+        if kind is not None:
+            sl, tp, note = fit_stops(buy=kind.side is Side.BUY, reference=pending_entry(kind, price, stoplimit),
+                                     sl=req.sl, tp=req.tp, spec=spec, reference_name="the entry price")
+        request = modify_request(ticket=req.ticket, symbol=spec.name, price=price, stoplimit=stoplimit,
+                                 sl=sl, tp=tp, expiration=req.expiration)
+        return request, self._extra(note=note)
+
+    def _build_cancel(self, req: CancelPending) -> tuple[dict, dict]:
+        return remove_request(ticket=req.ticket), {}
+
+    @staticmethod
+    def _extra(*, filling: Filling | None = None, note: str = "") -> dict:
+        extra: dict = {}
+        if filling is not None:
+            extra["filling"] = filling.value
+        if note:
+            extra["adjusted"] = note
+        return extra
+
+    def _trade(self, build, request, *, deal: bool) -> ExecutionReport:
+        """Build the order_send dict, send it, and report; never raises on a refusal."""
+        try:
+            order, extra = build(request)
+        except Refusal as refusal:
+            now = self._clock.time()
+            message = f"not sent to {self._company}: {refusal.message}"
+            log.info("%s: %s", self.account_id, message)
+            return ExecutionReport(Status.REJECTED, refusal.retcode, message, sent_at=now, received_at=now,
+                                   extra={"sent": False})
+        except _Unreachable as lost:
+            now = self._clock.time()
+            message = f"not sent: {lost.message}"
+            log.warning("%s: %s", self.account_id, message)
+            return ExecutionReport(Status.UNREACHABLE, lost.code, message, sent_at=now, received_at=now,
+                                   extra={"sent": False})
+        extra["sent"] = True
+        extra["request"] = order
+        sent_at = self._clock.time()
+        try:
+            result = self._api.order_send(order)
+        except (OSError, EOFError) as exc:
+            received_at = self._clock.time()
+            message = (f"the MetaTrader 5 terminal {self._terminal} did not answer "
+                       f"({type(exc).__name__}: {exc}): the request may or may not have reached the "
+                       "broker; the next snapshot shows whether it did")
+            log.warning("%s: %s", self.account_id, message)
+            return ExecutionReport(Status.UNREACHABLE, _IPC_CALL_FAILED, message, sent_at=sent_at,
+                                   received_at=received_at, extra=extra)
+        received_at = self._clock.time()
+        if result is None:
+            code, text = self._last_error()
+            status, message = retcodes.call_failure(code, text, terminal=self._terminal)
+            log.warning("%s: %s", self.account_id, message)
+            return ExecutionReport(status, code, message, sent_at=sent_at, received_at=received_at, extra=extra)
+        report = self._report(order, result, deal=deal, extra=extra, sent_at=sent_at, received_at=received_at)
+        if not report.status.ok:
+            # The broker may have changed what it allows (stops level, filling, lot limits).
+            self._specs.pop(order.get("symbol", ""), None)
+            log.info("%s: %s", self.account_id, report.message)
+        return report
+
+    def _report(self, order: dict, result, *, deal: bool, extra: dict, sent_at: float,
+                received_at: float) -> ExecutionReport:
+        retcode = int(result.retcode)
+        status = retcodes.status_for(retcode, deal=deal and order["action"] == TRADE_ACTION_DEAL)
+        extra["broker_comment"] = result.comment
+        message = retcodes.result_message(status, retcode, result.comment, company=self._company,
+                                          terminal=self._terminal)
+        detail = self._detail(status, order, result)
+        if detail:
+            message = f"{message}: {detail}"
+        if extra.get("adjusted"):
+            message = f"{message}; {extra['adjusted']}"
+        if status is Status.PARTIAL:
+            extra["requested_volume"] = order.get("volume", 0.0)
+        return ExecutionReport(status, retcode, message, volume=float(result.volume), price=float(result.price),
+                               bid=float(result.bid), ask=float(result.ask), order=int(result.order),
+                               deal=int(result.deal), sent_at=sent_at, received_at=received_at, extra=extra)
+
+    @staticmethod
+    def _detail(status: Status, order: dict, result) -> str:
+        symbol = order.get("symbol", "")
+        if status is Status.FILLED:
+            verb = "bought" if order.get("type") == ORDER_TYPE_BUY else "sold"
+            return f"{verb} {result.volume:.10g} lots of {symbol} at {result.price:.10g}"
+        if status is Status.PARTIAL:
+            requested = order.get("volume", 0.0)
+            rest = round(requested - result.volume, 8)
+            fate = ("stay working at the broker" if order.get("type_filling") == ORDER_FILLING_RETURN else "were cancelled")
+            return (f"{result.volume:.10g} of {requested:.10g} lots of {symbol} at {result.price:.10g}; "
+                    f"the remaining {rest:.10g} lots {fate}")
+        if status is Status.REQUOTED and (result.bid or result.ask):
+            return f"the broker now quotes bid {result.bid:.10g} / ask {result.ask:.10g}"
+        return ""

@@ -1,0 +1,371 @@
+"""The copier: connect, reconcile, then watch the master and fan every change out to the slaves.
+
+It owns the core's state and runs on one asyncio loop (Qt's through qasync in the app, a plain
+loop headless, a virtual-time loop in replay). Each slave has its own lock and tasks, so a slow or
+disconnected slave never holds up the others; a lost connection is retried with backoff and the
+slave is reconciled before copying resumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+
+from copier_gui.clock import Clock
+from copier_gui.core import tags
+from copier_gui.core.copybook import CopyBook
+from copier_gui.core.events import EventKind, MasterEvent, diff
+from copier_gui.core.executor import Notice, SlaveExecutor, StepContext, Unreachable
+from copier_gui.core.journal import Journal
+from copier_gui.core.metrics import Metrics
+from copier_gui.core.model import AccountState, Snapshot, SymbolSpec
+from copier_gui.core.planner import MasterContext, SlaveContext, plan_slave
+from copier_gui.core.ports import Connector, ConnectorError
+from copier_gui.core.reconciler import reconcile
+from copier_gui.core.rules import CopyRules
+from copier_gui.core.symbols import SymbolMap
+
+DEFAULT_MAGIC = 7_340_021
+
+
+class LinkState(Enum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    DEGRADED = "degraded"
+    DISCONNECTED = "disconnected"
+
+
+@dataclass
+class SlaveLink:
+    """One slave: its connector and rules, and the copier's runtime view of it."""
+
+    id: str
+    connector: Connector
+    rules: CopyRules = field(default_factory=CopyRules)
+    broker: str = ""
+    copy_enabled: bool = True
+    magic: int = DEFAULT_MAGIC
+    state: LinkState = LinkState.DISCONNECTED
+    account: AccountState | None = None
+    symbols: dict[str, SymbolSpec] = field(default_factory=dict)
+    symbol_map: SymbolMap | None = None
+    refused: dict[int, str] = field(default_factory=dict)
+    last_error: str = ""
+    executor: SlaveExecutor | None = None
+    lock: asyncio.Lock | None = None
+    reconnect_task: asyncio.Task | None = None
+
+
+class Copier:
+    def __init__(self, master: Connector, slaves: list[SlaveLink], *, journal: Journal, clock: Clock,
+                 copybook: CopyBook, metrics: Metrics | None = None, master_id: str = "master",
+                 poll_interval_s: float = 0.005, reconcile_interval_s: float = 2.0,
+                 backoff_s: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)) -> None:
+        if poll_interval_s <= 0:
+            raise ValueError("poll_interval_s must be positive")
+        self.master = master
+        self.master_id = master_id
+        self.slaves = {s.id: s for s in slaves}
+        self.journal = journal
+        self.clock = clock
+        self.copybook = copybook
+        self.metrics = metrics or Metrics()
+        self.poll_interval_s = poll_interval_s
+        self.reconcile_interval_s = reconcile_interval_s
+        self.backoff_s = backoff_s
+        self.copying = True
+        self.master_state = LinkState.DISCONNECTED
+        self.master_account: AccountState | None = None
+        self.master_symbols: dict[str, SymbolSpec] = {}
+        self.master_snapshot: Snapshot | None = None
+        self._fill_wall: dict[int, float] = {}
+        self._exit_price: dict[int, float] = {}
+        self._listeners: list[Callable[[Notice], None]] = []
+        self._tasks: set[asyncio.Task] = set()
+        self._running = False
+        self.started_wall = clock.time()
+
+    # ------------------------------------------------------------------ observers and commands
+    def subscribe(self, listener: Callable[[Notice], None]) -> None:
+        self._listeners.append(listener)
+
+    def _notify(self, notice: Notice) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(notice)
+            except Exception as exc:  # a broken display must never stop copying
+                self.journal.record("error", f"listener failed: {exc!r}")
+
+    def set_copying(self, enabled: bool) -> None:
+        """The global switch. Off stops new entries at once; exits are still mirrored."""
+        self.copying = enabled
+        text = "copying started" if enabled else "copying stopped: no new entries; exits still mirrored"
+        self.journal.record("state", text, account=self.master_id, copying=enabled)
+        self._notify(Notice("state", self.master_id, text))
+        self._spawn_all_syncs("copy switch")
+
+    def set_copy_enabled(self, slave_id: str, enabled: bool) -> None:
+        slave = self.slaves[slave_id]
+        slave.copy_enabled = enabled
+        text = f"copy {'on' if enabled else 'off'} for {slave_id}"
+        self.journal.record("state", text, account=slave_id, copy_enabled=enabled)
+        self._notify(Notice("state", slave_id, text))
+        self._spawn(self._sync(slave, reason="copy toggle"), f"sync:{slave_id}")
+
+    def entries_allowed(self, slave: SlaveLink) -> bool:
+        return self.copying and slave.copy_enabled and self.master_state is LinkState.CONNECTED
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        """Connect, reconcile, and only then copy."""
+        self._running = True
+        self.journal.record("state", "copier starting", account=self.master_id,
+                            slaves=list(self.slaves), poll_interval_ms=self.poll_interval_s * 1000)
+        for slave in self.slaves.values():
+            slave.lock = asyncio.Lock()
+        await self._connect_master_with_retry()
+        connected = await asyncio.gather(*(self._connect_slave(s) for s in self.slaves.values()))
+        for slave, ok in zip(self.slaves.values(), connected, strict=True):
+            if not ok:
+                self._schedule_reconnect(slave)
+        await asyncio.gather(*(self._sync(s, reason="start") for s in self.slaves.values()
+                               if s.state is LinkState.CONNECTED))
+        self._spawn(self._poll_loop(), "poll")
+        self._spawn(self._reconcile_loop(), "reconcile")
+
+    async def stop(self) -> None:
+        self._running = False
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        for connector in [self.master] + [s.connector for s in self.slaves.values()]:
+            with contextlib.suppress(Exception):
+                await connector.close_session()
+        self.journal.record("state", "copier stopped", account=self.master_id)
+
+    def abandon(self) -> None:
+        """Drop every task without any clean-up, as a crash would (for crash tests and replay)."""
+        self._running = False
+        for task in list(self._tasks):
+            task.cancel()
+        self._tasks.clear()
+
+    def _spawn(self, coro, name: str) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            self.journal.record("error", f"task {task.get_name()} failed: {exc!r}", account=self.master_id)
+            self._notify(Notice("failure", self.master_id, f"internal error in {task.get_name()}: {exc}"))
+
+    def _spawn_all_syncs(self, reason: str) -> None:
+        if not self._running:
+            return
+        for slave in self.slaves.values():
+            if slave.state is LinkState.CONNECTED:
+                self._spawn(self._sync(slave, reason=reason), f"sync:{slave.id}")
+
+    # ------------------------------------------------------------------ connections
+    def _set_master_state(self, state: LinkState, detail: str = "") -> None:
+        if state is self.master_state:
+            return
+        self.master_state = state
+        text = f"master {state.value}" + (f": {detail}" if detail else "")
+        self.journal.record("state", text, account=self.master_id, state=state.value)
+        self._notify(Notice("state", self.master_id, text))
+
+    def _set_slave_state(self, slave: SlaveLink, state: LinkState, detail: str = "") -> None:
+        if state is slave.state and not detail:
+            return
+        slave.state = state
+        slave.last_error = detail
+        text = f"{slave.id} {state.value}" + (f": {detail}" if detail else "")
+        self.journal.record("state", text, account=slave.id, state=state.value)
+        self._notify(Notice("state", slave.id, text))
+
+    async def _connect_master_with_retry(self) -> None:
+        attempt = 0
+        while True:
+            self._set_master_state(LinkState.CONNECTING)
+            try:
+                self.master_account = await self.master.connect()
+                self.master_symbols = await self.master.symbols()
+                self.master_snapshot = await self.master.snapshot()
+            except ConnectorError as exc:
+                self._set_master_state(LinkState.DISCONNECTED, exc.message)
+                await asyncio.sleep(self.backoff_s[min(attempt, len(self.backoff_s) - 1)])
+                attempt += 1
+                continue
+            self._remember_fills(self.master_snapshot)
+            self._set_master_state(LinkState.CONNECTED)
+            return
+
+    async def _connect_slave(self, slave: SlaveLink) -> bool:
+        self._set_slave_state(slave, LinkState.CONNECTING)
+        try:
+            slave.account = await slave.connector.connect()
+            slave.symbols = await slave.connector.symbols()
+        except ConnectorError as exc:
+            self._set_slave_state(slave, LinkState.DISCONNECTED, exc.message)
+            return False
+        slave.symbol_map = SymbolMap(list(slave.symbols), slave.rules.symbols)
+        slave.executor = SlaveExecutor(
+            slave.id, slave.broker or slave.account.company, slave.connector, slave.rules, magic=slave.magic,
+            journal=self.journal, metrics=self.metrics, copybook=self.copybook, clock=self.clock,
+            notify=self._notify, refused=slave.refused)
+        detail = "" if slave.account.trade_allowed else (
+            "AutoTrading is disabled in its terminal: press 'Algo Trading' in the toolbar")
+        self._set_slave_state(slave, LinkState.CONNECTED if slave.account.trade_allowed else LinkState.DEGRADED,
+                              detail)
+        return True
+
+    def _schedule_reconnect(self, slave: SlaveLink) -> None:
+        if not self._running or (slave.reconnect_task is not None and not slave.reconnect_task.done()):
+            return
+        slave.reconnect_task = self._spawn(self._reconnect(slave), f"reconnect:{slave.id}")
+
+    async def _reconnect(self, slave: SlaveLink) -> None:
+        """Retry with backoff; once connected, reconcile before copying resumes."""
+        attempt = 0
+        while self._running:
+            await asyncio.sleep(self.backoff_s[min(attempt, len(self.backoff_s) - 1)])
+            attempt += 1
+            if await self._connect_slave(slave):
+                await self._sync(slave, reason="reconnect")
+                return
+
+    # ------------------------------------------------------------------ the master
+    def _remember_fills(self, snapshot: Snapshot) -> None:
+        offset = snapshot.server_offset_s
+        now = self.clock.time()
+        for pos in snapshot.positions:
+            if pos.ticket not in self._fill_wall:
+                self._fill_wall[pos.ticket] = pos.time_msc / 1000.0 - offset if offset is not None else now
+            self._exit_price[pos.ticket] = pos.price_current
+
+    async def _poll_loop(self) -> None:
+        attempt = 0
+        while self._running:
+            await asyncio.sleep(self.poll_interval_s)
+            try:
+                snapshot = await self.master.snapshot()
+            except ConnectorError as exc:
+                self._set_master_state(LinkState.DISCONNECTED, exc.message)
+                await asyncio.sleep(self.backoff_s[min(attempt, len(self.backoff_s) - 1)])
+                attempt += 1
+                try:
+                    self.master_account = await self.master.connect()
+                except ConnectorError:
+                    continue
+                self._set_master_state(LinkState.CONNECTED, "reconnected")
+                continue
+            attempt = 0
+            if self.master_state is not LinkState.CONNECTED:
+                self._set_master_state(LinkState.CONNECTED)
+            previous = self.master_snapshot
+            self.master_snapshot = snapshot
+            if previous is None:
+                self._remember_fills(snapshot)
+                continue
+            events = diff(previous, snapshot, wall=self.clock.time(), mono=self.clock.monotonic())
+            self._remember_fills(snapshot)
+            if events:
+                self._on_events(events, snapshot)
+
+    def _on_events(self, events: list[MasterEvent], snapshot: Snapshot) -> None:
+        for event in events:
+            self.journal.record("master_event", event.describe(), account=self.master_id,
+                                ticket=event.ticket, kind_of_event=event.kind.value, symbol=event.symbol,
+                                master_time_msc=event.master_time_msc)
+            self._notify(Notice("master", self.master_id, event.describe(), event.ticket))
+            if event.kind in (EventKind.CLOSED,) and event.position is not None:
+                self._exit_price.setdefault(event.ticket, event.position.price_current)
+        first = events[0]
+        ctx = self._context(first.detected_wall, first.detected_mono)
+        tickets = {e.ticket for e in events}
+        for slave in self.slaves.values():
+            if slave.state in (LinkState.CONNECTED, LinkState.DEGRADED):
+                self._spawn(self._sync(slave, only=tickets, ctx=ctx, reason="master change"), f"copy:{slave.id}")
+
+    def _context(self, wall: float, mono: float) -> StepContext:
+        return StepContext(self.master_id, self.master_snapshot.server_offset_s if self.master_snapshot else None,
+                           wall, mono, self._fill_wall, self._exit_price)
+
+    # ------------------------------------------------------------------ a slave
+    async def _sync(self, slave: SlaveLink, *, only: set[int] | None = None, ctx: StepContext | None = None,
+                    reason: str) -> None:
+        """Bring one slave to its desired state (or only the given master tickets)."""
+        if slave.lock is None or slave.executor is None or self.master_snapshot is None:
+            return
+        async with slave.lock:
+            if slave.state not in (LinkState.CONNECTED, LinkState.DEGRADED):
+                return
+            master = self.master_snapshot
+            if ctx is None:
+                ctx = self._context(self.clock.time(), self.clock.monotonic())
+            try:
+                actual = await slave.connector.snapshot()
+                plan = plan_slave(
+                    master.positions, master.orders,
+                    MasterContext(self.master_id, self.master_account.balance if self.master_account else 0.0,
+                                  self.master_symbols, self.master_account.currency if self.master_account else ""),
+                    SlaveContext(slave.id, slave.executor.broker, slave.rules, slave.symbols, slave.symbol_map,
+                                 slave.account.balance if slave.account else 0.0,
+                                 slave.account.currency if slave.account else ""),
+                    self.copybook)
+                master_tickets = {p.ticket for p in master.positions} | {o.ticket for o in master.orders}
+                for ticket, refusal in plan.refusals.items():
+                    if only is None or ticket in only:
+                        slave.executor.refuse(ticket, refusal.reason, candidates=list(refusal.candidates))
+                steps = reconcile(plan, actual.positions, actual.orders, magic=slave.magic,
+                                  hedging=slave.connector.capabilities.hedging, symbols=slave.symbols,
+                                  entries_allowed=self.entries_allowed(slave) and slave.state is LinkState.CONNECTED,
+                                  master_tickets=master_tickets, only=only)
+                if steps:
+                    self.journal.record("plan", f"{len(steps)} step(s) for {slave.id} ({reason})", account=slave.id,
+                                        steps=[type(s).__name__ for s in steps])
+                await slave.executor.run(steps, ctx, slave.symbols)
+                self._forget_finished(slave, master_tickets, actual)
+            except (ConnectorError, Unreachable) as exc:
+                message = exc.message if isinstance(exc, ConnectorError) else str(exc)
+                self._set_slave_state(slave, LinkState.DISCONNECTED, message)
+                self._schedule_reconnect(slave)
+
+    def _forget_finished(self, slave: SlaveLink, master_tickets: set[int], actual: Snapshot) -> None:
+        """Drop memory of copies whose master position is gone and whose slave side is flat."""
+        held = {tags.master_ticket_of(p.comment) for p in actual.positions if p.magic == slave.magic}
+        for ticket in list(slave.refused):
+            if ticket not in master_tickets:
+                del slave.refused[ticket]
+        for ticket in self.copybook.tickets(slave.id):
+            if ticket not in master_tickets and ticket not in held:
+                self.copybook.forget(slave.id, ticket)
+
+    async def _reconcile_loop(self) -> None:
+        while self._running:
+            await asyncio.sleep(self.reconcile_interval_s)
+            if self.master_state is not LinkState.CONNECTED:
+                continue
+            with contextlib.suppress(ConnectorError):
+                self.master_account = await self.master.account()
+            for slave in self.slaves.values():
+                if slave.state in (LinkState.CONNECTED, LinkState.DEGRADED):
+                    with contextlib.suppress(ConnectorError):
+                        slave.account = await slave.connector.account()
+                    self._spawn(self._sync(slave, reason="periodic"), f"reconcile:{slave.id}")
+
+    # ------------------------------------------------------------------ views
+    def uptime_s(self) -> float:
+        return self.clock.time() - self.started_wall

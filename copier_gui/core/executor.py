@@ -1,0 +1,363 @@
+"""Execution of one slave's reconcile steps through its connector, inside the slave's tolerances.
+
+Entries are checked against the maximum delay and price deviation with a fresh quote, requotes are
+retried a bounded number of times, partial fills are recorded and topped up or accepted by policy.
+Every request, result, correction and refusal goes to the journal and to the metrics, and every
+outcome is announced to listeners (the console, the GUI).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from copier_gui.clock import Clock
+from copier_gui.core import tags
+from copier_gui.core.copybook import CopyBook
+from copier_gui.core.journal import Journal
+from copier_gui.core.metrics import CopyMetrics, Metrics
+from copier_gui.core.model import (
+    CancelPending,
+    ClosePosition,
+    ExecutionReport,
+    ModifyPending,
+    ModifyStops,
+    OpenPosition,
+    PlacePending,
+    Side,
+    Status,
+    SymbolSpec,
+)
+from copier_gui.core.planner import DesiredPosition
+from copier_gui.core.ports import Connector
+from copier_gui.core.reconciler import (
+    AmendStep,
+    CancelStep,
+    ModifyStep,
+    NetStep,
+    OpenStep,
+    PlaceStep,
+    ReduceStep,
+    Step,
+)
+from copier_gui.core.rules import CopyRules, PartialFillPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something a person watching the copier should see: a copy, a refusal, a failure, a state."""
+
+    kind: str  # "copy", "refusal", "failure", "state", "master", "info"
+    account: str
+    text: str
+    master_ticket: int = 0
+    metrics: CopyMetrics | None = None
+
+
+# After a broker refuses an entry (no money, invalid stops...), wait this long before trying again;
+# by then the maximum delay usually turns the retry into a final, journaled refusal.
+ENTRY_RETRY_S = 15.0
+
+
+class Unreachable(Exception):
+    """The slave's terminal stopped answering mid-pass; the copier reconnects and reconciles."""
+
+
+@dataclass
+class StepContext:
+    master_account: str
+    master_offset_s: float | None
+    detected_wall: float
+    detected_mono: float
+    master_fill_wall: dict[int, float]
+    master_exit_price: dict[int, float]
+
+
+class SlaveExecutor:
+    def __init__(self, slave_id: str, broker: str, connector: Connector, rules: CopyRules, *, magic: int,
+                 journal: Journal, metrics: Metrics, copybook: CopyBook, clock: Clock,
+                 notify: Callable[[Notice], None], refused: dict[int, str]) -> None:
+        self.slave_id = slave_id
+        self.broker = broker
+        self.connector = connector
+        self.rules = rules
+        self.magic = magic
+        self.journal = journal
+        self.metrics = metrics
+        self.copybook = copybook
+        self.clock = clock
+        self.notify = notify
+        self.refused = refused  # master ticket -> reason, so a refusal is journaled once
+        self.failed: dict[tuple[int, str], tuple[str, float]] = {}  # (ticket, what) -> (text, retry at)
+
+    # ------------------------------------------------------------------ bookkeeping
+    def refuse(self, master_ticket: int, reason: str, *, copy_id: str | None = None, **data) -> None:
+        if self.refused.get(master_ticket) == reason:
+            return
+        self.refused[master_ticket] = reason
+        self.metrics.record_refusal(self.slave_id)
+        self.journal.record("refusal", reason, account=self.slave_id, copy_id=copy_id,
+                            master_ticket=master_ticket, **data)
+        self.notify(Notice("refusal", self.slave_id, reason, master_ticket))
+
+    def _fail(self, master_ticket: int, what: str, report: ExecutionReport, copy_id: str, *,
+              entry: bool = False, label: str | None = None) -> None:
+        """A broker said no. Announce it once per reason; an entry waits before it is tried again.
+
+        Exits are retried on every pass (a position the master closed must not stay open), but
+        the same failure is not announced again each time.
+        """
+        text = f"failed: {label or what}: {report.message}"
+        self.journal.record("result", text, account=self.slave_id, copy_id=copy_id, master_ticket=master_ticket,
+                            status=report.status.value, retcode=report.retcode)
+        if report.status is Status.UNREACHABLE:
+            raise Unreachable(report.message)
+        key = (master_ticket, what)
+        if self.failed.get(key, (None,))[0] != text:
+            self.metrics.record_failure(self.slave_id)
+            self.notify(Notice("failure", self.slave_id, text, master_ticket))
+        self.failed[key] = (text, self.clock.monotonic() + (ENTRY_RETRY_S if entry else 0.0))
+
+    def _waiting_after_failure(self, master_ticket: int, what: str) -> bool:
+        previous = self.failed.get((master_ticket, what))
+        return previous is not None and self.clock.monotonic() < previous[1]
+
+    def _request(self, copy_id: str, what: str, request) -> None:
+        self.journal.record("request", what, account=self.slave_id, copy_id=copy_id, request=request)
+
+    def _result(self, copy_id: str, report: ExecutionReport) -> None:
+        self.journal.record("result", f"{report.status.value}: {report.message}", account=self.slave_id,
+                            copy_id=copy_id, status=report.status.value, retcode=report.retcode,
+                            volume=report.volume, price=report.price, order=report.order, deal=report.deal,
+                            broker_ms=round(report.broker_latency_s * 1000, 3), **report.extra)
+
+    # ------------------------------------------------------------------ steps
+    async def run(self, steps: list[Step], ctx: StepContext, specs: dict[str, SymbolSpec]) -> None:
+        for step in steps:
+            if isinstance(step, OpenStep):
+                await self._open(step, ctx, specs)
+            elif isinstance(step, ReduceStep):
+                await self._reduce(step, ctx)
+            elif isinstance(step, NetStep):
+                await self._net(step, ctx, specs)
+            elif isinstance(step, ModifyStep):
+                await self._modify(step)
+            elif isinstance(step, PlaceStep):
+                await self._place(step)
+            elif isinstance(step, AmendStep):
+                await self._amend(step)
+            elif isinstance(step, CancelStep):
+                await self._cancel(step)
+
+    def _entry_check(self, master_ticket: int, side: Side, master_price: float, spec: SymbolSpec,
+                     ctx: StepContext) -> tuple[str | None, float]:
+        """Refusal reason (or None) and the adverse deviation in points of the current price."""
+        tol = self.rules.tolerances
+        fill_wall = ctx.master_fill_wall.get(master_ticket)
+        if fill_wall is not None:
+            delay_ms = (self.clock.time() - fill_wall) * 1000.0
+            if delay_ms > tol.max_delay_ms:
+                return (f"skipped: the master filled {delay_ms / 1000:.1f} s ago, beyond the "
+                        f"{tol.max_delay_ms / 1000:g} s maximum delay"), 0.0
+        price = spec.ask if side is Side.BUY else spec.bid
+        if not price:
+            return None, 0.0
+        deviation = (price - master_price) / spec.point * side.sign
+        if deviation > tol.max_price_deviation_points:
+            return (f"skipped: {spec.name} is {deviation:.0f} points worse than the master's fill "
+                    f"{master_price:.{spec.digits}f} at {self.broker}, beyond the "
+                    f"{tol.max_price_deviation_points} point maximum"), deviation
+        return None, deviation
+
+    async def _open(self, step: OpenStep, ctx: StepContext, specs: dict[str, SymbolSpec]) -> None:
+        d = step.desired
+        leg = "topup" if step.top_up else "entry"
+        cid = tags.copy_id(ctx.master_account, d.master_ticket, self.slave_id, leg)
+        if d.master_ticket in self.refused and not step.top_up:
+            return
+        if step.top_up and self.rules.tolerances.partial_fill is PartialFillPolicy.ACCEPT:
+            return
+        if self._waiting_after_failure(d.master_ticket, "open"):
+            return
+        tol = self.rules.tolerances
+        attempts = 0
+        remaining = step.volume
+        while True:
+            handed_mono = self.clock.monotonic()
+            spec = await self.connector.symbol(d.symbol)
+            if spec is None:
+                self.refuse(d.master_ticket, f"skipped: {d.symbol} is not available at {self.broker}", copy_id=cid)
+                return
+            specs[d.symbol] = spec
+            refusal, deviation = self._entry_check(d.master_ticket, d.side, d.master_price, spec, ctx)
+            if refusal is not None:
+                if step.top_up:
+                    self.journal.record("refusal", f"top-up {refusal}", account=self.slave_id, copy_id=cid)
+                    return
+                self.refuse(d.master_ticket, refusal, copy_id=cid, master_price=d.master_price)
+                return
+            request = OpenPosition(
+                symbol=d.symbol, side=d.side, volume=remaining, sl=d.sl, tp=d.tp, magic=self.magic,
+                comment=tags.comment_for(d.master_ticket),
+                max_deviation_points=max(0, int(tol.max_price_deviation_points - max(deviation, 0.0))))
+            self._request(cid, f"open {d.side.value} {remaining:g} {d.symbol}", request)
+            report = await self.connector.open(request)
+            self._result(cid, report)
+            if report.status is Status.REQUOTED and attempts < tol.requote_retries:
+                attempts += 1
+                self.journal.record("correction", f"requoted ({report.retcode}); retry {attempts} of "
+                                    f"{tol.requote_retries}", account=self.slave_id, copy_id=cid)
+                continue
+            if not report.status.ok:
+                if report.status is Status.REQUOTED:
+                    self.refuse(d.master_ticket, f"skipped: requoted {attempts + 1} times at {self.broker}; "
+                                f"the price moved beyond the tolerance", copy_id=cid)
+                    return
+                self._fail(d.master_ticket, "open", report, cid, entry=True,
+                           label=f"open {d.side.value} {remaining:g} {d.symbol}")
+                return
+            self.refused.pop(d.master_ticket, None)
+            self.failed.pop((d.master_ticket, "open"), None)
+            if not step.top_up and self.copybook.get(self.slave_id, d.master_ticket) is None:
+                self.copybook.remember(self.slave_id, d.master_ticket, d.master_volume, d.intended)
+            self._record_fill(cid, d.master_ticket, d.symbol, "topup" if step.top_up else "open", d.side,
+                              report, d.intended if not step.top_up else remaining, d.master_price, spec, ctx,
+                              handed_mono, attempts)
+            if report.status is Status.PARTIAL:
+                remaining = round(remaining - report.volume, 8)
+                self.journal.record("correction", f"partial fill {report.volume:g} of {request.volume:g}; "
+                                    f"{remaining:g} left ({tol.partial_fill.value})", account=self.slave_id,
+                                    copy_id=cid)
+                if tol.partial_fill is PartialFillPolicy.TOP_UP and remaining >= spec.volume_min - 1e-9:
+                    step = OpenStep(d, remaining, top_up=True)
+                    cid = tags.copy_id(ctx.master_account, d.master_ticket, self.slave_id, "topup")
+                    continue
+            return
+
+    def _record_fill(self, cid: str, master_ticket: int, symbol: str, action: str, side: Side,
+                     report: ExecutionReport, intended: float, master_price: float, spec: SymbolSpec,
+                     ctx: StepContext, handed_mono: float, retries: int, exit: bool = False) -> None:
+        # An exit is timed from when the master's close was seen (the close's own fill time is in
+        # the master's deal history, which is not polled); an entry from the master's fill.
+        fill_wall = ctx.detected_wall if exit else ctx.master_fill_wall.get(master_ticket, ctx.detected_wall)
+        slippage_points = (report.price - master_price) / spec.point * side.sign if master_price else 0.0
+        ticks = slippage_points * spec.point / spec.tick_size if spec.tick_size else 0.0
+        money = ticks * spec.tick_value * report.volume
+        m = CopyMetrics(
+            copy_id=cid, slave=self.slave_id, master_ticket=master_ticket, symbol=symbol, action=action,
+            volume=report.volume, intended_volume=round(intended, 6), master_price=master_price,
+            slave_price=report.price,
+            detection_ms=round(max(0.0, ctx.detected_wall - fill_wall) * 1000, 3),
+            decision_ms=round(max(0.0, handed_mono - ctx.detected_mono) * 1000, 3),
+            broker_ms=round(report.broker_latency_s * 1000, 3),
+            total_ms=round(max(0.0, report.received_at - fill_wall) * 1000, 3),
+            slippage_points=round(slippage_points, 2), slippage_money=round(money, 4),
+            volume_deviation_pct=round((report.volume - intended) / intended * 100, 3) if intended else 0.0,
+            retries=retries)
+        self.metrics.record_copy(m)
+        self.journal.record("info", f"copied {action}", account=self.slave_id, copy_id=cid, metrics=m.as_dict())
+        what = f"{action} {report.volume:g} {symbol}" if exit else f"{action} {side.value} {report.volume:g} {symbol}"
+        text = (f"{what} @ {report.price:.{spec.digits}f} (master #{master_ticket} @ {master_price:.{spec.digits}f}) "
+                f"latency {m.total_ms:.1f} ms, slippage {m.slippage_points:+.1f} pt")
+        self.notify(Notice("copy", self.slave_id, text, master_ticket, m))
+
+    async def _reduce(self, step: ReduceStep, ctx: StepContext) -> None:
+        pos = step.position
+        leg = "close" if step.closes_all else f"reduce:{pos.ticket}:{step.volume:g}"
+        cid = tags.copy_id(ctx.master_account, step.master_ticket, self.slave_id, leg)
+        request = ClosePosition(ticket=pos.ticket, symbol=pos.symbol, side=pos.side, volume=step.volume,
+                                magic=self.magic, comment=tags.comment_for(step.master_ticket))
+        # Exits are retried harder than entries: a requote must never leave a position open.
+        retries = max(5, self.rules.tolerances.requote_retries)
+        for attempt in range(retries + 1):
+            handed_mono = self.clock.monotonic()
+            self._request(cid, f"close {step.volume:g} of {pos.symbol} #{pos.ticket} ({step.reason})", request)
+            report = await self.connector.close(request)
+            self._result(cid, report)
+            if report.status is Status.REQUOTED and attempt < retries:
+                continue
+            if not report.status.ok:
+                self._fail(step.master_ticket, f"close {pos.symbol} #{pos.ticket}", report, cid)
+                return
+            spec = await self.connector.symbol(pos.symbol)
+            if spec is not None:
+                self._record_fill(cid, step.master_ticket, pos.symbol, "close" if step.closes_all else "reduce",
+                                  pos.side.opposite, report, step.volume,
+                                  ctx.master_exit_price.get(step.master_ticket, 0.0), spec, ctx, handed_mono, attempt,
+                                  exit=True)
+            return
+
+    async def _net(self, step: NetStep, ctx: StepContext, specs: dict[str, SymbolSpec]) -> None:
+        if step.is_exit:
+            cid = tags.copy_id(ctx.master_account, step.master_ticket, self.slave_id, f"net:{step.symbol}")
+            if step.position is not None:
+                close = ReduceStep(step.master_ticket, step.position, min(step.volume, step.position.volume),
+                                   step.reason)
+                await self._reduce(close, ctx)
+                return
+            self.journal.record("error", f"nothing to reduce on {step.symbol}", account=self.slave_id, copy_id=cid)
+            return
+        d = step.desired
+        if d is None:
+            return
+        net = DesiredPosition(d.master_ticket, step.symbol, step.side, step.volume, step.volume, d.sl, d.tp,
+                              d.master_price, d.master_time_msc, d.master_volume)
+        await self._open(OpenStep(net, step.volume, top_up=step.position is not None), ctx, specs)
+
+    async def _modify(self, step: ModifyStep) -> None:
+        cid = tags.copy_id("sltp", step.master_ticket, self.slave_id, f"{step.sl:g}/{step.tp:g}")
+        request = ModifyStops(ticket=step.position.ticket, symbol=step.position.symbol, sl=step.sl, tp=step.tp)
+        self._request(cid, f"set SL {step.sl:g} TP {step.tp:g} on {step.position.symbol} #{step.position.ticket}",
+                      request)
+        report = await self.connector.modify(request)
+        self._result(cid, report)
+        if not report.status.ok:
+            self._fail(step.master_ticket, f"modify SL/TP on #{step.position.ticket}", report, cid)
+            return
+        self.notify(Notice("copy", self.slave_id, f"stops {step.position.symbol} sl {step.sl:g} tp {step.tp:g} "
+                           f"(master #{step.master_ticket})", step.master_ticket))
+
+    async def _place(self, step: PlaceStep) -> None:
+        d = step.desired
+        cid = tags.copy_id("pending", d.master_ticket, self.slave_id, "place")
+        if self.refused.get(d.master_ticket):
+            return
+        request = PlacePending(symbol=d.symbol, kind=d.kind, volume=d.volume, price=d.price, stoplimit=d.stoplimit,
+                               sl=d.sl, tp=d.tp, expiration=d.expiration, magic=self.magic,
+                               comment=tags.comment_for(d.master_ticket))
+        self._request(cid, f"place {d.kind.value} {d.volume:g} {d.symbol} @ {d.price:g}", request)
+        report = await self.connector.place_pending(request)
+        self._result(cid, report)
+        if not report.status.ok:
+            self.refuse(d.master_ticket, f"failed: place {d.kind.value} {d.symbol}: {report.message}", copy_id=cid)
+            if report.status is Status.UNREACHABLE:
+                raise Unreachable(report.message)
+            return
+        self.notify(Notice("copy", self.slave_id, f"placed {d.kind.value} {d.volume:g} {d.symbol} @ {d.price:g} "
+                           f"(master #{d.master_ticket})", d.master_ticket))
+
+    async def _amend(self, step: AmendStep) -> None:
+        d = step.desired
+        cid = tags.copy_id("pending", d.master_ticket, self.slave_id, f"amend:{d.price:g}")
+        request = ModifyPending(ticket=step.order.ticket, symbol=step.order.symbol, price=d.price,
+                                stoplimit=d.stoplimit, sl=d.sl, tp=d.tp, expiration=d.expiration)
+        self._request(cid, f"modify order #{step.order.ticket} to {d.price:g}", request)
+        report = await self.connector.modify_pending(request)
+        self._result(cid, report)
+        if not report.status.ok:
+            self._fail(d.master_ticket, f"modify order #{step.order.ticket}", report, cid)
+            return
+        self.notify(Notice("copy", self.slave_id, f"moved {d.kind.value} {d.symbol} to {d.price:g} "
+                           f"(master #{d.master_ticket})", d.master_ticket))
+
+    async def _cancel(self, step: CancelStep) -> None:
+        cid = tags.copy_id("pending", step.master_ticket, self.slave_id, "cancel")
+        request = CancelPending(ticket=step.order.ticket, symbol=step.order.symbol)
+        self._request(cid, f"cancel order #{step.order.ticket} ({step.reason})", request)
+        report = await self.connector.cancel(request)
+        self._result(cid, report)
+        if not report.status.ok:
+            self._fail(step.master_ticket, f"cancel order #{step.order.ticket}", report, cid)
+            return
+        self.notify(Notice("copy", self.slave_id, f"cancelled {step.order.kind.value} {step.order.symbol} "
+                           f"({step.reason}, master #{step.master_ticket})", step.master_ticket))

@@ -1,0 +1,112 @@
+"""Execution drift, measured per copy and summarised per slave.
+
+For every copied fill: detection latency (master fill -> copier noticed), decision latency
+(noticed -> request handed to the connector), broker latency (request -> result), total copy
+latency (master fill -> slave fill), slippage in points and in the slave's account currency, and
+the volume's deviation from the intended exposure. Per slave: rolling p50, p95 and max.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class CopyMetrics:
+    copy_id: str
+    slave: str
+    master_ticket: int
+    symbol: str
+    action: str
+    volume: float
+    intended_volume: float
+    master_price: float
+    slave_price: float
+    detection_ms: float
+    decision_ms: float
+    broker_ms: float
+    total_ms: float
+    slippage_points: float
+    slippage_money: float
+    volume_deviation_pct: float
+    retries: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile; 0.0 for no data."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100.0 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class SlaveStats:
+    window: int = 2000
+    copies: int = 0
+    refusals: int = 0
+    failures: int = 0
+    latency_ms: deque = field(default_factory=deque)
+    decision_ms: deque = field(default_factory=deque)
+    slippage_points: deque = field(default_factory=deque)
+    slippage_money: deque = field(default_factory=deque)
+    last_latency_ms: float = 0.0
+
+    def add(self, m: CopyMetrics) -> None:
+        self.copies += 1
+        self.last_latency_ms = m.total_ms
+        for series, value in ((self.latency_ms, m.total_ms), (self.decision_ms, m.decision_ms),
+                              (self.slippage_points, m.slippage_points), (self.slippage_money, m.slippage_money)):
+            series.append(value)
+            if len(series) > self.window:
+                series.popleft()
+
+    def summary(self) -> dict:
+        lat = list(self.latency_ms)
+        slip = list(self.slippage_points)
+        money = list(self.slippage_money)
+        return {
+            "copies": self.copies,
+            "refusals": self.refusals,
+            "failures": self.failures,
+            "latency_p50_ms": round(percentile(lat, 50), 3),
+            "latency_p95_ms": round(percentile(lat, 95), 3),
+            "latency_max_ms": round(max(lat), 3) if lat else 0.0,
+            "decision_p50_ms": round(percentile(list(self.decision_ms), 50), 4),
+            "slippage_mean_points": round(sum(slip) / len(slip), 3) if slip else 0.0,
+            "slippage_max_points": round(max(slip, key=abs), 3) if slip else 0.0,
+            "slippage_mean_money": round(sum(money) / len(money), 4) if money else 0.0,
+        }
+
+
+class Metrics:
+    """All slaves' statistics plus every copy's metrics (kept for reports and charts)."""
+
+    def __init__(self, keep_copies: int = 100_000) -> None:
+        self.slaves: dict[str, SlaveStats] = {}
+        self.copies: deque[CopyMetrics] = deque(maxlen=keep_copies)
+
+    def stats(self, slave: str) -> SlaveStats:
+        stats = self.slaves.get(slave)
+        if stats is None:
+            stats = self.slaves[slave] = SlaveStats()
+        return stats
+
+    def record_copy(self, m: CopyMetrics) -> None:
+        self.copies.append(m)
+        self.stats(m.slave).add(m)
+
+    def record_refusal(self, slave: str) -> None:
+        self.stats(slave).refusals += 1
+
+    def record_failure(self, slave: str) -> None:
+        self.stats(slave).failures += 1
+
+    def summary(self) -> dict[str, dict]:
+        return {slave: stats.summary() for slave, stats in sorted(self.slaves.items())}

@@ -1,0 +1,264 @@
+"""The copier's own vocabulary for accounts, symbols, positions, orders and execution results.
+
+Connectors translate their platform's objects into these immutable values; the core plans and
+reconciles with nothing else, so it never depends on how a platform spells things.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Side(Enum):
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def opposite(self) -> Side:
+        return Side.SELL if self is Side.BUY else Side.BUY
+
+    @property
+    def sign(self) -> int:
+        return 1 if self is Side.BUY else -1
+
+
+class PendingKind(Enum):
+    BUY_LIMIT = "buy_limit"
+    SELL_LIMIT = "sell_limit"
+    BUY_STOP = "buy_stop"
+    SELL_STOP = "sell_stop"
+    BUY_STOP_LIMIT = "buy_stop_limit"
+    SELL_STOP_LIMIT = "sell_stop_limit"
+
+    @property
+    def side(self) -> Side:
+        return Side.BUY if self.value.startswith("buy") else Side.SELL
+
+    def reversed(self) -> PendingKind:
+        """The same order the other way round (a buy limit becomes a sell limit)."""
+        name = self.value.replace("buy", "@").replace("sell", "buy").replace("@", "sell")
+        return PendingKind(name)
+
+
+class Filling(Enum):
+    FOK = "fok"
+    IOC = "ioc"
+    RETURN = "return"
+
+
+class Execution(Enum):
+    REQUEST = "request"
+    INSTANT = "instant"
+    MARKET = "market"
+    EXCHANGE = "exchange"
+
+    @property
+    def needs_price(self) -> bool:
+        return self in (Execution.REQUEST, Execution.INSTANT)
+
+
+class TradeMode(Enum):
+    DISABLED = "disabled"
+    LONG_ONLY = "long_only"
+    SHORT_ONLY = "short_only"
+    CLOSE_ONLY = "close_only"
+    FULL = "full"
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolSpec:
+    """What a broker says about one symbol: enough to size, price and route an order."""
+
+    name: str
+    description: str
+    digits: int
+    point: float
+    contract_size: float
+    volume_min: float
+    volume_step: float
+    volume_max: float
+    stops_level: int
+    freeze_level: int
+    fillings: frozenset[Filling]
+    execution: Execution
+    trade_mode: TradeMode
+    currency_base: str
+    currency_profit: str
+    tick_size: float
+    tick_value: float
+    bid: float = 0.0
+    ask: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    login: int
+    server: str
+    company: str
+    name: str
+    currency: str
+    balance: float
+    equity: float
+    margin: float
+    margin_free: float
+    leverage: int
+    hedging: bool
+    trade_allowed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    ticket: int
+    identifier: int
+    symbol: str
+    side: Side
+    volume: float
+    price_open: float
+    sl: float
+    tp: float
+    magic: int
+    comment: str
+    time_msc: int
+    price_current: float = 0.0
+    profit: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class PendingOrder:
+    ticket: int
+    symbol: str
+    kind: PendingKind
+    volume: float
+    price: float
+    stoplimit: float
+    sl: float
+    tp: float
+    expiration: int
+    magic: int
+    comment: str
+    time_setup_msc: int
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One account's open positions and working orders at one moment (``taken_at``: monotonic s)."""
+
+    taken_at: float
+    positions: tuple[Position, ...]
+    orders: tuple[PendingOrder, ...]
+    server_offset_s: float | None = None
+
+    def positions_by_ticket(self) -> dict[int, Position]:
+        return {p.ticket: p for p in self.positions}
+
+    def orders_by_ticket(self) -> dict[int, PendingOrder]:
+        return {o.ticket: o for o in self.orders}
+
+
+# ----------------------------------------------------------------------- requests (core -> connector)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenPosition:
+    symbol: str
+    side: Side
+    volume: float
+    sl: float
+    tp: float
+    magic: int
+    comment: str
+    price: float = 0.0
+    max_deviation_points: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class ClosePosition:
+    ticket: int
+    symbol: str
+    side: Side  # the position's side; the closing deal goes the other way
+    volume: float
+    magic: int
+    comment: str
+    price: float = 0.0
+    max_deviation_points: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class ModifyStops:
+    ticket: int
+    symbol: str
+    sl: float
+    tp: float
+
+
+@dataclass(frozen=True, slots=True)
+class PlacePending:
+    symbol: str
+    kind: PendingKind
+    volume: float
+    price: float
+    stoplimit: float
+    sl: float
+    tp: float
+    expiration: int
+    magic: int
+    comment: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModifyPending:
+    ticket: int
+    symbol: str
+    price: float
+    stoplimit: float
+    sl: float
+    tp: float
+    expiration: int
+
+
+@dataclass(frozen=True, slots=True)
+class CancelPending:
+    ticket: int
+    symbol: str
+
+
+Request = OpenPosition | ClosePosition | ModifyStops | PlacePending | ModifyPending | CancelPending
+
+
+# ----------------------------------------------------------------------- results (connector -> core)
+
+
+class Status(Enum):
+    FILLED = "filled"
+    PARTIAL = "partial"
+    PLACED = "placed"  # a pending order accepted, or a modification or cancellation done
+    REQUOTED = "requoted"
+    REJECTED = "rejected"
+    UNREACHABLE = "unreachable"  # the terminal did not answer: no connection, timeout
+
+    @property
+    def ok(self) -> bool:
+        return self in (Status.FILLED, Status.PARTIAL, Status.PLACED)
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionReport:
+    """What came back for one request. ``retcode`` keeps the platform's own code."""
+
+    status: Status
+    retcode: int
+    message: str
+    volume: float = 0.0
+    price: float = 0.0
+    bid: float = 0.0
+    ask: float = 0.0
+    order: int = 0
+    deal: int = 0
+    sent_at: float = 0.0
+    received_at: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def broker_latency_s(self) -> float:
+        return self.received_at - self.sent_at

@@ -1,0 +1,81 @@
+"""The connector port: the one async interface through which the core reaches any trading account.
+
+An adapter (MetaTrader 5 today, over the real package, the Linux bridge or the simulated terminal)
+implements it; the core never asks which one it has. What an adapter can do is declared as data in
+``Capabilities``, never discovered by ``isinstance`` checks or ``if demo:`` branches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from copier_gui.core.model import (
+    AccountState,
+    CancelPending,
+    ClosePosition,
+    ExecutionReport,
+    ModifyPending,
+    ModifyStops,
+    OpenPosition,
+    PlacePending,
+    Snapshot,
+    SymbolSpec,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    platform: str
+    hedging: bool
+    pending_orders: bool = True
+    stop_limit_orders: bool = True
+    close_by: bool = False
+    max_comment_length: int = 27
+
+
+class ConnectorError(Exception):
+    """The account cannot be reached or refused the session; ``message`` says what to do."""
+
+    def __init__(self, message: str, *, code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """One trading account. Every method is a coroutine; none blocks the event loop."""
+
+    account_id: str
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    async def connect(self) -> AccountState:
+        """Open the session; raises ConnectorError with a trader-readable message."""
+
+    async def close_session(self) -> None: ...
+
+    async def account(self) -> AccountState: ...
+
+    async def snapshot(self) -> Snapshot:
+        """Open positions and working orders; raises ConnectorError when unreachable."""
+
+    async def symbols(self) -> dict[str, SymbolSpec]:
+        """Every symbol the account can see, by name, with current prices."""
+
+    async def symbol(self, name: str) -> SymbolSpec | None:
+        """One symbol with a fresh quote, or None if the account has no such symbol."""
+
+    async def open(self, request: OpenPosition) -> ExecutionReport: ...
+
+    async def close(self, request: ClosePosition) -> ExecutionReport: ...
+
+    async def modify(self, request: ModifyStops) -> ExecutionReport: ...
+
+    async def place_pending(self, request: PlacePending) -> ExecutionReport: ...
+
+    async def modify_pending(self, request: ModifyPending) -> ExecutionReport: ...
+
+    async def cancel(self, request: CancelPending) -> ExecutionReport: ...

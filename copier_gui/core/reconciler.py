@@ -1,0 +1,223 @@
+"""Reconciliation: compare what a slave holds (by tag) with what it should hold, and list the steps
+that converge the two.
+
+This one comparison serves the event path (a master change just happened), the start-up pass, the
+pass after a reconnect and the periodic pass, so a restart, a crash or a lost connection all end
+in the same state. Exits are never gated: anything the master no longer holds is closed, whatever
+the toggles and risk say. Entries are listed only when entries are allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from copier_gui.core import tags
+from copier_gui.core.model import PendingOrder, Position, Side, SymbolSpec
+from copier_gui.core.planner import DesiredOrder, DesiredPosition, SlavePlan
+
+
+@dataclass(frozen=True, slots=True)
+class OpenStep:
+    desired: DesiredPosition
+    volume: float
+    top_up: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReduceStep:
+    master_ticket: int
+    position: Position
+    volume: float
+    reason: str
+
+    @property
+    def closes_all(self) -> bool:
+        return self.volume >= self.position.volume - 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class NetStep:
+    """A netting account's adjustment on one symbol: one deal of ``volume`` towards ``side``."""
+
+    master_ticket: int
+    symbol: str
+    side: Side
+    volume: float
+    is_exit: bool
+    desired: DesiredPosition | None
+    position: Position | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModifyStep:
+    master_ticket: int
+    position: Position
+    sl: float
+    tp: float
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceStep:
+    desired: DesiredOrder
+
+
+@dataclass(frozen=True, slots=True)
+class AmendStep:
+    order: PendingOrder
+    desired: DesiredOrder
+
+
+@dataclass(frozen=True, slots=True)
+class CancelStep:
+    master_ticket: int
+    order: PendingOrder
+    reason: str
+
+
+Step = OpenStep | ReduceStep | NetStep | ModifyStep | PlaceStep | AmendStep | CancelStep
+
+
+def _ours(items, magic: int):
+    """Tagged items by master ticket; items without our tag are the trader's own and left alone."""
+    out: dict[int, list] = {}
+    for item in items:
+        if item.magic != magic:
+            continue
+        ticket = tags.master_ticket_of(item.comment)
+        if ticket is not None:
+            out.setdefault(ticket, []).append(item)
+    return out
+
+
+def _stops_differ(a: float, b: float, spec: SymbolSpec | None) -> bool:
+    tolerance = (spec.point / 2) if spec else 1e-9
+    return abs(a - b) > tolerance
+
+
+def reconcile(
+    plan: SlavePlan,
+    positions: tuple[Position, ...],
+    orders: tuple[PendingOrder, ...],
+    *,
+    magic: int,
+    hedging: bool,
+    symbols: dict[str, SymbolSpec],
+    entries_allowed: bool,
+    master_tickets: set[int],
+    only: set[int] | None = None,
+) -> list[Step]:
+    """Steps that bring the slave to ``plan``. ``only`` limits the pass to some master tickets.
+
+    Exits come first in the list, so a slow broker never delays a close behind an entry.
+    """
+    steps_exit: list[Step] = []
+    steps_entry: list[Step] = []
+    held = _ours(positions, magic)
+    working = _ours(orders, magic)
+
+    def wanted(ticket: int) -> bool:
+        return only is None or ticket in only
+
+    # ---- pending orders
+    for ticket, slave_orders in working.items():
+        if not wanted(ticket):
+            continue
+        desired = plan.orders.get(ticket) if entries_allowed else None
+        keep = slave_orders[0] if desired is not None else None
+        for order in slave_orders:
+            if order is keep:
+                continue
+            reason = ("master order no longer pending" if ticket not in plan.orders
+                      else "copying is off for this slave" if not entries_allowed else "duplicate order")
+            steps_exit.append(CancelStep(ticket, order, reason))
+        if keep is not None:
+            spec = symbols.get(keep.symbol)
+            if (_stops_differ(keep.price, desired.price, spec) or _stops_differ(keep.stoplimit, desired.stoplimit, spec)
+                    or _stops_differ(keep.sl, desired.sl, spec) or _stops_differ(keep.tp, desired.tp, spec)
+                    or keep.expiration != desired.expiration):
+                steps_entry.append(AmendStep(keep, desired))
+    if entries_allowed:
+        for ticket, desired in plan.orders.items():
+            if wanted(ticket) and ticket not in working:
+                steps_entry.append(PlaceStep(desired))
+
+    # ---- positions
+    if hedging:
+        for ticket, slave_positions in held.items():
+            if not wanted(ticket):
+                continue
+            desired = plan.positions.get(ticket)
+            total = sum(p.volume for p in slave_positions)
+            if desired is None:
+                if ticket in master_tickets and ticket in plan.refusals:
+                    reason = plan.refusals[ticket].reason.replace("skipped: ", "")
+                    reason = f"master position no longer copyable ({reason})"
+                else:
+                    reason = "master position closed"
+                for p in slave_positions:
+                    steps_exit.append(ReduceStep(ticket, p, p.volume, reason))
+                continue
+            spec = symbols.get(desired.symbol)
+            step = spec.volume_step if spec else 0.01
+            if total > desired.volume + step / 2:
+                excess = round(total - desired.volume, 8)
+                # Newest first: the most recent top-up is undone before the original entry.
+                for p in sorted(slave_positions, key=lambda p: (p.time_msc, p.ticket), reverse=True):
+                    if excess <= 1e-9:
+                        break
+                    cut = min(p.volume, excess)
+                    steps_exit.append(ReduceStep(ticket, p, round(cut, 8), "master position reduced"))
+                    excess = round(excess - cut, 8)
+            elif total < desired.volume - step / 2 and entries_allowed:
+                steps_entry.append(OpenStep(desired, round(desired.volume - total, 8), top_up=True))
+            for p in slave_positions:
+                if _stops_differ(p.sl, desired.sl, spec) or _stops_differ(p.tp, desired.tp, spec):
+                    steps_exit.append(ModifyStep(ticket, p, desired.sl, desired.tp))
+        if entries_allowed:
+            for ticket, desired in plan.positions.items():
+                if wanted(ticket) and ticket not in held:
+                    steps_entry.append(OpenStep(desired, desired.volume))
+    else:
+        # One netting position may carry several master positions, so a netting pass always covers
+        # every symbol in full; ``only`` would make the sums wrong.
+        steps_exit_n, steps_entry_n = _reconcile_netting(plan, positions, magic, symbols, entries_allowed)
+        steps_exit.extend(steps_exit_n)
+        steps_entry.extend(steps_entry_n)
+    return steps_exit + steps_entry
+
+
+def _reconcile_netting(plan, positions, magic, symbols, entries_allowed):
+    """A netting account holds one position per symbol: converge each symbol's net volume."""
+    exits: list[Step] = []
+    entries: list[Step] = []
+    desired_net: dict[str, float] = {}
+    lead: dict[str, DesiredPosition] = {}
+    for d in plan.positions.values():
+        desired_net[d.symbol] = desired_net.get(d.symbol, 0.0) + d.side.sign * d.volume
+        if d.symbol not in lead or d.volume > lead[d.symbol].volume:
+            lead[d.symbol] = d
+    actual: dict[str, Position] = {p.symbol: p for p in positions if p.magic == magic}
+    for symbol in sorted(set(desired_net) | set(actual)):
+        pos = actual.get(symbol)
+        have = pos.side.sign * pos.volume if pos else 0.0
+        want = desired_net.get(symbol, 0.0)
+        spec = symbols.get(symbol)
+        step = spec.volume_step if spec else 0.01
+        diff = round(want - have, 8)
+        master_ticket = lead[symbol].master_ticket if symbol in lead else (tags.master_ticket_of(pos.comment) or 0)
+        if abs(diff) >= step / 2:
+            side = Side.BUY if diff > 0 else Side.SELL
+            shrinking = abs(want) < abs(have) - 1e-9 and (want == 0 or (want > 0) == (have > 0))
+            if shrinking:
+                exits.append(NetStep(master_ticket, symbol, side, abs(diff), True, lead.get(symbol), pos,
+                                     "master position reduced" if want else "master position closed"))
+            elif entries_allowed:
+                entries.append(NetStep(master_ticket, symbol, side, abs(diff), False, lead.get(symbol), pos,
+                                       "master position opened"))
+        if pos is not None and symbol in lead:
+            d = lead[symbol]
+            if _stops_differ(pos.sl, d.sl, spec) or _stops_differ(pos.tp, d.tp, spec):
+                exits.append(ModifyStep(d.master_ticket, pos, d.sl, d.tp))
+    return exits, entries
+

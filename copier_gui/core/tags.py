@@ -1,0 +1,60 @@
+"""Tags that link a slave's positions and orders to the master position they copy, and copy IDs.
+
+The tag is a magic number plus a short comment. It lives at the broker, on the slave's own
+positions, so after a restart, a crash or a disconnect the reconciler reads from the broker which
+master position each slave position belongs to: nothing is opened twice and nothing is left behind.
+Copy IDs are deterministic (master account, master position, slave, leg), so a retried or replayed
+event is recognised as the same copy.
+"""
+
+from __future__ import annotations
+
+import string
+
+PREFIX = "CG"
+_DIGITS = string.digits + string.ascii_uppercase
+
+# Brokers have been seen to keep only 28 of MetaTrader's 29 comment characters; 27 is safe.
+MAX_COMMENT = 27
+
+
+def base36(number: int) -> str:
+    if number < 0:
+        raise ValueError(f"cannot encode a negative ticket {number}")
+    if number == 0:
+        return "0"
+    out = []
+    while number:
+        number, digit = divmod(number, 36)
+        out.append(_DIGITS[digit])
+    return "".join(reversed(out))
+
+
+def comment_for(master_ticket: int) -> str:
+    """The comment a slave position or order carries for the master position/order ``master_ticket``.
+
+    A master pending order's ticket becomes its position's ticket when it fills, so one tag covers
+    an order and the position it turns into.
+    """
+    return f"{PREFIX}:{base36(master_ticket)}"
+
+
+def master_ticket_of(comment: str) -> int | None:
+    """The master ticket a slave comment points to, or None when it is not one of ours."""
+    if not comment.startswith(PREFIX + ":"):
+        return None
+    body = comment[len(PREFIX) + 1:]
+    # Some servers append their own text to a comment; the tag ends at the first non-digit.
+    digits = []
+    for ch in body:
+        if ch.upper() not in _DIGITS:
+            break
+        digits.append(ch.upper())
+    if not digits:
+        return None
+    return int("".join(digits), 36)
+
+
+def copy_id(master_account: str, master_ticket: int, slave: str, leg: str) -> str:
+    """A stable name for one copy step, the same every time the same step is attempted."""
+    return f"{master_account}:{master_ticket}:{slave}:{leg}"

@@ -1,0 +1,770 @@
+"""Replay scenarios: who trades where, what the master does when, and which faults strike.
+
+A scenario file (YAML or JSON) is validated in two steps, schema first, then cross-field
+consistency, and every problem is reported as one ScenarioError naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import json
+import os
+import re
+import types
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from copier_gui.core.model import PendingKind, Side
+from copier_gui.core.rules import CopyRules
+from copier_gui.sim import PROFILES, BrokerProfile
+from copier_gui.sim import constants as _mt5
+from copier_gui.sim.faults import INJECTABLE_REJECTIONS
+
+__all__ = [
+    "DEFAULT_START",
+    "TAIL_SECONDS",
+    "Account",
+    "Action",
+    "Broker",
+    "CancelPendingAction",
+    "CloseAction",
+    "CopierCrashFault",
+    "DisconnectFault",
+    "Fault",
+    "LatencyFault",
+    "ModifyAction",
+    "ModifyPendingAction",
+    "OpenAction",
+    "PartialCloseAction",
+    "PlacePendingAction",
+    "RejectFault",
+    "RequoteFault",
+    "Scenario",
+    "ScenarioError",
+    "load_scenario",
+    "parse_scenario",
+    "scenario_json_schema",
+]
+
+# A Wednesday at noon UTC: every simulated session is open (forex closes at weekends).
+DEFAULT_START = _dt.datetime(2026, 11, 25, 12, 0, tzinfo=_dt.UTC)
+# Without an explicit duration a run goes on this long after the last event, so the copier has
+# time to react to it and to reconcile at least once more.
+TAIL_SECONDS = 30.0
+# Simulated logins: the simulator derives its default login from the broker and the seed, so two
+# accounts at one broker would share a login. Scenario accounts get LOGIN_BASE + their index.
+LOGIN_BASE = 1_000_001
+
+_NAME = r"^[A-Za-z0-9_-]{1,32}$"
+_VOLUME_EPS = 1e-9
+
+Name = Annotated[
+    str, Field(pattern=_NAME, description="1 to 32 characters of A-Z, a-z, 0-9, _ and -")
+]
+
+
+class _Strict(BaseModel):
+    # allow_inf_nan=False: `at: .inf` or `volume: .nan` would pass a `ge`/`gt` bound otherwise.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be run; the message names the file, the field and the problem."""
+
+
+class _ProblemList(list[tuple[str, str]]):
+    """(field path, message) pairs found by the whole-scenario check."""
+
+    def add(self, path: str, message: str) -> None:
+        self.append((path, message))
+
+
+class _Problems(ValueError):
+    """Cross-field problems, each with its field path, raised from the whole-scenario check."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(f"{path}: {message}" for path, message in problems))
+
+
+# ------------------------------------------------------------------------------- brokers, accounts
+
+
+class Broker(_Strict):
+    """A simulated broker the scenario's accounts live at."""
+
+    profile: str = Field(description="A simulated broker profile: " + ", ".join(sorted(PROFILES)))
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, value: str) -> str:
+        if value not in PROFILES:
+            raise ValueError(
+                f"unknown broker profile {value!r} (known: {', '.join(sorted(PROFILES))})"
+            )
+        return value
+
+
+class Account(_Strict):
+    """One trading account: the master whose trades are copied, or a slave that copies them."""
+
+    model_config = ConfigDict(coerce_numbers_to_str=True)
+
+    id: Name
+    role: Literal["master", "slave"]
+    broker: str = Field(description="A key of `brokers`")
+    balance: float | None = Field(default=None, gt=0, description="Default: the profile's balance")
+    currency: Literal["USD", "EUR", "GBP", "JPY"] | None = Field(
+        default=None, description="Default: the profile's account currency"
+    )
+    margin_mode: Literal["hedging", "netting"] | None = Field(
+        default=None, description="Default: the profile's margin mode"
+    )
+    leverage: int | None = Field(default=None, gt=0, description="Default: the profile's leverage")
+    copy_enabled: bool = True
+    rules: CopyRules = Field(default_factory=CopyRules, description="Slaves only")
+
+    def terminal_overrides(self) -> dict[str, Any]:
+        """The account settings this scenario sets, as ``new_terminal`` keyword arguments."""
+        out: dict[str, Any] = {"name": self.id}
+        if self.balance is not None:
+            out["balance"] = self.balance
+        if self.currency is not None:
+            out["currency"] = self.currency
+        if self.margin_mode is not None:
+            out["margin_mode"] = (
+                _mt5.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING
+                if self.margin_mode == "hedging"
+                else _mt5.ACCOUNT_MARGIN_MODE_RETAIL_NETTING
+            )
+        if self.leverage is not None:
+            out["leverage"] = self.leverage
+        return out
+
+
+# ---------------------------------------------------------------------------------------- actions
+
+Points = Annotated[int, Field(gt=0, description="Price distance in the symbol's points")]
+StopPoints = Annotated[int, Field(ge=0, description="Price distance in points; 0 removes the stop")]
+
+
+class _Action(_Strict):
+    model_config = ConfigDict(coerce_numbers_to_str=True)
+
+    at: float = Field(ge=0, description="Seconds after the scenario's start")
+    id: Name = Field(description="The scenario's name for the master position or order")
+
+
+class OpenAction(_Action):
+    """The master opens a position at market."""
+
+    action: Literal["open"]
+    symbol: str = Field(description="The symbol's name at the master's broker")
+    side: Side
+    volume: float = Field(gt=0, description="Lots")
+    sl_points: Points | None = Field(
+        default=None, description="Stop loss, points from the entry price"
+    )
+    tp_points: Points | None = Field(
+        default=None, description="Take profit, points from the entry price"
+    )
+    comment: str | None = Field(default=None, max_length=27)
+    magic: int | None = Field(default=None, ge=0)
+
+
+class ModifyAction(_Action):
+    """The master changes a position's stops; an omitted stop stays as it is."""
+
+    action: Literal["modify"]
+    sl_points: StopPoints | None = Field(
+        default=None, description="Points from the open price; 0 removes"
+    )
+    tp_points: StopPoints | None = Field(
+        default=None, description="Points from the open price; 0 removes"
+    )
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> ModifyAction:
+        if self.sl_points is None and self.tp_points is None:
+            raise ValueError("a modify needs sl_points, tp_points or both")
+        return self
+
+
+class PartialCloseAction(_Action):
+    """The master closes part of a position."""
+
+    action: Literal["partial_close"]
+    volume: float = Field(gt=0, description="Lots to close, less than the position's volume")
+
+
+class CloseAction(_Action):
+    """The master closes a whole position."""
+
+    action: Literal["close"]
+
+
+class PlacePendingAction(_Action):
+    """The master places a pending order ``offset_points`` away from the market."""
+
+    action: Literal["place_pending"]
+    symbol: str = Field(description="The symbol's name at the master's broker")
+    kind: Literal["buy_limit", "sell_limit", "buy_stop", "sell_stop"]
+    volume: float = Field(gt=0, description="Lots")
+    offset_points: Points = Field(
+        description="Distance from the market price, on the side the kind requires"
+    )
+    sl_points: Points | None = Field(
+        default=None, description="Stop loss, points from the order price"
+    )
+    tp_points: Points | None = Field(
+        default=None, description="Take profit, points from the order price"
+    )
+    expiration_s: float | None = Field(
+        default=None, gt=0, description="Seconds after placing; none: until cancelled"
+    )
+
+    @property
+    def pending_kind(self) -> PendingKind:
+        return PendingKind(self.kind)
+
+
+class ModifyPendingAction(_Action):
+    """The master moves a pending order to ``offset_points`` from the market at that moment."""
+
+    action: Literal["modify_pending"]
+    offset_points: Points
+
+
+class CancelPendingAction(_Action):
+    """The master deletes a pending order."""
+
+    action: Literal["cancel_pending"]
+
+
+Action = Annotated[
+    OpenAction
+    | ModifyAction
+    | PartialCloseAction
+    | CloseAction
+    | PlacePendingAction
+    | ModifyPendingAction
+    | CancelPendingAction,
+    Field(discriminator="action"),
+]
+_POSITION_ACTIONS = (ModifyAction, PartialCloseAction, CloseAction)
+_PENDING_ACTIONS = (ModifyPendingAction, CancelPendingAction)
+
+
+# ----------------------------------------------------------------------------------------- faults
+
+
+class _Fault(_Strict):
+    at: float = Field(ge=0, description="Seconds after the scenario's start")
+
+    @property
+    def end_s(self) -> float:
+        """When the fault's effect is over, in seconds after the start."""
+        return self.at
+
+
+class CopierCrashFault(_Fault):
+    """The copier process dies without a clean shutdown, then starts again."""
+
+    kind: Literal["copier_crash"]
+    restart_after_ms: int = Field(ge=0)
+
+    @property
+    def end_s(self) -> float:
+        return self.at + self.restart_after_ms / 1000.0
+
+
+class DisconnectFault(_Fault):
+    """An account's terminal loses its connection for a while."""
+
+    kind: Literal["disconnect"]
+    account: str
+    duration_ms: int = Field(gt=0)
+
+    @property
+    def end_s(self) -> float:
+        return self.at + self.duration_ms / 1000.0
+
+
+class RejectFault(_Fault):
+    """A slave's broker rejects its next ``count`` trade requests with ``retcode``."""
+
+    kind: Literal["reject"]
+    account: str
+    retcode: Literal[INJECTABLE_REJECTIONS]  # type: ignore[valid-type]
+    count: int = Field(default=1, ge=1)
+
+
+class LatencyFault(_Fault):
+    """Every call to an account's terminal takes about ``median_ms`` for a while."""
+
+    kind: Literal["latency"]
+    account: str
+    median_ms: float = Field(gt=0)
+    duration_ms: int = Field(gt=0)
+
+    @property
+    def end_s(self) -> float:
+        return self.at + self.duration_ms / 1000.0
+
+
+class RequoteFault(_Fault):
+    """A slave's broker requotes its next ``count`` trade requests."""
+
+    kind: Literal["requote"]
+    account: str
+    count: int = Field(ge=1)
+
+
+Fault = Annotated[
+    CopierCrashFault | DisconnectFault | RejectFault | LatencyFault | RequoteFault,
+    Field(discriminator="kind"),
+]
+_SLAVE_FAULTS = (RejectFault, RequoteFault)
+
+
+# --------------------------------------------------------------------------------------- scenario
+
+
+class Scenario(_Strict):
+    """A whole replay: brokers, accounts, the master's timeline and the faults, on virtual time."""
+
+    schema_version: Literal[1] = 1
+    description: str = ""
+    seed: int = Field(default=0, description="Seeds the market, the brokers and every fault draw")
+    start: _dt.datetime = Field(
+        default=DEFAULT_START, description="UTC; the virtual clock starts here"
+    )
+    duration_s: float | None = Field(
+        default=None,
+        gt=0,
+        description=f"Virtual seconds to run; default: the last event's end + {TAIL_SECONDS:g} s",
+    )
+    poll_interval_ms: float = Field(default=5.0, gt=0, description="How often accounts are polled")
+    reconcile_interval_s: float = Field(
+        default=2.0, gt=0, description="How often slaves are reconciled"
+    )
+    brokers: dict[Name, Broker]
+    accounts: list[Account]
+    timeline: list[Action]
+    faults: list[Fault] = Field(default_factory=list)
+
+    @field_validator("start")
+    @classmethod
+    def _utc(cls, value: _dt.datetime) -> _dt.datetime:
+        # A time without a zone is read as UTC, the simulator's own zone.
+        if value.tzinfo is None:
+            return value.replace(tzinfo=_dt.UTC)
+        return value.astimezone(_dt.UTC)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        problems = _ProblemList()
+        self._check_accounts(problems)
+        if not problems:
+            self._check_timeline(problems)
+            self._check_faults(problems)
+        if not problems:
+            ends = [a.at for a in self.timeline] + [f.end_s for f in self.faults]
+            last = max(ends, default=0.0)
+            if self.duration_s is None:
+                # The model is frozen; fill the default once here so every reader sees one number.
+                object.__setattr__(self, "duration_s", last + TAIL_SECONDS)
+            elif self.duration_s <= last:
+                problems.add("duration_s", f"{self.duration_s:g} s ends before the last event "
+                                           f"(at {last:g} s); make it longer or leave it out")
+        if problems:
+            raise _Problems(problems)
+        return self
+
+    def _check_accounts(self, problems: _ProblemList) -> None:
+        seen: dict[str, int] = {}
+        master: int | None = None
+        for i, account in enumerate(self.accounts):
+            here = f"accounts[{i}]"
+            if account.id in seen:
+                problems.add(f"{here}.id", f"duplicate account id {account.id!r} "
+                                           f"(also accounts[{seen[account.id]}])")
+            seen.setdefault(account.id, i)
+            if account.broker not in self.brokers:
+                known = ", ".join(sorted(self.brokers)) or "none"
+                problems.add(f"{here}.broker",
+                             f"unknown broker {account.broker!r} (known: {known})")
+            if account.role == "master":
+                if master is not None:
+                    problems.add(f"{here}.role", f"a second master (accounts[{master}] is one); "
+                                                 "a scenario has exactly one")
+                else:
+                    master = i
+                if "rules" in account.model_fields_set:
+                    problems.add(f"{here}.rules",
+                                 "a master takes no copy rules; set rules on the slaves")
+        if master is None:
+            problems.add("accounts", "no master: mark exactly one account `role: master`")
+        if not any(a.role == "slave" for a in self.accounts):
+            problems.add("accounts", "no slave: add at least one account with `role: slave`")
+
+    def _check_timeline(self, problems: _ProblemList) -> None:
+        profile = PROFILES[self.brokers[self.master.broker].profile]
+        netting = self.master_is_netting
+        # id -> (index that created it, "position" | "pending" | "closed" | "cancelled", lots left)
+        state: dict[str, tuple[int, str, float]] = {}
+        holding: dict[str, str] = {}  # symbol -> id, for a netting master
+        for i, action in self.ordered_timeline():
+            here = f"timeline[{i}]"
+            if isinstance(action, OpenAction | PlacePendingAction):
+                if action.id in state:
+                    problems.add(f"{here}.id", f"{action.id!r} is already used by "
+                                               f"timeline[{state[action.id][0]}]")
+                    continue
+                if action.symbol not in profile.symbols_by_name:
+                    problems.add(f"{here}.symbol", _unknown_symbol(action.symbol, profile))
+                if isinstance(action, PlacePendingAction):
+                    state[action.id] = (i, "pending", action.volume)
+                    continue
+                state[action.id] = (i, "position", action.volume)
+                if netting and action.symbol in holding:
+                    problems.add(f"{here}.symbol", (
+                        f"the master account is netting, so {action.id!r} would merge into "
+                        f"{holding[action.symbol]!r} on {action.symbol}; close that first "
+                        "or make the master hedging"))
+                else:
+                    holding[action.symbol] = action.id
+                continue
+            if action.id not in state:
+                problems.add(f"{here}.id", f"no position or order {action.id!r} was opened or "
+                                           f"placed before this action (at {action.at:g} s)")
+                continue
+            origin, status, lots = state[action.id]
+            if status in ("closed", "cancelled"):
+                problems.add(f"{here}.id", f"{action.id!r} was already {status} before this action")
+                continue
+            if isinstance(action, _PENDING_ACTIONS) and status != "pending":
+                problems.add(f"{here}.id", f"{action.id!r} is a position (timeline[{origin}]), "
+                                           "not a pending order")
+                continue
+            if isinstance(action, CancelPendingAction):
+                state[action.id] = (origin, "cancelled", lots)
+            elif isinstance(action, PartialCloseAction):
+                if action.volume >= lots - _VOLUME_EPS:
+                    problems.add(f"{here}.volume",
+                                 f"{action.volume:g} lots is not less than the {lots:g} lots "
+                                 f"left in {action.id!r}; use close")
+                    continue
+                state[action.id] = (origin, "position", round(lots - action.volume, 8))
+            elif isinstance(action, CloseAction):
+                state[action.id] = (origin, "closed", 0.0)
+                holding = {s: held for s, held in holding.items() if held != action.id}
+            elif isinstance(action, _POSITION_ACTIONS):
+                # A position action on a pending order's id means: the position it filled into.
+                state[action.id] = (origin, "position", lots)
+
+    def _check_faults(self, problems: _ProblemList) -> None:
+        ids = {a.id: a for a in self.accounts}
+        busy: dict[tuple[str, str], tuple[int, float]] = {}
+        for i, fault in self.ordered_faults():
+            here = f"faults[{i}]"
+            account = getattr(fault, "account", None)
+            if account is not None:
+                if account not in ids:
+                    problems.add(f"{here}.account",
+                                 f"unknown account {account!r} (known: {', '.join(ids)})")
+                    continue
+                if isinstance(fault, _SLAVE_FAULTS) and ids[account].role != "slave":
+                    problems.add(f"{here}.account",
+                                 f"{account!r} is the master; {fault.kind} faults apply to slaves")
+                    continue
+            # Two outages of one thing at once have no clear meaning: say so instead of guessing.
+            if isinstance(fault, CopierCrashFault | DisconnectFault | LatencyFault):
+                key = (fault.kind, account or "")
+                if key in busy and fault.at < busy[key][1]:
+                    other, until = busy[key]
+                    problems.add(f"{here}.at", f"overlaps faults[{other}] ({fault.kind}), "
+                                               f"which lasts until {until:g} s")
+                    continue
+                busy[key] = (i, fault.end_s)
+
+    # ------------------------------------------------------------------------ for the runner
+
+    @property
+    def master(self) -> Account:
+        return next(a for a in self.accounts if a.role == "master")
+
+    @property
+    def slaves(self) -> tuple[Account, ...]:
+        return tuple(a for a in self.accounts if a.role == "slave")
+
+    @property
+    def master_is_netting(self) -> bool:
+        master = self.master
+        if master.margin_mode is not None:
+            return master.margin_mode == "netting"
+        profile = PROFILES[self.brokers[master.broker].profile]
+        return profile.margin_mode == _mt5.ACCOUNT_MARGIN_MODE_RETAIL_NETTING
+
+    @property
+    def start_epoch(self) -> float:
+        """The start as Unix seconds, ready for ``VirtualClock(start)``."""
+        return self.start.timestamp()
+
+    @property
+    def end_s(self) -> float:
+        """How long the run lasts in virtual seconds (``duration_s`` or its default)."""
+        assert self.duration_s is not None  # filled in by validation
+        return self.duration_s
+
+    def account(self, account_id: str) -> Account:
+        for account in self.accounts:
+            if account.id == account_id:
+                return account
+        raise KeyError(account_id)
+
+    def profile_of(self, account_id: str) -> str:
+        return self.brokers[self.account(account_id).broker].profile
+
+    def terminal_overrides(self, account_id: str) -> dict[str, Any]:
+        """``new_terminal`` keyword arguments for one account, its login unique in the scenario."""
+        index = next(i for i, a in enumerate(self.accounts) if a.id == account_id)
+        return {"login": LOGIN_BASE + index, **self.accounts[index].terminal_overrides()}
+
+    def ordered_timeline(self) -> list[tuple[int, Action]]:
+        """(index in ``timeline``, action) in the order they happen: by time, then as listed."""
+        return sorted(enumerate(self.timeline), key=lambda item: (item[1].at, item[0]))
+
+    def ordered_faults(self) -> list[tuple[int, Fault]]:
+        """(index in ``faults``, fault) by time, then as listed."""
+        return sorted(enumerate(self.faults), key=lambda item: (item[1].at, item[0]))
+
+
+def _unknown_symbol(symbol: str, profile: BrokerProfile) -> str:
+    names = list(profile.symbols_by_name)
+    close = difflib.get_close_matches(symbol, names, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return (f"{symbol!r} is not a symbol at the master's broker {profile.name} "
+            f"({hint}known: {', '.join(names)})")
+
+
+# ----------------------------------------------------------------------------------------- loading
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.safe_load, except that a key given twice is an error instead of silently the last."""
+
+    def construct_mapping(self, node, deep=False):  # noqa: D401 - PyYAML's own signature
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, typing.Hashable) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_scenario(path: str | os.PathLike[str]) -> Scenario:
+    """Read and validate a scenario file (.yaml, .yml or .json)."""
+    name = os.fspath(path)
+    file = Path(path)
+    suffix = file.suffix.lower()
+    if suffix not in (".yaml", ".yml", ".json"):
+        raise ScenarioError(f"{name}: a scenario file ends in .yaml, .yml or .json")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{name}: no such scenario file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{name}: cannot read the scenario file: {exc}") from None
+    if suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ScenarioError(
+                f"{name}: line {exc.lineno}: could not parse JSON: {exc.msg}"
+            ) from None
+    else:
+        try:
+            data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            where = f"line {mark.line + 1}: " if mark is not None else ""
+            problem = exc.problem or exc.context or "invalid YAML"
+            column = f" (column {mark.column + 1})" if mark is not None else ""
+            raise ScenarioError(f"{name}: {where}could not parse YAML: {problem}{column}") from None
+        except yaml.YAMLError as exc:
+            raise ScenarioError(f"{name}: could not parse YAML: {exc}") from None
+    return parse_scenario(data, source=name)
+
+
+def parse_scenario(data: object, *, source: str = "<scenario>") -> Scenario:
+    """Validate already-parsed scenario data; errors name ``source`` like a file name."""
+    if data is None:
+        raise ScenarioError(f"{source}: the scenario is empty")
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            f"{source}: the top level must be a mapping of fields, not {type(data).__name__}"
+        )
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        lines = _describe(exc, data)
+        raise ScenarioError("\n".join(f"{source}: {line}" for line in lines)) from None
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The scenario format as JSON Schema (draft 2020-12), for editors and the CLI to print."""
+    schema = Scenario.model_json_schema()
+    schema.pop("title", None)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "copier_gui replay scenario",
+        **schema,
+    }
+
+
+# ----------------------------------------------------------------------------- error messages
+
+_UNIONS = {"timeline": "action", "faults": "kind"}
+_TAGS = {
+    tag: [
+        typing.get_args(m.model_fields[tag].annotation)[0]
+        for m in typing.get_args(typing.get_args(union)[0])
+    ]
+    for tag, union in (("action", Action), ("kind", Fault))
+}
+
+
+def _describe(exc: ValidationError, data: dict) -> list[str]:
+    lines: list[str] = []
+    for error in exc.errors(include_url=False):
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, _Problems):
+            lines.extend(f"{path}: {message}" for path, message in cause.problems)
+            continue
+        loc = _strip_tags(tuple(error["loc"]), data)
+        message = error["msg"]
+        kind = error["type"]
+        if kind in ("value_error", "assertion_error"):
+            message = message.split(", ", 1)[1] if ", " in message else message
+        elif kind == "extra_forbidden":
+            message = _unknown_field(loc, data)
+        elif kind in ("union_tag_invalid", "union_tag_not_found"):
+            field = _UNIONS.get(str(loc[0]), "kind") if loc else "kind"
+            expected = ", ".join(_TAGS[field])
+            tag = (error.get("ctx") or {}).get("tag")
+            loc = (*loc, field)
+            message = (
+                f"unknown {field} {tag!r} (expected one of: {expected})"
+                if kind == "union_tag_invalid"
+                else f"missing (give one of: {expected})"
+            )
+        elif kind == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") == _NAME:
+            if loc and loc[-1] == "[key]":
+                loc = loc[:-1]
+            message = f"{error['input']!r} is not a valid name: use 1 to 32 letters, digits, _ or -"
+        lines.append(f"{_path(loc)}: {message}" if loc else message)
+    return lines
+
+
+def _strip_tags(loc: tuple, data: object) -> tuple:
+    """Drop the union tag pydantic puts in a location: timeline.2.open.volume -> timeline.2.volume."""
+    if len(loc) >= 3 and loc[0] in _UNIONS and isinstance(loc[1], int):
+        item = _at(data, loc[:2])
+        if isinstance(item, dict) and item.get(_UNIONS[loc[0]]) == loc[2]:
+            return loc[:2] + loc[3:]
+    return loc
+
+
+def _at(data: object, loc: tuple) -> object:
+    node = data
+    for part in loc:
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if not (in_dict or in_list):
+            return None
+        node = node[part]
+    return node
+
+
+def _path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(part)):
+            out += f".{part}" if out else str(part)
+        else:
+            out += f"[{str(part)!r}]"
+    return out
+
+
+def _unknown_field(loc: tuple, data: dict) -> str:
+    allowed = _fields_at(loc[:-1], data)
+    if not allowed:
+        return "unknown field"
+    close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown field ({hint}allowed: {', '.join(allowed)})"
+
+
+def _fields_at(loc: tuple, data: dict) -> list[str]:
+    """The field names of the model at ``loc``, walking the schema alongside the data."""
+    tp: Any = Scenario
+    for depth, part in enumerate(loc):
+        tp = _unwrap(tp, _at(data, loc[:depth]))
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            field = tp.model_fields.get(str(part))
+            if field is None:
+                return []
+            tp = field.annotation
+        elif typing.get_origin(tp) in (list, tuple):
+            tp = typing.get_args(tp)[0]
+        elif typing.get_origin(tp) is dict:
+            tp = typing.get_args(tp)[1]
+        else:
+            return []
+    tp = _unwrap(tp, _at(data, loc))
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return sorted(tp.model_fields)
+    return []
+
+
+def _unwrap(tp: Any, node: object) -> Any:
+    """Annotated and Optional away; a discriminated union resolved by the tag in ``node``."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [m for m in typing.get_args(tp) if m is not type(None)]
+            if len(members) == 1:
+                tp = members[0]
+                continue
+            for member in members:
+                for tag in ("action", "kind"):
+                    field = getattr(member, "model_fields", {}).get(tag)
+                    if (
+                        field is not None
+                        and isinstance(node, dict)
+                        and node.get(tag) in typing.get_args(field.annotation)
+                    ):
+                        return member
+            return None
+        else:
+            return tp

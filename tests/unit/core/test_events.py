@@ -1,0 +1,48 @@
+"""Snapshot diffs become master events, closes first."""
+
+from __future__ import annotations
+
+from copier_gui.core.events import EventKind, diff
+from copier_gui.core.model import PendingKind, PendingOrder, Position, Side, Snapshot
+
+
+def pos(ticket, volume=1.0, sl=0.0, tp=0.0, symbol="EURUSD"):
+    return Position(ticket, ticket, symbol, Side.BUY, volume, 1.1, sl, tp, 0, "", 1_000_000)
+
+
+def order(ticket, price=1.2):
+    return PendingOrder(ticket, "EURUSD", PendingKind.BUY_STOP, 0.5, price, 0.0, 0.0, 0.0, 0, 0, "", 1_000)
+
+
+def snap(positions=(), orders=()):
+    return Snapshot(0.0, tuple(positions), tuple(orders))
+
+
+def kinds(a, b):
+    return [(e.kind, e.ticket) for e in diff(a, b, wall=100.0, mono=5.0)]
+
+
+def test_open_close_partial_modify():
+    assert kinds(snap(), snap([pos(1)])) == [(EventKind.OPENED, 1)]
+    assert kinds(snap([pos(1)]), snap()) == [(EventKind.CLOSED, 1)]
+    assert kinds(snap([pos(1)]), snap([pos(1, volume=0.4)])) == [(EventKind.PARTIALLY_CLOSED, 1)]
+    assert kinds(snap([pos(1)]), snap([pos(1, sl=1.0)])) == [(EventKind.STOPS_MODIFIED, 1)]
+    assert kinds(snap([pos(1)]), snap([pos(1, volume=2.0)])) == [(EventKind.INCREASED, 1)]
+
+
+def test_pending_lifecycle_and_trigger():
+    assert kinds(snap(), snap(orders=[order(7)])) == [(EventKind.PENDING_PLACED, 7)]
+    assert kinds(snap(orders=[order(7)]), snap(orders=[order(7, 1.3)])) == [(EventKind.PENDING_MODIFIED, 7)]
+    assert kinds(snap(orders=[order(7)]), snap()) == [(EventKind.PENDING_CANCELLED, 7)]
+    assert kinds(snap(orders=[order(7)]), snap([pos(7)])) == [(EventKind.PENDING_TRIGGERED, 7)]
+
+
+def test_closes_come_before_opens_and_carry_timestamps():
+    events = diff(snap([pos(1)]), snap([pos(2)]), wall=100.0, mono=5.0)
+    assert [e.kind for e in events] == [EventKind.CLOSED, EventKind.OPENED]
+    assert all(e.detected_wall == 100.0 and e.detected_mono == 5.0 for e in events)
+    assert events[1].master_time_msc == 1_000_000
+
+
+def test_no_change_no_event():
+    assert kinds(snap([pos(1)], [order(2)]), snap([pos(1)], [order(2)])) == []

@@ -1,0 +1,58 @@
+"""Symbol mapping across broker naming conventions."""
+
+from __future__ import annotations
+
+import pytest
+
+from copier_gui.core.rules import SymbolMapping
+from copier_gui.core.symbols import SymbolMap, detect_affixes
+from copier_gui.sim import PROFILES
+
+
+def names(profile: str) -> list[str]:
+    return [s.name for s in PROFILES[profile].symbols]
+
+
+@pytest.mark.parametrize(("profile", "affixes"), [
+    ("meridian_ecn", ("", "")), ("harbor_fx", ("", ".m")), ("summit_netting", ("", "-ECN")),
+    ("apex_prop", ("", ".raw")),
+])
+def test_affixes_are_detected(profile, affixes):
+    assert detect_affixes(names(profile)) == affixes
+
+
+@pytest.mark.parametrize(("profile", "expected"), [
+    ("harbor_fx", {"EURUSD": "EURUSD.m", "XAUUSD": "GOLD.m", "US30": "US30.m", "BTCUSD": "BTCUSD.m"}),
+    ("summit_netting", {"EURUSD": "EURUSD-ECN", "XAUUSD": "XAUUSD-ECN", "US30": "DJ30.cash"}),
+    ("apex_prop", {"GBPUSD": "GBPUSD.raw", "XAUUSD": "XAUUSD.raw", "US30": "US30.raw"}),
+])
+def test_master_names_resolve_at_each_broker(profile, expected):
+    m = SymbolMap(names(profile), SymbolMapping())
+    assert {k: m.resolve(k).slave_symbol for k in expected} == expected
+
+
+def test_a_suffixed_master_maps_to_a_plain_slave():
+    m = SymbolMap(names("meridian_ecn"), SymbolMapping())
+    assert m.resolve("EURUSD.m").slave_symbol == "EURUSD"
+    assert m.resolve("GOLD.m").slave_symbol == "XAUUSD"
+    assert m.resolve("DJ30.cash").slave_symbol == "US30"
+
+
+def test_explicit_alias_wins_and_a_wrong_alias_is_explained():
+    m = SymbolMap(names("harbor_fx"), SymbolMapping(aliases={"XAUUSD": "GOLD.m", "US30": "WALLST.m"}))
+    assert m.resolve("XAUUSD").how == "alias"
+    bad = m.resolve("US30")
+    assert bad.slave_symbol is None and "WALLST.m" in bad.how and "US30.m" in bad.candidates
+
+
+def test_unknown_symbol_names_the_closest_candidates():
+    m = SymbolMap(names("harbor_fx"), SymbolMapping())
+    result = m.resolve("EURUSDX")
+    assert result.slave_symbol is None
+    assert result.candidates and result.candidates[0] == "EURUSD.m"
+    assert m.resolve("NATGAS").slave_symbol is None
+
+
+def test_affix_detection_can_be_turned_off():
+    m = SymbolMap(names("harbor_fx"), SymbolMapping(detect_affixes=False))
+    assert m.resolve("EURUSD").slave_symbol is None
