@@ -187,7 +187,7 @@ class Copier:
         self._notify(Notice("state", self.master_id, text))
 
     def _set_slave_state(self, slave: SlaveLink, state: LinkState, detail: str = "") -> None:
-        if state is slave.state and not detail:
+        if state is slave.state and detail == slave.last_error:
             return
         slave.state = state
         slave.last_error = detail
@@ -320,10 +320,11 @@ class Copier:
                 plan = plan_slave(
                     master.positions, master.orders,
                     MasterContext(self.master_id, self.master_account.balance if self.master_account else 0.0,
-                                  self.master_symbols, self.master_account.currency if self.master_account else ""),
+                                  self.master_symbols, self.master_account.currency if self.master_account else "",
+                                  master.server_offset_s, self.clock.time()),
                     SlaveContext(slave.id, slave.executor.broker, slave.rules, slave.symbols, slave.symbol_map,
                                  slave.account.balance if slave.account else 0.0,
-                                 slave.account.currency if slave.account else ""),
+                                 slave.account.currency if slave.account else "", actual.server_offset_s),
                     self.copybook)
                 master_tickets = {p.ticket for p in master.positions} | {o.ticket for o in master.orders}
                 for ticket, refusal in plan.refusals.items():
@@ -332,7 +333,8 @@ class Copier:
                 steps = reconcile(plan, actual.positions, actual.orders, magic=slave.magic,
                                   hedging=slave.connector.capabilities.hedging, symbols=slave.symbols,
                                   entries_allowed=self.entries_allowed(slave) and slave.state is LinkState.CONNECTED,
-                                  master_tickets=master_tickets, only=only)
+                                  master_tickets=master_tickets, master_orders={o.ticket for o in master.orders},
+                                  only=only)
                 if steps:
                     self.journal.record("plan", f"{len(steps)} step(s) for {slave.id} ({reason})", account=slave.id,
                                         steps=[type(s).__name__ for s in steps])

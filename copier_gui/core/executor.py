@@ -257,7 +257,8 @@ class SlaveExecutor:
         self.metrics.record_copy(m)
         self.journal.record("info", f"copied {action}", account=self.slave_id, copy_id=cid, metrics=m.as_dict())
         what = f"{action} {report.volume:g} {symbol}" if exit else f"{action} {side.value} {report.volume:g} {symbol}"
-        text = (f"{what} @ {report.price:.{spec.digits}f} (master #{master_ticket} @ {master_price:.{spec.digits}f}) "
+        reference = f" @ {master_price:.{spec.digits}f}" if master_price else ""
+        text = (f"{what} @ {report.price:.{spec.digits}f} (master #{master_ticket}{reference}) "
                 f"latency {m.total_ms:.1f} ms, slippage {m.slippage_points:+.1f} pt")
         self.notify(Notice("copy", self.slave_id, text, master_ticket, m))
 

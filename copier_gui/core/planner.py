@@ -67,6 +67,7 @@ class SlaveContext:
     symbol_map: SymbolMap
     balance: float
     currency: str = ""
+    server_offset_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,8 @@ class MasterContext:
     balance: float
     symbols: dict[str, SymbolSpec]
     currency: str = ""
+    server_offset_s: float | None = None
+    now_wall: float = 0.0
 
 
 def convert(amount: float, from_ccy: str, to_ccy: str, symbols: dict[str, SymbolSpec]) -> float | None:
@@ -161,8 +164,24 @@ def plan_order(order: PendingOrder, master: MasterContext, slave: SlaveContext) 
         return Refusal(order.ticket, f"skipped: {sized.refusal}")
     sl = _round_price(order.sl, spec) if slave.rules.copy_stops else 0.0
     tp = _round_price(order.tp, spec) if slave.rules.copy_stops else 0.0
+    expiration = _slave_expiration(order.expiration, master, slave)
+    if expiration and slave.server_offset_s is not None and expiration <= master.now_wall + slave.server_offset_s + 1:
+        return Refusal(order.ticket, "skipped: the master's order expires within a second")
     return DesiredOrder(order.ticket, spec.name, order.kind, sized.volume, _round_price(order.price, spec),
-                        _round_price(order.stoplimit, spec), sl, tp, order.expiration)
+                        _round_price(order.stoplimit, spec), sl, tp, expiration)
+
+
+def _slave_expiration(expiration: int, master: MasterContext, slave: SlaveContext) -> int:
+    """The master's expiry in the slave's server time; GTC when either server's offset is unknown.
+
+    Expiry times are trade-server times, and servers sit in different zones: copied as is, an
+    order would expire an hour early (or be refused) at a broker one zone east. When the offset is
+    unknown the slave's order is good till cancelled, and it is cancelled when the master's
+    expires, like any master cancellation.
+    """
+    if not expiration or master.server_offset_s is None or slave.server_offset_s is None:
+        return 0
+    return int(expiration - master.server_offset_s + slave.server_offset_s)
 
 
 def plan_slave(positions: tuple[Position, ...], orders: tuple[PendingOrder, ...], master: MasterContext,

@@ -105,6 +105,7 @@ def reconcile(
     symbols: dict[str, SymbolSpec],
     entries_allowed: bool,
     master_tickets: set[int],
+    master_orders: set[int] = frozenset(),
     only: set[int] | None = None,
 ) -> list[Step]:
     """Steps that bring the slave to ``plan``. ``only`` limits the pass to some master tickets.
@@ -119,17 +120,26 @@ def reconcile(
     def wanted(ticket: int) -> bool:
         return only is None or ticket in only
 
+    # A slave's copy of a pending order can fill before the master's (its quotes differ by a few
+    # points). That position is the copy of a trade the master is about to make, not an orphan:
+    # it stays while the master's order is pending, and no second order is placed for it.
+    early = {t for t in held if t in master_orders and t not in plan.positions}
+
     # ---- pending orders
     for ticket, slave_orders in working.items():
         if not wanted(ticket):
             continue
-        desired = plan.orders.get(ticket) if entries_allowed else None
+        # A netting account merges fills into one position per symbol, so an early fill there
+        # could not be told apart; netting slaves take pending trades at market when they fill.
+        desired = plan.orders.get(ticket) if entries_allowed and hedging else None
         keep = slave_orders[0] if desired is not None else None
         for order in slave_orders:
             if order is keep:
                 continue
             reason = ("master order no longer pending" if ticket not in plan.orders
-                      else "copying is off for this slave" if not entries_allowed else "duplicate order")
+                      else "copying is off for this slave" if not entries_allowed
+                      else "netting accounts copy pending trades when they fill" if not hedging
+                      else "duplicate order")
             steps_exit.append(CancelStep(ticket, order, reason))
         if keep is not None:
             spec = symbols.get(keep.symbol)
@@ -137,15 +147,15 @@ def reconcile(
                     or _stops_differ(keep.sl, desired.sl, spec) or _stops_differ(keep.tp, desired.tp, spec)
                     or keep.expiration != desired.expiration):
                 steps_entry.append(AmendStep(keep, desired))
-    if entries_allowed:
+    if entries_allowed and hedging:
         for ticket, desired in plan.orders.items():
-            if wanted(ticket) and ticket not in working:
+            if wanted(ticket) and ticket not in working and ticket not in early:
                 steps_entry.append(PlaceStep(desired))
 
     # ---- positions
     if hedging:
         for ticket, slave_positions in held.items():
-            if not wanted(ticket):
+            if not wanted(ticket) or ticket in early:
                 continue
             desired = plan.positions.get(ticket)
             total = sum(p.volume for p in slave_positions)

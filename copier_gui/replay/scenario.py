@@ -387,8 +387,11 @@ class Scenario(_Strict):
                 # The model is frozen; fill the default once here so every reader sees one number.
                 object.__setattr__(self, "duration_s", last + TAIL_SECONDS)
             elif self.duration_s <= last:
-                problems.add("duration_s", f"{self.duration_s:g} s ends before the last event "
-                                           f"(at {last:g} s); make it longer or leave it out")
+                problems.add(
+                    "duration_s",
+                    f"{self.duration_s:g} s ends before the last event "
+                    f"(at {last:g} s); make it longer or leave it out",
+                )
         if problems:
             raise _Problems(problems)
         return self
@@ -399,22 +402,28 @@ class Scenario(_Strict):
         for i, account in enumerate(self.accounts):
             here = f"accounts[{i}]"
             if account.id in seen:
-                problems.add(f"{here}.id", f"duplicate account id {account.id!r} "
-                                           f"(also accounts[{seen[account.id]}])")
+                problems.add(
+                    f"{here}.id",
+                    f"duplicate account id {account.id!r} (also accounts[{seen[account.id]}])",
+                )
             seen.setdefault(account.id, i)
             if account.broker not in self.brokers:
                 known = ", ".join(sorted(self.brokers)) or "none"
-                problems.add(f"{here}.broker",
-                             f"unknown broker {account.broker!r} (known: {known})")
+                problems.add(
+                    f"{here}.broker", f"unknown broker {account.broker!r} (known: {known})"
+                )
             if account.role == "master":
                 if master is not None:
-                    problems.add(f"{here}.role", f"a second master (accounts[{master}] is one); "
-                                                 "a scenario has exactly one")
+                    problems.add(
+                        f"{here}.role",
+                        f"a second master (accounts[{master}] is one); a scenario has exactly one",
+                    )
                 else:
                     master = i
                 if "rules" in account.model_fields_set:
-                    problems.add(f"{here}.rules",
-                                 "a master takes no copy rules; set rules on the slaves")
+                    problems.add(
+                        f"{here}.rules", "a master takes no copy rules; set rules on the slaves"
+                    )
         if master is None:
             problems.add("accounts", "no master: mark exactly one account `role: master`")
         if not any(a.role == "slave" for a in self.accounts):
@@ -430,8 +439,10 @@ class Scenario(_Strict):
             here = f"timeline[{i}]"
             if isinstance(action, OpenAction | PlacePendingAction):
                 if action.id in state:
-                    problems.add(f"{here}.id", f"{action.id!r} is already used by "
-                                               f"timeline[{state[action.id][0]}]")
+                    problems.add(
+                        f"{here}.id",
+                        f"{action.id!r} is already used by timeline[{state[action.id][0]}]",
+                    )
                     continue
                 if action.symbol not in profile.symbols_by_name:
                     problems.add(f"{here}.symbol", _unknown_symbol(action.symbol, profile))
@@ -440,32 +451,43 @@ class Scenario(_Strict):
                     continue
                 state[action.id] = (i, "position", action.volume)
                 if netting and action.symbol in holding:
-                    problems.add(f"{here}.symbol", (
-                        f"the master account is netting, so {action.id!r} would merge into "
-                        f"{holding[action.symbol]!r} on {action.symbol}; close that first "
-                        "or make the master hedging"))
+                    problems.add(
+                        f"{here}.symbol",
+                        (
+                            f"the master account is netting, so {action.id!r} would merge into "
+                            f"{holding[action.symbol]!r} on {action.symbol}; close that first "
+                            "or make the master hedging"
+                        ),
+                    )
                 else:
                     holding[action.symbol] = action.id
                 continue
             if action.id not in state:
-                problems.add(f"{here}.id", f"no position or order {action.id!r} was opened or "
-                                           f"placed before this action (at {action.at:g} s)")
+                problems.add(
+                    f"{here}.id",
+                    f"no position or order {action.id!r} was opened or "
+                    f"placed before this action (at {action.at:g} s)",
+                )
                 continue
             origin, status, lots = state[action.id]
             if status in ("closed", "cancelled"):
                 problems.add(f"{here}.id", f"{action.id!r} was already {status} before this action")
                 continue
             if isinstance(action, _PENDING_ACTIONS) and status != "pending":
-                problems.add(f"{here}.id", f"{action.id!r} is a position (timeline[{origin}]), "
-                                           "not a pending order")
+                problems.add(
+                    f"{here}.id",
+                    f"{action.id!r} is a position (timeline[{origin}]), not a pending order",
+                )
                 continue
             if isinstance(action, CancelPendingAction):
                 state[action.id] = (origin, "cancelled", lots)
             elif isinstance(action, PartialCloseAction):
                 if action.volume >= lots - _VOLUME_EPS:
-                    problems.add(f"{here}.volume",
-                                 f"{action.volume:g} lots is not less than the {lots:g} lots "
-                                 f"left in {action.id!r}; use close")
+                    problems.add(
+                        f"{here}.volume",
+                        f"{action.volume:g} lots is not less than the {lots:g} lots "
+                        f"left in {action.id!r}; use close",
+                    )
                     continue
                 state[action.id] = (origin, "position", round(lots - action.volume, 8))
             elif isinstance(action, CloseAction):
@@ -483,20 +505,25 @@ class Scenario(_Strict):
             account = getattr(fault, "account", None)
             if account is not None:
                 if account not in ids:
-                    problems.add(f"{here}.account",
-                                 f"unknown account {account!r} (known: {', '.join(ids)})")
+                    problems.add(
+                        f"{here}.account", f"unknown account {account!r} (known: {', '.join(ids)})"
+                    )
                     continue
                 if isinstance(fault, _SLAVE_FAULTS) and ids[account].role != "slave":
-                    problems.add(f"{here}.account",
-                                 f"{account!r} is the master; {fault.kind} faults apply to slaves")
+                    problems.add(
+                        f"{here}.account",
+                        f"{account!r} is the master; {fault.kind} faults apply to slaves",
+                    )
                     continue
             # Two outages of one thing at once have no clear meaning: say so instead of guessing.
             if isinstance(fault, CopierCrashFault | DisconnectFault | LatencyFault):
                 key = (fault.kind, account or "")
                 if key in busy and fault.at < busy[key][1]:
                     other, until = busy[key]
-                    problems.add(f"{here}.at", f"overlaps faults[{other}] ({fault.kind}), "
-                                               f"which lasts until {until:g} s")
+                    problems.add(
+                        f"{here}.at",
+                        f"overlaps faults[{other}] ({fault.kind}), which lasts until {until:g} s",
+                    )
                     continue
                 busy[key] = (i, fault.end_s)
 
@@ -556,8 +583,10 @@ def _unknown_symbol(symbol: str, profile: BrokerProfile) -> str:
     names = list(profile.symbols_by_name)
     close = difflib.get_close_matches(symbol, names, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
-    return (f"{symbol!r} is not a symbol at the master's broker {profile.name} "
-            f"({hint}known: {', '.join(names)})")
+    return (
+        f"{symbol!r} is not a symbol at the master's broker {profile.name} "
+        f"({hint}known: {', '.join(names)})"
+    )
 
 
 # ----------------------------------------------------------------------------------------- loading
@@ -566,7 +595,7 @@ def _unknown_symbol(symbol: str, profile: BrokerProfile) -> str:
 class _UniqueKeyLoader(yaml.SafeLoader):
     """yaml.safe_load, except that a key given twice is an error instead of silently the last."""
 
-    def construct_mapping(self, node, deep=False):  # noqa: D401 - PyYAML's own signature
+    def construct_mapping(self, node, deep=False):
         seen: set[object] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
@@ -600,7 +629,8 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
             ) from None
     else:
         try:
-            data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+            # A SafeLoader subclass: as safe as yaml.safe_load.
+            data = yaml.load(text, Loader=_UniqueKeyLoader)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             where = f"line {mark.line + 1}: " if mark is not None else ""

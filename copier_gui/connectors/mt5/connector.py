@@ -61,7 +61,7 @@ log = logging.getLogger(__name__)
 # last_error() codes that mean the terminal itself could not be reached.
 _UNREACHABLE_CODES = frozenset({-10000, -10001, -10002, -10004, -10005})
 _IPC_CALL_FAILED = -10000
-# Server offsets are whole half-hours; a record younger than this pins the offset down.
+# Server offsets are whole half-hours; a record known to be younger than this pins the offset down.
 _OFFSET_GRANULARITY_S = 1800.0
 _FRESH_RECORD_S = 600.0
 # How far this machine's clock may run behind the trade server's and a record still count as fresh.
@@ -136,6 +136,9 @@ class MT5Connector:
         # connect, on symbols(), and for a symbol whose order the broker rejected.
         self._specs: dict[str, SymbolSpec] = {}
         self._server_offset: float | None = None
+        # What the previous snapshot held, for telling a new record from an old one.
+        self._seen_stamps: dict[tuple[str, int], int] = {}
+        self._seen_at: float | None = None
 
     def __repr__(self) -> str:
         return f"MT5Connector({self.account_id!r}, login={self._login}, server={self._server!r})"
@@ -197,6 +200,7 @@ class MT5Connector:
                 f"the MetaTrader 5 terminal at {where} is logged in to account {account.login}, not "
                 f"{self._login}: log it in to {self._login} or correct the account settings")
         self._specs.clear()
+        self._seen_at = None  # what changed while disconnected has no bounded age
         self._remember(account, terminal)
         blockers = trading_blockers(account, terminal)
         if blockers:
@@ -238,6 +242,7 @@ class MT5Connector:
         positions = self._read(self._api.positions_get, what="open positions")
         # Stamped when the positions are in hand: that is when a change becomes known to us.
         taken_at = self._clock.monotonic()
+        now = self._clock.time()
         orders = self._read(self._api.orders_get, what="working orders")
         keep = self._keep_magic
         converted = tuple(to_position(p) for p in positions if keep is None or keep(p.magic))
@@ -246,24 +251,30 @@ class MT5Connector:
         pending = tuple(o for o in map(to_pending_order, orders)
                         if o is not None and (keep is None or keep(o.magic)))
         return Snapshot(taken_at=taken_at, positions=converted, orders=pending,
-                        server_offset_s=self._estimate_offset(positions, orders))
+                        server_offset_s=self._estimate_offset(positions, orders, now))
 
-    def _estimate_offset(self, positions, orders) -> float | None:
+    def _estimate_offset(self, positions, orders, now: float) -> float | None:
         """Trade server time minus UTC, in seconds (+7200 for a UTC+2 server).
 
-        MT5 stamps trades in server time, and no API call tells the offset. The newest record
-        stamped less than ten minutes ago gives it, rounded to the half-hour grid that time zones
-        sit on. Without such a record the last estimate stands (None before the first). A record
-        whose age is near a multiple of 30 minutes cannot be told from a fresh one in another
-        zone; the newest record of an active account is rarely that old.
+        MT5 stamps trades in server time, and no API call tells the offset. A record's stamp alone
+        cannot say it: a record an hour old looks like a fresh one from a server an hour to the
+        west. So only records that are new since the previous snapshot count (a new position or
+        order, or a position update), when that snapshot is under ten minutes old: such a record
+        is younger than the gap, and the offset is its stamp minus now, rounded to the half-hour
+        grid time zones sit on. Otherwise the last estimate stands (None before the first).
         """
-        stamps = [max(p.time_msc, p.time_update_msc) for p in positions]
-        stamps.extend(o.time_setup_msc for o in orders)
-        if stamps:
-            lead = max(stamps) / 1000.0 - self._clock.time()
+        stamps = {("position", p.ticket): max(p.time_msc, p.time_update_msc) for p in positions}
+        stamps.update({("order", o.ticket): o.time_setup_msc for o in orders})
+        previous, previous_at = self._seen_stamps, self._seen_at
+        self._seen_stamps, self._seen_at = stamps, now
+        if previous_at is None or not 0 <= now - previous_at < _FRESH_RECORD_S:
+            return self._server_offset
+        new = [stamp for key, stamp in stamps.items() if stamp > previous.get(key, -1)]
+        if new:
+            lead = max(new) / 1000.0 - now
             offset = round(lead / _OFFSET_GRANULARITY_S) * _OFFSET_GRANULARITY_S
             age = offset - lead
-            if -_CLOCK_SKEW_S <= age < _FRESH_RECORD_S:
+            if -_CLOCK_SKEW_S <= age <= now - previous_at + _CLOCK_SKEW_S:
                 self._server_offset = float(offset)
         return self._server_offset
 
@@ -505,7 +516,8 @@ class MT5Connector:
                                           terminal=self._terminal)
         detail = self._detail(status, order, result)
         if detail:
-            message = f"{message}: {detail}"
+            # A rejection's head already ends in its explanation after a colon.
+            message = f"{message}{': ' if status in (Status.FILLED, Status.PARTIAL) else '; '}{detail}"
         if extra.get("adjusted"):
             message = f"{message}; {extra['adjusted']}"
         if status is Status.PARTIAL:

@@ -91,11 +91,17 @@ def _number(value: float) -> str:
 
 
 def normalize_volume(volume: float, spec: SymbolSpec) -> float:
-    """The volume on the symbol's lot step; Refusal (10014) if it is off-step or out of limits."""
+    """The volume on the symbol's lot step; Refusal (10014) if it is out of limits or off-step."""
     volume = float(volume)
     limits = (f"lot step {_number(spec.volume_step)}, minimum {_number(spec.volume_min)}, "
               f"maximum {_number(spec.volume_max)}")
     step = spec.volume_step
+    tolerance = (step or 0.01) * _STEP_TOLERANCE
+    # Limits first: "below the minimum" says more about 0.05 lots than "off the 0.1 step" does.
+    if volume < spec.volume_min - tolerance or volume <= 0:
+        raise Refusal(10014, f"volume {_number(volume)} lots of {spec.name} is below the minimum ({limits})")
+    if spec.volume_max and volume > spec.volume_max + tolerance:
+        raise Refusal(10014, f"volume {_number(volume)} lots of {spec.name} is above the maximum ({limits})")
     if step > 0:
         steps = volume / step
         whole = round(steps)
@@ -103,11 +109,6 @@ def normalize_volume(volume: float, spec: SymbolSpec) -> float:
             raise Refusal(10014, f"volume {_number(volume)} lots of {spec.name} is not a multiple of "
                                  f"the lot step ({limits})")
         volume = round(whole * step, 10)
-    tolerance = (step or 0.01) * _STEP_TOLERANCE
-    if volume < spec.volume_min - tolerance or volume <= 0:
-        raise Refusal(10014, f"volume {_number(volume)} lots of {spec.name} is below the minimum ({limits})")
-    if spec.volume_max and volume > spec.volume_max + tolerance:
-        raise Refusal(10014, f"volume {_number(volume)} lots of {spec.name} is above the maximum ({limits})")
     return float(volume)
 
 
