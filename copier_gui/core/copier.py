@@ -57,6 +57,7 @@ class SlaveLink:
     executor: SlaveExecutor | None = None
     lock: asyncio.Lock | None = None
     reconnect_task: asyncio.Task | None = None
+    server_offset_s: float | None = None
 
 
 class Copier:
@@ -286,18 +287,28 @@ class Copier:
 
     def _on_events(self, events: list[MasterEvent], snapshot: Snapshot) -> None:
         for event in events:
-            self.journal.record("master_event", event.describe(), account=self.master_id,
-                                ticket=event.ticket, kind_of_event=event.kind.value, symbol=event.symbol,
-                                master_time_msc=event.master_time_msc)
-            self._notify(Notice("master", self.master_id, event.describe(), event.ticket))
-            if event.kind in (EventKind.CLOSED,) and event.position is not None:
+            if event.kind is EventKind.CLOSED and event.position is not None:
                 self._exit_price.setdefault(event.ticket, event.position.price_current)
         first = events[0]
         ctx = self._context(first.detected_wall, first.detected_mono)
         tickets = {e.ticket for e in events}
+        # A brand-new master position cannot have a copy yet, so those slaves need no fresh
+        # snapshot before the request goes out. A pending order that filled might have filled at
+        # the slave too, so that case still looks first.
+        fresh = all(e.kind is EventKind.OPENED for e in events)
         for slave in self.slaves.values():
             if slave.state in (LinkState.CONNECTED, LinkState.DEGRADED):
-                self._spawn(self._sync(slave, only=tickets, ctx=ctx, reason="master change"), f"copy:{slave.id}")
+                self._spawn(self._sync(slave, only=tickets, ctx=ctx, reason="master change", fresh=fresh),
+                            f"copy:{slave.id}")
+        # Journaling waits until the slaves' requests are out.
+        asyncio.get_running_loop().call_soon(self._journal_events, events)
+
+    def _journal_events(self, events: list[MasterEvent]) -> None:
+        for event in events:
+            self.journal.record("master_event", event.describe(), account=self.master_id,
+                                ticket=event.ticket, kind_of_event=event.kind.value, symbol=event.symbol,
+                                master_time_msc=event.master_time_msc)
+            self._notify(Notice("master", self.master_id, event.describe(), event.ticket))
 
     def _context(self, wall: float, mono: float) -> StepContext:
         return StepContext(self.master_id, self.master_snapshot.server_offset_s if self.master_snapshot else None,
@@ -305,8 +316,13 @@ class Copier:
 
     # ------------------------------------------------------------------ a slave
     async def _sync(self, slave: SlaveLink, *, only: set[int] | None = None, ctx: StepContext | None = None,
-                    reason: str) -> None:
-        """Bring one slave to its desired state (or only the given master tickets)."""
+                    reason: str, fresh: bool = False) -> None:
+        """Bring one slave to its desired state (or only the given master tickets).
+
+        ``fresh``: the tickets are master positions opened just now, so the slave cannot hold a
+        copy of them yet and its snapshot is not read first (a netting slave's always is: its
+        one position per symbol sums every master position).
+        """
         if slave.lock is None or slave.executor is None or self.master_snapshot is None:
             return
         async with slave.lock:
@@ -316,30 +332,39 @@ class Copier:
             if ctx is None:
                 ctx = self._context(self.clock.time(), self.clock.monotonic())
             try:
-                actual = await slave.connector.snapshot()
+                hedging = slave.connector.capabilities.hedging
+                if fresh and only is not None and hedging:
+                    actual = Snapshot(self.clock.monotonic(), (), (), slave.server_offset_s)
+                    positions = tuple(p for p in master.positions if p.ticket in only)
+                    orders = ()
+                else:
+                    actual = await slave.connector.snapshot()
+                    slave.server_offset_s = actual.server_offset_s or slave.server_offset_s
+                    positions, orders = master.positions, master.orders
                 plan = plan_slave(
-                    master.positions, master.orders,
+                    positions, orders,
                     MasterContext(self.master_id, self.master_account.balance if self.master_account else 0.0,
                                   self.master_symbols, self.master_account.currency if self.master_account else "",
                                   master.server_offset_s, self.clock.time()),
                     SlaveContext(slave.id, slave.executor.broker, slave.rules, slave.symbols, slave.symbol_map,
                                  slave.account.balance if slave.account else 0.0,
-                                 slave.account.currency if slave.account else "", actual.server_offset_s),
+                                 slave.account.currency if slave.account else "", slave.server_offset_s),
                     self.copybook)
                 master_tickets = {p.ticket for p in master.positions} | {o.ticket for o in master.orders}
                 for ticket, refusal in plan.refusals.items():
                     if only is None or ticket in only:
                         slave.executor.refuse(ticket, refusal.reason, candidates=list(refusal.candidates))
                 steps = reconcile(plan, actual.positions, actual.orders, magic=slave.magic,
-                                  hedging=slave.connector.capabilities.hedging, symbols=slave.symbols,
+                                  hedging=hedging, symbols=slave.symbols,
                                   entries_allowed=self.entries_allowed(slave) and slave.state is LinkState.CONNECTED,
                                   master_tickets=master_tickets, master_orders={o.ticket for o in master.orders},
                                   only=only)
+                await slave.executor.run(steps, ctx, slave.symbols)
                 if steps:
                     self.journal.record("plan", f"{len(steps)} step(s) for {slave.id} ({reason})", account=slave.id,
                                         steps=[type(s).__name__ for s in steps])
-                await slave.executor.run(steps, ctx, slave.symbols)
-                self._forget_finished(slave, master_tickets, actual)
+                if not (fresh and only is not None and hedging):
+                    self._forget_finished(slave, master_tickets, actual)
             except (ConnectorError, Unreachable) as exc:
                 message = exc.message if isinstance(exc, ConnectorError) else str(exc)
                 self._set_slave_state(slave, LinkState.DISCONNECTED, message)

@@ -8,6 +8,7 @@ outcome is announced to listeners (the console, the GUI).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -137,7 +138,7 @@ class SlaveExecutor:
             if isinstance(step, OpenStep):
                 await self._open(step, ctx, specs)
             elif isinstance(step, ReduceStep):
-                await self._reduce(step, ctx)
+                await self._reduce(step, ctx, specs)
             elif isinstance(step, NetStep):
                 await self._net(step, ctx, specs)
             elif isinstance(step, ModifyStep):
@@ -149,25 +150,17 @@ class SlaveExecutor:
             elif isinstance(step, CancelStep):
                 await self._cancel(step)
 
-    def _entry_check(self, master_ticket: int, side: Side, master_price: float, spec: SymbolSpec,
-                     ctx: StepContext) -> tuple[str | None, float]:
-        """Refusal reason (or None) and the adverse deviation in points of the current price."""
+    def _delay_check(self, master_ticket: int, ctx: StepContext) -> str | None:
+        """A refusal when the master filled longer ago than the slave's maximum delay."""
         tol = self.rules.tolerances
         fill_wall = ctx.master_fill_wall.get(master_ticket)
-        if fill_wall is not None:
-            delay_ms = (self.clock.time() - fill_wall) * 1000.0
-            if delay_ms > tol.max_delay_ms:
-                return (f"skipped: the master filled {delay_ms / 1000:.1f} s ago, beyond the "
-                        f"{tol.max_delay_ms / 1000:g} s maximum delay"), 0.0
-        price = spec.ask if side is Side.BUY else spec.bid
-        if not price:
-            return None, 0.0
-        deviation = (price - master_price) / spec.point * side.sign
-        if deviation > tol.max_price_deviation_points:
-            return (f"skipped: {spec.name} is {deviation:.0f} points worse than the master's fill "
-                    f"{master_price:.{spec.digits}f} at {self.broker}, beyond the "
-                    f"{tol.max_price_deviation_points} point maximum"), deviation
-        return None, deviation
+        if fill_wall is None:
+            return None
+        delay_ms = (self.clock.time() - fill_wall) * 1000.0
+        if delay_ms > tol.max_delay_ms:
+            return (f"skipped: the master filled {delay_ms / 1000:.1f} s ago, beyond the "
+                    f"{tol.max_delay_ms / 1000:g} s maximum delay")
+        return None
 
     async def _open(self, step: OpenStep, ctx: StepContext, specs: dict[str, SymbolSpec]) -> None:
         d = step.desired
@@ -183,35 +176,42 @@ class SlaveExecutor:
         attempts = 0
         remaining = step.volume
         while True:
-            handed_mono = self.clock.monotonic()
-            spec = await self.connector.symbol(d.symbol)
+            spec = specs.get(d.symbol)
             if spec is None:
-                self.refuse(d.master_ticket, f"skipped: {d.symbol} is not available at {self.broker}", copy_id=cid)
-                return
-            specs[d.symbol] = spec
-            refusal, deviation = self._entry_check(d.master_ticket, d.side, d.master_price, spec, ctx)
-            if refusal is not None:
-                if step.top_up:
-                    self.journal.record("refusal", f"top-up {refusal}", account=self.slave_id, copy_id=cid)
+                spec = await self.connector.symbol(d.symbol)
+                if spec is None:
+                    self.refuse(d.master_ticket, f"skipped: {d.symbol} is not available at {self.broker}",
+                                copy_id=cid)
                     return
-                self.refuse(d.master_ticket, refusal, copy_id=cid, master_price=d.master_price)
+                specs[d.symbol] = spec
+            refusal = self._delay_check(d.master_ticket, ctx)
+            if refusal is not None:
+                self._refuse_entry(step, refusal, cid, d)
                 return
+            # The price tolerance travels with the request: the connector compares it with the
+            # quote it reads anyway, so checking costs no extra round trip to the terminal.
+            worst = 0.0
+            if d.master_price:
+                worst = round(d.master_price + d.side.sign * tol.max_price_deviation_points * spec.point, spec.digits)
             request = OpenPosition(
                 symbol=d.symbol, side=d.side, volume=remaining, sl=d.sl, tp=d.tp, magic=self.magic,
-                comment=tags.comment_for(d.master_ticket),
-                max_deviation_points=max(0, int(tol.max_price_deviation_points - max(deviation, 0.0))))
-            self._request(cid, f"open {d.side.value} {remaining:g} {d.symbol}", request)
+                comment=tags.comment_for(d.master_ticket), max_deviation_points=tol.max_price_deviation_points,
+                worst_price=worst)
+            # Decision latency ends here: the request is in the connector's hands.
+            handed_mono = self.clock.monotonic()
             report = await self.connector.open(request)
+            # Let the other slaves' requests go out before this one's bookkeeping.
+            await asyncio.sleep(0)
+            self._request(cid, f"open {d.side.value} {remaining:g} {d.symbol}", request)
             self._result(cid, report)
             if report.status is Status.REQUOTED and attempts < tol.requote_retries:
                 attempts += 1
-                self.journal.record("correction", f"requoted ({report.retcode}); retry {attempts} of "
+                self.journal.record("correction", f"requoted ({report.message}); retry {attempts} of "
                                     f"{tol.requote_retries}", account=self.slave_id, copy_id=cid)
                 continue
             if not report.status.ok:
                 if report.status is Status.REQUOTED:
-                    self.refuse(d.master_ticket, f"skipped: requoted {attempts + 1} times at {self.broker}; "
-                                f"the price moved beyond the tolerance", copy_id=cid)
+                    self._refuse_entry(step, self._deviation_text(d, spec, report, attempts), cid, d)
                     return
                 self._fail(d.master_ticket, "open", report, cid, entry=True,
                            label=f"open {d.side.value} {remaining:g} {d.symbol}")
@@ -233,6 +233,22 @@ class SlaveExecutor:
                     cid = tags.copy_id(ctx.master_account, d.master_ticket, self.slave_id, "topup")
                     continue
             return
+
+    def _refuse_entry(self, step: OpenStep, reason: str, cid: str, d: DesiredPosition) -> None:
+        if step.top_up:
+            self.journal.record("refusal", f"top-up {reason}", account=self.slave_id, copy_id=cid)
+            return
+        self.refuse(d.master_ticket, reason, copy_id=cid, master_price=d.master_price)
+
+    def _deviation_text(self, d: DesiredPosition, spec: SymbolSpec, report: ExecutionReport, attempts: int) -> str:
+        price = report.ask if d.side is Side.BUY else report.bid
+        tol = self.rules.tolerances.max_price_deviation_points
+        if price and d.master_price:
+            deviation = (price - d.master_price) / spec.point * d.side.sign
+            return (f"skipped: {d.symbol} at {price:.{spec.digits}f} is {deviation:.0f} points worse than the "
+                    f"master's fill {d.master_price:.{spec.digits}f} at {self.broker}, beyond the {tol} point "
+                    f"maximum" + (f" (after {attempts} requote(s))" if attempts else ""))
+        return f"skipped: requoted {attempts + 1} times at {self.broker}; the price moved beyond the tolerance"
 
     def _record_fill(self, cid: str, master_ticket: int, symbol: str, action: str, side: Side,
                      report: ExecutionReport, intended: float, master_price: float, spec: SymbolSpec,
@@ -262,7 +278,7 @@ class SlaveExecutor:
                 f"latency {m.total_ms:.1f} ms, slippage {m.slippage_points:+.1f} pt")
         self.notify(Notice("copy", self.slave_id, text, master_ticket, m))
 
-    async def _reduce(self, step: ReduceStep, ctx: StepContext) -> None:
+    async def _reduce(self, step: ReduceStep, ctx: StepContext, specs: dict[str, SymbolSpec]) -> None:
         pos = step.position
         leg = "close" if step.closes_all else f"reduce:{pos.ticket}:{step.volume:g}"
         cid = tags.copy_id(ctx.master_account, step.master_ticket, self.slave_id, leg)
@@ -272,15 +288,16 @@ class SlaveExecutor:
         retries = max(5, self.rules.tolerances.requote_retries)
         for attempt in range(retries + 1):
             handed_mono = self.clock.monotonic()
-            self._request(cid, f"close {step.volume:g} of {pos.symbol} #{pos.ticket} ({step.reason})", request)
             report = await self.connector.close(request)
+            await asyncio.sleep(0)
+            self._request(cid, f"close {step.volume:g} of {pos.symbol} #{pos.ticket} ({step.reason})", request)
             self._result(cid, report)
             if report.status is Status.REQUOTED and attempt < retries:
                 continue
             if not report.status.ok:
                 self._fail(step.master_ticket, f"close {pos.symbol} #{pos.ticket}", report, cid)
                 return
-            spec = await self.connector.symbol(pos.symbol)
+            spec = specs.get(pos.symbol) or await self.connector.symbol(pos.symbol)
             if spec is not None:
                 self._record_fill(cid, step.master_ticket, pos.symbol, "close" if step.closes_all else "reduce",
                                   pos.side.opposite, report, step.volume,
@@ -294,7 +311,7 @@ class SlaveExecutor:
             if step.position is not None:
                 close = ReduceStep(step.master_ticket, step.position, min(step.volume, step.position.volume),
                                    step.reason)
-                await self._reduce(close, ctx)
+                await self._reduce(close, ctx, specs)
                 return
             self.journal.record("error", f"nothing to reduce on {step.symbol}", account=self.slave_id, copy_id=cid)
             return

@@ -161,6 +161,10 @@ class Snapshot:
 
 @dataclass(frozen=True, slots=True)
 class OpenPosition:
+    """Open at market. With ``worst_price`` set, the connector checks its fresh quote first and
+    answers REQUOTED without sending when the price is already worse (higher for a buy, lower
+    for a sell): the copier's price tolerance, applied with no extra round trip."""
+
     symbol: str
     side: Side
     volume: float
@@ -170,6 +174,7 @@ class OpenPosition:
     comment: str
     price: float = 0.0
     max_deviation_points: int = 20
+    worst_price: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from copier_gui.connectors.mt5.translate import (
     TRADE_ACTION_DEAL,
     Refusal,
     check_magic,
+    check_worst_price,
     choose_filling,
     deal_request,
     fit_stops,
@@ -64,8 +65,9 @@ _IPC_CALL_FAILED = -10000
 # Server offsets are whole half-hours; a record known to be younger than this pins the offset down.
 _OFFSET_GRANULARITY_S = 1800.0
 _FRESH_RECORD_S = 600.0
-# How far this machine's clock may run behind the trade server's and a record still count as fresh.
-_CLOCK_SKEW_S = 60.0
+# How far this machine's clock may be off. A record under 10 minutes old read with a clock up to
+# 4 minutes off is still under 15 minutes from its half-hour, so it rounds to the right offset.
+_CLOCK_SKEW_S = 240.0
 
 MagicFilter = Callable[[int], bool] | Iterable[int] | int | None
 
@@ -161,7 +163,7 @@ class MT5Connector:
 
     def _connect(self) -> AccountState:
         where = self._path or "the default location"
-        password = self._password_provider() if self._password_provider is not None else None
+        password = self._read_password()
         kwargs: dict = {}
         if self._path:
             kwargs["path"] = self._path
@@ -209,6 +211,16 @@ class MT5Connector:
         log.info("%s: connected to account %s at %s (%s)", self.account_id, account.login,
                  account.company, account.server)
         return to_account_state(account, terminal)
+
+    def _read_password(self) -> str | None:
+        if self._password_provider is None:
+            return None
+        try:
+            return self._password_provider()
+        except Exception as exc:  # a keyring backend may raise anything; the session cannot start
+            account = self._login if self._login is not None else self.account_id
+            raise ConnectorError(f"could not get the password for account {account} "
+                                 f"({type(exc).__name__}: {exc}): check the system keyring") from None
 
     def _shutdown(self) -> None:
         try:
@@ -389,6 +401,9 @@ class MT5Connector:
         # Instant and request execution fill only at the price sent (within deviation); market
         # execution ignores it, and the fresh quote there is harmless and shows in the journal.
         price = tick.ask if buy else tick.bid
+        # The copier's price tolerance, checked against the quote read anyway: a price already too
+        # far from the master's is a requote the broker need not be asked for.
+        check_worst_price(buy=buy, bid=tick.bid, ask=tick.ask, worst=req.worst_price, spec=spec)
         # A position's stops trigger on the price it closes at: the bid for a buy, the ask for a sell.
         sl, tp, note = fit_stops(buy=buy, reference=tick.bid if buy else tick.ask, sl=req.sl, tp=req.tp,
                                  spec=spec, reference_name="the bid" if buy else "the ask")
@@ -473,8 +488,10 @@ class MT5Connector:
             now = self._clock.time()
             message = f"not sent to {self._company}: {refusal.message}"
             log.info("%s: %s", self.account_id, message)
-            return ExecutionReport(Status.REJECTED, refusal.retcode, message, sent_at=now, received_at=now,
-                                   extra={"sent": False})
+            # The same Status the broker's own answer would get: "no quote" may pass on a retry.
+            status = retcodes.status_for(refusal.retcode, deal=deal)
+            return ExecutionReport(status, refusal.retcode, message, bid=refusal.bid, ask=refusal.ask,
+                                   sent_at=now, received_at=now, extra={"sent": False})
         except _Unreachable as lost:
             now = self._clock.time()
             message = f"not sent: {lost.message}"

@@ -65,10 +65,12 @@ _U64 = 2**64
 class Refusal(Exception):
     """A request not sent, with the retcode the broker would have answered and the reason."""
 
-    def __init__(self, retcode: int, message: str) -> None:
+    def __init__(self, retcode: int, message: str, *, bid: float = 0.0, ask: float = 0.0) -> None:
         super().__init__(message)
         self.retcode = retcode
         self.message = message
+        self.bid = bid
+        self.ask = ask
 
 
 # ----------------------------------------------------------------------- field rules
@@ -132,6 +134,19 @@ def choose_filling(spec: SymbolSpec) -> Filling:
             return filling
     raise Refusal(10030, f"{spec.name} allows no filling mode for market orders "
                          f"({spec.execution.value} execution)")
+
+
+def check_worst_price(*, buy: bool, bid: float, ask: float, worst: float, spec: SymbolSpec) -> None:
+    """Refusal (10004, a requote) when the quote is already worse than the copier accepts."""
+    if worst <= 0:
+        return
+    price = ask if buy else bid
+    slack = (spec.point or 10.0**-spec.digits) * 1e-3
+    if (price > worst + slack) if buy else (price < worst - slack):
+        side, quote = ("buy", "ask") if buy else ("sell", "bid")
+        raise Refusal(10004, f"the {quote} {price:.{spec.digits}f} of {spec.name} is already worse than "
+                             f"the worst price {worst:.{spec.digits}f} accepted for this {side}",
+                      bid=bid, ask=ask)
 
 
 def check_magic(magic: int) -> int:

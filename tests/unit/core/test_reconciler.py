@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from copier_gui.core import tags
-from copier_gui.core.model import Execution, Filling, PendingKind, PendingOrder, Position, Side, SymbolSpec, TradeMode
+from copier_gui.core.model import (
+    Execution,
+    Filling,
+    PendingKind,
+    PendingOrder,
+    Position,
+    Side,
+    SymbolSpec,
+    TradeMode,
+)
 from copier_gui.core.planner import DesiredOrder, DesiredPosition, Refusal, SlavePlan
 from copier_gui.core.reconciler import (
     AmendStep,

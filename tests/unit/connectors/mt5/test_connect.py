@@ -257,3 +257,13 @@ async def test_the_password_never_leaks(fresh_terminal, weekday_clock, caplog):
     check(*(record.getMessage() for record in caplog.records), *(record.args for record in caplog.records))
     assert any("connecting to the MetaTrader 5 terminal" in record.getMessage() for record in caplog.records)
     assert len(seen) > 8
+
+
+async def test_a_failing_password_provider_is_a_connection_error(fresh_terminal, weekday_clock):
+    def provider():
+        raise RuntimeError("keyring locked")
+
+    connector = _connector(fresh_terminal(), weekday_clock, login=LOGIN, password_provider=provider)
+    with pytest.raises(ConnectorError, match=f"could not get the password for account {LOGIN} "
+                                             r"\(RuntimeError: keyring locked\)"):
+        await connector.connect()

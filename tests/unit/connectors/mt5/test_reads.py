@@ -186,3 +186,31 @@ async def test_symbol_unknown_and_unreachable(connected):
     assert caught.value.code == -10004
     with pytest.raises(ConnectorError):
         await connector.symbols()
+
+
+class SkewedClock:
+    """This machine's clock, ``skew`` seconds off the true time the trade server keeps."""
+
+    def __init__(self, clock, skew: float) -> None:
+        self._clock, self._skew = clock, skew
+
+    def time(self) -> float:
+        return self._clock.time() + self._skew
+
+    def monotonic(self) -> float:
+        return self._clock.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        self._clock.sleep(seconds)
+
+
+@pytest.mark.parametrize(("skew", "expected"), [(-180, 10800), (0, 10800), (200, 10800), (600, None)])
+async def test_server_offset_with_a_clock_that_is_off(make_terminal, weekday_clock, skew, expected):
+    terminal = make_terminal("apex_prop")
+    connector = MT5Connector("skewed", terminal, invoker=InlineInvoker(), clock=SkewedClock(weekday_clock, skew))
+    await connector.connect()
+    await connector.snapshot()
+    await connector.open(OpenPosition("EURUSD.raw", Side.BUY, 0.1, 0.0, 0.0, 1, ""))
+    weekday_clock.advance(2)
+    # Ten minutes off is not trusted at all rather than trusted wrongly.
+    assert (await connector.snapshot()).server_offset_s == expected

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from copier_gui.clock import VirtualClock
+from copier_gui.connectors.mt5 import InlineInvoker, MT5Connector
 from copier_gui.core.model import (
     CancelPending,
     ClosePosition,
@@ -20,6 +22,7 @@ from copier_gui.core.model import (
     Side,
     Status,
 )
+from copier_gui.sim import new_terminal
 from tests.unit.connectors.mt5.brokers import POINT
 
 pytestmark = pytest.mark.asyncio
@@ -119,12 +122,17 @@ async def test_not_enough_money_from_the_broker_itself(connected):
     assert report.message == "rejected by Summit Securities K.K. (10019 No money): not enough free margin"
 
 
-async def test_market_closed_at_the_weekend(connected, weekday_clock):
-    connector, _ = await connected("meridian_ecn")
-    weekday_clock.set(datetime(2026, 11, 28, 12, 0, tzinfo=UTC).timestamp())
-    report = await connector.open(buy())
+async def test_market_closed_at_the_weekend():
+    # A terminal built on a Saturday: advancing a weekday clock by days would simulate every tick.
+    clock = VirtualClock(datetime(2026, 11, 28, 12, 0, tzinfo=UTC).timestamp())
+    terminal = new_terminal("meridian_ecn", seed=7, clock=clock)
+    connector = MT5Connector("acct", terminal, invoker=InlineInvoker(), clock=clock)
+    await connector.connect()
+    report = await connector.open(buy("XAUUSD"))
     assert (report.status, report.retcode) == (Status.REJECTED, 10018)
     assert "the market for this symbol is closed" in report.message
+    crypto = await connector.open(buy("BTCUSD"))  # crypto trades at the weekend
+    assert crypto.status is Status.FILLED, crypto.message
 
 
 async def test_closing_a_closed_position(connected):
@@ -212,8 +220,6 @@ class FailingSend:
     (None, EOFError("connection closed by peer"), Status.UNREACHABLE, -10000, "may or may not have reached"),
 ])
 async def test_order_send_failures(make_terminal, weekday_clock, error, exception, status, code, fragment):
-    from copier_gui.connectors.mt5 import InlineInvoker, MT5Connector
-
     terminal = make_terminal("meridian_ecn")
     connector = MT5Connector("acct", FailingSend(terminal, error, exception), invoker=InlineInvoker(),
                              clock=weekday_clock)
@@ -222,3 +228,21 @@ async def test_order_send_failures(make_terminal, weekday_clock, error, exceptio
     assert (report.status, report.retcode) == (status, code)
     assert fragment in report.message
     assert report.extra["request"]["symbol"] == "EURUSD"
+
+
+async def test_no_quote_is_not_sent_and_reported_like_the_brokers_own_no_prices(make_terminal, weekday_clock):
+    terminal = make_terminal("meridian_ecn")
+
+    class NoQuote:
+        def symbol_info_tick(self, name):
+            return None
+
+        def __getattr__(self, name):
+            return getattr(terminal, name)
+
+    blind = MT5Connector("blind", NoQuote(), invoker=InlineInvoker(), clock=weekday_clock)
+    await blind.connect()
+    report = await blind.open(buy())
+    assert (report.status, report.retcode, report.extra) == (Status.REQUOTED, 10021, {"sent": False})
+    assert report.message == "not sent to Meridian Markets Ltd: there is no quote for EURUSD to price the order with"
+    assert terminal.positions_get() == ()

@@ -273,3 +273,28 @@ async def test_netting_account_partial_close_keeps_the_position(connected):
     (position,) = (await connector.snapshot()).positions
     assert position.volume == pytest.approx(0.03)
     assert report.extra["request"]["type_filling"] == 1  # IOC at this broker
+
+
+@pytest.mark.parametrize(("side", "offset_points", "sent"), [
+    (Side.BUY, 0, True),      # exactly at the worst price: acceptable
+    (Side.BUY, 3, True),
+    (Side.BUY, -1, False),    # the ask is already a point above the worst a buy accepts
+    (Side.SELL, 0, True),
+    (Side.SELL, -3, True),
+    (Side.SELL, 1, False),    # the bid is already a point below the worst a sell accepts
+])
+async def test_worst_price_is_checked_against_the_fresh_quote(connected, deal_count, side, offset_points, sent):
+    connector, terminal = await connected("harbor_fx")
+    tick = terminal.symbol_info_tick("EURUSD.m")
+    quote = tick.ask if side is Side.BUY else tick.bid
+    worst = round(quote + offset_points * POINT, 5)
+    report = await connector.open(OpenPosition("EURUSD.m", side, 0.01, 0.0, 0.0, 1, "", worst_price=worst))
+    if sent:
+        assert report.status is Status.FILLED, report.message
+        return
+    assert (report.status, report.retcode, report.extra) == (Status.REQUOTED, 10004, {"sent": False})
+    assert (report.bid, report.ask) == (tick.bid, tick.ask)
+    name, verb = ("ask", "buy") if side is Side.BUY else ("bid", "sell")
+    assert report.message == (f"not sent to Harbor FX Europe AG: the {name} {quote:.5f} of EURUSD.m is already "
+                              f"worse than the worst price {worst:.5f} accepted for this {verb}")
+    assert deal_count(terminal) == 0
