@@ -58,6 +58,7 @@ class SlaveLink:
     lock: asyncio.Lock | None = None
     reconnect_task: asyncio.Task | None = None
     server_offset_s: float | None = None
+    last_snapshot: Snapshot | None = None
 
 
 class Copier:
@@ -339,6 +340,7 @@ class Copier:
                     orders = ()
                 else:
                     actual = await slave.connector.snapshot()
+                    slave.last_snapshot = actual
                     slave.server_offset_s = actual.server_offset_s or slave.server_offset_s
                     positions, orders = master.positions, master.orders
                 plan = plan_slave(
@@ -365,6 +367,10 @@ class Copier:
                                         steps=[type(s).__name__ for s in steps])
                 if not (fresh and only is not None and hedging):
                     self._forget_finished(slave, master_tickets, actual)
+                elif steps:
+                    # The fast path sent without looking; look now, after the fact, so views and
+                    # the next pass see the new copy.
+                    slave.last_snapshot = await slave.connector.snapshot()
             except (ConnectorError, Unreachable) as exc:
                 message = exc.message if isinstance(exc, ConnectorError) else str(exc)
                 self._set_slave_state(slave, LinkState.DISCONNECTED, message)

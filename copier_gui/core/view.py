@@ -1,0 +1,147 @@
+"""Read-only views of the copier's state for displays: accounts, mirrored positions, drift.
+
+The GUI's Qt models and the headless console read these plain values at a steady rate; they never
+reach into the copier's live structures, so a display cannot change what the core decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from copier_gui.core import tags
+from copier_gui.core.copier import Copier, LinkState, SlaveLink
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRow:
+    id: str
+    role: str  # "master" or "slave"
+    broker: str
+    server: str
+    login: int
+    state: str
+    detail: str
+    currency: str
+    balance: float
+    equity: float
+    copy_enabled: bool
+    drift: str  # "ok", "warn", "bad" or "idle", from the slave's tolerances and recent results
+
+
+@dataclass(frozen=True, slots=True)
+class SlaveCopyRow:
+    slave: str
+    symbol: str
+    volume: float
+    price_open: float
+    slippage_points: float | None
+    latency_ms: float | None
+    state: str  # "mirrored", "pending", "skipped", "failed", "closed at master"
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MasterPositionRow:
+    ticket: int
+    symbol: str
+    side: str
+    volume: float
+    price_open: float
+    sl: float
+    tp: float
+    digits: int
+    copies: tuple[SlaveCopyRow, ...]
+
+
+def _drift(copier: Copier, slave: SlaveLink) -> str:
+    if slave.state in (LinkState.DISCONNECTED, LinkState.CONNECTING):
+        return "bad"
+    stats = copier.metrics.slaves.get(slave.id)
+    if stats is None or not stats.copies:
+        return "idle" if slave.state is LinkState.CONNECTED else "warn"
+    tol = slave.rules.tolerances
+    recent = list(stats.latency_ms)[-20:]
+    slips = [abs(s) for s in list(stats.slippage_points)[-20:]]
+    worst_latency = max(recent) if recent else 0.0
+    worst_slip = max(slips) if slips else 0.0
+    if slave.state is LinkState.DEGRADED or worst_latency > tol.max_delay_ms or \
+            worst_slip > tol.max_price_deviation_points:
+        return "bad"
+    if worst_latency > tol.max_delay_ms / 2 or worst_slip > tol.max_price_deviation_points / 2 or slave.refused:
+        return "warn"
+    return "ok"
+
+
+def accounts(copier: Copier) -> list[AccountRow]:
+    rows = []
+    m = copier.master_account
+    rows.append(AccountRow(
+        copier.master_id, "master", m.company if m else "", m.server if m else "", m.login if m else 0,
+        copier.master_state.value, "", m.currency if m else "", m.balance if m else 0.0, m.equity if m else 0.0,
+        copier.copying, "ok" if copier.master_state is LinkState.CONNECTED else "bad"))
+    for slave in copier.slaves.values():
+        a = slave.account
+        rows.append(AccountRow(
+            slave.id, "slave", slave.broker or (a.company if a else ""), a.server if a else "",
+            a.login if a else 0, slave.state.value, slave.last_error, a.currency if a else "",
+            a.balance if a else 0.0, a.equity if a else 0.0, slave.copy_enabled, _drift(copier, slave)))
+    return rows
+
+
+def mirrored_positions(copier: Copier) -> list[MasterPositionRow]:
+    """Each open master position with one row per slave saying what that slave holds for it."""
+    master = copier.master_snapshot
+    if master is None:
+        return []
+    latest: dict[tuple[str, int], tuple[float, float]] = {}
+    for m in copier.metrics.copies:
+        if m.action in ("open", "topup"):
+            latest[(m.slave, m.master_ticket)] = (m.slippage_points, m.total_ms)
+    held: dict[str, dict[int, list]] = {}
+    for slave in copier.slaves.values():
+        by_ticket: dict[int, list] = {}
+        if slave.last_snapshot is not None:
+            for p in slave.last_snapshot.positions:
+                if p.magic == slave.magic:
+                    ticket = tags.master_ticket_of(p.comment)
+                    if ticket is not None:
+                        by_ticket.setdefault(ticket, []).append(p)
+        held[slave.id] = by_ticket
+    rows = []
+    for pos in master.positions:
+        spec = copier.master_symbols.get(pos.symbol)
+        children = []
+        for slave in copier.slaves.values():
+            mine = held[slave.id].get(pos.ticket, [])
+            slip, latency = latest.get((slave.id, pos.ticket), (None, None))
+            if mine:
+                volume = sum(p.volume for p in mine)
+                price = sum(p.price_open * p.volume for p in mine) / volume if volume else 0.0
+                children.append(SlaveCopyRow(slave.id, mine[0].symbol, round(volume, 8), price, slip, latency,
+                                             "mirrored"))
+                continue
+            mapped = slave.symbol_map.resolve(pos.symbol).slave_symbol if slave.symbol_map else None
+            if not slave.connector.capabilities.hedging and slave.last_snapshot is not None:
+                # A netting account holds one position per symbol for all master positions.
+                net = next((p for p in slave.last_snapshot.positions
+                            if p.symbol == mapped and p.magic == slave.magic), None)
+                if net is not None:
+                    children.append(SlaveCopyRow(slave.id, net.symbol, net.volume, net.price_open, slip, latency,
+                                                 "mirrored (net)", f"net {net.side.value} position on {net.symbol}"))
+                    continue
+            reason = slave.refused.get(pos.ticket, "")
+            failure = next((text for (ticket, _), (text, _) in (slave.executor.failed.items() if slave.executor else [])
+                            if ticket == pos.ticket), "")
+            if reason:
+                state = "skipped"
+            elif failure:
+                state, reason = "failed", failure
+            elif not copier.entries_allowed(slave):
+                state, reason = "skipped", "copying is off" if copier.master_state is LinkState.CONNECTED else \
+                    "master not connected"
+            else:
+                state = "pending"
+            children.append(SlaveCopyRow(slave.id, mapped or pos.symbol, 0.0, 0.0, slip, latency, state, reason))
+        rows.append(MasterPositionRow(pos.ticket, pos.symbol, pos.side.value, pos.volume, pos.price_open, pos.sl,
+                                      pos.tp, spec.digits if spec else 5, tuple(children)))
+    return rows
