@@ -84,6 +84,7 @@ class Copier:
         self.master_symbols: dict[str, SymbolSpec] = {}
         self.master_snapshot: Snapshot | None = None
         self._fill_wall: dict[int, float] = {}
+        self._preexisting: set[int] = set()
         self._exit_price: dict[int, float] = {}
         self._listeners: list[Callable[[Notice], None]] = []
         self._tasks: set[asyncio.Task] = set()
@@ -210,7 +211,7 @@ class Copier:
                 await asyncio.sleep(self.backoff_s[min(attempt, len(self.backoff_s) - 1)])
                 attempt += 1
                 continue
-            self._remember_fills(self.master_snapshot)
+            self._remember_fills(self.master_snapshot, at_start=True)
             self._set_master_state(LinkState.CONNECTED)
             return
 
@@ -249,12 +250,24 @@ class Copier:
                 return
 
     # ------------------------------------------------------------------ the master
-    def _remember_fills(self, snapshot: Snapshot) -> None:
+    def _remember_fills(self, snapshot: Snapshot, *, at_start: bool = False) -> None:
+        """When each master position filled, in UTC, for the maximum-delay rule and latency.
+
+        Trade times are the server's; its offset from UTC is learnt from fresh records. A position
+        first seen in a poll filled within that poll, so "now" is a fine stand-in until the
+        offset is known. A position already open at start-up may be hours old: without the
+        offset its age is unknown, and it is treated as an existing position instead.
+        """
         offset = snapshot.server_offset_s
         now = self.clock.time()
         for pos in snapshot.positions:
             if pos.ticket not in self._fill_wall:
-                self._fill_wall[pos.ticket] = pos.time_msc / 1000.0 - offset if offset is not None else now
+                if offset is not None:
+                    self._fill_wall[pos.ticket] = pos.time_msc / 1000.0 - offset
+                elif at_start:
+                    self._preexisting.add(pos.ticket)
+                else:
+                    self._fill_wall[pos.ticket] = now
             self._exit_price[pos.ticket] = pos.price_current
 
     async def _poll_loop(self) -> None:
@@ -313,7 +326,7 @@ class Copier:
 
     def _context(self, wall: float, mono: float) -> StepContext:
         return StepContext(self.master_id, self.master_snapshot.server_offset_s if self.master_snapshot else None,
-                           wall, mono, self._fill_wall, self._exit_price)
+                           wall, mono, self._fill_wall, self._exit_price, self._preexisting)
 
     # ------------------------------------------------------------------ a slave
     async def _sync(self, slave: SlaveLink, *, only: set[int] | None = None, ctx: StepContext | None = None,

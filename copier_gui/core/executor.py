@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from copier_gui.clock import Clock
 from copier_gui.core import tags
@@ -72,6 +72,7 @@ class StepContext:
     detected_mono: float
     master_fill_wall: dict[int, float]
     master_exit_price: dict[int, float]
+    preexisting: set[int] = field(default_factory=set)
 
 
 class SlaveExecutor:
@@ -155,6 +156,9 @@ class SlaveExecutor:
         tol = self.rules.tolerances
         fill_wall = ctx.master_fill_wall.get(master_ticket)
         if fill_wall is None:
+            if master_ticket in ctx.preexisting and not self.rules.copy_existing:
+                return ("skipped: the master position was already open when copying started "
+                        "(copy_existing is off for this slave)")
             return None
         delay_ms = (self.clock.time() - fill_wall) * 1000.0
         if delay_ms > tol.max_delay_ms:

@@ -70,3 +70,6 @@ class CopyRules(Strict):
     tolerances: Tolerances = Field(default_factory=Tolerances)
     copy_stops: bool = True
     copy_pending: bool = True
+    # Positions the master already held when copying started, whose fill time is unknown: skip
+    # them (the default), or copy them at market while the price is within the tolerance.
+    copy_existing: bool = False

@@ -1,0 +1,82 @@
+"""The command line as a user meets it: real processes, real files, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
+
+
+def cli(*args: str, home: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COPIER_GUI_HOME": str(home)}
+    return subprocess.run([sys.executable, "-m", "copier_gui", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def test_headless_demo_copies_and_summarises(tmp_path):
+    result = cli("--demo", "--headless", "--duration", "6", "--slaves", "3", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "COPY" in out and "Drift summary per slave" in out
+    for slave in ("slave-1", "slave-2", "slave-3"):
+        assert slave in out.split("Drift summary per slave")[1]
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "journal.sqlite3").exists()
+
+    export = tmp_path / "journal.csv"
+    exported = cli("journal", "export", "--csv", str(export), home=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    rows = list(csv.DictReader(export.open(encoding="utf-8")))
+    assert rows and {"master_event", "request", "result"} <= {r["kind"] for r in rows}
+    assert "demo-password" not in export.read_text(encoding="utf-8")
+
+
+def test_replay_writes_a_report(tmp_path):
+    out = tmp_path / "report.json"
+    result = cli("replay", str(EXAMPLES / "basic.yaml"), "--out", str(out), home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.read_text())
+    assert report["copies"] and set(report["accounts"]) == {"master", "harbor-eur", "summit-jpy", "apex-prop"}
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("seed: 1\nbrokers: {a: {profile: nope}}\naccounts: []\ntimeline: []\n", "nope"),
+    ("seed: [1\n", "YAML"),
+    ("seed: 1\nbogus_key: 3\nbrokers: {}\naccounts: []\ntimeline: []\n", "bogus_key"),
+])
+def test_bad_scenarios_exit_2_with_one_clear_error_and_write_nothing(tmp_path, content, expected):
+    scenario = tmp_path / "bad.yaml"
+    scenario.write_text(content)
+    out = tmp_path / "report.json"
+    result = cli("replay", str(scenario), "--out", str(out), home=tmp_path)
+    assert result.returncode == 2
+    assert expected in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_negative_volume_names_the_field(tmp_path):
+    scenario = tmp_path / "neg.yaml"
+    text = (EXAMPLES / "basic.yaml").read_text().replace("volume: 1.0", "volume: -1.0", 1)
+    scenario.write_text(text)
+    result = cli("replay", str(scenario), "--out", str(tmp_path / "r.json"), home=tmp_path)
+    assert result.returncode == 2 and "volume" in result.stderr and "timeline[" in result.stderr
+
+
+def test_scenario_schema_is_json(tmp_path):
+    result = cli("scenario-schema", home=tmp_path)
+    assert result.returncode == 0
+    schema = json.loads(result.stdout)
+    assert "properties" in schema and "timeline" in schema["properties"]
+
+
+def test_bad_arguments_exit_2(tmp_path):
+    assert cli("--demo", "--headless", "--slaves", "0", home=tmp_path).returncode == 2
+    missing = cli("journal", "export", "--csv", str(tmp_path / "x.csv"), home=tmp_path / "empty")
+    assert missing.returncode == 2 and "no journal" in missing.stderr

@@ -1,0 +1,244 @@
+"""The copier against real simulated brokers on virtual time: switches, exits, restarts, journal."""
+
+from __future__ import annotations
+
+import asyncio
+
+from copier_gui.clock import VirtualClock
+from copier_gui.connectors.mt5 import InlineInvoker, MT5Connector
+from copier_gui.core import tags
+from copier_gui.core.copier import Copier, LinkState, SlaveLink
+from copier_gui.core.copybook import CopyBook
+from copier_gui.core.journal import Journal
+from copier_gui.core.rules import CopyRules, Tolerances
+from copier_gui.replay.virtual_loop import run_virtual
+from copier_gui.sim import Market, new_terminal
+from tests.kit import WEEKDAY_NOON_UTC
+
+
+class Rig:
+    def __init__(self, slaves=("harbor_fx", "apex_prop"), *, rules: CopyRules | None = None, copybook_path=None):
+        self.clock = VirtualClock(WEEKDAY_NOON_UTC)
+        market = Market(3, self.clock)
+        self.master = new_terminal("meridian_ecn", seed=3, clock=self.clock, market=market, login=1)
+        assert self.master.initialize()  # the master's own trader (an EA) is logged in already
+        self.slaves = {f"s{i}": new_terminal(p, seed=3, clock=self.clock, market=market, login=10 + i)
+                       for i, p in enumerate(slaves)}
+        self.rules = rules or CopyRules()
+        self.journal = Journal(None, self.clock)
+        self.copybook_path = copybook_path
+        self.notices = []
+
+    def copier(self) -> Copier:
+        links = [SlaveLink(sid, MT5Connector(sid, t, invoker=InlineInvoker(), clock=self.clock), self.rules)
+                 for sid, t in self.slaves.items()]
+        master = MT5Connector("master", self.master, invoker=InlineInvoker(), clock=self.clock)
+        copier = Copier(master, links, journal=self.journal, clock=self.clock,
+                        copybook=CopyBook(self.copybook_path), poll_interval_s=0.005, reconcile_interval_s=1.0)
+        copier.subscribe(self.notices.append)
+        return copier
+
+    def trade(self, symbol, order_type, volume, position=0):
+        tick = self.master.symbol_info_tick(symbol)
+        request = {"action": 1, "symbol": symbol, "volume": volume, "type": order_type,
+                   "price": tick.ask if order_type == 0 else tick.bid, "type_filling": 1}
+        if position:
+            request["position"] = position
+        result = self.master.order_send(request)
+        assert result.retcode == 10009, result
+        return result.order
+
+    def held(self, slave_id):
+        t = self.slaves[slave_id]
+        if not t.sim.connected:
+            assert t.initialize()  # the copier shut its session down when it stopped
+        return [p for p in t.positions_get() if tags.master_ticket_of(p.comment) is not None]
+
+    def run(self, script):
+        return run_virtual(script, self.clock)
+
+
+def test_copies_open_and_close_to_every_slave():
+    rig = Rig()
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        ticket = rig.trade("EURUSD", 0, 0.5)
+        await asyncio.sleep(0.05)
+        opened = {sid: [(p.symbol, p.volume) for p in rig.held(sid)] for sid in rig.slaves}
+        rig.trade("EURUSD", 1, 0.5, position=ticket)
+        await asyncio.sleep(0.05)
+        closed = {sid: rig.held(sid) for sid in rig.slaves}
+        await copier.stop()
+        return opened, closed
+
+    opened, closed = rig.run(script)
+    assert opened == {"s0": [("EURUSD.m", 0.5)], "s1": [("EURUSD.raw", 0.5)]}
+    assert closed == {"s0": [], "s1": []}
+
+
+def test_kill_switch_stops_entries_but_never_exits():
+    rig = Rig()
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        first = rig.trade("EURUSD", 0, 0.5)
+        await asyncio.sleep(0.05)
+        copier.set_copying(False)
+        second = rig.trade("GBPUSD", 1, 0.3)
+        await asyncio.sleep(0.05)
+        after_second = {sid: [p.symbol for p in rig.held(sid)] for sid in rig.slaves}
+        rig.trade("EURUSD", 1, 0.5, position=first)
+        await asyncio.sleep(0.05)
+        after_close = {sid: [p.symbol for p in rig.held(sid)] for sid in rig.slaves}
+        await copier.stop()
+        return second, after_second, after_close
+
+    _, after_second, after_close = rig.run(script)
+    assert after_second == {"s0": ["EURUSD.m"], "s1": ["EURUSD.raw"]}  # no GBPUSD copies
+    assert after_close == {"s0": [], "s1": []}  # the exit went through with copying off
+
+
+def test_slave_toggle_stops_that_slave_only_and_exits_still_follow():
+    rig = Rig()
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        first = rig.trade("EURUSD", 0, 0.5)
+        await asyncio.sleep(0.05)
+        copier.set_copy_enabled("s0", False)
+        rig.trade("GBPUSD", 0, 0.3)
+        await asyncio.sleep(0.05)
+        mid = {sid: sorted(p.symbol for p in rig.held(sid)) for sid in rig.slaves}
+        rig.trade("EURUSD", 1, 0.5, position=first)
+        await asyncio.sleep(0.05)
+        end = {sid: sorted(p.symbol for p in rig.held(sid)) for sid in rig.slaves}
+        await copier.stop()
+        return mid, end
+
+    mid, end = rig.run(script)
+    assert mid == {"s0": ["EURUSD.m"], "s1": ["EURUSD.raw", "GBPUSD.raw"]}
+    assert end == {"s0": [], "s1": ["GBPUSD.raw"]}
+
+
+def test_positions_open_before_start_are_refused_with_a_reason():
+    rig = Rig(rules=CopyRules(tolerances=Tolerances(max_delay_ms=5_000)))
+
+    async def script():
+        rig.trade("EURUSD", 0, 0.5)
+        await asyncio.sleep(60)  # the master traded a minute before the copier started
+        copier = rig.copier()
+        await copier.start()
+        await asyncio.sleep(0.1)
+        await copier.stop()
+
+    rig.run(script)
+    refusals = [n.text for n in rig.notices if n.kind == "refusal"]
+    assert len(refusals) == 2 and all("already open when copying started" in r for r in refusals)
+    assert all(rig.held(sid) == [] for sid in rig.slaves)
+    journaled = rig.journal.entries(kind="refusal")
+    rig.journal.close()
+    assert len(journaled) == 2
+
+
+def test_existing_positions_can_be_copied_at_market_by_rule():
+    rig = Rig(rules=CopyRules(copy_existing=True, tolerances=Tolerances(max_price_deviation_points=5000)))
+
+    async def script():
+        rig.trade("EURUSD", 0, 0.5)
+        await asyncio.sleep(60)
+        copier = rig.copier()
+        await copier.start()
+        await asyncio.sleep(0.1)
+        await copier.stop()
+
+    rig.run(script)
+    rig.journal.close()
+    assert all(len(rig.held(sid)) == 1 for sid in rig.slaves)
+
+
+def test_restart_after_a_crash_neither_duplicates_nor_orphans(tmp_path):
+    rig = Rig(copybook_path=tmp_path / "copies.sqlite3")
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        keep = rig.trade("EURUSD", 0, 0.5)
+        gone = rig.trade("XAUUSD", 1, 0.2)
+        await asyncio.sleep(0.05)
+        copier.abandon()  # a crash: no clean-up at all
+        rig.trade("XAUUSD", 0, 0.2, position=gone)  # the master closes while the copier is down
+        rig.trade("EURUSD", 1, 0.2, position=keep)  # and partly closes the other
+        await asyncio.sleep(5)
+        restarted = rig.copier()
+        await restarted.start()
+        await asyncio.sleep(0.1)
+        state = {sid: sorted((p.symbol, p.volume) for p in rig.held(sid)) for sid in rig.slaves}
+        await restarted.stop()
+        return state
+
+    state = rig.run(script)
+    assert state == {"s0": [("EURUSD.m", 0.3)], "s1": [("EURUSD.raw", 0.3)]}
+
+
+def test_a_disconnected_slave_is_reconnected_and_reconciled():
+    rig = Rig()
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        ticket = rig.trade("EURUSD", 0, 0.5)
+        await asyncio.sleep(0.05)
+        rig.slaves["s1"].sim.disconnect(3.0)
+        rig.trade("EURUSD", 1, 0.5, position=ticket)
+        await asyncio.sleep(0.5)
+        during = (copier.slaves["s1"].state, len(rig.slaves["s1"].sim.engine.positions))
+        await asyncio.sleep(6)
+        after = (copier.slaves["s1"].state, rig.held("s1"))
+        await copier.stop()
+        return during, after
+
+    during, after = rig.run(script)
+    assert during == (LinkState.DISCONNECTED, 1)
+    assert after == (LinkState.CONNECTED, [])
+    states = [n.text for n in rig.notices if n.kind == "state" and n.account == "s1"]
+    assert any("disconnected" in s for s in states) and states[-1] == "s1 connected"
+
+
+def test_autotrading_off_is_reported_with_what_to_press():
+    rig = Rig(slaves=("harbor_fx",))
+    rig.slaves["s0"].sim.set_algo_trading(False)
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        rig.trade("EURUSD", 0, 0.5)
+        await asyncio.sleep(0.05)
+        await copier.stop()
+
+    rig.run(script)
+    texts = " ".join(n.text for n in rig.notices)
+    assert "Algo Trading" in texts
+
+
+def test_journal_records_every_step_with_both_clocks():
+    rig = Rig(slaves=("harbor_fx",))
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        ticket = rig.trade("EURUSD", 0, 0.5)
+        await asyncio.sleep(0.05)
+        rig.trade("EURUSD", 1, 0.5, position=ticket)
+        await asyncio.sleep(0.05)
+        await copier.stop()
+
+    rig.run(script)
+    entries = rig.journal.entries()
+    rig.journal.close()
+    assert {"master_event", "plan", "request", "result", "state", "info"} <= {e.kind for e in entries}
+    for entry in entries:
+        assert entry.wall >= WEEKDAY_NOON_UTC and entry.mono >= 0
