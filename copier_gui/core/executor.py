@@ -58,6 +58,7 @@ class Notice:
 # After a broker refuses an entry (no money, invalid stops...), wait this long before trying again;
 # by then the maximum delay usually turns the retry into a final, journaled refusal.
 ENTRY_RETRY_S = 15.0
+NO_CHANGES = 10025
 
 
 class Unreachable(Exception):
@@ -91,6 +92,7 @@ class SlaveExecutor:
         self.notify = notify
         self.refused = refused  # master ticket -> reason, so a refusal is journaled once
         self.failed: dict[tuple[int, str], tuple[str, float]] = {}  # (ticket, what) -> (text, retry at)
+        self.stops_applied: dict[int, tuple[float, float]] = {}  # slave position ticket -> (sl, tp) sent
 
     # ------------------------------------------------------------------ bookkeeping
     def refuse(self, master_ticket: int, reason: str, *, copy_id: str | None = None, **data) -> None:
@@ -222,6 +224,8 @@ class SlaveExecutor:
                 return
             self.refused.pop(d.master_ticket, None)
             self.failed.pop((d.master_ticket, "open"), None)
+            if report.order:
+                self.stops_applied[report.order] = (d.sl, d.tp)
             if not step.top_up and self.copybook.get(self.slave_id, d.master_ticket) is None:
                 self.copybook.remember(self.slave_id, d.master_ticket, d.master_volume, d.intended)
             self._record_fill(cid, d.master_ticket, d.symbol, "topup" if step.top_up else "open", d.side,
@@ -326,18 +330,31 @@ class SlaveExecutor:
                               d.master_price, d.master_time_msc, d.master_volume)
         await self._open(OpenStep(net, step.volume, top_up=step.position is not None), ctx, specs)
 
-    async def _modify(self, step: ModifyStep) -> None:
-        cid = tags.copy_id("sltp", step.master_ticket, self.slave_id, f"{step.sl:g}/{step.tp:g}")
-        request = ModifyStops(ticket=step.position.ticket, symbol=step.position.symbol, sl=step.sl, tp=step.tp)
-        self._request(cid, f"set SL {step.sl:g} TP {step.tp:g} on {step.position.symbol} #{step.position.ticket}",
-                      request)
-        report = await self.connector.modify(request)
+    async def _simple(self, master_ticket: int, cid: str, label: str, request, send, done: str) -> bool:
+        """Send a request that changes no exposure (stops, a pending order) and report it."""
+        report = await send(request)
+        await asyncio.sleep(0)
+        self._request(cid, label, request)
         self._result(cid, report)
-        if not report.status.ok:
-            self._fail(step.master_ticket, f"modify SL/TP on #{step.position.ticket}", report, cid)
+        # "No changes" means the broker already holds what was asked: done, not failed.
+        if not report.status.ok and report.retcode != NO_CHANGES:
+            self._fail(master_ticket, label, report, cid)
+            return False
+        self.notify(Notice("copy", self.slave_id, f"{done} (master #{master_ticket})", master_ticket))
+        return True
+
+    async def _modify(self, step: ModifyStep) -> None:
+        pos = step.position
+        wanted = (step.sl, step.tp)
+        # The connector may have moved a stop out to the broker's minimum distance; once the
+        # desired stops were applied, asking again would only repeat that adjustment.
+        if self.stops_applied.get(pos.ticket) == wanted:
             return
-        self.notify(Notice("copy", self.slave_id, f"stops {step.position.symbol} sl {step.sl:g} tp {step.tp:g} "
-                           f"(master #{step.master_ticket})", step.master_ticket))
+        cid = tags.copy_id("sltp", step.master_ticket, self.slave_id, f"{step.sl:g}/{step.tp:g}")
+        request = ModifyStops(ticket=pos.ticket, symbol=pos.symbol, sl=step.sl, tp=step.tp)
+        if await self._simple(step.master_ticket, cid, f"set SL {step.sl:g} TP {step.tp:g} on {pos.symbol} #{pos.ticket}",
+                              request, self.connector.modify, f"stops {pos.symbol} sl {step.sl:g} tp {step.tp:g}"):
+            self.stops_applied[pos.ticket] = wanted
 
     async def _place(self, step: PlaceStep) -> None:
         d = step.desired
@@ -363,23 +380,12 @@ class SlaveExecutor:
         cid = tags.copy_id("pending", d.master_ticket, self.slave_id, f"amend:{d.price:g}")
         request = ModifyPending(ticket=step.order.ticket, symbol=step.order.symbol, price=d.price,
                                 stoplimit=d.stoplimit, sl=d.sl, tp=d.tp, expiration=d.expiration)
-        self._request(cid, f"modify order #{step.order.ticket} to {d.price:g}", request)
-        report = await self.connector.modify_pending(request)
-        self._result(cid, report)
-        if not report.status.ok:
-            self._fail(d.master_ticket, f"modify order #{step.order.ticket}", report, cid)
-            return
-        self.notify(Notice("copy", self.slave_id, f"moved {d.kind.value} {d.symbol} to {d.price:g} "
-                           f"(master #{d.master_ticket})", d.master_ticket))
+        await self._simple(d.master_ticket, cid, f"modify order #{step.order.ticket} to {d.price:g}", request,
+                           self.connector.modify_pending, f"moved {d.kind.value} {d.symbol} to {d.price:g}")
 
     async def _cancel(self, step: CancelStep) -> None:
         cid = tags.copy_id("pending", step.master_ticket, self.slave_id, "cancel")
         request = CancelPending(ticket=step.order.ticket, symbol=step.order.symbol)
-        self._request(cid, f"cancel order #{step.order.ticket} ({step.reason})", request)
-        report = await self.connector.cancel(request)
-        self._result(cid, report)
-        if not report.status.ok:
-            self._fail(step.master_ticket, f"cancel order #{step.order.ticket}", report, cid)
-            return
-        self.notify(Notice("copy", self.slave_id, f"cancelled {step.order.kind.value} {step.order.symbol} "
-                           f"({step.reason}, master #{step.master_ticket})", step.master_ticket))
+        await self._simple(step.master_ticket, cid, f"cancel order #{step.order.ticket} ({step.reason})", request,
+                           self.connector.cancel,
+                           f"cancelled {step.order.kind.value} {step.order.symbol} ({step.reason})")

@@ -122,11 +122,24 @@ def _rule_volume(master_symbol: str, master_volume: float, spec: SymbolSpec, mas
         slave_contract=spec.contract_size, master_balance=master.balance, slave_balance=slave_balance)
 
 
+def _sized(ticket: int, raw: float | None, spec: SymbolSpec, master: MasterContext, slave: SlaveContext):
+    """The volume to send, or a refusal that names the limit it broke."""
+    if raw is None:
+        return Refusal(ticket, f"skipped: cannot compare balances in {slave.currency} and "
+                               f"{master.currency}: {slave.broker} quotes no pair for them")
+    sized = normalise(raw, spec, slave.broker)
+    return sized if sized.ok else Refusal(ticket, f"skipped: {sized.refusal}")
+
+
+def _unmapped(ticket: int, resolution, slave: SlaveContext) -> Refusal:
+    hint = f"; closest at {slave.broker}: {', '.join(resolution.candidates)}" if resolution.candidates else ""
+    return Refusal(ticket, f"skipped: {resolution.how} at {slave.broker}{hint}", resolution.candidates)
+
+
 def plan_position(pos: Position, master: MasterContext, slave: SlaveContext, book: CopyBook) -> DesiredPosition | Refusal:
     resolution = slave.symbol_map.resolve(pos.symbol)
     if resolution.slave_symbol is None:
-        hint = f"; closest at {slave.broker}: {', '.join(resolution.candidates)}" if resolution.candidates else ""
-        return Refusal(pos.ticket, f"skipped: {resolution.how} at {slave.broker}{hint}", resolution.candidates)
+        return _unmapped(pos.ticket, resolution, slave)
     spec = slave.symbols[resolution.slave_symbol]
     entry = book.get(slave.slave_id, pos.ticket)
     if entry is not None and entry.master_volume > 0:
@@ -135,12 +148,9 @@ def plan_position(pos: Position, master: MasterContext, slave: SlaveContext, boo
         raw = entry.slave_volume * pos.volume / entry.master_volume
     else:
         raw = _rule_volume(pos.symbol, pos.volume, spec, master, slave)
-        if raw is None:
-            return Refusal(pos.ticket, f"skipped: cannot compare balances in {slave.currency} and "
-                                       f"{master.currency}: {slave.broker} quotes no pair for them")
-    sized = normalise(raw, spec, slave.broker)
-    if not sized.ok:
-        return Refusal(pos.ticket, f"skipped: {sized.refusal}")
+    sized = _sized(pos.ticket, raw, spec, master, slave)
+    if isinstance(sized, Refusal):
+        return sized
     sl = _round_price(pos.sl, spec) if slave.rules.copy_stops else 0.0
     tp = _round_price(pos.tp, spec) if slave.rules.copy_stops else 0.0
     return DesiredPosition(pos.ticket, spec.name, pos.side, sized.volume, raw, sl, tp, pos.price_open,
@@ -152,16 +162,12 @@ def plan_order(order: PendingOrder, master: MasterContext, slave: SlaveContext) 
         return Refusal(order.ticket, "skipped: pending orders are not copied for this slave")
     resolution = slave.symbol_map.resolve(order.symbol)
     if resolution.slave_symbol is None:
-        hint = f"; closest at {slave.broker}: {', '.join(resolution.candidates)}" if resolution.candidates else ""
-        return Refusal(order.ticket, f"skipped: {resolution.how} at {slave.broker}{hint}", resolution.candidates)
+        return _unmapped(order.ticket, resolution, slave)
     spec = slave.symbols[resolution.slave_symbol]
     raw = _rule_volume(order.symbol, order.volume, spec, master, slave)
-    if raw is None:
-        return Refusal(order.ticket, f"skipped: cannot compare balances in {slave.currency} and "
-                                     f"{master.currency}: {slave.broker} quotes no pair for them")
-    sized = normalise(raw, spec, slave.broker)
-    if not sized.ok:
-        return Refusal(order.ticket, f"skipped: {sized.refusal}")
+    sized = _sized(order.ticket, raw, spec, master, slave)
+    if isinstance(sized, Refusal):
+        return sized
     sl = _round_price(order.sl, spec) if slave.rules.copy_stops else 0.0
     tp = _round_price(order.tp, spec) if slave.rules.copy_stops else 0.0
     expiration = _slave_expiration(order.expiration, master, slave)

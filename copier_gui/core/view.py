@@ -38,6 +38,7 @@ class SlaveCopyRow:
     latency_ms: float | None
     state: str  # "mirrored", "pending", "skipped", "failed", "closed at master"
     reason: str = ""
+    digits: int | None = None  # the slave symbol's price digits, when the slave knows the symbol
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,11 @@ def accounts(copier: Copier) -> list[AccountRow]:
     return rows
 
 
+def _digits(slave: SlaveLink, symbol: str) -> int | None:
+    spec = slave.symbols.get(symbol)
+    return spec.digits if spec is not None else None
+
+
 def mirrored_positions(copier: Copier) -> list[MasterPositionRow]:
     """Each open master position with one row per slave saying what that slave holds for it."""
     master = copier.master_snapshot
@@ -118,7 +124,7 @@ def mirrored_positions(copier: Copier) -> list[MasterPositionRow]:
                 volume = sum(p.volume for p in mine)
                 price = sum(p.price_open * p.volume for p in mine) / volume if volume else 0.0
                 children.append(SlaveCopyRow(slave.id, mine[0].symbol, round(volume, 8), price, slip, latency,
-                                             "mirrored"))
+                                             "mirrored", digits=_digits(slave, mine[0].symbol)))
                 continue
             mapped = slave.symbol_map.resolve(pos.symbol).slave_symbol if slave.symbol_map else None
             if not slave.connector.capabilities.hedging and slave.last_snapshot is not None:
@@ -127,7 +133,8 @@ def mirrored_positions(copier: Copier) -> list[MasterPositionRow]:
                             if p.symbol == mapped and p.magic == slave.magic), None)
                 if net is not None:
                     children.append(SlaveCopyRow(slave.id, net.symbol, net.volume, net.price_open, slip, latency,
-                                                 "mirrored (net)", f"net {net.side.value} position on {net.symbol}"))
+                                                 "mirrored (net)", f"net {net.side.value} position on {net.symbol}",
+                                                 _digits(slave, net.symbol)))
                     continue
             reason = slave.refused.get(pos.ticket, "")
             failure = next((text for (ticket, _), (text, _) in (slave.executor.failed.items() if slave.executor else [])
@@ -141,7 +148,8 @@ def mirrored_positions(copier: Copier) -> list[MasterPositionRow]:
                     "master not connected"
             else:
                 state = "pending"
-            children.append(SlaveCopyRow(slave.id, mapped or pos.symbol, 0.0, 0.0, slip, latency, state, reason))
+            children.append(SlaveCopyRow(slave.id, mapped or pos.symbol, 0.0, 0.0, slip, latency, state, reason,
+                                         _digits(slave, mapped or pos.symbol)))
         rows.append(MasterPositionRow(pos.ticket, pos.symbol, pos.side.value, pos.volume, pos.price_open, pos.sl,
                                       pos.tp, spec.digits if spec else 5, tuple(children)))
     return rows

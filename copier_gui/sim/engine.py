@@ -651,12 +651,7 @@ class TradeEngine:
             return Outcome(mt5.TRADE_RETCODE_LIMIT_ORDERS)
         if not self.filling_ok(spec, req.type_filling, pending=True):
             return Outcome(mt5.TRADE_RETCODE_INVALID_FILL)
-        if not self.pending_price_ok(spec, req.type, req.price, req.stoplimit):
-            return Outcome(mt5.TRADE_RETCODE_INVALID_PRICE)
-        entry = req.stoplimit if req.type in (mt5.ORDER_TYPE_BUY_STOP_LIMIT, mt5.ORDER_TYPE_SELL_STOP_LIMIT) else req.price
-        if not self.stops_ok(spec, is_buy(req.type), entry, req.sl, req.tp):
-            return Outcome(mt5.TRADE_RETCODE_INVALID_STOPS)
-        code = self._expiration_code(req.type_time, req.expiration)
+        code = self._pending_terms_code(spec, req.type, req)
         if code:
             return Outcome(code)
         bid, ask, _ = self.quote(spec)
@@ -703,15 +698,20 @@ class TradeEngine:
             return Outcome(mt5.TRADE_RETCODE_NO_CHANGES)
         if self.frozen(spec, order.price_open, not is_buy(order.type)):
             return Outcome(mt5.TRADE_RETCODE_FROZEN)
-        if not self.pending_price_ok(spec, order.type, req.price, req.stoplimit):
-            return Outcome(mt5.TRADE_RETCODE_INVALID_PRICE)
-        entry = req.stoplimit if order.type in (mt5.ORDER_TYPE_BUY_STOP_LIMIT, mt5.ORDER_TYPE_SELL_STOP_LIMIT) else req.price
-        if not self.stops_ok(spec, is_buy(order.type), entry, req.sl, req.tp):
-            return Outcome(mt5.TRADE_RETCODE_INVALID_STOPS)
-        code = self._expiration_code(req.type_time, req.expiration)
+        code = self._pending_terms_code(spec, order.type, req)
         if code:
             return Outcome(code)
         return Outcome(0, margin_after=self.margin_used())
+
+    def _pending_terms_code(self, spec: SymbolSpec, order_type: int, req: TradeRequest) -> int:
+        """The price, stops and expiry of a pending order being placed or modified."""
+        if not self.pending_price_ok(spec, order_type, req.price, req.stoplimit):
+            return mt5.TRADE_RETCODE_INVALID_PRICE
+        stop_limit = order_type in (mt5.ORDER_TYPE_BUY_STOP_LIMIT, mt5.ORDER_TYPE_SELL_STOP_LIMIT)
+        entry = req.stoplimit if stop_limit else req.price
+        if not self.stops_ok(spec, is_buy(order_type), entry, req.sl, req.tp):
+            return mt5.TRADE_RETCODE_INVALID_STOPS
+        return self._expiration_code(req.type_time, req.expiration)
 
     def _validate_close_by(self, req: TradeRequest) -> Outcome:
         if self.settings.margin_mode != mt5.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING:
