@@ -360,10 +360,14 @@ class Copier:
                     positions, orders,
                     MasterContext(self.master_id, self.master_account.balance if self.master_account else 0.0,
                                   self.master_symbols, self.master_account.currency if self.master_account else "",
-                                  master.server_offset_s, self.clock.time()),
+                                  master.server_offset_s, self.clock.time(),
+                                  self.master_account.equity if self.master_account else 0.0,
+                                  self.master_account.margin_free if self.master_account else 0.0),
                     SlaveContext(slave.id, slave.executor.broker, slave.rules, slave.symbols, slave.symbol_map,
                                  slave.account.balance if slave.account else 0.0,
-                                 slave.account.currency if slave.account else "", slave.server_offset_s),
+                                 slave.account.currency if slave.account else "", slave.server_offset_s,
+                                 slave.account.equity if slave.account else 0.0,
+                                 slave.account.margin_free if slave.account else 0.0),
                     self.copybook)
                 master_tickets = {p.ticket for p in master.positions} | {o.ticket for o in master.orders}
                 for ticket, refusal in plan.refusals.items():
@@ -373,6 +377,7 @@ class Copier:
                                   hedging=hedging, symbols=slave.symbols,
                                   entries_allowed=self.entries_allowed(slave) and slave.state is LinkState.CONNECTED,
                                   master_tickets=master_tickets, master_orders={o.ticket for o in master.orders},
+                                  follow_stops=slave.rules.stops.follow_modifications,
                                   only=only)
                 await slave.executor.run(steps, ctx, slave.symbols)
                 if steps:

@@ -226,6 +226,9 @@ class SlaveExecutor:
             self.failed.pop((d.master_ticket, "open"), None)
             if report.order:
                 self.stops_applied[report.order] = (d.sl, d.tp)
+            if d.note and not step.top_up:
+                self.journal.record("correction", d.note, account=self.slave_id, copy_id=cid)
+                self.notify(Notice("info", self.slave_id, d.note, d.master_ticket))
             if not step.top_up and self.copybook.get(self.slave_id, d.master_ticket) is None:
                 self.copybook.remember(self.slave_id, d.master_ticket, d.master_volume, d.intended)
             self._record_fill(cid, d.master_ticket, d.symbol, "topup" if step.top_up else "open", d.side,

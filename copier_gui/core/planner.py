@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from copier_gui.core.copybook import CopyBook
 from copier_gui.core.model import PendingKind, PendingOrder, Position, Side, SymbolSpec
-from copier_gui.core.rules import CopyRules, SizingMode
-from copier_gui.core.sizing import intended_volume, normalise
+from copier_gui.core.rules import CopyRules, Direction, SizingMode, StopsMode
+from copier_gui.core.sizing import Figures, intended_volume, normalise
 from copier_gui.core.symbols import SymbolMap
 
 
@@ -68,6 +68,8 @@ class SlaveContext:
     balance: float
     currency: str = ""
     server_offset_s: float | None = None
+    equity: float = 0.0
+    free_margin: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,8 @@ class MasterContext:
     currency: str = ""
     server_offset_s: float | None = None
     now_wall: float = 0.0
+    equity: float = 0.0
+    free_margin: float = 0.0
 
 
 def convert(amount: float, from_ccy: str, to_ccy: str, symbols: dict[str, SymbolSpec]) -> float | None:
@@ -107,19 +111,36 @@ def _round_price(price: float, spec: SymbolSpec) -> float:
     return round(price, spec.digits) if price else 0.0
 
 
+def _figures(master: MasterContext, slave: SlaveContext) -> Figures | None:
+    def in_master_ccy(amount: float) -> float | None:
+        return convert(amount, slave.currency, master.currency, slave.symbols)
+
+    converted = [in_master_ccy(v) for v in (slave.balance, slave.equity or slave.balance,
+                                            slave.free_margin or slave.balance)]
+    if any(v is None for v in converted):
+        return None
+    return Figures(master.balance, master.equity or master.balance, master.free_margin or master.balance,
+                   *converted)
+
+
 def _rule_volume(master_symbol: str, master_volume: float, spec: SymbolSpec, master: MasterContext,
-                 slave: SlaveContext) -> float | None:
+                 slave: SlaveContext, sl_distance: float) -> tuple[float | None, str | None]:
+    sizing = slave.rules.sizing
+    figures = _figures(master, slave)
+    if figures is None:
+        if sizing.mode in (SizingMode.BALANCE_RATIO, SizingMode.EQUITY_RATIO, SizingMode.FREE_MARGIN_RATIO):
+            return None, None
+        figures = Figures(1, 1, 1, 1, 1, 1)
     master_spec = master.symbols.get(master_symbol)
-    slave_balance = convert(slave.balance, slave.currency, master.currency, slave.symbols)
-    if slave_balance is None:
-        if slave.rules.sizing.mode is not SizingMode.BALANCE_RATIO:
-            slave_balance = slave.balance
-        else:
-            return None
-    return intended_volume(
-        master_volume, slave.rules.sizing,
+    volume, note = intended_volume(
+        master_volume, sizing,
         master_contract=master_spec.contract_size if master_spec else spec.contract_size,
-        slave_contract=spec.contract_size, master_balance=master.balance, slave_balance=slave_balance)
+        slave_contract=spec.contract_size, figures=figures, sl_distance=sl_distance, spec=spec,
+        slave_equity_own_currency=slave.equity or slave.balance)
+    rule = slave.rules.symbols.per_symbol.get(master_symbol)
+    if rule is not None:
+        volume *= rule.volume_multiplier
+    return volume, note
 
 
 def _sized(ticket: int, raw: float | None, spec: SymbolSpec, master: MasterContext, slave: SlaveContext):
@@ -127,7 +148,9 @@ def _sized(ticket: int, raw: float | None, spec: SymbolSpec, master: MasterConte
     if raw is None:
         return Refusal(ticket, f"skipped: cannot compare balances in {slave.currency} and "
                                f"{master.currency}: {slave.broker} quotes no pair for them")
-    sized = normalise(raw, spec, slave.broker)
+    sizing = slave.rules.sizing
+    sized = normalise(raw, spec, slave.broker, rounding=sizing.rounding, min_lot=sizing.min_lot,
+                      max_lot=sizing.max_lot)
     return sized if sized.ok else Refusal(ticket, f"skipped: {sized.refusal}")
 
 
@@ -136,44 +159,105 @@ def _unmapped(ticket: int, resolution, slave: SlaveContext) -> Refusal:
     return Refusal(ticket, f"skipped: {resolution.how} at {slave.broker}{hint}", resolution.candidates)
 
 
+def filter_refusal(symbol: str, side: Side, magic: int, comment: str, slave: SlaveContext) -> str | None:
+    """Why the slave's filters leave this master trade alone, naming the rule, or None."""
+    f = slave.rules.filters
+    if f.include_symbols and symbol not in f.include_symbols:
+        return f"skipped: {symbol} is not in filters.include_symbols ({', '.join(f.include_symbols)})"
+    if symbol in f.exclude_symbols:
+        return f"skipped: {symbol} is in filters.exclude_symbols"
+    rule = slave.rules.symbols.per_symbol.get(symbol)
+    if rule is not None and not rule.enabled:
+        return f"skipped: copying {symbol} is off for this slave (symbols.per_symbol)"
+    if f.magic_numbers and magic not in f.magic_numbers:
+        return f"skipped: master magic {magic} is not in filters.magic_numbers ({', '.join(map(str, f.magic_numbers))})"
+    if f.comment_contains and f.comment_contains not in comment:
+        return f"skipped: the master comment {comment!r} does not contain {f.comment_contains!r}"
+    copied_side = side.opposite if f.reverse else side
+    if f.direction is Direction.LONG_ONLY and copied_side is Side.SELL:
+        return "skipped: this slave copies long trades only (filters.direction)"
+    if f.direction is Direction.SHORT_ONLY and copied_side is Side.BUY:
+        return "skipped: this slave copies short trades only (filters.direction)"
+    return None
+
+
+def _stops(side: Side, entry: float, sl: float, tp: float, spec: SymbolSpec, slave: SlaveContext) -> tuple[float, float]:
+    """The slave's SL/TP for a trade on ``side`` (already reversed if the slave reverses)."""
+    rule = slave.rules.stops
+    if rule.mode is StopsMode.NONE:
+        return 0.0, 0.0
+    if rule.mode is StopsMode.FIXED_OFFSET:
+        gap_sl = (rule.sl_points or 0) * spec.point
+        gap_tp = (rule.tp_points or 0) * spec.point
+        new_sl = entry - side.sign * gap_sl if rule.sl_points else 0.0
+        new_tp = entry + side.sign * gap_tp if rule.tp_points else 0.0
+        return _round_price(new_sl, spec), _round_price(new_tp, spec)
+    if slave.rules.filters.reverse:
+        # The master's stop is the reversed trade's target and the other way round.
+        sl, tp = tp, sl
+    return _round_price(sl, spec), _round_price(tp, spec)
+
+
 def plan_position(pos: Position, master: MasterContext, slave: SlaveContext, book: CopyBook) -> DesiredPosition | Refusal:
+    why = filter_refusal(pos.symbol, pos.side, pos.magic, pos.comment, slave)
+    if why:
+        return Refusal(pos.ticket, why)
     resolution = slave.symbol_map.resolve(pos.symbol)
     if resolution.slave_symbol is None:
         return _unmapped(pos.ticket, resolution, slave)
     spec = slave.symbols[resolution.slave_symbol]
     entry = book.get(slave.slave_id, pos.ticket)
+    note = None
     if entry is not None and entry.master_volume > 0:
         # Proportional to what this slave got at entry, so partial closes mirror exactly and a
         # balance that moved since does not resize an open copy.
-        raw = entry.slave_volume * pos.volume / entry.master_volume
+        master_volume = pos.volume if slave.rules.copy_partial_closes else max(pos.volume, entry.master_volume)
+        raw = entry.slave_volume * master_volume / entry.master_volume
     else:
-        raw = _rule_volume(pos.symbol, pos.volume, spec, master, slave)
+        raw, note = _rule_volume(pos.symbol, pos.volume, spec, master, slave,
+                                 abs(pos.price_open - pos.sl) if pos.sl else 0.0)
     sized = _sized(pos.ticket, raw, spec, master, slave)
     if isinstance(sized, Refusal):
         return sized
-    sl = _round_price(pos.sl, spec) if slave.rules.copy_stops else 0.0
-    tp = _round_price(pos.tp, spec) if slave.rules.copy_stops else 0.0
-    return DesiredPosition(pos.ticket, spec.name, pos.side, sized.volume, raw, sl, tp, pos.price_open,
-                           pos.time_msc, pos.volume, sized.note)
+    side = pos.side.opposite if slave.rules.filters.reverse else pos.side
+    sl, tp = _stops(side, pos.price_open, pos.sl, pos.tp, spec, slave)
+    return DesiredPosition(pos.ticket, spec.name, side, sized.volume, raw, sl, tp, pos.price_open,
+                           pos.time_msc, pos.volume, "; ".join(n for n in (note, sized.note) if n) or None)
+
+
+_REVERSED_KINDS = {
+    PendingKind.BUY_LIMIT: PendingKind.SELL_STOP, PendingKind.SELL_LIMIT: PendingKind.BUY_STOP,
+    PendingKind.BUY_STOP: PendingKind.SELL_LIMIT, PendingKind.SELL_STOP: PendingKind.BUY_LIMIT,
+}
 
 
 def plan_order(order: PendingOrder, master: MasterContext, slave: SlaveContext) -> DesiredOrder | Refusal:
     if not slave.rules.copy_pending:
-        return Refusal(order.ticket, "skipped: pending orders are not copied for this slave")
+        return Refusal(order.ticket, "skipped: pending orders are not copied for this slave (copy_pending)")
+    why = filter_refusal(order.symbol, order.kind.side, order.magic, order.comment, slave)
+    if why:
+        return Refusal(order.ticket, why)
+    kind = order.kind
+    if slave.rules.filters.reverse:
+        # Reversed, an order to buy below the market is an order to sell below it: a sell stop.
+        if kind not in _REVERSED_KINDS:
+            return Refusal(order.ticket, f"skipped: a reversed {kind.value} has no equivalent order type")
+        kind = _REVERSED_KINDS[kind]
     resolution = slave.symbol_map.resolve(order.symbol)
     if resolution.slave_symbol is None:
         return _unmapped(order.ticket, resolution, slave)
     spec = slave.symbols[resolution.slave_symbol]
-    raw = _rule_volume(order.symbol, order.volume, spec, master, slave)
+    raw, _ = _rule_volume(order.symbol, order.volume, spec, master, slave,
+                          abs(order.price - order.sl) if order.sl else 0.0)
     sized = _sized(order.ticket, raw, spec, master, slave)
     if isinstance(sized, Refusal):
         return sized
-    sl = _round_price(order.sl, spec) if slave.rules.copy_stops else 0.0
-    tp = _round_price(order.tp, spec) if slave.rules.copy_stops else 0.0
+    entry = order.stoplimit or order.price
+    sl, tp = _stops(kind.side, entry, order.sl, order.tp, spec, slave)
     expiration = _slave_expiration(order.expiration, master, slave)
     if expiration and slave.server_offset_s is not None and expiration <= master.now_wall + slave.server_offset_s + 1:
         return Refusal(order.ticket, "skipped: the master's order expires within a second")
-    return DesiredOrder(order.ticket, spec.name, order.kind, sized.volume, _round_price(order.price, spec),
+    return DesiredOrder(order.ticket, spec.name, kind, sized.volume, _round_price(order.price, spec),
                         _round_price(order.stoplimit, spec), sl, tp, expiration)
 
 

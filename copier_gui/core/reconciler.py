@@ -107,6 +107,7 @@ def reconcile(
     master_tickets: set[int],
     master_orders: set[int] = frozenset(),
     only: set[int] | None = None,
+    follow_stops: bool = True,
 ) -> list[Step]:
     """Steps that bring the slave to ``plan``. ``only`` limits the pass to some master tickets.
 
@@ -182,7 +183,7 @@ def reconcile(
             elif total < desired.volume - step / 2 and entries_allowed:
                 steps_entry.append(OpenStep(desired, round(desired.volume - total, 8), top_up=True))
             for p in slave_positions:
-                if _stops_differ(p.sl, desired.sl, spec) or _stops_differ(p.tp, desired.tp, spec):
+                if follow_stops and (_stops_differ(p.sl, desired.sl, spec) or _stops_differ(p.tp, desired.tp, spec)):
                     steps_exit.append(ModifyStep(ticket, p, desired.sl, desired.tp))
         if entries_allowed:
             for ticket, desired in plan.positions.items():
@@ -191,13 +192,14 @@ def reconcile(
     else:
         # One netting position may carry several master positions, so a netting pass always covers
         # every symbol in full; ``only`` would make the sums wrong.
-        steps_exit_n, steps_entry_n = _reconcile_netting(plan, positions, magic, symbols, entries_allowed)
+        steps_exit_n, steps_entry_n = _reconcile_netting(plan, positions, magic, symbols, entries_allowed,
+                                                         follow_stops)
         steps_exit.extend(steps_exit_n)
         steps_entry.extend(steps_entry_n)
     return steps_exit + steps_entry
 
 
-def _reconcile_netting(plan, positions, magic, symbols, entries_allowed):
+def _reconcile_netting(plan, positions, magic, symbols, entries_allowed, follow_stops=True):
     """A netting account holds one position per symbol: converge each symbol's net volume."""
     exits: list[Step] = []
     entries: list[Step] = []
@@ -225,7 +227,7 @@ def _reconcile_netting(plan, positions, magic, symbols, entries_allowed):
             elif entries_allowed:
                 entries.append(NetStep(master_ticket, symbol, side, abs(diff), False, lead.get(symbol), pos,
                                        "master position opened"))
-        if pos is not None and symbol in lead:
+        if pos is not None and symbol in lead and follow_stops:
             d = lead[symbol]
             if _stops_differ(pos.sl, d.sl, spec) or _stops_differ(pos.tp, d.tp, spec):
                 exits.append(ModifyStep(d.master_ticket, pos, d.sl, d.tp))

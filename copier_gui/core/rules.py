@@ -1,52 +1,100 @@
-"""Per-slave copy rules: how to size, how to map symbols, what to copy and within which tolerances.
+"""Per-slave copy rules: sizing, symbol mapping, filters, what to copy, tolerances and risk.
 
 Validated pydantic models, frozen and strict about unknown keys, so a typo in a settings file or a
-scenario is an error that names the field instead of a rule silently not applied.
+scenario is an error that names the field instead of a rule silently not applied. docs/rules.md
+explains each rule with a worked example.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+# ----------------------------------------------------------------------------------- sizing
+
+
 class SizingMode(StrEnum):
+    FIXED_LOT = "fixed_lot"
     LOT_MULTIPLIER = "lot_multiplier"
     BALANCE_RATIO = "balance_ratio"
-    FIXED_LOT = "fixed_lot"
+    EQUITY_RATIO = "equity_ratio"
+    FREE_MARGIN_RATIO = "free_margin_ratio"
+    FIXED_RISK = "fixed_risk"
+
+
+class Rounding(StrEnum):
+    DOWN = "down"
+    NEAREST = "nearest"
 
 
 class Sizing(Strict):
     """How a slave's volume follows the master's.
 
-    lot_multiplier: slave lots = master lots x multiplier.
-    balance_ratio: slave lots = master lots x (slave balance / master balance) x multiplier, with
-    both balances in one currency.
-    fixed_lot: every copy is ``lots``, whatever the master traded.
-    Exposure is kept across contract sizes: 1 lot of a 10-per-lot index at the master becomes
-    0.1 lot of a 100-per-lot index at the slave.
+    fixed_lot: every copy is ``lots``. lot_multiplier: master lots x multiplier. balance_ratio,
+    equity_ratio, free_margin_ratio: master lots x (slave's figure / master's figure) x
+    multiplier, both in one currency. fixed_risk: the volume that loses ``risk_percent`` of the
+    slave's equity if the master's stop loss is hit, from the symbol's tick value in the slave's
+    account currency; a master trade without a stop uses ``no_sl_fallback`` (journaled).
+    Exposure is kept across contract sizes (1 lot x 10 contracts = 0.1 lot x 100 contracts), then
+    ``min_lot``/``max_lot`` clamp, then the slave's lot step rounds (``rounding``).
     """
 
     mode: SizingMode = SizingMode.LOT_MULTIPLIER
     multiplier: float = Field(default=1.0, gt=0, le=1000)
     lots: float = Field(default=0.01, gt=0, le=10_000)
+    risk_percent: float = Field(default=1.0, gt=0, le=100)
+    no_sl_fallback: SizingMode = SizingMode.LOT_MULTIPLIER
+    min_lot: float | None = Field(default=None, gt=0)
+    max_lot: float | None = Field(default=None, gt=0)
+    rounding: Rounding = Rounding.DOWN
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Sizing:
+        if self.no_sl_fallback is SizingMode.FIXED_RISK:
+            raise ValueError("no_sl_fallback cannot be fixed_risk: a trade without a stop has no risk to size by")
+        if self.min_lot is not None and self.max_lot is not None and self.min_lot > self.max_lot:
+            raise ValueError(f"min_lot {self.min_lot} is above max_lot {self.max_lot}")
+        return self
 
 
-class PartialFillPolicy(StrEnum):
-    ACCEPT = "accept"
-    TOP_UP = "top_up"
+# ----------------------------------------------------------------------------------- symbols
+
+
+class SymbolRule(Strict):
+    """Per master symbol: copy it or not, and a volume multiplier on top of the sizing rule."""
+
+    enabled: bool = True
+    volume_multiplier: float = Field(default=1.0, gt=0, le=1000)
 
 
 class SymbolMapping(Strict):
-    """Master symbol -> slave symbol. Exact names first, then ``aliases``, then suffix/prefix."""
+    """Master symbol -> slave symbol: ``aliases`` first, then the exact name, then suffix/prefix.
+
+    Aliases may be written as a mapping (``{GOLD: XAUUSD}``) or as ``["GOLD=XAUUSD"]``.
+    """
 
     aliases: dict[str, str] = Field(default_factory=dict)
     detect_affixes: bool = True
+    per_symbol: dict[str, SymbolRule] = Field(default_factory=dict)
+
+    @field_validator("aliases", mode="before")
+    @classmethod
+    def _from_pairs(cls, value):
+        if isinstance(value, list | tuple):
+            pairs = {}
+            for item in value:
+                if not isinstance(item, str) or item.count("=") != 1:
+                    raise ValueError(f"alias {item!r} must look like MASTER=SLAVE, e.g. GOLD=XAUUSD")
+                master, slave = (part.strip() for part in item.split("="))
+                pairs[master] = slave
+            return pairs
+        return value
 
     @field_validator("aliases")
     @classmethod
@@ -57,18 +105,149 @@ class SymbolMapping(Strict):
         return value
 
 
+# ----------------------------------------------------------------------------------- filters
+
+
+class Direction(StrEnum):
+    BOTH = "both"
+    LONG_ONLY = "long_only"
+    SHORT_ONLY = "short_only"
+
+
+class Filters(Strict):
+    """Which master trades this slave copies. Empty lists mean no restriction."""
+
+    include_symbols: list[str] = Field(default_factory=list)
+    exclude_symbols: list[str] = Field(default_factory=list)
+    magic_numbers: list[int] = Field(default_factory=list)
+    comment_contains: str | None = None
+    direction: Direction = Direction.BOTH
+    reverse: bool = False
+
+
+# ----------------------------------------------------------------------------------- what to copy
+
+
+class StopsMode(StrEnum):
+    COPY = "copy"
+    NONE = "none"
+    FIXED_OFFSET = "fixed_offset"
+
+
+class Stops(Strict):
+    """SL/TP: copied as prices, left off, or set at a fixed distance in points from the entry."""
+
+    mode: StopsMode = StopsMode.COPY
+    sl_points: int | None = Field(default=None, gt=0)
+    tp_points: int | None = Field(default=None, gt=0)
+    follow_modifications: bool = True
+
+    @model_validator(mode="after")
+    def _offsets_given(self) -> Stops:
+        if self.mode is StopsMode.FIXED_OFFSET and self.sl_points is None and self.tp_points is None:
+            raise ValueError("fixed_offset needs sl_points or tp_points")
+        return self
+
+
+# ----------------------------------------------------------------------------------- tolerances
+
+
+class PartialFillPolicy(StrEnum):
+    ACCEPT = "accept"
+    TOP_UP = "top_up"
+
+
+class DeviationPolicy(StrEnum):
+    SKIP = "skip"
+    LIMIT_AT_MASTER_PRICE = "limit_at_master_price"
+
+
 class Tolerances(Strict):
     max_delay_ms: int = Field(default=10_000, ge=0, le=86_400_000)
     max_price_deviation_points: int = Field(default=200, ge=0, le=1_000_000)
+    on_price_deviation: DeviationPolicy = DeviationPolicy.SKIP
     requote_retries: int = Field(default=3, ge=0, le=20)
     partial_fill: PartialFillPolicy = PartialFillPolicy.TOP_UP
+
+
+# ----------------------------------------------------------------------------------- risk
+
+
+class LimitAction(StrEnum):
+    WARN = "warn"
+    STOP_ENTRIES = "stop_entries"
+    FLATTEN = "flatten"
+
+
+class Limit(Strict):
+    value: float = Field(gt=0)
+    action: LimitAction = LimitAction.STOP_ENTRIES
+
+
+class Risk(Strict):
+    """Limits per slave; each has its action. No limit ever blocks an exit.
+
+    Money values are in the slave's account currency; ``daily_loss_percent`` is of the balance at
+    the start of the trade server's day, ``max_drawdown_percent`` of the peak equity seen.
+    """
+
+    preset: str | None = None
+    max_open_positions: Limit | None = None
+    max_lots_per_symbol: Limit | None = None
+    max_lots_total: Limit | None = None
+    max_exposure: Limit | None = None
+    daily_loss: Limit | None = None
+    daily_loss_percent: Limit | None = None
+    max_drawdown_percent: Limit | None = None
+    equity_floor: Limit | None = None
+
+    @model_validator(mode="after")
+    def _apply_preset(self) -> Risk:
+        if self.preset is None:
+            return self
+        preset = PROP_PRESETS.get(self.preset)
+        if preset is None:
+            raise ValueError(f"unknown preset {self.preset!r}; known: {', '.join(sorted(PROP_PRESETS))}")
+        for name, limit in preset.items():
+            if getattr(self, name) is None:  # explicit limits win over the preset's
+                object.__setattr__(self, name, limit)
+        return self
+
+
+# Prop-firm style rule sets; docs/rules.md lists them. Percentages of the account's balance.
+PROP_PRESETS: dict[str, dict[str, Limit]] = {
+    "two_step_challenge": {
+        "daily_loss_percent": Limit(value=5, action=LimitAction.FLATTEN),
+        "max_drawdown_percent": Limit(value=10, action=LimitAction.FLATTEN),
+        "max_lots_total": Limit(value=50, action=LimitAction.STOP_ENTRIES),
+        "max_open_positions": Limit(value=20, action=LimitAction.STOP_ENTRIES),
+    },
+    "one_step_challenge": {
+        "daily_loss_percent": Limit(value=3, action=LimitAction.FLATTEN),
+        "max_drawdown_percent": Limit(value=6, action=LimitAction.FLATTEN),
+        "max_lots_total": Limit(value=20, action=LimitAction.STOP_ENTRIES),
+        "max_open_positions": Limit(value=10, action=LimitAction.STOP_ENTRIES),
+    },
+    "instant_funding": {
+        "daily_loss_percent": Limit(value=4, action=LimitAction.FLATTEN),
+        "max_drawdown_percent": Limit(value=8, action=LimitAction.FLATTEN),
+        "max_lots_total": Limit(value=10, action=LimitAction.STOP_ENTRIES),
+        "max_open_positions": Limit(value=5, action=LimitAction.STOP_ENTRIES),
+    },
+}
+
+
+# ----------------------------------------------------------------------------------- all
 
 
 class CopyRules(Strict):
     sizing: Sizing = Field(default_factory=Sizing)
     symbols: SymbolMapping = Field(default_factory=SymbolMapping)
+    filters: Filters = Field(default_factory=Filters)
+    stops: Stops = Field(default_factory=Stops)
     tolerances: Tolerances = Field(default_factory=Tolerances)
-    copy_stops: bool = True
+    risk: Risk = Field(default_factory=Risk)
+    copy_partial_closes: bool = True
     copy_pending: bool = True
     # Positions the master already held when copying started, whose fill time is unknown: skip
     # them (the default), or copy them at market while the price is within the tolerance.

@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from copier_gui.core.model import Execution, Filling, SymbolSpec, TradeMode
-from copier_gui.core.rules import Sizing, SizingMode
-from copier_gui.core.sizing import intended_volume, normalise
+from copier_gui.core.rules import Rounding, Sizing, SizingMode
+from copier_gui.core.sizing import Figures, intended_volume, normalise
 
 
 def spec(vmin=0.01, step=0.01, vmax=500.0, contract=100_000.0):
@@ -16,18 +16,55 @@ def spec(vmin=0.01, step=0.01, vmax=500.0, contract=100_000.0):
                       Execution.MARKET, TradeMode.FULL, "EUR", "USD", 1e-5, 1.0)
 
 
-def test_lot_multiplier_and_balance_ratio():
-    rule = Sizing(mode=SizingMode.LOT_MULTIPLIER, multiplier=0.5)
-    assert intended_volume(1.0, rule, master_contract=1, slave_contract=1, master_balance=1, slave_balance=1) == 0.5
-    ratio = Sizing(mode=SizingMode.BALANCE_RATIO)
-    assert intended_volume(1.0, ratio, master_contract=1, slave_contract=1, master_balance=20_000,
-                           slave_balance=5_000) == pytest.approx(0.25)
+def figures(**kw):
+    base = dict(master_balance=10_000, master_equity=10_000, master_free_margin=10_000,
+                slave_balance=10_000, slave_equity=10_000, slave_free_margin=10_000)
+    base.update(kw)
+    return Figures(**base)
+
+
+def volume(master_volume, rule, *, figures_=None, master_contract=1, slave_contract=1, **kw):
+    return intended_volume(master_volume, rule, master_contract=master_contract, slave_contract=slave_contract,
+                           figures=figures_ or figures(), **kw)
+
+
+def test_lot_multiplier_and_fixed_lot():
+    assert volume(1.0, Sizing(mode=SizingMode.LOT_MULTIPLIER, multiplier=0.5)) == (0.5, None)
+    assert volume(3.0, Sizing(mode=SizingMode.FIXED_LOT, lots=0.2)) == (0.2, None)
+
+
+@pytest.mark.parametrize(("mode", "field"), [
+    (SizingMode.BALANCE_RATIO, "balance"), (SizingMode.EQUITY_RATIO, "equity"),
+    (SizingMode.FREE_MARGIN_RATIO, "free_margin"),
+])
+def test_ratio_modes_use_their_own_figure(mode, field):
+    f = figures(**{f"master_{field}": 20_000, f"slave_{field}": 5_000})
+    assert volume(1.0, Sizing(mode=mode), figures_=f)[0] == pytest.approx(0.25)
+
+
+def test_fixed_risk_from_stop_distance_and_tick_value():
+    # 1% of 10,000 = 100 at risk; a 0.0050 stop on EURUSD with tick value 1.0 per 0.00001 loses
+    # 500 per lot, so 0.2 lot.
+    v, note = volume(1.0, Sizing(mode=SizingMode.FIXED_RISK, risk_percent=1.0), sl_distance=0.005, spec=spec(),
+                     slave_equity_own_currency=10_000)
+    assert v == pytest.approx(0.2) and note is None
+
+
+def test_fixed_risk_without_stop_falls_back_and_says_so():
+    v, note = volume(1.0, Sizing(mode=SizingMode.FIXED_RISK, no_sl_fallback=SizingMode.FIXED_LOT, lots=0.3),
+                     sl_distance=0.0, spec=spec(), slave_equity_own_currency=10_000)
+    assert v == 0.3 and "fell back to fixed_lot" in note
 
 
 def test_contract_size_alignment_keeps_exposure():
-    rule = Sizing()
-    assert intended_volume(1.0, rule, master_contract=10, slave_contract=100, master_balance=1,
-                           slave_balance=1) == pytest.approx(0.1)
+    assert volume(1.0, Sizing(), master_contract=10, slave_contract=100)[0] == pytest.approx(0.1)
+
+
+def test_min_and_max_lot_clamps_and_nearest_rounding():
+    assert normalise(0.004, spec(), "B", min_lot=0.05).volume == 0.05
+    assert normalise(7.0, spec(), "B", max_lot=2.0).volume == 2.0
+    assert normalise(0.186, spec(), "B", rounding=Rounding.NEAREST).volume == 0.19
+    assert normalise(0.186, spec(), "B").volume == 0.18
 
 
 def test_rounds_down_to_the_step():

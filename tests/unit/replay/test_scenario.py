@@ -205,7 +205,7 @@ def test_unknown_nested_key(good):
     good["accounts"][1]["rules"]["sizing"]["bogus"] = 1
     message = problem(good)
     assert message.startswith("scenario.yaml: accounts[1].rules.sizing.bogus: unknown field")
-    assert "allowed: lots, mode, multiplier" in message
+    assert "allowed: lots, max_lot, min_lot, mode, multiplier" in message
 
 
 def test_unknown_key_in_an_action_names_the_action(good):
@@ -297,7 +297,7 @@ def test_no_slave(good):
 
 
 def test_rules_on_a_master(good):
-    good["accounts"][0]["rules"] = {"copy_stops": False}
+    good["accounts"][0]["rules"] = {"copy_pending": False}
     assert problem(good) == (
         "scenario.yaml: accounts[0].rules: a master takes no copy rules; set rules on the slaves"
     )
