@@ -22,10 +22,20 @@ from copier_gui.core.executor import Notice, SlaveExecutor, StepContext, Unreach
 from copier_gui.core.journal import Journal
 from copier_gui.core.metrics import Metrics
 from copier_gui.core.model import AccountState, Snapshot, SymbolSpec
-from copier_gui.core.planner import MasterContext, SlaveContext, plan_slave
+from copier_gui.core.planner import MasterContext, SlaveContext, SlavePlan, plan_slave
 from copier_gui.core.ports import Connector, ConnectorError
-from copier_gui.core.reconciler import reconcile
-from copier_gui.core.rules import CopyRules
+from copier_gui.core.reconciler import (
+    AmendStep,
+    CancelStep,
+    ModifyStep,
+    NetStep,
+    OpenStep,
+    PlaceStep,
+    ReduceStep,
+    reconcile,
+)
+from copier_gui.core.risk import RiskGate
+from copier_gui.core.rules import CopyRules, LimitAction
 from copier_gui.core.symbols import SymbolMap
 
 DEFAULT_MAGIC = 7_340_021
@@ -59,6 +69,7 @@ class SlaveLink:
     reconnect_task: asyncio.Task | None = None
     server_offset_s: float | None = None
     last_snapshot: Snapshot | None = None
+    risk_gate: RiskGate | None = None
 
 
 class Copier:
@@ -224,6 +235,8 @@ class Copier:
             self._set_slave_state(slave, LinkState.DISCONNECTED, exc.message)
             return False
         slave.symbol_map = SymbolMap(list(slave.symbols), slave.rules.symbols)
+        if slave.risk_gate is None:
+            slave.risk_gate = RiskGate(slave.rules.risk)
         slave.executor = SlaveExecutor(
             slave.id, slave.broker or slave.account.company, slave.connector, slave.rules, magic=slave.magic,
             journal=self.journal, metrics=self.metrics, copybook=self.copybook, clock=self.clock,
@@ -347,6 +360,13 @@ class Copier:
                 ctx = self._context(self.clock.time(), self.clock.monotonic())
             try:
                 hedging = slave.connector.capabilities.hedging
+                gate = slave.risk_gate
+                if gate is not None and slave.account is not None:
+                    self._risk_update(slave, gate)
+                halted = gate is not None and gate.flatten
+                if halted:
+                    # Flatten: everything of ours goes, whatever the master holds; a full look first.
+                    fresh, only = False, None
                 if fresh and only is not None and hedging:
                     actual = Snapshot(self.clock.monotonic(), (), (), slave.server_offset_s)
                     positions = tuple(p for p in master.positions if p.ticket in only)
@@ -370,6 +390,9 @@ class Copier:
                                  slave.account.margin_free if slave.account else 0.0),
                     self.copybook)
                 master_tickets = {p.ticket for p in master.positions} | {o.ticket for o in master.orders}
+                if halted:
+                    plan = SlavePlan()
+                    master_tickets = set()
                 for ticket, refusal in plan.refusals.items():
                     if only is None or ticket in only:
                         slave.executor.refuse(ticket, refusal.reason, candidates=list(refusal.candidates))
@@ -379,6 +402,15 @@ class Copier:
                                   master_tickets=master_tickets, master_orders={o.ticket for o in master.orders},
                                   follow_stops=slave.rules.stops.follow_modifications,
                                   only=only)
+                if gate is not None:
+                    tally = actual.positions if actual.positions or slave.last_snapshot is None \
+                        else slave.last_snapshot.positions
+                    steps, refused, warnings = gate.screen(steps, tally, slave.symbols, slave.magic)
+                    for step, why in refused:
+                        slave.executor.refuse(_master_ticket_of(step), why)
+                    for breach in warnings:
+                        self.journal.record("refusal", f"warning: {breach.text}", account=slave.id)
+                        self._notify(Notice("info", slave.id, f"warning: {breach.text}"))
                 await slave.executor.run(steps, ctx, slave.symbols)
                 if steps:
                     self.journal.record("plan", f"{len(steps)} step(s) for {slave.id} ({reason})", account=slave.id,
@@ -393,6 +425,19 @@ class Copier:
                 message = exc.message if isinstance(exc, ConnectorError) else str(exc)
                 self._set_slave_state(slave, LinkState.DISCONNECTED, message)
                 self._schedule_reconnect(slave)
+
+    def _risk_update(self, slave: SlaveLink, gate: RiskGate) -> None:
+        before = gate.state
+        day = int((self.clock.time() + (slave.server_offset_s or 0.0)) // 86400)
+        for breach in gate.update(slave.account, day):
+            self.journal.record("refusal", breach.text, account=slave.id, limit=breach.limit,
+                                action=breach.action.value)
+            self._notify(Notice("refusal" if breach.action is not LimitAction.WARN else "info", slave.id,
+                                breach.text))
+        if gate.state is not before:
+            text = f"{slave.id} trading state {before.value} -> {gate.state.value}"
+            self.journal.record("state", text, account=slave.id, trading_state=gate.state.value)
+            self._notify(Notice("state", slave.id, text))
 
     def _forget_finished(self, slave: SlaveLink, master_tickets: set[int], actual: Snapshot) -> None:
         """Drop memory of copies whose master position is gone and whose slave side is flat."""
@@ -420,3 +465,13 @@ class Copier:
     # ------------------------------------------------------------------ views
     def uptime_s(self) -> float:
         return self.clock.time() - self.started_wall
+
+
+def _master_ticket_of(step) -> int:
+    if isinstance(step, OpenStep | PlaceStep):
+        return step.desired.master_ticket
+    if isinstance(step, AmendStep):
+        return step.desired.master_ticket
+    if isinstance(step, ReduceStep | NetStep | ModifyStep | CancelStep):
+        return step.master_ticket
+    return 0

@@ -24,6 +24,7 @@ from copier_gui.core.model import (
     ModifyPending,
     ModifyStops,
     OpenPosition,
+    PendingKind,
     PlacePending,
     Side,
     Status,
@@ -41,7 +42,7 @@ from copier_gui.core.reconciler import (
     ReduceStep,
     Step,
 )
-from copier_gui.core.rules import CopyRules, PartialFillPolicy
+from copier_gui.core.rules import CopyRules, DeviationPolicy, PartialFillPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +218,10 @@ class SlaveExecutor:
                 continue
             if not report.status.ok:
                 if report.status is Status.REQUOTED:
+                    if (tol.on_price_deviation is DeviationPolicy.LIMIT_AT_MASTER_PRICE and not step.top_up
+                            and d.master_price and self.connector.capabilities.hedging):
+                        await self._limit_at_master_price(d, spec, report, cid)
+                        return
                     self._refuse_entry(step, self._deviation_text(d, spec, report, attempts), cid, d)
                     return
                 self._fail(d.master_ticket, "open", report, cid, entry=True,
@@ -244,6 +249,21 @@ class SlaveExecutor:
                     cid = tags.copy_id(ctx.master_account, d.master_ticket, self.slave_id, "topup")
                     continue
             return
+
+    async def _limit_at_master_price(self, d: DesiredPosition, spec: SymbolSpec, report: ExecutionReport,
+                                     cid: str) -> None:
+        """The market ran beyond the tolerance: wait for the master's price with a limit order."""
+        kind = PendingKind.BUY_LIMIT if d.side is Side.BUY else PendingKind.SELL_LIMIT
+        request = PlacePending(symbol=d.symbol, kind=kind, volume=d.volume, price=round(d.master_price, spec.digits),
+                               stoplimit=0.0, sl=d.sl, tp=d.tp, expiration=0, magic=self.magic,
+                               comment=tags.comment_for(d.master_ticket))
+        label = (f"{self._deviation_text(d, spec, report, 0).removeprefix('skipped: ')}: placing a {kind.value} "
+                 f"at the master's price {d.master_price:.{spec.digits}f} (tolerances.on_price_deviation)")
+        placed = await self._simple(d.master_ticket, tags.copy_id(cid, 0, "", "limit"), label, request,
+                                    self.connector.place_pending, f"placed {kind.value} {d.volume:g} {d.symbol} "
+                                    f"@ {d.master_price:.{spec.digits}f} instead of chasing the market")
+        if placed and self.copybook.get(self.slave_id, d.master_ticket) is None:
+            self.copybook.remember(self.slave_id, d.master_ticket, d.master_volume, d.intended)
 
     def _refuse_entry(self, step: OpenStep, reason: str, cid: str, d: DesiredPosition) -> None:
         if step.top_up:

@@ -125,6 +125,9 @@ def reconcile(
     # points). That position is the copy of a trade the master is about to make, not an orphan:
     # it stays while the master's order is pending, and no second order is placed for it.
     early = {t for t in held if t in master_orders and t not in plan.positions}
+    # A limit order at the master's price, placed when the market ran beyond the tolerance
+    # (tolerances.on_price_deviation): it is this copy's entry, working; keep it, open nothing.
+    chasing = {t for t in working if t in plan.positions and t not in held and hedging and entries_allowed}
 
     # ---- pending orders
     for ticket, slave_orders in working.items():
@@ -132,6 +135,10 @@ def reconcile(
             continue
         # A netting account merges fills into one position per symbol, so an early fill there
         # could not be told apart; netting slaves take pending trades at market when they fill.
+        if ticket in chasing:
+            for order in slave_orders[1:]:
+                steps_exit.append(CancelStep(ticket, order, "duplicate order"))
+            continue
         desired = plan.orders.get(ticket) if entries_allowed and hedging else None
         keep = slave_orders[0] if desired is not None else None
         for order in slave_orders:
@@ -187,7 +194,7 @@ def reconcile(
                     steps_exit.append(ModifyStep(ticket, p, desired.sl, desired.tp))
         if entries_allowed:
             for ticket, desired in plan.positions.items():
-                if wanted(ticket) and ticket not in held:
+                if wanted(ticket) and ticket not in held and ticket not in chasing:
                     steps_entry.append(OpenStep(desired, desired.volume))
     else:
         # One netting position may carry several master positions, so a netting pass always covers
