@@ -407,7 +407,10 @@ class Copier:
                         else slave.last_snapshot.positions
                     steps, refused, warnings = gate.screen(steps, tally, slave.symbols, slave.magic)
                     for step, why in refused:
-                        slave.executor.refuse(_master_ticket_of(step), why)
+                        ticket = _master_ticket_of(step)
+                        # One journal line per position and rule, not one per pass as the numbers move.
+                        if slave.refused.get(ticket, "").split("(")[-1] != why.split("(")[-1]:
+                            slave.executor.refuse(ticket, why)
                     for breach in warnings:
                         self.journal.record("refusal", f"warning: {breach.text}", account=slave.id)
                         self._notify(Notice("info", slave.id, f"warning: {breach.text}"))

@@ -244,7 +244,10 @@ class SlaveExecutor:
                 self.journal.record("correction", f"partial fill {report.volume:g} of {request.volume:g}; "
                                     f"{remaining:g} left ({tol.partial_fill.value})", account=self.slave_id,
                                     copy_id=cid)
-                if tol.partial_fill is PartialFillPolicy.TOP_UP and remaining >= spec.volume_min - 1e-9:
+                # With RETURN filling the broker keeps the rest working itself; topping up as well
+                # would buy it twice.
+                if (tol.partial_fill is PartialFillPolicy.TOP_UP and remaining >= spec.volume_min - 1e-9
+                        and report.extra.get("filling") != "return"):
                     step = OpenStep(d, remaining, top_up=True)
                     cid = tags.copy_id(ctx.master_account, d.master_ticket, self.slave_id, "topup")
                     continue
@@ -259,10 +262,20 @@ class SlaveExecutor:
                                comment=tags.comment_for(d.master_ticket))
         label = (f"{self._deviation_text(d, spec, report, 0).removeprefix('skipped: ')}: placing a {kind.value} "
                  f"at the master's price {d.master_price:.{spec.digits}f} (tolerances.on_price_deviation)")
-        placed = await self._simple(d.master_ticket, tags.copy_id(cid, 0, "", "limit"), label, request,
-                                    self.connector.place_pending, f"placed {kind.value} {d.volume:g} {d.symbol} "
-                                    f"@ {d.master_price:.{spec.digits}f} instead of chasing the market")
-        if placed and self.copybook.get(self.slave_id, d.master_ticket) is None:
+        limit_cid = tags.copy_id(cid, 0, "", "limit")
+        report = await self.connector.place_pending(request)
+        self._request(limit_cid, label, request)
+        self._result(limit_cid, report)
+        if report.status is Status.UNREACHABLE:
+            raise Unreachable(report.message)
+        if not report.status.ok:
+            self.refuse(d.master_ticket, f"skipped: {label.split(': placing')[0]}; the limit order at the master's "
+                        f"price was refused too: {report.message}", copy_id=limit_cid)
+            return
+        self.notify(Notice("copy", self.slave_id, f"placed {kind.value} {d.volume:g} {d.symbol} @ "
+                           f"{d.master_price:.{spec.digits}f} instead of chasing the market "
+                           f"(master #{d.master_ticket})", d.master_ticket))
+        if self.copybook.get(self.slave_id, d.master_ticket) is None:
             self.copybook.remember(self.slave_id, d.master_ticket, d.master_volume, d.intended)
 
     def _refuse_entry(self, step: OpenStep, reason: str, cid: str, d: DesiredPosition) -> None:
@@ -274,6 +287,9 @@ class SlaveExecutor:
     def _deviation_text(self, d: DesiredPosition, spec: SymbolSpec, report: ExecutionReport, attempts: int) -> str:
         price = report.ask if d.side is Side.BUY else report.bid
         tol = self.rules.tolerances.max_price_deviation_points
+        if report.extra.get("sent", True):
+            return (f"skipped: requoted {attempts + 1} times by {self.broker} ({report.message}); "
+                    f"tolerances.requote_retries is {self.rules.tolerances.requote_retries}")
         if price and d.master_price:
             deviation = (price - d.master_price) / spec.point * d.side.sign
             return (f"skipped: {d.symbol} at {price:.{spec.digits}f} is {deviation:.0f} points worse than the "

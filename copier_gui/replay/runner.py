@@ -34,6 +34,7 @@ from copier_gui.replay.scenario import (
     ModifyPendingAction,
     OpenAction,
     PartialCloseAction,
+    PartialFillFault,
     PlacePendingAction,
     RejectFault,
     RequoteFault,
@@ -103,7 +104,7 @@ class _Run:
         elif notice.kind == "failure":
             self.failures.append({"at_s": self.at(), "account": notice.account,
                                   "master_ticket": notice.master_ticket, "reason": notice.text})
-        elif notice.kind in ("state", "master"):
+        elif notice.kind in ("state", "master", "info") or (notice.kind == "copy" and notice.metrics is None):
             self.events.append({"at_s": self.at(), "account": notice.account, "text": notice.text})
 
 
@@ -297,6 +298,8 @@ async def _play(run: _Run) -> None:
             pending.add(loop.create_task(at(fault.at, lambda t=terminal, f=fault: t.sim.disconnect(f.duration_ms / 1000))))
         elif isinstance(fault, RejectFault):
             pending.add(loop.create_task(at(fault.at, lambda t=terminal, f=fault: t.sim.force_retcodes(*[f.retcode] * f.count))))
+        elif isinstance(fault, PartialFillFault):
+            pending.add(loop.create_task(at(fault.at, lambda t=terminal, f=fault: t.sim.force_retcodes(*[10010] * f.count))))
         elif isinstance(fault, RequoteFault):
             pending.add(loop.create_task(at(fault.at, lambda t=terminal, f=fault: t.sim.force_retcodes(*[10004] * f.count))))
         elif isinstance(fault, LatencyFault):

@@ -51,6 +51,7 @@ __all__ = [
     "PlacePendingAction",
     "RejectFault",
     "RequoteFault",
+    "PartialFillFault",
     "Scenario",
     "ScenarioError",
     "load_scenario",
@@ -332,11 +333,19 @@ class RequoteFault(_Fault):
     count: int = Field(ge=1)
 
 
+class PartialFillFault(_Fault):
+    """A slave's broker fills only part of its next ``count`` market orders (IOC/RETURN fillings)."""
+
+    kind: Literal["partial_fill"]
+    account: str
+    count: int = Field(ge=1)
+
+
 Fault = Annotated[
-    CopierCrashFault | DisconnectFault | RejectFault | LatencyFault | RequoteFault,
+    CopierCrashFault | DisconnectFault | RejectFault | LatencyFault | RequoteFault | PartialFillFault,
     Field(discriminator="kind"),
 ]
-_SLAVE_FAULTS = (RejectFault, RequoteFault)
+_SLAVE_FAULTS = (RejectFault, RequoteFault, PartialFillFault)
 
 
 # --------------------------------------------------------------------------------------- scenario

@@ -1,0 +1,362 @@
+"""The user's saved setup: linked accounts, copy rules, the copy switch and the window's layout.
+
+Read once at start and written after every change, as JSON in the user's folder. A file that cannot
+be read is kept as a backup and explained, never silently replaced; passwords never appear here.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from copier_gui.clock import SYSTEM_CLOCK, Clock
+from copier_gui.core.copier import DEFAULT_MAGIC
+from copier_gui.core.rules import CopyRules
+
+__all__ = [
+    "ACCOUNT_ID_PATTERN",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "AccountSettings",
+    "Migration",
+    "Settings",
+    "SettingsError",
+    "WindowSettings",
+    "load_settings",
+    "save_settings",
+    "slugify",
+]
+
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+
+# MIGRATIONS[i] turns a version i+1 file (the raw dict) into version i+2. Append only: a released
+# step never changes, because files written by that release depend on it.
+MIGRATIONS: list[Migration] = []
+SCHEMA_VERSION = 1 + len(MIGRATIONS)
+
+ACCOUNT_ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,38}[a-z0-9])?$")
+# Unknown keys that look like a place for a secret get a pointer to the keyring instead of the
+# generic "unknown setting", so nobody "fixes" the error by finding another key to put it in.
+_SECRET_KEYS = re.compile(r"pass(word|wd|phrase)?|secret|token|credential", re.IGNORECASE)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def slugify(text: str, *, fallback: str = "account") -> str:
+    """A valid account id made from free text: lower case, digits, '-' and '_', at most 40 long."""
+    slug = re.sub(r"[^a-z0-9_-]+", "-", text.lower()).strip("-_")
+    slug = re.sub(r"-{2,}", "-", slug)[:40].strip("-_")
+    return slug or fallback
+
+
+class AccountSettings(_Strict):
+    """One linked trading account. The password is not here: it lives in the system keyring."""
+
+    id: str
+    role: Literal["master", "slave"]
+    platform: Literal["mt5", "mt5_bridge", "demo"]
+    terminal_path: str | None = None
+    login: int | None = Field(default=None, ge=0, lt=2**64)
+    server: str | None = Field(default=None, min_length=1, max_length=253)
+    bridge_host: str = "127.0.0.1"
+    bridge_port: int = Field(default=18812, ge=1, le=65535)
+    demo_profile: str | None = None
+    label: str = ""
+    copy_enabled: bool = True
+    rules: CopyRules | None = None
+    magic: int = Field(default=DEFAULT_MAGIC, ge=0, lt=2**64)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _slaves_have_rules(cls, data: Any) -> Any:
+        # A slave always has rules; writing them out in full keeps the file self-explanatory.
+        if isinstance(data, dict) and data.get("role") == "slave" and data.get("rules") is None:
+            data = {**data, "rules": {}}
+        return data
+
+    @field_validator("id")
+    @classmethod
+    def _id_is_a_slug(cls, value: str) -> str:
+        if not ACCOUNT_ID_PATTERN.match(value):
+            raise ValueError(f"{value!r} is not a valid account id: use 1 to 40 lower-case letters, "
+                             "digits, '-' or '_', starting and ending with a letter or digit")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AccountSettings:
+        if self.role == "master" and self.rules is not None:
+            raise ValueError("a master has no copy rules: rules belong to each slave")
+        if self.platform == "demo":
+            from copier_gui.sim import PROFILES
+
+            if self.demo_profile not in PROFILES:
+                raise ValueError(f"demo_profile must name a simulated broker ({', '.join(sorted(PROFILES))}), "
+                                 f"not {self.demo_profile!r}")
+        elif self.demo_profile is not None:
+            raise ValueError(f"demo_profile applies only to the demo platform, not to {self.platform}")
+        return self
+
+    @property
+    def copy_rules(self) -> CopyRules:
+        """The slave's rules (defaults for a master, which never uses them)."""
+        return self.rules if self.rules is not None else CopyRules()
+
+
+class WindowSettings(_Strict):
+    geometry: str | None = None  # base64 of QWidget.saveGeometry()
+    state: str | None = None  # base64 of QMainWindow.saveState()
+
+
+class Settings(_Strict):
+    schema_version: int = Field(default=SCHEMA_VERSION, ge=1)
+    accounts: list[AccountSettings] = Field(default_factory=list)
+    copying: bool = True
+    poll_interval_ms: float = Field(default=5.0, gt=0, le=60_000)
+    window: WindowSettings = Field(default_factory=WindowSettings)
+
+    @field_validator("accounts")
+    @classmethod
+    def _accounts_fit_together(cls, accounts: list[AccountSettings]) -> list[AccountSettings]:
+        seen: set[str] = set()
+        for account in accounts:
+            if account.id in seen:
+                raise ValueError(f"two accounts have the id {account.id!r}: ids must be unique")
+            seen.add(account.id)
+        masters = [a.id for a in accounts if a.role == "master"]
+        if len(masters) > 1:
+            raise ValueError(f"{len(masters)} accounts are marked master ({', '.join(masters)}): "
+                             "at most one account may be the master")
+        return accounts
+
+    @property
+    def master(self) -> AccountSettings | None:
+        return next((a for a in self.accounts if a.role == "master"), None)
+
+    @property
+    def slaves(self) -> list[AccountSettings]:
+        return [a for a in self.accounts if a.role == "slave"]
+
+    def account(self, account_id: str) -> AccountSettings | None:
+        return next((a for a in self.accounts if a.id == account_id), None)
+
+    def updated(self, **changes: Any) -> Settings:
+        """A copy with ``changes``, validated like a loaded file (``model_copy`` would not check)."""
+        return type(self).model_validate({**dict(self), **changes})
+
+    def with_account(self, account: AccountSettings) -> Settings:
+        """A copy with ``account`` added, or replacing the account with the same id."""
+        others = [a for a in self.accounts if a.id != account.id]
+        if len(others) == len(self.accounts):
+            return self.updated(accounts=[*self.accounts, account])
+        return self.updated(accounts=[account if a.id == account.id else a for a in self.accounts])
+
+    def without_account(self, account_id: str) -> Settings:
+        return self.updated(accounts=[a for a in self.accounts if a.id != account_id])
+
+
+class SettingsError(Exception):
+    """The settings file cannot be used; the message names the file, the fields and the backup."""
+
+    def __init__(self, message: str, *, path: Path, problems: Sequence[tuple[str, str]] = (),
+                 backup: Path | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.problems = tuple(problems)
+        self.backup = backup
+
+
+# ---------------------------------------------------------------------------- loading
+
+def load_settings(path: str | os.PathLike[str], *, backups_dir: str | os.PathLike[str] | None = None,
+                  migrations: Sequence[Migration] = MIGRATIONS, clock: Clock = SYSTEM_CLOCK) -> Settings:
+    """Read the settings; a missing file is a first run and gives the defaults.
+
+    A file that cannot be used is copied to ``backups_dir`` (default: a ``backups`` folder beside
+    it) and SettingsError explains what is wrong where. The original stays as it is. ``clock``
+    stamps the backups' names.
+    """
+    path = Path(path)
+    backups = Path(backups_dir) if backups_dir is not None else path.parent / "backups"
+    now = clock.time
+    latest = 1 + len(migrations)
+    try:
+        raw_bytes = path.read_bytes()
+    except FileNotFoundError:
+        return Settings(schema_version=latest)
+    except OSError as exc:
+        raise SettingsError(f"cannot read the settings file {path}: {exc.strerror or exc}", path=path) from None
+
+    problems = _parse_problems(raw_bytes)
+    raw: Any = None
+    if not problems:
+        raw = json.loads(raw_bytes.decode("utf-8-sig"))
+        problems = _version_problems(raw, latest)
+    if not problems:
+        version = raw.get("schema_version", 1)
+        if version < latest:
+            # The file is about to be read as a newer version; whatever is saved next replaces it,
+            # so the old one is kept for going back to the previous release.
+            _backup(path, backups, now(), tag=f"v{version}")
+            try:
+                raw = _migrate(raw, version, migrations)
+            except _MigrationFailed as exc:
+                problems = [("schema_version", str(exc))]
+    if not problems:
+        try:
+            return Settings.model_validate(raw)
+        except ValidationError as exc:
+            problems = _validation_problems(exc, raw)
+    backup = _backup(path, backups, now())
+    raise SettingsError(_message(path, problems, backup), path=path, problems=problems, backup=backup)
+
+
+def _parse_problems(raw_bytes: bytes) -> list[tuple[str, str]]:
+    try:
+        text = raw_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return [("(file)", f"not UTF-8 text (byte {exc.start}): it is not a settings file")]
+    if not text.strip():
+        return [("(file)", "the file is empty")]
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return [("(file)", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")]
+    if not isinstance(value, dict):
+        return [("(top level)", f"expected a JSON object with the settings, found {_json_type(value)}")]
+    return []
+
+
+def _version_problems(raw: dict, latest: int) -> list[tuple[str, str]]:
+    version = raw.get("schema_version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        return [("schema_version", f"must be a whole number from 1, not {version!r}")]
+    if version > latest:
+        return [("schema_version", f"the file was written by a newer copier_gui (schema {version}); "
+                                   f"this version reads up to schema {latest}: update copier_gui")]
+    return []
+
+
+class _MigrationFailed(Exception):
+    pass
+
+
+def _migrate(raw: dict, version: int, migrations: Sequence[Migration]) -> dict:
+    for step in range(version, 1 + len(migrations)):
+        try:
+            raw = migrations[step - 1](dict(raw))
+        except Exception as exc:  # a step meets files it was not written for; say which step
+            raise _MigrationFailed(f"upgrading from schema {step} to {step + 1} failed: "
+                                   f"{type(exc).__name__}: {exc}") from None
+        if not isinstance(raw, dict):
+            raise _MigrationFailed(f"upgrading from schema {step} to {step + 1} did not give an object")
+        raw["schema_version"] = step + 1
+    return raw
+
+
+def _validation_problems(exc: ValidationError, raw: Any) -> list[tuple[str, str]]:
+    problems = []
+    for error in exc.errors(include_url=False):
+        field = _field_path(error["loc"], raw)
+        key = error["loc"][-1] if error["loc"] else ""
+        if error["type"] == "extra_forbidden" and isinstance(key, str) and _SECRET_KEYS.search(key):
+            text = (f"{key!r} is not a setting: passwords are kept only in the system keyring, "
+                    "never in the settings file; remove it")
+        elif error["type"] == "extra_forbidden":
+            text = f"unknown setting {key!r} (not allowed here; check its spelling)"
+        else:
+            text = error["msg"].removeprefix("Value error, ")
+            found = error.get("input")
+            if error["type"] != "missing" and not isinstance(found, dict | list):
+                text = f"{text} (found {_short(found)})"
+        problems.append((field, text))
+    return problems
+
+
+def _field_path(loc: tuple, raw: Any) -> str:
+    """``accounts[1].rules.sizing`` from pydantic's loc, naming the account when it has an id."""
+    parts: list[str] = []
+    node = raw
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+            node = node[item] if isinstance(node, list) and 0 <= item < len(node) else None
+            if parts[:-1] == ["accounts"] and isinstance(node, dict) and isinstance(node.get("id"), str):
+                parts[-1] = f"[{item}] (id {node['id']!r})"
+        else:
+            # Tagged-union and validator names ("function-after[...]") are pydantic's, not the user's.
+            if "[" in str(item) and "]" in str(item):
+                continue
+            parts.append(f".{item}" if parts else str(item))
+            node = node.get(item) if isinstance(node, dict) else None
+    return "".join(parts) or "(top level)"
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False) if isinstance(value, str | int | float | bool) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _json_type(value: Any) -> str:
+    return {list: "a list", str: "a string", int: "a number", float: "a number", bool: "true/false",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _backup(path: Path, backups: Path, now: float, *, tag: str = "") -> Path | None:
+    stamp = _dt.datetime.fromtimestamp(now, _dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    name = f"{path.stem}-{tag + '-' if tag else ''}{stamp}{path.suffix or '.json'}"
+    try:
+        backups.mkdir(parents=True, exist_ok=True)
+        target = backups / name
+        counter = 1
+        while target.exists():  # never overwrite an earlier backup made in the same second
+            target = backups / f"{Path(name).stem}-{counter}{Path(name).suffix}"
+            counter += 1
+        shutil.copy2(path, target)
+    except OSError:
+        return None  # the message then says no backup could be made; the original is untouched
+    return target
+
+
+def _message(path: Path, problems: Sequence[tuple[str, str]], backup: Path | None) -> str:
+    lines = [f"the settings file {path} cannot be used:"]
+    lines += [f"  - {field}: {text}" for field, text in problems]
+    if backup is not None:
+        lines.append(f"A copy of it was kept at {backup}. Nothing was changed: correct the file "
+                     "(or move it away to start with no linked accounts) and start copier_gui again.")
+    else:
+        lines.append("No backup copy could be made, so nothing was changed: correct the file (or "
+                     "move it away to start with no linked accounts) and start copier_gui again.")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- saving
+
+def save_settings(settings: Settings, path: str | os.PathLike[str]) -> None:
+    """Write the settings atomically: a crash leaves either the old file or the new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(settings.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    # The temporary file sits beside the target, so os.replace stays on one filesystem and atomic.
+    # mkstemp creates it readable by the user only, which suits a file naming accounts and servers.
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise

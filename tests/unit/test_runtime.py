@@ -1,0 +1,179 @@
+"""Building a running copier from settings: demo brokers, the MetaTrader5 package, and clear refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import keyring.backends.fail
+import keyring.core
+import pytest
+
+from copier_gui import secrets
+from copier_gui.core.copier import LinkState
+from copier_gui.core.rules import CopyRules, Sizing
+from copier_gui.paths import user_paths
+from copier_gui.runtime import RuntimeSetupError, build_copier, open_connection
+from copier_gui.settings import AccountSettings, Settings
+from copier_gui.sim import PROFILES, new_terminal
+
+PASSWORD = "demo-Passw0rd"
+
+
+@pytest.fixture
+def paths(tmp_path):
+    return user_paths(tmp_path / "home")
+
+
+@pytest.fixture
+def no_metatrader5(monkeypatch):
+    # None in sys.modules makes the import fail, as on Linux, even where the package is installed.
+    monkeypatch.setitem(sys.modules, "MetaTrader5", None)
+
+
+def _demo(account_id: str, role: str, profile: str, login: int, **kw) -> AccountSettings:
+    return AccountSettings(id=account_id, role=role, platform="demo", demo_profile=profile, login=login,
+                           server=PROFILES[profile].server, **kw)
+
+
+def _demo_settings(**kw) -> Settings:
+    return Settings(accounts=[
+        _demo("master", "master", "meridian_ecn", 7_000_001),
+        _demo("harbor", "slave", "harbor_fx", 7_000_002, rules=CopyRules(sizing=Sizing(multiplier=2.0))),
+        _demo("summit", "slave", "summit_netting", 7_000_003, copy_enabled=False, label="Summit JP"),
+    ], poll_interval_ms=20, **kw)
+
+
+async def _start_and_stop(runtime) -> None:
+    try:
+        await asyncio.wait_for(runtime.copier.start(), timeout=20)
+    finally:
+        await runtime.aclose()
+
+
+def test_demo_accounts_build_a_copier_whose_start_connects(paths, weekday_clock):
+    for account in _demo_settings().accounts:
+        secrets.store_password(secrets.password_key(login=account.login, server=account.server,
+                                                    account_id=account.id), PASSWORD)
+    runtime = build_copier(_demo_settings(), paths, weekday_clock)
+    copier = runtime.copier
+    assert copier.master_id == "master"
+    assert list(copier.slaves) == ["harbor", "summit"]
+    assert copier.poll_interval_s == pytest.approx(0.02)
+    assert copier.slaves["harbor"].rules.sizing.multiplier == 2.0
+    assert copier.slaves["harbor"].broker == PROFILES["harbor_fx"].company
+    assert copier.slaves["summit"].broker == "Summit JP"
+    assert copier.slaves["summit"].copy_enabled is False
+    assert set(runtime.invokers) == {"master", "harbor", "summit"}
+
+    async def run():
+        await asyncio.wait_for(copier.start(), timeout=20)
+        assert copier.master_state is LinkState.CONNECTED
+        assert copier.master_account.login == 7_000_001
+        for slave in copier.slaves.values():
+            assert slave.state is LinkState.CONNECTED, slave.last_error
+        assert copier.slaves["summit"].account.currency == "JPY"
+        await runtime.aclose()
+
+    asyncio.run(run())
+    assert paths.journal_file.exists()
+    assert (paths.root / "copies.sqlite3").exists()
+    runtime.close()  # a second close is harmless
+
+
+def test_copying_left_off_stays_off(paths, weekday_clock):
+    runtime = build_copier(_demo_settings(copying=False), paths, weekday_clock)
+    try:
+        assert runtime.copier.copying is False
+    finally:
+        runtime.close()
+
+
+def test_terminals_are_contacted_only_when_the_copier_connects(paths, weekday_clock):
+    settings = _demo_settings()
+    runtime = build_copier(settings, paths, weekday_clock)
+    connection = runtime.connections["harbor"]
+    assert connection.api.account_info() is None  # not initialized until the copier connects
+
+    async def run():
+        state = await runtime.connections["harbor"].connector.connect()
+        assert state.login == 7_000_002
+
+    try:
+        asyncio.run(run())
+    finally:
+        runtime.close()
+
+
+def test_the_password_is_read_when_the_terminal_connects_not_before(paths, weekday_clock, monkeypatch):
+    # A simulated terminal stands in for the MetaTrader5 module; the runtime cannot tell.
+    terminal = new_terminal("harbor_fx", seed=3, clock=weekday_clock, login=51234567, password="right")
+    monkeypatch.setitem(sys.modules, "MetaTrader5", terminal)
+    asked: list[str] = []
+
+    def lookup(key: str) -> str | None:
+        asked.append(key)
+        return "right"
+
+    account = AccountSettings(id="live", role="master", platform="mt5", login=51234567,
+                              server="HarborFX-Live2", terminal_path=PROFILES["harbor_fx"].terminal_path)
+    runtime = build_copier(Settings(accounts=[account]), paths, weekday_clock, password_lookup=lookup)
+    try:
+        assert runtime.connections["live"].api is terminal
+        assert asked == []
+
+        async def run():
+            return await runtime.connections["live"].connector.connect()
+
+        assert asyncio.run(run()).login == 51234567
+        assert asked == ["HarborFX-Live2:51234567"]
+    finally:
+        runtime.close()
+
+
+def test_mt5_on_linux_is_refused_with_a_clear_message(paths, weekday_clock, no_metatrader5):
+    account = AccountSettings(id="live", role="master", platform="mt5", login=1, server="S")
+    with pytest.raises(RuntimeSetupError) as info:
+        build_copier(Settings(accounts=[account]), paths, weekday_clock)
+    message = info.value.message
+    if sys.platform != "win32":
+        assert message.startswith("MetaTrader 5 terminal not found: the MetaTrader5 Python package is "
+                                  "only available on Windows")
+    assert "live" in message
+    assert not paths.journal_file.exists(), "nothing is opened when the setup is refused"
+
+
+def test_the_connection_test_gets_the_same_refusal(weekday_clock, no_metatrader5):
+    account = AccountSettings(id="live", role="slave", platform="mt5", login=1, server="S")
+    with pytest.raises(RuntimeSetupError, match="MetaTrader 5 terminal not found"):
+        open_connection(account, weekday_clock)
+
+
+def test_the_bridge_is_not_there_yet(paths, weekday_clock):
+    account = AccountSettings(id="wine", role="master", platform="mt5_bridge", login=1, server="S")
+    with pytest.raises(RuntimeSetupError, match="the Linux bridge arrives with a later release"):
+        build_copier(Settings(accounts=[account]), paths, weekday_clock)
+
+
+@pytest.mark.parametrize("accounts, message", [
+    ([], "no accounts are linked yet"),
+    ([_demo("a", "slave", "harbor_fx", 1)], "no account is marked master"),
+])
+def test_exactly_one_master_is_required(paths, weekday_clock, accounts, message):
+    with pytest.raises(RuntimeSetupError, match=message):
+        build_copier(Settings(accounts=accounts), paths, weekday_clock)
+
+
+def test_two_direct_terminals_cannot_share_one_process(paths, weekday_clock, monkeypatch):
+    monkeypatch.setitem(sys.modules, "MetaTrader5", object())
+    accounts = [AccountSettings(id="a", role="master", platform="mt5", login=1, server="S"),
+                AccountSettings(id="b", role="slave", platform="mt5", login=2, server="S")]
+    with pytest.raises(RuntimeSetupError, match="only one terminal per process"):
+        build_copier(Settings(accounts=accounts), paths, weekday_clock)
+
+
+def test_a_missing_keyring_stops_a_demo_build_with_its_advice(paths, weekday_clock, monkeypatch):
+    monkeypatch.setattr(keyring.core, "_keyring_backend", None)
+    keyring.core.set_keyring(keyring.backends.fail.Keyring())
+    with pytest.raises(RuntimeSetupError, match="master: could not read the password"):
+        build_copier(_demo_settings(), paths, weekday_clock)
