@@ -89,6 +89,8 @@ class SymbolSpec:
     tick_value: float
     bid: float = 0.0
     ask: float = 0.0
+    pending_kinds: frozenset[PendingKind] = frozenset(PendingKind)
+    expiry_specified: bool = True  # the broker accepts an order expiring at a given time
 
 
 @dataclass(frozen=True, slots=True)

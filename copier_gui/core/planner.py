@@ -247,6 +247,13 @@ def plan_order(order: PendingOrder, master: MasterContext, slave: SlaveContext) 
     if resolution.slave_symbol is None:
         return _unmapped(order.ticket, resolution, slave)
     spec = slave.symbols[resolution.slave_symbol]
+    if kind not in spec.pending_kinds:
+        # No order type means the same thing without the stop, so a stop-limit waits at the
+        # master; when it fills there, the position is copied at market like any other.
+        if kind in (PendingKind.BUY_STOP_LIMIT, PendingKind.SELL_STOP_LIMIT):
+            return Refusal(order.ticket, f"skipped: {spec.name} at {slave.broker} takes no {kind.value} orders; "
+                                         f"it is copied at market if it fills at the master")
+        return Refusal(order.ticket, f"skipped: {spec.name} at {slave.broker} takes no {kind.value} orders")
     raw, _ = _rule_volume(order.symbol, order.volume, spec, master, slave,
                           abs(order.price - order.sl) if order.sl else 0.0)
     sized = _sized(order.ticket, raw, spec, master, slave)
@@ -254,7 +261,7 @@ def plan_order(order: PendingOrder, master: MasterContext, slave: SlaveContext) 
         return sized
     entry = order.stoplimit or order.price
     sl, tp = _stops(kind.side, entry, order.sl, order.tp, spec, slave)
-    expiration = _slave_expiration(order.expiration, master, slave)
+    expiration = _slave_expiration(order.expiration, master, slave) if spec.expiry_specified else 0
     if expiration and slave.server_offset_s is not None and expiration <= master.now_wall + slave.server_offset_s + 1:
         return Refusal(order.ticket, "skipped: the master's order expires within a second")
     return DesiredOrder(order.ticket, spec.name, kind, sized.volume, _round_price(order.price, spec),

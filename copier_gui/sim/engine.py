@@ -645,7 +645,7 @@ class TradeEngine:
         code = self._common(spec, req.volume)
         if code:
             return Outcome(code)
-        if not bits.ORDER_ALL & _ORDER_MODE_BIT[req.type]:
+        if not self.profile.order_mode & _ORDER_MODE_BIT[req.type]:
             return Outcome(mt5.TRADE_RETCODE_INVALID_ORDER)
         if len(self.orders) >= self.settings.limit_orders:
             return Outcome(mt5.TRADE_RETCODE_LIMIT_ORDERS)
@@ -721,7 +721,7 @@ class TradeEngine:
             return Outcome(mt5.TRADE_RETCODE_POSITION_CLOSED)
         if pos.spec.name != by.spec.name or pos.type == by.type:
             return Outcome(mt5.TRADE_RETCODE_INVALID)
-        if not bits.ORDER_ALL & bits.ORDER_CLOSEBY:
+        if not self.profile.order_mode & bits.ORDER_CLOSEBY:
             return Outcome(mt5.TRADE_RETCODE_INVALID_ORDER)
         if not self.market_open(pos.spec):
             return Outcome(mt5.TRADE_RETCODE_MARKET_CLOSED)

@@ -53,6 +53,7 @@ class BrokerProfile:
     fifo_close: bool = False
     default_balance: float = 10_000.0
     quote_offset_points: int = 0
+    order_mode: int = 127  # SymbolInfo.order_mode bits: which order types the server accepts
     symbols_by_name: dict[str, SymbolSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -154,6 +155,7 @@ PROFILES: dict[str, BrokerProfile] = {
             terminal_path=r"C:\Program Files\Apex Funded MT5\terminal64.exe",
             default_balance=100_000.0,
             quote_offset_points=1,
+            order_mode=127 & ~8,  # no stop-limit orders on this server
         ),
     )
 }

@@ -326,7 +326,7 @@ class SimulatedTerminal:
             spec.digits, int(round((ask - bid) / point)) if selected else 0, True, 0, calc, spec.trade_mode, 0, 0,
             spec.stops_level, spec.freeze_level, self._profile.execution, _constants.SYMBOL_SWAP_MODE_POINTS,
             _constants.DAY_OF_WEEK_WEDNESDAY, True,
-            15, self._profile.filling_mode, 127, _constants.SYMBOL_ORDERS_GTC, 0, 0,
+            15, self._profile.filling_mode, self._profile.order_mode, _constants.SYMBOL_ORDERS_GTC, 0, 0,
             bid, bid, bid, ask, ask, ask, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, point, tv, tv, tv, point,
             spec.contract_size, 0.0, 0.0, 0.0, spec.volume_min, spec.volume_max, spec.volume_step, 0.0,
             spec.swap_long, spec.swap_short, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,

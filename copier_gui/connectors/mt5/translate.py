@@ -313,7 +313,26 @@ def to_symbol_spec(info, tick=None) -> SymbolSpec:
         currency_base=info.currency_base, currency_profit=info.currency_profit,
         tick_size=float(info.trade_tick_size), tick_value=float(info.trade_tick_value),
         bid=float(tick.bid if tick is not None else info.bid),
-        ask=float(tick.ask if tick is not None else info.ask))
+        ask=float(tick.ask if tick is not None else info.ask),
+        pending_kinds=pending_kinds_of(int(info.order_mode)),
+        expiry_specified=bool(int(info.expiration_mode) & _EXPIRATION_SPECIFIED))
+
+
+# SymbolInfo.order_mode and expiration_mode bits (MQL5's SYMBOL_ORDER_* / SYMBOL_EXPIRATION_*,
+# which the Python package does not export).
+_ORDER_LIMIT, _ORDER_STOP, _ORDER_STOP_LIMIT = 2, 4, 8
+_EXPIRATION_SPECIFIED = 4
+
+
+def pending_kinds_of(order_mode: int) -> frozenset[PendingKind]:
+    kinds = set()
+    if order_mode & _ORDER_LIMIT:
+        kinds |= {PendingKind.BUY_LIMIT, PendingKind.SELL_LIMIT}
+    if order_mode & _ORDER_STOP:
+        kinds |= {PendingKind.BUY_STOP, PendingKind.SELL_STOP}
+    if order_mode & _ORDER_STOP_LIMIT:
+        kinds |= {PendingKind.BUY_STOP_LIMIT, PendingKind.SELL_STOP_LIMIT}
+    return frozenset(kinds)
 
 
 def to_account_state(account, terminal) -> AccountState:
