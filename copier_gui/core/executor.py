@@ -302,7 +302,9 @@ class SlaveExecutor:
                      ctx: StepContext, handed_mono: float, retries: int, exit: bool = False) -> None:
         # An exit is timed from when the master's close was seen (the close's own fill time is in
         # the master's deal history, which is not polled); an entry from the master's fill.
-        fill_wall = ctx.detected_wall if exit else ctx.master_fill_wall.get(master_ticket, ctx.detected_wall)
+        # A top-up answers the pass that found the shortfall, not the master's original fill.
+        fill_wall = ctx.detected_wall if exit or action == "topup" else ctx.master_fill_wall.get(
+            master_ticket, ctx.detected_wall)
         slippage_points = (report.price - master_price) / spec.point * side.sign if master_price else 0.0
         ticks = slippage_points * spec.point / spec.tick_size if spec.tick_size else 0.0
         money = ticks * spec.tick_value * report.volume
