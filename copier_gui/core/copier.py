@@ -70,6 +70,7 @@ class SlaveLink:
     server_offset_s: float | None = None
     last_snapshot: Snapshot | None = None
     risk_gate: RiskGate | None = None
+    synced_taken_at: float = float("-inf")  # the master snapshot the last full pass planned from
 
 
 class Copier:
@@ -325,8 +326,8 @@ class Copier:
         fresh = all(e.kind is EventKind.OPENED for e in events)
         for slave in self.slaves.values():
             if slave.state in (LinkState.CONNECTED, LinkState.DEGRADED):
-                self._spawn(self._sync(slave, only=tickets, ctx=ctx, reason="master change", fresh=fresh),
-                            f"copy:{slave.id}")
+                self._spawn(self._sync(slave, only=tickets, ctx=ctx, reason="master change", fresh=fresh,
+                                       event_taken_at=snapshot.taken_at), f"copy:{slave.id}")
         # Journaling waits until the slaves' requests are out.
         asyncio.get_running_loop().call_soon(self._journal_events, events)
 
@@ -343,7 +344,7 @@ class Copier:
 
     # ------------------------------------------------------------------ a slave
     async def _sync(self, slave: SlaveLink, *, only: set[int] | None = None, ctx: StepContext | None = None,
-                    reason: str, fresh: bool = False) -> None:
+                    reason: str, fresh: bool = False, event_taken_at: float = 0.0) -> None:
         """Bring one slave to its desired state (or only the given master tickets).
 
         ``fresh``: the tickets are master positions opened just now, so the slave cannot hold a
@@ -367,6 +368,10 @@ class Copier:
                 if halted:
                     # Flatten: everything of ours goes, whatever the master holds; a full look first.
                     fresh, only = False, None
+                if slave.synced_taken_at >= event_taken_at:
+                    # A full pass already saw this master snapshot (it may have run first while
+                    # this task waited for the lock) and may have copied the new position: look.
+                    fresh = False
                 if fresh and only is not None and hedging:
                     actual = Snapshot(self.clock.monotonic(), (), (), slave.server_offset_s)
                     positions = tuple(p for p in master.positions if p.ticket in only)
@@ -374,6 +379,7 @@ class Copier:
                 else:
                     actual = await slave.connector.snapshot()
                     slave.last_snapshot = actual
+                    slave.synced_taken_at = master.taken_at
                     slave.server_offset_s = actual.server_offset_s or slave.server_offset_s
                     positions, orders = master.positions, master.orders
                 plan = plan_slave(
