@@ -91,6 +91,10 @@ class Metrics:
     def __init__(self, keep_copies: int = 100_000) -> None:
         self.slaves: dict[str, SlaveStats] = {}
         self.copies: deque[CopyMetrics] = deque(maxlen=keep_copies)
+        # The latest entry fill (open or top-up) per (slave, master ticket), so a display can look
+        # a position's copy up instead of scanning every copy kept, at every refresh.
+        self.entries: dict[tuple[str, int], CopyMetrics] = {}
+        self._keep_entries = keep_copies
 
     def stats(self, slave: str) -> SlaveStats:
         stats = self.slaves.get(slave)
@@ -101,6 +105,12 @@ class Metrics:
     def record_copy(self, m: CopyMetrics) -> None:
         self.copies.append(m)
         self.stats(m.slave).add(m)
+        if m.action in ("open", "topup"):
+            key = (m.slave, m.master_ticket)
+            self.entries.pop(key, None)  # re-inserted last: the oldest entries go first
+            self.entries[key] = m
+            if len(self.entries) > self._keep_entries:
+                del self.entries[next(iter(self.entries))]
 
     def record_refusal(self, slave: str) -> None:
         self.stats(slave).refusals += 1

@@ -99,10 +99,7 @@ def mirrored_positions(copier: Copier) -> list[MasterPositionRow]:
     master = copier.master_snapshot
     if master is None:
         return []
-    latest: dict[tuple[str, int], tuple[float, float]] = {}
-    for m in copier.metrics.copies:
-        if m.action in ("open", "topup"):
-            latest[(m.slave, m.master_ticket)] = (m.slippage_points, m.total_ms)
+    entries = copier.metrics.entries
     held: dict[str, dict[int, list]] = {}
     for slave in copier.slaves.values():
         by_ticket: dict[int, list] = {}
@@ -119,7 +116,8 @@ def mirrored_positions(copier: Copier) -> list[MasterPositionRow]:
         children = []
         for slave in copier.slaves.values():
             mine = held[slave.id].get(pos.ticket, [])
-            slip, latency = latest.get((slave.id, pos.ticket), (None, None))
+            entry = entries.get((slave.id, pos.ticket))
+            slip, latency = (entry.slippage_points, entry.total_ms) if entry is not None else (None, None)
             if mine:
                 volume = sum(p.volume for p in mine)
                 price = sum(p.price_open * p.volume for p in mine) / volume if volume else 0.0

@@ -3,16 +3,21 @@
 Each account is a simulated MetaTrader 5 terminal behind the same MT5 connector a real terminal
 uses; only the module under the connector differs. Slaves cycle through the broker profiles so the
 demo shows suffixes, aliases, lot steps, contract sizes, a netting JPY account and a prop-firm
-server side by side.
+server side by side. With ``workers=True`` each terminal lives in its own worker process behind a
+WorkerConnector, the code path real terminals take.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import random
 from dataclasses import dataclass
 
-from copier_gui.clock import Clock
+from copier_gui.clock import SYSTEM_CLOCK, Clock
 from copier_gui.connectors.mt5 import InlineInvoker, MT5Connector, ThreadInvoker
 from copier_gui.core.copier import SlaveLink
+from copier_gui.core.ports import ConnectorError
 from copier_gui.core.rules import CopyRules, Sizing, SizingMode, SymbolMapping, Tolerances
 from copier_gui.demo.strategy import MasterStrategy
 from copier_gui.sim import PROFILES, new_terminal
@@ -33,9 +38,26 @@ _SIZINGS = (
 class DemoAccount:
     id: str
     profile: str
-    terminal: object
-    connector: MT5Connector
-    invoker: InlineInvoker | ThreadInvoker
+    terminal: object  # None when the terminal lives in a worker process
+    connector: object  # MT5Connector, or WorkerConnector with workers
+    invoker: InlineInvoker | ThreadInvoker | None
+
+
+class WorkerStrategy:
+    """The demo's master trader when the master terminal lives in a worker: the worker runs the
+    same MasterStrategy on its terminal, and this only says when, as the in-process one would."""
+
+    def __init__(self, connector, *, seed: int = 0, interval_s: float = 2.0) -> None:
+        self.connector = connector
+        self.rng = random.Random(f"copier_gui.demo.strategy.timing:{seed}")
+        self.interval_s = interval_s
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s * self.rng.uniform(0.6, 1.4))
+            # A master worker that is restarting misses a step; the copier reports the restart.
+            with contextlib.suppress(ConnectorError):
+                await self.connector.sim("strategy_step")
 
 
 @dataclass
@@ -43,19 +65,46 @@ class DemoRig:
     master: DemoAccount
     slaves: list[DemoAccount]
     links: list[SlaveLink]
-    strategy: MasterStrategy
+    strategy: MasterStrategy | WorkerStrategy
 
     def close(self) -> None:
-        for account in [self.master, *self.slaves]:
-            account.invoker.close()
+        accounts = [self.master, *self.slaves]
+        for account in accounts:
+            if account.invoker is not None:
+                account.invoker.close()
+        workers = [a.connector for a in accounts if a.invoker is None]
+        # Ask every worker first, then wait: they wind down in parallel.
+        for connector in workers:
+            connector.request_shutdown()
+        for connector in workers:
+            connector.wait_closed()
 
 
 def build_demo(n_slaves: int, *, clock: Clock, seed: int = 0, inline: bool = False,
-               strategy_interval_s: float = 2.0) -> DemoRig:
+               strategy_interval_s: float = 2.0, workers: bool = False,
+               master_poll_s: float = 0.005) -> DemoRig:
+    """The demo's accounts. ``workers=True`` runs each simulated terminal in its own worker process;
+    the master's worker then polls every ``master_poll_s`` (match the copier's poll interval)."""
     if n_slaves < 1:
         raise ValueError(f"the demo needs at least one slave, not {n_slaves}")
+    if workers and clock is not SYSTEM_CLOCK:
+        raise ValueError("worker processes run on the machine's clock; a virtual clock needs workers=False")
+    anchor = clock.time()  # every process's market starts its price path here, so they all agree
 
     def account(account_id: str, profile: str, index: int, **overrides) -> DemoAccount:
+        if workers:
+            from copier_gui.workers.config import SimTerminal, WorkerConfig
+            from copier_gui.workers.connector import WorkerConnector
+
+            master = index == 0
+            terminal = SimTerminal(profile, seed=seed, anchor=anchor,
+                                   account={"login": 7_000_000 + index, **overrides})
+            # The master is watched for new trades, so it never rests; slaves may.
+            config = WorkerConfig(account_id, terminal, poll_fast_s=min(0.002, master_poll_s),
+                                  poll_idle_s=master_poll_s if master else 0.1,
+                                  poll_rest_s=None if master else 1.0,
+                                  strategy_seed=seed if master else None)
+            return DemoAccount(account_id, profile, None, WorkerConnector(config, clock=clock), None)
         terminal = new_terminal(profile, seed=seed, clock=clock, login=7_000_000 + index, **overrides)
         invoker = InlineInvoker() if inline else ThreadInvoker(name=account_id)
         connector = MT5Connector(account_id, terminal, invoker=invoker, clock=clock)
@@ -73,5 +122,8 @@ def build_demo(n_slaves: int, *, clock: Clock, seed: int = 0, inline: bool = Fal
         rules = CopyRules(sizing=_SIZINGS[i % len(_SIZINGS)], symbols=SymbolMapping(),
                           tolerances=Tolerances(max_price_deviation_points=3000))
         links.append(SlaveLink(slave.id, slave.connector, rules, broker=PROFILES[profile].company))
-    strategy = MasterStrategy(master.terminal, seed=seed, interval_s=strategy_interval_s)
+    if workers:
+        strategy = WorkerStrategy(master.connector, seed=seed, interval_s=strategy_interval_s)
+    else:
+        strategy = MasterStrategy(master.terminal, seed=seed, interval_s=strategy_interval_s)
     return DemoRig(master, slaves, links, strategy)

@@ -1,0 +1,196 @@
+"""The worker's loop in this process, over an in-memory channel: requests, pushes, polling, refusals."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+
+import pytest
+
+from copier_gui.core.model import OpenPosition, Side
+from copier_gui.sim import new_terminal
+from copier_gui.workers import protocol
+from copier_gui.workers.config import BridgeTerminal, SimTerminal, WorkerConfig
+from copier_gui.workers.worker import Worker
+from tests.kit.workers import channel_pair
+
+
+class Harness:
+    def __init__(self, *, config: WorkerConfig | None = None, api=None) -> None:
+        self.config = config or WorkerConfig("w1", SimTerminal("meridian_ecn", seed=4), poll_idle_s=0.02,
+                                             heartbeat_s=0.05, price_push_s=60.0)
+        self.api = api if api is not None else new_terminal("meridian_ecn", seed=4, login=11)
+        self.core, worker_end = channel_pair()
+        self.worker = Worker(worker_end, self.config, api=self.api)
+        self.thread = threading.Thread(target=self.worker.run, daemon=True)
+        self.messages: list[protocol.Message] = []
+        self._ids = iter(range(1, 10_000))
+
+    def __enter__(self) -> Harness:
+        self.thread.start()
+        self.expect("hello")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.core.send(protocol.encode("shutdown"))
+        self.thread.join(5)
+        assert not self.thread.is_alive()
+
+    def next(self, timeout: float = 5.0) -> protocol.Message:
+        data = self.core.recv(timeout)
+        assert data is not None, "the worker sent nothing"
+        message = protocol.decode(data)
+        self.messages.append(message)
+        return message
+
+    def expect(self, kind: str, timeout: float = 5.0, **match) -> protocol.Message:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            message = self.next(deadline - time.monotonic())
+            if message.kind == kind and all(message.get(k) == v for k, v in match.items()):
+                return message
+        raise AssertionError(f"no {kind} message {match}")
+
+    def call(self, op: str, **args) -> protocol.Message:
+        request_id = next(self._ids)
+        self.core.send(protocol.encode("request", id=request_id, op=op, args=args))
+        return self.expect("reply", id=request_id)
+
+
+def test_connect_pushes_a_full_snapshot_before_the_reply():
+    with Harness() as h:
+        reply = h.call("connect")
+        assert reply["ok"], reply.body
+        assert reply["result"]["account"]["login"] == 11
+        assert reply["result"]["capabilities"]["hedging"] is True
+        kinds = [m.kind for m in h.messages]
+        first_push = next(m for m in h.messages if m.kind == "snapshot")
+        assert first_push["base"] is None and kinds.index("snapshot") < kinds.index("reply")
+        states = [m["state"] for m in h.messages if m.kind == "state"]
+        assert states[:2] == ["connecting", "connected"]
+
+
+def test_a_trade_is_in_the_snapshot_pushed_before_its_reply():
+    with Harness() as h:
+        h.call("connect")
+        request = protocol.dataclass_to_wire(OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, "cg:1"))
+        h.messages.clear()
+        reply = h.call("open", request=request)
+        assert reply["ok"] and reply["result"]["status"] == "filled", reply.body
+        pushes = [m for m in h.messages if m.kind == "snapshot"]
+        assert pushes and pushes[-1]["pos"][0][2] == "BTCUSD"
+        assert pushes[-1]["base"] == pushes[-1]["seq"] - 1
+
+
+def test_changes_made_outside_the_copier_are_pushed_by_polling():
+    with Harness() as h:
+        h.call("connect")
+        tick = h.api.symbol_info_tick("BTCUSD")
+        result = h.api.order_send({"action": 1, "symbol": "BTCUSD", "volume": 0.1, "type": 0, "price": tick.ask,
+                                   "type_filling": 1})
+        assert result.retcode == 10009
+        push = h.expect("snapshot", timeout=2.0)
+        assert [row[0] for row in push["pos"]] == [result.order]
+        # Then the position goes, and only its ticket travels.
+        h.api.order_send({"action": 1, "symbol": "BTCUSD", "volume": 0.1, "type": 1, "position": result.order,
+                          "price": h.api.symbol_info_tick("BTCUSD").bid, "type_filling": 1})
+        gone = h.expect("snapshot", timeout=2.0)
+        assert gone["gone_pos"] == [result.order] and gone["pos"] == []
+
+
+def test_heartbeats_confirm_the_last_poll():
+    with Harness() as h:
+        h.call("connect")
+        first = h.expect("heartbeat")
+        second = h.expect("heartbeat")
+        assert second["polled"] > first["polled"] and second["busy"] is None
+
+
+def test_unknown_and_malformed_requests_are_answered_or_dropped_never_fatal(caplog):
+    caplog.set_level(logging.WARNING)
+    with Harness() as h:
+        reply = h.call("launch_rocket")
+        assert not reply["ok"] and "unknown request" in reply["error"]["message"]
+        h.core.send(b"\x00garbage")
+        h.core.send(json.dumps({"v": 1, "kind": "hello", "account": "x", "pid": 1, "mono": 0, "api": "x"}).encode())
+        reply = h.call("open", request={"symbol": "EURUSD"})
+        assert not reply["ok"] and reply["error"]["type"] == "protocol"
+        assert h.call("ping")["ok"]  # still serving
+    text = caplog.text
+    assert "dropped a malformed message" in text and "dropped a hello message" in text
+
+
+def test_simulator_levers_are_refused_for_other_terminals():
+    config = WorkerConfig("w2", BridgeTerminal(port=1), heartbeat_s=0.05)
+    with Harness(config=config) as h:
+        reply = h.call("sim", lever="set_algo_trading", args=[False])
+        assert not reply["ok"] and "not a simulated terminal" in reply["error"]["message"]
+
+
+def test_algo_trading_off_is_reported_naming_the_button_and_the_terminal():
+    buy = protocol.dataclass_to_wire(OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, "cg:1"))
+    with Harness() as h:
+        h.call("connect")
+        assert h.call("sim", lever="set_algo_trading", args=[False])["ok"]
+        state = h.expect("state", state="degraded", timeout=3.0)
+        assert "press the 'Algo Trading' button" in state["detail"]
+        assert "'Meridian Markets Ltd MetaTrader 5' (account 11)" in state["detail"]
+        report = h.call("open", request=buy)["result"]
+        assert report["retcode"] == 10027 and report["status"] == "rejected"
+        assert "press the 'Algo Trading' button" in report["message"]
+        assert "'Meridian Markets Ltd MetaTrader 5' (account 11)" in report["message"]
+        # The other switch: the terminal refuses the Python API altogether (-8).
+        assert h.call("sim", lever="set_algo_trading", args=[True])["ok"]
+        assert h.call("sim", lever="set_tradeapi_disabled", args=[True])["ok"]
+        report = h.call("open", request=buy)["result"]
+        assert report["retcode"] == -8
+        assert "untick 'Disable automatic trading via external Python API'" in report["message"]
+
+
+def test_a_failing_terminal_is_reported_and_polling_goes_on():
+    with Harness() as h:
+        h.call("connect")
+        h.api.sim.disconnect(0.3)
+        state = h.expect("state", state="disconnected", timeout=3.0)
+        assert "-10004" in state["detail"] or "connect" in state["detail"]
+        reply = h.call("snapshot")
+        assert not reply["ok"] and reply["error"]["type"] == "connector"
+        time.sleep(0.35)
+        assert h.call("connect")["ok"]
+
+
+@pytest.mark.parametrize("lever", ["order_send", "strategy_step"])
+def test_the_simulated_accounts_own_trader_can_trade_it(lever):
+    with Harness() as h:
+        h.call("connect")
+        if lever == "order_send":
+            tick = h.api.symbol_info_tick("BTCUSD")
+            reply = h.call("sim", lever="order_send", args=[{"action": 1, "symbol": "BTCUSD", "volume": 0.1,
+                                                             "type": 0, "price": tick.ask, "type_filling": 1}])
+            assert reply["result"]["retcode"] == 10009
+        else:
+            assert h.call("sim", lever="strategy_step")["ok"]
+        push = h.expect("snapshot", timeout=2.0)
+        assert push["pos"] or push["ord"]
+
+
+def test_a_secret_the_worker_read_is_scrubbed_from_everything_it_sends():
+    with Harness() as h:
+        h.worker._scrub.add('p"ss wörd')
+        h.worker.send("log", level=30, logger="x", message='bridge said: bad password p"ss wörd')
+        message = h.expect("log")
+        assert message["message"] == "bridge said: bad password ***"
+
+
+def test_polling_is_fast_after_a_change_then_backs_off_to_idle_and_rest():
+    config = WorkerConfig("w3", SimTerminal("meridian_ecn"), poll_fast_s=0.002, poll_idle_s=0.05,
+                          poll_rest_s=1.0, rest_after_s=10.0)
+    worker = Worker(channel_pair()[1], config, api=new_terminal("meridian_ecn"))
+    worker._active(100.0)
+    steps = [round(worker._interval(100.0 + i * 0.01), 3) for i in range(8)]
+    assert steps == [0.002, 0.004, 0.008, 0.016, 0.032, 0.05, 0.05, 0.05]
+    assert worker._interval(111.0) == 1.0  # quiet for longer than rest_after_s
+    worker._active(111.0)
+    assert worker._interval(111.0) == 0.002
