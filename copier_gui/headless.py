@@ -50,9 +50,11 @@ def format_summary(metrics: Metrics, accounts: dict[str, str]) -> str:
 async def run_demo_headless(*, slaves: int, duration: float | None, paths: UserPaths, seed: int = 0,
                             poll_interval_s: float = 0.005, out: TextIO = sys.stdout,
                             clock: Clock = SYSTEM_CLOCK, strategy_interval_s: float = 2.0,
-                            on_ready: Callable[[Copier], None] | None = None) -> Metrics:
+                            on_ready: Callable[[Copier], None] | None = None, workers: bool = True) -> Metrics:
     paths.ensure()
-    rig = build_demo(slaves, clock=clock, seed=seed, strategy_interval_s=strategy_interval_s)
+    # The demo's terminals run in worker processes, one per account, as real terminals do.
+    rig = build_demo(slaves, clock=clock, seed=seed, strategy_interval_s=strategy_interval_s,
+                     workers=workers, master_poll_s=poll_interval_s)
     journal = Journal(paths.journal_file, clock, backups_dir=paths.backups_dir)
     # The demo's brokers are new each run, so its copy book need not outlive the process.
     copybook = CopyBook(None)
