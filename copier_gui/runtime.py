@@ -40,15 +40,22 @@ class RuntimeSetupError(Exception):
 
 @dataclass
 class Connection:
-    """One account's terminal (real, bridged or simulated), its invoker and its connector."""
+    """One account's terminal (real, bridged or simulated), its invoker and its connector.
+
+    A copier's real and bridged accounts run in worker processes: ``api`` and ``invoker`` are
+    then None and the connector is a WorkerConnector.
+    """
 
     account: AccountSettings
     api: object
-    invoker: ThreadInvoker
-    connector: MT5Connector
+    invoker: ThreadInvoker | None
+    connector: object
 
     def close(self) -> None:
-        self.invoker.close()
+        if self.invoker is not None:
+            self.invoker.close()
+        else:
+            self.connector.shutdown()
 
 
 def terminal_api(account: AccountSettings, clock: Clock, *,
@@ -63,9 +70,9 @@ def terminal_api(account: AccountSettings, clock: Clock, *,
     if account.platform == "mt5":
         return _metatrader5_module(account)
     if account.platform == "mt5_bridge":
-        raise RuntimeSetupError(f"account {account.id}: the Linux bridge arrives with a later "
-                                "release; on Windows, link the terminal directly (MetaTrader 5 "
-                                "terminal), or try a demo broker")
+        from copier_gui.bridge.client import MT5Bridge
+
+        return MT5Bridge(account.bridge_host, account.bridge_port)
     from copier_gui.sim import new_terminal
 
     overrides: dict = {}
@@ -102,6 +109,25 @@ def open_connection(account: AccountSettings, clock: Clock, *,
     return Connection(account, api, invoker, connector)
 
 
+def open_worker_connection(account: AccountSettings, clock: Clock, *, poll_s: float) -> Connection:
+    """A connector whose terminal lives in a worker process of its own (one terminal per process,
+    as the MetaTrader5 package requires). The worker reads the password from the keyring itself."""
+    from copier_gui.workers.config import BridgeTerminal, RealTerminal, WorkerConfig
+    from copier_gui.workers.connector import WorkerConnector
+
+    if account.platform == "mt5":
+        _metatrader5_module(account)  # fail here, clearly, rather than in a worker
+        terminal = RealTerminal()
+    else:
+        terminal = BridgeTerminal(account.bridge_host, account.bridge_port)
+    master = account.role == "master"
+    config = WorkerConfig(account.id, terminal, login=account.login, server=account.server,
+                          path=account.terminal_path, password_key=_key(account),
+                          # The master is watched for new trades: poll at the copier's pace.
+                          poll_idle_s=poll_s if master else 0.1, poll_rest_s=None if master else 1.0)
+    return Connection(account, None, None, WorkerConnector(config, clock=clock))
+
+
 @dataclass
 class Runtime:
     """A built copier and everything it runs on; ``aclose`` (or ``close`` once stopped) releases it."""
@@ -114,7 +140,7 @@ class Runtime:
 
     @property
     def invokers(self) -> dict[str, ThreadInvoker]:
-        return {account_id: c.invoker for account_id, c in self.connections.items()}
+        return {account_id: c.invoker for account_id, c in self.connections.items() if c.invoker is not None}
 
     async def aclose(self) -> None:
         """Stop the copier (ends its tasks and terminal sessions), then release everything."""
@@ -146,8 +172,12 @@ def build_copier(settings: Settings, paths: UserPaths, clock: Clock, *,
     journal: Journal | None = None
     copybook: CopyBook | None = None
     try:
+        poll_s = settings.poll_interval_ms / 1000.0
         for account in settings.accounts:
-            connections[account.id] = open_connection(account, clock, password_lookup=password_lookup)
+            if account.platform in ("mt5", "mt5_bridge"):
+                connections[account.id] = open_worker_connection(account, clock, poll_s=poll_s)
+            else:
+                connections[account.id] = open_connection(account, clock, password_lookup=password_lookup)
         paths.ensure()
         try:
             journal = Journal(paths.journal_file, clock, backups_dir=paths.backups_dir)
@@ -183,14 +213,6 @@ def _check_accounts(settings: Settings) -> None:
     if len(masters) > 1:
         raise RuntimeSetupError(f"{len(masters)} accounts are marked master "
                                 f"({', '.join(a.id for a in masters)}): copying needs exactly one")
-    direct = [a.id for a in settings.accounts if a.platform == "mt5"]
-    if len(direct) > 1:
-        # The package keeps one global connection: a second initialize() would silently move the
-        # first account's connector onto the other terminal, and orders would go to the wrong one.
-        raise RuntimeSetupError(
-            f"accounts {', '.join(direct)} each use a MetaTrader 5 terminal directly, but the "
-            "MetaTrader5 package can drive only one terminal per process; copying between "
-            "terminals needs one worker process per terminal, which arrives with a later release")
 
 
 def _slave_link(account: AccountSettings, connection: Connection) -> SlaveLink:

@@ -105,8 +105,8 @@ def test_terminals_are_contacted_only_when_the_copier_connects(paths, weekday_cl
         runtime.close()
 
 
-def test_the_password_is_read_when_the_terminal_connects_not_before(paths, weekday_clock, monkeypatch):
-    # A simulated terminal stands in for the MetaTrader5 module; the runtime cannot tell.
+def test_the_password_is_read_when_the_terminal_connects_not_before(weekday_clock, monkeypatch):
+    # The wizard's connection test runs in-process; a simulated terminal stands in for the module.
     terminal = new_terminal("harbor_fx", seed=3, clock=weekday_clock, login=51234567, password="right")
     monkeypatch.setitem(sys.modules, "MetaTrader5", terminal)
     asked: list[str] = []
@@ -117,16 +117,33 @@ def test_the_password_is_read_when_the_terminal_connects_not_before(paths, weekd
 
     account = AccountSettings(id="live", role="master", platform="mt5", login=51234567,
                               server="HarborFX-Live2", terminal_path=PROFILES["harbor_fx"].terminal_path)
-    runtime = build_copier(Settings(accounts=[account]), paths, weekday_clock, password_lookup=lookup)
+    connection = open_connection(account, weekday_clock, password_lookup=lookup)
     try:
-        assert runtime.connections["live"].api is terminal
+        assert connection.api is terminal
         assert asked == []
 
         async def run():
-            return await runtime.connections["live"].connector.connect()
+            return await connection.connector.connect()
 
         assert asyncio.run(run()).login == 51234567
         assert asked == ["HarborFX-Live2:51234567"]
+    finally:
+        connection.close()
+
+
+def test_a_copier_runs_each_real_terminal_in_a_worker_process(paths, weekday_clock, monkeypatch):
+    # Two terminals in one process would share the MetaTrader5 package's single connection, so
+    # every real or bridged account gets a worker of its own; nothing starts until connect().
+    from copier_gui.workers.connector import WorkerConnector
+
+    monkeypatch.setitem(sys.modules, "MetaTrader5", object())
+    accounts = [AccountSettings(id="a", role="master", platform="mt5", login=1, server="S"),
+                AccountSettings(id="b", role="slave", platform="mt5", login=2, server="S"),
+                AccountSettings(id="c", role="slave", platform="mt5_bridge", login=3, server="S")]
+    runtime = build_copier(Settings(accounts=accounts), paths, weekday_clock)
+    try:
+        assert all(isinstance(c.connector, WorkerConnector) and c.api is None
+                   for c in runtime.connections.values())
     finally:
         runtime.close()
 
@@ -149,26 +166,12 @@ def test_the_connection_test_gets_the_same_refusal(weekday_clock, no_metatrader5
         open_connection(account, weekday_clock)
 
 
-def test_the_bridge_is_not_there_yet(paths, weekday_clock):
-    account = AccountSettings(id="wine", role="master", platform="mt5_bridge", login=1, server="S")
-    with pytest.raises(RuntimeSetupError, match="the Linux bridge arrives with a later release"):
-        build_copier(Settings(accounts=[account]), paths, weekday_clock)
-
-
 @pytest.mark.parametrize("accounts, message", [
     ([], "no accounts are linked yet"),
     ([_demo("a", "slave", "harbor_fx", 1)], "no account is marked master"),
 ])
 def test_exactly_one_master_is_required(paths, weekday_clock, accounts, message):
     with pytest.raises(RuntimeSetupError, match=message):
-        build_copier(Settings(accounts=accounts), paths, weekday_clock)
-
-
-def test_two_direct_terminals_cannot_share_one_process(paths, weekday_clock, monkeypatch):
-    monkeypatch.setitem(sys.modules, "MetaTrader5", object())
-    accounts = [AccountSettings(id="a", role="master", platform="mt5", login=1, server="S"),
-                AccountSettings(id="b", role="slave", platform="mt5", login=2, server="S")]
-    with pytest.raises(RuntimeSetupError, match="only one terminal per process"):
         build_copier(Settings(accounts=accounts), paths, weekday_clock)
 
 
