@@ -32,6 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true", help="run on simulated brokers with an automated master")
     parser.add_argument("--headless", action="store_true", help="no window: print copies and a drift summary")
     parser.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this many seconds")
+    # For screenshots, smoke tests and benchmarks; not part of the everyday interface.
+    parser.add_argument("--screenshot", metavar="PNG", help=argparse.SUPPRESS)
+    parser.add_argument("--theme", choices=("auto", "light", "dark"), default="auto", help=argparse.SUPPRESS)
+    parser.add_argument("--trade-interval", type=float, default=2.0, metavar="SECONDS", help=argparse.SUPPRESS)
     parser.add_argument("--slaves", type=int, default=3, metavar="N", help="simulated slaves in the demo (default 3)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the demo's market and strategy")
     parser.add_argument("--poll-ms", type=float, default=5.0, metavar="MS", help="master poll interval (default 5)")
@@ -83,6 +87,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         raise UsageError(f"--duration must not be negative, not {args.duration}")
     if args.poll_ms <= 0:
         raise UsageError(f"--poll-ms must be positive, not {args.poll_ms}")
+    if args.trade_interval <= 0:
+        raise UsageError(f"--trade-interval must be positive, not {args.trade_interval}")
     if args.headless:
         if not args.demo:
             raise UsageError("headless mode with your own accounts needs linked accounts; "
@@ -90,10 +96,28 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         from copier_gui.headless import run_demo_headless
 
         asyncio.run(run_demo_headless(slaves=args.slaves, duration=args.duration, paths=paths, seed=args.seed,
-                                      poll_interval_s=args.poll_ms / 1000.0))
+                                      poll_interval_s=args.poll_ms / 1000.0,
+                                      strategy_interval_s=args.trade_interval))
         return 0
-    parser.print_help()
-    return 0
+    return _gui(args, paths)
+
+
+def _gui(args: argparse.Namespace, paths) -> int:
+    import os
+
+    # Without a display Qt aborts the process with a message about plugins; say what to do instead.
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                                                 or os.environ.get("QT_QPA_PLATFORM")):
+        raise UsageError("no display to open the window on: run it in a desktop session, "
+                         "or use --demo --headless")
+    from copier_gui.ui.app import GuiOptions, run_gui
+
+    screenshot = Path(args.screenshot) if args.screenshot else None
+    duration = args.duration if args.duration is not None or screenshot is None else 12.0
+    return run_gui(paths, GuiOptions(demo=args.demo, slaves=args.slaves, seed=args.seed,
+                                     poll_interval_s=args.poll_ms / 1000.0,
+                                     strategy_interval_s=args.trade_interval, duration=duration,
+                                     screenshot=screenshot, theme=args.theme))
 
 
 def _replay(scenario_path: Path, out: Path) -> int:

@@ -1,7 +1,6 @@
 """Text for numbers, money, durations and times as the window shows them.
 
-Plain functions with no Qt, so models, the status bar and tests agree on one spelling: a price at
-its symbol's digits, latency in ms with one decimal, money at its currency's precision.
+Qt-free, so models, status bar and tests agree: prices at the symbol's digits, latency in ms.
 """
 
 from __future__ import annotations
@@ -41,7 +40,9 @@ def latency_ms(value: float | None) -> str:
 def points(value: float | None, *, signed: bool = True) -> str:
     if value is None:
         return DASH
-    return f"{value:+,.1f}" if signed else f"{value:,.1f}"
+    # Past a thousand points (crypto, indices) a tenth of a point is noise that costs width.
+    decimals = 0 if abs(value) >= 1000 else 1
+    return f"{value:+,.{decimals}f}" if signed else f"{value:,.{decimals}f}"
 
 
 def duration(seconds: float) -> str:

@@ -1,0 +1,195 @@
+"""Starts the window: QApplication, theme, and the qasync loop that the copier and Qt share.
+
+Terminal calls run on worker threads, never here. Quitting is an ordered async shutdown: strategy,
+copier, journal, connectors; then the loop, and Qt with it, ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import qasync
+from PySide6.QtWidgets import QApplication
+
+from copier_gui.clock import SYSTEM_CLOCK
+from copier_gui.paths import UserPaths
+from copier_gui.ui import palette
+from copier_gui.ui.main_window import MainWindow
+from copier_gui.ui.session import Session, SettingsStore, demo_session
+
+
+@dataclass(frozen=True)
+class GuiOptions:
+    demo: bool = False
+    slaves: int = 3
+    seed: int = 0
+    poll_interval_s: float = 0.005
+    strategy_interval_s: float = 2.0
+    duration: float | None = None  # quit by itself after this many seconds
+    screenshot: Path | None = None  # saved just before quitting
+    theme: str = "auto"
+    workers: bool = False  # the demo's terminals in worker processes rather than threads
+
+
+class Application:
+    """Owns the window and the running session, and the order things stop in."""
+
+    def __init__(self, app: QApplication, paths: UserPaths, options: GuiOptions) -> None:
+        self.app = app
+        self.paths = paths
+        self.options = options
+        self.session: Session | None = None
+        self.window: MainWindow | None = None
+        self.store = SettingsStore(paths)
+        self.layout: dict[str, str] = {}  # splitter positions, kept for this run
+        self._quit = asyncio.Event()
+        self._wizard = None
+
+    async def run(self) -> int:
+        # The window's close button asks for an ordered shutdown; Qt must not end the loop first.
+        self.app.setQuitOnLastWindowClosed(False)
+        self.window = MainWindow(clock=SYSTEM_CLOCK.time)
+        self.window.quitRequested.connect(self.request_quit)
+        self.window.demoRequested.connect(self.start_demo)
+        self.window.linkRequested.connect(self.open_wizard)
+        self.store.load()
+        geometry = self.store.geometry()
+        if geometry:
+            self.window.restore_layout_state({"geometry": geometry})
+        if self.options.demo:
+            self.start_demo()
+        else:
+            self.open_saved()
+        self.window.show()
+        previous = self._install_sigint()
+        try:
+            if self.options.duration is None:
+                await self._quit.wait()
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._quit.wait(), timeout=self.options.duration)
+            if self.options.screenshot is not None:
+                self.save_screenshot(self.options.screenshot)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            await self.shutdown()
+        return 0
+
+    def request_quit(self) -> None:
+        self._quit.set()
+
+    def _install_sigint(self):
+        # Ctrl-C in the terminal quits in order too. Python sees the signal when the loop next
+        # runs Python code, which the refresh timers make happen ten times a second.
+        loop = asyncio.get_running_loop()
+        return signal.signal(signal.SIGINT, lambda *_: loop.call_soon_threadsafe(self._quit.set))
+
+    # ---------------------------------------------------------------- sessions
+    def start_demo(self) -> None:
+        if self.session is not None:
+            return
+        o = self.options
+        self.attach(demo_session(o.slaves, self.paths, seed=o.seed, poll_interval_s=o.poll_interval_s,
+                                 strategy_interval_s=o.strategy_interval_s, workers=o.workers))
+
+    def open_saved(self) -> None:
+        """The linked accounts' copier, or the welcome saying what is missing or wrong."""
+        from copier_gui.runtime import RuntimeSetupError
+
+        if not self.store.ready():
+            self.window.show_welcome(self.store.describe())
+            return
+        try:
+            session = self.store.session()
+        except RuntimeSetupError as exc:
+            self.window.show_welcome(exc.message)
+            return
+        self.attach(session)
+        dashboard = self.window.dashboard
+        dashboard.copyingChanged.connect(self._remember_copying)
+        dashboard.copyEnabledChanged.connect(self._remember_copy_enabled)
+
+    def _remember_copying(self, copying: bool) -> None:
+        # Saved so that a trader who stopped copying finds it stopped after a restart.
+        if self.store.settings is not None and self.store.settings.copying != copying:
+            self.store.set_copying(copying)
+
+    def _remember_copy_enabled(self, account_id: str, enabled: bool) -> None:
+        self.store.set_copy_enabled(account_id, enabled)
+
+    def attach(self, session: Session) -> None:
+        self.session = session
+        self.window.attach(session)
+        if self.layout:
+            self.window.restore_layout_state(self.layout)
+        session.begin().add_done_callback(self._started)
+
+    def _started(self, task: asyncio.Task) -> None:
+        if task.cancelled() or task.exception() is None or self.window is None:
+            return
+        self.window.statusBar().showMessage(f"The copier could not start: {task.exception()}")
+
+    def open_wizard(self) -> None:
+        """Open the account-linking wizard without blocking the loop (``open()``, never ``exec()``)."""
+        from copier_gui.ui.wizard import LinkAccountWizard
+
+        if self._wizard is not None:
+            self._wizard.raise_()
+            return
+        if self.store.settings is None:
+            self.window.show_welcome(self.store.error)
+            return
+        accounts = self.store.settings.accounts
+        master = self.store.settings.master
+        self._wizard = LinkAccountWizard(self.window, existing_ids=[a.id for a in accounts],
+                                         existing_master=master.id if master else None)
+        self._wizard.accountLinked.connect(self._account_linked)
+        self._wizard.finished.connect(lambda _result: setattr(self, "_wizard", None))
+        self._wizard.open()
+
+    def _account_linked(self, account) -> None:
+        if not self.store.add_account(account):
+            self.window.show_welcome(self.store.error or "The account could not be saved.")
+            return
+        if self.session is None:
+            self.open_saved()
+
+    # ---------------------------------------------------------------- leaving
+    def save_screenshot(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.window.grab().save(str(path))
+        dashboard = self.window.dashboard
+        detail = ""
+        if dashboard is not None:
+            copies = sum(s.copies for s in dashboard.copier.metrics.slaves.values())
+            detail = f" ({dashboard.positions_model.rowCount()} master positions, {copies} copies)"
+        print(f"screenshot saved to {path}{detail}", flush=True)
+
+    async def shutdown(self) -> None:
+        if self.window is not None:
+            self.layout = self.window.layout_state()
+            # Only into a settings file that loaded cleanly: a broken one is never written over.
+            self.store.set_geometry(self.layout["geometry"])
+            if self._wizard is not None:
+                self._wizard.reject()
+        if self.session is not None:
+            await self.session.shutdown()
+        if self.window is not None:
+            self.window.allow_close()
+            self.window.close()
+
+
+def run_gui(paths: UserPaths, options: GuiOptions) -> int:
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "copier-gui"])
+    app.setApplicationName("copier_gui")
+    app.setWindowIcon(palette.app_icon())
+    app.setQuitOnLastWindowClosed(False)
+    palette.follow_os(app, options.theme)
+    # Python 3.11's asyncio.run has no loop_factory; asyncio.Runner is the same thing.
+    with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
+        return runner.run(Application(app, paths, options).run())

@@ -1,0 +1,375 @@
+"""The live page: accounts, mirrored positions, journal, charts and the per-slave summary.
+
+Notices feed the journal, charts and tray; one 10 Hz timer refreshes every table model from the
+core's views. Commands reach the copier only through set_copying and set_copy_enabled.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+
+from PySide6.QtCore import QByteArray, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from copier_gui.core import view
+from copier_gui.core.copier import Copier
+from copier_gui.core.executor import Notice
+from copier_gui.ui import format as fmt
+from copier_gui.ui import palette
+from copier_gui.ui.charts import DriftCharts
+from copier_gui.ui.models import (
+    AccountsModel,
+    JournalFilter,
+    JournalModel,
+    PositionsModel,
+    SummaryModel,
+)
+from copier_gui.ui.models.journal import PROBLEMS
+from copier_gui.ui.models.summary import SummaryCache
+from copier_gui.ui.session import Session
+from copier_gui.ui.widgets import (
+    Card,
+    PlaceholderTable,
+    PlaceholderTree,
+    RowHeightDelegate,
+    SwitchDelegate,
+    Tile,
+    quiet_view,
+    repolish,
+    set_widths,
+)
+
+REFRESH_MS = 100  # table models: at most 10 updates a second
+SLOW_EVERY = 5  # refreshes between the costlier figures (summary percentiles, header tiles)
+JOURNAL_ROWS = 5000
+
+KIND_FILTERS = (
+    ("All kinds", frozenset()),
+    ("Problems", PROBLEMS),
+    ("Copies", frozenset({"copy"})),
+    ("Refused", frozenset({"refusal"})),
+    ("Failed", frozenset({"failure"})),
+    ("Master", frozenset({"master"})),
+    ("State", frozenset({"state"})),
+)
+
+
+class Dashboard(QWidget):
+    """Everything about one running session. ``notify(topic, text)`` reaches the tray."""
+
+    copyingChanged = Signal(bool)
+    copyEnabledChanged = Signal(str, bool)
+    statusChanged = Signal(dict)
+
+    def __init__(self, session: Session, *, clock: Callable[[], float],
+                 notify: Callable[[str, str], None] | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.copier: Copier = session.copier
+        self._clock = clock
+        self._notify = notify or (lambda topic, text: None)
+        self._ticks = 0
+        self._last_copy: tuple[str, str, float, float] | None = None  # slave, symbol, ms, wall
+        self._states: dict[str, str] = {}
+        self._summary = SummaryCache()
+        slave_ids = list(self.copier.slaves)
+
+        # ---------------------------------------------------------------- models
+        self.accounts_model = AccountsModel(lambda: view.accounts(self.copier), self._toggle_slave, self)
+        self.positions_model = PositionsModel(lambda: view.mirrored_positions(self.copier), self)
+        self.journal_model = JournalModel(JOURNAL_ROWS, self)
+        self.journal_filter = JournalFilter(self)
+        self.journal_filter.setSourceModel(self.journal_model)
+        self.summary_model = SummaryModel(lambda: self._summary.rows(self.copier), self)
+
+        # ---------------------------------------------------------------- widgets
+        self.header = self._build_header(session)
+        self.accounts_view = PlaceholderTable(self)
+        self.accounts_view.setModel(self.accounts_model)
+        quiet_view(self.accounts_view)
+        self.accounts_view.setItemDelegateForColumn(AccountsModel.COPY, SwitchDelegate(self.accounts_view))
+        self.accounts_view.setSelectionMode(self.accounts_view.SelectionMode.NoSelection)
+        header = self.accounts_view.horizontalHeader()
+        set_widths(header, {0: 96, 1: 56, 2: 150, 3: 140, 4: 70, 5: 92, 6: 96, 7: 96, 8: 40, 9: 104, 10: 52})
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+
+        self.positions_view = PlaceholderTree(self)
+        self.positions_view.placeholder = ("No open master positions. Each trade the master opens appears "
+                                           "here with one row per slave.")
+        self.positions_view.setModel(self.positions_model)
+        quiet_view(self.positions_view)
+        self.positions_view.setUniformRowHeights(True)
+        self.positions_view.setRootIsDecorated(True)
+        self.positions_view.setIndentation(16)
+        self.positions_view.setItemDelegate(RowHeightDelegate(24, self.positions_view))
+        set_widths(self.positions_view.header(), {0: 128, 1: 96, 2: 40, 3: 56, 4: 88, 5: 78, 6: 78, 7: 70, 8: 70})
+        self.positions_model.rowsInserted.connect(self._expand_new)
+        self.positions_model.modelReset.connect(self.positions_view.expandAll)
+
+        self.journal_view = PlaceholderTable(self)
+        self.journal_view.placeholder = "Nothing journaled yet."
+        self.journal_view.setModel(self.journal_filter)
+        quiet_view(self.journal_view)
+        self.journal_view.verticalHeader().setDefaultSectionSize(22)
+        set_widths(self.journal_view.horizontalHeader(), {0: 96, 1: 70, 2: 80, 3: 84})
+
+        self.summary_view = PlaceholderTable(self)
+        self.summary_view.setModel(self.summary_model)
+        quiet_view(self.summary_view)
+        header = self.summary_view.horizontalHeader()
+        set_widths(header, {0: 70, 1: 54, 2: 60, 3: 48, 4: 56, 5: 62, 6: 62, 7: 66, 8: 66})
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+
+        self.charts = DriftCharts(slave_ids, clock=clock, parent=self)
+
+        # ---------------------------------------------------------------- layout
+        self.account_filter = QComboBox(self)
+        self.account_filter.addItem("All accounts", "")
+        for account in [self.copier.master_id, *slave_ids]:
+            self.account_filter.addItem(account, account)
+        self.account_filter.currentIndexChanged.connect(
+            lambda _i: self.journal_filter.set_account(self.account_filter.currentData() or ""))
+        self.kind_filter = QComboBox(self)
+        for label, kinds in KIND_FILTERS:
+            self.kind_filter.addItem(label, kinds)
+        self.kind_filter.currentIndexChanged.connect(
+            lambda _i: self.journal_filter.set_kinds(self.kind_filter.currentData() or frozenset()))
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Search text or ticket")
+        self.search.setClearButtonEnabled(True)
+        self.search.setFixedWidth(200)
+        self.search.textChanged.connect(self.journal_filter.set_text)
+
+        self.accounts_card = Card("Accounts", self.accounts_view,
+                                  hint="copy switches stop new entries per slave; exits are always mirrored")
+        self.positions_card = Card("Mirrored positions", self.positions_view,
+                                   hint="each master position and what every slave holds for it")
+        self.journal_card = Card("Journal", self.journal_view, hint="newest first",
+                                 tools=[self.account_filter, self.kind_filter, self.search])
+        self.charts_card = Card("Execution drift", self.charts, hint="per slave, clock time")
+        self.summary_card = Card("Drift summary per slave", self.summary_view,
+                                 hint="latency in ms (p50 · p95 · max), slippage in points")
+
+        left = QSplitter(Qt.Orientation.Vertical, self)
+        for card in (self.accounts_card, self.positions_card, self.journal_card):
+            left.addWidget(card)
+        left.setChildrenCollapsible(False)
+        # The accounts card fits every row up to ten accounts; past that it scrolls.
+        accounts_height = 84 + 26 * min(10, 1 + len(slave_ids))
+        self.accounts_card.setMinimumHeight(min(accounts_height, 84 + 26 * 4))
+        left.setSizes([accounts_height, 440, 300])
+        left.setStretchFactor(0, 0)
+        left.setStretchFactor(1, 3)
+        left.setStretchFactor(2, 2)
+        right = QSplitter(Qt.Orientation.Vertical, self)
+        right.addWidget(self.charts_card)
+        right.addWidget(self.summary_card)
+        right.setChildrenCollapsible(False)
+        summary_height = 96 + 26 * min(8, len(slave_ids))
+        self.summary_card.setMinimumHeight(96 + 26 * min(3, len(slave_ids)))
+        right.setSizes([900 - summary_height, summary_height])
+        right.setStretchFactor(0, 1)
+        right.setStretchFactor(1, 0)
+        body = QSplitter(Qt.Orientation.Horizontal, self)
+        body.addWidget(left)
+        body.addWidget(right)
+        body.setChildrenCollapsible(False)
+        body.setStretchFactor(0, 5)
+        body.setStretchFactor(1, 3)
+        body.setSizes([960, 640])
+        for splitter in (left, right, body):
+            splitter.setHandleWidth(8)
+        self.splitters = {"left": left, "right": right, "body": body}
+
+        page = QVBoxLayout(self)
+        page.setContentsMargins(0, 0, 0, 0)
+        page.setSpacing(0)
+        page.addWidget(self.header)
+        inner = QVBoxLayout()
+        inner.setContentsMargins(10, 10, 10, 10)
+        inner.addWidget(body, 1)
+        page.addLayout(inner, 1)
+
+        # ---------------------------------------------------------------- feeds
+        self.copier.subscribe(self._on_notice)
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start()
+        # Out of step with the tables, so a chart frame and a table repaint land in different loop
+        # iterations instead of one long paint.
+        self.charts.timer.stop()
+        QTimer.singleShot(REFRESH_MS // 4, self.charts.timer.start)
+        self._show_copying()
+        self.refresh()
+
+    # ---------------------------------------------------------------- header
+    def _build_header(self, session: Session) -> QWidget:
+        bar = QFrame(self)
+        bar.setObjectName("header")
+        icon = QLabel(bar)
+        icon.setPixmap(palette.app_icon().pixmap(34, 34))
+        title = QLabel("copier_gui", bar)
+        title.setObjectName("appTitle")
+        slaves = len(self.copier.slaves)
+        self.subtitle = QLabel(f"master → {slaves} slave{'s' if slaves != 1 else ''}", bar)
+        self.subtitle.setObjectName("appSubtitle")
+        names = QVBoxLayout()
+        names.setSpacing(0)
+        names.addWidget(title)
+        names.addWidget(self.subtitle)
+
+        layout = QHBoxLayout(bar)
+        layout.setContentsMargins(16, 10, 16, 10)
+        layout.setSpacing(12)
+        layout.addWidget(icon)
+        layout.addLayout(names)
+        if session.demo:
+            badge = QLabel("DEMO · SIMULATED BROKERS", bar)
+            badge.setObjectName("demoBadge")
+            badge.setToolTip("Every account here is a simulated broker; no real money is traded")
+            layout.addWidget(badge, 0, Qt.AlignmentFlag.AlignVCenter)
+        layout.addStretch(1)
+
+        self.tiles = {
+            "positions": Tile("Open positions", "Master positions open now"),
+            "copies": Tile("Copies", "Fills at slaves: entries, partial closes and exits"),
+            "refused": Tile("Refused · failed", "Copies refused by a rule or tolerance · rejected by a broker"),
+            "latency": Tile("Median latency", "Median copy latency over every slave's recent copies"),
+            "uptime": Tile("Uptime", "Time since the copier started"),
+        }
+        for tile in self.tiles.values():
+            layout.addWidget(tile)
+        layout.addSpacing(12)
+
+        self.copy_state = QLabel(bar)
+        self.copy_state.setObjectName("copyState")
+        self.kill_switch = QPushButton(bar)
+        self.kill_switch.setObjectName("killSwitch")
+        self.kill_switch.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.kill_switch.clicked.connect(self.toggle_copying)
+        state_box = QVBoxLayout()
+        state_box.setSpacing(2)
+        state_box.addWidget(self.kill_switch)
+        state_box.addWidget(self.copy_state, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addLayout(state_box)
+        return bar
+
+    # ---------------------------------------------------------------- commands
+    def toggle_copying(self) -> None:
+        """The kill switch: off stops every new entry at once; exits are still mirrored."""
+        self.copier.set_copying(not self.copier.copying)
+        self._show_copying()
+        self.accounts_model.refresh()
+        self.positions_model.refresh()
+
+    def _toggle_slave(self, slave_id: str, enabled: bool) -> None:
+        self.copier.set_copy_enabled(slave_id, enabled)
+        self.copyEnabledChanged.emit(slave_id, enabled)
+
+    def _show_copying(self) -> None:
+        copying = self.copier.copying
+        self.kill_switch.setText("■  Stop copying" if copying else "▶  Start copying")
+        self.kill_switch.setToolTip(
+            "Stop every new entry on every slave at once. Exits and partial closes are still mirrored."
+            if copying else "Resume copying new entries to the slaves whose copy switch is on.")
+        self.copy_state.setText("● COPYING" if copying else "■ STOPPED · exits still mirrored")
+        for widget in (self.kill_switch, self.copy_state):
+            if widget.property("copying") != copying:
+                widget.setProperty("copying", copying)
+                repolish(widget)
+        self.copyingChanged.emit(copying)
+
+    # ---------------------------------------------------------------- feeds
+    def _on_notice(self, notice: Notice) -> None:
+        # Runs inside the copier's notify on the loop: queue and count only; drawing waits for
+        # the timers.
+        now = self._clock()
+        self.journal_model.add(notice, now)
+        if notice.kind == "copy" and notice.metrics is not None:
+            m = notice.metrics
+            self.charts.add(notice.account, now, m.total_ms, m.slippage_points)
+            self._last_copy = (notice.account, m.symbol, m.total_ms, now)
+        elif notice.kind == "refusal":
+            self._notify("refusal", f"{notice.account}: {notice.text}")
+        elif notice.kind == "failure":
+            self._notify("failure", f"{notice.account}: {notice.text}")
+
+    def refresh(self) -> None:
+        """The one table refresh: journal rows, accounts, the tree; slower figures every 5th."""
+        self._ticks += 1
+        # New journal rows shift the whole view, a full repaint: five times a second is enough.
+        if self._ticks % 2:
+            self.journal_model.flush()
+        self.accounts_model.refresh()
+        self.positions_model.refresh()
+        self._watch_connections()
+        if self._ticks % SLOW_EVERY == 1:
+            self.summary_model.refresh()
+            self._update_tiles()
+            if self.copier.copying != self.kill_switch.property("copying"):
+                self._show_copying()
+
+    def _expand_new(self, parent: QModelIndex, first: int, last: int) -> None:
+        if not parent.isValid():
+            for row in range(first, last + 1):
+                self.positions_view.expand(self.positions_model.index(row, 0))
+
+    def _watch_connections(self) -> None:
+        for row in self.accounts_model.rows():
+            before = self._states.get(row.id)
+            self._states[row.id] = row.state
+            if row.role == "slave" and row.state == "disconnected" and before in ("connected", "degraded"):
+                self._notify("disconnect", f"{row.id} at {row.broker} disconnected"
+                             + (f": {row.detail}" if row.detail else "") + ". It reconnects by itself.")
+
+    def _update_tiles(self) -> None:
+        metrics = self.copier.metrics
+        stats = list(metrics.slaves.values())
+        copies = sum(s.copies for s in stats)
+        refused = sum(s.refusals for s in stats)
+        failed = sum(s.failures for s in stats)
+        recent = [v for s in stats for v in list(s.latency_ms)[-200:]]
+        self.tiles["positions"].set(str(self.positions_model.rowCount()))
+        self.tiles["copies"].set(f"{copies:,}")
+        self.tiles["refused"].set(f"{refused:,} · {failed:,}")
+        self.tiles["latency"].set(f"{statistics.median(recent):,.1f} ms" if recent else fmt.DASH)
+        self.tiles["uptime"].set(fmt.duration(self.copier.uptime_s()))
+        self.statusChanged.emit(self.status())
+
+    def status(self) -> dict:
+        """What the status bar shows, as plain values."""
+        last = None
+        if self._last_copy is not None:
+            slave, symbol, ms, wall = self._last_copy
+            last = f"{fmt.latency_ms(ms)} ms ({slave}, {symbol}, {fmt.clock_time(wall)[:8]})"
+        return {"copying": self.copier.copying, "master": self.copier.master_state.value,
+                "uptime": fmt.duration(self.copier.uptime_s()), "last_copy": last}
+
+    # ---------------------------------------------------------------- layout memory
+    def splitter_states(self) -> dict[str, bytes]:
+        return {name: bytes(s.saveState().data()) for name, s in self.splitters.items()}
+
+    def restore_splitters(self, states: dict[str, bytes]) -> None:
+        for name, state in states.items():
+            if name in self.splitters:
+                self.splitters[name].restoreState(QByteArray(state))
+
+    def stop(self) -> None:
+        self.timer.stop()
+        self.charts.timer.stop()

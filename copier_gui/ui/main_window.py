@@ -1,0 +1,161 @@
+"""The main window: a welcome page on first run, the live dashboard once a session is attached.
+
+Closing asks the application for an ordered shutdown first; geometry is exposed as base64 text.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+
+from PySide6.QtCore import QByteArray, QSize, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget, QStatusBar
+
+from copier_gui.clock import SYSTEM_CLOCK
+from copier_gui.ui import palette
+from copier_gui.ui.dashboard import Dashboard
+from copier_gui.ui.session import Session
+from copier_gui.ui.tray import Tray
+from copier_gui.ui.welcome import WelcomePage
+
+APP_TITLE = "copier_gui"
+
+
+class StatusBar(QStatusBar):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setSizeGripEnabled(False)
+        self.copying = QLabel("", self)
+        self.master = QLabel("", self)
+        self.uptime = QLabel("", self)
+        self.last_copy = QLabel("", self)
+        self.mode = QLabel("", self)
+        for label in (self.copying, self.master, self.uptime, self.last_copy):
+            self.addWidget(label)
+        self.addPermanentWidget(self.mode)
+
+    def show_status(self, status: dict) -> None:
+        theme = palette.current()
+        copying = status.get("copying")
+        colour = theme.ok if copying else theme.bad
+        self.copying.setText(f"<span style='color:{colour}'>{'● Copying' if copying else '■ Copying stopped'}</span>")
+        self.master.setText(f"Master: {status.get('master', '')}")
+        self.uptime.setText(f"Uptime {status.get('uptime', '')}")
+        last = status.get("last_copy")
+        self.last_copy.setText(f"Last copy: {last}" if last else "Last copy: none yet")
+
+
+class MainWindow(QMainWindow):
+    quitRequested = Signal()
+    linkRequested = Signal()
+    demoRequested = Signal()
+
+    def __init__(self, *, clock: Callable[[], float] = SYSTEM_CLOCK.time, tray: bool = True) -> None:
+        super().__init__()
+        self._clock = clock
+        self.setWindowTitle(APP_TITLE)
+        self.setWindowIcon(palette.app_icon())
+        self.setMinimumSize(QSize(1024, 640))
+        self.resize(1600, 1000)
+        self.pages = QStackedWidget(self)
+        self.pages.setObjectName("pages")
+        self.welcome = WelcomePage(self)
+        self.welcome.linkRequested.connect(self.linkRequested)
+        self.welcome.demoRequested.connect(self.demoRequested)
+        self.pages.addWidget(self.welcome)
+        self.setCentralWidget(self.pages)
+        self.status = StatusBar(self)
+        self.setStatusBar(self.status)
+        self.dashboard: Dashboard | None = None
+        self.tray = Tray(clock, parent=self) if tray else None
+        if self.tray is not None:
+            self.tray.showRequested.connect(self.bring_to_front)
+            self.tray.quitRequested.connect(self.quitRequested)
+            self.tray.copyingToggled.connect(self._tray_toggle)
+        self._may_close = False
+
+    # ---------------------------------------------------------------- pages
+    def show_welcome(self, message: str = "") -> None:
+        self.welcome.show_message(message)
+        self.pages.setCurrentWidget(self.welcome)
+        self.status.mode.setText("No accounts linked")
+
+    def attach(self, session: Session) -> Dashboard:
+        """Show the live dashboard for this session (replacing any earlier one)."""
+        if self.dashboard is not None:
+            self.dashboard.stop()
+            self.pages.removeWidget(self.dashboard)
+            self.dashboard.deleteLater()
+        self.dashboard = Dashboard(session, clock=self._clock, notify=self._tray_notify, parent=self)
+        self.dashboard.statusChanged.connect(self.status.show_status)
+        self.dashboard.copyingChanged.connect(self._copying_changed)
+        self.pages.addWidget(self.dashboard)
+        self.pages.setCurrentWidget(self.dashboard)
+        if session.demo:
+            self.setWindowTitle(f"{APP_TITLE} · DEMO (simulated brokers)")
+            self.status.mode.setText(f"{session.title}. Nothing real is traded.")
+        else:
+            self.setWindowTitle(APP_TITLE)
+            self.status.mode.setText(session.title)
+        self.status.show_status(self.dashboard.status())
+        self._copying_changed(session.copier.copying)
+        return self.dashboard
+
+    def _copying_changed(self, copying: bool) -> None:
+        if self.tray is not None:
+            self.tray.set_copying(copying)
+        if self.dashboard is not None:
+            self.status.show_status(self.dashboard.status())
+
+    def _tray_toggle(self) -> None:
+        if self.dashboard is not None:
+            self.dashboard.toggle_copying()
+
+    def _tray_notify(self, topic: str, text: str) -> None:
+        if self.tray is not None:
+            self.tray.notify(topic, text)
+
+    def bring_to_front(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    # ---------------------------------------------------------------- closing
+    def allow_close(self) -> None:
+        """Called by the application once its shutdown is done; the next close really closes."""
+        self._may_close = True
+        if self.dashboard is not None:
+            self.dashboard.stop()
+        if self.tray is not None:
+            self.tray.hide()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._may_close:
+            event.accept()
+            return
+        # The copier must stop in order first; the application closes the window when it is done.
+        event.ignore()
+        self.quitRequested.emit()
+
+    # ---------------------------------------------------------------- layout memory
+    def layout_state(self) -> dict[str, str]:
+        """Geometry and splitter positions as base64 text, ready for a JSON settings file."""
+        state = {"geometry": base64.b64encode(bytes(self.saveGeometry().data())).decode("ascii")}
+        if self.dashboard is not None:
+            for name, data in self.dashboard.splitter_states().items():
+                state[f"splitter.{name}"] = base64.b64encode(data).decode("ascii")
+        return state
+
+    def restore_layout_state(self, state: dict[str, str]) -> bool:
+        """Restore what :meth:`layout_state` gave; a damaged entry is skipped, never fatal."""
+        ok = True
+        try:
+            if "geometry" in state:
+                ok = self.restoreGeometry(QByteArray(base64.b64decode(state["geometry"])))
+            if self.dashboard is not None:
+                self.dashboard.restore_splitters({k.split(".", 1)[1]: base64.b64decode(v)
+                                                  for k, v in state.items() if k.startswith("splitter.")})
+        except (ValueError, TypeError):
+            return False
+        return ok

@@ -1,0 +1,140 @@
+"""The application as ``copier-gui`` starts it: first run, the demo, saved accounts, shutdown.
+
+Each test runs :class:`Application` on its own qasync loop, with the terminals on worker threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+
+from copier_gui.paths import user_paths
+from copier_gui.settings import AccountSettings, Settings, save_settings
+from copier_gui.ui.app import Application, GuiOptions
+from tests.gui.conftest import dispose, until
+
+
+@pytest.fixture
+def start(qapp, tmp_path):
+    """Makes the Application under test; its window is deleted on this thread afterwards."""
+    made: list[Application] = []
+
+    def make(**options) -> Application:
+        app = Application(qapp, user_paths(tmp_path / "home"), GuiOptions(**options))
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        if app.window is not None:
+            app.window.allow_close()
+            dispose(app.window)
+
+
+def test_demo_runs_trades_saves_a_screenshot_and_shuts_down_in_order(start, run, tmp_path, capsys):
+    shot = tmp_path / "shots" / "demo.png"
+    app = start(demo=True, slaves=2, duration=4.0, screenshot=shot, strategy_interval_s=0.3)
+    assert run(app.run) == 0
+
+    image = QImage(str(shot))
+    assert not image.isNull() and image.width() >= 1024
+    assert "screenshot saved to" in capsys.readouterr().out
+    session = app.session
+    assert session.demo and session._closed
+    # The copier stopped, its workers are gone, and the window really closed.
+    assert not session.copier._tasks
+    assert all(a.invoker._executor._shutdown for a in [session.rig.master, *session.rig.slaves])
+    assert not app.window.isVisible()
+    assert session.copier.metrics.copies, "the strategy traded and the slaves copied"
+    settings = json.loads((tmp_path / "home" / "settings.json").read_text())
+    assert settings["window"]["geometry"], "the window's geometry is remembered"
+
+
+def test_first_run_shows_the_welcome_and_try_the_demo_starts_it(start, run, tmp_path, qtbot):
+    app = start()
+
+    async def script():
+        task = asyncio.ensure_future(app.run())
+        await until(lambda: app.window is not None and app.window.isVisible())
+        window = app.window
+        assert window.pages.currentWidget() is window.welcome
+        assert window.dashboard is None
+        qtbot.mouseClick(window.welcome.demo_button, Qt.MouseButton.LeftButton)
+        assert window.pages.currentWidget() is window.dashboard
+        assert "DEMO" in window.windowTitle()
+        await until(lambda: app.session.started, what="the demo copier to start")
+        window.close()  # the close button asks for the ordered shutdown
+        await task
+
+    run(script)
+    assert app.session._closed and not app.window.isVisible()
+
+
+def test_link_an_account_opens_the_wizard_without_blocking(start, run, tmp_path, qtbot):
+    app = start()
+
+    async def script():
+        task = asyncio.ensure_future(app.run())
+        await until(lambda: app.window is not None and app.window.isVisible())
+        qtbot.mouseClick(app.window.welcome.link_button, Qt.MouseButton.LeftButton)
+        wizard = app._wizard
+        assert wizard is not None and wizard.isVisible()
+        await asyncio.sleep(0.05)  # the loop keeps running while the wizard is open
+        wizard.reject()
+        await until(lambda: app._wizard is None)
+        app.request_quit()
+        await task
+
+    run(script)
+
+
+def test_a_linked_master_without_slaves_says_what_is_missing(start, run, tmp_path):
+    paths = user_paths(tmp_path / "home")
+    master = AccountSettings(id="master", role="master", platform="demo", demo_profile="meridian_ecn")
+    save_settings(Settings(accounts=[master]), paths.settings_file)
+    app = start(duration=0.3)
+    run(app.run)
+    assert app.window.pages.currentWidget() is app.window.welcome
+    text = app.window.welcome.message.text()
+    assert "master (master)" in text and "at least one slave" in text
+
+
+def test_a_corrupt_settings_file_is_explained_and_never_written_over(start, run, tmp_path):
+    paths = user_paths(tmp_path / "home")
+    paths.ensure()
+    paths.settings_file.write_text('{"accounts": [ broken')
+    app = start(duration=0.3)
+    run(app.run)
+    message = app.window.welcome.message.text()
+    assert str(paths.settings_file) in message
+    assert paths.settings_file.read_text() == '{"accounts": [ broken'
+
+
+def test_saved_accounts_open_the_dashboard_and_switches_are_remembered(start, run, tmp_path):
+    paths = user_paths(tmp_path / "home")
+    save_settings(Settings(accounts=[
+        AccountSettings(id="master", role="master", platform="demo", demo_profile="meridian_ecn"),
+        AccountSettings(id="harbor", role="slave", platform="demo", demo_profile="harbor_fx"),
+    ]), paths.settings_file)
+    app = start()
+
+    async def script():
+        task = asyncio.ensure_future(app.run())
+        await until(lambda: app.session is not None and app.session.started, what="the saved accounts")
+        dashboard = app.window.dashboard
+        assert "DEMO" not in app.window.windowTitle()
+        assert list(dashboard.copier.slaves) == ["harbor"]
+        dashboard.toggle_copying()
+        model = dashboard.accounts_model
+        model.setData(model.copy_index("harbor"), Qt.CheckState.Unchecked, Qt.ItemDataRole.CheckStateRole)
+        app.request_quit()
+        await task
+
+    run(script)
+    saved = json.loads(paths.settings_file.read_text())
+    assert saved["copying"] is False
+    assert [a["copy_enabled"] for a in saved["accounts"] if a["id"] == "harbor"] == [False]
