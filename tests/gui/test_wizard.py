@@ -15,7 +15,6 @@ from pathlib import Path
 import keyring.backends.fail
 import keyring.core
 import pytest
-import qasync
 from PySide6.QtWidgets import QWizard
 
 from copier_gui import secrets
@@ -30,24 +29,7 @@ MASTER_SYMBOLS = [s.name for s in PROFILES["meridian_ecn"].symbols] + ["GOLDSPOT
 W = LinkAccountWizard
 
 
-@pytest.fixture
-def loop(qapp):
-    loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(loop)
-    try:
-        yield loop
-    finally:
-        # An unclosed qasync loop ends the run with "Signal source has been deleted".
-        loop.close()
-        asyncio.set_event_loop(None)
-
-
-@pytest.fixture
-def run(loop):
-    def run(coro_fn, timeout: float = 30.0):
-        return loop.run_until_complete(asyncio.wait_for(coro_fn(), timeout))
-
-    return run
+# `loop` and `run` (a qasync loop over qapp, closed after each test) come from tests/gui/conftest.py.
 
 
 @pytest.fixture
