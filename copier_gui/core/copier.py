@@ -130,6 +130,21 @@ class Copier:
         self._notify(Notice("state", slave_id, text))
         self._spawn(self._sync(slave, reason="copy toggle"), f"sync:{slave_id}")
 
+    def set_rules(self, slave_id: str, rules: CopyRules) -> None:
+        """Give a slave new rules: its link, executor, symbol map and a fresh risk gate.
+
+        Open copies are left as they are; the next pass plans with the new rules.
+        """
+        slave = self.slaves[slave_id]
+        slave.rules = rules
+        if slave.executor is not None:
+            slave.executor.rules = rules
+        slave.symbol_map = SymbolMap(list(slave.symbols), rules.symbols)
+        slave.risk_gate = RiskGate(rules.risk)
+        text = f"rules changed for {slave_id}"
+        self.journal.record("state", text, account=slave_id)
+        self._notify(Notice("state", slave_id, text))
+
     def entries_allowed(self, slave: SlaveLink) -> bool:
         return self.copying and slave.copy_enabled and self.master_state is LinkState.CONNECTED
 

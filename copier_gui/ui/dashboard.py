@@ -1,7 +1,7 @@
 """The live page: accounts, mirrored positions, journal, charts and the per-slave summary.
 
 Notices feed the journal, charts and tray; one 10 Hz timer refreshes every table model from the
-core's views. Commands reach the copier only through set_copying and set_copy_enabled.
+core's views. Commands reach the copier only through set_copying, set_copy_enabled and set_rules.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable
 
-from PySide6.QtCore import QByteArray, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -17,8 +17,10 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QPushButton,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import (
 from copier_gui.core import view
 from copier_gui.core.copier import Copier
 from copier_gui.core.executor import Notice
+from copier_gui.core.rules import CopyRules
 from copier_gui.ui import format as fmt
 from copier_gui.ui import palette
 from copier_gui.ui.charts import DriftCharts
@@ -38,6 +41,7 @@ from copier_gui.ui.models import (
 )
 from copier_gui.ui.models.journal import PROBLEMS
 from copier_gui.ui.models.summary import SummaryCache
+from copier_gui.ui.rules_editor import RulesEditor
 from copier_gui.ui.session import Session
 from copier_gui.ui.widgets import (
     Card,
@@ -155,8 +159,20 @@ class Dashboard(QWidget):
         self.search.setFixedWidth(200)
         self.search.textChanged.connect(self.journal_filter.set_text)
 
+        self.rules_editors: dict[str, RulesEditor] = {}
+        self.rules_button = QToolButton(self)
+        self.rules_button.setText("Edit rules…")
+        self.rules_button.setToolTip("Edit a slave's copy rules (also: right-click a slave's row)")
+        self.rules_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        rules_menu = QMenu(self.rules_button)
+        for slave_id in slave_ids:
+            rules_menu.addAction(slave_id, lambda sid=slave_id: self.edit_rules(sid))
+        self.rules_button.setMenu(rules_menu)
+        self.accounts_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.accounts_view.customContextMenuRequested.connect(self._accounts_menu)
         self.accounts_card = Card("Accounts", self.accounts_view,
-                                  hint="copy switches stop new entries per slave; exits are always mirrored")
+                                  hint="copy switches stop new entries per slave; exits are always mirrored",
+                                  tools=[self.rules_button])
         self.positions_card = Card("Mirrored positions", self.positions_view,
                                    hint="each master position and what every slave holds for it")
         self.journal_card = Card("Journal", self.journal_view, hint="newest first",
@@ -281,6 +297,54 @@ class Dashboard(QWidget):
     def _toggle_slave(self, slave_id: str, enabled: bool) -> None:
         self.copier.set_copy_enabled(slave_id, enabled)
         self.copyEnabledChanged.emit(slave_id, enabled)
+
+    def _accounts_menu(self, pos: QPoint) -> None:
+        index = self.accounts_view.indexAt(pos)
+        if not index.isValid():
+            return
+        row = self.accounts_model.row_at(index.row())
+        if row.role != "slave":
+            return
+        menu = QMenu(self)
+        menu.addAction(f"Edit rules for {row.id}…", lambda: self.edit_rules(row.id))
+        menu.popup(self.accounts_view.viewport().mapToGlobal(pos))
+
+    def edit_rules(self, slave_id: str) -> RulesEditor:
+        """Open (or bring forward) the rules editor for one slave; non-modal, the copier keeps running."""
+        editor = self.rules_editors.get(slave_id)
+        if editor is None:
+            editor = RulesEditor(slave_id, self.copier.slaves[slave_id].rules,
+                                 saved_to_file=self.session.store is not None, parent=self)
+            editor.rulesSaved.connect(lambda sid, rules, e=editor: self._save_rules(sid, rules, e))
+            editor.finished.connect(lambda _r, sid=slave_id: self._editor_closed(sid))
+            self.rules_editors[slave_id] = editor
+            editor.open()
+        else:
+            editor.show()
+            editor.raise_()
+            editor.activateWindow()
+        return editor
+
+    def _editor_closed(self, slave_id: str) -> None:
+        editor = self.rules_editors.pop(slave_id, None)
+        if editor is not None:
+            editor.deleteLater()
+
+    def _save_rules(self, slave_id: str, rules: CopyRules, editor: RulesEditor) -> None:
+        store = self.session.store
+        if store is None:
+            self.copier.set_rules(slave_id, rules)
+            editor.show_result("Applied to the running copier only: the demo has no settings file.")
+            return
+        if store.settings is None:
+            # A file that failed to load is never written over.
+            editor.show_result(f"Not saved: the settings file could not be loaded. {store.error}", ok=False)
+            return
+        if not store.set_rules(slave_id, rules):
+            editor.show_result(f"Not saved: {store.error or 'the account is not in the settings'}", ok=False)
+            return
+        self.copier.set_rules(slave_id, rules)
+        editor.show_result("Saved to the settings and applied to the running copier.")
 
     def _show_copying(self) -> None:
         copying = self.copier.copying

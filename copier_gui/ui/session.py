@@ -17,6 +17,7 @@ from copier_gui.core.copier import Copier
 from copier_gui.core.copybook import CopyBook
 from copier_gui.core.journal import Journal
 from copier_gui.core.metrics import Metrics
+from copier_gui.core.rules import CopyRules
 from copier_gui.paths import UserPaths
 from copier_gui.settings import (
     AccountSettings,
@@ -37,6 +38,7 @@ class Session:
     title: str = ""
     background: list[tuple[str, Callable[[], Coroutine[Any, Any, Any]]]] = field(default_factory=list)
     rig: Any = None  # the demo rig, for tests that trade at its master directly
+    store: Any = None  # the SettingsStore the accounts came from; None in the demo
     _tasks: set[asyncio.Task] = field(default_factory=set)
     _start: asyncio.Task | None = None
     _closed: bool = False
@@ -151,7 +153,8 @@ class SettingsStore:
 
         runtime = build_copier(self.settings, self.paths, clock)
         count = len(self.settings.slaves)
-        return Session(runtime.copier, [runtime.close], title=f"{count} slave{'s' if count != 1 else ''} linked")
+        return Session(runtime.copier, [runtime.close], title=f"{count} slave{'s' if count != 1 else ''} linked",
+                       store=self)
 
     def add_account(self, account: AccountSettings) -> bool:
         return self.settings is not None and self._save(self.settings.with_account(account))
@@ -165,6 +168,12 @@ class SettingsStore:
             return False
         changed = AccountSettings.model_validate({**dict(account), "copy_enabled": enabled})
         return self._save(self.settings.with_account(changed))
+
+    def set_rules(self, account_id: str, rules: CopyRules) -> bool:
+        account = self.settings.account(account_id) if self.settings is not None else None
+        if account is None:
+            return False
+        return self._save(self.settings.with_account(account.model_copy(update={"rules": rules})))
 
     def geometry(self) -> str | None:
         return self.settings.window.geometry if self.settings is not None else None

@@ -242,3 +242,26 @@ def test_journal_records_every_step_with_both_clocks():
     assert {"master_event", "plan", "request", "result", "state", "info"} <= {e.kind for e in entries}
     for entry in entries:
         assert entry.wall >= WEEKDAY_NOON_UTC and entry.mono >= 0
+
+
+def test_set_rules_reaches_the_link_executor_symbol_map_and_risk_gate():
+    rig = Rig()
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        link = copier.slaves["s0"]
+        old_map, old_gate = link.symbol_map, link.risk_gate
+        rules = CopyRules(copy_pending=False, tolerances=Tolerances(requote_retries=1))
+        copier.set_rules("s0", rules)
+        seen = (link.rules, link.executor.rules, link.symbol_map is not old_map, link.risk_gate is not old_gate,
+                link.risk_gate.risk, link.symbol_map.resolve("EURUSD").slave_symbol, copier.slaves["s1"].rules)
+        await copier.stop()
+        return rules, seen
+
+    rules, (link_rules, executor_rules, new_map, new_gate, risk, resolved, other) = rig.run(script)
+    assert link_rules is rules and executor_rules is rules
+    assert new_map and new_gate and risk == rules.risk
+    assert resolved == "EURUSD.m"
+    assert other is rig.rules
+    assert "rules changed for s0" in [n.text for n in rig.notices if n.kind == "state"]

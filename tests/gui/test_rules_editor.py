@@ -1,0 +1,118 @@
+"""The rules editor: one slave's rules as YAML, checked on save, applied to the copier and saved."""
+
+from __future__ import annotations
+
+import yaml
+
+from copier_gui.core.risk import RiskGate
+from copier_gui.core.rules import CopyRules, Sizing
+from copier_gui.paths import user_paths
+from copier_gui.settings import AccountSettings, Settings, load_settings, save_settings
+from copier_gui.ui.rules_editor import RulesEditor, parse_rules, rules_yaml
+from copier_gui.ui.session import SettingsStore
+from tests.gui.conftest import dispose
+
+
+def edited(text: str, old: str, new: str) -> str:
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+def test_the_dialog_shows_the_rules_as_yaml(qtbot):
+    rules = CopyRules(sizing=Sizing(multiplier=2.5), copy_existing=True)
+    editor = RulesEditor("slave-1", rules, saved_to_file=True)
+    qtbot.addWidget(editor)
+    assert editor.text() == rules_yaml(rules)
+    assert "multiplier: 2.5" in editor.text()
+    assert CopyRules.model_validate(yaml.safe_load(editor.text())) == rules
+    assert "docs/rules.md" in editor.help.text()
+
+
+def test_an_invalid_edit_names_the_field_and_is_not_emitted(qtbot):
+    editor = RulesEditor("slave-1", CopyRules(), saved_to_file=True)
+    qtbot.addWidget(editor)
+    editor.open()
+    editor.editor.setPlainText(edited(editor.text(), "multiplier: 1.0", "multiplier: 0"))
+    with qtbot.assertNotEmitted(editor.rulesSaved):
+        editor.save_button.click()
+    assert editor.message.text() == "sizing.multiplier: Input should be greater than 0"
+    assert editor.isVisible(), "the dialog stays open to fix the error"
+
+    editor.editor.setPlainText(rules_yaml(CopyRules()).replace("copy_pending: true", "copy_pendign: true"))
+    editor.validate_button.click()
+    assert editor.message.text().startswith("copy_pendign: Extra inputs are not permitted")
+    assert parse_rules("sizing: [unclosed")[1].startswith("not valid YAML at line 1")
+
+
+def test_a_valid_edit_is_emitted(qtbot):
+    editor = RulesEditor("slave-1", CopyRules(), saved_to_file=True)
+    qtbot.addWidget(editor)
+    editor.editor.setPlainText(edited(editor.text(), "multiplier: 1.0", "multiplier: 3.0"))
+    with qtbot.waitSignal(editor.rulesSaved) as blocker:
+        editor.save_button.click()
+    slave_id, rules = blocker.args
+    assert slave_id == "slave-1" and rules.sizing.multiplier == 3.0
+
+
+def test_the_demo_applies_saved_rules_to_the_running_copier_only(demo, qtbot):
+    link = demo.copier.slaves["slave-2"]
+    old_gate = link.risk_gate
+    assert link.executor is not None and isinstance(old_gate, RiskGate)
+    editor = demo.dashboard.edit_rules("slave-2")
+    assert editor.isVisible() and not editor.isModal()
+    assert demo.dashboard.edit_rules("slave-2") is editor, "one editor per slave"
+    assert CopyRules.model_validate(yaml.safe_load(editor.text())) == link.rules
+    assert "no settings file" in editor.help.text()
+
+    notices = []
+    demo.copier.subscribe(notices.append)
+    editor.editor.setPlainText(edited(editor.text(), "copy_pending: true", "copy_pending: false"))
+    editor.save_button.click()
+    assert link.rules.copy_pending is False
+    assert link.executor.rules is link.rules
+    assert link.risk_gate is not old_gate and link.risk_gate.risk == link.rules.risk
+    assert "running copier only" in editor.message.text()
+    assert "rules changed for slave-2" in [n.text for n in notices if n.kind == "state"]
+    editor.close_button.click()
+    assert "slave-2" not in demo.dashboard.rules_editors
+    dispose(editor)
+
+
+def test_saved_rules_go_to_the_settings_file_and_the_copier(demo, tmp_path):
+    paths = user_paths(tmp_path / "saved")
+    paths.ensure()
+    save_settings(Settings(accounts=[
+        AccountSettings(id="master", role="master", platform="demo", demo_profile="meridian_ecn"),
+        AccountSettings(id="slave-1", role="slave", platform="demo", demo_profile="harbor_fx"),
+    ]), paths.settings_file)
+    store = SettingsStore(paths)
+    assert store.load() is not None
+    demo.session.store = store
+
+    editor = demo.dashboard.edit_rules("slave-1")
+    assert "settings file" in editor.help.text() and "no settings file" not in editor.help.text()
+    editor.editor.setPlainText(edited(editor.text(), "multiplier: ", "multiplier: 4.0 #"))
+    editor.save_button.click()
+    assert demo.copier.slaves["slave-1"].rules.sizing.multiplier == 4.0
+    saved = load_settings(paths.settings_file, backups_dir=paths.backups_dir)
+    assert saved.account("slave-1").rules.sizing.multiplier == 4.0
+    assert "Saved" in editor.message.text()
+    editor.close()
+
+
+def test_a_settings_file_that_failed_to_load_is_never_written_over(demo, tmp_path):
+    paths = user_paths(tmp_path / "broken")
+    paths.ensure()
+    paths.settings_file.write_text('{"accounts": [ broken')
+    store = SettingsStore(paths)
+    assert store.load() is None
+    demo.session.store = store
+    before = demo.copier.slaves["slave-1"].rules
+
+    editor = demo.dashboard.edit_rules("slave-1")
+    editor.editor.setPlainText(edited(editor.text(), "multiplier: ", "multiplier: 4.0 #"))
+    editor.save_button.click()
+    assert paths.settings_file.read_text() == '{"accounts": [ broken'
+    assert demo.copier.slaves["slave-1"].rules is before
+    assert editor.message.text().startswith("Not saved")
+    editor.close()
