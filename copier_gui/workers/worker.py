@@ -235,10 +235,10 @@ class Worker:
     def _password(self) -> str | None:
         from copier_gui.secrets import get_password
 
+        # None lets initialize() use the password the terminal saved itself, as MetaTrader 5 allows.
         password = get_password(self.config.password_key)
-        if password is None:
-            raise LookupError(f"no password is stored under {self.config.password_key!r}; link the account again")
-        self._scrub.add(password)
+        if password is not None:
+            self._scrub.add(password)
         return password
 
     # ------------------------------------------------------------------ main loop

@@ -110,7 +110,8 @@ class JournalFilter(QSortFilterProxyModel):
             return
         # Qt 6.9 added begin/endFilterChange and later deprecates invalidateFilter; the Windows
         # smoke build pins 6.9, so both paths stay.
-        if hasattr(self, "beginFilterChange"):
+        # 6.9 has beginFilterChange but not endFilterChange, so test for the one that is called last.
+        if hasattr(self, "endFilterChange"):
             self.beginFilterChange()
             setattr(self, attribute, value)
             self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
