@@ -37,6 +37,8 @@ seconds() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 if ((build)); then
     echo "Building the bundle (PyInstaller, packaging/copier_gui.spec) ..."
     rm -rf "$OUT"
+    # The build folder is not in the repository: a fresh clone has none.
+    mkdir -p "$(dirname "$OUT")"
     started=$(now)
     if ! "$PYTHON" -m PyInstaller packaging/copier_gui.spec --noconfirm --log-level WARN \
             --distpath "$OUT/dist" --workpath "$OUT/work" >"$OUT.log" 2>&1; then
