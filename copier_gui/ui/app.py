@@ -33,7 +33,8 @@ class GuiOptions:
     duration: float | None = None  # quit by itself after this many seconds
     screenshot: Path | None = None  # saved just before quitting
     theme: str = "auto"
-    workers: bool = False  # the demo's terminals in worker processes rather than threads
+    # The demo's terminals run in worker processes, through the same path as real terminals.
+    workers: bool = True
 
 
 class Application:
