@@ -13,11 +13,12 @@ import argparse
 import enum
 import json
 import platform
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench_stats import percentile, summary
 
 from copier_gui.clock import SystemClock
 from copier_gui.core.journal import Journal, Kind
@@ -28,23 +29,6 @@ TARGET_P50_US = 10.0
 class Side(enum.Enum):
     BUY = "buy"
     SELL = "sell"
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    index = min(len(ordered) - 1, max(0, round(q / 100.0 * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def summary(samples_ns: list[int]) -> dict:
-    us = [s / 1000.0 for s in samples_ns]
-    return {
-        "calls": len(us),
-        "p50_us": round(percentile(us, 50), 2),
-        "p99_us": round(percentile(us, 99), 2),
-        "mean_us": round(statistics.fmean(us), 2),
-        "max_us": round(max(us), 2),
-    }
 
 
 def timer_overhead_ns(n: int = 10_000) -> int:

@@ -12,31 +12,15 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import sys
 import time
+
+from bench_stats import summary
 
 from copier_gui.clock import VirtualClock
 from copier_gui.sim import new_terminal
 
 TARGET_US = 150.0
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    index = min(len(ordered) - 1, max(0, round(q / 100.0 * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def summary(samples_ns: list[int]) -> dict:
-    us = [s / 1000.0 for s in samples_ns]
-    return {
-        "calls": len(us),
-        "p50_us": round(percentile(us, 50), 2),
-        "p99_us": round(percentile(us, 99), 2),
-        "mean_us": round(statistics.fmean(us), 2),
-        "max_us": round(max(us), 2),
-    }
 
 
 def bench_positions_get(calls: int, *, every_call_ticks: bool = False) -> dict:

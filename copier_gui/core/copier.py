@@ -426,12 +426,9 @@ class Copier:
                 if gate is not None:
                     tally = actual.positions if actual.positions or slave.last_snapshot is None \
                         else slave.last_snapshot.positions
-                    steps, refused, warnings = gate.screen(steps, tally, slave.symbols, slave.magic)
-                    for step, why in refused:
-                        ticket = _master_ticket_of(step)
-                        # One journal line per position and rule, not one per pass as the numbers move.
-                        if slave.refused.get(ticket, "").split("(")[-1] != why.split("(")[-1]:
-                            slave.executor.refuse(ticket, why)
+                    steps, refused, warnings = gate.screen(steps, tally, slave.symbols)
+                    for step, why, rule in refused:
+                        slave.executor.refuse(_master_ticket_of(step), why, rule=f"risk:{rule}")
                     for breach in warnings:
                         self.journal.record("refusal", f"warning: {breach.text}", account=slave.id)
                         self._notify(Notice("info", slave.id, f"warning: {breach.text}"))
@@ -468,7 +465,7 @@ class Copier:
         held = {tags.master_ticket_of(p.comment) for p in actual.positions if p.magic == slave.magic}
         for ticket in list(slave.refused):
             if ticket not in master_tickets:
-                del slave.refused[ticket]
+                slave.executor.forget_refusal(ticket)
         for ticket in self.copybook.tickets(slave.id):
             if ticket not in master_tickets and ticket not in held:
                 self.copybook.forget(slave.id, ticket)
@@ -492,9 +489,7 @@ class Copier:
 
 
 def _master_ticket_of(step) -> int:
-    if isinstance(step, OpenStep | PlaceStep):
-        return step.desired.master_ticket
-    if isinstance(step, AmendStep):
+    if isinstance(step, OpenStep | PlaceStep | AmendStep):
         return step.desired.master_ticket
     if isinstance(step, ReduceStep | NetStep | ModifyStep | CancelStep):
         return step.master_ticket

@@ -91,19 +91,29 @@ class SlaveExecutor:
         self.copybook = copybook
         self.clock = clock
         self.notify = notify
-        self.refused = refused  # master ticket -> reason, so a refusal is journaled once
+        self.refused = refused  # master ticket -> the reason shown for it
+        self._refusal_keys: dict[int, str] = {}  # master ticket -> what was last journaled for it
         self.failed: dict[tuple[int, str], tuple[str, float]] = {}  # (ticket, what) -> (text, retry at)
         self.stops_applied: dict[int, tuple[float, float]] = {}  # slave position ticket -> (sl, tp) sent
 
     # ------------------------------------------------------------------ bookkeeping
-    def refuse(self, master_ticket: int, reason: str, *, copy_id: str | None = None, **data) -> None:
-        if self.refused.get(master_ticket) == reason:
+    def refuse(self, master_ticket: int, reason: str, *, copy_id: str | None = None, rule: str | None = None,
+               **data) -> None:
+        """Journal why a master trade is not copied, once. ``rule`` names the rule when the reason's
+        numbers move from pass to pass (a risk limit), so it is still journaled once per rule."""
+        key = rule or reason
+        if self._refusal_keys.get(master_ticket) == key:
             return
+        self._refusal_keys[master_ticket] = key
         self.refused[master_ticket] = reason
         self.metrics.record_refusal(self.slave_id)
         self.journal.record("refusal", reason, account=self.slave_id, copy_id=copy_id,
                             master_ticket=master_ticket, **data)
         self.notify(Notice("refusal", self.slave_id, reason, master_ticket))
+
+    def forget_refusal(self, master_ticket: int) -> None:
+        self.refused.pop(master_ticket, None)
+        self._refusal_keys.pop(master_ticket, None)
 
     def _fail(self, master_ticket: int, what: str, report: ExecutionReport, copy_id: str, *,
               entry: bool = False, label: str | None = None) -> None:
@@ -227,7 +237,7 @@ class SlaveExecutor:
                 self._fail(d.master_ticket, "open", report, cid, entry=True,
                            label=f"open {d.side.value} {remaining:g} {d.symbol}")
                 return
-            self.refused.pop(d.master_ticket, None)
+            self.forget_refusal(d.master_ticket)
             self.failed.pop((d.master_ticket, "open"), None)
             if report.order:
                 self.stops_applied[report.order] = (d.sl, d.tp)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from copier_gui.core.model import AccountState, Position, SymbolSpec
-from copier_gui.core.reconciler import AmendStep, NetStep, OpenStep, PlaceStep, Step
+from copier_gui.core.reconciler import NetStep, OpenStep, PlaceStep, Step
 from copier_gui.core.rules import Limit, LimitAction, Risk
 
 
@@ -47,11 +47,7 @@ class RiskGate:
     def flatten(self) -> bool:
         return self.state is TradingState.HALTED
 
-    def reset(self) -> None:
-        """The trader's explicit restart after a halt."""
-        self.state, self.halted_by, self.breaches = TradingState.ACTIVE, "", {}
 
-    # ------------------------------------------------------------------ the account
     def update(self, account: AccountState, server_day: int) -> list[Breach]:
         """Re-evaluate the account limits; returns the breaches that are new since last time."""
         equity, balance = account.equity, account.balance
@@ -104,14 +100,13 @@ class RiskGate:
             self.state = TradingState.ACTIVE
 
     # ------------------------------------------------------------------ entries
-    def screen(self, steps: list[Step], positions: tuple[Position, ...], specs: dict[str, SymbolSpec],
-               magic: int) -> tuple[list[Step], list[tuple[Step, str]], list[Breach]]:
+    def screen(self, steps: list[Step], positions: tuple[Position, ...], specs: dict[str, SymbolSpec]) -> tuple[list[Step], list[tuple[Step, str, str]], list[Breach]]:
         """Split steps into those that may go and the entries refused (with the rule's numbers).
 
         Exits and stop changes always go. Warnings are returned as breaches to journal.
         """
         allowed: list[Step] = []
-        refused: list[tuple[Step, str]] = []
+        refused: list[tuple[Step, str, str]] = []
         warnings: list[Breach] = []
         count = len(positions)
         lots_total = sum(p.volume for p in positions)
@@ -129,7 +124,7 @@ class RiskGate:
             if not self.entries_allowed:
                 why = self.halted_by if self.state is TradingState.HALTED else next(
                     (b.text for b in self.breaches.values() if b.action is LimitAction.STOP_ENTRIES), "risk: entries stopped")
-                refused.append((step, f"skipped: {why}; exits only ({self.state.value})"))
+                refused.append((step, f"skipped: {why}; exits only ({self.state.value})", self.state.value))
                 continue
             r = self.risk
             checks = (
@@ -153,10 +148,10 @@ class RiskGate:
                 if limit.action is LimitAction.FLATTEN:
                     self.breaches[f"entry:{name}"] = breach
                     self._settle()
-                verdict = f"skipped: {breach.text}"
+                verdict = (f"skipped: {breach.text}", name)
                 break
             if verdict:
-                refused.append((step, verdict))
+                refused.append((step, *verdict))
                 continue
             allowed.append(step)
             count += 1 if new_position else 0
@@ -176,8 +171,6 @@ def _entry_of(step: Step) -> tuple[str, float, float, bool] | None:
     if isinstance(step, PlaceStep):
         d = step.desired
         return d.symbol, d.volume, d.price, True
-    if isinstance(step, AmendStep):
-        return None
     return None
 
 

@@ -116,5 +116,3 @@ def normalise(volume: float, spec: SymbolSpec, broker: str, *, rounding: Roundin
     return SizedVolume(stepped, raw, note=note)
 
 
-def same_volume(a: float, b: float, step: float) -> bool:
-    return abs(a - b) < step / 2

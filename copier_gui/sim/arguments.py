@@ -135,12 +135,12 @@ def ordinal(index: int) -> str:
     return {0: "1st", 1: "2nd", 2: "3rd"}.get(index, f"{index + 1}th")
 
 
-def check_filter_kwargs(args: tuple, kwargs: dict, allowed_ticket: bool = True) -> dict:
+def check_filter_kwargs(args: tuple, kwargs: dict) -> dict:
     """Keyword-only filters of positions_get/orders_get, checked in the module's order."""
     if args:
         raise ArgumentError("Unnamed arguments not allowed")
     out: dict = {}
-    if "ticket" in kwargs and allowed_ticket:
+    if "ticket" in kwargs:
         ticket = kwargs["ticket"]
         if not is_int(ticket) or not 0 <= int(ticket) < U64:
             raise ArgumentError('Invalid "ticket" argument')

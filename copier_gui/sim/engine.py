@@ -564,7 +564,7 @@ class TradeEngine:
         return self.profile.symbols_by_name.get(name)
 
     # ----------------------------------------------------------------- requests
-    def validate(self, req: TradeRequest, *, sending: bool) -> Outcome:
+    def validate(self, req: TradeRequest) -> Outcome:
         """Check a request the way the trade server does; retcode 0 means it may execute."""
         action = req.action
         spec = self.symbol(req.symbol) if req.symbol else None
@@ -729,7 +729,7 @@ class TradeEngine:
 
     def send(self, req: TradeRequest, *, fault: int = 0) -> Outcome:
         """Execute a request. ``fault`` is an injected retcode (requote, partial fill, rejection)."""
-        check = self.validate(req, sending=True)
+        check = self.validate(req)
         if check.retcode:
             return check
         action = req.action
@@ -875,12 +875,6 @@ class TradeEngine:
             append(new(TradePosition, row))
         return tuple(out)
 
-    def position_tuple(self, pos: Position) -> TradePosition:
-        current, profit = self.position_profit(pos)
-        return TradePosition((
-            pos.ticket, pos.time_msc // 1000, pos.time_msc, pos.time_update_msc // 1000, pos.time_update_msc,
-            pos.type, pos.magic, pos.identifier, pos.reason, pos.volume, pos.price_open, pos.sl, pos.tp, current,
-            pos.swap, profit, pos.spec.name, pos.comment, pos.external_id))
 
     def order_tuple(self, order: Order) -> TradeOrder:
         bid, ask, _ = self.quote(order.spec)

@@ -120,7 +120,6 @@ class Market:
         self._lock = threading.Lock()
         self._paths = {key: _Path(inst, seed, self.anchor) for key, inst in INSTRUMENTS.items()}
         self._next_time = min(p.next_time for p in self._paths.values())
-        self._advanced_to = self.anchor
         self._stamp = 0
 
     def sync(self) -> float:
@@ -133,8 +132,6 @@ class Market:
                         path.advance_to(now)
                     self._next_time = min(p.next_time for p in self._paths.values())
                     self._stamp += 1
-        if now > self._advanced_to:
-            self._advanced_to = now
         return now
 
     def sync_stamp(self) -> int:

@@ -8,7 +8,7 @@ exactly as it meets them at real brokers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from copier_gui.sim import constants as mt5
 from copier_gui.sim.bits import FILLING_FOK, FILLING_IOC
@@ -58,9 +58,6 @@ class BrokerProfile:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "symbols_by_name", {s.name: s for s in self.symbols})
-
-    def with_overrides(self, **changes) -> BrokerProfile:
-        return replace(self, **changes)
 
 
 def _spec(name, instrument, *, contract, vol=(0.01, 0.01, 500.0), digits, stops=0, freeze=0, spread=1.0, **kw):

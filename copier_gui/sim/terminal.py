@@ -8,7 +8,6 @@ unchanged on it. Simulator controls live under ``.sim`` only, a name the real mo
 
 from __future__ import annotations
 
-import datetime as _dt
 import random
 import threading
 from functools import wraps
@@ -492,7 +491,7 @@ class SimulatedTerminal:
     # ----------------------------------------------------------------- orders and positions
     @_api()
     def orders_total(self):
-        return sum(1 for o in self._engine.orders.values())
+        return len(self._engine.orders)
 
     @_api()
     def positions_total(self):
@@ -631,7 +630,7 @@ class SimulatedTerminal:
     def order_check(self, *args, **kwargs):
         request = parse_request(args, kwargs)
         e = self._engine
-        outcome = e.validate(request, sending=False)
+        outcome = e.validate(request)
         profit, swap = e.floating()
         equity = e._round_money(e.balance + e.credit + profit + swap)
         margin = e._round_money(outcome.margin_after or e.margin_used())
@@ -786,5 +785,3 @@ class SimControl:
         return t._initialized and (t._disconnected_until is None or t._clock.time() >= t._disconnected_until)
 
 
-def utc_datetime(epoch: float) -> _dt.datetime:
-    return _dt.datetime.fromtimestamp(epoch, tz=_dt.UTC)

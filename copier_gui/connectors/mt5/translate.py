@@ -203,9 +203,6 @@ def pending_kind(order_type: int) -> PendingKind | None:
     return _PENDING_KINDS.get(order_type)
 
 
-def pending_type(kind: PendingKind) -> int:
-    return _PENDING_TYPES[kind]
-
 
 def time_fields(expiration: int) -> tuple[int, int]:
     """(type_time, expiration): good till cancelled, or until ``expiration`` (trade server time)."""
