@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from copier_gui import strictjson
 from copier_gui.clock import SYSTEM_CLOCK, Clock
 from copier_gui.core.copier import DEFAULT_MAGIC
 from copier_gui.core.rules import CopyRules
@@ -50,7 +51,8 @@ _SECRET_KEYS = re.compile(r"pass(word|wd|phrase)?|secret|token|credential", re.I
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # No infinity or NaN: ``1e400`` in a hand-edited file parses as infinity and passes ``gt=0``.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 def slugify(text: str, *, fallback: str = "account") -> str:
@@ -198,10 +200,8 @@ def load_settings(path: str | os.PathLike[str], *, backups_dir: str | os.PathLik
     except OSError as exc:
         raise SettingsError(f"cannot read the settings file {path}: {exc.strerror or exc}", path=path) from None
 
-    problems = _parse_problems(raw_bytes)
-    raw: Any = None
+    raw, problems = _parse(raw_bytes)
     if not problems:
-        raw = json.loads(raw_bytes.decode("utf-8-sig"))
         problems = _version_problems(raw, latest)
     if not problems:
         version = raw.get("schema_version", 1)
@@ -222,20 +222,26 @@ def load_settings(path: str | os.PathLike[str], *, backups_dir: str | os.PathLik
     raise SettingsError(_message(path, problems, backup), path=path, problems=problems, backup=backup)
 
 
-def _parse_problems(raw_bytes: bytes) -> list[tuple[str, str]]:
+def _parse(raw_bytes: bytes) -> tuple[Any, list[tuple[str, str]]]:
+    """The file's JSON object, or the problems that keep it from being one."""
     try:
         text = raw_bytes.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        return [("(file)", f"not UTF-8 text (byte {exc.start}): it is not a settings file")]
+        return None, [("(file)", f"not UTF-8 text (byte {exc.start}): it is not a settings file")]
     if not text.strip():
-        return [("(file)", "the file is empty")]
+        return None, [("(file)", "the file is empty")]
     try:
-        value = json.loads(text)
+        value = strictjson.loads(text)
     except json.JSONDecodeError as exc:
-        return [("(file)", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")]
+        return None, [("(file)", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")]
+    except strictjson.DuplicateKeysError as exc:
+        # Which of the two values was meant is the user's call, so neither is guessed at.
+        raw = json.loads(text)
+        return None, [(_field_path(loc, raw), f"the key {key!r} appears twice: keep one of them")
+                      for loc, key in exc.duplicates]
     if not isinstance(value, dict):
-        return [("(top level)", f"expected a JSON object with the settings, found {_json_type(value)}")]
-    return []
+        return None, [("(top level)", f"expected a JSON object with the settings, found {_json_type(value)}")]
+    return value, []
 
 
 def _version_problems(raw: dict, latest: int) -> list[tuple[str, str]]:

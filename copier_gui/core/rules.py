@@ -8,12 +8,23 @@ explains each rule with a worked example.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+# Every number here has an upper bound: a rule is typed by a person, and a slip of the finger
+# (a lot of 1e9, a stop a billion points away) must be an error naming the field, not a rule that
+# sizes every copy to the broker's maximum or refuses them all. Lots cap at the largest volume any
+# MT5 symbol accepts; money at a trillion in any account currency.
+MAX_LOTS = 10_000
+MAX_POINTS = 10_000_000
+MAX_MONEY = 1e12
+
 
 class Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Infinity and NaN pass ``gt``/``le`` checks in surprising ways (``min_lot: .inf`` is above 0
+    # and then refuses every copy), so no rule or setting may hold one.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 # ----------------------------------------------------------------------------------- sizing
@@ -47,11 +58,11 @@ class Sizing(Strict):
 
     mode: SizingMode = SizingMode.LOT_MULTIPLIER
     multiplier: float = Field(default=1.0, gt=0, le=1000)
-    lots: float = Field(default=0.01, gt=0, le=10_000)
+    lots: float = Field(default=0.01, gt=0, le=MAX_LOTS)
     risk_percent: float = Field(default=1.0, gt=0, le=100)
     no_sl_fallback: SizingMode = SizingMode.LOT_MULTIPLIER
-    min_lot: float | None = Field(default=None, gt=0)
-    max_lot: float | None = Field(default=None, gt=0)
+    min_lot: float | None = Field(default=None, gt=0, le=MAX_LOTS)
+    max_lot: float | None = Field(default=None, gt=0, le=MAX_LOTS)
     rounding: Rounding = Rounding.DOWN
 
     @model_validator(mode="after")
@@ -119,7 +130,7 @@ class Filters(Strict):
 
     include_symbols: list[str] = Field(default_factory=list)
     exclude_symbols: list[str] = Field(default_factory=list)
-    magic_numbers: list[int] = Field(default_factory=list)
+    magic_numbers: list[Annotated[int, Field(ge=0, lt=2**64)]] = Field(default_factory=list)
     comment_contains: str | None = None
     direction: Direction = Direction.BOTH
     reverse: bool = False
@@ -138,8 +149,8 @@ class Stops(Strict):
     """SL/TP: copied as prices, left off, or set at a fixed distance in points from the entry."""
 
     mode: StopsMode = StopsMode.COPY
-    sl_points: int | None = Field(default=None, gt=0)
-    tp_points: int | None = Field(default=None, gt=0)
+    sl_points: int | None = Field(default=None, gt=0, le=MAX_POINTS)
+    tp_points: int | None = Field(default=None, gt=0, le=MAX_POINTS)
     follow_modifications: bool = True
 
     @model_validator(mode="after")
@@ -180,8 +191,14 @@ class LimitAction(StrEnum):
 
 
 class Limit(Strict):
-    value: float = Field(gt=0)
+    value: float = Field(gt=0, le=MAX_MONEY)
     action: LimitAction = LimitAction.STOP_ENTRIES
+
+
+class PercentLimit(Limit):
+    """A limit in percent of the balance or peak equity: above 100 it could never trigger."""
+
+    value: float = Field(gt=0, le=100)
 
 
 class Risk(Strict):
@@ -197,8 +214,8 @@ class Risk(Strict):
     max_lots_total: Limit | None = None
     max_exposure: Limit | None = None
     daily_loss: Limit | None = None
-    daily_loss_percent: Limit | None = None
-    max_drawdown_percent: Limit | None = None
+    daily_loss_percent: PercentLimit | None = None
+    max_drawdown_percent: PercentLimit | None = None
     equity_floor: Limit | None = None
 
     @model_validator(mode="after")
@@ -217,20 +234,20 @@ class Risk(Strict):
 # Prop-firm style rule sets; docs/rules.md lists them. Percentages of the account's balance.
 PROP_PRESETS: dict[str, dict[str, Limit]] = {
     "two_step_challenge": {
-        "daily_loss_percent": Limit(value=5, action=LimitAction.FLATTEN),
-        "max_drawdown_percent": Limit(value=10, action=LimitAction.FLATTEN),
+        "daily_loss_percent": PercentLimit(value=5, action=LimitAction.FLATTEN),
+        "max_drawdown_percent": PercentLimit(value=10, action=LimitAction.FLATTEN),
         "max_lots_total": Limit(value=50, action=LimitAction.STOP_ENTRIES),
         "max_open_positions": Limit(value=20, action=LimitAction.STOP_ENTRIES),
     },
     "one_step_challenge": {
-        "daily_loss_percent": Limit(value=3, action=LimitAction.FLATTEN),
-        "max_drawdown_percent": Limit(value=6, action=LimitAction.FLATTEN),
+        "daily_loss_percent": PercentLimit(value=3, action=LimitAction.FLATTEN),
+        "max_drawdown_percent": PercentLimit(value=6, action=LimitAction.FLATTEN),
         "max_lots_total": Limit(value=20, action=LimitAction.STOP_ENTRIES),
         "max_open_positions": Limit(value=10, action=LimitAction.STOP_ENTRIES),
     },
     "instant_funding": {
-        "daily_loss_percent": Limit(value=4, action=LimitAction.FLATTEN),
-        "max_drawdown_percent": Limit(value=8, action=LimitAction.FLATTEN),
+        "daily_loss_percent": PercentLimit(value=4, action=LimitAction.FLATTEN),
+        "max_drawdown_percent": PercentLimit(value=8, action=LimitAction.FLATTEN),
         "max_lots_total": Limit(value=10, action=LimitAction.STOP_ENTRIES),
         "max_open_positions": Limit(value=5, action=LimitAction.STOP_ENTRIES),
     },

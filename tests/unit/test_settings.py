@@ -317,3 +317,83 @@ def test_a_failing_migration_names_the_step(paths):
 def test_new_files_are_written_at_the_current_version(paths):
     settings = load_settings(paths.settings_file, migrations=[_rename_poll])
     assert settings.schema_version == 2
+
+
+# ---------------------------------------------------------------------------- numbers and keys
+
+@pytest.mark.parametrize("field, value", [
+    ("min_lot", float("inf")),
+    ("max_lot", float("inf")),
+    ("min_lot", float("nan")),
+    ("multiplier", float("nan")),
+    ("lots", float("inf")),
+])
+def test_rules_refuse_non_finite_numbers_naming_the_field(field, value):
+    with pytest.raises(ValidationError) as info:
+        Sizing.model_validate({field: value})
+    assert info.value.errors()[0]["loc"] == (field,)
+
+
+@pytest.mark.parametrize("rules, field", [
+    ({"sizing": {"min_lot": 1e9}}, ("sizing", "min_lot")),
+    ({"sizing": {"max_lot": 1e300}}, ("sizing", "max_lot")),
+    ({"stops": {"mode": "fixed_offset", "sl_points": 10**18}}, ("stops", "sl_points")),
+    ({"risk": {"daily_loss": {"value": float("inf")}}}, ("risk", "daily_loss", "value")),
+    ({"risk": {"max_lots_total": {"value": 1e300}}}, ("risk", "max_lots_total", "value")),
+    ({"risk": {"daily_loss_percent": {"value": 250}}}, ("risk", "daily_loss_percent", "value")),
+    ({"risk": {"max_drawdown_percent": {"value": 101}}}, ("risk", "max_drawdown_percent", "value")),
+    ({"filters": {"magic_numbers": [-1]}}, ("filters", "magic_numbers", 0)),
+])
+def test_rules_refuse_absurd_numbers_naming_the_field(rules, field):
+    with pytest.raises(ValidationError) as info:
+        CopyRules.model_validate(rules)
+    assert info.value.errors()[0]["loc"][:len(field)] == field
+
+
+def test_sensible_rules_stay_accepted():
+    rules = CopyRules.model_validate({
+        "sizing": {"min_lot": 0.01, "max_lot": 100, "multiplier": 2.5},
+        "risk": {"daily_loss_percent": {"value": 5}, "daily_loss": {"value": 2500}, "preset": "one_step_challenge"},
+    })
+    assert rules.sizing.max_lot == 100
+    assert rules.risk.daily_loss_percent.value == 5
+
+
+@pytest.mark.parametrize("text, found", [
+    ("Infinity", "Infinity"),
+    ("-Infinity", "-Infinity"),
+    ("NaN", "NaN"),
+    ("1e400", "Infinity"),
+])
+def test_a_settings_file_with_a_non_finite_number_is_refused_naming_the_field(paths, text, found):
+    raw = ('{"accounts": [{"id": "s", "role": "slave", "platform": "mt5", '
+           '"rules": {"sizing": {"min_lot": NUMBER}}}]}').replace("NUMBER", text)
+    error = _load_error(paths, raw)
+    message = str(error)
+    assert str(paths.settings_file) in message
+    assert "accounts[0] (id 's').rules.sizing.min_lot" in message
+    assert found in message
+
+
+def test_a_non_finite_poll_interval_is_refused(paths):
+    error = _load_error(paths, '{"poll_interval_ms": NaN}')
+    assert "poll_interval_ms" in str(error)
+
+
+def test_a_duplicate_key_is_refused_naming_the_key_where_it_is_and_the_file(paths):
+    raw = ('{"copying": true, "accounts": [{"id": "s", "role": "slave", "platform": "mt5", '
+           '"rules": {"sizing": {"multiplier": 1, "multiplier": 50}}}], "copying": false}')
+    error = _load_error(paths, raw)
+    message = str(error)
+    assert str(paths.settings_file) in message
+    assert "(top level): the key 'copying' appears twice" in message
+    assert "accounts[0] (id 's').rules.sizing: the key 'multiplier' appears twice" in message
+    assert error.backup.read_text() == raw
+
+
+def test_the_rules_editor_refuses_an_infinite_minimum_lot():
+    from copier_gui.ui.rules_editor import parse_rules
+
+    rules, error = parse_rules("sizing:\n  min_lot: .inf\n")
+    assert rules is None
+    assert "min_lot" in error
