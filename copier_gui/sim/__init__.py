@@ -37,7 +37,7 @@ _ACCOUNT_KEYS = ("login", "password", "name", "balance", "currency", "margin_mod
 
 
 def new_terminal(
-    profile: str,
+    profile: str | BrokerProfile,
     *,
     seed: int = 0,
     clock: Clock | None = None,
@@ -45,19 +45,23 @@ def new_terminal(
     faults: Faults | None = None,
     **account_overrides,
 ) -> SimulatedTerminal:
-    """A fresh terminal for one account at the broker ``profile``.
+    """A fresh terminal for one account at the broker ``profile``: a name from ``PROFILES``, or a
+    ``BrokerProfile`` of one's own (for instance a listed one changed with ``dataclasses.replace``).
 
     ``account_overrides`` may set ``login``, ``password``, ``name``, ``balance``, ``currency``
     (USD, EUR, GBP or JPY), ``margin_mode`` (0 netting, 2 hedging), ``leverage`` and
     ``trade_mode``. Terminals built with the same ``seed`` and ``clock`` share one market, so an
     instrument moves together at every broker. ``faults`` is off unless given.
     """
-    if profile not in PROFILES:
+    if isinstance(profile, BrokerProfile):
+        broker = profile
+    elif profile in PROFILES:
+        broker = PROFILES[profile]
+    else:
         raise ValueError(f"unknown broker profile {profile!r}; known profiles: {', '.join(sorted(PROFILES))}")
     unknown = sorted(set(account_overrides) - set(_ACCOUNT_KEYS))
     if unknown:
         raise TypeError(f"unknown account setting(s) {', '.join(unknown)}; allowed: {', '.join(_ACCOUNT_KEYS)}")
-    broker = PROFILES[profile]
     clock = clock or SYSTEM_CLOCK
     if market is None:
         market = shared_market(seed, clock)

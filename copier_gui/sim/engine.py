@@ -775,18 +775,18 @@ class TradeEngine:
         bid, ask = check.bid, check.ask
         buy = req.type == mt5.ORDER_TYPE_BUY
         market_price = ask if buy else bid
-        instant = self.profile.execution in (mt5.SYMBOL_TRADE_EXECUTION_INSTANT, mt5.SYMBOL_TRADE_EXECUTION_REQUEST)
+        priced = self.profile.execution in (mt5.SYMBOL_TRADE_EXECUTION_INSTANT, mt5.SYMBOL_TRADE_EXECUTION_REQUEST)
         if fault == mt5.TRADE_RETCODE_PRICE_OFF:
             return Outcome(fault)
-        if instant:
-            point = 10.0**-spec.digits
-            if fault == mt5.TRADE_RETCODE_REQUOTE or abs(req.price - market_price) > req.deviation * point + _EPS:
-                return Outcome(mt5.TRADE_RETCODE_REQUOTE, bid=bid, ask=ask)
-            price = req.price
-        else:
-            if fault == mt5.TRADE_RETCODE_REQUOTE:
-                return Outcome(mt5.TRADE_RETCODE_REQUOTE, bid=bid, ask=ask)
-            price = market_price
+        if fault == mt5.TRADE_RETCODE_REQUOTE:
+            return Outcome(mt5.TRADE_RETCODE_REQUOTE, bid=bid, ask=ask)
+        # Instant and request execution take the requested price and deviation only as the worst
+        # slippage the trader accepts: the broker deals at its own price of the moment, which the
+        # market may have moved since the request was priced, and requotes beyond the deviation.
+        # Filling at the requested price would hide exactly the slippage the copier measures.
+        if priced and abs(req.price - market_price) > req.deviation * 10.0**-spec.digits + _EPS:
+            return Outcome(mt5.TRADE_RETCODE_REQUOTE, bid=bid, ask=ask)
+        price = market_price
         if fault and fault != mt5.TRADE_RETCODE_DONE_PARTIAL:
             return Outcome(fault, bid=bid, ask=ask)
         volume = req.volume

@@ -550,6 +550,73 @@ def test_instant_execution_within_deviation_fills(terminal, h):
     assert t.positions_total() == 2
 
 
+def test_instant_execution_fills_at_the_market_not_the_requested_price(terminal, h):
+    # Deviation is the slippage the trader accepts (fact sheet 8.4): the broker deals at its own
+    # price of the moment, so a request a few points off is filled at the ask, not at its price.
+    t = terminal("harbor_fx")
+    point = t.symbol_info("EURUSD.m").point
+    tick = t.symbol_info_tick("EURUSD.m")
+    request = h.market_request(t, "EURUSD.m", h.BUY, 0.01, deviation=10)
+    request["price"] = round(tick.ask - 3 * point, 5)
+    result = h.send(t, request)
+    assert result.retcode == DONE
+    assert result.price == tick.ask
+    request = h.market_request(t, "EURUSD.m", h.SELL, 0.01, deviation=10)
+    request["price"] = round(tick.bid + 4 * point, 5)
+    result = h.send(t, request)
+    assert result.retcode == DONE
+    assert result.price == tick.bid
+
+
+@pytest.mark.parametrize("side", ["buy", "sell"])
+def test_instant_execution_slips_to_the_moved_market_within_deviation(terminal, h, clock, side):
+    t = terminal("harbor_fx")
+    order_type = h.BUY if side == "buy" else h.SELL
+    quote = (lambda tk: tk.ask) if side == "buy" else (lambda tk: tk.bid)
+    stale = quote(t.symbol_info_tick("EURUSD.m"))
+    while quote(t.symbol_info_tick("EURUSD.m")) == stale:
+        clock.advance(0.5)
+    fresh = quote(t.symbol_info_tick("EURUSD.m"))
+    request = h.market_request(t, "EURUSD.m", order_type, 0.01, price=stale, deviation=100_000)
+    result = h.send(t, request)
+    assert result.retcode == DONE
+    assert result.price == fresh != stale
+    (deal,) = t.history_deals_get(ticket=result.order)
+    (position,) = t.positions_get()
+    assert deal.price == position.price_open == fresh
+
+
+def test_instant_execution_deviation_is_measured_from_the_requested_price(terminal, h):
+    t = terminal("harbor_fx")
+    point = t.symbol_info("EURUSD.m").point
+    ask = t.symbol_info_tick("EURUSD.m").ask
+    at_limit = h.market_request(t, "EURUSD.m", h.BUY, 0.01, price=round(ask - 10 * point, 5), deviation=10)
+    assert h.send(t, at_limit).retcode == DONE
+    beyond = h.market_request(t, "EURUSD.m", h.BUY, 0.01, price=round(ask - 11 * point, 5), deviation=10)
+    result = h.send(t, beyond)
+    assert result.retcode == REQUOTE
+    assert (result.price, result.ask) == (0.0, ask)
+
+
+def test_request_execution_deals_at_the_brokers_price_or_requotes(terminal, h, clock):
+    # Request execution (trade_exemode 0) also takes price and deviation (fact sheet 8.4).
+    import dataclasses
+
+    from copier_gui.sim import PROFILES
+
+    profile = dataclasses.replace(PROFILES["harbor_fx"], name="harbor_request", execution=0)
+    t = terminal(profile)
+    assert t.symbol_info("EURUSD.m").trade_exemode == 0
+    point = t.symbol_info("EURUSD.m").point
+    tick = t.symbol_info_tick("EURUSD.m")
+    request = h.market_request(t, "EURUSD.m", h.BUY, 0.01, price=round(tick.ask - 2 * point, 5), deviation=5)
+    result = h.send(t, request)
+    assert (result.retcode, result.price) == (DONE, tick.ask)
+    request = h.market_request(t, "EURUSD.m", h.BUY, 0.01, price=round(tick.ask - 6 * point, 5), deviation=5)
+    assert h.send(t, request).retcode == REQUOTE
+    assert h.send(t, h.market_request(t, "EURUSD.m", h.BUY, 0.01, price=0.0)).retcode != DONE
+
+
 def test_instant_execution_needs_a_price(terminal, h):
     t = terminal("harbor_fx")
     request = h.market_request(t, "EURUSD.m", h.BUY, 0.01, price=0.0)
