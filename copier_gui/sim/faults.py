@@ -11,11 +11,15 @@ import math
 import random
 from dataclasses import dataclass, field
 
-# Retcodes a broker may answer a valid request with, and the comment the terminal shows.
+# Every code of the trade server's return code table that is not a success, and the comment the
+# terminal shows with it. The table has no 10005 or 10037.
 REJECTION_COMMENTS: dict[int, str] = {
     10004: "Requote",
     10006: "Request rejected",
+    10007: "Request canceled by trader",
     10010: "Request executed partially",
+    10011: "Request processing error",
+    10012: "Request canceled by timeout",
     10013: "Invalid request",
     10014: "Invalid volume",
     10015: "Invalid price",
@@ -23,26 +27,40 @@ REJECTION_COMMENTS: dict[int, str] = {
     10017: "Trade disabled",
     10018: "Market closed",
     10019: "No money",
+    10020: "Prices changed",
     10021: "No prices",
     10022: "Invalid expiration",
+    10023: "Order state changed",
     10024: "Too many requests",
     10025: "No changes",
     10026: "AutoTrading disabled by server",
     10027: "AutoTrading disabled by client",
+    10028: "Request locked for processing",
     10029: "Order or position frozen",
     10030: "Unsupported filling mode",
     10031: "No connection",
+    10032: "Only real accounts allowed",
     10033: "Pending orders limit reached",
+    10034: "Volume limit reached",
     10035: "Invalid order type",
     10036: "Position already closed",
     10038: "Invalid close volume",
+    10039: "Close order already exists",
+    10040: "Positions limit reached",
+    10041: "Pending order activation rejected, order canceled",
     10042: "Only long positions are allowed",
     10043: "Only short positions are allowed",
     10044: "Only position closing is allowed",
     10045: "FIFO rule violation",
 }
 
-INJECTABLE_REJECTIONS = (10006, 10016, 10018, 10019, 10030)
+# Codes a scenario or a test may force on the next request: every answer in which nothing was
+# executed. 10010 (a partial fill) executes part of the request, so it has its own fault.
+INJECTABLE_REJECTIONS = tuple(code for code in REJECTION_COMMENTS if code != 10010)
+
+# Codes the terminal answers itself, without asking the trade server: its AutoTrading button is
+# off, or it has no connection to the server. Such a result carries no prices and no request id.
+CLIENT_SIDE_RETCODES = frozenset({10027, 10031})
 
 
 @dataclass(frozen=True, slots=True)

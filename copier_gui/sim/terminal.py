@@ -8,6 +8,7 @@ unchanged on it. Simulator controls live under ``.sim`` only, a name the real mo
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from functools import wraps
@@ -28,7 +29,12 @@ from copier_gui.sim.arguments import (
     short_string_ok,
 )
 from copier_gui.sim.engine import TradeEngine, tick_value
-from copier_gui.sim.faults import REJECTION_COMMENTS, Faults
+from copier_gui.sim.faults import (
+    CLIENT_SIDE_RETCODES,
+    INJECTABLE_REJECTIONS,
+    REJECTION_COMMENTS,
+    Faults,
+)
 from copier_gui.sim.groups import matches
 from copier_gui.sim.history import (
     RATES_DTYPE,
@@ -103,6 +109,7 @@ class SimulatedTerminal:
         self._tradeapi_disabled = False
         self._disconnected_until: float | None = None
         self._forced: list[int] = []
+        self._latency_deferred = False
         self._positions_cache: tuple[tuple, tuple] | None = None
         self.sim = SimControl(self)
 
@@ -117,10 +124,10 @@ class SimulatedTerminal:
             self._disconnected_until = None
             self._initialized = False
             return _NO_IPC
-        latency = self._faults.trade_latency if trade else self._faults.read_latency
-        delay = latency.draw(self._fault_rng)
-        if delay:
-            self._clock.sleep(delay)
+        if not self._latency_deferred:
+            delay = self._draw_latency(trade)
+            if delay:
+                self._clock.sleep(delay)
         if self._faults.ipc_timeout and self._fault_rng.random() < self._faults.ipc_timeout:
             return _IPC_TIMEOUT
         if self._faults.disconnect and self._fault_rng.random() < self._faults.disconnect:
@@ -128,6 +135,10 @@ class SimulatedTerminal:
             return _NO_IPC
         self._engine.refresh()
         return None
+
+    def _draw_latency(self, trade: bool) -> float:
+        latency = self._faults.trade_latency if trade else self._faults.read_latency
+        return latency.draw(self._fault_rng)
 
     def _draw_trade_fault(self) -> int:
         if self._forced:
@@ -649,7 +660,13 @@ class SimulatedTerminal:
         if not self._algo_trading:
             return _structs.OrderSendResult((_constants.TRADE_RETCODE_CLIENT_DISABLES_AT, 0, 0, 0.0, 0.0, 0.0, 0.0,
                                              "AutoTrading disabled by client", 0, 0, request))
-        outcome = self._engine.send(request, fault=self._draw_trade_fault())
+        fault = self._draw_trade_fault()
+        if fault in CLIENT_SIDE_RETCODES:
+            # The terminal refuses on its own, as with its AutoTrading button off: nothing reached
+            # the server, so there are no prices and no request id.
+            return _structs.OrderSendResult((fault, 0, 0, 0.0, 0.0, 0.0, 0.0, REJECTION_COMMENTS[fault], 0, 0,
+                                             request))
+        outcome = self._engine.send(request, fault=fault)
         if outcome.retcode == _constants.TRADE_RETCODE_DONE:
             comment = "Request executed"
         else:
@@ -766,14 +783,53 @@ class SimControl:
             self._t._tradeapi_disabled = disabled
 
     def disconnect(self, seconds: float) -> None:
-        """Lose the connection for ``seconds``; afterwards the client must initialize() again."""
+        """Lose the connection for ``seconds``; afterwards the client must initialize() again.
+
+        An outage already under way that lasts longer is not cut short.
+        """
         with self._t._lock:
-            self._t._disconnected_until = self._t._clock.time() + seconds
+            until = self._t._clock.time() + seconds
+            current = self._t._disconnected_until
+            self._t._disconnected_until = until if current is None else max(current, until)
+
+    def lose_connection(self) -> None:
+        """Lose the connection until :meth:`restore_connection`."""
+        with self._t._lock:
+            self._t._disconnected_until = math.inf
+
+    def restore_connection(self) -> None:
+        """End an outage now; the client still has to initialize() again, as after any outage."""
+        with self._t._lock:
+            t = self._t
+            if t._disconnected_until is not None and t._disconnected_until > t._clock.time():
+                t._disconnected_until = t._clock.time()
 
     def force_retcodes(self, *retcodes: int) -> None:
-        """Answer the next order_send calls that pass validation with these retcodes, in order."""
+        """Answer the next order_send calls that pass validation with these retcodes, in order.
+
+        10010 fills part of the request; every other code is a rejection, answered with the
+        terminal's own comment for it.
+        """
+        for retcode in retcodes:
+            if retcode not in INJECTABLE_REJECTIONS and retcode != _constants.TRADE_RETCODE_DONE_PARTIAL:
+                raise ValueError(f"cannot force retcode {retcode}: not a rejection or partial fill of the "
+                                 "trade server's return code table")
         with self._t._lock:
             self._t._forced.extend(retcodes)
+
+    def defer_latency(self, deferred: bool = True) -> None:
+        """Stop (or resume) sleeping a call's latency inside the call.
+
+        Replay's invoker asks for each call's latency with :meth:`draw_latency` and lets it pass
+        on the event loop, so other accounts, the master and faults go on meanwhile.
+        """
+        with self._t._lock:
+            self._t._latency_deferred = deferred
+
+    def draw_latency(self, trade: bool) -> float:
+        """Seconds one call takes under the current faults: a trade request or a read."""
+        with self._t._lock:
+            return self._t._draw_latency(trade)
 
     def deposit(self, amount: float) -> None:
         with self._t._lock:

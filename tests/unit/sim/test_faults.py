@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from copier_gui.sim import Faults, Latency, new_terminal
-from copier_gui.sim.faults import INJECTABLE_REJECTIONS
+from copier_gui.sim.faults import INJECTABLE_REJECTIONS, REJECTION_COMMENTS
 
 
 def buy(t, symbol="EURUSD", volume=0.1, filling=None):
@@ -164,3 +164,64 @@ def test_random_faults_are_reproducible(weekday_clock):
     first = retcodes(5)
     assert first == retcodes(5)
     assert {10004, 10009, 10010, 10006} <= set(first)
+
+
+@pytest.mark.parametrize("retcode", [10027, 10031])
+def test_forced_client_side_codes_answer_like_the_terminal_itself(make_terminal, retcode):
+    t = make_terminal("meridian_ecn")
+    t.sim.force_retcodes(retcode)
+    result = buy(t)
+    # The terminal refused without asking the server: no prices, no request id.
+    assert result.retcode == retcode and result.comment == REJECTION_COMMENTS[retcode]
+    assert (result.deal, result.order, result.bid, result.ask, result.request_id) == (0, 0, 0.0, 0.0, 0)
+
+
+def test_every_forced_rejection_carries_the_tables_comment(make_terminal):
+    t = make_terminal("meridian_ecn")
+    for retcode in (10024, 10007, 10012, 10028, 10041):
+        t.sim.force_retcodes(retcode)
+        result = buy(t)
+        assert (result.retcode, result.comment) == (retcode, REJECTION_COMMENTS[retcode])
+
+
+@pytest.mark.parametrize("retcode", [10009, 10008, 10005, 0, 42])
+def test_only_codes_of_the_table_that_execute_nothing_can_be_forced(make_terminal, retcode):
+    t = make_terminal("meridian_ecn")
+    with pytest.raises(ValueError, match=str(retcode)):
+        t.sim.force_retcodes(retcode)
+
+
+def test_deferred_latency_is_drawn_but_never_slept(make_terminal, weekday_clock):
+    faults = Faults(read_latency=Latency(median_ms=30.0), trade_latency=Latency(median_ms=300.0))
+    t = make_terminal("meridian_ecn", faults=faults)
+    t.sim.defer_latency(True)
+    before = weekday_clock.time()
+    t.positions_get()
+    assert buy(t).retcode == t.TRADE_RETCODE_DONE
+    assert weekday_clock.time() == before
+    reads = [t.sim.draw_latency(trade=False) for _ in range(20)]
+    trades = [t.sim.draw_latency(trade=True) for _ in range(20)]
+    assert 0 < sorted(reads)[10] < sorted(trades)[10]
+    t.sim.defer_latency(False)
+    t.positions_get()
+    assert weekday_clock.time() > before
+
+
+def test_a_connection_lost_until_restored(make_terminal, weekday_clock):
+    t = make_terminal("meridian_ecn")
+    t.sim.lose_connection()
+    weekday_clock.advance(3600.0)
+    assert t.positions_get() is None and t.initialize() is False
+    t.sim.restore_connection()
+    assert t.positions_get() is None  # the pipe broke: connect again
+    assert t.initialize() is True and t.positions_get() == ()
+
+
+def test_a_short_outage_does_not_cut_a_longer_one_short(make_terminal, weekday_clock):
+    t = make_terminal("meridian_ecn")
+    t.sim.disconnect(10.0)
+    t.sim.disconnect(1.0)
+    weekday_clock.advance(5.0)
+    assert t.initialize() is False
+    weekday_clock.advance(6.0)
+    assert t.initialize() is True
