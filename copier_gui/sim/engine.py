@@ -80,7 +80,9 @@ class TradeEngine:
         self.deals: list[TradeDeal] = []
         self._next_order = 40_000_000 + rng.randrange(1, 9_000_000)
         self._next_deal = 30_000_000 + rng.randrange(1, 9_000_000)
-        self._cursor = {key: market.last_seq(key) for key in INSTRUMENTS}
+        # The last tick seen per instrument that has orders or stops to trigger; only those
+        # instruments are walked tick by tick.
+        self._cursor: dict[str, int] = {}
         self._offset = profile.server_utc_offset_hours * 3600
         self._last_rollover_day = self._server_day(clock.time())
         self._quote_cache: dict[str, tuple[int, float, float, float]] = {}
@@ -230,8 +232,7 @@ class TradeEngine:
         if self.orders or any(p.sl or p.tp for p in self.positions.values()):
             self._process_ticks()
         else:
-            for key in self._cursor:
-                self._cursor[key] = self.market.last_seq(key)
+            self._cursor.clear()
         day = self._server_day(now)
         if day != self._last_rollover_day:
             self._rollover(day)
@@ -245,11 +246,16 @@ class TradeEngine:
     def _process_ticks(self) -> None:
         interested = {o.spec.instrument for o in self.orders.values()}
         interested.update(p.spec.instrument for p in self.positions.values() if p.sl or p.tp)
-        for key in self._cursor:
-            if key in interested:
-                for tick in self.market.ticks_since(key, self._cursor[key]):
+        for key in interested:
+            after = self._cursor.get(key)
+            if after is not None:
+                for tick in self.market.ticks_since(key, after):
                     self._on_tick(key, tick.time, tick.mid, tick.spread_points)
-            self._cursor[key] = self.market.last_seq(key)
+        self._cursor = {key: self.market.last_seq(key) for key in interested}
+
+    def _watch(self, spec: SymbolSpec) -> None:
+        """Start walking an instrument's ticks from now on: an order or a stop was just set on it."""
+        self._cursor.setdefault(spec.instrument, self.market.last_seq(spec.instrument))
 
     def _on_tick(self, key: str, utc: float, mid: float, spread_points: float) -> None:
         for order in [o for o in self.orders.values() if o.spec.instrument == key]:
@@ -749,12 +755,14 @@ class TradeEngine:
                 price_open=req.price, sl=req.sl, tp=req.tp, price_stoplimit=req.stoplimit, comment=req.comment,
                 time_setup_msc=self.server_msc(utc),
                 time_expiration=req.expiration if req.type_time in (mt5.ORDER_TIME_SPECIFIED, mt5.ORDER_TIME_SPECIFIED_DAY) else 0)
+            self._watch(spec)
             self.version += 1
             return Outcome(mt5.TRADE_RETCODE_DONE, order=ticket, volume=req.volume, bid=check.bid, ask=check.ask)
         if action == mt5.TRADE_ACTION_SLTP:
             pos = self.positions.get(req.position) or self._netting_position(self.symbol(req.symbol))
             pos.sl, pos.tp = req.sl, req.tp
             pos.time_update_msc = self.server_msc(utc)
+            self._watch(pos.spec)
             self.version += 1
             return Outcome(mt5.TRADE_RETCODE_DONE, bid=check.bid, ask=check.ask)
         if action == mt5.TRADE_ACTION_MODIFY:
@@ -799,6 +807,7 @@ class TradeEngine:
                 partial = True
         order_ticket = self._new_order_ticket()
         position = req.position if self.settings.margin_mode != mt5.ACCOUNT_MARGIN_MODE_RETAIL_NETTING else 0
+        self._watch(spec)
         deal = self._execute(spec, req.type, volume, price, req.sl, req.tp, req.magic, req.comment, order_ticket,
                              position, mt5.ORDER_REASON_EXPERT, utc)
         msc = self.server_msc(utc)

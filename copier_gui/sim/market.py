@@ -5,6 +5,12 @@ random walk scaled to the instrument's yearly volatility, occasional spread wide
 while the instrument's session is closed (the first tick after a closure gaps). The path depends
 only on the seed and the anchor time, never on who asks or when, so replay on a virtual clock is
 reproducible.
+
+An instrument's path is generated only once something reads it (a quote, a tick, a conversion),
+the way a terminal streams only the symbols in its Market Watch; from then on it is kept current.
+Brokers carry many instruments a copier never looks at, and ticking them all would make every
+call pay for them. Generating a path in one stretch or in many gives the same ticks, so when a path
+starts being read changes nothing about its prices.
 """
 
 from __future__ import annotations
@@ -119,36 +125,61 @@ class Market:
         self.anchor = clock.time() if anchor is None else anchor
         self._lock = threading.Lock()
         self._paths = {key: _Path(inst, seed, self.anchor) for key, inst in INSTRUMENTS.items()}
-        self._next_time = min(p.next_time for p in self._paths.values())
+        self._live: dict[str, _Path] = {}
+        self._synced_to = self.anchor
+        self._next_time = math.inf
         self._stamp = 0
 
     def sync(self) -> float:
-        """Generate every tick up to now and return now. Cheap when no tick is due."""
+        """Generate every tick up to now of the instruments being read, and return now.
+
+        Cheap when no tick is due.
+        """
         now = self.clock.time()
         if now >= self._next_time:
             with self._lock:
                 if now >= self._next_time:
-                    for path in self._paths.values():
+                    for path in self._live.values():
                         path.advance_to(now)
-                    self._next_time = min(p.next_time for p in self._paths.values())
+                    self._next_time = min(p.next_time for p in self._live.values())
                     self._stamp += 1
+        if now > self._synced_to:
+            self._synced_to = now
         return now
 
     def sync_stamp(self) -> int:
         """A number that changes whenever new ticks were generated; cheap cache invalidation."""
         return self._stamp
 
+    def _path(self, key: str) -> _Path:
+        path = self._live.get(key)
+        if path is None:
+            path = self._start(key)
+        return path
+
+    def _start(self, key: str) -> _Path:
+        """Bring a path nobody read yet up to the last sync, and keep it current from then on."""
+        with self._lock:
+            path = self._live.get(key)
+            if path is None:
+                path = self._paths[key]
+                path.advance_to(self._synced_to)
+                self._live[key] = path
+                self._next_time = min(self._next_time, path.next_time)
+                self._stamp += 1
+            return path
+
     def quote(self, key: str) -> Quote:
-        path = self._paths[key]
+        path = self._path(key)
         i = len(path.times) - 1
         return Quote(path.base_seq + i, path.times[i], path.mids[i], path.spreads[i])
 
     def last_seq(self, key: str) -> int:
-        return self._paths[key].last_seq
+        return self._path(key).last_seq
 
     def ticks_since(self, key: str, after_seq: int) -> list[Quote]:
         """Ticks with a sequence number above ``after_seq`` that are still in memory."""
-        path = self._paths[key]
+        path = self._path(key)
         with self._lock:
             start = max(after_seq + 1 - path.base_seq, 0)
             base = path.base_seq
@@ -157,7 +188,7 @@ class Market:
 
     def ticks_between(self, key: str, t_from: float, t_to: float) -> list[Quote]:
         """Ticks with UTC time in [t_from, t_to], oldest first."""
-        path = self._paths[key]
+        path = self._path(key)
         with self._lock:
             times = path.times
             lo, hi = bisect.bisect_left(times, t_from), bisect.bisect_right(times, t_to)
@@ -165,30 +196,39 @@ class Market:
             return [Quote(base + i, times[i], path.mids[i], path.spreads[i]) for i in range(lo, hi)]
 
     def mid(self, key: str) -> float:
-        path = self._paths[key]
+        path = self._path(key)
         return path.mids[len(path.mids) - 1]
 
     def usd_value(self, currency: str) -> float:
         """How many US dollars one unit of ``currency`` is worth now."""
         if currency == "USD":
             return 1.0
-        if currency == "EUR":
-            return self.mid("EURUSD")
-        if currency == "GBP":
-            return self.mid("GBPUSD")
-        if currency == "JPY":
-            return 1.0 / self.mid("USDJPY")
-        if currency == "XAU":
-            return self.mid("XAUUSD")
-        if currency == "BTC":
-            return self.mid("BTCUSD")
-        raise KeyError(f"no conversion for currency {currency!r}")
+        try:
+            key, inverted = _USD_PAIRS[currency]
+        except KeyError:
+            raise KeyError(f"no conversion for currency {currency!r}") from None
+        mid = self.mid(key)
+        return 1.0 / mid if inverted else mid
 
     def convert(self, amount: float, from_ccy: str, to_ccy: str) -> float:
         if from_ccy == to_ccy:
             return amount
         return amount * self.usd_value(from_ccy) / self.usd_value(to_ccy)
 
+
+def _usd_pairs() -> dict[str, tuple[str, bool]]:
+    """Per currency, the instrument that prices it in US dollars, and whether it is quoted the
+    other way round (USDJPY prices the yen as 1/mid)."""
+    pairs: dict[str, tuple[str, bool]] = {}
+    for inst in INSTRUMENTS.values():
+        if inst.profit == "USD" and inst.base != "USD":
+            pairs.setdefault(inst.base, (inst.key, False))
+        elif inst.base == "USD" and inst.profit != "USD":
+            pairs.setdefault(inst.profit, (inst.key, True))
+    return pairs
+
+
+_USD_PAIRS = _usd_pairs()
 
 _SHARED: weakref.WeakValueDictionary[tuple[int, int], Market] = weakref.WeakValueDictionary()
 _SHARED_LOCK = threading.Lock()
