@@ -59,11 +59,19 @@ class Notice:
 # After a broker refuses an entry (no money, invalid stops...), wait this long before trying again;
 # by then the maximum delay usually turns the retry into a final, journaled refusal.
 ENTRY_RETRY_S = 15.0
-NO_CHANGES = 10025
 
 
 class Unreachable(Exception):
     """The slave's terminal stopped answering mid-pass; the copier reconnects and reconciles."""
+
+
+class TradingDisabled(Exception):
+    """Trading is switched off at the slave (AutoTrading, the API option, the server): the copier
+    watches for it to come back instead of retrying requests that cannot pass."""
+
+
+class Throttled(Exception):
+    """The slave's broker asked for fewer requests: the copier pauses this slave, then reconciles."""
 
 
 @dataclass
@@ -125,8 +133,7 @@ class SlaveExecutor:
         text = f"failed: {label or what}: {report.message}"
         self.journal.record("result", text, account=self.slave_id, copy_id=copy_id, master_ticket=master_ticket,
                             status=report.status.value, retcode=report.retcode)
-        if report.status is Status.UNREACHABLE:
-            raise Unreachable(report.message)
+        _raise_for_account_state(report)
         key = (master_ticket, what)
         if self.failed.get(key, (None,))[0] != text:
             self.metrics.record_failure(self.slave_id)
@@ -148,7 +155,14 @@ class SlaveExecutor:
 
     # ------------------------------------------------------------------ steps
     async def run(self, steps: list[Step], ctx: StepContext, specs: dict[str, SymbolSpec]) -> None:
+        # A pending copy that could not be cancelled may have just filled: opening at market in the
+        # same pass could double the position, so that entry waits for a fresh look.
+        uncancelled: set[int] = set()
         for step in steps:
+            if isinstance(step, OpenStep | NetStep) and _master_ticket(step) in uncancelled:
+                self.journal.record("correction", f"entry for master #{_master_ticket(step)} waits: its pending "
+                                    "copy could not be cancelled; the next pass looks again", account=self.slave_id)
+                continue
             if isinstance(step, OpenStep):
                 await self._open(step, ctx, specs)
             elif isinstance(step, ReduceStep):
@@ -161,8 +175,8 @@ class SlaveExecutor:
                 await self._place(step)
             elif isinstance(step, AmendStep):
                 await self._amend(step)
-            elif isinstance(step, CancelStep):
-                await self._cancel(step)
+            elif isinstance(step, CancelStep) and not await self._cancel(step):
+                uncancelled.add(step.master_ticket)
 
     def _delay_check(self, master_ticket: int, ctx: StepContext) -> str | None:
         """A refusal when the master filled longer ago than the slave's maximum delay."""
@@ -181,8 +195,7 @@ class SlaveExecutor:
 
     async def _open(self, step: OpenStep, ctx: StepContext, specs: dict[str, SymbolSpec]) -> None:
         d = step.desired
-        leg = "topup" if step.top_up else "entry"
-        cid = tags.copy_id(ctx.master_account, d.master_ticket, self.slave_id, leg)
+        cid = tags.copy_id(ctx.master_account, d.master_ticket, self.slave_id, _entry_leg(step))
         if d.master_ticket in self.refused and not step.top_up:
             return
         if step.top_up and self.rules.tolerances.partial_fill is PartialFillPolicy.ACCEPT:
@@ -259,7 +272,7 @@ class SlaveExecutor:
                 if (tol.partial_fill is PartialFillPolicy.TOP_UP and remaining >= spec.volume_min - 1e-9
                         and report.extra.get("filling") != "return"):
                     step = OpenStep(d, remaining, top_up=True)
-                    cid = tags.copy_id(ctx.master_account, d.master_ticket, self.slave_id, "topup")
+                    cid = tags.copy_id(ctx.master_account, d.master_ticket, self.slave_id, _entry_leg(step))
                     continue
             return
 
@@ -269,15 +282,14 @@ class SlaveExecutor:
         kind = PendingKind.BUY_LIMIT if d.side is Side.BUY else PendingKind.SELL_LIMIT
         request = PlacePending(symbol=d.symbol, kind=kind, volume=d.volume, price=round(d.master_price, spec.digits),
                                stoplimit=0.0, sl=d.sl, tp=d.tp, expiration=0, magic=self.magic,
-                               comment=tags.comment_for(d.master_ticket))
+                               comment=tags.comment_for(d.master_ticket, chase=True))
         label = (f"{self._deviation_text(d, spec, report, 0).removeprefix('skipped: ')}: placing a {kind.value} "
                  f"at the master's price {d.master_price:.{spec.digits}f} (tolerances.on_price_deviation)")
         limit_cid = tags.copy_id(cid, 0, "", "limit")
         report = await self.connector.place_pending(request)
         self._request(limit_cid, label, request)
         self._result(limit_cid, report)
-        if report.status is Status.UNREACHABLE:
-            raise Unreachable(report.message)
+        _raise_for_account_state(report)
         if not report.status.ok:
             self.refuse(d.master_ticket, f"skipped: {label.split(': placing')[0]}; the limit order at the master's "
                         f"price was refused too: {report.message}", copy_id=limit_cid)
@@ -339,7 +351,8 @@ class SlaveExecutor:
 
     async def _reduce(self, step: ReduceStep, ctx: StepContext, specs: dict[str, SymbolSpec]) -> None:
         pos = step.position
-        leg = "close" if step.closes_all else f"reduce:{pos.ticket}:{step.volume:g}"
+        # The position's volume before the cut makes two equal cuts of one position two copy IDs.
+        leg = f"close:{pos.ticket}" if step.closes_all else f"reduce:{pos.ticket}:{pos.volume:g}-{step.volume:g}"
         cid = tags.copy_id(ctx.master_account, step.master_ticket, self.slave_id, leg)
         request = ClosePosition(ticket=pos.ticket, symbol=pos.symbol, side=pos.side, volume=step.volume,
                                 magic=self.magic, comment=tags.comment_for(step.master_ticket))
@@ -387,8 +400,7 @@ class SlaveExecutor:
         await asyncio.sleep(0)
         self._request(cid, label, request)
         self._result(cid, report)
-        # "No changes" means the broker already holds what was asked: done, not failed.
-        if not report.status.ok and report.retcode != NO_CHANGES:
+        if not report.status.ok:
             self._fail(master_ticket, label, report, cid)
             return False
         self.notify(Notice("copy", self.slave_id, f"{done} (master #{master_ticket})", master_ticket))
@@ -401,7 +413,8 @@ class SlaveExecutor:
         # desired stops were applied, asking again would only repeat that adjustment.
         if self.stops_applied.get(pos.ticket) == wanted:
             return
-        cid = tags.copy_id("sltp", step.master_ticket, self.slave_id, f"{step.sl:g}/{step.tp:g}")
+        cid = tags.copy_id("sltp", step.master_ticket, self.slave_id,
+                           f"{pos.ticket}:{pos.sl:g}/{pos.tp:g}>{step.sl:g}/{step.tp:g}")
         request = ModifyStops(ticket=pos.ticket, symbol=pos.symbol, sl=step.sl, tp=step.tp)
         if await self._simple(step.master_ticket, cid, f"set SL {step.sl:g} TP {step.tp:g} on {pos.symbol} #{pos.ticket}",
                               request, self.connector.modify, f"stops {pos.symbol} sl {step.sl:g} tp {step.tp:g}"):
@@ -409,7 +422,7 @@ class SlaveExecutor:
 
     async def _place(self, step: PlaceStep) -> None:
         d = step.desired
-        cid = tags.copy_id("pending", d.master_ticket, self.slave_id, "place")
+        cid = tags.copy_id("pending", d.master_ticket, self.slave_id, f"place:{d.price:g}")
         if self.refused.get(d.master_ticket):
             return
         request = PlacePending(symbol=d.symbol, kind=d.kind, volume=d.volume, price=d.price, stoplimit=d.stoplimit,
@@ -419,24 +432,47 @@ class SlaveExecutor:
         report = await self.connector.place_pending(request)
         self._result(cid, report)
         if not report.status.ok:
+            _raise_for_account_state(report)
             self.refuse(d.master_ticket, f"failed: place {d.kind.value} {d.symbol}: {report.message}", copy_id=cid)
-            if report.status is Status.UNREACHABLE:
-                raise Unreachable(report.message)
             return
         self.notify(Notice("copy", self.slave_id, f"placed {d.kind.value} {d.volume:g} {d.symbol} @ {d.price:g} "
                            f"(master #{d.master_ticket})", d.master_ticket))
 
     async def _amend(self, step: AmendStep) -> None:
         d = step.desired
-        cid = tags.copy_id("pending", d.master_ticket, self.slave_id, f"amend:{d.price:g}")
+        o = step.order
+        cid = tags.copy_id("pending", d.master_ticket, self.slave_id,
+                           f"amend:{o.ticket}:{o.price:g}/{o.sl:g}/{o.tp:g}/{o.expiration}>"
+                           f"{d.price:g}/{d.sl:g}/{d.tp:g}/{d.expiration}")
         request = ModifyPending(ticket=step.order.ticket, symbol=step.order.symbol, price=d.price,
                                 stoplimit=d.stoplimit, sl=d.sl, tp=d.tp, expiration=d.expiration)
         await self._simple(d.master_ticket, cid, f"modify order #{step.order.ticket} to {d.price:g}", request,
                            self.connector.modify_pending, f"moved {d.kind.value} {d.symbol} to {d.price:g}")
 
-    async def _cancel(self, step: CancelStep) -> None:
-        cid = tags.copy_id("pending", step.master_ticket, self.slave_id, "cancel")
+    async def _cancel(self, step: CancelStep) -> bool:
+        cid = tags.copy_id("pending", step.master_ticket, self.slave_id, f"cancel:{step.order.ticket}")
         request = CancelPending(ticket=step.order.ticket, symbol=step.order.symbol)
-        await self._simple(step.master_ticket, cid, f"cancel order #{step.order.ticket} ({step.reason})", request,
+        return await self._simple(step.master_ticket, cid, f"cancel order #{step.order.ticket} ({step.reason})", request,
                            self.connector.cancel,
                            f"cancelled {step.order.kind.value} {step.order.symbol} ({step.reason})")
+
+
+def _entry_leg(step: OpenStep) -> str:
+    if not step.top_up:
+        return "entry"
+    # What the slave held before names the top-up: a second shortfall later is another request.
+    return f"topup:{step.desired.volume - step.volume:g}+{step.volume:g}"
+
+
+def _raise_for_account_state(report: ExecutionReport) -> None:
+    """Answers about the account rather than the request end the pass; the copier handles them."""
+    if report.status is Status.UNREACHABLE:
+        raise Unreachable(report.message)
+    if report.status is Status.DISABLED:
+        raise TradingDisabled(report.message)
+    if report.status is Status.THROTTLED:
+        raise Throttled(report.message)
+
+
+def _master_ticket(step: OpenStep | NetStep) -> int:
+    return step.desired.master_ticket if isinstance(step, OpenStep) else step.master_ticket

@@ -107,6 +107,8 @@ class AccountState:
     leverage: int
     hedging: bool
     trade_allowed: bool
+    # Why trading is off, in words the trader can act on (which switch, where); empty when on.
+    trading_blocked: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +245,10 @@ class Status(Enum):
     REQUOTED = "requoted"
     REJECTED = "rejected"
     UNREACHABLE = "unreachable"  # the terminal did not answer: no connection, timeout
+    # Trading is switched off at the account (AutoTrading, the API option, the server): nothing
+    # can pass until the trader switches it back on, so the copier watches instead of retrying.
+    DISABLED = "disabled"
+    THROTTLED = "throttled"  # the broker asks for fewer requests; wait before the next one
 
     @property
     def ok(self) -> bool:

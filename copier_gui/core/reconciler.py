@@ -127,7 +127,10 @@ def reconcile(
     early = {t for t in held if t in master_orders and t not in plan.positions}
     # A limit order at the master's price, placed when the market ran beyond the tolerance
     # (tolerances.on_price_deviation): it is this copy's entry, working; keep it, open nothing.
-    chasing = {t for t in working if t in plan.positions and t not in held and hedging and entries_allowed}
+    # Known by its tag: a slave's copy of a master pending order that has since filled looks the
+    # same otherwise, and taking it for the entry would leave the slave flat.
+    chasing = {t for t, items in working.items() if any(tags.is_chase(o.comment) for o in items)
+               and t in plan.positions and t not in held and hedging and entries_allowed}
 
     # ---- pending orders
     for ticket, slave_orders in working.items():
@@ -136,15 +139,19 @@ def reconcile(
         # A netting account merges fills into one position per symbol, so an early fill there
         # could not be told apart; netting slaves take pending trades at market when they fill.
         if ticket in chasing:
-            for order in slave_orders[1:]:
-                steps_exit.append(CancelStep(ticket, order, "duplicate order"))
+            keep = next(o for o in slave_orders if tags.is_chase(o.comment))
+            for order in slave_orders:
+                if order is not keep:
+                    steps_exit.append(CancelStep(ticket, order, "duplicate order"))
             continue
         desired = plan.orders.get(ticket) if entries_allowed and hedging else None
         keep = slave_orders[0] if desired is not None else None
         for order in slave_orders:
             if order is keep:
                 continue
-            reason = ("master order no longer pending" if ticket not in plan.orders
+            reason = ("master order filled; its position is copied at market" if ticket in plan.positions
+                      and not tags.is_chase(order.comment)
+                      else "master order no longer pending" if ticket not in plan.orders
                       else "copying is off for this slave" if not entries_allowed
                       else "netting accounts copy pending trades when they fill" if not hedging
                       else "duplicate order")

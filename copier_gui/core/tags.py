@@ -30,13 +30,23 @@ def base36(number: int) -> str:
     return "".join(reversed(out))
 
 
-def comment_for(master_ticket: int) -> str:
+# Marks the copier's own limit order at the master's price (tolerances.on_price_deviation), so the
+# reconciler knows it by its tag instead of guessing it from a pending order that outlived its master.
+CHASE = "L"
+
+
+def comment_for(master_ticket: int, *, chase: bool = False) -> str:
     """The comment a slave position or order carries for the master position/order ``master_ticket``.
 
     A master pending order's ticket becomes its position's ticket when it fills, so one tag covers
     an order and the position it turns into.
     """
-    return f"{PREFIX}:{base36(master_ticket)}"
+    return f"{PREFIX}:{base36(master_ticket)}" + (f"/{CHASE}" if chase else "")
+
+
+def is_chase(comment: str) -> bool:
+    """True for the copier's own price-chasing limit order (see ``comment_for(chase=True)``)."""
+    return master_ticket_of(comment) is not None and f"/{CHASE}" in comment[len(PREFIX) + 1:]
 
 
 def master_ticket_of(comment: str) -> int | None:

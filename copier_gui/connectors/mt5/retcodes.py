@@ -20,6 +20,9 @@ INVALID_STOPS = 10016
 MARKET_CLOSED = 10018
 PRICE_CHANGED = 10020
 PRICE_OFF = 10021
+TOO_MANY_REQUESTS = 10024
+NO_CHANGES = 10025
+SERVER_DISABLES_AT = 10026
 CLIENT_DISABLES_AT = 10027
 INVALID_FILL = 10030
 CONNECTION = 10031
@@ -106,6 +109,13 @@ def status_for(retcode: int, *, deal: bool) -> Status:
         return Status.PARTIAL
     if retcode in (REQUOTE, PRICE_CHANGED, PRICE_OFF):
         return Status.REQUOTED
+    if retcode in (SERVER_DISABLES_AT, CLIENT_DISABLES_AT):
+        return Status.DISABLED
+    if retcode == TOO_MANY_REQUESTS:
+        return Status.THROTTLED
+    if retcode == NO_CHANGES and not deal:
+        # A modification the broker already holds: what was asked is in place.
+        return Status.PLACED
     if retcode == CONNECTION:
         # The terminal answered, but its trade server did not: nothing was executed, and the same
         # request may succeed once the terminal reconnects, which is what UNREACHABLE tells the core.
@@ -132,6 +142,8 @@ def result_message(status: Status, retcode: int, comment: str, *, company: str, 
     said = f"({retcode} {comment or retcode_name(retcode)})"
     if retcode == CLIENT_DISABLES_AT:
         return algo_trading_off_message(terminal)
+    if retcode == NO_CHANGES and status is Status.PLACED:
+        return f"nothing to change at {company} {said}: the levels are already set"
     if status is Status.FILLED:
         return f"filled by {company} {said}"
     if status is Status.PARTIAL:
@@ -151,7 +163,7 @@ def call_failure(code: int, text: str, *, terminal: str) -> tuple[Status, str]:
     if code == RES_AUTO_TRADING_DISABLED:
         # The terminal answered and refuses on purpose: retrying cannot help until the trader
         # changes the setting, so this is a refusal, not an unreachable terminal.
-        return Status.REJECTED, python_api_disabled_message(terminal)
+        return Status.DISABLED, python_api_disabled_message(terminal)
     if code == RES_INVALID_PARAMS:
         return Status.REJECTED, (f"the MetaTrader5 module refused the request before sending it "
                                  f"({code} {text}); this is a copier bug, please report it")

@@ -341,7 +341,8 @@ def to_account_state(account, terminal) -> AccountState:
         currency=account.currency, balance=float(account.balance), equity=float(account.equity),
         margin=float(account.margin), margin_free=float(account.margin_free),
         leverage=int(account.leverage),
-        hedging=account.margin_mode == ACCOUNT_MARGIN_MODE_RETAIL_HEDGING, trade_allowed=trade_allowed)
+        hedging=account.margin_mode == ACCOUNT_MARGIN_MODE_RETAIL_HEDGING, trade_allowed=trade_allowed,
+        trading_blocked="; ".join(trading_blockers(account, terminal)))
 
 
 def trading_blockers(account, terminal) -> list[str]:

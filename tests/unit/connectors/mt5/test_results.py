@@ -46,15 +46,15 @@ def buy(symbol: str = "EURUSD", volume: float = 0.01) -> OpenPosition:
     (10016, Status.REJECTED, "rejected by {company} (10016 Invalid stops): the stop loss or take profit is too close"),
     (10018, Status.REJECTED, "rejected by {company} (10018 Market closed): the market for this symbol is closed"),
     (10019, Status.REJECTED, "rejected by {company} (10019 No money): not enough free margin"),
-    (10024, Status.REJECTED, "rejected by {company} (10024 Too many requests): too many requests"),
-    (10026, Status.REJECTED, "rejected by {company} (10026 AutoTrading disabled by server): the broker has disabled"),
+    (10024, Status.THROTTLED, "rejected by {company} (10024 Too many requests): too many requests"),
+    (10026, Status.DISABLED, "rejected by {company} (10026 AutoTrading disabled by server): the broker has disabled"),
     (10029, Status.REJECTED, "rejected by {company} (10029 Order or position frozen): the order or position is within"),
     (10030, Status.REJECTED, "rejected by {company} (10030 Unsupported filling mode): the broker does not support this filling"),
     (10045, Status.REJECTED, "rejected by {company} (10045 FIFO rule violation): the account must close positions in FIFO"),
     (10099, Status.REJECTED, "rejected by {company} (10099 Request rejected)"),
     (10031, Status.UNREACHABLE, "not executed: the terminal {terminal} has no connection to the trade server of "
                                 "{company} (10031 No connection)"),
-    (10027, Status.REJECTED, "AutoTrading is disabled in the MetaTrader 5 terminal {terminal}: press the "
+    (10027, Status.DISABLED, "AutoTrading is disabled in the MetaTrader 5 terminal {terminal}: press the "
                              "'Algo Trading' button in its toolbar"),
 ])
 async def test_forced_retcodes(connected, retcode, status, message):
@@ -152,7 +152,7 @@ async def test_modify_without_changes(connected):
     request = ModifyStops(opened.order, "EURUSD", round(bid - 100 * POINT, 5), 0.0)
     assert (await connector.modify(request)).status is Status.PLACED
     again = await connector.modify(request)
-    assert (again.status, again.retcode) == (Status.REJECTED, 10025)
+    assert (again.status, again.retcode) == (Status.PLACED, 10025)
     assert "nothing to change" in again.message
 
 
@@ -161,7 +161,7 @@ async def test_algo_trading_button_off(connected):
     login = terminal.account_info().login
     terminal.sim.set_algo_trading(False)
     report = await connector.open(buy("EURUSD-ECN"))
-    assert (report.status, report.retcode) == (Status.REJECTED, 10027)
+    assert (report.status, report.retcode) == (Status.DISABLED, 10027)
     assert report.message == (
         f"AutoTrading is disabled in the MetaTrader 5 terminal 'Summit Securities K.K. MetaTrader 5' "
         f"(account {login}): press the 'Algo Trading' button in its toolbar")
@@ -172,7 +172,7 @@ async def test_python_api_disabled(connected):
     login = terminal.account_info().login
     terminal.sim.set_tradeapi_disabled(True)
     report = await connector.open(buy())
-    assert (report.status, report.retcode) == (Status.REJECTED, -8)
+    assert (report.status, report.retcode) == (Status.DISABLED, -8)
     assert report.message == (
         f"the terminal {TERMINAL.format(login=login)} does not allow trading from Python: in Tools > "
         "Options > Expert Advisors, untick 'Disable automatic trading via external Python API'")

@@ -131,9 +131,13 @@ def test_a_market_order_in_progress_is_not_a_pending_order():
     (10020, True, Status.REQUOTED),
     (10021, True, Status.REQUOTED),
     (10031, True, Status.UNREACHABLE),
+    (10024, True, Status.THROTTLED),
+    (10026, True, Status.DISABLED),
+    (10027, False, Status.DISABLED),
+    (10025, False, Status.PLACED),
     *[(code, True, Status.REJECTED) for code in (
-        10006, 10007, 10011, 10012, 10013, 10014, 10015, 10016, 10017, 10018, 10019, 10022, 10023, 10024,
-        10025, 10026, 10027, 10028, 10029, 10030, 10032, 10033, 10034, 10035, 10036, 10038, 10039, 10040,
+        10006, 10007, 10011, 10012, 10013, 10014, 10015, 10016, 10017, 10018, 10019, 10022, 10023,
+        10025, 10028, 10029, 10030, 10032, 10033, 10034, 10035, 10036, 10038, 10039, 10040,
         10041, 10042, 10043, 10044, 10045, 10046, 0, 99999)],
 ])
 def test_status_for(retcode, deal, status):

@@ -1,0 +1,199 @@
+"""The copier under account faults: AutoTrading switched off and on, outages, pending copies that
+outlive their master order, throttling, and copy IDs that stay unique per request."""
+
+from __future__ import annotations
+
+import asyncio
+
+from copier_gui.core.copier import LinkState
+from copier_gui.core.rules import CopyRules, DeviationPolicy, Tolerances
+from tests.kit.rig import Rig
+
+
+def copies(rig: Rig, slave: str) -> list:
+    return [p for p in rig.held(slave)]
+
+
+def test_autotrading_back_on_copies_what_is_missing_within_a_second():
+    rig = Rig(slaves=("harbor_fx",))
+    slave = rig.slaves["s0"]
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        slave.sim.set_algo_trading(False)
+        rig.trade("EURUSD", 0, 0.5)
+        await asyncio.sleep(1.5)
+        during = (copier.slaves["s0"].state, len(copies(rig, "s0")))
+        slave.sim.set_algo_trading(True)
+        switched_on = rig.clock.monotonic()
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if copies(rig, "s0"):
+                break
+        took = rig.clock.monotonic() - switched_on
+        state = copier.slaves["s0"].state
+        await copier.stop()
+        return during, took, state
+
+    during, took, state = rig.run(script)
+    assert during == (LinkState.DEGRADED, 0)
+    assert took <= 1.0, took
+    assert state is LinkState.CONNECTED
+    assert [(p.symbol, p.volume) for p in copies(rig, "s0")] == [("EURUSD.m", 0.5)]
+
+
+def test_a_slave_that_connects_with_autotrading_off_recovers_by_itself():
+    rig = Rig(slaves=("harbor_fx",))
+    rig.slaves["s0"].sim.set_algo_trading(False)
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        first = (copier.slaves["s0"].state, copier.slaves["s0"].last_error)
+        await asyncio.sleep(2)
+        rig.slaves["s0"].sim.set_algo_trading(True)
+        await asyncio.sleep(0.5)
+        rig.trade("GBPUSD", 1, 0.2)
+        await asyncio.sleep(0.1)
+        second = copier.slaves["s0"].state
+        await copier.stop()
+        return first, second
+
+    (state, detail), second = rig.run(script)
+    assert state is LinkState.DEGRADED
+    assert "Algo Trading" in detail and "resumes by itself" in detail
+    assert second is LinkState.CONNECTED
+    assert [(p.symbol, p.volume) for p in copies(rig, "s0")] == [("GBPUSD.m", 0.2)]
+
+
+def test_reconnection_within_a_second_of_the_broker_coming_back():
+    rig = Rig(slaves=("harbor_fx",))
+    slave = rig.slaves["s0"]
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        slave.sim.disconnect(13.0)
+        rig.trade("EURUSD", 0, 0.3)  # noticed by the copier, refused by the slave's lost pipe
+        await asyncio.sleep(0.1)
+        back_at = rig.clock.monotonic() + 13.0
+        while copier.slaves["s0"].state is not LinkState.CONNECTED:
+            await asyncio.sleep(0.01)
+        took = rig.clock.monotonic() - back_at
+        await copier.stop()
+        return took
+
+    took = rig.run(script)
+    assert took <= 1.0, took
+
+
+def test_a_pending_fill_is_copied_at_market_when_pending_orders_are_not_copied():
+    rig = Rig(slaves=("harbor_fx",), rules=CopyRules(copy_pending=False,
+                                                     tolerances=Tolerances(max_price_deviation_points=5000)))
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        tick = rig.master.symbol_info_tick("EURUSD")
+        placed = rig.master.order_send({"action": 5, "symbol": "EURUSD", "volume": 0.4, "type": 4,
+                                        "price": round(tick.ask + 0.00005, 5), "type_filling": 2})
+        assert placed.retcode == 10009, placed
+        await asyncio.sleep(0.05)
+        before = copies(rig, "s0"), rig.slaves["s0"].orders_get()
+        # The market comes to the order: fill it the way the broker would.
+        for _ in range(600):
+            await asyncio.sleep(0.5)
+            if rig.master.positions_get():
+                break
+        await asyncio.sleep(0.2)
+        filled = bool(rig.master.positions_get())
+        await copier.stop()
+        return before, filled
+
+    (held, orders), filled = rig.run(script)
+    assert held == [] and orders == ()
+    assert filled, "the master's buy stop never filled in this market"
+    assert [(p.symbol, p.volume) for p in copies(rig, "s0")] == [("EURUSD.m", 0.4)]
+    refusals = [n.text for n in rig.notices if n.kind == "refusal"]
+    assert any("copy_pending" in r for r in refusals)
+
+
+def test_an_old_pending_copy_is_not_taken_for_the_price_chasing_order():
+    """The slave refuses to move its copy; the master's order then fills: the old copy goes and
+    the position is copied at market. Only an order tagged as the copier's own limit is waited on."""
+    rules = CopyRules(tolerances=Tolerances(max_price_deviation_points=5000,
+                                            on_price_deviation=DeviationPolicy.LIMIT_AT_MASTER_PRICE))
+    rig = Rig(slaves=("harbor_fx",), rules=rules)
+    slave = rig.slaves["s0"]
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        tick = rig.master.symbol_info_tick("EURUSD")
+        placed = rig.master.order_send({"action": 5, "symbol": "EURUSD", "volume": 0.5, "type": 3,
+                                        "price": round(tick.bid + 0.0100, 5), "type_filling": 2})
+        await asyncio.sleep(0.05)
+        copied = slave.orders_get()
+        # The slave's broker refuses every change now; the master moves its order to the market.
+        slave.sim.force_retcodes(*[10006] * 3)
+        tick = rig.master.symbol_info_tick("EURUSD")
+        moved = rig.master.order_send({"action": 7, "order": placed.order, "price": round(tick.bid + 0.00005, 5)})
+        assert moved.retcode == 10009, moved
+        for _ in range(240):
+            await asyncio.sleep(0.5)
+            if rig.master.positions_get():
+                break
+        filled = bool(rig.master.positions_get())
+        await asyncio.sleep(3)
+        await copier.stop()
+        return copied, filled
+
+    copied, filled = rig.run(script)
+    assert len(copied) == 1
+    assert filled, "the master's sell limit never filled"
+    held = copies(rig, "s0")
+    assert [(p.symbol, p.volume, p.type) for p in held] == [("EURUSD.m", 0.5, 1)]
+    assert slave.orders_get() == ()
+
+
+def test_two_equal_partial_closes_have_distinct_copy_ids():
+    rig = Rig(slaves=("harbor_fx",))
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        ticket = rig.trade("EURUSD", 0, 0.6)
+        await asyncio.sleep(0.1)
+        rig.trade("EURUSD", 1, 0.2, position=ticket)
+        await asyncio.sleep(0.1)
+        rig.trade("EURUSD", 1, 0.2, position=ticket)
+        await asyncio.sleep(0.1)
+        await copier.stop()
+
+    rig.run(script)
+    requests = [e for e in rig.journal.entries() if e.kind == "request" and e.account == "s0"]
+    ids = [e.copy_id for e in requests]
+    assert len(ids) == 3 and len(set(ids)) == 3, ids
+
+
+def test_too_many_requests_pauses_the_slave_then_copies():
+    rig = Rig(slaves=("harbor_fx",))
+    slave = rig.slaves["s0"]
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        slave.sim.force_retcodes(10024)
+        rig.trade("EURUSD", 0, 0.3)
+        await asyncio.sleep(0.1)
+        during = copies(rig, "s0")
+        await asyncio.sleep(1.0)
+        await copier.stop()
+        return during
+
+    during = rig.run(script)
+    assert during == []
+    assert [(p.symbol, p.volume) for p in copies(rig, "s0")] == [("EURUSD.m", 0.3)]
+    texts = [n.text for n in rig.notices if n.account == "s0"]
+    assert any("next request in 0.5 s" in t for t in texts), texts
