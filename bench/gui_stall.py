@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import io
 import json
 import sys
@@ -48,6 +49,7 @@ def run_gui(seconds: float, slaves: int) -> dict:
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    from copier_gui.demo.session import demo_session
     from copier_gui.ui.app import Application, GuiOptions
 
     app = QApplication.instance() or QApplication([])
@@ -56,8 +58,9 @@ def run_gui(seconds: float, slaves: int) -> dict:
 
     async def main() -> None:
         home = tempfile.mkdtemp(prefix="copier-gui-bench-")
-        application = Application(app, user_paths(home), GuiOptions(
-            demo=True, slaves=slaves, strategy_interval_s=0.2, duration=seconds))
+        paths = user_paths(home)
+        demo = functools.partial(demo_session, slaves, paths, strategy_interval_s=0.2, workers=True)
+        application = Application(app, paths, GuiOptions(demo=True, duration=seconds), demo)
         stop = asyncio.Event()
         probe = asyncio.ensure_future(_stall_probe(gaps, stop))
 
@@ -82,7 +85,7 @@ def run_gui(seconds: float, slaves: int) -> dict:
 
 
 def run_headless(seconds: float, slaves: int) -> dict:
-    from copier_gui.headless import run_demo_headless
+    from copier_gui.demo.headless import run_demo_headless
 
     gaps: list[float] = []
     latencies: list[float] = []

@@ -93,7 +93,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         if not args.demo:
             raise UsageError("headless mode with your own accounts needs linked accounts; "
                              "link them in the window first, or try --demo --headless")
-        from copier_gui.headless import run_demo_headless
+        from copier_gui.demo.headless import run_demo_headless
 
         asyncio.run(run_demo_headless(slaves=args.slaves, duration=args.duration, paths=paths, seed=args.seed,
                                       poll_interval_s=args.poll_ms / 1000.0,
@@ -110,14 +110,19 @@ def _gui(args: argparse.Namespace, paths) -> int:
                                                  or os.environ.get("QT_QPA_PLATFORM")):
         raise UsageError("no display to open the window on: run it in a desktop session, "
                          "or use --demo --headless")
+    import functools
+
+    from copier_gui.demo.session import demo_session
     from copier_gui.ui.app import GuiOptions, run_gui
 
     screenshot = Path(args.screenshot) if args.screenshot else None
     duration = args.duration if args.duration is not None or screenshot is None else 12.0
-    return run_gui(paths, GuiOptions(demo=args.demo, slaves=args.slaves, seed=args.seed,
-                                     poll_interval_s=args.poll_ms / 1000.0,
-                                     strategy_interval_s=args.trade_interval, duration=duration,
-                                     screenshot=screenshot, theme=args.theme))
+    # The window offers the demo on its welcome page too, so it gets the factory either way. The
+    # demo's terminals run in worker processes, through the same path as real terminals.
+    demo = functools.partial(demo_session, args.slaves, paths, seed=args.seed, poll_interval_s=args.poll_ms / 1000.0,
+                             strategy_interval_s=args.trade_interval, workers=True)
+    return run_gui(paths, GuiOptions(demo=args.demo, duration=duration, screenshot=screenshot, theme=args.theme),
+                   demo)
 
 
 def _replay(scenario_path: Path, out: Path) -> int:

@@ -1,5 +1,6 @@
 """Headless mode: the copier on a plain asyncio loop, printing one line per copy or refusal and a
-drift summary per slave at the end (or on Ctrl-C). The same core the window runs."""
+drift summary per slave at the end (or on Ctrl-C). The same core the window runs; what it copies
+between (saved accounts, the demo's brokers) is built by the caller."""
 
 from __future__ import annotations
 
@@ -8,19 +9,17 @@ import contextlib
 import datetime as dt
 import signal
 import sys
-from collections.abc import Callable
-from typing import TextIO
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, TextIO
 
 from copier_gui.clock import SYSTEM_CLOCK, Clock
 from copier_gui.core.copier import Copier
-from copier_gui.core.copybook import CopyBook
 from copier_gui.core.executor import Notice
-from copier_gui.core.journal import Journal
 from copier_gui.core.metrics import Metrics
-from copier_gui.demo.rig import build_demo
-from copier_gui.paths import UserPaths
 
 _SHOWN = {"copy", "refusal", "failure", "state", "master"}
+
+Background = Callable[[], Coroutine[Any, Any, Any]]
 
 
 def format_notice(notice: Notice, clock: Clock) -> str:
@@ -47,20 +46,14 @@ def format_summary(metrics: Metrics, accounts: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-async def run_demo_headless(*, slaves: int, duration: float | None, paths: UserPaths, seed: int = 0,
-                            poll_interval_s: float = 0.005, out: TextIO = sys.stdout,
-                            clock: Clock = SYSTEM_CLOCK, strategy_interval_s: float = 2.0,
-                            on_ready: Callable[[Copier], None] | None = None, workers: bool = True) -> Metrics:
-    paths.ensure()
-    # The demo's terminals run in worker processes, one per account, as real terminals do.
-    rig = build_demo(slaves, clock=clock, seed=seed, strategy_interval_s=strategy_interval_s,
-                     workers=workers, master_poll_s=poll_interval_s)
-    journal = Journal(paths.journal_file, clock, backups_dir=paths.backups_dir)
-    # The demo's brokers are new each run, so its copy book need not outlive the process.
-    copybook = CopyBook(None)
-    metrics = Metrics()
-    copier = Copier(rig.master.connector, rig.links, journal=journal, clock=clock, copybook=copybook,
-                    metrics=metrics, poll_interval_s=poll_interval_s)
+async def run_headless(copier: Copier, *, duration: float | None, out: TextIO = sys.stdout,
+                       clock: Clock = SYSTEM_CLOCK, background: Sequence[tuple[str, Background]] = (),
+                       on_ready: Callable[[Copier], None] | None = None) -> None:
+    """Run ``copier`` until ``duration`` seconds pass or SIGINT/SIGTERM, printing a line per notice.
+
+    ``background`` coroutines (named, for the task list) start once the copier has started and are
+    cancelled before it stops. The caller owns what the copier was built on and closes it after.
+    """
 
     def show(notice: Notice) -> None:
         if notice.kind in _SHOWN:
@@ -72,13 +65,11 @@ async def run_demo_headless(*, slaves: int, duration: float | None, paths: UserP
     with contextlib.suppress(NotImplementedError, RuntimeError):
         loop.add_signal_handler(signal.SIGINT, stop.set)
         loop.add_signal_handler(signal.SIGTERM, stop.set)
-    print(f"copier-gui demo: master at {rig.master.profile}, {slaves} slave(s) at "
-          f"{', '.join(s.profile for s in rig.slaves)}; journal {paths.journal_file}", file=out, flush=True)
     try:
         await copier.start()
         if on_ready is not None:
             on_ready(copier)
-        strategy = asyncio.create_task(rig.strategy.run(), name="demo-strategy")
+        tasks = [asyncio.create_task(factory(), name=name) for name, factory in background]
         try:
             if duration is None:
                 await stop.wait()
@@ -86,9 +77,11 @@ async def run_demo_headless(*, slaves: int, duration: float | None, paths: UserP
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=duration)
         finally:
-            strategy.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await strategy
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             # Give copies already in flight a moment to land before the summary.
             await asyncio.sleep(min(0.5, copier.poll_interval_s * 20))
             await copier.stop()
@@ -96,8 +89,3 @@ async def run_demo_headless(*, slaves: int, duration: float | None, paths: UserP
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(signal.SIGINT)
             loop.remove_signal_handler(signal.SIGTERM)
-        journal.close()
-        copybook.close()
-        rig.close()
-    print(format_summary(metrics, {link.id: link.broker for link in rig.links}), file=out, flush=True)
-    return metrics

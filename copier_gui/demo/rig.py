@@ -9,17 +9,13 @@ WorkerConnector, the code path real terminals take.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import random
 from dataclasses import dataclass
 
 from copier_gui.clock import SYSTEM_CLOCK, Clock
 from copier_gui.connectors.mt5 import InlineInvoker, MT5Connector, ThreadInvoker
 from copier_gui.core.copier import SlaveLink
-from copier_gui.core.ports import ConnectorError
 from copier_gui.core.rules import CopyRules, Sizing, SizingMode, SymbolMapping, Tolerances
-from copier_gui.demo.strategy import MasterStrategy
+from copier_gui.demo.strategy import LocalTrader, MasterStrategy, WorkerTrader
 from copier_gui.sim import PROFILES, new_terminal
 
 MASTER_PROFILE = "meridian_ecn"
@@ -43,29 +39,12 @@ class DemoAccount:
     invoker: InlineInvoker | ThreadInvoker | None
 
 
-class WorkerStrategy:
-    """The demo's master trader when the master terminal lives in a worker: the worker runs the
-    same MasterStrategy on its terminal, and this only says when, as the in-process one would."""
-
-    def __init__(self, connector, *, seed: int = 0, interval_s: float = 2.0) -> None:
-        self.connector = connector
-        self.rng = random.Random(f"copier_gui.demo.strategy.timing:{seed}")
-        self.interval_s = interval_s
-
-    async def run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval_s * self.rng.uniform(0.6, 1.4))
-            # A master worker that is restarting misses a step; the copier reports the restart.
-            with contextlib.suppress(ConnectorError):
-                await self.connector.sim("strategy_step")
-
-
 @dataclass
 class DemoRig:
     master: DemoAccount
     slaves: list[DemoAccount]
     links: list[SlaveLink]
-    strategy: MasterStrategy | WorkerStrategy
+    strategy: MasterStrategy
 
     def close(self) -> None:
         accounts = [self.master, *self.slaves]
@@ -102,8 +81,7 @@ def build_demo(n_slaves: int, *, clock: Clock, seed: int = 0, inline: bool = Fal
             # The master is watched for new trades, so it never rests; slaves may.
             config = WorkerConfig(account_id, terminal, poll_fast_s=min(0.002, master_poll_s),
                                   poll_idle_s=master_poll_s if master else 0.1,
-                                  poll_rest_s=None if master else 1.0,
-                                  strategy_seed=seed if master else None)
+                                  poll_rest_s=None if master else 1.0)
             return DemoAccount(account_id, profile, None, WorkerConnector(config, clock=clock), None)
         terminal = new_terminal(profile, seed=seed, clock=clock, login=7_000_000 + index, **overrides)
         invoker = InlineInvoker() if inline else ThreadInvoker(name=account_id)
@@ -122,8 +100,8 @@ def build_demo(n_slaves: int, *, clock: Clock, seed: int = 0, inline: bool = Fal
         rules = CopyRules(sizing=_SIZINGS[i % len(_SIZINGS)], symbols=SymbolMapping(),
                           tolerances=Tolerances(max_price_deviation_points=3000))
         links.append(SlaveLink(slave.id, slave.connector, rules, broker=PROFILES[profile].company))
-    if workers:
-        strategy = WorkerStrategy(master.connector, seed=seed, interval_s=strategy_interval_s)
-    else:
-        strategy = MasterStrategy(master.terminal, seed=seed, interval_s=strategy_interval_s)
+    # The strategy trades the master from this process either way; only how it reaches the
+    # terminal differs.
+    trader = WorkerTrader(master.connector) if workers else LocalTrader(master.terminal)
+    strategy = MasterStrategy(trader, seed=seed, interval_s=strategy_interval_s)
     return DemoRig(master, slaves, links, strategy)

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,30 +21,33 @@ from copier_gui.clock import SYSTEM_CLOCK
 from copier_gui.paths import UserPaths
 from copier_gui.ui import palette
 from copier_gui.ui.main_window import MainWindow
-from copier_gui.ui.session import Session, SettingsStore, demo_session
+from copier_gui.ui.session import Session, SettingsStore
+
+# Builds the demo's session. Handed in by the caller, so the window never imports the demo.
+DemoFactory = Callable[[], Session]
 
 
 @dataclass(frozen=True)
 class GuiOptions:
-    demo: bool = False
-    slaves: int = 3
-    seed: int = 0
-    poll_interval_s: float = 0.005
-    strategy_interval_s: float = 2.0
+    demo: bool = False  # start the demo at once (needs a demo factory)
     duration: float | None = None  # quit by itself after this many seconds
     screenshot: Path | None = None  # saved just before quitting
     theme: str = "auto"
-    # The demo's terminals run in worker processes, through the same path as real terminals.
-    workers: bool = True
 
 
 class Application:
-    """Owns the window and the running session, and the order things stop in."""
+    """Owns the window and the running session, and the order things stop in.
 
-    def __init__(self, app: QApplication, paths: UserPaths, options: GuiOptions) -> None:
+    ``demo`` builds the demo's session for the welcome page's "Try the demo"; without one that
+    button is hidden.
+    """
+
+    def __init__(self, app: QApplication, paths: UserPaths, options: GuiOptions,
+                 demo: DemoFactory | None = None) -> None:
         self.app = app
         self.paths = paths
         self.options = options
+        self.demo = demo
         self.session: Session | None = None
         self.window: MainWindow | None = None
         self.store = SettingsStore(paths)
@@ -58,6 +62,7 @@ class Application:
         self.window.quitRequested.connect(self.request_quit)
         self.window.demoRequested.connect(self.start_demo)
         self.window.linkRequested.connect(self.open_wizard)
+        self.window.welcome.demo_button.setVisible(self.demo is not None)
         self.store.load()
         geometry = self.store.geometry()
         if geometry:
@@ -92,11 +97,9 @@ class Application:
 
     # ---------------------------------------------------------------- sessions
     def start_demo(self) -> None:
-        if self.session is not None:
+        if self.session is not None or self.demo is None:
             return
-        o = self.options
-        self.attach(demo_session(o.slaves, self.paths, seed=o.seed, poll_interval_s=o.poll_interval_s,
-                                 strategy_interval_s=o.strategy_interval_s, workers=o.workers))
+        self.attach(self.demo())
 
     def open_saved(self) -> None:
         """The linked accounts' copier, or the welcome saying what is missing or wrong."""
@@ -185,7 +188,7 @@ class Application:
             self.window.close()
 
 
-def run_gui(paths: UserPaths, options: GuiOptions) -> int:
+def run_gui(paths: UserPaths, options: GuiOptions, demo: DemoFactory | None = None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "copier-gui"])
     app.setApplicationName("copier_gui")
     app.setWindowIcon(palette.app_icon())
@@ -193,4 +196,4 @@ def run_gui(paths: UserPaths, options: GuiOptions) -> int:
     palette.follow_os(app, options.theme)
     # Python 3.11's asyncio.run has no loop_factory; asyncio.Runner is the same thing.
     with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
-        return runner.run(Application(app, paths, options).run())
+        return runner.run(Application(app, paths, options, demo).run())

@@ -84,7 +84,6 @@ class WorkerConfig:
     health_check_s: float = 1.0
     log_level: int = logging.INFO
     nice: int = 10
-    strategy_seed: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("poll_fast_s", "poll_idle_s", "heartbeat_s", "health_check_s"):

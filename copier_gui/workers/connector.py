@@ -35,6 +35,7 @@ from copier_gui.core.ports import Capabilities, ConnectorError
 from copier_gui.workers import protocol
 from copier_gui.workers.config import WorkerConfig
 from copier_gui.workers.transport import Channel, ChannelClosed, PipeHost, WorkerHost, WorkerProcess
+from copier_gui.workers.worker import main as worker_main
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ class WorkerConnector:
         self.config = config
         self.account_id = config.account_id
         self.journal = journal
-        self._host = host or PipeHost()
+        self._host = host or PipeHost(worker_main)
         self._clock = clock
         self._hello_timeout_s = hello_timeout_s
         # Five missed heartbeats: a worker busy in a long terminal call still beats from its thread.

@@ -131,9 +131,9 @@ class PipeHost:
     event loop, threads and open terminals. ``target(channel, config)`` is the worker's main.
     """
 
-    def __init__(self, target: Callable[[Any, Any], None] | None = None) -> None:
-        if target is None:
-            from copier_gui.workers.worker import main as target
+    def __init__(self, target: Callable[[Any, Any], None]) -> None:
+        # Given, not looked up here: the worker's main imports this module, and a transport that
+        # imported the worker back would tie the two into a cycle.
         self._target = target
         self._context = multiprocessing.get_context("spawn")
 

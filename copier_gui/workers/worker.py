@@ -25,8 +25,11 @@ from copier_gui.workers.transport import Channel, ChannelClosed
 log = logging.getLogger(__name__)
 
 # Levers the "sim" request may pull on a simulated terminal, by name.
-_SIM_LEVERS = ("order_send", "strategy_step", "set_algo_trading", "set_tradeapi_disabled", "disconnect",
-               "force_retcodes")
+_SIM_LEVERS = ("trader", "set_algo_trading", "set_tradeapi_disabled", "disconnect", "force_retcodes")
+# What the "trader" lever reaches: the functions a person or an expert advisor trading the account
+# uses. Never the session's own (initialize, login, shutdown): those belong to the copier.
+_TRADER_FUNCTIONS = frozenset({"account_info", "positions_get", "orders_get", "symbol_info", "symbol_info_tick",
+                               "order_check", "order_send"})
 
 
 def main(channel: Channel, config: WorkerConfig) -> None:
@@ -185,7 +188,6 @@ class Worker:
         self._busy: tuple[str, float] | None = None
         self._terminal_info = None
         self._login_seen: int | None = None
-        self._strategy = None
         self._ops: dict[str, Callable[[dict], Any]] = {
             "connect": self._op_connect, "close_session": self._op_close_session, "account": self._op_account,
             "snapshot": self._op_snapshot, "symbols": self._op_symbols, "symbol": self._op_symbol,
@@ -537,18 +539,15 @@ class Worker:
         values = args.get("args", [])
         if lever not in _SIM_LEVERS or not isinstance(values, list):
             raise protocol.ProtocolError(f"unknown simulator lever {lever!r}")
-        if lever == "order_send":
-            # The account's own trader (a person or an EA) trading the terminal, not the copier.
-            result = api.order_send(*values)
-            return None if result is None else _struct_to_plain(result)
-        if lever == "strategy_step":
-            if self._strategy is None:
-                from copier_gui.demo.strategy import MasterStrategy
-
-                self._strategy = MasterStrategy(api, seed=self.config.strategy_seed or 0)
-            if self._session:
-                self._strategy.step()
-            return None
+        if lever == "trader":
+            # The account's own trader (a person, an EA, the demo's scripted master) trading the
+            # terminal beside the copier, as it would on a real account.
+            if not values or values[0] not in _TRADER_FUNCTIONS:
+                raise protocol.ProtocolError(f"the trader lever reaches {', '.join(sorted(_TRADER_FUNCTIONS))}, "
+                                             f"not {values[0] if values else None!r}")
+            # No poll right after it: the copier sees the trade at its next poll, as it would see
+            # one placed in the terminal by hand, so the demo's delays are the real ones.
+            return _struct_to_plain(getattr(api, values[0])(*values[1:]))
         getattr(api.sim, lever)(*values)
         return None
 
@@ -556,4 +555,6 @@ class Worker:
 def _struct_to_plain(value: Any) -> Any:
     if hasattr(value, "_asdict"):
         return {k: _struct_to_plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, tuple | list):
+        return [_struct_to_plain(v) for v in value]
     return value

@@ -13,9 +13,9 @@ import pytest
 import qasync
 from PySide6.QtCore import QCoreApplication, QEvent
 
+from copier_gui.demo.session import demo_session
 from copier_gui.paths import user_paths
 from copier_gui.ui.main_window import MainWindow
-from copier_gui.ui.session import demo_session
 from tests.kit import WEEKDAY_NOON_UTC
 
 

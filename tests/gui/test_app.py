@@ -6,12 +6,14 @@ Each test runs :class:`Application` on its own qasync loop, with the terminals o
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
+from copier_gui.demo.session import demo_session
 from copier_gui.paths import user_paths
 from copier_gui.settings import AccountSettings, Settings, save_settings
 from copier_gui.ui.app import Application, GuiOptions
@@ -23,8 +25,10 @@ def start(qapp, tmp_path):
     """Makes the Application under test; its window is deleted on this thread afterwards."""
     made: list[Application] = []
 
-    def make(**options) -> Application:
-        app = Application(qapp, user_paths(tmp_path / "home"), GuiOptions(**options))
+    def make(*, slaves: int = 3, strategy_interval_s: float = 2.0, **options) -> Application:
+        paths = user_paths(tmp_path / "home")
+        demo = functools.partial(demo_session, slaves, paths, strategy_interval_s=strategy_interval_s, workers=True)
+        app = Application(qapp, paths, GuiOptions(**options), demo)
         made.append(app)
         return app
 

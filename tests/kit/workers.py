@@ -13,6 +13,7 @@ import time
 
 from copier_gui.workers import protocol
 from copier_gui.workers.transport import ChannelClosed, PipeHost
+from copier_gui.workers.worker import main as worker_main
 
 _CLOSED = object()
 
@@ -79,7 +80,7 @@ class RecordingHost:
     """A PipeHost whose channels record everything; ``wire`` holds (direction, bytes) pairs."""
 
     def __init__(self, target=None) -> None:
-        self._host = PipeHost(target)
+        self._host = PipeHost(target or worker_main)
         self.wire: list[tuple[str, bytes]] = []
 
     def start(self, config):

@@ -161,19 +161,27 @@ def test_a_failing_terminal_is_reported_and_polling_goes_on():
         assert h.call("connect")["ok"]
 
 
-@pytest.mark.parametrize("lever", ["order_send", "strategy_step"])
-def test_the_simulated_accounts_own_trader_can_trade_it(lever):
+def test_the_simulated_accounts_own_trader_can_read_and_trade_it():
     with Harness() as h:
         h.call("connect")
-        if lever == "order_send":
-            tick = h.api.symbol_info_tick("BTCUSD")
-            reply = h.call("sim", lever="order_send", args=[{"action": 1, "symbol": "BTCUSD", "volume": 0.1,
-                                                             "type": 0, "price": tick.ask, "type_filling": 1}])
-            assert reply["result"]["retcode"] == 10009
-        else:
-            assert h.call("sim", lever="strategy_step")["ok"]
+        tick = h.call("sim", lever="trader", args=["symbol_info_tick", "BTCUSD"])["result"]
+        reply = h.call("sim", lever="trader", args=["order_send", {
+            "action": 1, "symbol": "BTCUSD", "volume": 0.1, "type": 0, "price": tick["ask"], "type_filling": 1}])
+        assert reply["result"]["retcode"] == 10009
+        assert reply["result"]["request"]["symbol"] == "BTCUSD"  # nested structs arrive as plain data
         push = h.expect("snapshot", timeout=2.0)
-        assert push["pos"] or push["ord"]
+        assert push["pos"]
+        positions = h.call("sim", lever="trader", args=["positions_get"])["result"]
+        assert [p["symbol"] for p in positions] == ["BTCUSD"]
+
+
+@pytest.mark.parametrize("args", [["shutdown"], ["initialize"], ["login", 1, "x", "y"], ["__class__"], []])
+def test_the_own_trader_reaches_only_the_trading_functions(args):
+    with Harness() as h:
+        h.call("connect")
+        reply = h.call("sim", lever="trader", args=args)
+        assert not reply["ok"] and reply["error"]["type"] == "protocol"
+        assert h.call("snapshot")["ok"], "the session is still up"
 
 
 def test_a_secret_the_worker_read_is_scrubbed_from_everything_it_sends():
