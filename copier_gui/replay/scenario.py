@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 import difflib
 import json
+import math
 import os
 import re
 import types
@@ -30,16 +31,21 @@ from copier_gui.core.model import PendingKind, Side
 from copier_gui.core.rules import CopyRules
 from copier_gui.sim import PROFILES, BrokerProfile
 from copier_gui.sim import constants as _mt5
-from copier_gui.sim.faults import INJECTABLE_REJECTIONS
+from copier_gui.sim.faults import INJECTABLE_REJECTIONS, REJECTION_COMMENTS
 
 __all__ = [
     "DEFAULT_START",
     "TAIL_SECONDS",
     "Account",
+    "MAX_SECONDS",
     "Action",
+    "AutoTradingOffAction",
+    "AutoTradingOnAction",
     "Broker",
     "CancelPendingAction",
     "CloseAction",
+    "ConnectionLostAction",
+    "ConnectionRestoredAction",
     "CopierCrashFault",
     "DisconnectFault",
     "Fault",
@@ -49,11 +55,14 @@ __all__ = [
     "OpenAction",
     "PartialCloseAction",
     "PlacePendingAction",
+    "PythonApiOffAction",
+    "PythonApiOnAction",
     "RejectFault",
     "RequoteFault",
     "PartialFillFault",
     "Scenario",
     "ScenarioError",
+    "TerminalAction",
     "load_scenario",
     "parse_scenario",
     "scenario_json_schema",
@@ -67,6 +76,13 @@ TAIL_SECONDS = 30.0
 # Simulated logins: the simulator derives its default login from the broker and the seed, so two
 # accounts at one broker would share a login. Scenario accounts get LOGIN_BASE + their index.
 LOGIN_BASE = 1_000_001
+# The longest stretch of virtual time a scenario may name. Replay steps through every poll, so a
+# longer one would run for hours, and an absurd one (1e12 s) for ever.
+MAX_SECONDS = 7 * 24 * 3600.0
+# Integers in a scenario end up in 64-bit fields (magic numbers, seeds); a larger one is a typo.
+MAX_INT = 2**64 - 1
+# Forced answers are queued one by one; more than this is no longer a scenario but a flood.
+MAX_COUNT = 10_000
 
 _NAME = r"^[A-Za-z0-9_-]{1,32}$"
 _VOLUME_EPS = 1e-9
@@ -74,6 +90,11 @@ _VOLUME_EPS = 1e-9
 Name = Annotated[
     str, Field(pattern=_NAME, description="1 to 32 characters of A-Z, a-z, 0-9, _ and -")
 ]
+At = Annotated[
+    float,
+    Field(ge=0, le=MAX_SECONDS, description="Seconds after the scenario's start, at most 7 days"),
+]
+Count = Annotated[int, Field(ge=1, le=MAX_COUNT)]
 
 
 class _Strict(BaseModel):
@@ -164,7 +185,7 @@ StopPoints = Annotated[int, Field(ge=0, description="Price distance in points; 0
 class _Action(_Strict):
     model_config = ConfigDict(coerce_numbers_to_str=True)
 
-    at: float = Field(ge=0, description="Seconds after the scenario's start")
+    at: At
     id: Name = Field(description="The scenario's name for the master position or order")
 
 
@@ -182,7 +203,7 @@ class OpenAction(_Action):
         default=None, description="Take profit, points from the entry price"
     )
     comment: str | None = Field(default=None, max_length=27)
-    magic: int | None = Field(default=None, ge=0)
+    magic: int | None = Field(default=None, ge=0, le=MAX_INT)
 
 
 class ModifyAction(_Action):
@@ -233,7 +254,10 @@ class PlacePendingAction(_Action):
         default=None, description="Take profit, points from the order price"
     )
     expiration_s: float | None = Field(
-        default=None, gt=0, description="Seconds after placing; none: until cancelled"
+        default=None,
+        gt=0,
+        le=MAX_SECONDS,
+        description="Seconds after placing; none: until cancelled",
     )
 
     @property
@@ -254,6 +278,58 @@ class CancelPendingAction(_Action):
     action: Literal["cancel_pending"]
 
 
+class _TerminalAction(_Strict):
+    """Something done to one account's terminal, master or slave, rather than to a position."""
+
+    at: At
+    account: str = Field(description="The id of the account whose terminal it is")
+
+
+class AutoTradingOffAction(_TerminalAction):
+    """The terminal's Algo Trading button is switched off: its trade requests get 10027."""
+
+    action: Literal["autotrading_off"]
+
+
+class AutoTradingOnAction(_TerminalAction):
+    """The terminal's Algo Trading button is switched back on."""
+
+    action: Literal["autotrading_on"]
+
+
+class ConnectionLostAction(_TerminalAction):
+    """The terminal loses its connection until a ``connection_restored`` (or the end)."""
+
+    action: Literal["connection_lost"]
+
+
+class ConnectionRestoredAction(_TerminalAction):
+    """The terminal is reachable again; the copier has to connect to it anew."""
+
+    action: Literal["connection_restored"]
+
+
+class PythonApiOffAction(_TerminalAction):
+    """The terminal's option that refuses trading from Python is set: order_send fails with -8."""
+
+    action: Literal["python_api_off"]
+
+
+class PythonApiOnAction(_TerminalAction):
+    """Trading from Python is allowed again."""
+
+    action: Literal["python_api_on"]
+
+
+TerminalAction = (
+    AutoTradingOffAction
+    | AutoTradingOnAction
+    | ConnectionLostAction
+    | ConnectionRestoredAction
+    | PythonApiOffAction
+    | PythonApiOnAction
+)
+
 Action = Annotated[
     OpenAction
     | ModifyAction
@@ -261,7 +337,13 @@ Action = Annotated[
     | CloseAction
     | PlacePendingAction
     | ModifyPendingAction
-    | CancelPendingAction,
+    | CancelPendingAction
+    | AutoTradingOffAction
+    | AutoTradingOnAction
+    | ConnectionLostAction
+    | ConnectionRestoredAction
+    | PythonApiOffAction
+    | PythonApiOnAction,
     Field(discriminator="action"),
 ]
 _POSITION_ACTIONS = (ModifyAction, PartialCloseAction, CloseAction)
@@ -272,7 +354,7 @@ _PENDING_ACTIONS = (ModifyPendingAction, CancelPendingAction)
 
 
 class _Fault(_Strict):
-    at: float = Field(ge=0, description="Seconds after the scenario's start")
+    at: At
 
     @property
     def end_s(self) -> float:
@@ -284,7 +366,7 @@ class CopierCrashFault(_Fault):
     """The copier process dies without a clean shutdown, then starts again."""
 
     kind: Literal["copier_crash"]
-    restart_after_ms: int = Field(ge=0)
+    restart_after_ms: int = Field(ge=0, le=int(MAX_SECONDS * 1000))
 
     @property
     def end_s(self) -> float:
@@ -296,7 +378,7 @@ class DisconnectFault(_Fault):
 
     kind: Literal["disconnect"]
     account: str
-    duration_ms: int = Field(gt=0)
+    duration_ms: int = Field(gt=0, le=int(MAX_SECONDS * 1000))
 
     @property
     def end_s(self) -> float:
@@ -308,8 +390,29 @@ class RejectFault(_Fault):
 
     kind: Literal["reject"]
     account: str
-    retcode: Literal[INJECTABLE_REJECTIONS]  # type: ignore[valid-type]
-    count: int = Field(default=1, ge=1)
+    retcode: int = Field(
+        description=(
+            "A code of the trade server's return code table that executes nothing, e.g. 10006 "
+            "request rejected, 10024 too many requests, 10027 AutoTrading disabled by client, "
+            "10031 no connection"
+        ),
+        json_schema_extra={"enum": list(INJECTABLE_REJECTIONS)},
+    )
+    count: Count = 1
+
+    @field_validator("retcode")
+    @classmethod
+    def _a_rejection(cls, value: int) -> int:
+        if value in INJECTABLE_REJECTIONS:
+            return value
+        if value in (10008, 10009):
+            raise ValueError(f"{value} is a success, not a rejection")
+        if value == 10010:
+            raise ValueError("10010 fills part of the request: use a partial_fill fault")
+        raise ValueError(
+            f"{value} is not in the trade server's return code table "
+            f"(codes {min(REJECTION_COMMENTS)} to {max(REJECTION_COMMENTS)}, without 10005 and 10037)"
+        )
 
 
 class LatencyFault(_Fault):
@@ -317,8 +420,8 @@ class LatencyFault(_Fault):
 
     kind: Literal["latency"]
     account: str
-    median_ms: float = Field(gt=0)
-    duration_ms: int = Field(gt=0)
+    median_ms: float = Field(gt=0, le=int(MAX_SECONDS * 1000))
+    duration_ms: int = Field(gt=0, le=int(MAX_SECONDS * 1000))
 
     @property
     def end_s(self) -> float:
@@ -330,7 +433,7 @@ class RequoteFault(_Fault):
 
     kind: Literal["requote"]
     account: str
-    count: int = Field(ge=1)
+    count: Count
 
 
 class PartialFillFault(_Fault):
@@ -338,7 +441,7 @@ class PartialFillFault(_Fault):
 
     kind: Literal["partial_fill"]
     account: str
-    count: int = Field(ge=1)
+    count: Count
 
 
 Fault = Annotated[
@@ -356,23 +459,50 @@ class Scenario(_Strict):
 
     schema_version: Literal[1] = 1
     description: str = ""
-    seed: int = Field(default=0, description="Seeds the market, the brokers and every fault draw")
+    seed: int = Field(
+        default=0,
+        ge=-MAX_INT,
+        le=MAX_INT,
+        description="Seeds the market, the brokers and every fault draw",
+    )
     start: _dt.datetime = Field(
         default=DEFAULT_START, description="UTC; the virtual clock starts here"
     )
     duration_s: float | None = Field(
         default=None,
         gt=0,
+        le=MAX_SECONDS,
         description=f"Virtual seconds to run; default: the last event's end + {TAIL_SECONDS:g} s",
     )
-    poll_interval_ms: float = Field(default=5.0, gt=0, description="How often accounts are polled")
+    # Lower bounds: every poll is a step of the replay, so a microsecond poll never finishes.
+    poll_interval_ms: float = Field(
+        default=5.0, ge=1, le=60_000, description="How often accounts are polled"
+    )
     reconcile_interval_s: float = Field(
-        default=2.0, gt=0, description="How often slaves are reconciled"
+        default=2.0, ge=0.1, le=3600, description="How often slaves are reconciled"
     )
     brokers: dict[Name, Broker]
     accounts: list[Account]
     timeline: list[Action]
     faults: list[Fault] = Field(default_factory=list)
+    checkpoints: list[At] = Field(
+        default_factory=list,
+        description=(
+            "Times at which every account's positions and orders are written to the report, "
+            "as in its final accounts section"
+        ),
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_absurd_numbers(cls, data: Any) -> Any:
+        # Before the schema: a 400-digit integer or an infinity would otherwise reach code that
+        # cannot hold it (a 64-bit field, a timer) wherever it sits, copy rules included.
+        problems = _ProblemList()
+        _check_numbers(data, (), problems)
+        if problems:
+            raise _Problems(problems)
+        return data
 
     @field_validator("start")
     @classmethod
@@ -390,7 +520,7 @@ class Scenario(_Strict):
             self._check_timeline(problems)
             self._check_faults(problems)
         if not problems:
-            ends = [a.at for a in self.timeline] + [f.end_s for f in self.faults]
+            ends = [a.at for a in self.timeline] + [f.end_s for f in self.faults] + self.checkpoints
             last = max(ends, default=0.0)
             if self.duration_s is None:
                 # The model is frozen; fill the default once here so every reader sees one number.
@@ -441,11 +571,19 @@ class Scenario(_Strict):
     def _check_timeline(self, problems: _ProblemList) -> None:
         profile = PROFILES[self.brokers[self.master.broker].profile]
         netting = self.master_is_netting
+        accounts = [a.id for a in self.accounts]
         # id -> (index that created it, "position" | "pending" | "closed" | "cancelled", lots left)
         state: dict[str, tuple[int, str, float]] = {}
         holding: dict[str, str] = {}  # symbol -> id, for a netting master
         for i, action in self.ordered_timeline():
             here = f"timeline[{i}]"
+            if isinstance(action, _TerminalAction):
+                if action.account not in accounts:
+                    problems.add(
+                        f"{here}.account",
+                        f"unknown account {action.account!r} (known: {', '.join(accounts)})",
+                    )
+                continue
             if isinstance(action, OpenAction | PlacePendingAction):
                 if action.id in state:
                     problems.add(
@@ -525,7 +663,9 @@ class Scenario(_Strict):
                     )
                     continue
             # Two outages of one thing at once have no clear meaning: say so instead of guessing.
-            if isinstance(fault, CopierCrashFault | DisconnectFault | LatencyFault):
+            # Crashes may overlap: a crash while the copier is down or starting postpones its
+            # restart, and there is still only one copier.
+            if isinstance(fault, DisconnectFault | LatencyFault):
                 key = (fault.kind, account or "")
                 if key in busy and fault.at < busy[key][1]:
                     other, until = busy[key]
@@ -588,6 +728,24 @@ class Scenario(_Strict):
         return sorted(enumerate(self.faults), key=lambda item: (item[1].at, item[0]))
 
 
+def _check_numbers(node: object, loc: tuple, problems: _ProblemList) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _check_numbers(value, (*loc, key), problems)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            _check_numbers(value, (*loc, i), problems)
+    elif isinstance(node, _HugeInt):
+        problems.add(_path(loc), f"a {node.digits}-digit integer does not fit in 64 bits")
+    elif isinstance(node, bool):
+        return
+    elif isinstance(node, int) and abs(node) > MAX_INT:
+        digits = len(str(abs(node))) if node.bit_length() < 13_000 else "thousands of"
+        problems.add(_path(loc), f"a {digits}-digit integer does not fit in 64 bits")
+    elif isinstance(node, float) and not math.isfinite(node):
+        problems.add(_path(loc), "Input should be a finite number")
+
+
 def _unknown_symbol(symbol: str, profile: BrokerProfile) -> str:
     names = list(profile.symbols_by_name)
     close = difflib.get_close_matches(symbol, names, n=1)
@@ -601,8 +759,28 @@ def _unknown_symbol(symbol: str, profile: BrokerProfile) -> str:
 # ----------------------------------------------------------------------------------------- loading
 
 
+class _HugeInt:
+    """An integer literal too long for Python to convert, kept so the check can name its field."""
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+
+# Python refuses to convert integer strings longer than this (sys.get_int_max_str_digits).
+_MAX_INT_DIGITS = 4000
+
+
+def _parse_int(text: str) -> int | _HugeInt:
+    return _HugeInt(len(text.lstrip("+-"))) if len(text) > _MAX_INT_DIGITS else int(text)
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """yaml.safe_load, except that a key given twice is an error instead of silently the last."""
+
+    def construct_yaml_int(self, node):
+        if len(str(node.value)) > _MAX_INT_DIGITS:
+            return _HugeInt(len(str(node.value).lstrip("+-").replace("_", "")))
+        return super().construct_yaml_int(node)
 
     def construct_mapping(self, node, deep=False):
         seen: set[object] = set()
@@ -614,6 +792,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _UniqueKeyLoader.construct_yaml_int)
 
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
@@ -631,7 +812,7 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
         raise ScenarioError(f"{name}: cannot read the scenario file: {exc}") from None
     if suffix == ".json":
         try:
-            data = json.loads(text)
+            data = json.loads(text, parse_int=_parse_int)
         except json.JSONDecodeError as exc:
             raise ScenarioError(
                 f"{name}: line {exc.lineno}: could not parse JSON: {exc.msg}"
@@ -701,6 +882,8 @@ def _describe(exc: ValidationError, data: dict) -> list[str]:
         kind = error["type"]
         if kind in ("value_error", "assertion_error"):
             message = message.split(", ", 1)[1] if ", " in message else message
+        elif kind == "less_than_equal" and (error.get("ctx") or {}).get("le") == MAX_SECONDS:
+            message = f"{message} s: a scenario spans at most 7 days"
         elif kind == "extra_forbidden":
             message = _unknown_field(loc, data)
         elif kind in ("union_tag_invalid", "union_tag_not_found"):
@@ -807,3 +990,4 @@ def _unwrap(tp: Any, node: object) -> Any:
             return None
         else:
             return tp
+

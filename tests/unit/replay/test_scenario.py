@@ -6,7 +6,6 @@ import copy
 import datetime as _dt
 import json
 import textwrap
-import typing
 
 import pytest
 import yaml
@@ -187,9 +186,12 @@ def test_numeric_ids_are_read_as_names(good):
     assert parse_scenario(good).timeline[0].id == "7"
 
 
-def test_reject_retcodes_are_the_injectable_ones():
-    annotation = RejectFault.model_fields["retcode"].annotation
-    assert typing.get_args(annotation) == INJECTABLE_REJECTIONS
+@pytest.mark.parametrize("retcode", INJECTABLE_REJECTIONS)
+def test_every_rejection_of_the_table_can_be_forced(good, retcode):
+    good["faults"][2]["retcode"] = retcode
+    (fault,) = [f for f in parse_scenario(good).faults if isinstance(f, RejectFault)]
+    assert fault.retcode == retcode
+    assert {10024, 10027, 10031} <= set(INJECTABLE_REJECTIONS)
 
 
 # ------------------------------------------------------------------------- one error per problem
@@ -364,9 +366,14 @@ def test_rejection_on_the_master(good):
     )
 
 
-def test_a_retcode_that_cannot_be_injected(good):
-    good["faults"][2]["retcode"] = 10004
-    assert "faults[2].retcode: Input should be 10006, 10016, 10018, 10019 or 10030" in problem(good)
+@pytest.mark.parametrize(("retcode", "expected"), [
+    (10009, "faults[2].retcode: 10009 is a success, not a rejection"),
+    (10010, "faults[2].retcode: 10010 fills part of the request: use a partial_fill fault"),
+    (10037, "faults[2].retcode: 10037 is not in the trade server's return code table"),
+])
+def test_a_retcode_that_cannot_be_injected(good, retcode, expected):
+    good["faults"][2]["retcode"] = retcode
+    assert expected in problem(good)
 
 
 def test_unknown_fault_kind(good):
@@ -374,11 +381,98 @@ def test_unknown_fault_kind(good):
     assert "faults[0].kind: unknown kind 'crash' (expected one of: copier_crash," in problem(good)
 
 
-def test_overlapping_crashes(good):
+def test_overlapping_crashes_are_allowed(good):
+    # A crash while the copier is down postpones its restart; the runner keeps one copier.
     good["faults"].append({"at": 2.0, "kind": "copier_crash", "restart_after_ms": 100})
+    assert len(parse_scenario(good).faults) == 6
+
+
+def test_overlapping_disconnects_of_one_account(good):
+    good["faults"].append({"at": 3.0, "kind": "disconnect", "account": "s1", "duration_ms": 100})
     assert problem(good) == (
-        "scenario.yaml: faults[5].at: overlaps faults[0] (copier_crash), which lasts until 3 s"
+        "scenario.yaml: faults[5].at: overlaps faults[1] (disconnect), which lasts until 7 s"
     )
+
+
+# ---------------------------------------------------------------------------- absurd numbers
+
+
+@pytest.mark.parametrize(("where", "field"), [
+    (lambda d: d, "seed"),
+    (lambda d: d["timeline"][0], "magic"),
+    (lambda d: d["faults"][2], "count"),
+    (lambda d: d["accounts"][1], "leverage"),
+    (lambda d: d["accounts"][1]["rules"]["sizing"], "multiplier"),
+])
+def test_a_400_digit_integer_is_refused_where_it_stands(good, where, field):
+    where(good)[field] = 10**400
+    message = problem(good)
+    assert f": {field}: a 401-digit integer does not fit in 64 bits" in message or (
+        f".{field}: a 401-digit integer does not fit in 64 bits" in message
+    ), message
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_an_integer_too_long_for_python_is_refused_with_its_field(tmp_path, good, suffix):
+    good["seed"] = 7
+    text = json.dumps(good).replace('"seed": 7', '"seed": ' + "9" * 5000)
+    path = write(tmp_path, text, "scenario" + suffix)  # JSON is YAML too
+    with pytest.raises(ScenarioError, match=r"scenario\.(yaml|json): seed: a 5000-digit integer"):
+        load_scenario(path)
+
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    (lambda d: d["faults"][0].update(at=1e12), "faults[0].at: Input should be less than or equal"),
+    (lambda d: d["timeline"][0].update(at=8 * 86400), "timeline[0].at: Input should be less than"),
+    (lambda d: d.update(duration_s=1e9), "duration_s: Input should be less than or equal"),
+    (lambda d: d["faults"][1].update(duration_ms=10**12), "faults[1].duration_ms: Input should be less"),
+    (lambda d: d["faults"][3].update(median_ms=float("nan")), "faults[3].median_ms: Input should be a finite"),
+    (lambda d: d["accounts"][1].update(balance=float("inf")), "accounts[1].balance: Input should be a finite"),
+    (lambda d: d["faults"][4].update(count=10**9), "faults[4].count: Input should be less than or equal to 10000"),
+    (lambda d: d.update(poll_interval_ms=1e-9), "poll_interval_ms: Input should be greater than or equal to 1"),
+    (lambda d: d.update(checkpoints=[1e12]), "checkpoints[0]: Input should be less than or equal"),
+])
+def test_absurd_times_and_numbers_are_refused_by_field(good, edit, expected):
+    edit(good)
+    assert expected in problem(good)
+
+
+def test_times_beyond_seven_days_say_so(good):
+    good["faults"][0]["at"] = 1e12
+    assert problem(good).endswith("a scenario spans at most 7 days")
+
+
+# ------------------------------------------------------------------------ terminal actions
+
+
+TERMINAL_ACTIONS = ["autotrading_off", "autotrading_on", "connection_lost", "connection_restored",
+                    "python_api_off", "python_api_on"]
+
+
+@pytest.mark.parametrize("action", TERMINAL_ACTIONS)
+@pytest.mark.parametrize("account", ["m", "s1"])
+def test_terminal_actions_on_any_account(good, action, account):
+    good["timeline"].append({"at": 2.5, "action": action, "account": account})
+    scenario = parse_scenario(good)
+    assert scenario.timeline[-1].account == account
+    assert scenario.timeline[-1].action == action
+
+
+def test_a_terminal_action_names_a_known_account(good):
+    good["timeline"].append({"at": 2.5, "action": "connection_lost", "account": "s9"})
+    assert problem(good) == "scenario.yaml: timeline[7].account: unknown account 's9' (known: m, s1, s2)"
+
+
+def test_a_terminal_action_takes_no_position_id(good):
+    good["timeline"].append({"at": 2.5, "action": "autotrading_off", "account": "s1", "id": "p1"})
+    assert "timeline[7].id: unknown field (allowed: account, action, at)" in problem(good)
+
+
+def test_checkpoints_count_as_events(good):
+    good["checkpoints"] = [0.5, 40]
+    assert parse_scenario(good).duration_s == 40 + TAIL_SECONDS
+    good["duration_s"] = 20
+    assert "duration_s: 20 s ends before the last event (at 40 s)" in problem(good)
 
 
 def test_duration_shorter_than_the_timeline(good):
@@ -494,6 +588,9 @@ def test_json_schema_describes_every_action_and_fault():
         "reject",
         "latency",
         "requote",
+        *TERMINAL_ACTIONS,
     ):
         assert f'"const": "{tag}"' in text, tag
+    assert "checkpoints" in schema["properties"]
+    assert "10031" in json.dumps(schema["$defs"]["RejectFault"])
     assert set(schema["required"]) == {"brokers", "accounts", "timeline"}
