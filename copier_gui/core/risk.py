@@ -4,15 +4,22 @@ It watches the slave's account (daily loss, drawdown from peak equity, equity fl
 entry (open positions, lots per symbol and in total, exposure). Each limit acts by its setting:
 warn, stop new entries (REDUCING: exits only), or flatten everything (HALTED). It only ever takes
 entries away: exits pass untouched, so a slave never keeps a position its master closed.
+
+Its figures (the trading day with its starting balance and equity, the peak equity) and a halt are
+written through to a RiskStore, so a restart or a rule edit starts from them; only a reset lifts a
+halt.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
 from copier_gui.core.model import AccountState, Position, SymbolSpec
 from copier_gui.core.reconciler import NetStep, OpenStep, PlaceStep, Step
+from copier_gui.core.riskstore import Halt, RiskRecord, RiskStore, RiskStoreError
 from copier_gui.core.rules import Limit, LimitAction, Risk
 
 
@@ -29,15 +36,49 @@ class Breach:
     text: str
 
 
+def _never() -> float:
+    return 0.0
+
+
 @dataclass
 class RiskGate:
+    """One slave's limits and figures. Built with ``open`` to load (and write through to) a store."""
+
     risk: Risk
     state: TradingState = TradingState.ACTIVE
     peak_equity: float = 0.0
     day: int | None = None
     day_start_balance: float = 0.0
+    day_start_equity: float = 0.0
     breaches: dict[str, Breach] = field(default_factory=dict)
-    halted_by: str = ""
+    # A latched stop: set by a flatten limit (or a lost store), lifted only by reset().
+    halt: Halt | None = None
+    resets: int = 0  # the store's reset count this gate has seen
+    account: str = ""
+    store: RiskStore | None = field(default=None, repr=False)
+    now: Callable[[], float] = field(default=_never, repr=False)
+    # Told when the store cannot be written; the gate goes on from memory.
+    on_store_error: Callable[[str], None] | None = field(default=None, repr=False)
+
+    @classmethod
+    def open(cls, risk: Risk, store: RiskStore, account: str, *, now: Callable[[], float],
+             on_store_error: Callable[[str], None] | None = None) -> RiskGate:
+        """A gate for ``account`` that starts from (and writes to) what ``store`` holds for it."""
+        gate = cls(risk, account=account, store=store, now=now, on_store_error=on_store_error)
+        record = store.load(account)
+        if record is not None:
+            gate.day, gate.day_start_balance = record.day, record.day_start_balance
+            gate.day_start_equity, gate.peak_equity = record.day_start_equity, record.peak_equity
+            gate.halt, gate.resets = record.halt, record.resets
+        gate._settle()
+        return gate
+
+    def with_risk(self, risk: Risk) -> RiskGate:
+        """The same figures and halt under new limits (a rule edit); account breaches are re-measured."""
+        gate = dataclasses.replace(self, risk=risk,
+                                   breaches={k: b for k, b in self.breaches.items() if k.startswith("entry:")})
+        gate._settle()
+        return gate
 
     @property
     def entries_allowed(self) -> bool:
@@ -47,15 +88,29 @@ class RiskGate:
     def flatten(self) -> bool:
         return self.state is TradingState.HALTED
 
+    @property
+    def halted_by(self) -> str:
+        return self.halt.text if self.halt is not None else ""
+
+    @property
+    def reason(self) -> str:
+        """Why entries are stopped, for displays; empty while active."""
+        if self.halt is not None:
+            return self.halt.text
+        return next((b.text for b in self.breaches.values() if b.action is LimitAction.STOP_ENTRIES), "")
 
     def update(self, account: AccountState, server_day: int) -> list[Breach]:
         """Re-evaluate the account limits; returns the breaches that are new since last time."""
         equity, balance = account.equity, account.balance
+        figures = (self.day, self.day_start_balance, self.day_start_equity, self.peak_equity)
         if self.day != server_day:
-            # A new trading day: the daily loss counts from here, and a daily stop lifts.
-            self.day, self.day_start_balance = server_day, balance
+            # A new trading day: the daily loss counts from here, and a daily stop lifts (a halt stays).
+            self.day, self.day_start_balance, self.day_start_equity = server_day, balance, equity
             self.breaches = {k: b for k, b in self.breaches.items() if not k.startswith("daily_loss")}
         self.peak_equity = max(self.peak_equity, equity)
+        if (self.day, self.day_start_balance, self.day_start_equity, self.peak_equity) != figures:
+            self._persist(lambda s: s.save_figures(self.account, self.day, self.day_start_balance,
+                                                   self.day_start_equity, self.peak_equity))
         r, ccy = self.risk, account.currency
         found: dict[str, Breach] = {}
         loss_today = self.day_start_balance - equity
@@ -87,17 +142,74 @@ class RiskGate:
         return Breach(name, limit.action, f"risk: {text} ({name}, action {limit.action.value})")
 
     def _settle(self) -> None:
-        if self.state is TradingState.HALTED:
-            return
-        actions = {b.action for b in self.breaches.values()}
-        if LimitAction.FLATTEN in actions:
+        flatten = next((b for b in self.breaches.values() if b.action is LimitAction.FLATTEN), None)
+        if flatten is not None and not self.flatten_latched:
+            self.halt = Halt(TradingState.HALTED.value, flatten.limit, self.now(), flatten.text)
+            self._persist(lambda s: s.save_halt(self.account, self.halt))
+        if self.flatten_latched:
             self.state = TradingState.HALTED
-            self.halted_by = next(b.text for b in self.breaches.values() if b.action is LimitAction.FLATTEN)
-        elif LimitAction.STOP_ENTRIES in actions and any(not k.startswith("entry:") for k, b in self.breaches.items()
-                                                         if b.action is LimitAction.STOP_ENTRIES):
+        elif self.halt is not None or any(b.action is LimitAction.STOP_ENTRIES and not k.startswith("entry:")
+                                          for k, b in self.breaches.items()):
             self.state = TradingState.REDUCING
         else:
             self.state = TradingState.ACTIVE
+
+    @property
+    def flatten_latched(self) -> bool:
+        return self.halt is not None and self.halt.state == TradingState.HALTED.value
+
+    def hold(self, limit: str, text: str) -> None:
+        """Latch exits only (no flattening) until a reset: for a risk state that was lost."""
+        if self.halt is None:
+            self.halt = Halt(TradingState.REDUCING.value, limit, self.now(), text)
+            self._persist(lambda s: s.save_halt(self.account, self.halt))
+        self._settle()
+
+    # ------------------------------------------------------------------ reset
+    def reset(self, by: str) -> RiskRecord:
+        """The trader's reset: lift the halt; the day and peak start again from the next reading.
+
+        Re-based, not only un-halted: a daily loss or drawdown still measured from the old figures
+        would halt the slave again on its next pass. Returns the state as it was.
+        """
+        before = self._record()
+        self._clear()
+        if self.store is not None:
+            try:
+                self.resets = self.store.reset(self.account, at=self.now(), by=by).resets + 1
+            except RiskStoreError as exc:
+                self._report(exc.message)
+        return before
+
+    def adopt_reset(self, resets: int) -> RiskRecord:
+        """A reset another process wrote to the store (the command line): apply it here too."""
+        before = self._record()
+        self._clear()
+        self.resets = resets
+        return before
+
+    def _clear(self) -> None:
+        self.halt = None
+        self.breaches = {}
+        self.day, self.day_start_balance, self.day_start_equity, self.peak_equity = None, 0.0, 0.0, 0.0
+        self._settle()
+
+    def _record(self) -> RiskRecord:
+        return RiskRecord(self.account, self.day, self.day_start_balance, self.day_start_equity, self.peak_equity,
+                          self.halt, self.resets)
+
+    # ------------------------------------------------------------------ the store
+    def _persist(self, write: Callable[[RiskStore], None]) -> None:
+        if self.store is None:
+            return
+        try:
+            write(self.store)
+        except RiskStoreError as exc:
+            self._report(exc.message)
+
+    def _report(self, message: str) -> None:
+        if self.on_store_error is not None:
+            self.on_store_error(message)
 
     # ------------------------------------------------------------------ entries
     def screen(self, steps: list[Step], positions: tuple[Position, ...], specs: dict[str, SymbolSpec]) -> tuple[list[Step], list[tuple[Step, str, str]], list[Breach]]:
@@ -122,8 +234,7 @@ class RiskGate:
                 continue
             symbol, volume, price, new_position = entry
             if not self.entries_allowed:
-                why = self.halted_by if self.state is TradingState.HALTED else next(
-                    (b.text for b in self.breaches.values() if b.action is LimitAction.STOP_ENTRIES), "risk: entries stopped")
+                why = self.reason or "risk: entries stopped"
                 refused.append((step, f"skipped: {why}; exits only ({self.state.value})", self.state.value))
                 continue
             r = self.risk
@@ -159,6 +270,22 @@ class RiskGate:
             lots_by_symbol[symbol] = lots_by_symbol.get(symbol, 0.0) + volume
             exposure += _exposure(symbol, volume, price, specs)
         return allowed, refused, warnings
+
+
+def describe_reset(before: RiskRecord, ccy: str = "") -> str:
+    """What a reset lifted and cleared, in the journal's words."""
+    unit = f" {ccy}" if ccy else ""
+    parts = []
+    if before.halt is not None:
+        parts.append(f"{'halt' if before.halt.state == TradingState.HALTED.value else 'hold'} lifted "
+                     f"({before.halt.limit}: {before.halt.text})")
+    else:
+        parts.append("no halt was set")
+    if before.day is not None or before.peak_equity:
+        parts.append(f"day-start balance {before.day_start_balance:,.2f}{unit} and peak equity "
+                     f"{before.peak_equity:,.2f}{unit} cleared")
+    parts.append("daily loss and drawdown count again from the balance and equity at its next reading")
+    return "; ".join(parts)
 
 
 def _entry_of(step: Step) -> tuple[str, float, float, bool] | None:
