@@ -224,8 +224,9 @@ class TradeEngine:
         """Bring the account up to the clock: fills, stops, expirations, swap and stop-out."""
         now = self.market.sync()
         stamp = (self.market.sync_stamp(), self.version)
-        if stamp == self._refreshed_stamp:
-            # No new tick and no trade since the last refresh: nothing can have triggered.
+        if stamp == self._refreshed_stamp and self._server_day(now) == self._last_rollover_day:
+            # No new tick, no trade and no rollover since the last refresh: nothing can have
+            # triggered. The day is checked apart: a closed market has no ticks to notice it by.
             if self.orders:
                 self._expire_orders(now)
             return now

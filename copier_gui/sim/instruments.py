@@ -52,6 +52,14 @@ INSTRUMENTS: dict[str, Instrument] = {
         Instrument("XAUUSD", "Gold vs US Dollar", "Metals", "XAU", "USD", 2, 2650.00, 0.15, 25, SessionKind.METAL, False),
         Instrument("US30", "Dow Jones Industrial Average cash CFD", "Indices", "USD", "USD", 1, 43000.0, 0.16, 30, SessionKind.INDEX, False),
         Instrument("BTCUSD", "Bitcoin vs US Dollar", "Crypto", "BTC", "USD", 2, 95000.00, 0.55, 3000, SessionKind.CRYPTO, False),
+        # Carried by some brokers only.
+        Instrument("GBPJPY", "Great Britain Pound vs Japanese Yen", "Forex", "GBP", "JPY", 3, 192.300, 0.10, 25, SessionKind.FOREX, True),
+        Instrument("EURGBP", "Euro vs Great Britain Pound", "Forex", "EUR", "GBP", 5, 0.85400, 0.06, 12, SessionKind.FOREX, True),
+        Instrument("USDZAR", "US Dollar vs South African Rand", "Forex", "USD", "ZAR", 5, 18.10000, 0.15, 1200, SessionKind.FOREX, True),
+        Instrument("XAGUSD", "Silver vs US Dollar", "Metals", "XAG", "USD", 3, 31.000, 0.25, 30, SessionKind.METAL, False),
+        Instrument("US500", "S&P 500 cash CFD", "Indices", "USD", "USD", 2, 5900.00, 0.15, 50, SessionKind.INDEX, False),
+        Instrument("JP225", "Nikkei 225 cash CFD", "Indices", "JPY", "JPY", 0, 38500, 0.20, 8, SessionKind.INDEX, False),
+        Instrument("ETHUSD", "Ethereum vs US Dollar", "Crypto", "ETH", "USD", 2, 3400.00, 0.70, 250, SessionKind.CRYPTO, False),
     )
 }
 

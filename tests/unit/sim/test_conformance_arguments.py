@@ -420,7 +420,7 @@ def test_symbols_get_group_positional_or_keyword(t):
     by_kw = t.symbols_get(group="*JPY*")
     by_pos = t.symbols_get("*JPY*")
     assert by_kw == by_pos
-    assert sorted(s.name for s in by_kw) == ["EURJPY", "USDJPY"]
+    assert sorted(s.name for s in by_kw) == ["EURJPY", "GBPJPY", "USDJPY"]
 
 
 # --- positions_get / orders_get filters ------------------------------------------------------

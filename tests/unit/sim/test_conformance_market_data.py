@@ -36,12 +36,14 @@ PROFILE_FACTS = {
     "apex_prop": ("USD", 2, 2, 0, 20, 10, (0.1, 0.1, 50.0)),
 }
 SYMBOL_NAMES = {
-    "meridian_ecn": ["EURUSD", "GBPUSD", "USDJPY", "EURJPY", "XAUUSD", "US30", "BTCUSD"],
-    "harbor_fx": ["EURUSD.m", "GBPUSD.m", "USDJPY.m", "EURJPY.m", "GOLD.m", "US30.m", "BTCUSD.m"],
+    "meridian_ecn": ["EURUSD", "GBPUSD", "USDJPY", "EURJPY", "XAUUSD", "US30", "BTCUSD",
+                     "GBPJPY", "EURGBP", "XAGUSD", "US500", "JP225", "ETHUSD"],
+    "harbor_fx": ["EURUSD.m", "GBPUSD.m", "USDJPY.m", "EURJPY.m", "GOLD.m", "US30.m", "BTCUSD.m",
+                  "EURGBP.m", "USDZAR.m", "SPX500.m", "ETHUSD.m"],
     "summit_netting": ["EURUSD-ECN", "GBPUSD-ECN", "USDJPY-ECN", "EURJPY-ECN", "XAUUSD-ECN",
-                       "DJ30.cash", "BTCUSD-ECN"],
+                       "DJ30.cash", "BTCUSD-ECN", "GBPJPY-ECN", "XAGUSD-ECN", "JP225.cash"],
     "apex_prop": ["EURUSD.raw", "GBPUSD.raw", "USDJPY.raw", "EURJPY.raw", "XAUUSD.raw",
-                  "US30.raw", "BTCUSD.raw"],
+                  "US30.raw", "BTCUSD.raw", "XAGUSD.raw", "US500.raw"],
 }  # fmt: skip
 
 
@@ -260,7 +262,8 @@ def test_market_watch_selection(terminal):
     selected = {s.name: s.select for s in t.symbols_get()}
     assert selected == {
         "EURUSD": True, "GBPUSD": True, "USDJPY": True, "EURJPY": False, "XAUUSD": True,
-        "US30": True, "BTCUSD": True,
+        "US30": True, "BTCUSD": True, "GBPJPY": False, "EURGBP": False, "XAGUSD": True,
+        "US500": True, "JP225": False, "ETHUSD": True,
     }  # fmt: skip
 
 
@@ -314,3 +317,82 @@ def test_order_calc_margin_forex(terminal):
     assert t.order_calc_margin(ORDER_TYPE_BUY, "EURUSD", 2.0, price) == pytest.approx(
         2 * margin, rel=1e-6
     )
+
+
+# --- contract terms that differ per broker ----------------------------------------------------
+
+# (profile, symbol): (contract size, digits, profit currency), as the profiles are specified.
+CONTRACT_TERMS = {
+    ("meridian_ecn", "XAUUSD"): (100.0, 2, "USD"),
+    ("harbor_fx", "GOLD.m"): (100.0, 2, "USD"),
+    ("summit_netting", "XAUUSD-ECN"): (10.0, 3, "USD"),  # a 10-ounce gold
+    ("apex_prop", "XAUUSD.raw"): (100.0, 2, "USD"),
+    ("meridian_ecn", "US30"): (1.0, 1, "USD"),
+    ("harbor_fx", "US30.m"): (10.0, 1, "USD"),
+    ("summit_netting", "DJ30.cash"): (100.0, 2, "USD"),
+    ("apex_prop", "US30.raw"): (1.0, 1, "USD"),
+    ("meridian_ecn", "US500"): (1.0, 2, "USD"),
+    ("harbor_fx", "SPX500.m"): (10.0, 1, "USD"),
+    ("apex_prop", "US500.raw"): (1.0, 2, "USD"),
+    ("meridian_ecn", "JP225"): (1.0, 1, "JPY"),
+    ("summit_netting", "JP225.cash"): (100.0, 0, "JPY"),
+    ("meridian_ecn", "XAGUSD"): (5000.0, 3, "USD"),
+    ("summit_netting", "XAGUSD-ECN"): (1000.0, 3, "USD"),
+    ("apex_prop", "XAGUSD.raw"): (5000.0, 3, "USD"),
+    ("meridian_ecn", "ETHUSD"): (1.0, 2, "USD"),
+    ("harbor_fx", "ETHUSD.m"): (10.0, 2, "USD"),
+    ("meridian_ecn", "BTCUSD"): (1.0, 2, "USD"),
+    ("harbor_fx", "EURGBP.m"): (100_000.0, 5, "GBP"),
+    ("harbor_fx", "USDZAR.m"): (100_000.0, 5, "ZAR"),
+    ("summit_netting", "GBPJPY-ECN"): (100_000.0, 3, "JPY"),
+}
+LEVERAGE = {"meridian_ecn": 500, "harbor_fx": 30, "summit_netting": 25, "apex_prop": 100}
+
+
+@pytest.mark.parametrize(("profile", "symbol"), sorted(CONTRACT_TERMS))
+def test_contract_terms_per_broker(terminal, profile, symbol):
+    contract, digits, profit_ccy = CONTRACT_TERMS[(profile, symbol)]
+    t = terminal(profile)
+    assert t.symbol_select(symbol, True)
+    s = t.symbol_info(symbol)
+    assert (s.trade_contract_size, s.digits, s.currency_profit) == (contract, digits, profit_ccy)
+    assert s.trade_tick_size == pytest.approx(10.0**-digits)
+
+
+@pytest.mark.parametrize(("profile", "symbol"), sorted(CONTRACT_TERMS))
+def test_tick_value_profit_and_margin_agree(terminal, profile, symbol):
+    """trade_tick_value is what one tick earns on one lot, in the account currency; a copier sizes
+    with it, so order_calc_profit and the margin must follow the same contract."""
+    t = terminal(profile)
+    assert t.symbol_select(symbol, True)
+    s = t.symbol_info(symbol)
+    assert s.trade_tick_value == s.trade_tick_value_profit == s.trade_tick_value_loss
+    assert s.trade_tick_value > 0
+    price = s.ask
+    ticks = 1000
+    volume = 10 * s.volume_min
+    profit = t.order_calc_profit(ORDER_TYPE_BUY, symbol, volume, price, price + ticks * s.trade_tick_size)
+    assert profit == pytest.approx(ticks * volume * s.trade_tick_value, rel=1e-3, abs=0.01)
+    # Margin is the notional over the leverage; the tick value converts profit currency into the
+    # account's, so notional in profit currency x (tick value / tick size / contract) is in the account's.
+    to_account = s.trade_tick_value / (s.trade_tick_size * s.trade_contract_size)
+    forex = s.path.startswith("Forex")
+    notional = volume * s.trade_contract_size * (1.0 if forex else price)
+    margin = t.order_calc_margin(ORDER_TYPE_BUY, symbol, volume, price)
+    if forex:
+        # A pair's margin is its base currency; at the pair's price that is this much profit
+        # currency. Crosses walk apart from their dollar legs a little, hence the looser bound.
+        notional *= price
+    rel = 1e-2 if forex else 2e-3
+    assert margin == pytest.approx(notional / LEVERAGE[profile] * to_account, rel=rel, abs=0.01)
+
+
+def test_the_same_gold_move_is_worth_ten_times_less_per_lot_at_the_10_ounce_broker(terminal):
+    ecn, summit = terminal("meridian_ecn"), terminal("summit_netting")
+    usd_per_lot = ecn.order_calc_profit(ORDER_TYPE_BUY, "XAUUSD", 1.0, 2600.0, 2601.0)
+    jpy_per_lot = summit.order_calc_profit(ORDER_TYPE_BUY, "XAUUSD-ECN", 1.0, 2600.0, 2601.0)
+    usdjpy = summit.symbol_info_tick("USDJPY-ECN").bid
+    assert usd_per_lot == pytest.approx(100.0)
+    assert jpy_per_lot == pytest.approx(10.0 * usdjpy, rel=2e-4)
+    # One tick (0.001) of one lot of 10 oz is a cent, in yen.
+    assert summit.symbol_info("XAUUSD-ECN").trade_tick_value == pytest.approx(0.01 * usdjpy, rel=2e-4)

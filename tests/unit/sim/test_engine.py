@@ -30,6 +30,14 @@ def test_at_least_four_profiles_that_differ_like_real_brokers():
     assert {"XAUUSD", "GOLD.m", "US30", "DJ30.cash"} <= names
     index_contracts = {s.contract_size for p in PROFILES.values() for s in p.symbols if s.instrument == "US30"}
     assert {1.0, 10.0, 100.0} <= index_contracts
+    gold_contracts = {s.contract_size for p in PROFILES.values() for s in p.symbols if s.instrument == "XAUUSD"}
+    assert {100.0, 10.0} <= gold_contracts
+    # Brokers carry different instruments: some only at some brokers.
+    carried = {p.name: {s.instrument for s in p.symbols} for p in PROFILES.values()}
+    assert len({frozenset(c) for c in carried.values()}) == len(PROFILES)
+    assert {name for name, c in carried.items() if "ETHUSD" in c} == {"meridian_ecn", "harbor_fx"}
+    assert {name for name, c in carried.items() if "GBPJPY" in c} == {"meridian_ecn", "summit_netting"}
+    assert {name for name, c in carried.items() if "USDZAR" in c} == {"harbor_fx"}
     volume_rules = {(s.volume_min, s.volume_step, s.volume_max) for p in PROFILES.values() for s in p.symbols}
     assert {(0.01, 0.01, 500.0), (0.1, 0.1, 50.0)} <= volume_rules
     assert {p.filling_mode for p in PROFILES.values()} == {0, 1, 2, 3}
