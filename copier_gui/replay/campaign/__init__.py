@@ -1,0 +1,14 @@
+"""The fault campaign: random valid scenarios, run through replay, judged by an independent oracle.
+
+``generator`` draws a scenario from a seed; ``expected`` says what a slave should hold, from the
+documented rules and the simulated brokers' symbol specs, without the copier's own planner;
+``oracle`` compares a replay report with that; ``campaign`` runs many seeds and counts.
+"""
+
+from __future__ import annotations
+
+from copier_gui.replay.campaign.campaign import run_campaign, run_seed
+from copier_gui.replay.campaign.generator import generate
+from copier_gui.replay.campaign.oracle import KINDS, Violation, check
+
+__all__ = ["KINDS", "Violation", "check", "generate", "run_campaign", "run_seed"]

@@ -1,0 +1,117 @@
+"""Runs many generated scenarios, judges each with the oracle, and counts: scenarios, crashes,
+violations by kind, and for each violation the seed that replays it.
+
+A seed is the whole bug report: ``generate(seed)`` gives the scenario again, and with an output
+folder the failing scenario is written there as YAML, ready for ``copier-gui replay``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+import traceback
+from collections import Counter
+from pathlib import Path
+
+import yaml
+
+from copier_gui.replay.campaign.generator import generate
+from copier_gui.replay.campaign.oracle import KINDS, check
+from copier_gui.replay.runner import run_scenario
+from copier_gui.replay.scenario import parse_scenario
+
+REPLAY_ERROR = "replay_error"  # the run itself raised: as much a finding as a violation
+_SKIPPED_MASTER = ("master action on", "refused by the broker")
+
+
+def _coverage(data: dict) -> Counter:
+    out: Counter = Counter()
+    profiles = {name: b["profile"] for name, b in data["brokers"].items()}
+    for account in data["accounts"]:
+        if account["role"] == "slave":
+            out[f"slave {profiles[account['broker']]} {account['margin_mode']}"] += 1
+    for action in data["timeline"]:
+        out[f"action {action['action']}"] += 1
+    for fault in data["faults"]:
+        out[f"fault {fault['kind']}"] += 1
+    return out
+
+
+def run_seed(seed: int, out: str | None = None) -> dict:
+    """Generate, replay and judge one scenario; plain data, so it crosses process boundaries."""
+    data = generate(seed)
+    scenario = parse_scenario(data, source=f"campaign seed {seed}")
+    crashes = sum(f["kind"] == "copier_crash" for f in data["faults"])
+    result = {"seed": seed, "crashes": crashes, "coverage": dict(_coverage(data)),
+              "violations": [], "master_skipped": 0}
+    try:
+        report = run_scenario(scenario)
+    except Exception as exc:  # a run that raises is itself a finding; the campaign goes on
+        detail = f"{type(exc).__name__}: {exc}"
+        result["violations"] = [{"kind": REPLAY_ERROR, "account": "", "symbol": "", "detail": detail,
+                                 "description": f"{REPLAY_ERROR}: {detail}",
+                                 "trace": traceback.format_exc(limit=-3)}]
+    else:
+        result["crashes"] = report["scenario"].get("crashes", crashes)
+        result["master_skipped"] = sum(
+            e["account"] == scenario.master.id and any(s in e["text"] for s in _SKIPPED_MASTER)
+            for e in report.get("events", ()))
+        result["violations"] = [v.as_dict() | {"description": v.describe()}
+                                for v in check(scenario, report)]
+    if out and result["violations"]:
+        write_scenario(data, result["violations"], Path(out))
+    return result
+
+
+def write_scenario(data: dict, violations: list[dict], folder: Path) -> Path:
+    """The failing scenario as YAML, its violations as comments at the top."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"campaign-{data['seed']}.yaml"
+    header = "".join(f"# {v.get('description') or v['detail']}\n" for v in violations)
+    path.write_text(header + yaml.safe_dump(data, sort_keys=False, width=110), encoding="utf-8")
+    return path
+
+
+def _run_seed_star(args: tuple[int, str | None]) -> dict:
+    return run_seed(*args)
+
+
+def run_campaign(count: int, seed: int = 0, jobs: int = 1, out: str | None = None,
+                 examples_per_kind: int = 3) -> dict:
+    """Scenarios ``seed`` .. ``seed + count - 1``; the figures as plain data."""
+    started = time.perf_counter()
+    work = [(s, out) for s in range(seed, seed + count)]
+    if jobs > 1:
+        # spawn: the same start on every platform, and no copied state from the parent.
+        with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+            results = list(pool.imap(_run_seed_star, work, chunksize=1))
+    else:
+        results = [run_seed(*w) for w in work]
+    by_kind: Counter = Counter({k: 0 for k in (*KINDS, REPLAY_ERROR)})
+    examples: dict[str, list[dict]] = {}
+    coverage: Counter = Counter()
+    failing = []
+    for r in results:
+        coverage.update(r["coverage"])
+        kinds = Counter(v["kind"] for v in r["violations"])
+        by_kind.update(kinds)
+        if kinds:
+            failing.append(r["seed"])
+        for v in r["violations"]:
+            shown = examples.setdefault(v["kind"], [])
+            if len(shown) < examples_per_kind and all(e["seed"] != r["seed"] for e in shown):
+                shown.append({"seed": r["seed"], "description": v.get("description", v["detail"])})
+    return {
+        "benchmark": "campaign",
+        "first_seed": seed,
+        "scenarios": len(results),
+        "crashes": sum(r["crashes"] for r in results),
+        "violations": sum(by_kind.values()),
+        "violations_by_kind": dict(by_kind),
+        "scenarios_with_violations": len(failing),
+        "failing_seeds": failing,
+        "examples": examples,
+        "master_actions_skipped": sum(r["master_skipped"] for r in results),
+        "coverage": dict(sorted(coverage.items())),
+        "wall_s": round(time.perf_counter() - started, 1),
+    }

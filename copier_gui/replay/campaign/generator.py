@@ -1,0 +1,373 @@
+"""Random valid scenarios from a seed: the master's trading and the faults that strike it.
+
+One seed gives one scenario, always the same, so a failing seed is a bug report. The rules drawn
+for the slaves stay within what the oracle can judge on its own (a lot multiplier or a fixed lot,
+clamps and rounding, symbol mapping by the slave broker's names); the faults are everything the
+scenario language offers, with copier crashes timed a few milliseconds after master actions so
+they land mid fan-out and between a send and its bookkeeping.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+
+from copier_gui.replay.scenario import Scenario, parse_scenario
+from copier_gui.sim.faults import INJECTABLE_REJECTIONS
+from copier_gui.sim.instruments import INSTRUMENTS
+from copier_gui.sim.profiles import PROFILES, SymbolSpec
+
+PROFILE_NAMES = tuple(sorted(PROFILES))
+MARGIN_MODES = ("hedging", "netting")
+PENDING_KINDS = ("buy_limit", "sell_limit", "buy_stop", "sell_stop")
+# After the last action and the last fault: reconciliation runs every 2 s and a refused entry is
+# retried after 15 s, so every copy has landed (or been refused, journaled) well within this.
+QUIET_TAIL_S = 40.0
+# The market path's scale: the generator keeps stops out of reach and puts "near" pending orders
+# within reach, over this many seconds.
+_HORIZON_S = 120.0
+_YEAR_S = 365.0 * 86400.0
+_MASTER_LOTS = (0.01, 0.02, 0.05, 0.1, 0.13, 0.2, 0.3, 0.37, 0.5, 1.0, 1.5)
+
+
+@dataclass
+class _Held:
+    symbol: str
+    volume: float
+    pending: bool
+
+
+@dataclass
+class _Draft:
+    rng: random.Random
+    master_profile: str
+    symbols: list[str]
+    timeline: list[dict] = field(default_factory=list)
+    held: dict[str, _Held] = field(default_factory=dict)
+    count: int = 0
+
+    def name(self, prefix: str) -> str:
+        self.count += 1
+        return f"{prefix}{self.count}"
+
+
+def _everywhere(instrument: str) -> bool:
+    return all(any(s.instrument == instrument for s in p.symbols) for p in PROFILES.values())
+
+
+def _spec(profile: str, symbol: str) -> SymbolSpec:
+    return PROFILES[profile].symbols_by_name[symbol]
+
+
+def _sigma_points(spec: SymbolSpec) -> float:
+    """How far the price wanders in one second, typically, in this symbol's points."""
+    instrument = INSTRUMENTS[spec.instrument]
+    per_second = instrument.annual_volatility * instrument.start_price / math.sqrt(_YEAR_S)
+    return per_second / 10.0**-spec.digits
+
+
+def _min_distance(spec: SymbolSpec) -> int:
+    """Points every broker accepts between an order or stop and the market, with room to spare."""
+    point = 10.0**-spec.digits
+    widest = 0.0
+    for profile in PROFILES.values():
+        for other in profile.symbols:
+            if other.instrument == spec.instrument:
+                other_point = 10.0**-other.digits
+                widest = max(widest, (other.stops_level + other.freeze_level + 10) * other_point)
+    spread = INSTRUMENTS[spec.instrument].spread_points * 10.0**-INSTRUMENTS[spec.instrument].digits
+    return math.ceil((2 * widest + 3 * spread) / point)
+
+
+def _far(rng: random.Random, spec: SymbolSpec) -> int:
+    """A stop distance the market will not reach within the scenario."""
+    reach = _sigma_points(spec) * math.sqrt(_HORIZON_S)
+    return int(_min_distance(spec) + reach * rng.uniform(8.0, 14.0))
+
+
+def _lots(rng: random.Random, spec: SymbolSpec, choices=_MASTER_LOTS) -> float:
+    steps = max(1, math.floor(rng.choice(choices) / spec.volume_step + 1e-9))
+    lots = max(spec.volume_min, steps * spec.volume_step)
+    return round(lots, 8)
+
+
+# ----------------------------------------------------------------------------------- rules
+
+
+def _rules(rng: random.Random, master_profile: str, slave_profile: str, symbols: list[str]) -> dict:
+    if rng.random() < 0.15:
+        sizing: dict = {"mode": "fixed_lot", "lots": rng.choice([0.01, 0.05, 0.1, 0.3])}
+    else:
+        sizing = {"mode": "lot_multiplier",
+                  "multiplier": rng.choice([0.25, 0.5, 1.0, 1.0, 1.0, 1.5, 2.0, 0.37, 3.0])}
+    if rng.random() < 0.3:
+        sizing["rounding"] = "nearest"
+    if rng.random() < 0.1:
+        sizing["max_lot"] = rng.choice([0.2, 0.5, 1.0])
+    if rng.random() < 0.1:
+        sizing["min_lot"] = rng.choice([0.02, 0.1])
+    rules: dict = {"sizing": sizing}
+    if rng.random() < 0.7:
+        # Lenient tolerances: outages and latency then still end in copies, which the oracle can
+        # check volume by volume; strict ones end in refusals, which it checks for a reason.
+        rules["tolerances"] = {"max_delay_ms": 600_000, "max_price_deviation_points": 1_000_000}
+    stops: dict = {}
+    if rng.random() < 0.1:
+        stops["mode"] = "none"
+    if rng.random() < 0.1:
+        stops["follow_modifications"] = False
+    if stops:
+        rules["stops"] = stops
+    if rng.random() < 0.15:
+        rules["copy_pending"] = False
+    if rng.random() < 0.1:
+        rules["copy_partial_closes"] = False
+    if rng.random() < 0.5:
+        # A master trade made while the copier was down is skipped by default (journaled); with
+        # copy_existing it is copied at restart, which is what a crash mid-trade must survive.
+        rules["copy_existing"] = True
+    symbol_rules: dict = {}
+    if rng.random() < 0.1:
+        symbol_rules["per_symbol"] = {rng.choice(symbols): {"volume_multiplier": 2.0}}
+    if rng.random() < 0.15:
+        # An explicit alias to the slave broker's own name: the mapping's first rule.
+        master_symbol = rng.choice(symbols)
+        instrument = _spec(master_profile, master_symbol).instrument
+        names = [s.name for s in PROFILES[slave_profile].symbols if s.instrument == instrument]
+        if names:
+            symbol_rules["aliases"] = {master_symbol: names[0]}
+    if symbol_rules:
+        rules["symbols"] = symbol_rules
+    return rules
+
+
+# ----------------------------------------------------------------------------------- timeline
+
+
+def _open(d: _Draft, at: float, symbol: str | None = None, side: str | None = None) -> None:
+    rng = d.rng
+    symbol = symbol or rng.choice(d.symbols)
+    spec = _spec(d.master_profile, symbol)
+    action = {"at": at, "action": "open", "id": d.name("p"), "symbol": symbol,
+              "side": side or rng.choice(["buy", "sell"]), "volume": _lots(rng, spec)}
+    if rng.random() < 0.5:
+        action["sl_points"] = _far(rng, spec)
+    if rng.random() < 0.4:
+        action["tp_points"] = _far(rng, spec)
+    d.timeline.append(action)
+    d.held[action["id"]] = _Held(symbol, action["volume"], pending=False)
+
+
+def _place(d: _Draft, at: float) -> None:
+    rng = d.rng
+    symbol = rng.choice(d.symbols)
+    spec = _spec(d.master_profile, symbol)
+    if rng.random() < 0.5:
+        # Near: the market reaches it within seconds now and then, so orders fill mid-scenario.
+        offset = _min_distance(spec) + int(_sigma_points(spec) * rng.uniform(0.5, 4.0))
+    else:
+        offset = _far(rng, spec)
+    action = {"at": at, "action": "place_pending", "id": d.name("o"), "symbol": symbol,
+              "kind": rng.choice(PENDING_KINDS), "volume": _lots(rng, spec), "offset_points": offset}
+    if rng.random() < 0.4:
+        action["sl_points"] = _far(rng, spec)
+    if rng.random() < 0.3:
+        action["tp_points"] = _far(rng, spec)
+    if rng.random() < 0.15:
+        action["expiration_s"] = rng.choice([5.0, 12.0, 25.0])
+    d.timeline.append(action)
+    d.held[action["id"]] = _Held(symbol, action["volume"], pending=True)
+
+
+def _on_held(d: _Draft, at: float) -> None:
+    """An action on something the master holds: modify, partial close, close, move, cancel."""
+    rng = d.rng
+    name = rng.choice(sorted(d.held))
+    held = d.held[name]
+    spec = _spec(d.master_profile, held.symbol)
+    if held.pending:
+        # Whether it filled is up to the market; a position action on a filled order acts on its
+        # position, and on an unfilled one the master skips it (the report says so).
+        choice = rng.choices(["move", "cancel", "close", "leave"], [3, 3, 2, 2])[0]
+        if choice == "move":
+            d.timeline.append({"at": at, "action": "modify_pending", "id": name,
+                               "offset_points": _min_distance(spec)
+                               + int(_sigma_points(spec) * rng.uniform(0.5, 20.0))})
+        elif choice == "cancel":
+            d.timeline.append({"at": at, "action": "cancel_pending", "id": name})
+            del d.held[name]
+        elif choice == "close":
+            d.timeline.append({"at": at, "action": "close", "id": name})
+            del d.held[name]
+        return
+    spare = round(held.volume - spec.volume_min, 8)
+    choice = rng.choices(["modify", "partial", "close"], [3, 3 if spare >= spec.volume_step else 0, 3])[0]
+    if choice == "modify":
+        action: dict = {"at": at, "action": "modify", "id": name}
+        for key in ("sl_points", "tp_points"):
+            if rng.random() < 0.6:
+                action[key] = 0 if rng.random() < 0.2 else _far(rng, spec)
+        if len(action) == 3:
+            action["sl_points"] = _far(rng, spec)
+        d.timeline.append(action)
+    elif choice == "partial":
+        steps = max(1, math.floor(spare / spec.volume_step + 1e-9))
+        volume = round(rng.randint(1, steps) * spec.volume_step, 8)
+        d.timeline.append({"at": at, "action": "partial_close", "id": name, "volume": volume})
+        held.volume = round(held.volume - volume, 8)
+    else:
+        d.timeline.append({"at": at, "action": "close", "id": name})
+        del d.held[name]
+
+
+def _timeline(d: _Draft) -> None:
+    rng = d.rng
+    t = round(rng.uniform(1.0, 3.0), 3)
+    for _ in range(rng.randint(4, 9)):
+        together = rng.random() < 0.4
+        for _ in range(rng.choice([1, 1, 2, 3])):
+            kind = rng.choices(["open", "opposite", "place", "held"],
+                               [4, 1, 2, 5 if d.held else 0])[0]
+            if kind == "open":
+                _open(d, t)
+            elif kind == "opposite":
+                # Simultaneous opposite opens on one symbol: a netting slave must net them.
+                symbol = rng.choice(d.symbols)
+                _open(d, t, symbol, "buy")
+                _open(d, t, symbol, "sell")
+            elif kind == "place":
+                _place(d, t)
+            else:
+                _on_held(d, t)
+            if not together:
+                t = round(t + rng.choice([0.001, 0.01, 0.05, 0.3]), 3)
+        t = round(t + rng.choice([0.0, 0.5, 1.0, 2.0, 4.0, 7.0]) + 0.2, 3)
+    # Leave some trades open at the end: the final check then covers open and closed ones.
+    for name in sorted(d.held):
+        if rng.random() < 0.5:
+            d.timeline.append({"at": t, "action": "close", "id": name})
+            t = round(t + rng.choice([0.0, 0.5]), 3)
+
+
+# ----------------------------------------------------------------------------------- faults
+
+
+def _free(busy: list[tuple[float, float]], start: float, end: float) -> bool:
+    return all(end <= a or start >= b for a, b in busy)
+
+
+def _faults(rng: random.Random, times: list[float], slaves: list[str], master: str,
+            last: float) -> list[dict]:
+    faults: list[dict] = []
+    crashes: list[tuple[float, float]] = []
+    for _ in range(rng.choice([1, 2, 2, 3, 3, 4])):
+        for _attempt in range(10):
+            if rng.random() < 0.8:
+                # Right after a master action: the copier dies mid fan-out, or between a send and
+                # its bookkeeping when a slave is slow.
+                at = rng.choice(times) + rng.choice([0.001, 0.004, 0.01, 0.02, 0.05, 0.12])
+            else:
+                at = rng.uniform(0.5, last)
+            restart = rng.choice([0, 20, 100, 500, 1500, 4000])
+            at = round(at, 3)
+            if _free(crashes, at, at + restart / 1000.0 + 0.001):
+                crashes.append((at, at + restart / 1000.0 + 0.001))
+                faults.append({"at": at, "kind": "copier_crash", "restart_after_ms": restart})
+                break
+    busy: dict[tuple[str, str], list[tuple[float, float]]] = {}
+
+    def spell(kind: str, account: str, at: float, duration_ms: int) -> bool:
+        spans = busy.setdefault((kind, account), [])
+        if _free(spans, at, at + duration_ms / 1000.0):
+            spans.append((at, at + duration_ms / 1000.0))
+            return True
+        return False
+
+    for account in [*slaves, master]:
+        if rng.random() < (0.35 if account != master else 0.1):
+            at = round(rng.uniform(0.0, last), 3)
+            duration = rng.choice([2000, 5000, 15000])
+            if spell("latency", account, at, duration):
+                faults.append({"at": at, "kind": "latency", "account": account,
+                               "median_ms": rng.choice([30, 100, 300, 700]), "duration_ms": duration})
+    for _ in range(rng.choice([0, 1, 1, 2])):
+        account = master if rng.random() < 0.2 else rng.choice(slaves)
+        at = round(rng.choice(times) + rng.uniform(-1.0, 0.5) if rng.random() < 0.6
+                   else rng.uniform(0.5, last), 3)
+        at = max(0.0, at)
+        duration = rng.choice([300, 1500, 5000, 12000])
+        if spell("disconnect", account, at, duration):
+            faults.append({"at": at, "kind": "disconnect", "account": account, "duration_ms": duration})
+    for _ in range(rng.choice([0, 1, 1, 2])):
+        faults.append({"at": round(max(0.0, rng.choice(times) - 0.001), 3), "kind": "reject",
+                       "account": rng.choice(slaves), "retcode": rng.choice(INJECTABLE_REJECTIONS),
+                       "count": rng.randint(1, 3)})
+    if rng.random() < 0.3:
+        faults.append({"at": round(max(0.0, rng.choice(times) - 0.001), 3), "kind": "requote",
+                       "account": rng.choice(slaves), "count": rng.randint(1, 4)})
+    if rng.random() < 0.3:
+        faults.append({"at": round(max(0.0, rng.choice(times) - 0.001), 3), "kind": "partial_fill",
+                       "account": rng.choice(slaves), "count": rng.randint(1, 2)})
+    return faults
+
+
+# ----------------------------------------------------------------------------------- scenario
+
+
+def _account(rng: random.Random, account_id: str, role: str, broker: str, profile: str,
+             margin_mode: str) -> dict:
+    # Ample money and leverage: a "no money" refusal should come from an injected fault, where
+    # the scenario says so, not from a drawn volume that happens to be large.
+    jpy = PROFILES[profile].currency == "JPY"
+    return {"id": account_id, "role": role, "broker": broker, "margin_mode": margin_mode,
+            "balance": 30_000_000.0 if jpy else 250_000.0, "leverage": 500}
+
+
+def generate(seed: int) -> dict:
+    """The scenario for ``seed``, as plain data (what a scenario file holds)."""
+    rng = random.Random(f"copier_gui.campaign:{seed}")
+    master_profile = rng.choice(PROFILE_NAMES)
+    # The replay's master trader does not select a symbol hidden from Market Watch (EURJPY), and
+    # the terminal quotes no tick for one; slaves still meet it when the copier maps to it.
+    offered = [s for s in PROFILES[master_profile].symbols if s.selected]
+    everywhere = [s.name for s in offered if _everywhere(s.instrument)]
+    elsewhere = [s.name for s in offered if not _everywhere(s.instrument)]
+    symbols = rng.sample(everywhere, rng.randint(2, 4))
+    if elsewhere and rng.random() < 0.2:
+        # An instrument some slave brokers do not offer: each of those must journal a refusal.
+        symbols.append(rng.choice(elsewhere))
+    brokers = {f"b-{p}": {"profile": p} for p in PROFILE_NAMES}
+    accounts = [_account(rng, "master", "master", f"b-{master_profile}", master_profile, "hedging")]
+    slaves = []
+    for i in range(rng.randint(2, 4)):
+        profile = rng.choice(PROFILE_NAMES)
+        mode = rng.choice(MARGIN_MODES)
+        account = _account(rng, f"s{i + 1}-{profile.split('_')[0]}-{mode[0]}", "slave",
+                           f"b-{profile}", profile, mode)
+        account["rules"] = _rules(rng, master_profile, profile, symbols)
+        accounts.append(account)
+        slaves.append(account["id"])
+    draft = _Draft(rng, master_profile, symbols)
+    _timeline(draft)
+    times = sorted({a["at"] for a in draft.timeline})
+    faults = _faults(rng, times, slaves, "master", times[-1])
+    ends = [times[-1]] + [f["at"] + (f.get("duration_ms", 0) + f.get("restart_after_ms", 0)) / 1000.0
+                          for f in faults]
+    used = {account["broker"] for account in accounts}
+    crashes = sum(f["kind"] == "copier_crash" for f in faults)
+    description = (f"campaign seed {seed}: master at {master_profile}, "
+                   f"{len(slaves)} slaves, {len(draft.timeline)} actions, {crashes} crashes")
+    return {
+        "description": description,
+        "seed": seed,
+        "duration_s": round(max(ends) + QUIET_TAIL_S, 3),
+        "brokers": {name: b for name, b in brokers.items() if name in used},
+        "accounts": accounts,
+        "timeline": draft.timeline,
+        "faults": faults,
+    }
+
+
+def scenario(seed: int) -> Scenario:
+    return parse_scenario(generate(seed), source=f"campaign seed {seed}")

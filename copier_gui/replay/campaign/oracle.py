@@ -1,0 +1,407 @@
+"""The oracle: does a replay report show every slave holding the master's trades under its rules?
+
+It reads only the scenario, the report and the simulated brokers' symbol specs (``expected``),
+never the copier's planner or reconciler, so a wrong idea in the copier is not repeated here. A
+difference is a violation unless the journal gives a reason for it (a refusal or failure for
+that slave naming that master ticket; on a netting account, any master ticket on that symbol).
+Duplicates and orphans are violations whatever the journal says: no rule asks for them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+
+from copier_gui.core.rules import CopyRules, StopsMode
+from copier_gui.replay.campaign import expected
+from copier_gui.replay.scenario import (
+    OpenAction,
+    PartialCloseAction,
+    PlacePendingAction,
+    Scenario,
+)
+from copier_gui.sim.constants import ACCOUNT_MARGIN_MODE_RETAIL_NETTING as _NETTING
+from copier_gui.sim.profiles import SymbolSpec
+
+# Violation kinds. The first four hold whatever the journal says; the others are differences
+# the journal did not explain.
+DUPLICATE = "duplicate"  # an entry filled twice
+ORPHAN_POSITION = "orphan_position"  # a slave position whose master position is closed
+ORPHAN_ORDER = "orphan_order"  # a slave pending order whose master order is no longer pending
+MISSING = "missing"  # the master holds it, the slave holds nothing, and no reason is journaled
+WRONG_VOLUME = "wrong_volume"  # held, but not the volume the rules give
+WRONG_SIDE = "wrong_side"
+WRONG_SYMBOL = "wrong_symbol"  # a copy on another instrument than the master's
+WRONG_STOPS = "wrong_stops"  # stop loss or take profit not the master's (stops.mode copy)
+WRONG_ORDER = "wrong_order"  # a copied pending order with another price, type or volume
+UNEXPECTED_ORDER = "unexpected_order"  # a pending order where the rules copy none
+KINDS = (DUPLICATE, ORPHAN_POSITION, ORPHAN_ORDER, WRONG_SYMBOL, MISSING, WRONG_VOLUME, WRONG_SIDE,
+         WRONG_STOPS, WRONG_ORDER, UNEXPECTED_ORDER)
+ABSOLUTE = frozenset({DUPLICATE, ORPHAN_POSITION, ORPHAN_ORDER, WRONG_SYMBOL})
+
+_BUY_ORDER_TYPES = {2: "buy_limit", 3: "sell_limit", 4: "buy_stop", 5: "sell_stop",
+                    6: "buy_stop_limit", 7: "sell_stop_limit"}
+
+
+@dataclass(frozen=True)
+class Violation:
+    kind: str
+    account: str
+    symbol: str
+    detail: str
+    master_ticket: int | None = None
+    master_id: str | None = None
+    at: str = "end"
+
+    def describe(self) -> str:
+        master = f" {self.master_id or ''}#{self.master_ticket}" if self.master_ticket else ""
+        return f"{self.kind} at {self.at}: {self.account} {self.symbol}{master}: {self.detail}"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _MasterTrade:
+    ticket: int
+    name: str | None
+    symbol: str
+    sign: int
+    volume: float
+    sl: float
+    tp: float
+    spec: SymbolSpec
+    history: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class _MasterOrder:
+    ticket: int
+    name: str | None
+    symbol: str
+    kind: str
+    volume: float
+    price: float
+    spec: SymbolSpec
+
+
+def _histories(scenario: Scenario) -> dict[str, tuple[float, ...]]:
+    """Every volume each master trade was meant to have, by its scenario id."""
+    out: dict[str, list[float]] = {}
+    for _, action in scenario.ordered_timeline():
+        if isinstance(action, OpenAction | PlacePendingAction):
+            out[action.id] = [action.volume]
+        elif isinstance(action, PartialCloseAction) and action.id in out:
+            out[action.id].append(round(out[action.id][-1] - action.volume, 8))
+    return {name: tuple(volumes) for name, volumes in out.items()}
+
+
+def _symbols_by_name(scenario: Scenario) -> dict[str, str]:
+    return {a.id: a.symbol for a in scenario.timeline if isinstance(a, OpenAction | PlacePendingAction)}
+
+
+def _is_netting(scenario: Scenario, account_id: str) -> bool:
+    account = scenario.account(account_id)
+    if account.margin_mode is not None:
+        return account.margin_mode == "netting"
+    return expected.PROFILES[scenario.profile_of(account_id)].margin_mode == _NETTING
+
+
+class _Judge:
+    """One check of one moment (the end, or a checkpoint) of one report."""
+
+    def __init__(self, scenario: Scenario, accounts: dict, reasons: set[tuple[str, int]], at: str,
+                 master_ids: dict[str, int]) -> None:
+        self.scenario = scenario
+        self.accounts = accounts
+        self.reasons = reasons
+        self.at = at
+        self.violations: list[Violation] = []
+        self.master_profile = scenario.profile_of(scenario.master.id)
+        histories = _histories(scenario)
+        self.names = {ticket: name for name, ticket in master_ids.items()}
+        master = accounts[scenario.master.id]
+        self.trades: dict[int, _MasterTrade] = {}
+        for p in master["positions"]:
+            name = self.names.get(p["master_ticket"])
+            spec = expected.spec_at(self.master_profile, p["symbol"])
+            self.trades[p["master_ticket"]] = _MasterTrade(
+                p["master_ticket"], name, p["symbol"], 1 if p["side"] == "buy" else -1, p["volume"],
+                p["sl"], p["tp"], spec, histories.get(name, (p["volume"],)))
+        self.orders: dict[int, _MasterOrder] = {}
+        for o in master["orders"]:
+            spec = expected.spec_at(self.master_profile, o["symbol"])
+            self.orders[o["master_ticket"]] = _MasterOrder(
+                o["master_ticket"], self.names.get(o["master_ticket"]), o["symbol"],
+                _BUY_ORDER_TYPES.get(o["type"], str(o["type"])), o["volume"], o["price"], spec)
+        # Every master ticket ever on a master symbol, for netting's "any ticket on that symbol".
+        by_name = _symbols_by_name(scenario)
+        self.tickets_on: dict[str, set[int]] = defaultdict(set)
+        for name, ticket in master_ids.items():
+            if name in by_name:
+                self.tickets_on[by_name[name]].add(ticket)
+        for trade in self.trades.values():
+            self.tickets_on[trade.symbol].add(trade.ticket)
+        for order in self.orders.values():
+            self.tickets_on[order.symbol].add(order.ticket)
+
+    def flag(self, kind: str, account: str, symbol: str, detail: str, ticket: int | None = None,
+             *, excused_by: set[int] = frozenset()) -> None:
+        if kind not in ABSOLUTE and any((account, t) in self.reasons for t in excused_by | {ticket}):
+            return
+        self.violations.append(Violation(kind, account, symbol, detail, ticket,
+                                         self.names.get(ticket) if ticket else None, self.at))
+
+    # ------------------------------------------------------------------------------ per slave
+
+    def slave(self, account_id: str) -> None:
+        state = self.accounts[account_id]
+        rules = self.scenario.account(account_id).rules
+        profile = self.scenario.profile_of(account_id)
+        if _is_netting(self.scenario, account_id):
+            self._netting(account_id, profile, rules, state)
+        else:
+            self._hedging(account_id, profile, rules, state)
+        self._orders(account_id, profile, rules, state, netting=_is_netting(self.scenario, account_id))
+
+    def _slave_spec(self, master_spec: SymbolSpec, profile: str) -> SymbolSpec | None:
+        return expected.same_instrument(master_spec, profile)
+
+    @staticmethod
+    def _allowed(trade: _MasterTrade, rules: CopyRules, spec: SymbolSpec | None) -> set[float]:
+        if spec is None:  # the slave's broker does not offer the instrument: a refusal
+            return {0.0}
+        return expected.position_lots(trade.history, trade.volume, rules, trade.spec, spec)
+
+    @staticmethod
+    def _order_lots(order: _MasterOrder, rules: CopyRules, spec: SymbolSpec | None) -> float:
+        return 0.0 if spec is None else expected.order_lots(order.volume, rules, order.spec, spec)
+
+    def _same_instrument(self, account: str, master_spec: SymbolSpec, profile: str,
+                         items: list[dict]) -> bool:
+        for item in items:
+            theirs = expected.PROFILES[profile].symbols_by_name.get(item["symbol"])
+            if theirs is None or theirs.instrument != master_spec.instrument:
+                self.flag(WRONG_SYMBOL, account, item["symbol"],
+                          f"copies master {master_spec.name} ({master_spec.instrument}) on "
+                          f"{item['symbol']} ({theirs.instrument if theirs else 'unknown'})",
+                          item["master_ticket"])
+                return False
+        return True
+
+    def _hedging(self, account: str, profile: str, rules: CopyRules, state: dict) -> None:
+        held: dict[int, list[dict]] = defaultdict(list)
+        for p in state["positions"]:
+            if p["master_ticket"] is None:
+                self.flag(ORPHAN_POSITION, account, p["symbol"],
+                          f"{p['side']} {p['volume']:g} carries no copier tag ({p['tag']!r})")
+                continue
+            held[p["master_ticket"]].append(p)
+        for ticket, positions in sorted(held.items()):
+            symbol = positions[0]["symbol"]
+            total = round(sum(p["volume"] for p in positions), 8)
+            master_spec = (self.trades[ticket].spec if ticket in self.trades
+                           else self.orders[ticket].spec if ticket in self.orders else None)
+            if master_spec is not None and not self._same_instrument(account, master_spec, profile, positions):
+                continue
+            if ticket in self.trades:
+                trade = self.trades[ticket]
+                spec = self._slave_spec(trade.spec, profile)
+                allowed = self._allowed(trade, rules, spec)
+                self._judge_volume(account, symbol, ticket, trade.sign, positions, total, allowed, spec)
+                self._judge_stops(account, trade, positions, rules, spec)
+            elif ticket in self.orders:
+                # The slave's copy of a pending order filled before the master's (its quotes
+                # differ by a few points): a copy of the trade the master is about to make.
+                order = self.orders[ticket]
+                spec = self._slave_spec(order.spec, profile)
+                allowed = {self._order_lots(order, rules, spec)}
+                sign = 1 if order.kind.startswith("buy") else -1
+                self._judge_volume(account, symbol, ticket, sign, positions, total, allowed, spec)
+            else:
+                self.flag(ORPHAN_POSITION, account, symbol,
+                          f"holds {total:g} lots in {len(positions)} position(s) for a master "
+                          "position that is closed", ticket)
+        for ticket, trade in sorted(self.trades.items()):
+            if ticket in held:
+                continue
+            spec = self._slave_spec(trade.spec, profile)
+            allowed = self._allowed(trade, rules, spec)
+            want = ", ".join(f"{v:g}" for v in sorted(allowed))
+            self.flag(MISSING, account, spec.name if spec else trade.symbol,
+                      f"master holds {trade.volume:g} {trade.symbol}; the slave holds nothing "
+                      f"(rules give {want})", ticket)
+
+    def _judge_volume(self, account, symbol, ticket, sign, positions, total, allowed, spec) -> None:
+        step = spec.volume_step if spec else 0.01
+        wrong_side = [p for p in positions if (1 if p["side"] == "buy" else -1) != sign]
+        if wrong_side:
+            self.flag(WRONG_SIDE, account, symbol,
+                      f"{len(wrong_side)} position(s) on the side opposite to the master's", ticket)
+        if any(abs(total - v) <= step / 2 for v in allowed):
+            return
+        want = ", ".join(f"{v:g}" for v in sorted(allowed))
+        if len(positions) > 1 and total > max(allowed) + step / 2:
+            self.flag(DUPLICATE, account, symbol,
+                      f"{len(positions)} positions total {total:g} lots; the rules give {want}", ticket)
+        else:
+            self.flag(WRONG_VOLUME, account, symbol, f"holds {total:g} lots; the rules give {want}",
+                      ticket)
+
+    def _judge_stops(self, account: str, trade: _MasterTrade, positions: list[dict], rules: CopyRules,
+                     spec: SymbolSpec | None) -> None:
+        if spec is None or not rules.stops.follow_modifications:
+            return
+        if rules.stops.mode is StopsMode.COPY:
+            want = (round(trade.sl, spec.digits), round(trade.tp, spec.digits))
+        elif rules.stops.mode is StopsMode.NONE:
+            want = (0.0, 0.0)
+        else:
+            return
+        half = 10.0**-spec.digits / 2
+        for p in positions:
+            if abs(p["sl"] - want[0]) > half or abs(p["tp"] - want[1]) > half:
+                self.flag(WRONG_STOPS, account, p["symbol"],
+                          f"sl/tp {p['sl']:g}/{p['tp']:g}; the master's are {want[0]:g}/{want[1]:g}",
+                          trade.ticket)
+
+    def _netting(self, account: str, profile: str, rules: CopyRules, state: dict) -> None:
+        by_symbol: dict[str, list[_MasterTrade]] = defaultdict(list)
+        specs: dict[str, SymbolSpec] = {}
+        for trade in self.trades.values():
+            spec = self._slave_spec(trade.spec, profile)
+            if spec is not None:
+                by_symbol[spec.name].append(trade)
+                specs[spec.name] = spec
+            else:
+                self.flag(MISSING, account, trade.symbol,
+                          f"{profile} offers no {trade.spec.instrument}, and no reason is journaled",
+                          trade.ticket)
+        actual: dict[str, float] = defaultdict(float)
+        positions: dict[str, list[dict]] = defaultdict(list)
+        for p in state["positions"]:
+            actual[p["symbol"]] += (1 if p["side"] == "buy" else -1) * p["volume"]
+            positions[p["symbol"]].append(p)
+        for symbol in sorted(set(by_symbol) | set(positions)):
+            have = round(actual.get(symbol, 0.0), 8)
+            trades = by_symbol.get(symbol, [])
+            master_symbols = {t.symbol for t in trades}
+            tickets = {t for s in master_symbols for t in self.tickets_on[s]}
+            if not trades:
+                # Netting takes no early fills of pending orders, so nothing may be open here.
+                tagged = [p["master_ticket"] for p in positions[symbol]]
+                tickets = {t for t in tagged if t}
+                self.flag(ORPHAN_POSITION, account, symbol,
+                          f"holds {have:+g} lots net while the master holds nothing on it",
+                          tagged[0] if tagged else None)
+                continue
+            spec = specs[symbol]
+            options = [{t.sign * v for v in expected.position_lots(t.history, t.volume, rules, t.spec, spec)}
+                       for t in trades]
+            totals, exact = expected.sums(options)
+            step = spec.volume_step
+            if exact:
+                fits = any(abs(have - v) <= step / 2 for v in totals)
+            else:
+                fits = min(totals) - step / 2 <= have <= max(totals) + step / 2
+            lead = max(trades, key=lambda t: t.volume).ticket
+            if not fits:
+                want = ", ".join(f"{v:+g}" for v in sorted(totals)[:8])
+                kind = MISSING if abs(have) < step / 2 else WRONG_VOLUME
+                self.flag(kind, account, symbol,
+                          f"holds {have:+g} lots net for {len(trades)} master position(s); "
+                          f"the rules give {want}{'' if exact else ' (range)'}",
+                          lead, excused_by=tickets)
+            if len(trades) == 1 and positions.get(symbol):
+                self._judge_stops(account, trades[0], positions[symbol], rules, spec)
+
+    def _orders(self, account: str, profile: str, rules: CopyRules, state: dict, *, netting: bool) -> None:
+        working: dict[int, list[dict]] = defaultdict(list)
+        for o in state["orders"]:
+            if o["master_ticket"] is None or o["master_ticket"] not in self.orders:
+                self.flag(ORPHAN_ORDER, account, o["symbol"],
+                          f"a pending order of {o['volume']:g} lots whose master order is no longer "
+                          "pending", o["master_ticket"])
+                continue
+            working[o["master_ticket"]].append(o)
+        early = {p["master_ticket"] for p in state["positions"]} if not netting else set()
+        copies = rules.copy_pending and not netting
+        for ticket, order in sorted(self.orders.items()):
+            mine = working.get(ticket, [])
+            spec = self._slave_spec(order.spec, profile)
+            if not copies:
+                if mine:
+                    why = "netting accounts take pending trades when they fill" if netting else "copy_pending is off"
+                    self.flag(UNEXPECTED_ORDER, account, mine[0]["symbol"],
+                              f"{len(mine)} pending order(s) although {why}", ticket)
+                continue
+            want = self._order_lots(order, rules, spec)
+            if not mine:
+                if ticket not in early:
+                    self.flag(MISSING, account, spec.name if spec else order.symbol,
+                              f"master {order.kind} {order.volume:g} is pending; the slave has no "
+                              f"copy (rules give {want:g})", ticket)
+                continue
+            if not self._same_instrument(account, order.spec, profile, mine):
+                continue
+            if len(mine) > 1:
+                self.flag(DUPLICATE, account, mine[0]["symbol"], f"{len(mine)} copies of one pending order",
+                          ticket)
+            o = mine[0]
+            problems = []
+            if _BUY_ORDER_TYPES.get(o["type"]) != order.kind:
+                problems.append(f"type {_BUY_ORDER_TYPES.get(o['type'], o['type'])} for {order.kind}")
+            if spec is not None:
+                if abs(o["volume"] - want) > spec.volume_step / 2:
+                    problems.append(f"{o['volume']:g} lots for {want:g}")
+                if abs(o["price"] - round(order.price, spec.digits)) > 10.0**-spec.digits / 2:
+                    problems.append(f"price {o['price']:g} for {order.price:g}")
+            if problems:
+                self.flag(WRONG_ORDER, account, o["symbol"], "; ".join(problems), ticket)
+
+
+def journaled_reasons(report: dict) -> dict[tuple[str, int], float]:
+    """(slave, master ticket) pairs the copier gave a reason for (a refusal or a failure), with
+    the time of the first one: a reason given later does not explain an earlier checkpoint."""
+    out: dict[tuple[str, int], float] = {}
+    for entry in [*report.get("refusals", ()), *report.get("failures", ())]:
+        if entry.get("master_ticket"):
+            key = (entry["account"], entry["master_ticket"])
+            out[key] = min(out.get(key, float("inf")), float(entry.get("at_s", 0.0)))
+    return out
+
+
+def duplicate_entries(report: dict) -> list[Violation]:
+    """Copy IDs are deterministic and name one request (an entry, or a top-up from a given
+    volume), so an opening copy ID that filled twice is a duplicate, even if the copier closed
+    the extra volume afterwards."""
+    seen: dict[str, dict] = {}
+    out = []
+    for copy in report.get("copies", ()):
+        cid = copy.get("copy_id", "")
+        if copy.get("action") != "open" or not cid:
+            continue
+        if cid in seen:
+            out.append(Violation(DUPLICATE, copy["slave"], copy["symbol"],
+                                 f"{cid} filled twice ({seen[cid]['volume']:g} and "
+                                 f"{copy['volume']:g} lots)", copy["master_ticket"]))
+        else:
+            seen[cid] = copy
+    return out
+
+
+def check(scenario: Scenario, report: dict) -> list[Violation]:
+    """Every violation in ``report``, at its checkpoints and at the end."""
+    reasons = journaled_reasons(report)
+    master_ids = report.get("master_ids", {})
+    moments = [(f"{c['at_s']:g}s", c["at_s"], c["accounts"]) for c in report.get("checkpoints", ())
+               if "accounts" in c]
+    moments.append(("end", float("inf"), report["accounts"]))
+    violations = duplicate_entries(report)
+    for at, until, accounts in moments:
+        known = {key for key, when in reasons.items() if when <= until}
+        judge = _Judge(scenario, accounts, known, at, master_ids)
+        for slave in scenario.slaves:
+            judge.slave(slave.id)
+        violations.extend(judge.violations)
+    return violations

@@ -1,0 +1,245 @@
+"""The oracle on hand-made reports: it flags exactly the duplicate, orphan, wrong volume or gap put
+in, and a journaled reason excuses a difference but never a duplicate or an orphan."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from copier_gui.replay.campaign.oracle import (
+    DUPLICATE,
+    MISSING,
+    ORPHAN_ORDER,
+    ORPHAN_POSITION,
+    UNEXPECTED_ORDER,
+    WRONG_ORDER,
+    WRONG_SIDE,
+    WRONG_STOPS,
+    WRONG_SYMBOL,
+    WRONG_VOLUME,
+    check,
+)
+from copier_gui.replay.scenario import parse_scenario
+
+P1, P2, P3, O1 = 101, 102, 103, 104
+
+# Master at meridian_ecn; "h" copies at half size to a hedging harbor_fx account (EURUSD.m, US30.m
+# at 10 contracts a lot), "n" copies one to one to a netting summit_netting account (EURUSD-ECN).
+SCENARIO = parse_scenario({
+    "brokers": {"m": {"profile": "meridian_ecn"}, "h": {"profile": "harbor_fx"},
+                "n": {"profile": "summit_netting"}},
+    "accounts": [
+        {"id": "master", "role": "master", "broker": "m"},
+        {"id": "h", "role": "slave", "broker": "h", "rules": {"sizing": {"multiplier": 0.5}}},
+        {"id": "n", "role": "slave", "broker": "n", "margin_mode": "netting"},
+    ],
+    "timeline": [
+        {"at": 1, "action": "open", "id": "p1", "symbol": "EURUSD", "side": "buy", "volume": 1.0,
+         "sl_points": 500},
+        {"at": 1, "action": "open", "id": "p2", "symbol": "EURUSD", "side": "sell", "volume": 0.4},
+        {"at": 2, "action": "open", "id": "p3", "symbol": "US30", "side": "buy", "volume": 2.0},
+        {"at": 3, "action": "close", "id": "p3"},
+        {"at": 4, "action": "place_pending", "id": "o1", "symbol": "EURUSD", "kind": "buy_limit",
+         "volume": 0.6, "offset_points": 300},
+    ],
+})
+
+
+def _pos(symbol, side, volume, ticket, *, sl=0.0, tp=0.0, name=None):
+    return {"symbol": symbol, "side": side, "volume": volume, "price_open": 1.085, "sl": sl,
+            "tp": tp, "magic": 7, "tag": f"CG:{ticket}", "master_ticket": ticket, "master_id": name}
+
+
+def _order(symbol, volume, ticket, *, price=1.082, type_=2):
+    return {"symbol": symbol, "type": type_, "volume": volume, "price": price, "sl": 0.0, "tp": 0.0,
+            "magic": 7, "tag": f"CG:{ticket}", "master_ticket": ticket, "master_id": None}
+
+
+def _account(role, positions, orders=()):
+    return {"role": role, "positions": list(positions), "orders": list(orders)}
+
+
+def clean_report() -> dict:
+    """What a correct copier leaves: p1 and p2 open, p3 closed, o1 pending."""
+    return {
+        "master_ids": {"p1": P1, "p2": P2, "p3": P3, "o1": O1},
+        "accounts": {
+            "master": _account("master", [_pos("EURUSD", "buy", 1.0, P1, sl=1.08, name="p1"),
+                                          _pos("EURUSD", "sell", 0.4, P2, name="p2")],
+                               [_order("EURUSD", 0.6, O1)]),
+            "h": _account("slave", [_pos("EURUSD.m", "buy", 0.5, P1, sl=1.08),
+                                    _pos("EURUSD.m", "sell", 0.2, P2)],
+                          [_order("EURUSD.m", 0.3, O1)]),
+            "n": _account("slave", [_pos("EURUSD-ECN", "buy", 0.6, P1, sl=1.08)]),
+        },
+        "copies": [],
+        "refusals": [],
+        "failures": [],
+    }
+
+
+def kinds(report) -> list[str]:
+    return sorted(v.kind for v in check(SCENARIO, report))
+
+
+def reason(account, ticket, kind="refusals", at_s=5.0):
+    return kind, {"at_s": at_s, "account": account, "master_ticket": ticket, "reason": "skipped: x"}
+
+
+def with_reason(report, account, ticket, kind="refusals", at_s=5.0):
+    key, entry = reason(account, ticket, kind, at_s)
+    report[key].append(entry)
+    return report
+
+
+def test_a_correct_copy_has_no_violation():
+    assert check(SCENARIO, clean_report()) == []
+
+
+def test_a_second_position_for_one_master_position_is_a_duplicate():
+    report = clean_report()
+    report["accounts"]["h"]["positions"].append(_pos("EURUSD.m", "buy", 0.5, P1, sl=1.08))
+    assert kinds(report) == [DUPLICATE]
+    # No reason excuses it.
+    assert kinds(with_reason(report, "h", P1)) == [DUPLICATE]
+
+
+def test_an_entry_that_filled_twice_is_a_duplicate_even_when_closed_since():
+    report = clean_report()
+    fill = {"action": "open", "copy_id": f"master:{P1}:h:entry", "slave": "h", "symbol": "EURUSD.m",
+            "master_ticket": P1, "volume": 0.5}
+    report["copies"] = [fill, dict(fill)]
+    assert kinds(report) == [DUPLICATE]
+
+
+def test_a_copy_of_a_closed_master_position_is_an_orphan_on_both_kinds_of_account():
+    report = clean_report()
+    report["accounts"]["h"]["positions"].append(_pos("US30.m", "buy", 0.2, P3))
+    report["accounts"]["n"]["positions"].append(_pos("DJ30.cash", "buy", 0.02, P3))
+    assert kinds(report) == [ORPHAN_POSITION, ORPHAN_POSITION]
+    with_reason(report, "h", P3)
+    with_reason(report, "n", P3, "failures")
+    assert kinds(report) == [ORPHAN_POSITION, ORPHAN_POSITION]
+
+
+def test_an_untagged_slave_position_is_an_orphan():
+    report = clean_report()
+    stray = _pos("EURUSD.m", "buy", 0.1, None)
+    stray["tag"] = "manual"
+    report["accounts"]["h"]["positions"].append(stray)
+    assert kinds(report) == [ORPHAN_POSITION]
+
+
+def test_a_wrong_volume_is_flagged_unless_a_reason_names_that_master_ticket():
+    report = clean_report()
+    report["accounts"]["h"]["positions"][0]["volume"] = 0.4
+    assert kinds(report) == [WRONG_VOLUME]
+    assert kinds(with_reason(copy.deepcopy(report), "h", P2)) == [WRONG_VOLUME]
+    assert kinds(with_reason(copy.deepcopy(report), "n", P1)) == [WRONG_VOLUME]
+    assert kinds(with_reason(report, "h", P1)) == []
+
+
+def test_a_netting_difference_is_excused_by_a_reason_for_any_master_ticket_on_the_symbol():
+    report = clean_report()
+    report["accounts"]["n"]["positions"][0]["volume"] = 1.0  # p2's sell was not netted in
+    assert kinds(report) == [WRONG_VOLUME]
+    assert kinds(with_reason(copy.deepcopy(report), "n", O1 + 50)) == [WRONG_VOLUME]
+    assert kinds(with_reason(copy.deepcopy(report), "h", P2)) == [WRONG_VOLUME]
+    assert kinds(with_reason(report, "n", P2, "failures")) == []
+
+
+def test_a_netting_account_holding_nothing_for_open_master_positions_misses_them():
+    report = clean_report()
+    report["accounts"]["n"]["positions"] = []
+    assert kinds(report) == [MISSING]
+
+
+def test_a_missing_copy_needs_a_reason():
+    report = clean_report()
+    del report["accounts"]["h"]["positions"][1]
+    assert kinds(report) == [MISSING]
+    assert kinds(with_reason(report, "h", P2)) == []
+
+
+def test_a_copy_on_the_wrong_side_or_instrument():
+    report = clean_report()
+    report["accounts"]["h"]["positions"][1]["side"] = "buy"
+    assert kinds(report) == [WRONG_SIDE]
+    report = clean_report()
+    report["accounts"]["h"]["positions"][1]["symbol"] = "GBPUSD.m"
+    assert kinds(report) == [WRONG_SYMBOL]
+
+
+def test_stops_follow_the_master():
+    report = clean_report()
+    report["accounts"]["h"]["positions"][0]["sl"] = 1.07
+    assert kinds(report) == [WRONG_STOPS]
+    # A netting position carrying one master position carries its stops.
+    report = clean_report()
+    del report["accounts"]["master"]["positions"][1]
+    del report["accounts"]["h"]["positions"][1]
+    report["accounts"]["n"]["positions"][0].update(volume=1.0, sl=0.0)
+    assert kinds(report) == [WRONG_STOPS]
+
+
+def test_pending_orders_copied_on_hedging_accounts_only():
+    report = clean_report()
+    report["accounts"]["h"]["orders"] = []
+    assert kinds(report) == [MISSING]
+    report = clean_report()
+    report["accounts"]["h"]["orders"][0]["volume"] = 0.6
+    assert kinds(report) == [WRONG_ORDER]
+    report = clean_report()
+    report["accounts"]["n"]["orders"].append(_order("EURUSD-ECN", 0.6, O1))
+    assert kinds(report) == [UNEXPECTED_ORDER]
+
+
+def test_an_order_filled_at_the_slave_before_the_master_is_the_copy():
+    report = clean_report()
+    report["accounts"]["h"]["orders"] = []
+    report["accounts"]["h"]["positions"].append(_pos("EURUSD.m", "buy", 0.3, O1))
+    assert kinds(report) == []
+
+
+def test_a_slave_order_whose_master_order_is_gone_is_an_orphan():
+    report = clean_report()
+    report["accounts"]["master"]["orders"] = []
+    assert kinds(report) == [ORPHAN_ORDER]
+    assert kinds(with_reason(report, "h", O1)) == [ORPHAN_ORDER]
+
+
+def test_a_partial_close_keeps_the_proportion_fixed_at_entry():
+    scenario = parse_scenario({
+        "brokers": {"m": {"profile": "meridian_ecn"}},
+        "accounts": [
+            {"id": "master", "role": "master", "broker": "m"},
+            {"id": "h", "role": "slave", "broker": "m", "rules": {"sizing": {"multiplier": 0.5}}},
+        ],
+        "timeline": [
+            {"at": 1, "action": "open", "id": "p1", "symbol": "EURUSD", "side": "buy", "volume": 0.37},
+            {"at": 2, "action": "partial_close", "id": "p1", "volume": 0.17},
+        ],
+    })
+    report = {
+        "master_ids": {"p1": P1}, "copies": [], "refusals": [], "failures": [],
+        "accounts": {"master": _account("master", [_pos("EURUSD", "buy", 0.2, P1)]),
+                     "h": _account("slave", [_pos("EURUSD", "buy", 0.09, P1)])},
+    }
+    # 0.37 x 0.5 = 0.185 -> 0.18 at entry; 0.18 x 0.2 / 0.37 = 0.097 -> 0.09.
+    assert check(scenario, report) == []
+    report["accounts"]["h"]["positions"][0]["volume"] = 0.1  # sized afresh: also the rule's answer
+    assert check(scenario, report) == []
+    report["accounts"]["h"]["positions"][0]["volume"] = 0.18  # the partial close was missed
+    assert [v.kind for v in check(scenario, report)] == [WRONG_VOLUME]
+
+
+@pytest.mark.parametrize("at_s, flagged", [(4.0, [WRONG_VOLUME]), (6.0, [])])
+def test_at_a_checkpoint_only_reasons_given_by_then_count(at_s, flagged):
+    report = clean_report()
+    wrong = copy.deepcopy(report["accounts"])
+    wrong["h"]["positions"][0]["volume"] = 0.4
+    report["checkpoints"] = [{"at_s": at_s, "accounts": wrong}]
+    with_reason(report, "h", P1, at_s=5.0)
+    assert kinds(report) == flagged
+    assert all(v.at == f"{at_s:g}s" for v in check(SCENARIO, report))
