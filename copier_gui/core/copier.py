@@ -18,7 +18,14 @@ from copier_gui.clock import Clock
 from copier_gui.core import tags
 from copier_gui.core.copybook import CopyBook
 from copier_gui.core.events import EventKind, MasterEvent, diff
-from copier_gui.core.executor import Notice, SlaveExecutor, StepContext, Unreachable
+from copier_gui.core.executor import (
+    Notice,
+    SlaveExecutor,
+    StepContext,
+    Throttled,
+    TradingDisabled,
+    Unreachable,
+)
 from copier_gui.core.journal import Journal
 from copier_gui.core.metrics import Metrics
 from copier_gui.core.model import AccountState, Snapshot, SymbolSpec
@@ -34,11 +41,15 @@ from copier_gui.core.reconciler import (
     ReduceStep,
     reconcile,
 )
-from copier_gui.core.risk import RiskGate
+from copier_gui.core.risk import RiskGate, TradingState, describe_reset
+from copier_gui.core.riskstore import RiskRecord, RiskStore, RiskStoreError
 from copier_gui.core.rules import CopyRules, LimitAction
 from copier_gui.core.symbols import SymbolMap
 
 DEFAULT_MAGIC = 7_340_021
+# A position dated only as "open when this run started" is put this far before the start, so it
+# sorts before the moment copying to any slave starts.
+_BEFORE = 0.001
 
 
 class LinkState(Enum):
@@ -67,6 +78,10 @@ class SlaveLink:
     executor: SlaveExecutor | None = None
     lock: asyncio.Lock | None = None
     reconnect_task: asyncio.Task | None = None
+    watch_task: asyncio.Task | None = None  # waits for trading to be allowed again
+    waiting: dict[int, str] = field(default_factory=dict)  # master ticket -> why it is not copied yet
+    throttled_until: float = float("-inf")  # monotonic; the broker asked for fewer requests
+    throttle_strikes: int = 0
     server_offset_s: float | None = None
     last_snapshot: Snapshot | None = None
     risk_gate: RiskGate | None = None
@@ -77,7 +92,7 @@ class Copier:
     def __init__(self, master: Connector, slaves: list[SlaveLink], *, journal: Journal, clock: Clock,
                  copybook: CopyBook, metrics: Metrics | None = None, master_id: str = "master",
                  poll_interval_s: float = 0.005, reconcile_interval_s: float = 2.0,
-                 backoff_s: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)) -> None:
+                 backoff_s: tuple[float, ...] = (0.25, 0.5, 1.0), risk_store: RiskStore | None = None) -> None:
         if poll_interval_s <= 0:
             raise ValueError("poll_interval_s must be positive")
         self.master = master
@@ -96,12 +111,17 @@ class Copier:
         self.master_symbols: dict[str, SymbolSpec] = {}
         self.master_snapshot: Snapshot | None = None
         self._fill_wall: dict[int, float] = {}
-        self._preexisting: set[int] = set()
+        self._last_alive: float | None = None  # when the previous run was last seen alive
         self._exit_price: dict[int, float] = {}
         self._listeners: list[Callable[[Notice], None]] = []
         self._tasks: set[asyncio.Task] = set()
         self._running = False
         self.started_wall = clock.time()
+        # Each slave's risk figures and halts; in memory unless the caller gives a file-backed store.
+        self.risk_store = risk_store if risk_store is not None else RiskStore(None)
+        self._risk_store_error = ""
+        if self.risk_store.recovered:
+            self._risk_state_lost(self.risk_store.recovered)
 
     # ------------------------------------------------------------------ observers and commands
     def subscribe(self, listener: Callable[[Notice], None]) -> None:
@@ -140,7 +160,8 @@ class Copier:
         if slave.executor is not None:
             slave.executor.rules = rules
         slave.symbol_map = SymbolMap(list(slave.symbols), rules.symbols)
-        slave.risk_gate = RiskGate(rules.risk)
+        # The same figures and halt under the new limits: a rule edit never lifts a halt.
+        slave.risk_gate = slave.risk_gate.with_risk(rules.risk) if slave.risk_gate else self._risk_gate(slave)
         text = f"rules changed for {slave_id}"
         self.journal.record("state", text, account=slave_id)
         self._notify(Notice("state", slave_id, text))
@@ -156,6 +177,7 @@ class Copier:
                             slaves=list(self.slaves), poll_interval_ms=self.poll_interval_s * 1000)
         for slave in self.slaves.values():
             slave.lock = asyncio.Lock()
+        self._last_alive = self.copybook.fact("last_alive")
         await self._connect_master_with_retry()
         connected = await asyncio.gather(*(self._connect_slave(s) for s in self.slaves.values()))
         for slave, ok in zip(self.slaves.values(), connected, strict=True):
@@ -165,6 +187,7 @@ class Copier:
                                if s.state is LinkState.CONNECTED))
         self._spawn(self._poll_loop(), "poll")
         self._spawn(self._reconcile_loop(), "reconcile")
+        self._spawn(self._heartbeat(), "heartbeat")
 
     async def stop(self) -> None:
         self._running = False
@@ -252,16 +275,64 @@ class Copier:
             return False
         slave.symbol_map = SymbolMap(list(slave.symbols), slave.rules.symbols)
         if slave.risk_gate is None:
-            slave.risk_gate = RiskGate(slave.rules.risk)
+            slave.risk_gate = self._risk_gate(slave)
         slave.executor = SlaveExecutor(
             slave.id, slave.broker or slave.account.company, slave.connector, slave.rules, magic=slave.magic,
             journal=self.journal, metrics=self.metrics, copybook=self.copybook, clock=self.clock,
             notify=self._notify, refused=slave.refused)
-        detail = "" if slave.account.trade_allowed else (
-            "AutoTrading is disabled in its terminal: press 'Algo Trading' in the toolbar")
-        self._set_slave_state(slave, LinkState.CONNECTED if slave.account.trade_allowed else LinkState.DEGRADED,
-                              detail)
+        slave.executor.started_wall = self.copybook.started_wall(slave.id)
+        if slave.account.trade_allowed:
+            self._set_slave_state(slave, LinkState.CONNECTED)
+        else:
+            self._trading_off(slave, _blocked_text(slave.account))
         return True
+
+    # ------------------------------------------------------------------ trading switched off
+    # How often a slave whose trading is off is asked whether it is back on: well inside the
+    # second a trader waits after pressing the button.
+    TRADING_WATCH_S = 0.25
+
+    def _trading_off(self, slave: SlaveLink, detail: str) -> None:
+        """Trading is off at the slave: show it, and watch until it is allowed again."""
+        if slave.state is not LinkState.DEGRADED:
+            self._set_slave_state(slave, LinkState.DEGRADED, detail)
+        if self._running and (slave.watch_task is None or slave.watch_task.done()):
+            slave.watch_task = self._spawn(self._watch_trading(slave), f"watch:{slave.id}")
+
+    async def _watch_trading(self, slave: SlaveLink) -> None:
+        while self._running and slave.state is LinkState.DEGRADED:
+            await asyncio.sleep(self.TRADING_WATCH_S)
+            try:
+                account = await slave.connector.account()
+            except ConnectorError as exc:
+                self._set_slave_state(slave, LinkState.DISCONNECTED, exc.message)
+                self._schedule_reconnect(slave)
+                return
+            slave.account = account
+            if account.trade_allowed:
+                if slave.executor is not None:
+                    # Refusals caused by the switch were not the trades' fault: try them again now.
+                    slave.executor.failed.clear()
+                self._set_slave_state(slave, LinkState.CONNECTED, "")
+                self.journal.record("state", f"{slave.id}: trading is allowed again; copying what is missing",
+                                    account=slave.id)
+                self._note_missed_round_trips(slave)
+                await self._sync(slave, reason="trading allowed again")
+                return
+
+    def _throttle(self, slave: SlaveLink, message: str) -> None:
+        """The broker said "too many requests": pause this slave, longer each time it repeats."""
+        pause = min(8.0, 0.5 * 2 ** slave.throttle_strikes)
+        slave.throttle_strikes += 1
+        slave.throttled_until = self.clock.monotonic() + pause
+        text = f"{slave.id}: {message}; next request in {pause:g} s"
+        self.journal.record("correction", text, account=slave.id, pause_s=pause)
+        self._notify(Notice("info", slave.id, text))
+
+        async def resume() -> None:
+            await asyncio.sleep(pause)
+            await self._sync(slave, reason="after throttling")
+        self._spawn(resume(), f"resume:{slave.id}")
 
     def _schedule_reconnect(self, slave: SlaveLink) -> None:
         if not self._running or (slave.reconnect_task is not None and not slave.reconnect_task.done()):
@@ -275,29 +346,49 @@ class Copier:
             await asyncio.sleep(self.backoff_s[min(attempt, len(self.backoff_s) - 1)])
             attempt += 1
             if await self._connect_slave(slave):
+                self._note_missed_round_trips(slave)
                 await self._sync(slave, reason="reconnect")
                 return
 
     # ------------------------------------------------------------------ the master
     def _remember_fills(self, snapshot: Snapshot, *, at_start: bool = False) -> None:
-        """When each master position filled, in UTC, for the maximum-delay rule and latency.
+        """When each master position filled, in UTC, for the maximum-delay rule, latency, and to
+        tell positions opened while the copier was down from ones held before copying started.
 
-        Trade times are the server's; its offset from UTC is learnt from fresh records. A position
-        first seen in a poll filled within that poll, so "now" is a fine stand-in until the
-        offset is known. A position already open at start-up may be hours old: without the
-        offset its age is unknown, and it is treated as an existing position instead.
+        Trade times are the server's; its offset from UTC is learnt from fresh records and kept
+        on disk. A position first seen in a poll filled within that poll, so "now" is a fine
+        stand-in until the offset is known. At start-up, a position this copier saw before keeps
+        the fill time it had. One it never saw was opened after the previous run was last alive
+        (it would have been seen otherwise), which bounds its age even with no offset known. On
+        the very first run with no offset, its age is unknown: it counts as an existing position,
+        dated just before copying starts.
         """
         offset = snapshot.server_offset_s
+        if offset is not None:
+            self.copybook.set_fact("master_offset_s", offset)
+        stored_offset = self.copybook.fact("master_offset_s")
         now = self.clock.time()
+        new: dict[int, float] = {}
         for pos in snapshot.positions:
-            if pos.ticket not in self._fill_wall:
-                if offset is not None:
-                    self._fill_wall[pos.ticket] = pos.time_msc / 1000.0 - offset
-                elif at_start:
-                    self._preexisting.add(pos.ticket)
-                else:
-                    self._fill_wall[pos.ticket] = now
             self._exit_price[pos.ticket] = pos.price_current
+            if pos.ticket in self._fill_wall:
+                continue
+            fill = self.copybook.fill_wall(pos.ticket)
+            if fill is None:
+                if offset is not None:
+                    fill = pos.time_msc / 1000.0 - offset
+                elif not at_start:
+                    fill = now
+                elif self._last_alive is not None:
+                    guess = pos.time_msc / 1000.0 - stored_offset if stored_offset is not None else None
+                    fill = min(now, max(self._last_alive, guess) if guess is not None else self._last_alive)
+                else:
+                    # The first run ever, and no offset: all that is known is that it is open now,
+                    # before copying to any slave starts, so it is an existing position everywhere.
+                    fill = now - _BEFORE
+                new[pos.ticket] = fill
+            self._fill_wall[pos.ticket] = fill
+        self.copybook.remember_fills(new)
 
     async def _poll_loop(self) -> None:
         attempt = 0
@@ -332,6 +423,12 @@ class Copier:
         for event in events:
             if event.kind is EventKind.CLOSED and event.position is not None:
                 self._exit_price.setdefault(event.ticket, event.position.price_current)
+            if event.kind is EventKind.PENDING_TRIGGERED:
+                # A refusal of the order (copy_pending off, a move refused) was about the order;
+                # the position it became is judged afresh.
+                for slave in self.slaves.values():
+                    if slave.executor is not None:
+                        slave.executor.forget_refusal(event.ticket)
         first = events[0]
         ctx = self._context(first.detected_wall, first.detected_mono)
         tickets = {e.ticket for e in events}
@@ -339,10 +436,14 @@ class Copier:
         # snapshot before the request goes out. A pending order that filled might have filled at
         # the slave too, so that case still looks first.
         fresh = all(e.kind is EventKind.OPENED for e in events)
+        opened = [e.ticket for e in events if e.kind in (EventKind.OPENED, EventKind.PENDING_TRIGGERED)]
         for slave in self.slaves.values():
             if slave.state in (LinkState.CONNECTED, LinkState.DEGRADED):
                 self._spawn(self._sync(slave, only=tickets, ctx=ctx, reason="master change", fresh=fresh,
                                        event_taken_at=snapshot.taken_at), f"copy:{slave.id}")
+            else:
+                for ticket in opened:
+                    self._waiting(slave, ticket, self._entries_blocked(slave))
         # Journaling waits until the slaves' requests are out.
         asyncio.get_running_loop().call_soon(self._journal_events, events)
 
@@ -355,7 +456,7 @@ class Copier:
 
     def _context(self, wall: float, mono: float) -> StepContext:
         return StepContext(self.master_id, self.master_snapshot.server_offset_s if self.master_snapshot else None,
-                           wall, mono, self._fill_wall, self._exit_price, self._preexisting)
+                           wall, mono, self._fill_wall, self._exit_price)
 
     # ------------------------------------------------------------------ a slave
     async def _sync(self, slave: SlaveLink, *, only: set[int] | None = None, ctx: StepContext | None = None,
@@ -371,6 +472,8 @@ class Copier:
         async with slave.lock:
             if slave.state not in (LinkState.CONNECTED, LinkState.DEGRADED):
                 return
+            if self.clock.monotonic() < slave.throttled_until:
+                return  # a pass is already scheduled for when the pause ends
             master = self.master_snapshot
             if ctx is None:
                 ctx = self._context(self.clock.time(), self.clock.monotonic())
@@ -417,9 +520,13 @@ class Copier:
                 for ticket, refusal in plan.refusals.items():
                     if only is None or ticket in only:
                         slave.executor.refuse(ticket, refusal.reason, candidates=list(refusal.candidates))
+                entries_ok = self.entries_allowed(slave) and slave.state is LinkState.CONNECTED
+                if entries_ok and slave.executor.started_wall is None:
+                    slave.executor.started_wall = self.copybook.remember_start(slave.id, self.clock.time())
+                self._note_waiting(slave, plan, actual, only, entries_ok)
                 steps = reconcile(plan, actual.positions, actual.orders, magic=slave.magic,
                                   hedging=hedging, symbols=slave.symbols,
-                                  entries_allowed=self.entries_allowed(slave) and slave.state is LinkState.CONNECTED,
+                                  entries_allowed=entries_ok,
                                   master_tickets=master_tickets, master_orders={o.ticket for o in master.orders},
                                   follow_stops=slave.rules.stops.follow_modifications,
                                   only=only)
@@ -433,6 +540,7 @@ class Copier:
                         self.journal.record("refusal", f"warning: {breach.text}", account=slave.id)
                         self._notify(Notice("info", slave.id, f"warning: {breach.text}"))
                 await slave.executor.run(steps, ctx, slave.symbols)
+                slave.throttle_strikes = 0
                 if steps:
                     self.journal.record("plan", f"{len(steps)} step(s) for {slave.id} ({reason})", account=slave.id,
                                         steps=[type(s).__name__ for s in steps])
@@ -442,12 +550,62 @@ class Copier:
                     # The fast path sent without looking; look now, after the fact, so views and
                     # the next pass see the new copy.
                     slave.last_snapshot = await slave.connector.snapshot()
+            except TradingDisabled as exc:
+                self._trading_off(slave, str(exc))
+            except Throttled as exc:
+                self._throttle(slave, str(exc))
             except (ConnectorError, Unreachable) as exc:
                 message = exc.message if isinstance(exc, ConnectorError) else str(exc)
                 self._set_slave_state(slave, LinkState.DISCONNECTED, message)
                 self._schedule_reconnect(slave)
 
+    # ------------------------------------------------------------------ no silent gaps
+    def _entries_blocked(self, slave: SlaveLink) -> str:
+        """Why entries cannot reach this slave now, in words a trader understands."""
+        if self.master_state is not LinkState.CONNECTED:
+            return f"the master is {self.master_state.value}"
+        if not self.copying:
+            return "copying is stopped (the global switch)"
+        if not slave.copy_enabled:
+            return f"copying to {slave.id} is switched off"
+        if slave.state is not LinkState.CONNECTED:
+            return f"{slave.id} is {slave.state.value}" + (f" ({slave.last_error})" if slave.last_error else "")
+        return ""
+
+    def _waiting(self, slave: SlaveLink, ticket: int, why: str) -> None:
+        """Journal once why a master position is not (yet) at this slave."""
+        if slave.waiting.get(ticket) == why:
+            return
+        slave.waiting[ticket] = why
+        text = f"not copied yet: {why}; it is copied when that changes, within tolerances"
+        self.journal.record("refusal", text, account=slave.id, master_ticket=ticket)
+        self._notify(Notice("info", slave.id, f"{text} (master #{ticket})", ticket))
+
+    def _note_waiting(self, slave: SlaveLink, plan: SlavePlan, actual: Snapshot, only: set[int] | None,
+                      entries_ok: bool) -> None:
+        held = _held_tickets(actual, slave.magic)
+        for ticket in list(slave.waiting):
+            if ticket in held or ticket not in plan.positions:
+                del slave.waiting[ticket]
+        if entries_ok:
+            return
+        why = self._entries_blocked(slave)
+        for ticket in plan.positions:
+            if (only is None or ticket in only) and ticket not in held:
+                self._waiting(slave, ticket, why)
+
+    def _note_missed_round_trips(self, slave: SlaveLink) -> None:
+        """After an outage: master positions opened and closed while this slave could not trade."""
+        open_now = {p.ticket for p in self.master_snapshot.positions} if self.master_snapshot else set()
+        for ticket in [t for t in slave.waiting if t not in open_now]:
+            del slave.waiting[ticket]
+            text = (f"not copied: master #{ticket} was opened and closed at the master while {slave.id} "
+                    "was disconnected or could not trade")
+            self.journal.record("refusal", text, account=slave.id, master_ticket=ticket)
+            self._notify(Notice("refusal", slave.id, text, ticket))
+
     def _risk_update(self, slave: SlaveLink, gate: RiskGate) -> None:
+        self._take_outside_resets()
         before = gate.state
         day = int((self.clock.time() + (slave.server_offset_s or 0.0)) // 86400)
         for breach in gate.update(slave.account, day):
@@ -460,6 +618,73 @@ class Copier:
             self.journal.record("state", text, account=slave.id, trading_state=gate.state.value)
             self._notify(Notice("state", slave.id, text))
 
+    # ------------------------------------------------------------------ risk state
+    def reset_risk(self, slave_id: str, *, by: str = "the window") -> str:
+        """The trader's reset of a slave's risk state: its halt lifts and its daily loss and drawdown
+        count again from the account's next reading. Journaled; returns the journal's text."""
+        slave = self.slaves[slave_id]
+        if slave.risk_gate is None:
+            slave.risk_gate = self._risk_gate(slave)
+        gate = slave.risk_gate
+        before_state = gate.state
+        before = gate.reset(by)
+        text = self._journal_reset(slave, before, before_state, f"risk reset for {slave_id} by {by}")
+        if self._running:
+            self._spawn(self._sync(slave, reason="risk reset"), f"sync:{slave_id}")
+        return text
+
+    def _journal_reset(self, slave: SlaveLink, before: RiskRecord, before_state: TradingState, head: str) -> str:
+        ccy = slave.account.currency if slave.account else ""
+        state = slave.risk_gate.state
+        text = f"{head}: {describe_reset(before, ccy)}; trading state {before_state.value} -> {state.value}"
+        halt = before.halt
+        self.journal.record("state", text, account=slave.id, risk_reset=True, trading_state=state.value,
+                            halt_limit=halt.limit if halt else None, halt_text=halt.text if halt else None,
+                            day_start_balance=before.day_start_balance, peak_equity=before.peak_equity)
+        self._notify(Notice("state", slave.id, text))
+        return text
+
+    def _risk_gate(self, slave: SlaveLink) -> RiskGate:
+        return RiskGate.open(slave.rules.risk, self.risk_store, slave.id, now=self.clock.time,
+                             on_store_error=lambda message, s=slave: self._risk_store_failed(s, message))
+
+    def _take_outside_resets(self) -> None:
+        """A reset written to the store by another process (the command line) takes effect here."""
+        try:
+            if not self.risk_store.changed_elsewhere():
+                return
+        except RiskStoreError as exc:
+            self._risk_store_failed(None, exc.message)
+            return
+        for slave in self.slaves.values():
+            record = self.risk_store.load(slave.id)
+            gate = slave.risk_gate
+            if gate is None or record is None or record.resets <= gate.resets:
+                continue  # a gate made later starts from the store as it is then
+            before_state = gate.state
+            before = gate.adopt_reset(record.resets)
+            self._journal_reset(slave, before, before_state,
+                                f"risk reset for {slave.id} by {record.reset_by or 'another process'} took effect")
+
+    def _risk_store_failed(self, slave: SlaveLink | None, message: str) -> None:
+        # The gates go on from memory; say so once per distinct failure, not on every pass.
+        if message == self._risk_store_error:
+            return
+        self._risk_store_error = message
+        account = slave.id if slave is not None else self.master_id
+        text = f"{message}; the risk limits still apply, from memory"
+        self.journal.record("error", text, account=account)
+        self._notify(Notice("failure", account, text))
+
+    def _risk_state_lost(self, what: str) -> None:
+        """The store was unreadable and moved aside: every slave holds exits only until reset."""
+        self.journal.record("error", f"risk state lost: {what}", account=self.master_id)
+        self.risk_store.recovered = ""
+        for slave in self.slaves.values():
+            slave.risk_gate = self._risk_gate(slave)
+            slave.risk_gate.hold("risk_state_lost", "risk: the risk state file could not be read; new entries "
+                                 "stopped until this slave's risk state is reset")
+
     def _forget_finished(self, slave: SlaveLink, master_tickets: set[int], actual: Snapshot) -> None:
         """Drop memory of copies whose master position is gone and whose slave side is flat."""
         held = {tags.master_ticket_of(p.comment) for p in actual.positions if p.magic == slave.magic}
@@ -470,17 +695,30 @@ class Copier:
             if ticket not in master_tickets and ticket not in held:
                 self.copybook.forget(slave.id, ticket)
 
+    # How often the copier notes on disk that it is alive: after a crash, a master position it never
+    # saw was opened at most this long before the crash, which bounds its age on restart.
+    HEARTBEAT_S = 1.0
+
+    async def _heartbeat(self) -> None:
+        while self._running:
+            self.copybook.set_fact("last_alive", self.clock.time())
+            await asyncio.sleep(self.HEARTBEAT_S)
+
     async def _reconcile_loop(self) -> None:
         while self._running:
             await asyncio.sleep(self.reconcile_interval_s)
             if self.master_state is not LinkState.CONNECTED:
                 continue
+            if self.master_snapshot is not None:
+                self.copybook.forget_fills({p.ticket for p in self.master_snapshot.positions})
             with contextlib.suppress(ConnectorError):
                 self.master_account = await self.master.account()
             for slave in self.slaves.values():
                 if slave.state in (LinkState.CONNECTED, LinkState.DEGRADED):
                     with contextlib.suppress(ConnectorError):
                         slave.account = await slave.connector.account()
+                    if slave.state is LinkState.CONNECTED and slave.account and not slave.account.trade_allowed:
+                        self._trading_off(slave, _blocked_text(slave.account))
                     self._spawn(self._sync(slave, reason="periodic"), f"reconcile:{slave.id}")
 
     # ------------------------------------------------------------------ views
@@ -494,3 +732,19 @@ def _master_ticket_of(step) -> int:
     if isinstance(step, ReduceStep | NetStep | ModifyStep | CancelStep):
         return step.master_ticket
     return 0
+
+
+def _blocked_text(account: AccountState) -> str:
+    why = account.trading_blocked or "trading is not allowed"
+    return f"trading is off: {why}; copying resumes by itself once it is switched on"
+
+
+def _held_tickets(snapshot: Snapshot, magic: int) -> set[int]:
+    """Master tickets this slave holds a tagged position for."""
+    held = set()
+    for p in snapshot.positions:
+        if p.magic == magic:
+            ticket = tags.master_ticket_of(p.comment)
+            if ticket is not None:
+                held.add(ticket)
+    return held

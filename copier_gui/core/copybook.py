@@ -4,6 +4,11 @@ Partial closes are mirrored proportionally: a slave that got 0.5 lot for the mas
 0.3 when the master holds 0.6. That needs the entry volumes, which must survive a restart, so they
 are written to SQLite when a copy first fills. The broker's own positions (found by their tags)
 remain the truth about what is open; the book only remembers proportions.
+
+It also remembers what the copier knew when it stopped, so a restart tells a position the master
+opened while the copier was down (copied, within tolerances) from one it held before copying to a
+slave ever started (``copy_existing``): when each master position filled, when copying to each
+slave first started, the master server's offset from UTC, and when the copier was last alive.
 """
 
 from __future__ import annotations
@@ -31,7 +36,14 @@ class CopyBook:
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS copies (slave TEXT NOT NULL, master_ticket INTEGER NOT NULL, "
             "master_volume REAL NOT NULL, slave_volume REAL NOT NULL, PRIMARY KEY (slave, master_ticket))")
+        self._conn.execute("CREATE TABLE IF NOT EXISTS master_fills (master_ticket INTEGER PRIMARY KEY, "
+                           "fill_wall REAL NOT NULL)")
+        self._conn.execute("CREATE TABLE IF NOT EXISTS slave_starts (slave TEXT PRIMARY KEY, started_wall REAL NOT NULL)")
+        self._conn.execute("CREATE TABLE IF NOT EXISTS facts (name TEXT PRIMARY KEY, value REAL NOT NULL)")
         self._conn.commit()
+        self._fills: dict[int, float] = dict(self._conn.execute("SELECT master_ticket, fill_wall FROM master_fills"))
+        self._starts: dict[str, float] = dict(self._conn.execute("SELECT slave, started_wall FROM slave_starts"))
+        self._facts: dict[str, float] = dict(self._conn.execute("SELECT name, value FROM facts"))
         self._cache: dict[tuple[str, int], CopyEntry] = {}
         for row in self._conn.execute("SELECT slave, master_ticket, master_volume, slave_volume FROM copies"):
             entry = CopyEntry(*row)
@@ -57,6 +69,54 @@ class CopyBook:
             if self._cache.pop((slave, master_ticket), None) is not None:
                 self._conn.execute("DELETE FROM copies WHERE slave = ? AND master_ticket = ?", (slave, master_ticket))
                 self._conn.commit()
+
+    # ------------------------------------------------------------------ what the copier knew
+    def fill_wall(self, master_ticket: int) -> float | None:
+        """When a master position filled (UTC seconds), as known when it was first seen."""
+        return self._fills.get(master_ticket)
+
+    def remember_fills(self, fills: dict[int, float]) -> None:
+        new = {t: w for t, w in fills.items() if t not in self._fills}
+        if not new:
+            return
+        with self._lock:
+            self._fills.update(new)
+            self._conn.executemany("INSERT OR REPLACE INTO master_fills VALUES (?, ?)", new.items())
+            self._conn.commit()
+
+    def forget_fills(self, keep: set[int]) -> None:
+        """Drop fill times of master positions no longer open (``keep``: the open ones)."""
+        gone = [t for t in self._fills if t not in keep]
+        if not gone:
+            return
+        with self._lock:
+            for t in gone:
+                del self._fills[t]
+            self._conn.executemany("DELETE FROM master_fills WHERE master_ticket = ?", [(t,) for t in gone])
+            self._conn.commit()
+
+    def started_wall(self, slave: str) -> float | None:
+        """When copying to ``slave`` first started; positions the master held before are existing ones."""
+        return self._starts.get(slave)
+
+    def remember_start(self, slave: str, wall: float) -> float:
+        if slave not in self._starts:
+            with self._lock:
+                self._starts[slave] = wall
+                self._conn.execute("INSERT OR REPLACE INTO slave_starts VALUES (?, ?)", (slave, wall))
+                self._conn.commit()
+        return self._starts[slave]
+
+    def fact(self, name: str) -> float | None:
+        return self._facts.get(name)
+
+    def set_fact(self, name: str, value: float) -> None:
+        if self._facts.get(name) == value:
+            return
+        with self._lock:
+            self._facts[name] = value
+            self._conn.execute("INSERT OR REPLACE INTO facts VALUES (?, ?)", (name, value))
+            self._conn.commit()
 
     def close(self) -> None:
         with self._lock:

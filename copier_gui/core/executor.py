@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from copier_gui.clock import Clock
 from copier_gui.core import tags
@@ -82,7 +82,6 @@ class StepContext:
     detected_mono: float
     master_fill_wall: dict[int, float]
     master_exit_price: dict[int, float]
-    preexisting: set[int] = field(default_factory=set)
 
 
 class SlaveExecutor:
@@ -103,6 +102,7 @@ class SlaveExecutor:
         self._refusal_keys: dict[int, str] = {}  # master ticket -> what was last journaled for it
         self.failed: dict[tuple[int, str], tuple[str, float]] = {}  # (ticket, what) -> (text, retry at)
         self.stops_applied: dict[int, tuple[float, float]] = {}  # slave position ticket -> (sl, tp) sent
+        self.started_wall: float | None = None  # when copying to this slave first started (UTC s)
 
     # ------------------------------------------------------------------ bookkeeping
     def refuse(self, master_ticket: int, reason: str, *, copy_id: str | None = None, rule: str | None = None,
@@ -182,11 +182,13 @@ class SlaveExecutor:
         """A refusal when the master filled longer ago than the slave's maximum delay."""
         tol = self.rules.tolerances
         fill_wall = ctx.master_fill_wall.get(master_ticket)
-        if fill_wall is None:
-            if master_ticket in ctx.preexisting and not self.rules.copy_existing:
-                return ("skipped: the master position was already open when copying started "
-                        "(copy_existing is off for this slave)")
-            return None
+        if fill_wall is None or (self.started_wall is not None and fill_wall < self.started_wall):
+            # Held by the master before copying to this slave first started: copy_existing decides,
+            # and a slave that copies existing positions takes them at market whatever their age.
+            if self.rules.copy_existing:
+                return None
+            return ("skipped: the master position was already open when copying to this slave started "
+                    "(copy_existing is off for this slave)")
         delay_ms = (self.clock.time() - fill_wall) * 1000.0
         if delay_ms > tol.max_delay_ms:
             return (f"skipped: the master filled {delay_ms / 1000:.1f} s ago, beyond the "

@@ -89,7 +89,7 @@ def test_positions_open_before_start_are_refused_with_a_reason():
 
     rig.run(script)
     refusals = [n.text for n in rig.notices if n.kind == "refusal"]
-    assert len(refusals) == 2 and all("already open when copying started" in r for r in refusals)
+    assert len(refusals) == 2 and all("already open when copying to this slave started" in r for r in refusals)
     assert all(rig.held(sid) == [] for sid in rig.slaves)
     journaled = rig.journal.entries(kind="refusal")
     rig.journal.close()

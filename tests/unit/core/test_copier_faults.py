@@ -197,3 +197,96 @@ def test_too_many_requests_pauses_the_slave_then_copies():
     assert [(p.symbol, p.volume) for p in copies(rig, "s0")] == [("EURUSD.m", 0.3)]
     texts = [n.text for n in rig.notices if n.account == "s0"]
     assert any("next request in 0.5 s" in t for t in texts), texts
+
+
+def test_a_crash_just_after_a_master_open_loses_nothing(tmp_path):
+    rig = Rig(slaves=("harbor_fx",), copybook_path=tmp_path / "copies.sqlite3")
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        await asyncio.sleep(1.5)  # alive for a while: the heartbeat is on disk
+        rig.trade("EURUSD", 0, 0.4)
+        copier.abandon()  # before the copier's next poll saw the new position
+        copier.copybook.close()
+        await asyncio.sleep(0.5)
+        second = rig.copier()
+        await second.start()
+        await asyncio.sleep(0.2)
+        await second.stop()
+
+    rig.run(script)
+    assert [(p.symbol, p.volume) for p in copies(rig, "s0")] == [("EURUSD.m", 0.4)]
+    assert not [n for n in rig.notices if n.kind == "refusal"]
+
+
+def test_positions_opened_while_the_copier_was_down_are_copied_but_older_ones_are_not(tmp_path):
+    rig = Rig(slaves=("harbor_fx",), copybook_path=tmp_path / "copies.sqlite3")
+
+    async def script():
+        before = rig.trade("GBPUSD", 1, 0.2)  # held before copying ever started
+        await asyncio.sleep(1.0)
+        copier = rig.copier()
+        await copier.start()
+        await asyncio.sleep(1.5)
+        await copier.stop()
+        copier.copybook.close()
+        assert rig.master.initialize()
+        during = rig.trade("EURUSD", 0, 0.3)  # opened while the copier is down
+        await asyncio.sleep(3.0)
+        second = rig.copier()
+        await second.start()
+        await asyncio.sleep(0.2)
+        await second.stop()
+        return before, during
+
+    before, during = rig.run(script)
+    held = {p.symbol: p.volume for p in copies(rig, "s0")}
+    assert held == {"EURUSD.m": 0.3}
+    refusals = [n for n in rig.notices if n.kind == "refusal"]
+    assert {n.master_ticket for n in refusals} == {before}
+    assert all("already open when copying to this slave started" in n.text for n in refusals)
+
+
+def test_a_round_trip_while_a_slave_was_away_is_journaled():
+    rig = Rig(slaves=("harbor_fx",))
+    slave = rig.slaves["s0"]
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        slave.sim.disconnect(3.0)
+        await asyncio.sleep(0.1)  # a pass notices the slave is gone
+        copier._spawn_all_syncs("test")
+        await asyncio.sleep(0.1)
+        ticket = rig.trade("EURUSD", 0, 0.3)
+        await asyncio.sleep(0.5)
+        rig.trade("EURUSD", 1, 0.3, position=ticket)
+        await asyncio.sleep(4.0)
+        await copier.stop()
+        return ticket
+
+    ticket = rig.run(script)
+    mine = [e for e in rig.journal.entries() if e.kind == "refusal" and e.data.get("master_ticket") == ticket]
+    texts = [e.message for e in mine]
+    assert any(t.startswith("not copied yet: s0 is disconnected") for t in texts), texts
+    assert any("opened and closed at the master while s0 was disconnected" in t for t in texts), texts
+    assert copies(rig, "s0") == []
+
+
+def test_a_master_open_while_autotrading_is_off_is_journaled_as_waiting():
+    rig = Rig(slaves=("harbor_fx",))
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        rig.slaves["s0"].sim.set_algo_trading(False)
+        await asyncio.sleep(1.2)  # the periodic pass sees trading is off
+        ticket = rig.trade("EURUSD", 0, 0.3)
+        await asyncio.sleep(0.2)
+        await copier.stop()
+        return ticket
+
+    ticket = rig.run(script)
+    texts = [e.message for e in rig.journal.entries() if e.kind == "refusal" and e.data.get("master_ticket") == ticket]
+    assert any(t.startswith("not copied yet: s0 is degraded (trading is off:") for t in texts), texts
