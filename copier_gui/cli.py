@@ -1,7 +1,10 @@
 """The ``copier-gui`` command line: parses arguments and hands off to the right mode.
 
 Errors in what the user gave (a bad scenario, a bad setting, a missing file) print one clear line
-and exit with code 2; nothing is written. A traceback is never the answer to bad input.
+and exit with code 2; nothing is written. A traceback is never the answer to bad input. The window
+and headless mode take the user folder's lock first: a second copier on a folder exits with code 3
+(``EXIT_ALREADY_RUNNING``), a second window after bringing the running one forward. Commands that
+only read the folder (``journal export``) run beside a copier.
 """
 
 from __future__ import annotations
@@ -94,10 +97,17 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             raise UsageError("headless mode with your own accounts needs linked accounts; "
                              "link them in the window first, or try --demo --headless")
         from copier_gui.demo.headless import run_demo_headless
+        from copier_gui.instance import EXIT_ALREADY_RUNNING, AlreadyRunning, InstanceLock
 
-        asyncio.run(run_demo_headless(slaves=args.slaves, duration=args.duration, paths=paths, seed=args.seed,
-                                      poll_interval_s=args.poll_ms / 1000.0,
-                                      strategy_interval_s=args.trade_interval))
+        try:
+            lock = InstanceLock(paths).acquire()
+        except AlreadyRunning as exc:
+            print(f"copier-gui: {exc.message}", file=sys.stderr)
+            return EXIT_ALREADY_RUNNING
+        with lock:
+            asyncio.run(run_demo_headless(slaves=args.slaves, duration=args.duration, paths=paths, seed=args.seed,
+                                          poll_interval_s=args.poll_ms / 1000.0,
+                                          strategy_interval_s=args.trade_interval))
         return 0
     return _gui(args, paths)
 
@@ -113,7 +123,18 @@ def _gui(args: argparse.Namespace, paths) -> int:
     import functools
 
     from copier_gui.demo.session import demo_session
+    from copier_gui.instance import EXIT_ALREADY_RUNNING, AlreadyRunning, InstanceLock
     from copier_gui.ui.app import GuiOptions, run_gui
+    from copier_gui.ui.instance import raise_running_window
+
+    try:
+        lock = InstanceLock(paths).acquire()
+    except AlreadyRunning as exc:
+        if raise_running_window(paths):
+            print(f"copier-gui: {exc.message}; its window was brought to the front", file=sys.stderr)
+        else:  # a headless copier has no window to show
+            print(f"copier-gui: {exc.message}", file=sys.stderr)
+        return EXIT_ALREADY_RUNNING
 
     screenshot = Path(args.screenshot) if args.screenshot else None
     duration = args.duration if args.duration is not None or screenshot is None else 12.0
@@ -121,8 +142,9 @@ def _gui(args: argparse.Namespace, paths) -> int:
     # demo's terminals run in worker processes, through the same path as real terminals.
     demo = functools.partial(demo_session, args.slaves, paths, seed=args.seed, poll_interval_s=args.poll_ms / 1000.0,
                              strategy_interval_s=args.trade_interval, workers=True)
-    return run_gui(paths, GuiOptions(demo=args.demo, duration=duration, screenshot=screenshot, theme=args.theme),
-                   demo)
+    with lock:
+        return run_gui(paths, GuiOptions(demo=args.demo, duration=duration, screenshot=screenshot, theme=args.theme),
+                       demo)
 
 
 def _replay(scenario_path: Path, out: Path) -> int:

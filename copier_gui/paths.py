@@ -42,6 +42,11 @@ class UserPaths:
     def backups_dir(self) -> Path:
         return self.root / "backups"
 
+    @property
+    def lock_file(self) -> Path:
+        """Held by the one copier running on this folder (see copier_gui.instance)."""
+        return self.root / "copier_gui.lock"
+
     def ensure(self) -> UserPaths:
         """Create the root, logs and backups folders if missing; return self."""
         for folder in (self.root, self.logs_dir, self.backups_dir):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -80,3 +81,30 @@ def test_bad_arguments_exit_2(tmp_path):
     assert cli("--demo", "--headless", "--slaves", "0", home=tmp_path).returncode == 2
     missing = cli("journal", "export", "--csv", str(tmp_path / "x.csv"), home=tmp_path / "empty")
     assert missing.returncode == 2 and "no journal" in missing.stderr
+
+
+def test_a_second_headless_copier_on_the_same_folder_refuses_and_names_it(tmp_path):
+    env = {**os.environ, "COPIER_GUI_HOME": str(tmp_path)}
+    first = subprocess.Popen([sys.executable, "-m", "copier_gui", "--demo", "--headless", "--slaves", "1",
+                              "--duration", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=env)
+    try:
+        banner = first.stdout.readline()
+        assert banner.startswith("copier-gui demo:"), first.stderr.read() if first.poll() is not None else banner
+        second = cli("--demo", "--headless", "--slaves", "1", "--duration", "1", home=tmp_path)
+        assert second.returncode == 3, second.stderr
+        assert f"copier_gui is already running for the user folder {tmp_path}" in second.stderr
+        assert "Traceback" not in second.stderr and not second.stdout
+        # Reading commands run beside it.
+        export = cli("journal", "export", "--csv", str(tmp_path / "j.csv"), home=tmp_path)
+        assert export.returncode == 0, export.stderr
+        # Another folder is another copier.
+        other = cli("--demo", "--headless", "--slaves", "1", "--duration", "0", home=tmp_path / "other")
+        assert other.returncode == 0, other.stderr
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=60)
+    assert first.returncode == 0
+    # The first one has gone: the folder is free again.
+    again = cli("--demo", "--headless", "--slaves", "1", "--duration", "0", home=tmp_path)
+    assert again.returncode == 0, again.stderr

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import qasync
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from copier_gui.clock import SYSTEM_CLOCK
 from copier_gui.paths import UserPaths
 from copier_gui.ui import palette
+from copier_gui.ui.instance import RaiseServer
 from copier_gui.ui.main_window import MainWindow
 from copier_gui.ui.session import Session, SettingsStore
 
@@ -48,6 +50,7 @@ class Application:
         self.paths = paths
         self.options = options
         self.demo = demo
+        self.beacon: RaiseServer | None = None
         self.session: Session | None = None
         self.window: MainWindow | None = None
         self.store = SettingsStore(paths)
@@ -63,6 +66,10 @@ class Application:
         self.window.demoRequested.connect(self.start_demo)
         self.window.linkRequested.connect(self.open_wizard)
         self.window.welcome.demo_button.setVisible(self.demo is not None)
+        # A second start on this folder finds this window through the beacon and brings it forward.
+        self.beacon = RaiseServer(self.paths, parent=self.window)
+        self.beacon.raiseRequested.connect(self.bring_forward)
+        self.beacon.listen()
         self.store.load()
         geometry = self.store.geometry()
         if geometry:
@@ -88,6 +95,16 @@ class Application:
 
     def request_quit(self) -> None:
         self._quit.set()
+
+    def bring_forward(self) -> None:
+        """Show the window in front, from the tray or minimized, as a second start asked."""
+        window = self.window
+        if window is None:
+            return
+        window.setWindowState(window.windowState() & ~Qt.WindowState.WindowMinimized)
+        window.show()
+        window.raise_()
+        window.activateWindow()
 
     def _install_sigint(self):
         # Ctrl-C in the terminal quits in order too. Python sees the signal when the loop next
@@ -181,6 +198,8 @@ class Application:
             self.store.set_geometry(self.layout["geometry"])
             if self._wizard is not None:
                 self._wizard.reject()
+        if self.beacon is not None:
+            self.beacon.close()
         if self.session is not None:
             await self.session.shutdown()
         if self.window is not None:
