@@ -360,14 +360,32 @@ class _Judge:
                 self.flag(WRONG_ORDER, account, o["symbol"], "; ".join(problems), ticket)
 
 
+_REASON_KINDS = ("refusal", "error")
+# A journaled broker answer is a reason unless it carried the request out.
+_DONE_RESULTS = ("filled", "partial", "placed")
+
+
+def _ticket_in(copy_id: str | None) -> int | None:
+    """The master ticket a copy ID names (account:ticket:slave:leg), or None."""
+    parts = (copy_id or "").split(":")
+    return int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else None
+
+
 def journaled_reasons(report: dict) -> dict[tuple[str, int], float]:
-    """(slave, master ticket) pairs the copier gave a reason for (a refusal or a failure), with
-    the time of the first one: a reason given later does not explain an earlier checkpoint."""
+    """(slave, master ticket) pairs the copier gave a reason for (a refusal or a failure, told to
+    its listeners or written to the journal under a copy ID), with the time of the first one: a
+    reason given later does not explain an earlier checkpoint."""
+    found: list[tuple[str, int | None, float]] = [
+        (e["account"], e.get("master_ticket"), float(e.get("at_s", 0.0)))
+        for e in [*report.get("refusals", ()), *report.get("failures", ())]]
+    found += [(e["account"], _ticket_in(e.get("copy_id")), float(e["at_s"]))
+              for e in report.get("journal", ())
+              if e.get("kind") in _REASON_KINDS
+              or (e.get("kind") == "result" and not str(e.get("text", "")).startswith(_DONE_RESULTS))]
     out: dict[tuple[str, int], float] = {}
-    for entry in [*report.get("refusals", ()), *report.get("failures", ())]:
-        if entry.get("master_ticket"):
-            key = (entry["account"], entry["master_ticket"])
-            out[key] = min(out.get(key, float("inf")), float(entry.get("at_s", 0.0)))
+    for account, ticket, at_s in found:
+        if ticket:
+            out[(account, ticket)] = min(out.get((account, ticket), float("inf")), at_s)
     return out
 
 

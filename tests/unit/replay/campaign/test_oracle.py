@@ -243,3 +243,18 @@ def test_at_a_checkpoint_only_reasons_given_by_then_count(at_s, flagged):
     with_reason(report, "h", P1, at_s=5.0)
     assert kinds(report) == flagged
     assert all(v.at == f"{at_s:g}s" for v in check(SCENARIO, report))
+
+
+@pytest.mark.parametrize("kind, text, excused", [
+    ("refusal", "skipped: volume below the minimum", True),
+    ("result", "failed: open EURUSD.m: Request rejected", True),
+    ("result", "rejected: No money", True),
+    ("result", "filled: 0.4 at 1.08512", False),
+    ("info", "copied open", False),
+])
+def test_a_journal_entry_under_a_copy_id_may_be_the_reason(kind, text, excused):
+    report = clean_report()
+    report["accounts"]["h"]["positions"][0]["volume"] = 0.4
+    report["journal"] = [{"at_s": 3.0, "account": "h", "kind": kind, "copy_id": f"master:{P1}:h:entry",
+                          "text": text}]
+    assert kinds(report) == ([] if excused else [WRONG_VOLUME])
