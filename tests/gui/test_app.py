@@ -146,3 +146,16 @@ def test_saved_accounts_open_the_dashboard_and_switches_are_remembered(start, ru
     saved = json.loads(paths.settings_file.read_text())
     assert saved["copying"] is False
     assert [a["copy_enabled"] for a in saved["accounts"] if a["id"] == "harbor"] == [False]
+
+
+def test_the_welcome_offers_the_demo_only_when_given_one(qapp, start, run, tmp_path):
+    with_demo = start(duration=0.3)
+    run(with_demo.run)
+    assert not with_demo.window.welcome.demo_button.isHidden()
+
+    without = Application(qapp, user_paths(tmp_path / "bare"), GuiOptions(duration=0.3))
+    try:
+        run(without.run)
+        assert without.window.welcome.demo_button.isHidden()
+    finally:
+        dispose(without.window)

@@ -138,7 +138,8 @@ def test_algo_trading_off_is_reported_naming_the_button_and_the_terminal():
         assert "press the 'Algo Trading' button" in state["detail"]
         assert "'Meridian Markets Ltd MetaTrader 5' (account 11)" in state["detail"]
         report = h.call("open", request=buy)["result"]
-        assert report["retcode"] == 10027 and report["status"] == "rejected"
+        # Switched off at the account, not refused by the broker: the copier watches, not retries.
+        assert report["retcode"] == 10027 and report["status"] == "disabled"
         assert "press the 'Algo Trading' button" in report["message"]
         assert "'Meridian Markets Ltd MetaTrader 5' (account 11)" in report["message"]
         # The other switch: the terminal refuses the Python API altogether (-8).
