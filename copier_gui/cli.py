@@ -54,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     journal_sub = journal.add_subparsers(dest="journal_command", metavar="ACTION", required=True)
     export = journal_sub.add_parser("export", help="export the journal")
     export.add_argument("--csv", required=True, metavar="FILE", help="write every entry to this CSV file")
+
+    risk = sub.add_parser("risk", help="show or reset the slaves' risk state (day-start figures, peak, halts)")
+    risk_sub = risk.add_subparsers(dest="risk_command", metavar="ACTION", required=True)
+    risk_sub.add_parser("show", help="print each slave's risk state")
+    reset = risk_sub.add_parser("reset", help="lift a slave's risk halt; a running copier applies it on its next pass")
+    reset.add_argument("account", help="the slave's account id, as `risk show` lists it")
     return parser
 
 
@@ -82,6 +88,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
         print(json.dumps(scenario_json_schema(), indent=2))
         return 0
+    if args.command == "risk":
+        return _risk(paths, args)
     if args.command == "journal":
         return _export_journal(paths, Path(args.csv))
     if args.slaves < 1:
@@ -97,13 +105,15 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             raise UsageError("headless mode with your own accounts needs linked accounts; "
                              "link them in the window first, or try --demo --headless")
         from copier_gui.demo.headless import run_demo_headless
-        from copier_gui.instance import EXIT_ALREADY_RUNNING, AlreadyRunning, InstanceLock
+        from copier_gui import instance
 
         try:
-            lock = InstanceLock(paths).acquire()
-        except AlreadyRunning as exc:
+            lock = instance.InstanceLock(paths).acquire()
+        except instance.AlreadyRunning as exc:
             print(f"copier-gui: {exc.message}", file=sys.stderr)
-            return EXIT_ALREADY_RUNNING
+            return instance.EXIT_ALREADY_RUNNING
+        except instance.FolderUnusable as exc:
+            raise UsageError(exc.message) from None
         with lock:
             asyncio.run(run_demo_headless(slaves=args.slaves, duration=args.duration, paths=paths, seed=args.seed,
                                           poll_interval_s=args.poll_ms / 1000.0,
@@ -123,18 +133,20 @@ def _gui(args: argparse.Namespace, paths) -> int:
     import functools
 
     from copier_gui.demo.session import demo_session
-    from copier_gui.instance import EXIT_ALREADY_RUNNING, AlreadyRunning, InstanceLock
+    from copier_gui import instance
     from copier_gui.ui.app import GuiOptions, run_gui
     from copier_gui.ui.instance import raise_running_window
 
     try:
-        lock = InstanceLock(paths).acquire()
-    except AlreadyRunning as exc:
+        lock = instance.InstanceLock(paths).acquire()
+    except instance.AlreadyRunning as exc:
         if raise_running_window(paths):
             print(f"copier-gui: {exc.message}; its window was brought to the front", file=sys.stderr)
         else:  # a headless copier has no window to show
             print(f"copier-gui: {exc.message}", file=sys.stderr)
-        return EXIT_ALREADY_RUNNING
+        return instance.EXIT_ALREADY_RUNNING
+    except instance.FolderUnusable as exc:
+        raise UsageError(exc.message) from None
 
     screenshot = Path(args.screenshot) if args.screenshot else None
     duration = args.duration if args.duration is not None or screenshot is None else 12.0
@@ -177,6 +189,59 @@ def _export_journal(paths, out: Path) -> int:
             raise UsageError(f"cannot write {out}: {exc.strerror}") from None
     print(f"{rows} journal entries written to {out}")
     return 0
+
+
+def _risk(paths, args: argparse.Namespace) -> int:
+    """Reads and edits the risk store directly, so it works whether or not a copier runs."""
+    import datetime as dt
+
+    from copier_gui.clock import SYSTEM_CLOCK
+    from copier_gui.core.journal import Journal, JournalError
+    from copier_gui.core.risk import describe_reset
+    from copier_gui.core.riskstore import RISK_FILE, RiskStore, RiskStoreError
+
+    path = paths.root / RISK_FILE
+    if not path.exists():
+        if args.risk_command == "show":
+            print(f"no risk state yet in {paths.root}: the copier has not run there")
+            return 0
+        raise UsageError(f"no risk state at {path} yet: nothing to reset")
+    try:
+        store = RiskStore(path)
+    except RiskStoreError as exc:
+        raise UsageError(f"{exc.message}; starting the copier moves it aside (every slave then starts with new "
+                         "entries stopped until you reset it)") from None
+    try:
+        if args.risk_command == "show":
+            for r in store.records():
+                day = dt.date.fromordinal(dt.date(1970, 1, 1).toordinal() + r.day).isoformat() if r.day is not None \
+                    else "-"
+                halt = (f"{r.halt.state} since {dt.datetime.fromtimestamp(r.halt.at, dt.UTC):%Y-%m-%d %H:%M:%S} UTC: "
+                        f"{r.halt.text}" if r.halt else "not halted")
+                print(f"{r.account}: day {day}, day-start balance {r.day_start_balance:,.2f}, equity "
+                      f"{r.day_start_equity:,.2f}, peak equity {r.peak_equity:,.2f}; {halt}")
+            return 0
+        if store.load(args.account) is None:
+            known = ", ".join(r.account for r in store.records()) or "none"
+            raise UsageError(f"no risk state for account {args.account!r} (accounts with risk state: {known})")
+        try:
+            journal = Journal(paths.journal_file, SYSTEM_CLOCK, backups_dir=paths.backups_dir)
+        except JournalError as exc:
+            raise UsageError(f"nothing reset: {exc}") from None
+        with journal:
+            before = store.reset(args.account, at=SYSTEM_CLOCK.time(), by="the command line")
+            text = f"risk reset for {args.account} by the command line: {describe_reset(before)}"
+            journal.record("state", text, account=args.account, risk_reset=True,
+                           halt_limit=before.halt.limit if before.halt else None,
+                           halt_text=before.halt.text if before.halt else None,
+                           day_start_balance=before.day_start_balance, peak_equity=before.peak_equity)
+        print(text)
+        print("a running copier applies it on its next pass (within a few seconds)")
+        return 0
+    except RiskStoreError as exc:
+        raise UsageError(exc.message) from None
+    finally:
+        store.close()
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from copier_gui.connectors.mt5 import MT5Connector, ThreadInvoker
 from copier_gui.core.copier import Copier, SlaveLink
 from copier_gui.core.copybook import CopyBook
 from copier_gui.core.journal import Journal, JournalError
+from copier_gui.core.riskstore import RISK_FILE, RiskStore, RiskStoreError, open_risk_store
 from copier_gui.paths import UserPaths
 from copier_gui.settings import AccountSettings, Settings
 
@@ -136,6 +137,7 @@ class Runtime:
     journal: Journal
     copybook: CopyBook
     connections: dict[str, Connection] = field(default_factory=dict)
+    risk_store: RiskStore | None = None
     _closed: bool = field(default=False, repr=False)
 
     @property
@@ -157,6 +159,8 @@ class Runtime:
             connection.close()
         self.journal.close()
         self.copybook.close()
+        if self.risk_store is not None:
+            self.risk_store.close()
 
 
 def build_copier(settings: Settings, paths: UserPaths, clock: Clock, *,
@@ -171,6 +175,7 @@ def build_copier(settings: Settings, paths: UserPaths, clock: Clock, *,
     connections: dict[str, Connection] = {}
     journal: Journal | None = None
     copybook: CopyBook | None = None
+    risk_store: RiskStore | None = None
     try:
         poll_s = settings.poll_interval_ms / 1000.0
         for account in settings.accounts:
@@ -184,10 +189,15 @@ def build_copier(settings: Settings, paths: UserPaths, clock: Clock, *,
         except JournalError as exc:
             raise RuntimeSetupError(str(exc)) from None
         copybook = CopyBook(paths.root / "copies.sqlite3")
+        try:
+            # An unreadable file is moved aside and every slave starts on exits only (see there).
+            risk_store = open_risk_store(paths.root / RISK_FILE, backups_dir=paths.backups_dir, clock=clock)
+        except RiskStoreError as exc:
+            raise RuntimeSetupError(exc.message) from None
         master = settings.master
         links = [_slave_link(account, connections[account.id]) for account in settings.slaves]
         copier = Copier(connections[master.id].connector, links, journal=journal, clock=clock,
-                        copybook=copybook, master_id=master.id,
+                        copybook=copybook, risk_store=risk_store, master_id=master.id,
                         poll_interval_s=settings.poll_interval_ms / 1000.0)
         # Set before start, so a trader who left copying off finds it off: no entry goes out.
         copier.copying = settings.copying
@@ -198,8 +208,10 @@ def build_copier(settings: Settings, paths: UserPaths, clock: Clock, *,
             journal.close()
         if copybook is not None:
             copybook.close()
+        if risk_store is not None:
+            risk_store.close()
         raise
-    return Runtime(copier, journal, copybook, connections)
+    return Runtime(copier, journal, copybook, connections, risk_store)
 
 
 def _check_accounts(settings: Settings) -> None:

@@ -26,6 +26,8 @@ class AccountRow:
     equity: float
     copy_enabled: bool
     drift: str  # "ok", "warn", "bad" or "idle", from the slave's tolerances and recent results
+    trading: str = "active"  # the risk gate's state: "active", "reducing" (exits only) or "halted"
+    trading_detail: str = ""  # why entries are stopped, in the journal's words
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +87,20 @@ def accounts(copier: Copier) -> list[AccountRow]:
         rows.append(AccountRow(
             slave.id, "slave", slave.broker or (a.company if a else ""), a.server if a else "",
             a.login if a else 0, slave.state.value, slave.last_error, a.currency if a else "",
-            a.balance if a else 0.0, a.equity if a else 0.0, slave.copy_enabled, _drift(copier, slave)))
+            a.balance if a else 0.0, a.equity if a else 0.0, slave.copy_enabled, _drift(copier, slave),
+            *_trading(copier, slave)))
     return rows
+
+
+def _trading(copier: Copier, slave: SlaveLink) -> tuple[str, str]:
+    gate = slave.risk_gate
+    if gate is not None:
+        return gate.state.value, gate.reason
+    # Not connected yet: a halt on disk still shows.
+    record = copier.risk_store.load(slave.id)
+    if record is not None and record.halt is not None:
+        return record.halt.state, record.halt.text
+    return "active", ""
 
 
 def _digits(slave: SlaveLink, symbol: str) -> int | None:

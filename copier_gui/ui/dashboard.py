@@ -1,7 +1,8 @@
 """The live page: accounts, mirrored positions, journal, charts and the per-slave summary.
 
 Notices feed the journal, charts and tray; one 10 Hz timer refreshes every table model from the
-core's views. Commands reach the copier only through set_copying, set_copy_enabled and set_rules.
+core's views. Commands reach the copier only through set_copying, set_copy_enabled, set_rules and
+reset_risk.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
+    QMessageBox,
     QPushButton,
     QSplitter,
     QToolButton,
@@ -39,6 +41,7 @@ from copier_gui.ui.models import (
     PositionsModel,
     SummaryModel,
 )
+from copier_gui.ui.models.accounts import RESETTABLE
 from copier_gui.ui.models.journal import PROBLEMS
 from copier_gui.ui.models.summary import SummaryCache
 from copier_gui.ui.rules_editor import RulesEditor
@@ -106,7 +109,8 @@ class Dashboard(QWidget):
         self.accounts_view.setItemDelegateForColumn(AccountsModel.COPY, SwitchDelegate(self.accounts_view))
         self.accounts_view.setSelectionMode(self.accounts_view.SelectionMode.NoSelection)
         header = self.accounts_view.horizontalHeader()
-        set_widths(header, {0: 96, 1: 56, 2: 150, 3: 140, 4: 70, 5: 92, 6: 96, 7: 96, 8: 40, 9: 104, 10: 52})
+        set_widths(header, {0: 96, 1: 56, 2: 150, 3: 140, 4: 70, 5: 92, 6: 96, 7: 96, 8: 40, 9: 104, 10: 76,
+                            11: 52})
         header.setStretchLastSection(False)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
@@ -305,9 +309,40 @@ class Dashboard(QWidget):
         row = self.accounts_model.row_at(index.row())
         if row.role != "slave":
             return
-        menu = QMenu(self)
-        menu.addAction(f"Edit rules for {row.id}…", lambda: self.edit_rules(row.id))
+        menu = self.account_menu(row.id)
         menu.popup(self.accounts_view.viewport().mapToGlobal(pos))
+
+    def account_menu(self, slave_id: str) -> QMenu:
+        """A slave row's menu: its rules, and a reset while a risk limit holds it."""
+        row = next(r for r in self.accounts_model.rows() if r.id == slave_id)
+        menu = QMenu(self)
+        menu.addAction(f"Edit rules for {slave_id}…", lambda: self.edit_rules(slave_id))
+        reset = menu.addAction(f"Reset risk halt for {slave_id}…", lambda: self.reset_risk(slave_id))
+        reset.setEnabled(row.trading in RESETTABLE)
+        reset.setToolTip(row.trading_detail or "No risk limit is holding this slave")
+        return menu
+
+    def reset_risk(self, slave_id: str) -> QMessageBox:
+        """Ask first (non-modal, answered through ``finished``); on Yes the copier resets and journals it."""
+        row = next(r for r in self.accounts_model.rows() if r.id == slave_id)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Reset risk halt", f"Reset the risk state of {slave_id}?",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
+        box.setInformativeText(
+            f"{row.trading_detail or 'No risk limit is holding it now.'}\n\nNew entries will be copied to "
+            f"{slave_id} again. Its daily loss and drawdown then count from its balance and equity now, "
+            "not from the start of the day or its earlier peak. The reset is journaled.")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        yes = box.button(QMessageBox.StandardButton.Yes)
+        yes.setText("Reset")
+        box.finished.connect(lambda _result: self._risk_reset_answered(slave_id, box.clickedButton() is yes, box))
+        box.open()
+        return box
+
+    def _risk_reset_answered(self, slave_id: str, confirmed: bool, box: QMessageBox) -> None:
+        box.deleteLater()
+        if confirmed:
+            self.copier.reset_risk(slave_id, by="the window")
+            self.accounts_model.refresh()
 
     def edit_rules(self, slave_id: str) -> RulesEditor:
         """Open (or bring forward) the rules editor for one slave; non-modal, the copier keeps running."""

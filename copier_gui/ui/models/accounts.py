@@ -1,6 +1,7 @@
 """The accounts table over ``core.view.accounts``: one row per linked account.
 
 A slave's Copy cell calls ``set_copy_enabled`` and re-reads the view, so it shows the core's state.
+Its Risk cell shows the risk gate's state; the dashboard's row menu resets a halt.
 """
 
 from __future__ import annotations
@@ -23,6 +24,19 @@ DRIFT_TIP = {
     "idle": "Connected; nothing copied yet.",
 }
 _STATE_COLOUR = {"connected": "ok", "degraded": "warn", "disconnected": "bad", "connecting": "text_dim"}
+RISK_TEXT = {"active": "Active", "reducing": "Exits only", "halted": "Halted"}
+_RISK_COLOUR = {"reducing": "warn", "halted": "bad"}
+# States a trader may reset from the window: a halt, and a hold or stop that only a reset lifts early.
+RESETTABLE = frozenset({"reducing", "halted"})
+
+
+def _risk_tip(row: AccountRow) -> str:
+    if row.role != "slave":
+        return ""
+    if row.trading == "active":
+        return "No risk limit is stopping new entries"
+    reset = " Right-click the row to reset it." if row.trading in RESETTABLE else ""
+    return f"{RISK_TEXT.get(row.trading, row.trading)}: {row.trading_detail}.{reset}"
 
 
 def drift_colour(drift: str) -> str:
@@ -34,7 +48,8 @@ def _state_tip(row: AccountRow) -> str:
 
 
 class AccountsModel(RowsTableModel):
-    COPY = 10
+    RISK = 10
+    COPY = 11
 
     columns = (
         Column("Account", lambda r: r.id, decoration=lambda r: palette.dot_icon(drift_colour(r.drift)),
@@ -55,6 +70,12 @@ class AccountsModel(RowsTableModel):
                QColor(drift_colour(r.drift)),
                tooltip=lambda r: DRIFT_TIP.get(r.drift, "") if r.role == "slave" else "",
                header_tip="Execution drift against this slave's tolerances (latency and slippage)"),
+        Column("Risk", lambda r: RISK_TEXT.get(r.trading, r.trading) if r.role == "slave" else fmt.DASH,
+               foreground=lambda r: palette.current().color(_RISK_COLOUR[r.trading])
+               if r.role == "slave" and r.trading in _RISK_COLOUR else None,
+               tooltip=_risk_tip,
+               header_tip="Risk limits: Active; Exits only (a limit stopped new entries); Halted (flattened, "
+                          "until you reset it from the row's menu)"),
         Column("Copy", lambda r: "", CENTER,
                tooltip=lambda r: ("Copying new trades to this slave: click to stop (exits are still mirrored)"
                                   if r.copy_enabled else "Not copying new trades to this slave: click to resume")
