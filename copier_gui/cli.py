@@ -104,8 +104,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         if not args.demo:
             raise UsageError("headless mode with your own accounts needs linked accounts; "
                              "link them in the window first, or try --demo --headless")
-        from copier_gui.demo.headless import run_demo_headless
         from copier_gui import instance
+        from copier_gui.demo.headless import run_demo_headless
 
         try:
             lock = instance.InstanceLock(paths).acquire()
@@ -132,8 +132,8 @@ def _gui(args: argparse.Namespace, paths) -> int:
                          "or use --demo --headless")
     import functools
 
-    from copier_gui.demo.session import demo_session
     from copier_gui import instance
+    from copier_gui.demo.session import demo_session
     from copier_gui.ui.app import GuiOptions, run_gui
     from copier_gui.ui.instance import raise_running_window
 

@@ -15,7 +15,7 @@ import filelock
 
 from copier_gui.paths import UserPaths
 
-__all__ = ["EXIT_ALREADY_RUNNING", "AlreadyRunning", "InstanceLock"]
+__all__ = ["EXIT_ALREADY_RUNNING", "AlreadyRunning", "FolderUnusable", "InstanceLock"]
 
 # The command line's exit code when another copier holds the folder (README: "Exit codes").
 EXIT_ALREADY_RUNNING = 3
@@ -32,6 +32,16 @@ class AlreadyRunning(Exception):
         super().__init__(self.message)
 
 
+class FolderUnusable(Exception):
+    """The user folder or its lock file cannot be made or opened; the message says why."""
+
+    def __init__(self, folder: Path, exc: OSError) -> None:
+        self.folder = folder
+        self.message = (f"cannot use the user folder {folder}: {exc.strerror or exc}; choose another one "
+                        "with --home, or fix its permissions")
+        super().__init__(self.message)
+
+
 class InstanceLock:
     """The user folder's lock: ``acquire()`` or ``with``; released on ``release()`` or process exit."""
 
@@ -44,14 +54,17 @@ class InstanceLock:
         return self._lock is not None and self._lock.is_locked
 
     def acquire(self) -> InstanceLock:
-        """Take the lock now or raise AlreadyRunning; never waits for the other copier to end."""
-        self.paths.ensure()
+        """Take the lock now or raise AlreadyRunning (or FolderUnusable); never waits for the
+        other copier to end."""
         # thread_local=False: the lock belongs to the process, whichever thread lets go of it.
         lock = filelock.FileLock(self.paths.lock_file, timeout=0, thread_local=False)
         try:
+            self.paths.ensure()
             lock.acquire()
         except filelock.Timeout:
             raise AlreadyRunning(self.paths.root) from None
+        except OSError as exc:
+            raise FolderUnusable(self.paths.root, exc) from None
         self._lock = lock
         return self
 

@@ -108,3 +108,11 @@ def test_a_second_headless_copier_on_the_same_folder_refuses_and_names_it(tmp_pa
     # The first one has gone: the folder is free again.
     again = cli("--demo", "--headless", "--slaves", "1", "--duration", "0", home=tmp_path)
     assert again.returncode == 0, again.stderr
+
+
+def test_a_user_folder_that_cannot_be_made_is_bad_input(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    result = cli("--demo", "--headless", "--duration", "0", home=tmp_path / "file" / "home")
+    assert result.returncode == 2
+    assert f"cannot use the user folder {tmp_path / 'file' / 'home'}" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from copier_gui.instance import AlreadyRunning, InstanceLock
+from copier_gui.instance import AlreadyRunning, FolderUnusable, InstanceLock
 from copier_gui.paths import user_paths
 
 # A second process that takes the folder's lock, says so, and holds it until killed.
@@ -58,7 +58,9 @@ def test_another_folder_is_another_copier(tmp_path, holder):
 def test_a_killed_copier_leaves_no_stale_lock(tmp_path, holder):
     # The OS lets go of a dead process's lock, which a PID file would not do.
     paths = user_paths(tmp_path / "home")
-    holder(paths.root).kill()
+    process = holder(paths.root)
+    process.kill()
+    process.wait(10)
     with InstanceLock(paths) as lock:
         assert lock.held
 
@@ -84,3 +86,11 @@ def test_a_lock_taken_first_may_then_guard_a_block(tmp_path):
     with lock:
         assert lock.held
     assert not lock.held
+
+
+def test_a_folder_that_cannot_be_made_is_said_so_naming_it(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    paths = user_paths(tmp_path / "file" / "home")
+    with pytest.raises(FolderUnusable) as info:
+        InstanceLock(paths).acquire()
+    assert str(paths.root) in info.value.message and "cannot use the user folder" in info.value.message
