@@ -155,6 +155,9 @@ def mirrored_positions(copier: Copier) -> list[MasterPositionRow]:
                 state = "skipped"
             elif failure:
                 state, reason = "failed", failure
+            elif slave.risk_gate is not None and not slave.risk_gate.entries_allowed:
+                # A halted slave plans nothing, so no refusal names the ticket: say why here.
+                state, reason = "skipped", f"{slave.risk_gate.reason or 'risk: entries stopped'}; exits only"
             elif not copier.entries_allowed(slave):
                 state, reason = "skipped", "copying is off" if copier.master_state is LinkState.CONNECTED else \
                     "master not connected"

@@ -7,7 +7,7 @@ import asyncio
 from copier_gui.cli import main
 from copier_gui.clock import VirtualClock
 from copier_gui.connectors.mt5 import InlineInvoker, MT5Connector
-from copier_gui.core import tags
+from copier_gui.core import tags, view
 from copier_gui.core.copier import Copier, SlaveLink
 from copier_gui.core.copybook import CopyBook
 from copier_gui.core.journal import Journal
@@ -119,12 +119,15 @@ def test_a_rule_edit_does_not_lift_a_halt(tmp_path):
         copier.set_rules("s1", CopyRules())  # every limit removed
         rig.trade("GBPUSD", 0, 0.3)
         await asyncio.sleep(2.5)
-        result = copier.slaves["s1"].risk_gate.state, rig.held()
+        result = copier.slaves["s1"].risk_gate.state, rig.held(), view.mirrored_positions(copier)
         await copier.stop()
         return result
 
-    state, held = rig.run(script)
+    state, held, rows = rig.run(script)
     assert state is TradingState.HALTED and held == []
+    # The window says why the new trade has no copy, rather than "pending".
+    (row,) = rows
+    assert row.copies[0].state == "skipped" and row.copies[0].reason.startswith("risk: daily loss")
     rig.journal.close()
 
 
