@@ -831,6 +831,24 @@ class SimControl:
         with self._t._lock:
             return self._t._draw_latency(trade)
 
+    def view(self) -> tuple:
+        """(account_info, positions, orders) as the terminal shows them now, read without a connection.
+
+        For reports: it neither needs nor touches the client's connection or its last error, so a
+        report taken in the middle of a run, or of an account whose terminal is offline, changes
+        nothing the copier sees.
+        """
+        t = self._t
+        cls = type(t)
+        with t._lock:
+            saved = t._error
+            try:
+                t._engine.refresh()
+                return (cls.account_info.__wrapped__(t), cls.positions_get.__wrapped__(t),
+                        cls.orders_get.__wrapped__(t))
+            finally:
+                t._error = saved
+
     def deposit(self, amount: float) -> None:
         with self._t._lock:
             self._t._engine.deposit(amount)

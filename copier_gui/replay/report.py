@@ -1,0 +1,87 @@
+"""What a replay writes down: each account's positions and orders, the journal, and when each copy
+was requested and filled, all in virtual seconds from the scenario's start.
+
+Everything here only reads: taking a checkpoint in the middle of a run changes nothing the copier
+sees, so a scenario with checkpoints plays exactly as one without.
+"""
+
+from __future__ import annotations
+
+import json
+
+from copier_gui.core import tags
+from copier_gui.core.journal import JournalEntry
+
+
+def account_report(role: str, profile: str, terminal, master_ids: dict[str, int]) -> dict:
+    """An account's balance, equity, positions and orders, each linked to the master's id."""
+    info, positions, orders = terminal.sim.view()
+    positions = sorted(positions, key=lambda p: (p.symbol, p.comment, p.ticket))
+    orders = sorted(orders, key=lambda o: (o.symbol, o.comment, o.ticket))
+    names = {ticket: name for name, ticket in master_ids.items()}
+
+    def link(comment: str, ticket: int) -> dict:
+        master = tags.master_ticket_of(comment) if role == "slave" else ticket
+        return {"tag": comment, "master_ticket": master, "master_id": names.get(master)}
+
+    return {
+        "role": role,
+        "profile": profile,
+        "currency": info.currency,
+        "balance": info.balance,
+        "equity": info.equity,
+        "positions": [{"symbol": p.symbol, "side": "buy" if p.type == 0 else "sell", "volume": p.volume,
+                       "price_open": p.price_open, "sl": p.sl, "tp": p.tp, "magic": p.magic,
+                       **link(p.comment, p.ticket)} for p in positions],
+        "orders": [{"symbol": o.symbol, "type": o.type, "volume": o.volume_current, "price": o.price_open,
+                    "sl": o.sl, "tp": o.tp, "magic": o.magic, **link(o.comment, o.ticket)} for o in orders],
+    }
+
+
+def journal_report(entries: list[JournalEntry], start: float) -> list[dict]:
+    """The copier's journal, oldest first: when, which account, what kind, which copy, what."""
+    return [{"at_s": round(e.wall - start, 6), "account": e.account, "kind": e.kind, "copy_id": e.copy_id,
+             "text": e.message} for e in entries]
+
+
+def copy_times(entries: list[JournalEntry], copies: list[dict], start: float) -> list[dict]:
+    """``copies`` with when each one's request was sent and its fill received.
+
+    The send is the first attempt under the copy's ID since that ID's previous fill, so requotes
+    and retries count from the first attempt. A result is journaled when its answer arrives, with
+    the broker's round trip, which places the send.
+    """
+    first_sent: dict[str, float] = {}
+    fills: dict[str, list[tuple[float | None, float]]] = {}
+    for e in entries:
+        if e.copy_id is None:
+            continue
+        if e.kind == "result" and "broker_ms" in e.data:
+            first_sent.setdefault(e.copy_id, e.wall - float(e.data["broker_ms"]) / 1000.0)
+        elif e.kind == "info" and "metrics" in e.data:
+            fills.setdefault(e.copy_id, []).append((first_sent.pop(e.copy_id, None), e.wall))
+    out = []
+    for copy in copies:
+        sent, received = None, None
+        queue = fills.get(copy.get("copy_id", ""))
+        if queue:
+            sent, received = queue.pop(0)
+        out.append({**copy,
+                    "request_sent_at_s": None if sent is None else round(sent - start, 6),
+                    "fill_received_at_s": None if received is None else round(received - start, 6)})
+    return out
+
+
+def _rounded(value):
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(v) for v in value]
+    return value
+
+
+def report_bytes(report: dict) -> bytes:
+    """Sorted keys and six decimals: the same report is the same bytes on every machine."""
+    return (json.dumps(_rounded(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
