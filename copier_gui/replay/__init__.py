@@ -1,7 +1,8 @@
 """Replay: run a scenario against simulated brokers on virtual time, so a run can be repeated.
 
 ``scenario`` reads and checks scenario files; ``virtual_loop`` is the asyncio loop whose time is a
-VirtualClock. The runner that drives the copier through a scenario builds on both.
+VirtualClock. The runner drives the copier through a scenario on both: ``trader`` acts at the
+terminals, ``process`` keeps the one copier (crashes and restarts), ``report`` writes it all down.
 """
 
 from __future__ import annotations

@@ -75,10 +75,11 @@ class _VirtualSelector(selectors.BaseSelector):
 class VirtualTimeLoop(asyncio.SelectorEventLoop):
     """A selector event loop whose ``time()`` is ``clock.monotonic()`` and that never sleeps.
 
-    Code on this loop must call connectors inline, never through ``run_in_executor``: a worker
-    thread runs in wall time, which virtual time cannot wait for, so the loop refuses executors.
-    Anything that advances the clock itself (a simulated terminal's latency calls
-    ``clock.sleep``) moves time for every task, as a blocking call would on a real loop.
+    Code on this loop must call connectors on the loop, never through ``run_in_executor``: a
+    worker thread runs in wall time, which virtual time cannot wait for, so the loop refuses
+    executors. A call's latency should pass as an ``await`` (``VirtualLatencyInvoker``): anything
+    that advances the clock itself (``clock.sleep``) moves time for every task at once, as a
+    blocking call would stall a real loop.
     """
 
     def __init__(self, clock: VirtualClock) -> None:
