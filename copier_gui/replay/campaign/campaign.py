@@ -53,6 +53,10 @@ def run_seed(seed: int, out: str | None = None) -> dict:
                                  "trace": traceback.format_exc(limit=-3)}]
     else:
         result["crashes"] = report["scenario"].get("crashes", crashes)
+        result["coverage"]["master pending filled"] = sum(
+            e["account"] == scenario.master.id and "pending_triggered" in e["text"]
+            for e in report.get("events", ()))
+        result["coverage"]["checkpoints"] = len(report.get("checkpoints", ()))
         result["master_skipped"] = sum(
             e["account"] == scenario.master.id and any(s in e["text"] for s in _SKIPPED_MASTER)
             for e in report.get("events", ()))

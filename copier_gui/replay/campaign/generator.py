@@ -168,7 +168,9 @@ def _place(d: _Draft, at: float) -> None:
     spec = _spec(d.master_profile, symbol)
     if rng.random() < 0.5:
         # Near: the market reaches it within seconds now and then, so orders fill mid-scenario.
-        offset = _min_distance(spec) + int(_sigma_points(spec) * rng.uniform(0.5, 4.0))
+        # Only the master's own levels bound it; a slave whose levels are wider refuses (journaled).
+        offset = (max(5, spec.stops_level + spec.freeze_level)
+                  + int(_sigma_points(spec) * rng.uniform(0.5, 3.0)))
     else:
         offset = _far(rng, spec)
     action = {"at": at, "action": "place_pending", "id": d.name("o"), "symbol": symbol,

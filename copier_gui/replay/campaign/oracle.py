@@ -9,15 +9,22 @@ Duplicates and orphans are violations whatever the journal says: no rule asks fo
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 
 from copier_gui.core.rules import CopyRules, StopsMode
 from copier_gui.replay.campaign import expected
 from copier_gui.replay.scenario import (
+    AutoTradingOffAction,
+    AutoTradingOnAction,
+    ConnectionLostAction,
+    ConnectionRestoredAction,
     OpenAction,
     PartialCloseAction,
     PlacePendingAction,
+    PythonApiOffAction,
+    PythonApiOnAction,
     Scenario,
 )
 from copier_gui.sim.constants import ACCOUNT_MARGIN_MODE_RETAIL_NETTING as _NETTING
@@ -107,15 +114,41 @@ def _is_netting(scenario: Scenario, account_id: str) -> bool:
     return expected.PROFILES[scenario.profile_of(account_id)].margin_mode == _NETTING
 
 
+_SWITCHES = {
+    AutoTradingOffAction: ("AutoTrading", False), AutoTradingOnAction: ("AutoTrading", True),
+    ConnectionLostAction: ("connection", False), ConnectionRestoredAction: ("connection", True),
+    PythonApiOffAction: ("trading from Python", False), PythonApiOnAction: ("trading from Python", True),
+}
+
+
+def switched_off(scenario: Scenario, until: float) -> dict[str, str]:
+    """Accounts whose terminal the scenario has switched off (and not back on) by ``until``,
+    with what and since when. Such a slave cannot close anything, so an orphan there is a
+    difference like any other: it needs a journaled reason rather than being impossible."""
+    state: dict[tuple[str, str], float | None] = {}
+    for _, action in scenario.ordered_timeline():
+        lever = _SWITCHES.get(type(action))
+        if lever is None or action.at > until:
+            continue
+        name, on = lever
+        state[(action.account, name)] = None if on else action.at
+    out: dict[str, str] = {}
+    for (account, name), since in sorted(state.items()):
+        if since is not None:
+            out.setdefault(account, f"{name} off since {since:g} s")
+    return out
+
+
 class _Judge:
     """One check of one moment (the end, or a checkpoint) of one report."""
 
     def __init__(self, scenario: Scenario, accounts: dict, reasons: set[tuple[str, int]], at: str,
-                 master_ids: dict[str, int]) -> None:
+                 master_ids: dict[str, int], blocked: dict[str, str]) -> None:
         self.scenario = scenario
         self.accounts = accounts
         self.reasons = reasons
         self.at = at
+        self.blocked = blocked
         self.violations: list[Violation] = []
         self.master_profile = scenario.profile_of(scenario.master.id)
         histories = _histories(scenario)
@@ -147,8 +180,13 @@ class _Judge:
 
     def flag(self, kind: str, account: str, symbol: str, detail: str, ticket: int | None = None,
              *, excused_by: set[int] = frozenset()) -> None:
-        if kind not in ABSOLUTE and any((account, t) in self.reasons for t in excused_by | {ticket}):
+        # A slave that cannot trade (or a master the copier cannot see) cannot close an orphan.
+        why_blocked = self.blocked.get(account) or self.blocked.get(self.scenario.master.id)
+        absolute = kind in ABSOLUTE and not (why_blocked and kind != DUPLICATE)
+        if not absolute and any((account, t) in self.reasons for t in excused_by | {ticket}):
             return
+        if why_blocked and kind in ABSOLUTE and kind != DUPLICATE:
+            detail = f"{detail} ({why_blocked}; no journaled reason names this ticket)"
         self.violations.append(Violation(kind, account, symbol, detail, ticket,
                                          self.names.get(ticket) if ticket else None, self.at))
 
@@ -371,6 +409,21 @@ def _ticket_in(copy_id: str | None) -> int | None:
     return int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else None
 
 
+_NAMES_MASTER = re.compile(r"\(master #(\d+)\)$")
+
+
+def _notice_tickets(report: dict) -> dict[tuple[str, float, str], list[int]]:
+    """Journal entries that carry their master ticket only in their data (not in a copy ID) are
+    told to listeners too, as "<the same text> (master #T)"; those notices name the ticket."""
+    out: dict[tuple[str, float, str], list[int]] = defaultdict(list)
+    for e in report.get("events", ()):
+        found = _NAMES_MASTER.search(e.get("text", ""))
+        if found:
+            text = e["text"][:found.start()].rstrip()
+            out[(e["account"], round(float(e["at_s"]), 6), text)].append(int(found.group(1)))
+    return out
+
+
 def journaled_reasons(report: dict) -> dict[tuple[str, int], float]:
     """(slave, master ticket) pairs the copier gave a reason for (a refusal or a failure, told to
     its listeners or written to the journal under a copy ID), with the time of the first one: a
@@ -378,10 +431,14 @@ def journaled_reasons(report: dict) -> dict[tuple[str, int], float]:
     found: list[tuple[str, int | None, float]] = [
         (e["account"], e.get("master_ticket"), float(e.get("at_s", 0.0)))
         for e in [*report.get("refusals", ()), *report.get("failures", ())]]
-    found += [(e["account"], _ticket_in(e.get("copy_id")), float(e["at_s"]))
-              for e in report.get("journal", ())
-              if e.get("kind") in _REASON_KINDS
-              or (e.get("kind") == "result" and not str(e.get("text", "")).startswith(_DONE_RESULTS))]
+    named = _notice_tickets(report)
+    for e in report.get("journal", ()):
+        kind, text = e.get("kind"), str(e.get("text", ""))
+        if kind in _REASON_KINDS or (kind == "result" and not text.startswith(_DONE_RESULTS)):
+            ticket = e.get("master_ticket") or _ticket_in(e.get("copy_id"))
+            at_s = float(e["at_s"])
+            for t in [ticket] if ticket else named.get((e["account"], round(at_s, 6), text), ()):
+                found.append((e["account"], t, at_s))
     out: dict[tuple[str, int], float] = {}
     for account, ticket, at_s in found:
         if ticket:
@@ -391,20 +448,20 @@ def journaled_reasons(report: dict) -> dict[tuple[str, int], float]:
 
 def duplicate_entries(report: dict) -> list[Violation]:
     """Copy IDs are deterministic and name one request (an entry, or a top-up from a given
-    volume), so an opening copy ID that filled twice is a duplicate, even if the copier closed
-    the extra volume afterwards."""
-    seen: dict[str, dict] = {}
-    out = []
+    volume), so an opening copy ID that filled more than once is a duplicate, even if the copier
+    closed the extra volume afterwards."""
+    fills: dict[str, list[dict]] = defaultdict(list)
     for copy in report.get("copies", ()):
-        cid = copy.get("copy_id", "")
-        if copy.get("action") != "open" or not cid:
-            continue
-        if cid in seen:
-            out.append(Violation(DUPLICATE, copy["slave"], copy["symbol"],
-                                 f"{cid} filled twice ({seen[cid]['volume']:g} and "
-                                 f"{copy['volume']:g} lots)", copy["master_ticket"]))
-        else:
-            seen[cid] = copy
+        if copy.get("action") == "open" and copy.get("copy_id"):
+            fills[copy["copy_id"]].append(copy)
+    out = []
+    for cid, copies in fills.items():
+        if len(copies) > 1:
+            first = copies[0]
+            lots = ", ".join(f"{c['volume']:g}" for c in copies[:6]) + (", ..." if len(copies) > 6 else "")
+            out.append(Violation(DUPLICATE, first["slave"], first["symbol"],
+                                 f"{cid} filled {len(copies)} times ({lots} lots)",
+                                 first["master_ticket"]))
     return out
 
 
@@ -418,8 +475,12 @@ def check(scenario: Scenario, report: dict) -> list[Violation]:
     violations = duplicate_entries(report)
     for at, until, accounts in moments:
         known = {key for key, when in reasons.items() if when <= until}
-        judge = _Judge(scenario, accounts, known, at, master_ids)
+        judge = _Judge(scenario, accounts, known, at, master_ids, switched_off(scenario, until))
         for slave in scenario.slaves:
             judge.slave(slave.id)
         violations.extend(judge.violations)
-    return violations
+    # One problem seen at several checkpoints and at the end is one violation, at its first sight.
+    first: dict[tuple, Violation] = {}
+    for v in violations:
+        first.setdefault((v.kind, v.account, v.symbol, v.master_ticket), v)
+    return list(first.values())
