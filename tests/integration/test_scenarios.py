@@ -403,3 +403,21 @@ def test_the_report_carries_the_journal_and_each_copys_times():
 def test_every_example_replays_the_same_twice(name):
     path = EXAMPLES / f"{name}.yaml"
     assert run_scenario_file(path) == run_scenario_file(path)
+
+
+def test_terminal_switches_example():
+    report = run("terminal_switches")
+    assert_flat(report)
+    assert report["failures"] == []
+    at = {c["at_s"]: c["accounts"] for c in report["checkpoints"]}
+    # harbor's button is off at 4 s: it has not copied a yet; summit is offline at 17 s: it still
+    # holds all of a, the others already took their part off.
+    assert at[4]["harbor"]["positions"] == [] and len(at[4]["apex"]["positions"]) == 1
+    assert [p["volume"] for p in at[17]["summit"]["positions"] if p["master_id"] == "a"] == [0.6]
+    assert [p["volume"] for p in at[17]["apex"]["positions"] if p["master_id"] == "a"] == [0.4]
+    d = report["master_ids"]["d"]
+    (apex_d,) = [c for c in report["copies"] if c["slave"] == "apex" and c["master_ticket"] == d
+                 and c["action"] == "open"]
+    assert apex_d["request_sent_at_s"] < 30.6 < apex_d["fill_received_at_s"]
+    master = [e["text"] for e in report["events"] if e["account"] == "master"]
+    assert any("the master terminal is not connected" in text for text in master)

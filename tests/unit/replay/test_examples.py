@@ -31,6 +31,7 @@ def test_the_promised_examples_are_there():
         "disconnect_during_close",
         "pending",
         "chaos",
+        "terminal_switches",
     }
 
 
@@ -90,3 +91,20 @@ def test_the_documented_example_is_a_valid_scenario():
     block = docs.split("```yaml\n", 1)[1].split("```", 1)[0]
     scenario = parse_scenario(yaml.safe_load(block), source="docs/scenarios.md")
     assert [a.action for a in scenario.timeline] == ["open", "modify", "partial_close", "close"]
+
+
+def test_terminal_switches_flips_every_switch_and_checks_in_between():
+    scenario = load_scenario(EXAMPLES / "terminal_switches.yaml")
+    actions = {a.action for a in scenario.timeline}
+    assert {"autotrading_off", "autotrading_on", "python_api_off", "python_api_on", "connection_lost",
+            "connection_restored"} <= actions
+    outages = [f for f in scenario.faults if isinstance(f, DisconnectFault)]
+    assert [f.account for f in outages] == [scenario.master.id]
+    (reject,) = [f for f in scenario.faults if isinstance(f, RejectFault)]
+    assert reject.retcode == 10024
+    assert scenario.checkpoints
+    # A master close comes while a slow slave's open of the same position is still in flight.
+    (slow,) = [f for f in scenario.faults if isinstance(f, LatencyFault)]
+    opened = {a.id: a.at for a in scenario.timeline if a.action == "open"}
+    closes = [a for a in scenario.timeline if a.action == "close" and a.id in opened]
+    assert any(slow.at <= opened[a.id] < a.at < opened[a.id] + slow.median_ms / 1000 for a in closes)
