@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from copier_gui.clock import Clock
-from copier_gui.core import tags
 from copier_gui.core.copybook import CopyBook
 from copier_gui.core.events import EventKind, MasterEvent, diff
 from copier_gui.core.executor import (
@@ -39,6 +38,7 @@ from copier_gui.core.reconciler import (
     OpenStep,
     PlaceStep,
     ReduceStep,
+    held_tickets,
     reconcile,
 )
 from copier_gui.core.risk import RiskGate, TradingState, describe_reset
@@ -113,13 +113,14 @@ class Copier:
         self._fill_wall: dict[int, float] = {}
         self._last_alive: float | None = None  # when the previous run was last seen alive
         self._exit_price: dict[int, float] = {}
+        self._change_wall: dict[int, float] = {}  # master ticket -> when it was last increased (UTC s)
         self._listeners: list[Callable[[Notice], None]] = []
         self._tasks: set[asyncio.Task] = set()
         self._running = False
         self.started_wall = clock.time()
         # Each slave's risk figures and halts; in memory unless the caller gives a file-backed store.
         self.risk_store = risk_store if risk_store is not None else RiskStore(None)
-        self._risk_store_error = ""
+        self._risk_store_errors: set[str] = set()
         if self.risk_store.recovered:
             self._risk_state_lost(self.risk_store.recovered)
 
@@ -423,6 +424,8 @@ class Copier:
         for event in events:
             if event.kind is EventKind.CLOSED and event.position is not None:
                 self._exit_price.setdefault(event.ticket, event.position.price_current)
+            if event.kind is EventKind.INCREASED:
+                self._change_wall[event.ticket] = event.detected_wall
             if event.kind is EventKind.PENDING_TRIGGERED:
                 # A refusal of the order (copy_pending off, a move refused) was about the order;
                 # the position it became is judged afresh.
@@ -456,7 +459,7 @@ class Copier:
 
     def _context(self, wall: float, mono: float) -> StepContext:
         return StepContext(self.master_id, self.master_snapshot.server_offset_s if self.master_snapshot else None,
-                           wall, mono, self._fill_wall, self._exit_price)
+                           wall, mono, self._fill_wall, self._exit_price, self._change_wall)
 
     # ------------------------------------------------------------------ a slave
     async def _sync(self, slave: SlaveLink, *, only: set[int] | None = None, ctx: StepContext | None = None,
@@ -583,7 +586,7 @@ class Copier:
 
     def _note_waiting(self, slave: SlaveLink, plan: SlavePlan, actual: Snapshot, only: set[int] | None,
                       entries_ok: bool) -> None:
-        held = _held_tickets(actual, slave.magic)
+        held = held_tickets(actual.positions, slave.magic)
         for ticket in list(slave.waiting):
             if ticket in held or ticket not in plan.positions:
                 del slave.waiting[ticket]
@@ -668,9 +671,9 @@ class Copier:
 
     def _risk_store_failed(self, slave: SlaveLink | None, message: str) -> None:
         # The gates go on from memory; say so once per distinct failure, not on every pass.
-        if message == self._risk_store_error:
+        if message in self._risk_store_errors:
             return
-        self._risk_store_error = message
+        self._risk_store_errors.add(message)
         account = slave.id if slave is not None else self.master_id
         text = f"{message}; the risk limits still apply, from memory"
         self.journal.record("error", text, account=account)
@@ -687,7 +690,7 @@ class Copier:
 
     def _forget_finished(self, slave: SlaveLink, master_tickets: set[int], actual: Snapshot) -> None:
         """Drop memory of copies whose master position is gone and whose slave side is flat."""
-        held = {tags.master_ticket_of(p.comment) for p in actual.positions if p.magic == slave.magic}
+        held = held_tickets(actual.positions, slave.magic)
         for ticket in list(slave.refused):
             if ticket not in master_tickets:
                 slave.executor.forget_refusal(ticket)
@@ -738,13 +741,3 @@ def _blocked_text(account: AccountState) -> str:
     why = account.trading_blocked or "trading is not allowed"
     return f"trading is off: {why}; copying resumes by itself once it is switched on"
 
-
-def _held_tickets(snapshot: Snapshot, magic: int) -> set[int]:
-    """Master tickets this slave holds a tagged position for."""
-    held = set()
-    for p in snapshot.positions:
-        if p.magic == magic:
-            ticket = tags.master_ticket_of(p.comment)
-            if ticket is not None:
-                held.add(ticket)
-    return held

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from copier_gui.clock import Clock
 from copier_gui.core import tags
@@ -82,6 +82,7 @@ class StepContext:
     detected_mono: float
     master_fill_wall: dict[int, float]
     master_exit_price: dict[int, float]
+    master_change_wall: dict[int, float] = field(default_factory=dict)  # latest increase seen, UTC s
 
 
 class SlaveExecutor:
@@ -178,8 +179,12 @@ class SlaveExecutor:
             elif isinstance(step, CancelStep) and not await self._cancel(step):
                 uncancelled.add(step.master_ticket)
 
-    def _delay_check(self, master_ticket: int, ctx: StepContext) -> str | None:
-        """A refusal when the master filled longer ago than the slave's maximum delay."""
+    def _delay_check(self, master_ticket: int, ctx: StepContext, *, top_up: bool = False) -> str | None:
+        """A refusal when the master filled longer ago than the slave's maximum delay.
+
+        A top-up answers the latest change of the master's position (an increase), so its delay
+        counts from that change, not from the position's first fill.
+        """
         tol = self.rules.tolerances
         fill_wall = ctx.master_fill_wall.get(master_ticket)
         if fill_wall is None or (self.started_wall is not None and fill_wall < self.started_wall):
@@ -189,9 +194,11 @@ class SlaveExecutor:
                 return None
             return ("skipped: the master position was already open when copying to this slave started "
                     "(copy_existing is off for this slave)")
-        delay_ms = (self.clock.time() - fill_wall) * 1000.0
+        changed = ctx.master_change_wall.get(master_ticket, fill_wall) if top_up else fill_wall
+        delay_ms = (self.clock.time() - max(fill_wall, changed)) * 1000.0
         if delay_ms > tol.max_delay_ms:
-            return (f"skipped: the master filled {delay_ms / 1000:.1f} s ago, beyond the "
+            what = "changed this position" if changed > fill_wall else "filled"
+            return (f"skipped: the master {what} {delay_ms / 1000:.1f} s ago, beyond the "
                     f"{tol.max_delay_ms / 1000:g} s maximum delay")
         return None
 
@@ -216,7 +223,7 @@ class SlaveExecutor:
                                 copy_id=cid)
                     return
                 specs[d.symbol] = spec
-            refusal = self._delay_check(d.master_ticket, ctx)
+            refusal = self._delay_check(d.master_ticket, ctx, top_up=step.top_up)
             if refusal is not None:
                 self._refuse_entry(step, refusal, cid, d)
                 return
@@ -380,21 +387,39 @@ class SlaveExecutor:
             return
 
     async def _net(self, step: NetStep, ctx: StepContext, specs: dict[str, SymbolSpec]) -> None:
-        if step.is_exit:
-            cid = tags.copy_id(ctx.master_account, step.master_ticket, self.slave_id, f"net:{step.symbol}")
-            if step.position is not None:
-                close = ReduceStep(step.master_ticket, step.position, min(step.volume, step.position.volume),
-                                   step.reason)
-                await self._reduce(close, ctx, specs)
+        """One tagged market deal on a netting account. Deals net against the symbol's one position
+        whatever its current side and size, so no position ticket is named: after another share's
+        deal in the same pass (a reversal among them) a named ticket could already be stale."""
+        if not step.is_exit:
+            d = step.desired
+            if d is not None:
+                await self._open(OpenStep(d, step.volume, top_up=bool(step.held)), ctx, specs)
+            return
+        leg = f"net:{step.symbol}:{step.held:g}{-step.side.sign * step.volume:+g}"
+        cid = tags.copy_id(ctx.master_account, step.master_ticket, self.slave_id, leg)
+        request = OpenPosition(symbol=step.symbol, side=step.side, volume=step.volume, sl=0.0, tp=0.0,
+                               magic=self.magic, comment=tags.comment_for(step.master_ticket),
+                               max_deviation_points=50)
+        closes_all = abs(abs(step.held) - step.volume) < 1e-9
+        retries = max(5, self.rules.tolerances.requote_retries)
+        for attempt in range(retries + 1):
+            handed_mono = self.clock.monotonic()
+            report = await self.connector.open(request)
+            await asyncio.sleep(0)
+            self._request(cid, f"{step.side.value} {step.volume:g} {step.symbol} for master #{step.master_ticket} "
+                               f"({step.reason})", request)
+            self._result(cid, report)
+            if report.status is Status.REQUOTED and attempt < retries:
+                continue
+            if not report.status.ok:
+                self._fail(step.master_ticket, f"exit {step.symbol}", report, cid)
                 return
-            self.journal.record("error", f"nothing to reduce on {step.symbol}", account=self.slave_id, copy_id=cid)
+            spec = specs.get(step.symbol) or await self.connector.symbol(step.symbol)
+            if spec is not None:
+                self._record_fill(cid, step.master_ticket, step.symbol, "close" if closes_all else "reduce",
+                                  step.side, report, step.volume, ctx.master_exit_price.get(step.master_ticket, 0.0),
+                                  spec, ctx, handed_mono, attempt, exit=True)
             return
-        d = step.desired
-        if d is None:
-            return
-        net = DesiredPosition(d.master_ticket, step.symbol, step.side, step.volume, step.volume, d.sl, d.tp,
-                              d.master_price, d.master_time_msc, d.master_volume)
-        await self._open(OpenStep(net, step.volume, top_up=step.position is not None), ctx, specs)
 
     async def _simple(self, master_ticket: int, cid: str, label: str, request, send, done: str) -> bool:
         """Send a request that changes no exposure (stops, a pending order) and report it."""

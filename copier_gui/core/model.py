@@ -112,6 +112,17 @@ class AccountState:
 
 
 @dataclass(frozen=True, slots=True)
+class DealShare:
+    """One deal of a netting position: who sent it (magic number and comment) and its volume, signed
+    (+ bought, - sold). A netting account folds every fill on a symbol into one position whose own
+    comment is the first deal's; its deals still say which master position each fill copied."""
+
+    magic: int
+    comment: str
+    volume: float
+
+
+@dataclass(frozen=True, slots=True)
 class Position:
     ticket: int
     identifier: int
@@ -126,6 +137,8 @@ class Position:
     time_msc: int
     price_current: float = 0.0
     profit: float = 0.0
+    # Netting accounts only: the deals that built this position; None where not read (hedging).
+    deals: tuple[DealShare, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

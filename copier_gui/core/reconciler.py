@@ -37,7 +37,13 @@ class ReduceStep:
 
 @dataclass(frozen=True, slots=True)
 class NetStep:
-    """A netting account's adjustment on one symbol: one deal of ``volume`` towards ``side``."""
+    """One master position's share of a netting account's position on one symbol changes by one deal
+    of ``volume`` towards ``side``, tagged with that master position.
+
+    ``is_exit``: the share moves towards zero because the master closed or reduced that position,
+    even when the deal grows the account's net position (a hedge leg closed at the master): exits
+    are never gated, and no delay limit applies to them. ``held`` is the share before, signed.
+    """
 
     master_ticket: int
     symbol: str
@@ -47,6 +53,7 @@ class NetStep:
     desired: DesiredPosition | None
     position: Position | None
     reason: str
+    held: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,43 +214,92 @@ def reconcile(
         # One netting position may carry several master positions, so a netting pass always covers
         # every symbol in full; ``only`` would make the sums wrong.
         steps_exit_n, steps_entry_n = _reconcile_netting(plan, positions, magic, symbols, entries_allowed,
-                                                         follow_stops)
+                                                         follow_stops, master_tickets)
         steps_exit.extend(steps_exit_n)
         steps_entry.extend(steps_entry_n)
     return steps_exit + steps_entry
 
 
-def _reconcile_netting(plan, positions, magic, symbols, entries_allowed, follow_stops=True):
-    """A netting account holds one position per symbol: converge each symbol's net volume."""
+def netting_shares(position: Position | None, magic: int) -> dict[int, float]:
+    """Each master ticket's signed share (+ long, - short) of one netting position, from its deals.
+
+    Read from the broker's deals, not remembered, so a crash between a fill and its bookkeeping
+    cannot make the copier open a share twice. Without deals (a connector that cannot read them)
+    the whole position belongs to the master ticket its own tag names.
+    """
+    if position is None:
+        return {}
+    if position.deals is None:
+        ticket = tags.master_ticket_of(position.comment) if position.magic == magic else None
+        return {} if ticket is None else {ticket: position.side.sign * position.volume}
+    shares: dict[int, float] = {}
+    for deal in position.deals:
+        ticket = tags.master_ticket_of(deal.comment) if deal.magic == magic else None
+        if ticket is not None:
+            shares[ticket] = round(shares.get(ticket, 0.0) + deal.volume, 8)
+    return {t: v for t, v in shares.items() if abs(v) > 1e-9}
+
+
+def held_tickets(positions: tuple[Position, ...], magic: int) -> set[int]:
+    """Master tickets a slave holds a copy of, on either kind of account."""
+    held: set[int] = set()
+    for p in positions:
+        if p.deals is not None:
+            held |= set(netting_shares(p, magic))
+        elif p.magic == magic:
+            ticket = tags.master_ticket_of(p.comment)
+            if ticket is not None:
+                held.add(ticket)
+    return held
+
+
+def _reconcile_netting(plan: SlavePlan, positions, magic: int, symbols: dict[str, SymbolSpec],
+                       entries_allowed: bool, follow_stops: bool, master_tickets: set[int]):
+    """A netting account holds one position per symbol, built from deals each tagged with the master
+    position it copies: converge each master position's share, one tagged deal per share that
+    changes, so the attribution per master ticket stays exact whatever the interleaving."""
     exits: list[Step] = []
     entries: list[Step] = []
-    desired_net: dict[str, float] = {}
-    lead: dict[str, DesiredPosition] = {}
+    wanted: dict[str, dict[int, DesiredPosition]] = {}
     for d in plan.positions.values():
-        desired_net[d.symbol] = desired_net.get(d.symbol, 0.0) + d.side.sign * d.volume
-        if d.symbol not in lead or d.volume > lead[d.symbol].volume:
-            lead[d.symbol] = d
-    actual: dict[str, Position] = {p.symbol: p for p in positions if p.magic == magic}
-    for symbol in sorted(set(desired_net) | set(actual)):
-        pos = actual.get(symbol)
-        have = pos.side.sign * pos.volume if pos else 0.0
-        want = desired_net.get(symbol, 0.0)
+        wanted.setdefault(d.symbol, {})[d.master_ticket] = d
+    by_symbol: dict[str, Position] = {}
+    for p in positions:
+        by_symbol.setdefault(p.symbol, p)
+    shares_of = {symbol: netting_shares(p, magic) for symbol, p in by_symbol.items()}
+    for symbol in sorted(set(wanted) | {s for s, shares in shares_of.items() if shares}):
+        pos = by_symbol.get(symbol)
+        shares = shares_of.get(symbol, {})
+        desired = wanted.get(symbol, {})
         spec = symbols.get(symbol)
         step = spec.volume_step if spec else 0.01
-        diff = round(want - have, 8)
-        master_ticket = lead[symbol].master_ticket if symbol in lead else (tags.master_ticket_of(pos.comment) or 0)
-        if abs(diff) >= step / 2:
-            side = Side.BUY if diff > 0 else Side.SELL
-            shrinking = abs(want) < abs(have) - 1e-9 and (want == 0 or (want > 0) == (have > 0))
-            if shrinking:
-                exits.append(NetStep(master_ticket, symbol, side, abs(diff), True, lead.get(symbol), pos,
-                                     "master position reduced" if want else "master position closed"))
-            elif entries_allowed:
-                entries.append(NetStep(master_ticket, symbol, side, abs(diff), False, lead.get(symbol), pos,
-                                       "master position opened"))
-        if pos is not None and symbol in lead and follow_stops:
-            d = lead[symbol]
-            if _stops_differ(pos.sl, d.sl, spec) or _stops_differ(pos.tp, d.tp, spec):
-                exits.append(ModifyStep(d.master_ticket, pos, d.sl, d.tp))
+        for ticket in sorted(set(shares) | set(desired)):
+            d = desired.get(ticket)
+            want = d.side.sign * d.volume if d else 0.0
+            have = shares.get(ticket, 0.0)
+            if abs(want - have) < step / 2:
+                continue
+            after = have
+            if have and (want == 0 or (want > 0) != (have > 0) or abs(want) < abs(have)):
+                cut = have if (want == 0 or (want > 0) != (have > 0)) else round(have - want, 8)
+                exits.append(NetStep(ticket, symbol, Side.SELL if cut > 0 else Side.BUY, round(abs(cut), 8), True,
+                                     d, pos, _exit_reason(ticket, d, plan, master_tickets), held=have))
+                after = round(have - cut, 8)
+            grow = round(want - after, 8)
+            if abs(grow) >= step / 2 and entries_allowed and d is not None:
+                entries.append(NetStep(ticket, symbol, Side.BUY if grow > 0 else Side.SELL, abs(grow), False, d, pos,
+                                       "master position opened" if not after else "master position increased",
+                                       held=after))
+        if pos is not None and desired and follow_stops:
+            lead = max(desired.values(), key=lambda d: (d.volume, -d.master_ticket))
+            if _stops_differ(pos.sl, lead.sl, spec) or _stops_differ(pos.tp, lead.tp, spec):
+                exits.append(ModifyStep(lead.master_ticket, pos, lead.sl, lead.tp))
     return exits, entries
 
+
+def _exit_reason(ticket: int, d: DesiredPosition | None, plan: SlavePlan, master_tickets: set[int]) -> str:
+    if d is not None:
+        return "master position reduced"
+    if ticket in master_tickets and ticket in plan.refusals:
+        return f"master position no longer copyable ({plan.refusals[ticket].reason.replace('skipped: ', '')})"
+    return "master position closed"

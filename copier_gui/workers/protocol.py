@@ -16,6 +16,7 @@ from copier_gui.core.model import (
     AccountState,
     CancelPending,
     ClosePosition,
+    DealShare,
     ExecutionReport,
     ModifyPending,
     ModifyStops,
@@ -257,19 +258,38 @@ def report_from_wire(data: Any) -> ExecutionReport:
 # Snapshots travel on every change, so positions and orders use fixed-order lists, not objects.
 
 def position_to_wire(p: Position) -> list:
-    return [p.ticket, p.identifier, p.symbol, p.side.value, p.volume, p.price_open, p.sl, p.tp, p.magic,
-            p.comment, p.time_msc, p.price_current, p.profit]
+    row = [p.ticket, p.identifier, p.symbol, p.side.value, p.volume, p.price_open, p.sl, p.tp, p.magic,
+           p.comment, p.time_msc, p.price_current, p.profit]
+    if p.deals is not None:
+        # A netting position's deals ride along as a 14th field; hedging positions stay 13 long.
+        row.append([[d.magic, d.comment, d.volume] for d in p.deals])
+    return row
+
+
+def _deals_from_wire(rows: Any) -> tuple[DealShare, ...]:
+    if not isinstance(rows, list):
+        raise TypeError("deals must be a list")
+    out = []
+    for magic, comment, volume in rows:
+        if not isinstance(comment, str):
+            raise TypeError("a deal comment must be a string")
+        out.append(DealShare(_integer(magic, "magic"), comment, _number(volume, "volume")))
+    return tuple(out)
 
 
 def position_from_wire(row: Any) -> Position:
     try:
+        deals = None
+        if isinstance(row, list) and len(row) == 14:
+            *row, wire_deals = row
+            deals = _deals_from_wire(wire_deals)
         (ticket, identifier, symbol, side, volume, price_open, sl, tp, magic, comment, time_msc,
          price_current, profit) = row
         position = Position(_integer(ticket, "ticket"), _integer(identifier, "identifier"), symbol,
                             Side(side), _number(volume, "volume"), _number(price_open, "price_open"),
                             _number(sl, "sl"), _number(tp, "tp"), _integer(magic, "magic"), comment,
                             _integer(time_msc, "time_msc"), _number(price_current, "price_current"),
-                            _number(profit, "profit"))
+                            _number(profit, "profit"), deals)
     except (TypeError, ValueError) as exc:
         raise ProtocolError(f"malformed position {row!r:.200}: {exc}") from None
     if not isinstance(symbol, str) or not isinstance(comment, str):

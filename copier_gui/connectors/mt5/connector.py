@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from copier_gui.clock import Clock
 from copier_gui.connectors.mt5 import retcodes
@@ -16,6 +17,8 @@ from copier_gui.connectors.mt5.invoker import Invoker
 from copier_gui.connectors.mt5.translate import (
     ACCOUNT_MARGIN_MODE_RETAIL_HEDGING,
     COMMENT_LIMIT,
+    DEAL_TYPE_BUY,
+    DEAL_TYPE_SELL,
     ORDER_FILLING_RETURN,
     ORDER_TYPE_BUY,
     POSITION_TYPE_BUY,
@@ -44,12 +47,14 @@ from copier_gui.core.model import (
     AccountState,
     CancelPending,
     ClosePosition,
+    DealShare,
     ExecutionReport,
     Filling,
     ModifyPending,
     ModifyStops,
     OpenPosition,
     PlacePending,
+    Position,
     Side,
     Snapshot,
     Status,
@@ -131,6 +136,7 @@ class MT5Connector:
         self._password_provider = password_provider
         self._keep_magic = _magic_predicate(magic_filter)
         self._hedging = False
+        self._deal_cache: dict[int, tuple[tuple, tuple[DealShare, ...]]] = {}
         self._company = "the broker"
         self._terminal = f"'{account_id}'"
         # Static symbol properties (digits, lot limits, filling modes) cached per connection so an
@@ -257,13 +263,41 @@ class MT5Connector:
         now = self._clock.time()
         orders = self._read(self._api.orders_get, what="working orders")
         keep = self._keep_magic
-        converted = tuple(to_position(p) for p in positions if keep is None or keep(p.magic))
+        if self._hedging:
+            converted = tuple(to_position(p) for p in positions if keep is None or keep(p.magic))
+        else:
+            converted = tuple(self._with_deals(to_position(p), int(p.time_update_msc)) for p in positions
+                              if keep is None or keep(p.magic))
         # Market orders still in progress (the working rest of a partly filled RETURN order) have
         # no PendingKind; the position they add to shows up once they fill.
         pending = tuple(o for o in map(to_pending_order, orders)
                         if o is not None and (keep is None or keep(o.magic)))
         return Snapshot(taken_at=taken_at, positions=converted, orders=pending,
                         server_offset_s=self._estimate_offset(positions, orders, now))
+
+    def _with_deals(self, position: Position, updated_msc: int) -> Position:
+        """A netting position with the deals that built it, so each master position's share of it is
+        read from the broker, not remembered: a crash between a fill and its bookkeeping loses nothing.
+
+        The deals of a position change only when its volume, side or update time does, or when this
+        connector trades (two deals in one millisecond can leave all three as they were), so they are
+        read again only then.
+        """
+        key = (position.identifier, position.side, position.volume, updated_msc)
+        cached = self._deal_cache.get(position.identifier)
+        if cached is not None and cached[0] == key:
+            return replace(position, deals=cached[1])
+        deals = self._api.history_deals_get(position=position.identifier)
+        if deals is None:
+            code, text = self._last_error()
+            raise ConnectorError(retcodes.read_failure(code, text, what=f"the deals of position {position.ticket}",
+                                                       terminal=self._terminal), code=code)
+        shares = tuple(DealShare(int(d.magic), d.comment, float(d.volume) if d.type == DEAL_TYPE_BUY
+                                 else -float(d.volume))
+                       for d in sorted(deals, key=lambda d: (d.time_msc, d.ticket))
+                       if d.type in (DEAL_TYPE_BUY, DEAL_TYPE_SELL))
+        self._deal_cache[position.identifier] = (key, shares)
+        return replace(position, deals=shares)
 
     def _estimate_offset(self, positions, orders, now: float) -> float | None:
         """Trade server time minus UTC, in seconds (+7200 for a UTC+2 server).
@@ -500,6 +534,7 @@ class MT5Connector:
                                    extra={"sent": False})
         extra["sent"] = True
         extra["request"] = order
+        self._deal_cache.clear()
         sent_at = self._clock.time()
         try:
             result = self._api.order_send(order)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from copier_gui.core import tags
 from copier_gui.core.model import (
+    DealShare,
     Execution,
     Filling,
     PendingKind,
@@ -122,13 +123,56 @@ def test_copying_off_cancels_copied_pending_orders():
     assert steps == [CancelStep(7, order(70, 7), "copying is off for this slave")]
 
 
-def test_netting_converges_the_net_volume():
+def netting(*shares, magic=MAGIC):
+    """A netting position built from deals, each (master ticket, signed volume)."""
+    deals = tuple(DealShare(magic, tags.comment_for(t), v) for t, v in shares)
+    net = round(sum(v for _, v in shares), 8)
+    return Position(80, 80, "EURUSD.m", Side.BUY if net >= 0 else Side.SELL, abs(net), 1.1, 0, 0, magic,
+                    tags.comment_for(shares[0][0]), 0, deals=deals)
+
+
+def test_netting_gives_each_master_position_its_own_tagged_deal():
+    """Two master buys in one poll: two deals, each tagged with its master position, so the share
+    of each is exact (booked on one ticket, the second would later be topped up twice)."""
     plan = SlavePlan(positions={1: desired(1, volume=1.0), 2: desired(2, volume=0.5)})
-    (step,) = run(plan, hedging=False)
-    assert isinstance(step, NetStep) and step.side is Side.BUY and step.volume == 1.5 and not step.is_exit
+    steps = run(plan, hedging=False)
+    assert [(s.master_ticket, s.side, s.volume, s.is_exit) for s in steps] == [
+        (1, Side.BUY, 1.0, False), (2, Side.BUY, 0.5, False)]
+    assert run(plan, [netting((1, 1.0), (2, 0.5))], hedging=False) == []
+
+
+def test_netting_exits_follow_each_master_position():
+    plan = SlavePlan(positions={1: desired(1, volume=1.0)})
+    (step,) = run(plan, [netting((1, 1.0), (2, 0.5))], hedging=False, entries=False)
+    assert (step.master_ticket, step.side, step.volume, step.is_exit, step.reason) == (
+        2, Side.SELL, 0.5, True, "master position closed")
+    steps = run(SlavePlan(), [netting((1, 1.0), (2, 0.5))], hedging=False, entries=False, master=set())
+    assert [(s.master_ticket, s.volume, s.is_exit) for s in steps] == [(1, 1.0, True), (2, 0.5, True)]
+
+
+def test_closing_a_hedge_leg_is_an_exit_even_though_the_net_grows():
+    """Master long 1.0 and short 0.3 (net +0.7); the short closes: the slave buys 0.3 back as an
+    exit, never gated and with no delay limit, and nothing else moves."""
+    plan = SlavePlan(positions={1: desired(1, volume=1.0)})
+    (step,) = run(plan, [netting((1, 1.0), (2, -0.3))], hedging=False, entries=False)
+    assert (step.master_ticket, step.side, step.volume, step.is_exit) == (2, Side.BUY, 0.3, True)
+
+
+def test_opposite_master_positions_opened_together_net_exactly():
+    plan = SlavePlan(positions={1: desired(1, volume=0.3), 2: desired(2, volume=0.1, side=Side.SELL)})
+    steps = run(plan, hedging=False)
+    assert [(s.master_ticket, s.side, s.volume) for s in steps] == [(1, Side.BUY, 0.3), (2, Side.SELL, 0.1)]
+    assert run(plan, [netting((1, 0.3), (2, -0.1))], hedging=False) == []
+
+
+def test_a_netting_share_that_must_flip_side_exits_then_enters():
+    plan = SlavePlan(positions={1: desired(1, volume=0.2, side=Side.SELL)})
+    steps = run(plan, [netting((1, 0.5))], hedging=False)
+    assert [(s.side, s.volume, s.is_exit) for s in steps] == [(Side.SELL, 0.5, True), (Side.SELL, 0.2, False)]
+
+
+def test_a_netting_position_without_deals_belongs_to_its_tag():
     plan = SlavePlan(positions={1: desired(1, volume=1.0)})
     net = Position(80, 80, "EURUSD.m", Side.BUY, 1.5, 1.1, 0, 0, MAGIC, tags.comment_for(1), 0)
     (step,) = run(plan, [net], hedging=False, entries=False)
     assert isinstance(step, NetStep) and step.is_exit and step.side is Side.SELL and step.volume == 0.5
-    (step,) = run(SlavePlan(), [net], hedging=False, entries=False, master=set())
-    assert step.is_exit and step.volume == 1.5 and step.reason == "master position closed"
