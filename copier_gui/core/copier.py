@@ -80,6 +80,7 @@ class SlaveLink:
     reconnect_task: asyncio.Task | None = None
     watch_task: asyncio.Task | None = None  # waits for trading to be allowed again
     waiting: dict[int, str] = field(default_factory=dict)  # master ticket -> why it is not copied yet
+    deferred_task: asyncio.Task | None = None  # one later pass, for stop changes held back
     throttled_until: float = float("-inf")  # monotonic; the broker asked for fewer requests
     throttle_strikes: int = 0
     server_offset_s: float | None = None
@@ -282,6 +283,7 @@ class Copier:
             journal=self.journal, metrics=self.metrics, copybook=self.copybook, clock=self.clock,
             notify=self._notify, refused=slave.refused)
         slave.executor.started_wall = self.copybook.started_wall(slave.id)
+        slave.executor.defer = lambda delay, slave=slave: self._defer_sync(slave, delay)
         if slave.account.trade_allowed:
             self._set_slave_state(slave, LinkState.CONNECTED)
         else:
@@ -320,6 +322,16 @@ class Copier:
                 self._note_missed_round_trips(slave)
                 await self._sync(slave, reason="trading allowed again")
                 return
+
+    def _defer_sync(self, slave: SlaveLink, delay: float) -> None:
+        """One more pass for this slave after ``delay``; requests for more while one waits merge into it."""
+        if not self._running or (slave.deferred_task is not None and not slave.deferred_task.done()):
+            return
+
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            await self._sync(slave, reason="stop changes held back")
+        slave.deferred_task = self._spawn(later(), f"deferred:{slave.id}")
 
     def _throttle(self, slave: SlaveLink, message: str) -> None:
         """The broker said "too many requests": pause this slave, longer each time it repeats."""

@@ -59,6 +59,10 @@ class Notice:
 # After a broker refuses an entry (no money, invalid stops...), wait this long before trying again;
 # by then the maximum delay usually turns the retry into a final, journaled refusal.
 ENTRY_RETRY_S = 15.0
+# A trailing stop at the master can move many times a second. Brokers answer a burst of modifies
+# with 10024 (too many requests) and some prop firms flag it, so one slave position gets at most one
+# modify per this interval; a later pass sends the latest target, so the final stops still match.
+MODIFY_INTERVAL_S = 0.2
 
 
 class Unreachable(Exception):
@@ -104,6 +108,9 @@ class SlaveExecutor:
         self.failed: dict[tuple[int, str], tuple[str, float]] = {}  # (ticket, what) -> (text, retry at)
         self.stops_applied: dict[int, tuple[float, float]] = {}  # slave position ticket -> (sl, tp) sent
         self.started_wall: float | None = None  # when copying to this slave first started (UTC s)
+        self.modified_at: dict[int, float] = {}  # slave position ticket -> monotonic time of the last modify
+        # Asks the copier for one more pass after a delay (stops held back by MODIFY_INTERVAL_S).
+        self.defer: Callable[[float], None] = lambda delay: None
 
     # ------------------------------------------------------------------ bookkeeping
     def refuse(self, master_ticket: int, reason: str, *, copy_id: str | None = None, rule: str | None = None,
@@ -440,6 +447,11 @@ class SlaveExecutor:
         # desired stops were applied, asking again would only repeat that adjustment.
         if self.stops_applied.get(pos.ticket) == wanted:
             return
+        wait = self.modified_at.get(pos.ticket, float("-inf")) + MODIFY_INTERVAL_S - self.clock.monotonic()
+        if wait > 0:
+            self.defer(wait)  # that pass plans from the master's stops as they are then: the latest wins
+            return
+        self.modified_at[pos.ticket] = self.clock.monotonic()
         cid = tags.copy_id("sltp", step.master_ticket, self.slave_id,
                            f"{pos.ticket}:{pos.sl:g}/{pos.tp:g}>{step.sl:g}/{step.tp:g}")
         request = ModifyStops(ticket=pos.ticket, symbol=pos.symbol, sl=step.sl, tp=step.tp)

@@ -290,3 +290,32 @@ def test_a_master_open_while_autotrading_is_off_is_journaled_as_waiting():
     ticket = rig.run(script)
     texts = [e.message for e in rig.journal.entries() if e.kind == "refusal" and e.data.get("master_ticket") == ticket]
     assert any(t.startswith("not copied yet: s0 is degraded (trading is off:") for t in texts), texts
+
+
+def test_fifty_master_stop_changes_in_a_second_give_at_most_ten_modifies_ending_on_the_masters():
+    rig = Rig(slaves=("harbor_fx",))
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        ticket = rig.trade("EURUSD", 0, 0.3)
+        await asyncio.sleep(0.5)
+        (pos,) = rig.master.positions_get(ticket=ticket)
+        started = rig.clock.monotonic()
+        for i in range(50):
+            sl = round(pos.price_open - 0.0100 + i * 0.00002, 5)
+            result = rig.master.order_send({"action": 6, "symbol": "EURUSD", "position": ticket, "sl": sl, "tp": 0.0})
+            assert result.retcode == 10009, result
+            await asyncio.sleep(0.02)
+        assert rig.clock.monotonic() - started <= 1.01
+        await asyncio.sleep(1.0)
+        (master_pos,) = rig.master.positions_get(ticket=ticket)
+        await copier.stop()
+        return started, master_pos.sl
+
+    started, master_sl = rig.run(script)
+    modifies = [e for e in rig.journal.entries() if e.kind == "request" and e.account == "s0"
+                and e.message.startswith("set SL")]
+    assert len(modifies) <= 10, len(modifies)
+    (copy,) = rig.held("s0")
+    assert copy.sl == master_sl
