@@ -252,18 +252,20 @@ def test_the_master_disconnects_while_it_trades():
 def test_a_crash_between_a_send_and_its_bookkeeping():
     slow = {"at": 0.5, "kind": "latency", "account": "harbor", "median_ms": 2000, "duration_ms": 20000}
     calm = replay(scenario(opens(1), [slow]))
-    (request,) = [e for e in calm["journal"] if e["kind"] == "request" and e["account"] == "harbor"]
-    (answer,) = [e for e in calm["journal"] if e["kind"] == "result" and e["copy_id"] == request["copy_id"]]
+    (copy,) = [c for c in calm["copies"] if c["slave"] == "harbor"]
+    sent, answered = copy["request_sent_at_s"], copy["fill_received_at_s"]
+    assert answered - sent > 0.5
     # Halfway through the trip the broker has filled it; three quarters in, the copier dies.
-    crash_at = round(request["at_s"] + 0.75 * (answer["at_s"] - request["at_s"]), 6)
+    crash_at = round(sent + 0.75 * (answered - sent), 6)
     report = replay(scenario(opens(1), [slow, {"at": crash_at, "kind": "copier_crash", "restart_after_ms": 1000}],
                              checkpoints=[crash_at]))
+    # The crash came at its time, whatever was in flight.
+    assert [e["at_s"] for e in report["events"] if e["text"] == "copier crashed"] == [crash_at]
     (checkpoint,) = report["checkpoints"]
     # The slave held the copy when the copier died, and the copier had not heard of it.
     assert [p["master_id"] for p in checkpoint["accounts"]["harbor"]["positions"]] == ["t0"]
-    answered = [e for e in report["journal"] if e["kind"] == "result" and e["copy_id"] == request["copy_id"]
-                and e["at_s"] <= crash_at]
-    assert answered == []
+    heard = [e for e in report["journal"] if e["copy_id"] == copy["copy_id"] and e["at_s"] <= crash_at]
+    assert heard == []
     # After the restart the copier finds it by its tag: one copy, not two.
     assert [p["master_id"] for p in report["accounts"]["harbor"]["positions"]] == ["t0"]
     no_duplicates_or_orphans(report)
