@@ -37,6 +37,25 @@ def _coverage(data: dict) -> Counter:
     return out
 
 
+def crashes_mid_request(report: dict) -> int:
+    """Crashes that struck while a slave request was sent and its answer not yet journaled: the
+    moment a copier most easily loses track of what it did."""
+    crashes = sorted(e["at_s"] for e in report.get("events", ())
+                     if e["account"] == "copier" and e["text"] == "copier crashed")
+    waiting: dict[str, float] = {}
+    spans = []
+    for e in report.get("journal", ()):
+        cid = e.get("copy_id")
+        if not cid:
+            continue
+        if e["kind"] == "request":
+            waiting.setdefault(cid, e["at_s"])
+        elif e["kind"] == "result" and cid in waiting:
+            spans.append((waiting.pop(cid), e["at_s"]))
+    spans += [(sent, float("inf")) for sent in waiting.values()]
+    return sum(any(sent <= c < answered for sent, answered in spans) for c in crashes)
+
+
 def run_seed(seed: int, out: str | None = None) -> dict:
     """Generate, replay and judge one scenario; plain data, so it crosses process boundaries."""
     data = generate(seed)
@@ -57,6 +76,7 @@ def run_seed(seed: int, out: str | None = None) -> dict:
             e["account"] == scenario.master.id and "pending_triggered" in e["text"]
             for e in report.get("events", ()))
         result["coverage"]["checkpoints"] = len(report.get("checkpoints", ()))
+        result["coverage"]["crashes mid request"] = crashes_mid_request(report)
         result["master_skipped"] = sum(
             e["account"] == scenario.master.id and any(s in e["text"] for s in _SKIPPED_MASTER)
             for e in report.get("events", ()))

@@ -299,6 +299,16 @@ def _faults(rng: random.Random, times: list[float], slaves: list[str], master: s
             return True
         return False
 
+    for at, _ in list(crashes):
+        if rng.random() < 0.6:
+            # A slow slave around the crash: its request is in flight when the copier dies, so
+            # the crash falls between the send and the bookkeeping of its answer.
+            account = rng.choice(slaves)
+            start = round(max(0.0, at - rng.uniform(0.2, 1.0)), 3)
+            duration = rng.choice([1500, 3000])
+            if spell("latency", account, start, duration):
+                faults.append({"at": start, "kind": "latency", "account": account,
+                               "median_ms": rng.choice([40, 80, 150, 300]), "duration_ms": duration})
     for account in [*slaves, master]:
         if rng.random() < (0.35 if account != master else 0.1):
             at = round(rng.uniform(0.0, last), 3)

@@ -89,6 +89,8 @@ class _MasterOrder:
     kind: str
     volume: float
     price: float
+    sl: float
+    tp: float
     spec: SymbolSpec
 
 
@@ -166,7 +168,8 @@ class _Judge:
             spec = expected.spec_at(self.master_profile, o["symbol"])
             self.orders[o["master_ticket"]] = _MasterOrder(
                 o["master_ticket"], self.names.get(o["master_ticket"]), o["symbol"],
-                _BUY_ORDER_TYPES.get(o["type"], str(o["type"])), o["volume"], o["price"], spec)
+                _BUY_ORDER_TYPES.get(o["type"], str(o["type"])), o["volume"], o["price"], o["sl"], o["tp"],
+                spec)
         # Every master ticket ever on a master symbol, for netting's "any ticket on that symbol".
         by_name = _symbols_by_name(scenario)
         self.tickets_on: dict[str, set[int]] = defaultdict(set)
@@ -296,9 +299,8 @@ class _Judge:
             want = (0.0, 0.0)
         else:
             return
-        half = 10.0**-spec.digits / 2
         for p in positions:
-            if abs(p["sl"] - want[0]) > half or abs(p["tp"] - want[1]) > half:
+            if not (_near(p["sl"], want[0], spec) and _near(p["tp"], want[1], spec)):
                 self.flag(WRONG_STOPS, account, p["symbol"],
                           f"sl/tp {p['sl']:g}/{p['tp']:g}; the master's are {want[0]:g}/{want[1]:g}",
                           trade.ticket)
@@ -392,10 +394,19 @@ class _Judge:
             if spec is not None:
                 if abs(o["volume"] - want) > spec.volume_step / 2:
                     problems.append(f"{o['volume']:g} lots for {want:g}")
-                if abs(o["price"] - round(order.price, spec.digits)) > 10.0**-spec.digits / 2:
+                if not _near(o["price"], order.price, spec):
                     problems.append(f"price {o['price']:g} for {order.price:g}")
+                if rules.stops.mode is StopsMode.COPY and not (_near(o["sl"], order.sl, spec)
+                                                               and _near(o["tp"], order.tp, spec)):
+                    problems.append(f"sl/tp {o['sl']:g}/{o['tp']:g} for {order.sl:g}/{order.tp:g}")
             if problems:
                 self.flag(WRONG_ORDER, account, o["symbol"], "; ".join(problems), ticket)
+
+
+def _near(price: float, master_price: float, spec: SymbolSpec) -> bool:
+    """Prices are copied as prices, on the slave's digits; within one of its points, since a
+    price halfway between two of them may round either way."""
+    return abs(price - round(master_price, spec.digits)) <= 10.0**-spec.digits + 1e-9
 
 
 _REASON_KINDS = ("refusal", "error")

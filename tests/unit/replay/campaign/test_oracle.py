@@ -192,6 +192,9 @@ def test_pending_orders_copied_on_hedging_accounts_only():
     report["accounts"]["h"]["orders"][0]["volume"] = 0.6
     assert kinds(report) == [WRONG_ORDER]
     report = clean_report()
+    report["accounts"]["h"]["orders"][0]["sl"] = 1.07
+    assert kinds(report) == [WRONG_ORDER]
+    report = clean_report()
     report["accounts"]["n"]["orders"].append(_order("EURUSD-ECN", 0.6, O1))
     assert kinds(report) == [UNEXPECTED_ORDER]
 
