@@ -31,7 +31,6 @@ from copier_gui.sim.arguments import (
 from copier_gui.sim.engine import TradeEngine, tick_value
 from copier_gui.sim.faults import (
     CLIENT_SIDE_RETCODES,
-    INJECTABLE_REJECTIONS,
     REJECTION_COMMENTS,
     Faults,
 )
@@ -807,13 +806,10 @@ class SimControl:
     def force_retcodes(self, *retcodes: int) -> None:
         """Answer the next order_send calls that pass validation with these retcodes, in order.
 
-        10010 fills part of the request; every other code is a rejection, answered with the
-        terminal's own comment for it.
+        10010 fills part of the request; a code of the trade server's table is answered with the
+        terminal's comment for it. Any other number is taken as it is, so a connector's handling of
+        codes no table lists can be tested too.
         """
-        for retcode in retcodes:
-            if retcode not in INJECTABLE_REJECTIONS and retcode != _constants.TRADE_RETCODE_DONE_PARTIAL:
-                raise ValueError(f"cannot force retcode {retcode}: not a rejection or partial fill of the "
-                                 "trade server's return code table")
         with self._t._lock:
             self._t._forced.extend(retcodes)
 

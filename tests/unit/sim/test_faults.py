@@ -184,13 +184,6 @@ def test_every_forced_rejection_carries_the_tables_comment(make_terminal):
         assert (result.retcode, result.comment) == (retcode, REJECTION_COMMENTS[retcode])
 
 
-@pytest.mark.parametrize("retcode", [10009, 10008, 10005, 0, 42])
-def test_only_codes_of_the_table_that_execute_nothing_can_be_forced(make_terminal, retcode):
-    t = make_terminal("meridian_ecn")
-    with pytest.raises(ValueError, match=str(retcode)):
-        t.sim.force_retcodes(retcode)
-
-
 def test_deferred_latency_is_drawn_but_never_slept(make_terminal, weekday_clock):
     faults = Faults(read_latency=Latency(median_ms=30.0), trade_latency=Latency(median_ms=300.0))
     t = make_terminal("meridian_ecn", faults=faults)
