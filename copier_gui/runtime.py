@@ -7,13 +7,17 @@ connections the same way. Passwords stay in the keyring until a terminal asks fo
 from __future__ import annotations
 
 import importlib
+import secrets
+import socket
 import sys
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from copier_gui import secrets as _secrets
 from copier_gui.clock import Clock
 from copier_gui.connectors.mt5 import MT5Connector, ThreadInvoker
+from copier_gui.core import tags
 from copier_gui.core.copier import Copier, SlaveLink
 from copier_gui.core.copybook import CopyBook
 from copier_gui.core.journal import Journal, JournalError
@@ -198,7 +202,7 @@ def build_copier(settings: Settings, paths: UserPaths, clock: Clock, *,
         links = [_slave_link(account, connections[account.id]) for account in settings.slaves]
         copier = Copier(connections[master.id].connector, links, journal=journal, clock=clock,
                         copybook=copybook, risk_store=risk_store, master_id=master.id,
-                        poll_interval_s=settings.poll_interval_ms / 1000.0)
+                        poll_interval_s=settings.poll_interval_ms / 1000.0, instance=copier_instance(copybook))
         # Set before start, so a trader who left copying off finds it off: no entry goes out.
         copier.copying = settings.copying
     except BaseException:
@@ -255,3 +259,18 @@ def _metatrader5_module(account: AccountSettings) -> object:
 
 def _key(account: AccountSettings) -> str:
     return _secrets.password_key(login=account.login, server=account.server, account_id=account.id)
+
+
+def copier_instance(copybook: CopyBook) -> str:
+    """This copier's name in its tags: four base-36 characters for this user folder on this machine.
+
+    Drawn once and kept in the copy book, then mixed with the host name, so the same folder copied
+    to a VPS still names another copier there, and the two recognise each other's trades on an
+    account they both link instead of taking them for their own.
+    """
+    drawn = copybook.fact("instance")
+    if drawn is None:
+        drawn = float(secrets.randbelow(36 ** 4))
+        copybook.set_fact("instance", drawn)
+    mixed = (int(drawn) ^ zlib.crc32(socket.gethostname().encode())) % 36 ** 4
+    return tags.base36(mixed).rjust(4, "0")

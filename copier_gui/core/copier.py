@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from copier_gui.clock import Clock
+from copier_gui.core import tags
 from copier_gui.core.copybook import CopyBook
 from copier_gui.core.events import EventKind, MasterEvent, diff
 from copier_gui.core.executor import (
@@ -28,7 +29,7 @@ from copier_gui.core.executor import (
 from copier_gui.core.journal import Journal
 from copier_gui.core.metrics import Metrics
 from copier_gui.core.model import AccountState, Snapshot, SymbolSpec
-from copier_gui.core.planner import MasterContext, SlaveContext, SlavePlan, plan_slave
+from copier_gui.core.planner import MasterContext, Refusal, SlaveContext, SlavePlan, plan_slave
 from copier_gui.core.ports import Connector, ConnectorError
 from copier_gui.core.reconciler import (
     AmendStep,
@@ -81,6 +82,7 @@ class SlaveLink:
     watch_task: asyncio.Task | None = None  # waits for trading to be allowed again
     waiting: dict[int, str] = field(default_factory=dict)  # master ticket -> why it is not copied yet
     deferred_task: asyncio.Task | None = None  # one later pass, for stop changes held back
+    other_copiers: tuple[str, ...] = ()  # other copiers whose trades are on this account
     throttled_until: float = float("-inf")  # monotonic; the broker asked for fewer requests
     throttle_strikes: int = 0
     server_offset_s: float | None = None
@@ -93,7 +95,8 @@ class Copier:
     def __init__(self, master: Connector, slaves: list[SlaveLink], *, journal: Journal, clock: Clock,
                  copybook: CopyBook, metrics: Metrics | None = None, master_id: str = "master",
                  poll_interval_s: float = 0.005, reconcile_interval_s: float = 2.0,
-                 backoff_s: tuple[float, ...] = (0.25, 0.5, 1.0), risk_store: RiskStore | None = None) -> None:
+                 backoff_s: tuple[float, ...] = (0.25, 0.5, 1.0), risk_store: RiskStore | None = None,
+                 instance: str = "") -> None:
         if poll_interval_s <= 0:
             raise ValueError("poll_interval_s must be positive")
         self.master = master
@@ -114,6 +117,8 @@ class Copier:
         self._fill_wall: dict[int, float] = {}
         self._last_alive: float | None = None  # when the previous run was last seen alive
         self._exit_price: dict[int, float] = {}
+        self.instance = instance  # this copier's name in its tags (see tags.comment_for)
+        self._foreign_seen: set[tuple[str, str]] = set()  # (slave, other copier) already warned about
         self._change_wall: dict[int, float] = {}  # master ticket -> when it was last increased (UTC s)
         self._listeners: list[Callable[[Notice], None]] = []
         self._tasks: set[asyncio.Task] = set()
@@ -169,7 +174,8 @@ class Copier:
         self._notify(Notice("state", slave_id, text))
 
     def entries_allowed(self, slave: SlaveLink) -> bool:
-        return self.copying and slave.copy_enabled and self.master_state is LinkState.CONNECTED
+        return (self.copying and slave.copy_enabled and self.master_state is LinkState.CONNECTED
+                and not slave.other_copiers)
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -283,6 +289,7 @@ class Copier:
             journal=self.journal, metrics=self.metrics, copybook=self.copybook, clock=self.clock,
             notify=self._notify, refused=slave.refused)
         slave.executor.started_wall = self.copybook.started_wall(slave.id)
+        slave.executor.instance = self.instance
         slave.executor.defer = lambda delay, slave=slave: self._defer_sync(slave, delay)
         if slave.account.trade_allowed:
             self._set_slave_state(slave, LinkState.CONNECTED)
@@ -538,8 +545,11 @@ class Copier:
                 entries_ok = self.entries_allowed(slave) and slave.state is LinkState.CONNECTED
                 if entries_ok and slave.executor.started_wall is None:
                     slave.executor.started_wall = self.copybook.remember_start(slave.id, self.clock.time())
+                if not (fresh and only is not None and hedging):
+                    self._leave_foreign_copies(slave, plan, actual)
+                    entries_ok = self.entries_allowed(slave) and slave.state is LinkState.CONNECTED
                 self._note_waiting(slave, plan, actual, only, entries_ok)
-                steps = reconcile(plan, actual.positions, actual.orders, magic=slave.magic,
+                steps = reconcile(plan, actual.positions, actual.orders, magic=slave.magic, instance=self.instance,
                                   hedging=hedging, symbols=slave.symbols,
                                   entries_allowed=entries_ok,
                                   master_tickets=master_tickets, master_orders={o.ticket for o in master.orders},
@@ -585,6 +595,9 @@ class Copier:
             return f"copying to {slave.id} is switched off"
         if slave.state is not LinkState.CONNECTED:
             return f"{slave.id} is {slave.state.value}" + (f" ({slave.last_error})" if slave.last_error else "")
+        if slave.other_copiers:
+            return (f"another copier ({', '.join(slave.other_copiers)}) trades {slave.id}; new entries wait "
+                    "until its trades are gone")
         return ""
 
     def _waiting(self, slave: SlaveLink, ticket: int, why: str) -> None:
@@ -598,7 +611,7 @@ class Copier:
 
     def _note_waiting(self, slave: SlaveLink, plan: SlavePlan, actual: Snapshot, only: set[int] | None,
                       entries_ok: bool) -> None:
-        held = held_tickets(actual.positions, slave.magic)
+        held = held_tickets(actual.positions, slave.magic, self.instance)
         for ticket in list(slave.waiting):
             if ticket in held or ticket not in plan.positions:
                 del slave.waiting[ticket]
@@ -608,6 +621,50 @@ class Copier:
         for ticket in plan.positions:
             if (only is None or ticket in only) and ticket not in held:
                 self._waiting(slave, ticket, why)
+
+    def _leave_foreign_copies(self, slave: SlaveLink, plan: SlavePlan, actual: Snapshot) -> None:
+        """Another copier's tagged positions or orders on this slave: warn, and never fight.
+
+        Its copies are not this copier's to close or resize (the reconciler leaves them alone), a
+        master position it already copied here is not copied a second time, and new entries to this
+        slave wait while its trades are there: two copiers racing to the same account is how users of
+        other copiers get duplicates and loops. Exits of this copier's own copies go on.
+        """
+        foreign: dict[int, set[str]] = {}
+        for item in (*actual.positions, *actual.orders):
+            comments = [d.comment for d in item.deals if d.magic == slave.magic] \
+                if getattr(item, "deals", None) is not None else ([item.comment] if item.magic == slave.magic else [])
+            for comment in comments:
+                ticket = tags.master_ticket_of(comment)
+                if ticket is not None and not tags.is_ours(comment, self.instance):
+                    foreign.setdefault(ticket, set()).add(tags.instance_of(comment))
+        others = sorted(set().union(*foreign.values())) if foreign else []
+        if tuple(others) != slave.other_copiers:
+            if not others:
+                self.journal.record("state", f"{slave.id}: no other copier's trades remain; new entries resume",
+                                    account=slave.id)
+            slave.other_copiers = tuple(others)
+        if not foreign:
+            return
+        for other in others:
+            if (slave.id, other) not in self._foreign_seen:
+                self._foreign_seen.add((slave.id, other))
+                text = (f"another copier is trading {slave.id}: it holds positions or orders tagged by copier "
+                        f"{other}, which this copier did not send. Two copiers on one account duplicate trades: "
+                        f"stop one of them. This copier leaves that copier's trades alone and holds new "
+                        f"entries to {slave.id} until they are gone.")
+                self.journal.record("error", text, account=slave.id, other_copier=other)
+                self._notify(Notice("failure", slave.id, text))
+        held = held_tickets(actual.positions, slave.magic, self.instance)
+        for ticket, owners in foreign.items():
+            if ticket in held or (ticket not in plan.positions and ticket not in plan.orders):
+                continue
+            plan.positions.pop(ticket, None)
+            plan.orders.pop(ticket, None)
+            plan.refusals[ticket] = Refusal(ticket, f"skipped: another copier ({', '.join(sorted(owners))}) already "
+                                                    f"copied this master position to {slave.id}; a second copy "
+                                                    "would double it")
+            slave.executor.refuse(ticket, plan.refusals[ticket].reason)
 
     def _note_missed_round_trips(self, slave: SlaveLink) -> None:
         """After an outage: master positions opened and closed while this slave could not trade."""
@@ -702,7 +759,7 @@ class Copier:
 
     def _forget_finished(self, slave: SlaveLink, master_tickets: set[int], actual: Snapshot) -> None:
         """Drop memory of copies whose master position is gone and whose slave side is flat."""
-        held = held_tickets(actual.positions, slave.magic)
+        held = held_tickets(actual.positions, slave.magic, self.instance)
         for ticket in list(slave.refused):
             if ticket not in master_tickets:
                 slave.executor.forget_refusal(ticket)

@@ -108,6 +108,7 @@ class SlaveExecutor:
         self.failed: dict[tuple[int, str], tuple[str, float]] = {}  # (ticket, what) -> (text, retry at)
         self.stops_applied: dict[int, tuple[float, float]] = {}  # slave position ticket -> (sl, tp) sent
         self.started_wall: float | None = None  # when copying to this slave first started (UTC s)
+        self.instance = ""  # this copier's name in tags (see tags.comment_for)
         self.modified_at: dict[int, float] = {}  # slave position ticket -> monotonic time of the last modify
         # Asks the copier for one more pass after a delay (stops held back by MODIFY_INTERVAL_S).
         self.defer: Callable[[float], None] = lambda delay: None
@@ -241,7 +242,7 @@ class SlaveExecutor:
                 worst = round(d.master_price + d.side.sign * tol.max_price_deviation_points * spec.point, spec.digits)
             request = OpenPosition(
                 symbol=d.symbol, side=d.side, volume=remaining, sl=d.sl, tp=d.tp, magic=self.magic,
-                comment=tags.comment_for(d.master_ticket), max_deviation_points=tol.max_price_deviation_points,
+                comment=tags.comment_for(d.master_ticket, instance=self.instance), max_deviation_points=tol.max_price_deviation_points,
                 worst_price=worst)
             # Decision latency ends here: the request is in the connector's hands.
             handed_mono = self.clock.monotonic()
@@ -298,7 +299,7 @@ class SlaveExecutor:
         kind = PendingKind.BUY_LIMIT if d.side is Side.BUY else PendingKind.SELL_LIMIT
         request = PlacePending(symbol=d.symbol, kind=kind, volume=d.volume, price=round(d.master_price, spec.digits),
                                stoplimit=0.0, sl=d.sl, tp=d.tp, expiration=0, magic=self.magic,
-                               comment=tags.comment_for(d.master_ticket, chase=True))
+                               comment=tags.comment_for(d.master_ticket, instance=self.instance, chase=True))
         label = (f"{self._deviation_text(d, spec, report, 0).removeprefix('skipped: ')}: placing a {kind.value} "
                  f"at the master's price {d.master_price:.{spec.digits}f} (tolerances.on_price_deviation)")
         limit_cid = tags.copy_id(cid, 0, "", "limit")
@@ -371,7 +372,7 @@ class SlaveExecutor:
         leg = f"close:{pos.ticket}" if step.closes_all else f"reduce:{pos.ticket}:{pos.volume:g}-{step.volume:g}"
         cid = tags.copy_id(ctx.master_account, step.master_ticket, self.slave_id, leg)
         request = ClosePosition(ticket=pos.ticket, symbol=pos.symbol, side=pos.side, volume=step.volume,
-                                magic=self.magic, comment=tags.comment_for(step.master_ticket))
+                                magic=self.magic, comment=tags.comment_for(step.master_ticket, instance=self.instance))
         # Exits are retried harder than entries: a requote must never leave a position open.
         retries = max(5, self.rules.tolerances.requote_retries)
         for attempt in range(retries + 1):
@@ -405,7 +406,7 @@ class SlaveExecutor:
         leg = f"net:{step.symbol}:{step.held:g}{-step.side.sign * step.volume:+g}"
         cid = tags.copy_id(ctx.master_account, step.master_ticket, self.slave_id, leg)
         request = OpenPosition(symbol=step.symbol, side=step.side, volume=step.volume, sl=0.0, tp=0.0,
-                               magic=self.magic, comment=tags.comment_for(step.master_ticket),
+                               magic=self.magic, comment=tags.comment_for(step.master_ticket, instance=self.instance),
                                max_deviation_points=50)
         closes_all = abs(abs(step.held) - step.volume) < 1e-9
         retries = max(5, self.rules.tolerances.requote_retries)
@@ -466,7 +467,7 @@ class SlaveExecutor:
             return
         request = PlacePending(symbol=d.symbol, kind=d.kind, volume=d.volume, price=d.price, stoplimit=d.stoplimit,
                                sl=d.sl, tp=d.tp, expiration=d.expiration, magic=self.magic,
-                               comment=tags.comment_for(d.master_ticket))
+                               comment=tags.comment_for(d.master_ticket, instance=self.instance))
         self._request(cid, f"place {d.kind.value} {d.volume:g} {d.symbol} @ {d.price:g}", request)
         report = await self.connector.place_pending(request)
         self._result(cid, report)

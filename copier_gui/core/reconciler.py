@@ -85,11 +85,12 @@ class CancelStep:
 Step = OpenStep | ReduceStep | NetStep | ModifyStep | PlaceStep | AmendStep | CancelStep
 
 
-def _ours(items, magic: int):
-    """Tagged items by master ticket; items without our tag are the trader's own and left alone."""
+def _ours(items, magic: int, instance: str = ""):
+    """Tagged items by master ticket; items without our tag are the trader's own, and items tagged by
+    another copier are that copier's: both are left alone."""
     out: dict[int, list] = {}
     for item in items:
-        if item.magic != magic:
+        if item.magic != magic or not tags.is_ours(item.comment, instance):
             continue
         ticket = tags.master_ticket_of(item.comment)
         if ticket is not None:
@@ -115,6 +116,7 @@ def reconcile(
     master_orders: set[int] = frozenset(),
     only: set[int] | None = None,
     follow_stops: bool = True,
+    instance: str = "",
 ) -> list[Step]:
     """Steps that bring the slave to ``plan``. ``only`` limits the pass to some master tickets.
 
@@ -122,8 +124,8 @@ def reconcile(
     """
     steps_exit: list[Step] = []
     steps_entry: list[Step] = []
-    held = _ours(positions, magic)
-    working = _ours(orders, magic)
+    held = _ours(positions, magic, instance)
+    working = _ours(orders, magic, instance)
 
     def wanted(ticket: int) -> bool:
         return only is None or ticket in only
@@ -214,13 +216,13 @@ def reconcile(
         # One netting position may carry several master positions, so a netting pass always covers
         # every symbol in full; ``only`` would make the sums wrong.
         steps_exit_n, steps_entry_n = _reconcile_netting(plan, positions, magic, symbols, entries_allowed,
-                                                         follow_stops, master_tickets)
+                                                         follow_stops, master_tickets, instance)
         steps_exit.extend(steps_exit_n)
         steps_entry.extend(steps_entry_n)
     return steps_exit + steps_entry
 
 
-def netting_shares(position: Position | None, magic: int) -> dict[int, float]:
+def netting_shares(position: Position | None, magic: int, instance: str = "") -> dict[int, float]:
     """Each master ticket's signed share (+ long, - short) of one netting position, from its deals.
 
     Read from the broker's deals, not remembered, so a crash between a fill and its bookkeeping
@@ -230,31 +232,31 @@ def netting_shares(position: Position | None, magic: int) -> dict[int, float]:
     if position is None:
         return {}
     if position.deals is None:
-        ticket = tags.master_ticket_of(position.comment) if position.magic == magic else None
+        ours = position.magic == magic and tags.is_ours(position.comment, instance)
+        ticket = tags.master_ticket_of(position.comment) if ours else None
         return {} if ticket is None else {ticket: position.side.sign * position.volume}
     shares: dict[int, float] = {}
     for deal in position.deals:
-        ticket = tags.master_ticket_of(deal.comment) if deal.magic == magic else None
+        ours = deal.magic == magic and tags.is_ours(deal.comment, instance)
+        ticket = tags.master_ticket_of(deal.comment) if ours else None
         if ticket is not None:
             shares[ticket] = round(shares.get(ticket, 0.0) + deal.volume, 8)
     return {t: v for t, v in shares.items() if abs(v) > 1e-9}
 
 
-def held_tickets(positions: tuple[Position, ...], magic: int) -> set[int]:
+def held_tickets(positions: tuple[Position, ...], magic: int, instance: str = "") -> set[int]:
     """Master tickets a slave holds a copy of, on either kind of account."""
     held: set[int] = set()
     for p in positions:
         if p.deals is not None:
-            held |= set(netting_shares(p, magic))
-        elif p.magic == magic:
-            ticket = tags.master_ticket_of(p.comment)
-            if ticket is not None:
-                held.add(ticket)
+            held |= set(netting_shares(p, magic, instance))
+        elif p.magic == magic and tags.is_ours(p.comment, instance):
+            held.add(tags.master_ticket_of(p.comment))
     return held
 
 
 def _reconcile_netting(plan: SlavePlan, positions, magic: int, symbols: dict[str, SymbolSpec],
-                       entries_allowed: bool, follow_stops: bool, master_tickets: set[int]):
+                       entries_allowed: bool, follow_stops: bool, master_tickets: set[int], instance: str):
     """A netting account holds one position per symbol, built from deals each tagged with the master
     position it copies: converge each master position's share, one tagged deal per share that
     changes, so the attribution per master ticket stays exact whatever the interleaving."""
@@ -266,7 +268,7 @@ def _reconcile_netting(plan: SlavePlan, positions, magic: int, symbols: dict[str
     by_symbol: dict[str, Position] = {}
     for p in positions:
         by_symbol.setdefault(p.symbol, p)
-    shares_of = {symbol: netting_shares(p, magic) for symbol, p in by_symbol.items()}
+    shares_of = {symbol: netting_shares(p, magic, instance) for symbol, p in by_symbol.items()}
     for symbol in sorted(set(wanted) | {s for s, shares in shares_of.items() if shares}):
         pos = by_symbol.get(symbol)
         shares = shares_of.get(symbol, {})

@@ -35,18 +35,34 @@ def base36(number: int) -> str:
 CHASE = "L"
 
 
-def comment_for(master_ticket: int, *, chase: bool = False) -> str:
+def comment_for(master_ticket: int, *, instance: str = "", chase: bool = False) -> str:
     """The comment a slave position or order carries for the master position/order ``master_ticket``.
 
     A master pending order's ticket becomes its position's ticket when it fills, so one tag covers
-    an order and the position it turns into.
+    an order and the position it turns into. ``instance`` names the copier (a user folder on one
+    machine), so a second copier trading the same account is recognised instead of fought with.
     """
-    return f"{PREFIX}:{base36(master_ticket)}" + (f"/{CHASE}" if chase else "")
+    return (f"{PREFIX}:{base36(master_ticket)}" + (f".{instance}" if instance else "")
+            + (f"/{CHASE}" if chase else ""))
 
 
 def is_chase(comment: str) -> bool:
     """True for the copier's own price-chasing limit order (see ``comment_for(chase=True)``)."""
     return master_ticket_of(comment) is not None and f"/{CHASE}" in comment[len(PREFIX) + 1:]
+
+
+def instance_of(comment: str) -> str:
+    """The copier instance a tag names; "" for a tag without one (written before instances existed)."""
+    body = comment[len(PREFIX) + 1:]
+    dot = body.find(".")
+    if not comment.startswith(PREFIX + ":") or dot < 0:
+        return ""
+    return body[dot + 1:].split("/", 1)[0]
+
+
+def is_ours(comment: str, instance: str) -> bool:
+    """A tag this copier wrote, or one without an instance, which every copier takes as its own."""
+    return master_ticket_of(comment) is not None and instance_of(comment) in ("", instance)
 
 
 def master_ticket_of(comment: str) -> int | None:

@@ -27,12 +27,13 @@ class Rig:
         self.copybook_path = copybook_path
         self.notices = []
 
-    def copier(self) -> Copier:
+    def copier(self, instance: str = "") -> Copier:
         links = [SlaveLink(sid, MT5Connector(sid, t, invoker=InlineInvoker(), clock=self.clock), self.rules)
                  for sid, t in self.slaves.items()]
         master = MT5Connector("master", self.master, invoker=InlineInvoker(), clock=self.clock)
         copier = Copier(master, links, journal=self.journal, clock=self.clock,
-                        copybook=CopyBook(self.copybook_path), poll_interval_s=0.005, reconcile_interval_s=1.0)
+                        copybook=CopyBook(self.copybook_path), poll_interval_s=0.005, reconcile_interval_s=1.0,
+                        instance=instance)
         copier.subscribe(self.notices.append)
         return copier
 

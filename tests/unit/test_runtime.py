@@ -180,3 +180,19 @@ def test_a_missing_keyring_stops_a_demo_build_with_its_advice(paths, weekday_clo
     keyring.core.set_keyring(keyring.backends.fail.Keyring())
     with pytest.raises(RuntimeSetupError, match="master: could not read the password"):
         build_copier(_demo_settings(), paths, weekday_clock)
+
+
+def test_the_copier_instance_is_kept_with_the_user_folder(tmp_path):
+    from copier_gui.core.copybook import CopyBook
+    from copier_gui.runtime import copier_instance
+
+    book = CopyBook(tmp_path / "copies.sqlite3")
+    first = copier_instance(book)
+    book.close()
+    again = CopyBook(tmp_path / "copies.sqlite3")
+    assert copier_instance(again) == first and len(first) == 4 and first.isalnum()
+    again.close()
+    other = CopyBook(tmp_path / "other.sqlite3")
+    others = {copier_instance(CopyBook(tmp_path / f"b{i}.sqlite3")) for i in range(5)}
+    other.close()
+    assert len(others) > 1  # drawn per folder, not one name for every copier

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+from copier_gui.core import tags
 from copier_gui.core.copier import LinkState
 from copier_gui.core.rules import CopyRules, DeviationPolicy, Tolerances
 from tests.kit.rig import Rig
@@ -319,3 +320,31 @@ def test_fifty_master_stop_changes_in_a_second_give_at_most_ten_modifies_ending_
     assert len(modifies) <= 10, len(modifies)
     (copy,) = rig.held("s0")
     assert copy.sl == master_sl
+
+
+def test_another_copier_on_the_same_slave_is_named_and_never_fought(tmp_path):
+    """The same slave linked by a second copier (a desktop and a VPS, say): the second one warns,
+    naming the account, leaves the first one's copy alone and copies nothing twice."""
+    rig = Rig(slaves=("harbor_fx",))
+
+    async def script():
+        first = rig.copier(instance="DESK")
+        await first.start()
+        ticket = rig.trade("EURUSD", 0, 0.3)
+        await asyncio.sleep(0.2)
+        second = rig.copier(instance="VPS1")
+        await second.start()
+        await asyncio.sleep(3)
+        other = rig.trade("GBPUSD", 1, 0.2)
+        await asyncio.sleep(3)
+        state = second.slaves["s0"].other_copiers
+        await second.stop()
+        await first.stop()
+        return ticket, other, state
+
+    ticket, other, state = rig.run(script)
+    held = sorted((p.symbol, p.volume, p.comment) for p in copies(rig, "s0"))
+    assert held == [("EURUSD.m", 0.3, f"CG:{tags.base36(ticket)}.DESK"), ("GBPUSD.m", 0.2, f"CG:{tags.base36(other)}.DESK")]
+    assert state == ("DESK",)
+    warnings = [n.text for n in rig.notices if n.kind == "failure" and n.account == "s0"]
+    assert len(warnings) == 1 and warnings[0].startswith("another copier is trading s0")

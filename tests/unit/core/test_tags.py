@@ -1,30 +1,23 @@
-"""Slave tags: round trip, length, and robustness to broker-altered comments."""
+"""Tags: the comment that links a slave's trade to its master position, its copier and its role."""
 
 from __future__ import annotations
-
-from hypothesis import given
-from hypothesis import strategies as st
 
 from copier_gui.core import tags
 
 
-@given(st.integers(min_value=0, max_value=2**64 - 1))
-def test_comment_round_trips_and_fits_mt5(ticket):
-    comment = tags.comment_for(ticket)
-    assert len(comment) <= tags.MAX_COMMENT
-    assert tags.master_ticket_of(comment) == ticket
+def test_a_tag_names_the_master_ticket_the_copier_and_a_chase_order():
+    plain = tags.comment_for(123456)
+    mine = tags.comment_for(123456, instance="A1B2")
+    chase = tags.comment_for(123456, instance="A1B2", chase=True)
+    assert (plain, mine, chase) == ("CG:2N9C", "CG:2N9C.A1B2", "CG:2N9C.A1B2/L")
+    assert {tags.master_ticket_of(c) for c in (plain, mine, chase)} == {123456}
+    assert [tags.instance_of(c) for c in (plain, mine, chase)] == ["", "A1B2", "A1B2"]
+    assert [tags.is_chase(c) for c in (plain, mine, chase)] == [False, False, True]
+    assert len(tags.comment_for(36 ** 8 - 1, instance="ZZZZ", chase=True)) <= tags.MAX_COMMENT
 
 
-def test_foreign_comments_are_not_ours():
-    for comment in ("", "manual trade", "CG", "CG:", "cg-123", "[sl 1.09900]"):
-        assert tags.master_ticket_of(comment) is None
-
-
-def test_a_suffix_added_by_the_server_is_ignored():
-    comment = tags.comment_for(41290404)
-    assert tags.master_ticket_of(comment + " [tp]") == 41290404
-
-
-def test_copy_ids_are_deterministic():
-    assert tags.copy_id("m", 5, "s1", "entry") == tags.copy_id("m", 5, "s1", "entry")
-    assert tags.copy_id("m", 5, "s1", "entry") != tags.copy_id("m", 5, "s2", "entry")
+def test_a_tag_without_a_copier_is_everyones_and_another_copiers_is_not_ours():
+    assert tags.is_ours("CG:2N9C", "A1B2") and tags.is_ours("CG:2N9C.A1B2", "A1B2")
+    assert not tags.is_ours("CG:2N9C.ZZZZ", "A1B2")
+    assert not tags.is_ours("my own trade", "A1B2")
+    assert tags.instance_of("my own trade") == ""
