@@ -214,3 +214,30 @@ def test_an_unreadable_risk_file_starts_every_slave_on_exits_only(tmp_path):
     assert any("risk state file could not be read" in n.text and n.kind == "refusal" for n in rig.notices)
     assert [p.name for p in (tmp_path / "backups").iterdir()][0].startswith("risk-unreadable-")
     rig.journal.close()
+
+
+def test_a_risk_file_that_fails_mid_run_is_journaled_once_and_copying_goes_on(tmp_path):
+    rig = Rig(tmp_path, CopyRules())
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        copier.risk_store.close()  # as a disk that went away would
+        rig.slave.sim.engine.deposit(500)  # a new peak to write
+        await asyncio.sleep(1.5)
+        rig.slave.sim.engine.deposit(500)  # and another
+        await asyncio.sleep(1.0)
+        rig.trade("EURUSD", 0, 0.5)
+        await asyncio.sleep(0.1)
+        held, peak = rig.held(), copier.slaves["s1"].risk_gate.peak_equity
+        await copier.stop()
+        return held, peak
+
+    held, peak = rig.run(script)
+    assert held == ["EURUSD.m"] and peak >= 11_000, "the gate goes on from memory"
+    errors = sorted(e.message for e in rig.entries("error"))
+    # Said once each (looking for a reset, saving a peak), not on every pass.
+    assert [e.split(" the risk state file")[0] for e in errors] == ["cannot read", "cannot write"]
+    assert all(e.endswith("the risk limits still apply, from memory") for e in errors)
+    assert sorted(n.text for n in rig.notices if n.kind == "failure") == errors
+    rig.journal.close()
