@@ -84,13 +84,13 @@ class VirtualLatencyInvoker:
         self._flights: set[asyncio.Task] = set()
 
     async def call(self, fn, *args, **kwargs) -> Any:
-        if not self._pipe.locked():
+        delay = None
+        if not self._flights:
+            # The pipe is idle, so this call is next; drawn now, as it reaches the terminal.
             delay = self._latency(fn)
             if delay <= 0:
                 # The common case: nothing to wait for, and no task to pay for.
                 return fn(*args, **kwargs)
-        else:
-            delay = None
         flight = asyncio.get_running_loop().create_task(self._fly(delay, fn, args, kwargs))
         self._flights.add(flight)
         flight.add_done_callback(self._landed)

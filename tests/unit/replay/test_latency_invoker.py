@@ -168,3 +168,29 @@ def test_without_latency_a_call_runs_inline():
 def test_the_request_share_is_checked():
     with pytest.raises(ValueError, match="request_share"):
         VirtualLatencyInvoker(request_share=1.5)
+
+
+def test_a_quick_call_waits_its_turn_behind_slow_ones():
+    clock = VirtualClock(WEEKDAY_NOON_UTC)
+    order: list[tuple[str, float]] = []
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        invoker = VirtualLatencyInvoker(lambda fn: 2.0 if fn.__name__ == "slow" else 0.0)
+
+        def slow():
+            order.append(("slow", loop.time()))
+
+        def quick():
+            order.append(("quick", loop.time()))
+
+        first = loop.create_task(invoker.call(slow))
+        second = loop.create_task(invoker.call(slow))
+        await asyncio.sleep(2.5)
+        # The first slow call is done; the second is in the pipe: the quick one queues behind it.
+        await invoker.call(quick)
+        await asyncio.gather(first, second)
+        return loop.time()
+
+    assert run_virtual(main, clock) == 4.0
+    assert order == [("slow", 1.0), ("slow", 3.0), ("quick", 4.0)]
