@@ -59,7 +59,8 @@ def on_step(lots: float, spec: SymbolSpec, rules: CopyRules) -> float | None:
     if sizing.max_lot is not None:
         lots = min(lots, sizing.max_lot)
     steps = lots / spec.volume_step
-    whole = math.floor(steps + _EPS) if sizing.rounding is Rounding.DOWN else math.floor(steps + 0.5)
+    # A tie rounds up (docs/rules.md: 0.185 -> 0.19), whatever the float noise in 0.01 x 1.5.
+    whole = math.floor(steps + _EPS) if sizing.rounding is Rounding.DOWN else math.floor(steps + 0.5 + _EPS)
     out = whole * spec.volume_step
     if out < spec.volume_min - _EPS:
         return None
