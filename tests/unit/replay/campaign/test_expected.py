@@ -36,6 +36,7 @@ def test_contract_sizes_keep_the_exposure():
 @pytest.mark.parametrize("raw, sizing, lots", [
     (0.185, {}, 0.18),
     (0.185, {"rounding": "nearest"}, 0.19),
+    (0.01 * 1.5, {"rounding": "nearest"}, 0.02),  # 1.4999999999999998 steps: still a tie
     (1.0, {"max_lot": 0.3}, 0.3),
     (0.02, {"min_lot": 0.05}, 0.05),
     (0.004, {}, None),
