@@ -123,9 +123,9 @@ _SWITCHES = {
 }
 
 
-def switched_off(scenario: Scenario, until: float) -> dict[str, str]:
-    """Accounts whose terminal the scenario has switched off (and not back on) by ``until``,
-    with what and since when. Such a slave cannot close anything, so an orphan there is a
+def switched_off(scenario: Scenario, until: float) -> dict[str, dict[str, float]]:
+    """Accounts whose terminal the scenario has switched off (and not back on) by ``until``:
+    account -> {what: since when}. Such a slave cannot close anything, so an orphan there is a
     difference like any other: it needs a journaled reason rather than being impossible."""
     state: dict[tuple[str, str], float | None] = {}
     for _, action in scenario.ordered_timeline():
@@ -134,23 +134,35 @@ def switched_off(scenario: Scenario, until: float) -> dict[str, str]:
             continue
         name, on = lever
         state[(action.account, name)] = None if on else action.at
-    out: dict[str, str] = {}
+    out: dict[str, dict[str, float]] = defaultdict(dict)
     for (account, name), since in sorted(state.items()):
         if since is not None:
-            out.setdefault(account, f"{name} off since {since:g} s")
-    return out
+            out[account][name] = since
+    return dict(out)
+
+
+def _said_after(report: dict, account: str, since: float, until: float) -> bool:
+    """Whether the copier journaled a change of the account's state in [since, until]."""
+    entries = report.get("journal") or [{**e, "kind": "state"} for e in report.get("events", ())]
+    return any(e["account"] == account and e.get("kind") == "state" and since <= e["at_s"] <= until
+               for e in entries)
 
 
 class _Judge:
     """One check of one moment (the end, or a checkpoint) of one report."""
 
     def __init__(self, scenario: Scenario, accounts: dict, reasons: set[tuple[str, int]], at: str,
-                 master_ids: dict[str, int], blocked: dict[str, str]) -> None:
+                 master_ids: dict[str, int], blocked: dict[str, dict[str, float]],
+                 master_dark: bool = False) -> None:
         self.scenario = scenario
         self.accounts = accounts
         self.reasons = reasons
         self.at = at
-        self.blocked = blocked
+        self.blocked = {account: "; ".join(f"{what} off since {since:g} s" for what, since in levers.items())
+                        for account, levers in blocked.items()}
+        # The master's terminal lost its connection and the copier said so: it cannot know what
+        # the master did since, so no slave can be held to the master's present.
+        self.master_dark = master_dark
         self.violations: list[Violation] = []
         self.master_profile = scenario.profile_of(scenario.master.id)
         histories = _histories(scenario)
@@ -183,8 +195,10 @@ class _Judge:
 
     def flag(self, kind: str, account: str, symbol: str, detail: str, ticket: int | None = None,
              *, excused_by: set[int] = frozenset()) -> None:
-        # A slave that cannot trade (or a master the copier cannot see) cannot close an orphan.
-        why_blocked = self.blocked.get(account) or self.blocked.get(self.scenario.master.id)
+        if self.master_dark and kind != DUPLICATE:
+            return
+        # A slave that cannot trade cannot close an orphan.
+        why_blocked = self.blocked.get(account)
         absolute = kind in ABSOLUTE and not (why_blocked and kind != DUPLICATE)
         if not absolute and any((account, t) in self.reasons for t in excused_by | {ticket}):
             return
@@ -486,7 +500,12 @@ def check(scenario: Scenario, report: dict) -> list[Violation]:
     violations = duplicate_entries(report)
     for at, until, accounts in moments:
         known = {key for key, when in reasons.items() if when <= until}
-        judge = _Judge(scenario, accounts, known, at, master_ids, switched_off(scenario, until))
+        blocked = switched_off(scenario, until)
+        dark = blocked.get(scenario.master.id, {}).get("connection")
+        master_dark = dark is not None and _said_after(report, scenario.master.id, dark, until)
+        slaves = {a.id for a in scenario.slaves}
+        blocked = {account: levers for account, levers in blocked.items() if account in slaves}
+        judge = _Judge(scenario, accounts, known, at, master_ids, blocked, master_dark)
         for slave in scenario.slaves:
             judge.slave(slave.id)
         violations.extend(judge.violations)

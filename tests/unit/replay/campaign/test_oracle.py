@@ -302,3 +302,18 @@ def test_an_orphan_on_a_slave_left_switched_off_needs_a_reason_naming_it():
                                                 {"at": 2.5, "action": "autotrading_off", "account": "h"},
                                                 {"at": 6, "action": "autotrading_on", "account": "h"}]})
     assert [v.kind for v in check(back, report)] == [ORPHAN_POSITION]
+
+
+def test_a_master_out_of_reach_excuses_differences_once_the_copier_says_so():
+    dark = parse_scenario({**DATA, "timeline": [*DATA["timeline"],
+                                                {"at": 2.5, "action": "connection_lost", "account": "master"}]})
+    report = clean_report()
+    report["accounts"]["h"]["positions"].append(_pos("US30.m", "buy", 0.2, P3))
+    assert [v.kind for v in check(dark, report)] == [ORPHAN_POSITION]
+    report["journal"] = [{"at_s": 2.6, "account": "master", "kind": "state", "copy_id": None,
+                          "text": "master disconnected"}]
+    assert check(dark, report) == []
+    # AutoTrading off at the master stops the master's trading, not the copier's view of it.
+    off = parse_scenario({**DATA, "timeline": [*DATA["timeline"],
+                                               {"at": 2.5, "action": "autotrading_off", "account": "master"}]})
+    assert [v.kind for v in check(off, report)] == [ORPHAN_POSITION]
