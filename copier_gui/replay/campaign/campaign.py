@@ -120,7 +120,8 @@ def run_campaign(count: int, seed: int = 0, jobs: int = 1, out: str | None = Non
         kinds = Counter(v["kind"] for v in r["violations"])
         by_kind.update(kinds)
         if kinds:
-            failing.append(r["seed"])
+            failing.append({"seed": r["seed"],
+                            "violations": [v.get("description", v["detail"]) for v in r["violations"]]})
         for v in r["violations"]:
             shown = examples.setdefault(v["kind"], [])
             if len(shown) < examples_per_kind and all(e["seed"] != r["seed"] for e in shown):
@@ -133,7 +134,8 @@ def run_campaign(count: int, seed: int = 0, jobs: int = 1, out: str | None = Non
         "violations": sum(by_kind.values()),
         "violations_by_kind": dict(by_kind),
         "scenarios_with_violations": len(failing),
-        "failing_seeds": failing,
+        "failing_seeds": [f["seed"] for f in failing],
+        "failing": failing,
         "examples": examples,
         "master_actions_skipped": sum(r["master_skipped"] for r in results),
         "coverage": dict(sorted(coverage.items())),
