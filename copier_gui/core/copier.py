@@ -40,6 +40,7 @@ from copier_gui.core.reconciler import (
     PlaceStep,
     ReduceStep,
     held_tickets,
+    netting_shares,
     reconcile,
 )
 from copier_gui.core.risk import RiskGate, TradingState, describe_reset
@@ -548,8 +549,10 @@ class Copier:
                 if not (fresh and only is not None and hedging):
                     self._leave_foreign_copies(slave, plan, actual)
                     entries_ok = self.entries_allowed(slave) and slave.state is LinkState.CONNECTED
+                shares, unsettled = (None, frozenset()) if hedging else self._settle_netting(slave, actual)
                 self._note_waiting(slave, plan, actual, only, entries_ok)
                 steps = reconcile(plan, actual.positions, actual.orders, magic=slave.magic, instance=self.instance,
+                                  shares=shares, unsettled=unsettled,
                                   hedging=hedging, symbols=slave.symbols,
                                   entries_allowed=entries_ok,
                                   master_tickets=master_tickets, master_orders={o.ticket for o in master.orders},
@@ -621,6 +624,61 @@ class Copier:
         for ticket in plan.positions:
             if (only is None or ticket in only) and ticket not in held:
                 self._waiting(slave, ticket, why)
+
+    # A deal sent just before a crash may still reach the broker after the restart; until this long
+    # after it was sent, an intent the broker's net does not show yet is waited for, not dropped.
+    NET_INTENT_GRACE_S = 10.0
+
+    def _settle_netting(self, slave: SlaveLink, actual: Snapshot) -> tuple[dict[str, dict[int, float]], frozenset[int]]:
+        """Each master ticket's share of this netting slave's positions, from the copy book, checked
+        against the broker's own net: deals whose answer never came are settled by what the broker
+        holds, and a change made outside the copier (a stop hit at the slave, a manual close) is
+        taken into the shares and journaled."""
+        book = self.copybook
+        ours: dict[str, float] = {}
+        for p in actual.positions:
+            if p.deals is not None:
+                net = sum(d.volume for d in p.deals if d.magic == slave.magic and tags.is_ours(d.comment, self.instance))
+            else:
+                net = p.side.sign * p.volume if p.magic == slave.magic else 0.0
+            ours[p.symbol] = round(ours.get(p.symbol, 0.0) + net, 8)
+        symbols = set(book.share_symbols(slave.id)) | {i.symbol for i in book.intents(slave.id)} | set(ours)
+        unsettled: set[int] = set()
+        out: dict[str, dict[int, float]] = {}
+        now = self.clock.time()
+        for symbol in sorted(symbols):
+            spec = slave.symbols.get(symbol)
+            half_step = (spec.volume_step if spec else 0.01) / 2
+            held = ours.get(symbol, 0.0)
+            pending = book.intents(slave.id, symbol)
+            if pending:
+                gap = round(held - sum(book.shares(slave.id, symbol).values()), 8)
+                filled = _matching_intents(pending, gap, half_step)
+                for intent in pending:
+                    if filled is not None and intent in filled:
+                        book.settle(intent.id, intent.volume)
+                        self.journal.record("correction", f"the deal for master #{intent.master_ticket} sent before the "
+                                            f"copier stopped did fill at {slave.id}", account=slave.id,
+                                            copy_id=intent.copy_id)
+                    elif now - intent.sent_wall >= self.NET_INTENT_GRACE_S:
+                        book.settle(intent.id, 0.0)
+                    else:
+                        unsettled.add(intent.master_ticket)
+            shares = book.shares(slave.id, symbol)
+            gap = round(held - sum(shares.values()), 8)
+            if not unsettled & set(shares) and abs(gap) >= half_step and not book.intents(slave.id, symbol):
+                shares = _absorb(shares, held)
+                if shares is None:
+                    # Nothing to scale: take the shares from the tags on the position's own deals.
+                    position = next((p for p in actual.positions if p.symbol == symbol), None)
+                    shares = netting_shares(position, slave.magic, self.instance)
+                book.set_shares(slave.id, symbol, shares)
+                text = (f"{symbol} at {slave.id} changed outside the copier (a stop or target hit at the slave, a "
+                        f"stop-out or a manual trade): {gap:+g} lots; each master position's share follows")
+                self.journal.record("correction", text, account=slave.id, symbol=symbol)
+                self._notify(Notice("info", slave.id, text))
+            out[symbol] = shares
+        return out, frozenset(unsettled)
 
     def _leave_foreign_copies(self, slave: SlaveLink, plan: SlavePlan, actual: Snapshot) -> None:
         """Another copier's tagged positions or orders on this slave: warn, and never fight.
@@ -810,3 +868,31 @@ def _blocked_text(account: AccountState) -> str:
     why = account.trading_blocked or "trading is not allowed"
     return f"trading is off: {why}; copying resumes by itself once it is switched on"
 
+
+
+def _matching_intents(pending, gap: float, half_step: float):
+    """The pending deals whose volumes add up to what the broker holds beyond the known shares."""
+    pending = pending[:12]  # a pass sends a deal per changed share; more in flight at once is not seen
+    for mask in range(1 << len(pending)):
+        chosen = [p for i, p in enumerate(pending) if mask >> i & 1]
+        if abs(sum(p.volume for p in chosen) - gap) < half_step:
+            return chosen
+    return None
+
+
+def _absorb(shares: dict[int, float], held: float) -> dict[int, float] | None:
+    """Shares that add up to ``held`` again after a change made outside the copier.
+
+    A position closed at the slave leaves no share. Otherwise shares on the side the account is
+    on are scaled to it; shares on the other side are kept (the change cannot have grown them).
+    """
+    if abs(held) <= 1e-9:
+        return {}
+    same = {t: v for t, v in shares.items() if (v > 0) == (held > 0)}
+    other = {t: v for t, v in shares.items() if t not in same}
+    target = held - sum(other.values())
+    total = sum(same.values())
+    if not same or (target > 0) != (held > 0):
+        return None
+    factor = target / total
+    return {**other, **{t: round(v * factor, 8) for t, v in same.items()}}

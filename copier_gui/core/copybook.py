@@ -27,6 +27,19 @@ class CopyEntry:
     slave_volume: float
 
 
+@dataclass(frozen=True, slots=True)
+class NetIntent:
+    """A netting deal about to be sent: if the copier stops before its answer, the next pass settles it."""
+
+    id: int
+    slave: str
+    symbol: str
+    master_ticket: int
+    volume: float  # signed
+    copy_id: str
+    sent_wall: float
+
+
 class CopyBook:
     def __init__(self, path: Path | str | None = None) -> None:
         self._lock = threading.Lock()
@@ -40,10 +53,23 @@ class CopyBook:
                            "fill_wall REAL NOT NULL)")
         self._conn.execute("CREATE TABLE IF NOT EXISTS slave_starts (slave TEXT PRIMARY KEY, started_wall REAL NOT NULL)")
         self._conn.execute("CREATE TABLE IF NOT EXISTS facts (name TEXT PRIMARY KEY, value REAL NOT NULL)")
+        self._conn.execute("CREATE TABLE IF NOT EXISTS net_shares (slave TEXT NOT NULL, symbol TEXT NOT NULL, "
+                           "master_ticket INTEGER NOT NULL, volume REAL NOT NULL, "
+                           "PRIMARY KEY (slave, symbol, master_ticket))")
+        self._conn.execute("CREATE TABLE IF NOT EXISTS net_intents (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                           "slave TEXT NOT NULL, symbol TEXT NOT NULL, master_ticket INTEGER NOT NULL, "
+                           "volume REAL NOT NULL, copy_id TEXT NOT NULL, sent_wall REAL NOT NULL)")
         self._conn.commit()
         self._fills: dict[int, float] = dict(self._conn.execute("SELECT master_ticket, fill_wall FROM master_fills"))
         self._starts: dict[str, float] = dict(self._conn.execute("SELECT slave, started_wall FROM slave_starts"))
         self._facts: dict[str, float] = dict(self._conn.execute("SELECT name, value FROM facts"))
+        self._shares: dict[tuple[str, str], dict[int, float]] = {}
+        for slave, symbol, ticket, volume in self._conn.execute(
+                "SELECT slave, symbol, master_ticket, volume FROM net_shares"):
+            self._shares.setdefault((slave, symbol), {})[ticket] = volume
+        self._intents: dict[int, NetIntent] = {
+            row[0]: NetIntent(*row) for row in self._conn.execute(
+                "SELECT id, slave, symbol, master_ticket, volume, copy_id, sent_wall FROM net_intents")}
         self._cache: dict[tuple[str, int], CopyEntry] = {}
         for row in self._conn.execute("SELECT slave, master_ticket, master_volume, slave_volume FROM copies"):
             entry = CopyEntry(*row)
@@ -117,6 +143,68 @@ class CopyBook:
             self._facts[name] = value
             self._conn.execute("INSERT OR REPLACE INTO facts VALUES (?, ?)", (name, value))
             self._conn.commit()
+
+    # ------------------------------------------------------------------ netting shares
+    # A netting account folds every copy on a symbol into one position, so which master position
+    # owns how much of it is kept here: each share is written when its deal fills, and an intent is
+    # written before the deal is sent, so a crash between the two leaves a trace the next pass
+    # settles against the broker's own net instead of sending the deal again.
+    def shares(self, slave: str, symbol: str) -> dict[int, float]:
+        """Each master ticket's signed share (+ long, - short) of ``slave``'s position on ``symbol``."""
+        return dict(self._shares.get((slave, symbol), {}))
+
+    def share_symbols(self, slave: str) -> list[str]:
+        return [symbol for (name, symbol), shares in self._shares.items() if name == slave and shares]
+
+    def add_share(self, slave: str, symbol: str, master_ticket: int, volume: float) -> None:
+        with self._lock:
+            self._add_share(slave, symbol, master_ticket, volume)
+            self._conn.commit()
+
+    def set_shares(self, slave: str, symbol: str, shares: dict[int, float]) -> None:
+        with self._lock:
+            self._shares[(slave, symbol)] = {t: v for t, v in shares.items() if abs(v) > 1e-9}
+            self._conn.execute("DELETE FROM net_shares WHERE slave = ? AND symbol = ?", (slave, symbol))
+            self._conn.executemany("INSERT INTO net_shares VALUES (?, ?, ?, ?)",
+                                   [(slave, symbol, t, v) for t, v in self._shares[(slave, symbol)].items()])
+            self._conn.commit()
+
+    def _add_share(self, slave: str, symbol: str, master_ticket: int, volume: float) -> None:
+        shares = self._shares.setdefault((slave, symbol), {})
+        total = round(shares.get(master_ticket, 0.0) + volume, 8)
+        if abs(total) <= 1e-9:
+            shares.pop(master_ticket, None)
+            self._conn.execute("DELETE FROM net_shares WHERE slave = ? AND symbol = ? AND master_ticket = ?",
+                               (slave, symbol, master_ticket))
+        else:
+            shares[master_ticket] = total
+            self._conn.execute("INSERT OR REPLACE INTO net_shares VALUES (?, ?, ?, ?)",
+                               (slave, symbol, master_ticket, total))
+
+    def intend(self, slave: str, symbol: str, master_ticket: int, volume: float, copy_id: str,
+               sent_wall: float) -> int:
+        with self._lock:
+            cursor = self._conn.execute(
+                "INSERT INTO net_intents (slave, symbol, master_ticket, volume, copy_id, sent_wall) "
+                "VALUES (?, ?, ?, ?, ?, ?)", (slave, symbol, master_ticket, volume, copy_id, sent_wall))
+            self._conn.commit()
+            intent = NetIntent(cursor.lastrowid, slave, symbol, master_ticket, volume, copy_id, sent_wall)
+            self._intents[intent.id] = intent
+            return intent.id
+
+    def settle(self, intent_id: int, filled: float) -> None:
+        """The deal of an intent filled ``filled`` (signed; 0 when it did not): one transaction."""
+        with self._lock:
+            intent = self._intents.pop(intent_id, None)
+            if intent is None:
+                return
+            if abs(filled) > 1e-9:
+                self._add_share(intent.slave, intent.symbol, intent.master_ticket, filled)
+            self._conn.execute("DELETE FROM net_intents WHERE id = ?", (intent_id,))
+            self._conn.commit()
+
+    def intents(self, slave: str, symbol: str | None = None) -> list[NetIntent]:
+        return [i for i in self._intents.values() if i.slave == slave and (symbol is None or i.symbol == symbol)]
 
     def close(self) -> None:
         with self._lock:

@@ -246,7 +246,7 @@ class SlaveExecutor:
                 worst_price=worst)
             # Decision latency ends here: the request is in the connector's hands.
             handed_mono = self.clock.monotonic()
-            report = await self.connector.open(request)
+            report = await self._send_open(request, d.master_ticket, cid)
             # Let the other slaves' requests go out before this one's bookkeeping.
             await asyncio.sleep(0)
             self._request(cid, f"open {d.side.value} {remaining:g} {d.symbol}", request)
@@ -292,6 +292,20 @@ class SlaveExecutor:
                     cid = tags.copy_id(ctx.master_account, d.master_ticket, self.slave_id, _entry_leg(step))
                     continue
             return
+
+    async def _send_open(self, request: OpenPosition, master_ticket: int, cid: str) -> ExecutionReport:
+        """Send a market deal; on a netting account, with its share written ahead and settled after."""
+        if self.connector.capabilities.hedging:
+            return await self.connector.open(request)
+        signed = request.side.sign * request.volume
+        intent = self.copybook.intend(self.slave_id, request.symbol, master_ticket, signed, cid, self.clock.time())
+        report = await self.connector.open(request)
+        if report.status.ok:
+            self.copybook.settle(intent, request.side.sign * report.volume)
+        elif report.status is not Status.UNREACHABLE or not report.extra.get("sent", True):
+            self.copybook.settle(intent, 0.0)
+        # Unreachable after sending: the outcome is unknown; the next pass settles it from the broker.
+        return report
 
     async def _limit_at_master_price(self, d: DesiredPosition, spec: SymbolSpec, report: ExecutionReport,
                                      cid: str) -> None:
@@ -412,7 +426,7 @@ class SlaveExecutor:
         retries = max(5, self.rules.tolerances.requote_retries)
         for attempt in range(retries + 1):
             handed_mono = self.clock.monotonic()
-            report = await self.connector.open(request)
+            report = await self._send_open(request, step.master_ticket, cid)
             await asyncio.sleep(0)
             self._request(cid, f"{step.side.value} {step.volume:g} {step.symbol} for master #{step.master_ticket} "
                                f"({step.reason})", request)

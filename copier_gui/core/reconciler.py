@@ -117,8 +117,14 @@ def reconcile(
     only: set[int] | None = None,
     follow_stops: bool = True,
     instance: str = "",
+    shares: dict[str, dict[int, float]] | None = None,
+    unsettled: frozenset[int] = frozenset(),
 ) -> list[Step]:
     """Steps that bring the slave to ``plan``. ``only`` limits the pass to some master tickets.
+
+    On a netting account ``shares`` gives each master ticket's signed share per symbol (the copy
+    book's); without it they are read from the positions' deals. Tickets in ``unsettled`` have a
+    deal whose outcome is not known yet, and are left alone until it is.
 
     Exits come first in the list, so a slow broker never delays a close behind an entry.
     """
@@ -216,7 +222,8 @@ def reconcile(
         # One netting position may carry several master positions, so a netting pass always covers
         # every symbol in full; ``only`` would make the sums wrong.
         steps_exit_n, steps_entry_n = _reconcile_netting(plan, positions, magic, symbols, entries_allowed,
-                                                         follow_stops, master_tickets, instance)
+                                                         follow_stops, master_tickets, instance, shares,
+                                                         unsettled)
         steps_exit.extend(steps_exit_n)
         steps_entry.extend(steps_entry_n)
     return steps_exit + steps_entry
@@ -256,7 +263,8 @@ def held_tickets(positions: tuple[Position, ...], magic: int, instance: str = ""
 
 
 def _reconcile_netting(plan: SlavePlan, positions, magic: int, symbols: dict[str, SymbolSpec],
-                       entries_allowed: bool, follow_stops: bool, master_tickets: set[int], instance: str):
+                       entries_allowed: bool, follow_stops: bool, master_tickets: set[int], instance: str,
+                       known_shares: dict[str, dict[int, float]] | None, unsettled: frozenset[int]):
     """A netting account holds one position per symbol, built from deals each tagged with the master
     position it copies: converge each master position's share, one tagged deal per share that
     changes, so the attribution per master ticket stays exact whatever the interleaving."""
@@ -268,7 +276,10 @@ def _reconcile_netting(plan: SlavePlan, positions, magic: int, symbols: dict[str
     by_symbol: dict[str, Position] = {}
     for p in positions:
         by_symbol.setdefault(p.symbol, p)
-    shares_of = {symbol: netting_shares(p, magic, instance) for symbol, p in by_symbol.items()}
+    if known_shares is not None:
+        shares_of = {symbol: dict(shares) for symbol, shares in known_shares.items()}
+    else:
+        shares_of = {symbol: netting_shares(p, magic, instance) for symbol, p in by_symbol.items()}
     for symbol in sorted(set(wanted) | {s for s, shares in shares_of.items() if shares}):
         pos = by_symbol.get(symbol)
         shares = shares_of.get(symbol, {})
@@ -276,6 +287,8 @@ def _reconcile_netting(plan: SlavePlan, positions, magic: int, symbols: dict[str
         spec = symbols.get(symbol)
         step = spec.volume_step if spec else 0.01
         for ticket in sorted(set(shares) | set(desired)):
+            if ticket in unsettled:
+                continue
             d = desired.get(ticket)
             want = d.side.sign * d.volume if d else 0.0
             have = shares.get(ticket, 0.0)
