@@ -5,10 +5,11 @@ written apart from the planner.
 Prints JSON: scenarios, crashes, violations by kind with a few examples of each, and each failing
 seed with a one-line description of each of its violations.
 A seed replays its scenario (``copier_gui.replay.campaign.generate(seed)``); with ``--out`` each
-failing scenario is also written there as YAML, its violations as comments at the top. The target
+failing scenario is also written there as YAML, its violations as comments at the top, and with
+``--shrink`` the first one of each kind is cut down to a minimal scenario that still fails. The target
 is 0 violations in 1,000 scenarios with at least 2,000 crashes.
 
-Run: python bench/campaign.py --count N [--seed S] [--jobs J] [--out DIR]
+Run: python bench/campaign.py --count N [--seed S] [--jobs J] [--out DIR] [--shrink REPLAYS]
 """
 
 from __future__ import annotations
@@ -31,12 +32,16 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0, help="the first scenario's seed")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
     parser.add_argument("--out", default=None, help="folder for the failing scenarios as YAML")
+    parser.add_argument("--shrink", type=int, default=0, metavar="REPLAYS",
+                        help="shrink the first scenario of each violation kind, at most REPLAYS "
+                             "replays each, to a minimal one (written to --out)")
     parser.add_argument("--all", action="store_true",
                         help="list every failing scenario and violation, not only the first ones")
     args = parser.parse_args()
     # The copier logs every refusal; the JSON on stdout is the report.
     logging.disable(logging.WARNING)
-    result = run_campaign(args.count, seed=args.seed, jobs=max(1, args.jobs), out=args.out)
+    result = run_campaign(args.count, seed=args.seed, jobs=max(1, args.jobs), out=args.out,
+                          shrink_budget=args.shrink)
     if not args.all:
         result["failing"] = [{**f, "violations": f["violations"][:5]} for f in result["failing"][:30]]
     report = {"python": platform.python_version(), **result,

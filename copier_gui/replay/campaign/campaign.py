@@ -17,6 +17,7 @@ import yaml
 
 from copier_gui.replay.campaign.generator import generate
 from copier_gui.replay.campaign.oracle import KINDS, check
+from copier_gui.replay.campaign.shrink import shrink
 from copier_gui.replay.runner import run_scenario
 from copier_gui.replay.scenario import parse_scenario
 
@@ -100,17 +101,45 @@ def _run_seed_star(args: tuple[int, str | None]) -> dict:
     return run_seed(*args)
 
 
+def shrink_example(seed: int, kind: str, account: str, folder: Path | None, budget: int) -> dict:
+    """The smallest scenario found that still shows ``kind`` on ``account``; written to
+    ``folder`` when given."""
+    data = generate(seed)
+    small, dropped = shrink(data, kind, account, budget=budget)
+    out = {"seed": seed, "kind": kind, "account": account, "dropped": len(dropped),
+           "actions_left": len(small["timeline"]), "faults_left": len(small["faults"]),
+           "slaves_left": sum(a["role"] == "slave" for a in small["accounts"])}
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"campaign-{seed}-{kind}-min.yaml"
+        path.write_text(f"# {kind} on {account}, shrunk from campaign seed {seed}\n"
+                        + yaml.safe_dump(small, sort_keys=False, width=110), encoding="utf-8")
+        out["file"] = path.name
+    return out
+
+
+def _shrink_star(args: tuple) -> dict:
+    return shrink_example(*args)
+
+
 def run_campaign(count: int, seed: int = 0, jobs: int = 1, out: str | None = None,
-                 examples_per_kind: int = 3) -> dict:
-    """Scenarios ``seed`` .. ``seed + count - 1``; the figures as plain data."""
+                 examples_per_kind: int = 3, shrink_budget: int = 0) -> dict:
+    """Scenarios ``seed`` .. ``seed + count - 1``; the figures as plain data.
+
+    With ``shrink_budget``, the first example of each violation kind is also shrunk (at most that
+    many replays each) to a minimal scenario, written to ``out`` when given.
+    """
     started = time.perf_counter()
     work = [(s, out) for s in range(seed, seed + count)]
-    if jobs > 1:
-        # spawn: the same start on every platform, and no copied state from the parent.
-        with multiprocessing.get_context("spawn").Pool(jobs) as pool:
-            results = list(pool.imap(_run_seed_star, work, chunksize=1))
-    else:
-        results = [run_seed(*w) for w in work]
+    # spawn: the same start on every platform, and no copied state from the parent.
+    pool = multiprocessing.get_context("spawn").Pool(jobs) if jobs > 1 else None
+    try:
+        results = list(pool.imap(_run_seed_star, work, chunksize=1)) if pool else [run_seed(*w) for w in work]
+        shrunk = _shrink_examples(results, out, shrink_budget, pool) if shrink_budget else []
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
     by_kind: Counter = Counter({k: 0 for k in (*KINDS, REPLAY_ERROR)})
     examples: dict[str, list[dict]] = {}
     coverage: Counter = Counter()
@@ -137,7 +166,19 @@ def run_campaign(count: int, seed: int = 0, jobs: int = 1, out: str | None = Non
         "failing_seeds": [f["seed"] for f in failing],
         "failing": failing,
         "examples": examples,
+        "shrunk": shrunk,
         "master_actions_skipped": sum(r["master_skipped"] for r in results),
         "coverage": dict(sorted(coverage.items())),
         "wall_s": round(time.perf_counter() - started, 1),
     }
+
+
+def _shrink_examples(results: list[dict], out: str | None, budget: int, pool) -> list[dict]:
+    """One minimal scenario per violation kind, from the first seed that shows it."""
+    first: dict[str, tuple] = {}
+    for r in results:
+        for v in r["violations"]:
+            if v["kind"] != REPLAY_ERROR and v["kind"] not in first:
+                first[v["kind"]] = (r["seed"], v["kind"], v["account"], Path(out) if out else None, budget)
+    work = list(first.values())
+    return list(pool.imap(_shrink_star, work, chunksize=1)) if pool else [shrink_example(*w) for w in work]
