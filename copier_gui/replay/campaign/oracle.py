@@ -4,7 +4,11 @@ It reads only the scenario, the report and the simulated brokers' symbol specs (
 never the copier's planner or reconciler, so a wrong idea in the copier is not repeated here. A
 difference is a violation unless the journal gives a reason for it (a refusal or failure for
 that slave naming that master ticket; on a netting account, any master ticket on that symbol).
-Duplicates and orphans are violations whatever the journal says: no rule asks for them.
+Duplicates, orphans and copies on the wrong instrument are violations whatever the journal says:
+no rule asks for them. Two exceptions follow from what the scenario did, not from the copier:
+a slave whose terminal was left switched off cannot close an orphan, so there it needs a reason
+like any difference; and once the master's terminal is out of reach (and the copier journaled
+that), nothing the master did since can be asked of the slaves.
 """
 
 from __future__ import annotations
