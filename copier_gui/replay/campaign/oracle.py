@@ -308,7 +308,7 @@ class _Judge:
                       ticket)
 
     def _judge_stops(self, account: str, trade: _MasterTrade, positions: list[dict], rules: CopyRules,
-                     spec: SymbolSpec | None) -> None:
+                     spec: SymbolSpec | None, excused_by: set[int] = frozenset()) -> None:
         if spec is None or not rules.stops.follow_modifications:
             return
         if rules.stops.mode is StopsMode.COPY:
@@ -321,7 +321,7 @@ class _Judge:
             if not (_near(p["sl"], want[0], spec) and _near(p["tp"], want[1], spec)):
                 self.flag(WRONG_STOPS, account, p["symbol"],
                           f"sl/tp {p['sl']:g}/{p['tp']:g}; the master's are {want[0]:g}/{want[1]:g}",
-                          trade.ticket)
+                          trade.ticket, excused_by=excused_by)
 
     def _netting(self, account: str, profile: str, rules: CopyRules, state: dict) -> None:
         by_symbol: dict[str, list[_MasterTrade]] = defaultdict(list)
@@ -371,7 +371,7 @@ class _Judge:
                           f"the rules give {want}{'' if exact else ' (range)'}",
                           lead, excused_by=tickets)
             if len(trades) == 1 and positions.get(symbol):
-                self._judge_stops(account, trades[0], positions[symbol], rules, spec)
+                self._judge_stops(account, trades[0], positions[symbol], rules, spec, tickets)
 
     def _orders(self, account: str, profile: str, rules: CopyRules, state: dict, *, netting: bool) -> None:
         working: dict[int, list[dict]] = defaultdict(list)

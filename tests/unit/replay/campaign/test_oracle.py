@@ -182,6 +182,8 @@ def test_stops_follow_the_master():
     del report["accounts"]["h"]["positions"][1]
     report["accounts"]["n"]["positions"][0].update(volume=1.0, sl=0.0)
     assert kinds(report) == [WRONG_STOPS]
+    # On a netting account a reason for any master ticket on the symbol explains it.
+    assert kinds(with_reason(report, "n", P2)) == []
 
 
 def test_pending_orders_copied_on_hedging_accounts_only():
