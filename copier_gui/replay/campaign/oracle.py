@@ -168,6 +168,7 @@ class _Judge:
         # the master did since, so no slave can be held to the master's present.
         self.master_dark = master_dark
         self.violations: list[Violation] = []
+        self.explained: list[Violation] = []  # differences the journal gave a reason for
         self.master_profile = scenario.profile_of(scenario.master.id)
         histories = _histories(scenario)
         self.names = {ticket: name for name, ticket in master_ids.items()}
@@ -200,11 +201,15 @@ class _Judge:
     def flag(self, kind: str, account: str, symbol: str, detail: str, ticket: int | None = None,
              *, excused_by: set[int] = frozenset()) -> None:
         if self.master_dark and kind != DUPLICATE:
+            self.explained.append(Violation(kind, account, symbol, f"{detail} (master out of reach)",
+                                            ticket, self.names.get(ticket) if ticket else None, self.at))
             return
         # A slave that cannot trade cannot close an orphan.
         why_blocked = self.blocked.get(account)
         absolute = kind in ABSOLUTE and not (why_blocked and kind != DUPLICATE)
         if not absolute and any((account, t) in self.reasons for t in excused_by | {ticket}):
+            self.explained.append(Violation(kind, account, symbol, detail, ticket,
+                                            self.names.get(ticket) if ticket else None, self.at))
             return
         if why_blocked and kind in ABSOLUTE and kind != DUPLICATE:
             detail = f"{detail} ({why_blocked}; no journaled reason names this ticket)"
@@ -494,8 +499,9 @@ def duplicate_entries(report: dict) -> list[Violation]:
     return out
 
 
-def check(scenario: Scenario, report: dict) -> list[Violation]:
-    """Every violation in ``report``, at its checkpoints and at the end."""
+def check(scenario: Scenario, report: dict, explained: list[Violation] | None = None) -> list[Violation]:
+    """Every violation in ``report``, at its checkpoints and at the end. Differences the journal
+    explains are not violations; given a list, they are added to ``explained``, to be counted."""
     reasons = journaled_reasons(report)
     master_ids = report.get("master_ids", {})
     moments = [(f"{c['at_s']:g}s", c["at_s"], c["accounts"]) for c in report.get("checkpoints", ())
@@ -513,8 +519,19 @@ def check(scenario: Scenario, report: dict) -> list[Violation]:
         for slave in scenario.slaves:
             judge.slave(slave.id)
         violations.extend(judge.violations)
+        if explained is not None:
+            explained.extend(_first_sight(judge.explained, explained))
     # One problem seen at several checkpoints and at the end is one violation, at its first sight.
-    first: dict[tuple, Violation] = {}
-    for v in violations:
-        first.setdefault((v.kind, v.account, v.symbol, v.master_ticket), v)
-    return list(first.values())
+    return _first_sight(violations, [])
+
+
+def _first_sight(found: list[Violation], known: list[Violation]) -> list[Violation]:
+    """``found`` without problems already in ``known`` or seen earlier in ``found``."""
+    seen = {(v.kind, v.account, v.symbol, v.master_ticket) for v in known}
+    out = []
+    for v in found:
+        key = (v.kind, v.account, v.symbol, v.master_ticket)
+        if key not in seen:
+            seen.add(key)
+            out.append(v)
+    return out

@@ -319,3 +319,12 @@ def test_a_master_out_of_reach_excuses_differences_once_the_copier_says_so():
     off = parse_scenario({**DATA, "timeline": [*DATA["timeline"],
                                                {"at": 2.5, "action": "autotrading_off", "account": "master"}]})
     assert [v.kind for v in check(off, report)] == [ORPHAN_POSITION]
+
+
+def test_explained_differences_are_counted_apart():
+    report = clean_report()
+    report["accounts"]["h"]["positions"][0]["volume"] = 0.4
+    with_reason(report, "h", P1)
+    explained = []
+    assert check(SCENARIO, report, explained) == []
+    assert [v.kind for v in explained] == [WRONG_VOLUME]
