@@ -187,6 +187,14 @@ class Copier:
         for slave in self.slaves.values():
             slave.lock = asyncio.Lock()
         self._last_alive = self.copybook.fact("last_alive")
+        now = self.clock.time()
+        # Alive from now: a crash before the first heartbeat still bounds what opened meanwhile.
+        self.copybook.set_fact("last_alive", now)
+        if self.copying:
+            # Copying starts now for a slave that never copied before, even if it connects later.
+            for slave in self.slaves.values():
+                if slave.copy_enabled:
+                    self.copybook.remember_start(slave.id, now)
         await self._connect_master_with_retry()
         connected = await asyncio.gather(*(self._connect_slave(s) for s in self.slaves.values()))
         for slave, ok in zip(self.slaves.values(), connected, strict=True):
@@ -275,7 +283,9 @@ class Copier:
             return
 
     async def _connect_slave(self, slave: SlaveLink) -> bool:
-        self._set_slave_state(slave, LinkState.CONNECTING)
+        if slave.state is not LinkState.DISCONNECTED or not slave.last_error:
+            # A retry of a link already known to be down is not journaled as a new attempt each time.
+            self._set_slave_state(slave, LinkState.CONNECTING)
         try:
             slave.account = await slave.connector.connect()
             slave.symbols = await slave.connector.symbols()
@@ -538,6 +548,10 @@ class Copier:
                     self.copybook)
                 master_tickets = {p.ticket for p in master.positions} | {o.ticket for o in master.orders}
                 if halted:
+                    for ticket in plan.positions:
+                        if (only is None or ticket in only) and ticket not in held_tickets(
+                                actual.positions, slave.magic, self.instance):
+                            self._waiting(slave, ticket, f"risk: {gate.reason or 'this slave is halted'}")
                     plan = SlavePlan()
                     master_tickets = set()
                 for ticket, refusal in plan.refusals.items():
@@ -551,6 +565,10 @@ class Copier:
                     entries_ok = self.entries_allowed(slave) and slave.state is LinkState.CONNECTED
                 shares, unsettled = (None, frozenset()) if hedging else self._settle_netting(slave, actual)
                 self._note_waiting(slave, plan, actual, only, entries_ok)
+                if slave.state is LinkState.DEGRADED:
+                    # Trading is off there: nothing can pass, and the watch runs a full pass the
+                    # moment it is back on. Sending now would only repeat the same refusal.
+                    return
                 steps = reconcile(plan, actual.positions, actual.orders, magic=slave.magic, instance=self.instance,
                                   shares=shares, unsettled=unsettled,
                                   hedging=hedging, symbols=slave.symbols,
@@ -567,6 +585,9 @@ class Copier:
                     for breach in warnings:
                         self.journal.record("refusal", f"warning: {breach.text}", account=slave.id)
                         self._notify(Notice("info", slave.id, f"warning: {breach.text}"))
+                # Entries refused for good (too late, beyond tolerance) come back in every plan; they
+                # were journaled once and are not steps.
+                steps = [s for s in steps if not _refused_entry(s, slave.refused)]
                 await slave.executor.run(steps, ctx, slave.symbols)
                 slave.throttle_strikes = 0
                 if steps:
@@ -610,7 +631,7 @@ class Copier:
         slave.waiting[ticket] = why
         text = f"not copied yet: {why}; it is copied when that changes, within tolerances"
         self.journal.record("refusal", text, account=slave.id, master_ticket=ticket)
-        self._notify(Notice("info", slave.id, f"{text} (master #{ticket})", ticket))
+        self._notify(Notice("refusal", slave.id, f"{text} (master #{ticket})", ticket))
 
     def _note_waiting(self, slave: SlaveLink, plan: SlavePlan, actual: Snapshot, only: set[int] | None,
                       entries_ok: bool) -> None:
@@ -896,3 +917,11 @@ def _absorb(shares: dict[int, float], held: float) -> dict[int, float] | None:
         return None
     factor = target / total
     return {**other, **{t: round(v * factor, 8) for t, v in same.items()}}
+
+
+def _refused_entry(step, refused: dict[int, str]) -> bool:
+    if isinstance(step, OpenStep):
+        return not step.top_up and step.desired.master_ticket in refused
+    if isinstance(step, NetStep):
+        return not step.is_exit and not step.held and step.master_ticket in refused
+    return False

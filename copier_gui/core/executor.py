@@ -106,6 +106,7 @@ class SlaveExecutor:
         self.refused = refused  # master ticket -> the reason shown for it
         self._refusal_keys: dict[int, str] = {}  # master ticket -> what was last journaled for it
         self.failed: dict[tuple[int, str], tuple[str, float]] = {}  # (ticket, what) -> (text, retry at)
+        self._strikes: dict[tuple[int, str], int] = {}  # (ticket, what) -> failures in a row
         self.stops_applied: dict[int, tuple[float, float]] = {}  # slave position ticket -> (sl, tp) sent
         self.started_wall: float | None = None  # when copying to this slave first started (UTC s)
         self.instance = ""  # this copier's name in tags (see tags.comment_for)
@@ -147,7 +148,12 @@ class SlaveExecutor:
         if self.failed.get(key, (None,))[0] != text:
             self.metrics.record_failure(self.slave_id)
             self.notify(Notice("failure", self.slave_id, text, master_ticket))
-        self.failed[key] = (text, self.clock.monotonic() + (ENTRY_RETRY_S if entry else 0.0))
+        # An entry is tried again after 1 s, then 2, 4... up to ENTRY_RETRY_S: a one-off refusal is
+        # retried well inside the maximum delay, a lasting one does not hammer the broker.
+        strikes = self._strikes.get(key, 0) if entry else 0
+        self._strikes[key] = strikes + 1
+        wait = min(ENTRY_RETRY_S, 2.0 ** strikes) if entry else 0.0
+        self.failed[key] = (text, self.clock.monotonic() + wait)
 
     def _waiting_after_failure(self, master_ticket: int, what: str) -> bool:
         previous = self.failed.get((master_ticket, what))
@@ -244,12 +250,13 @@ class SlaveExecutor:
                 symbol=d.symbol, side=d.side, volume=remaining, sl=d.sl, tp=d.tp, magic=self.magic,
                 comment=tags.comment_for(d.master_ticket, instance=self.instance), max_deviation_points=tol.max_price_deviation_points,
                 worst_price=worst)
+            # Journaled before it goes: a crash while it is in flight still leaves its trace.
+            self._request(cid, f"open {d.side.value} {remaining:g} {d.symbol}", request)
             # Decision latency ends here: the request is in the connector's hands.
             handed_mono = self.clock.monotonic()
             report = await self._send_open(request, d.master_ticket, cid)
             # Let the other slaves' requests go out before this one's bookkeeping.
             await asyncio.sleep(0)
-            self._request(cid, f"open {d.side.value} {remaining:g} {d.symbol}", request)
             self._result(cid, report)
             if report.status is Status.REQUOTED and attempts < tol.requote_retries:
                 attempts += 1
@@ -269,6 +276,7 @@ class SlaveExecutor:
                 return
             self.forget_refusal(d.master_ticket)
             self.failed.pop((d.master_ticket, "open"), None)
+            self._strikes.pop((d.master_ticket, "open"), None)
             if report.order:
                 self.stops_applied[report.order] = (d.sl, d.tp)
             if d.note and not step.top_up:
@@ -317,8 +325,8 @@ class SlaveExecutor:
         label = (f"{self._deviation_text(d, spec, report, 0).removeprefix('skipped: ')}: placing a {kind.value} "
                  f"at the master's price {d.master_price:.{spec.digits}f} (tolerances.on_price_deviation)")
         limit_cid = tags.copy_id(cid, 0, "", "limit")
-        report = await self.connector.place_pending(request)
         self._request(limit_cid, label, request)
+        report = await self.connector.place_pending(request)
         self._result(limit_cid, report)
         _raise_for_account_state(report)
         if not report.status.ok:
@@ -390,10 +398,10 @@ class SlaveExecutor:
         # Exits are retried harder than entries: a requote must never leave a position open.
         retries = max(5, self.rules.tolerances.requote_retries)
         for attempt in range(retries + 1):
+            self._request(cid, f"close {step.volume:g} of {pos.symbol} #{pos.ticket} ({step.reason})", request)
             handed_mono = self.clock.monotonic()
             report = await self.connector.close(request)
             await asyncio.sleep(0)
-            self._request(cid, f"close {step.volume:g} of {pos.symbol} #{pos.ticket} ({step.reason})", request)
             self._result(cid, report)
             if report.status is Status.REQUOTED and attempt < retries:
                 continue
@@ -425,11 +433,11 @@ class SlaveExecutor:
         closes_all = abs(abs(step.held) - step.volume) < 1e-9
         retries = max(5, self.rules.tolerances.requote_retries)
         for attempt in range(retries + 1):
+            self._request(cid, f"{step.side.value} {step.volume:g} {step.symbol} for master #{step.master_ticket} "
+                               f"({step.reason})", request)
             handed_mono = self.clock.monotonic()
             report = await self._send_open(request, step.master_ticket, cid)
             await asyncio.sleep(0)
-            self._request(cid, f"{step.side.value} {step.volume:g} {step.symbol} for master #{step.master_ticket} "
-                               f"({step.reason})", request)
             self._result(cid, report)
             if report.status is Status.REQUOTED and attempt < retries:
                 continue
@@ -445,9 +453,9 @@ class SlaveExecutor:
 
     async def _simple(self, master_ticket: int, cid: str, label: str, request, send, done: str) -> bool:
         """Send a request that changes no exposure (stops, a pending order) and report it."""
+        self._request(cid, label, request)
         report = await send(request)
         await asyncio.sleep(0)
-        self._request(cid, label, request)
         self._result(cid, report)
         if not report.status.ok:
             self._fail(master_ticket, label, report, cid)

@@ -348,3 +348,42 @@ def test_another_copier_on_the_same_slave_is_named_and_never_fought(tmp_path):
     assert state == ("DESK",)
     warnings = [n.text for n in rig.notices if n.kind == "failure" and n.account == "s0"]
     assert len(warnings) == 1 and warnings[0].startswith("another copier is trading s0")
+
+
+def test_a_one_off_broker_refusal_is_retried_well_inside_the_maximum_delay():
+    rig = Rig(slaves=("harbor_fx",))
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        rig.slaves["s0"].sim.force_retcodes(10006)
+        rig.trade("EURUSD", 0, 0.3)
+        await asyncio.sleep(2.5)
+        held = copies(rig, "s0")
+        await copier.stop()
+        return held
+
+    held = rig.run(script)
+    assert [(p.symbol, p.volume) for p in held] == [("EURUSD.m", 0.3)]
+    assert not [n for n in rig.notices if n.kind == "refusal"]
+
+
+def test_a_crash_during_start_up_still_copies_what_opened_meanwhile(tmp_path):
+    rig = Rig(slaves=("harbor_fx",), copybook_path=tmp_path / "copies.sqlite3")
+
+    async def script():
+        copier = rig.copier()
+        start = asyncio.get_running_loop().create_task(copier.start())
+        await asyncio.sleep(0)  # the first run has begun, then dies before its first pass
+        copier.abandon()
+        start.cancel()
+        copier.copybook.close()
+        rig.trade("EURUSD", 0, 0.2)
+        await asyncio.sleep(0.5)
+        second = rig.copier()
+        await second.start()
+        await asyncio.sleep(0.2)
+        await second.stop()
+
+    rig.run(script)
+    assert [(p.symbol, p.volume) for p in copies(rig, "s0")] == [("EURUSD.m", 0.2)]
