@@ -1,0 +1,101 @@
+"""What excuses a difference: the reasons the copier journaled, and the switches the scenario
+left off.
+
+A reason is a refusal or a failure for one slave naming one master ticket, whether it reached
+listeners (the report's refusals and failures) or only the journal, where the ticket is in the
+copy ID or, for entries without one, in the notice sent with it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from copier_gui.replay.scenario import (
+    AutoTradingOffAction,
+    AutoTradingOnAction,
+    ConnectionLostAction,
+    ConnectionRestoredAction,
+    PythonApiOffAction,
+    PythonApiOnAction,
+    Scenario,
+)
+
+_REASON_KINDS = ("refusal", "error")
+# A journaled broker answer is a reason unless it carried the request out.
+_DONE_RESULTS = ("filled", "partial", "placed")
+
+
+def _ticket_in(copy_id: str | None) -> int | None:
+    """The master ticket a copy ID names (account:ticket:slave:leg), or None."""
+    parts = (copy_id or "").split(":")
+    return int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else None
+
+
+_NAMES_MASTER = re.compile(r"\(master #(\d+)\)$")
+
+
+def _notice_tickets(report: dict) -> dict[tuple[str, float, str], list[int]]:
+    """Journal entries that carry their master ticket only in their data (not in a copy ID) are
+    told to listeners too, as "<the same text> (master #T)"; those notices name the ticket."""
+    out: dict[tuple[str, float, str], list[int]] = defaultdict(list)
+    for e in report.get("events", ()):
+        found = _NAMES_MASTER.search(e.get("text", ""))
+        if found:
+            text = e["text"][:found.start()].rstrip()
+            out[(e["account"], round(float(e["at_s"]), 6), text)].append(int(found.group(1)))
+    return out
+
+
+def journaled_reasons(report: dict) -> dict[tuple[str, int], float]:
+    """(slave, master ticket) pairs the copier gave a reason for (a refusal or a failure, told to
+    its listeners or written to the journal under a copy ID), with the time of the first one: a
+    reason given later does not explain an earlier checkpoint."""
+    found: list[tuple[str, int | None, float]] = [
+        (e["account"], e.get("master_ticket"), float(e.get("at_s", 0.0)))
+        for e in [*report.get("refusals", ()), *report.get("failures", ())]]
+    named = _notice_tickets(report)
+    for e in report.get("journal", ()):
+        kind, text = e.get("kind"), str(e.get("text", ""))
+        if kind in _REASON_KINDS or (kind == "result" and not text.startswith(_DONE_RESULTS)):
+            ticket = e.get("master_ticket") or _ticket_in(e.get("copy_id"))
+            at_s = float(e["at_s"])
+            for t in [ticket] if ticket else named.get((e["account"], round(at_s, 6), text), ()):
+                found.append((e["account"], t, at_s))
+    out: dict[tuple[str, int], float] = {}
+    for account, ticket, at_s in found:
+        if ticket:
+            out[(account, ticket)] = min(out.get((account, ticket), float("inf")), at_s)
+    return out
+
+
+_SWITCHES = {
+    AutoTradingOffAction: ("AutoTrading", False), AutoTradingOnAction: ("AutoTrading", True),
+    ConnectionLostAction: ("connection", False), ConnectionRestoredAction: ("connection", True),
+    PythonApiOffAction: ("trading from Python", False), PythonApiOnAction: ("trading from Python", True),
+}
+
+
+def switched_off(scenario: Scenario, until: float) -> dict[str, dict[str, float]]:
+    """Accounts whose terminal the scenario has switched off (and not back on) by ``until``:
+    account -> {what: since when}. Such a slave cannot close anything, so an orphan there is a
+    difference like any other: it needs a journaled reason rather than being impossible."""
+    state: dict[tuple[str, str], float | None] = {}
+    for _, action in scenario.ordered_timeline():
+        lever = _SWITCHES.get(type(action))
+        if lever is None or action.at > until:
+            continue
+        name, on = lever
+        state[(action.account, name)] = None if on else action.at
+    out: dict[str, dict[str, float]] = defaultdict(dict)
+    for (account, name), since in sorted(state.items()):
+        if since is not None:
+            out[account][name] = since
+    return dict(out)
+
+
+def said_after(report: dict, account: str, since: float, until: float) -> bool:
+    """Whether the copier journaled a change of the account's state in [since, until]."""
+    entries = report.get("journal") or [{**e, "kind": "state"} for e in report.get("events", ())]
+    return any(e["account"] == account and e.get("kind") == "state" and since <= e["at_s"] <= until
+               for e in entries)
