@@ -82,6 +82,7 @@ class SlaveLink:
     reconnect_task: asyncio.Task | None = None
     watch_task: asyncio.Task | None = None  # waits for trading to be allowed again
     waiting: dict[int, str] = field(default_factory=dict)  # master ticket -> why it is not copied yet
+    exits_waiting: dict[int, str] = field(default_factory=dict)  # master ticket -> why its exit waits
     deferred_task: asyncio.Task | None = None  # one later pass, for stop changes held back
     other_copiers: tuple[str, ...] = ()  # other copiers whose trades are on this account
     throttled_until: float = float("-inf")  # monotonic; the broker asked for fewer requests
@@ -564,11 +565,21 @@ class Copier:
                     self._leave_foreign_copies(slave, plan, actual)
                     entries_ok = self.entries_allowed(slave) and slave.state is LinkState.CONNECTED
                 shares, unsettled = (None, frozenset()) if hedging else self._settle_netting(slave, actual)
+                if not (fresh and only is not None and hedging):
+                    self._not_again(slave, plan, actual, shares)
                 self._note_waiting(slave, plan, actual, only, entries_ok)
                 if slave.state is LinkState.DEGRADED:
                     # Trading is off there: nothing can pass, and the watch runs a full pass the
-                    # moment it is back on. Sending now would only repeat the same refusal.
+                    # moment it is back on. Sending now would only repeat the same refusal; what
+                    # waits is journaled instead.
+                    pending = reconcile(plan, actual.positions, actual.orders, magic=slave.magic,
+                                        instance=self.instance, shares=shares, unsettled=unsettled,
+                                        hedging=hedging, symbols=slave.symbols, entries_allowed=False,
+                                        master_tickets=master_tickets,
+                                        master_orders={o.ticket for o in master.orders}, only=only)
+                    self._note_exits_waiting(slave, pending)
                     return
+                slave.exits_waiting.clear()
                 steps = reconcile(plan, actual.positions, actual.orders, magic=slave.magic, instance=self.instance,
                                   shares=shares, unsettled=unsettled,
                                   hedging=hedging, symbols=slave.symbols,
@@ -701,6 +712,26 @@ class Copier:
             out[symbol] = shares
         return out, frozenset(unsettled)
 
+    def _not_again(self, slave: SlaveLink, plan: SlavePlan, actual: Snapshot,
+                   shares: dict[str, dict[int, float]] | None) -> None:
+        """A copy that filled and is gone while its master position is still open was closed at the
+        slave (its own stop or target, a stop-out, a risk flatten, by hand): it is not opened again,
+        which would buy the same trade twice, and the reason is journaled."""
+        if shares is None:
+            held = held_tickets(actual.positions, slave.magic, self.instance)
+        else:
+            held = {t for by_ticket in shares.values() for t, v in by_ticket.items() if v}
+        working = {tags.master_ticket_of(o.comment) for o in actual.orders
+                   if o.magic == slave.magic and tags.is_ours(o.comment, self.instance)}
+        for ticket in list(plan.positions):
+            if ticket in held or ticket in working or self.copybook.get(slave.id, ticket) is None:
+                continue
+            del plan.positions[ticket]
+            reason = ("skipped: the copy was closed at the slave while the master's position stayed open (a stop "
+                      "or target hit there, a stop-out, a risk flatten or a manual close); it is not opened again")
+            plan.refusals[ticket] = Refusal(ticket, reason)
+            slave.executor.refuse(ticket, reason)
+
     def _leave_foreign_copies(self, slave: SlaveLink, plan: SlavePlan, actual: Snapshot) -> None:
         """Another copier's tagged positions or orders on this slave: warn, and never fight.
 
@@ -744,6 +775,19 @@ class Copier:
                                                     f"copied this master position to {slave.id}; a second copy "
                                                     "would double it")
             slave.executor.refuse(ticket, plan.refusals[ticket].reason)
+
+    def _note_exits_waiting(self, slave: SlaveLink, steps: list) -> None:
+        why = self._entries_blocked(slave)
+        for step in steps:
+            if isinstance(step, OpenStep | PlaceStep | AmendStep) or (isinstance(step, NetStep) and not step.is_exit):
+                continue
+            ticket = _master_ticket_of(step)
+            if slave.exits_waiting.get(ticket) == why:
+                continue
+            slave.exits_waiting[ticket] = why
+            text = f"not followed yet: {why}; the master's change to #{ticket} is mirrored when that changes"
+            self.journal.record("refusal", text, account=slave.id, master_ticket=ticket)
+            self._notify(Notice("refusal", slave.id, text, ticket))
 
     def _note_missed_round_trips(self, slave: SlaveLink) -> None:
         """After an outage: master positions opened and closed while this slave could not trade."""
