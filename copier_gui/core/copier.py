@@ -340,7 +340,8 @@ class Copier:
                                     account=slave.id)
                 self._note_missed_round_trips(slave)
                 await self._sync(slave, reason="trading allowed again")
-                return
+                # The pass may have found trading off again (this task is still the watch, so none
+                # other was started): the loop goes on while the slave is degraded.
 
     def _defer_sync(self, slave: SlaveLink, delay: float) -> None:
         """One more pass for this slave after ``delay``; requests for more while one waits merge into it."""

@@ -387,3 +387,23 @@ def test_a_crash_during_start_up_still_copies_what_opened_meanwhile(tmp_path):
 
     rig.run(script)
     assert [(p.symbol, p.volume) for p in copies(rig, "s0")] == [("EURUSD.m", 0.2)]
+
+
+def test_autotrading_refusals_twice_in_a_row_are_still_recovered():
+    """The broker answers 10027 twice although the button is on: the second refusal comes from
+    the pass the watch itself started, and the watch must go on watching."""
+    rig = Rig(slaves=("harbor_fx",))
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        rig.slaves["s0"].sim.force_retcodes(10027, 10027)
+        rig.trade("EURUSD", 0, 0.3)
+        await asyncio.sleep(2.0)
+        state = copier.slaves["s0"].state
+        await copier.stop()
+        return state
+
+    state = rig.run(script)
+    assert state is LinkState.CONNECTED
+    assert [(p.symbol, p.volume) for p in copies(rig, "s0")] == [("EURUSD.m", 0.3)]
