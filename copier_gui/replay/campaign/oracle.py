@@ -18,12 +18,17 @@ from dataclasses import asdict, dataclass
 
 from copier_gui.core.rules import CopyRules, StopsMode
 from copier_gui.replay.campaign import expected
-from copier_gui.replay.campaign.reasons import journaled_reasons, said_after, switched_off
+from copier_gui.replay.campaign.reasons import (
+    journaled_reasons,
+    journaled_requests,
+    said_after,
+    switched_off,
+)
 from copier_gui.replay.scenario import OpenAction, PartialCloseAction, PlacePendingAction, Scenario
 from copier_gui.sim.constants import ACCOUNT_MARGIN_MODE_RETAIL_NETTING as _NETTING
 from copier_gui.sim.profiles import SymbolSpec
 
-# Violation kinds. The first four hold whatever the journal says; the others are differences
+# Violation kinds. The first five hold whatever the journal says; the others are differences
 # the journal did not explain.
 DUPLICATE = "duplicate"  # an entry filled twice
 ORPHAN_POSITION = "orphan_position"  # a slave position whose master position is closed
@@ -35,9 +40,10 @@ WRONG_SYMBOL = "wrong_symbol"  # a copy on another instrument than the master's
 WRONG_STOPS = "wrong_stops"  # stop loss or take profit not the master's (stops.mode copy)
 WRONG_ORDER = "wrong_order"  # a copied pending order with another price, type or volume
 UNEXPECTED_ORDER = "unexpected_order"  # a pending order where the rules copy none
-KINDS = (DUPLICATE, ORPHAN_POSITION, ORPHAN_ORDER, WRONG_SYMBOL, MISSING, WRONG_VOLUME, WRONG_SIDE,
-         WRONG_STOPS, WRONG_ORDER, UNEXPECTED_ORDER)
-ABSOLUTE = frozenset({DUPLICATE, ORPHAN_POSITION, ORPHAN_ORDER, WRONG_SYMBOL})
+UNJOURNALED = "unjournaled"  # a slave position or order no journaled request accounts for
+KINDS = (DUPLICATE, ORPHAN_POSITION, ORPHAN_ORDER, WRONG_SYMBOL, UNJOURNALED, MISSING, WRONG_VOLUME,
+         WRONG_SIDE, WRONG_STOPS, WRONG_ORDER, UNEXPECTED_ORDER)
+ABSOLUTE = frozenset({DUPLICATE, ORPHAN_POSITION, ORPHAN_ORDER, WRONG_SYMBOL, UNJOURNALED})
 
 _BUY_ORDER_TYPES = {2: "buy_limit", 3: "sell_limit", 4: "buy_stop", 5: "sell_stop",
                     6: "buy_stop_limit", 7: "sell_stop_limit"}
@@ -408,6 +414,25 @@ def duplicate_entries(report: dict) -> list[Violation]:
     return out
 
 
+def unjournaled(scenario: Scenario, accounts: dict, requests: dict[tuple[str, int], float], at: str,
+                until: float) -> list[Violation]:
+    """Slave positions and orders that no request journaled by then accounts for. The copier
+    journals each request before it sends it, so even a crash between the send and the answer
+    leaves the request on record; a trade at the broker without one was sent unrecorded."""
+    out = []
+    for slave in scenario.slaves:
+        state = accounts[slave.id]
+        for item in [*state["positions"], *state["orders"]]:
+            ticket = item["master_ticket"]
+            sent = requests.get((slave.id, ticket))
+            if ticket and (sent is None or sent > until):
+                out.append(Violation(UNJOURNALED, slave.id, item["symbol"],
+                                     f"{item['volume']:g} lots at the broker, tagged for master "
+                                     f"#{ticket}, with no journaled request for it", ticket,
+                                     item.get("master_id"), at))
+    return out
+
+
 def check(scenario: Scenario, report: dict, explained: list[Violation] | None = None) -> list[Violation]:
     """Every violation in ``report``, at its checkpoints and at the end. Differences the journal
     explains are not violations; given a list, they are added to ``explained``, to be counted."""
@@ -417,7 +442,10 @@ def check(scenario: Scenario, report: dict, explained: list[Violation] | None = 
                if "accounts" in c]
     moments.append(("end", float("inf"), report["accounts"]))
     violations = duplicate_entries(report)
+    requests = journaled_requests(report)
     for at, until, accounts in moments:
+        if requests is not None:
+            violations.extend(unjournaled(scenario, accounts, requests, at, until))
         known = {key for key, when in reasons.items() if when <= until}
         blocked = switched_off(scenario, until)
         dark = blocked.get(scenario.master.id, {}).get("connection")

@@ -47,6 +47,19 @@ def _notice_tickets(report: dict) -> dict[tuple[str, float, str], list[int]]:
     return out
 
 
+def journaled_requests(report: dict) -> dict[tuple[str, int], float] | None:
+    """(slave, master ticket) pairs the copier journaled a request for, with the first one's time;
+    None for a report without a journal."""
+    if "journal" not in report:
+        return None
+    out: dict[tuple[str, int], float] = {}
+    for e in report["journal"]:
+        ticket = _ticket_in(e.get("copy_id")) if e.get("kind") == "request" else None
+        if ticket:
+            out.setdefault((e["account"], ticket), float(e["at_s"]))
+    return out
+
+
 def journaled_reasons(report: dict) -> dict[tuple[str, int], float]:
     """(slave, master ticket) pairs the copier gave a reason for (a refusal or a failure, told to
     its listeners or written to the journal under a copy ID), with the time of the first one: a

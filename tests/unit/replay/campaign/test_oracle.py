@@ -13,6 +13,7 @@ from copier_gui.replay.campaign.oracle import (
     ORPHAN_ORDER,
     ORPHAN_POSITION,
     UNEXPECTED_ORDER,
+    UNJOURNALED,
     WRONG_ORDER,
     WRONG_SIDE,
     WRONG_STOPS,
@@ -328,3 +329,15 @@ def test_explained_differences_are_counted_apart():
     explained = []
     assert check(SCENARIO, report, explained) == []
     assert [v.kind for v in explained] == [WRONG_VOLUME]
+
+
+def test_a_slave_trade_without_a_journaled_request_is_unjournaled():
+    report = clean_report()
+    tickets = {(acc, p["master_ticket"]) for acc in ("h", "n")
+               for p in report["accounts"][acc]["positions"] + report["accounts"][acc]["orders"]}
+    report["journal"] = [{"at_s": 2.0, "account": acc, "kind": "request", "copy_id": f"master:{t}:{acc}:entry",
+                          "text": "open"} for acc, t in sorted(tickets)]
+    assert kinds(report) == []
+    report["journal"] = [e for e in report["journal"] if e["copy_id"] != f"master:{P2}:h:entry"]
+    found = check(SCENARIO, report)
+    assert [(v.kind, v.account, v.master_ticket) for v in found] == [(UNJOURNALED, "h", P2)]
