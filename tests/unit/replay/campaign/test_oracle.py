@@ -81,6 +81,16 @@ def clean_report() -> dict:
     }
 
 
+def with_journal(report, *entries):
+    """The report with a journal: a request for every slave trade it holds, then ``entries``."""
+    held = sorted({(acc, item["master_ticket"]) for acc in ("h", "n")
+                   for item in report["accounts"][acc]["positions"] + report["accounts"][acc]["orders"]
+                   if item["master_ticket"]})
+    report["journal"] = [{"at_s": 1.5, "account": acc, "kind": "request", "copy_id": f"master:{t}:{acc}:entry",
+                          "text": "open"} for acc, t in held] + list(entries)
+    return report
+
+
 def kinds(report) -> list[str]:
     return sorted(v.kind for v in check(SCENARIO, report))
 
@@ -262,8 +272,8 @@ def test_at_a_checkpoint_only_reasons_given_by_then_count(at_s, flagged):
 def test_a_journal_entry_under_a_copy_id_may_be_the_reason(kind, text, excused):
     report = clean_report()
     report["accounts"]["h"]["positions"][0]["volume"] = 0.4
-    report["journal"] = [{"at_s": 3.0, "account": "h", "kind": kind, "copy_id": f"master:{P1}:h:entry",
-                          "text": text}]
+    with_journal(report, {"at_s": 3.0, "account": "h", "kind": kind, "copy_id": f"master:{P1}:h:entry",
+                          "text": text})
     assert kinds(report) == ([] if excused else [WRONG_VOLUME])
 
 
@@ -284,7 +294,7 @@ def test_a_refusal_journaled_with_its_ticket_in_the_notice_only_is_a_reason():
     report = clean_report()
     del report["accounts"]["h"]["positions"][1]
     text = "not copied yet: h is degraded (trading is off); it is copied when that changes"
-    report["journal"] = [{"at_s": 3.0, "account": "h", "kind": "refusal", "copy_id": None, "text": text}]
+    with_journal(report, {"at_s": 3.0, "account": "h", "kind": "refusal", "copy_id": None, "text": text})
     report["events"] = [{"at_s": 3.0, "account": "h", "text": f"{text} (master #{P2})"}]
     assert kinds(report) == []
     report["events"][0]["text"] = f"{text} (master #{P1})"
@@ -313,8 +323,8 @@ def test_a_master_out_of_reach_excuses_differences_once_the_copier_says_so():
     report = clean_report()
     report["accounts"]["h"]["positions"].append(_pos("US30.m", "buy", 0.2, P3))
     assert [v.kind for v in check(dark, report)] == [ORPHAN_POSITION]
-    report["journal"] = [{"at_s": 2.6, "account": "master", "kind": "state", "copy_id": None,
-                          "text": "master disconnected"}]
+    with_journal(report, {"at_s": 2.6, "account": "master", "kind": "state", "copy_id": None,
+                          "text": "master disconnected"})
     assert check(dark, report) == []
     # AutoTrading off at the master stops the master's trading, not the copier's view of it.
     off = parse_scenario({**DATA, "timeline": [*DATA["timeline"],
@@ -332,12 +342,12 @@ def test_explained_differences_are_counted_apart():
 
 
 def test_a_slave_trade_without_a_journaled_request_is_unjournaled():
-    report = clean_report()
-    tickets = {(acc, p["master_ticket"]) for acc in ("h", "n")
-               for p in report["accounts"][acc]["positions"] + report["accounts"][acc]["orders"]}
-    report["journal"] = [{"at_s": 2.0, "account": acc, "kind": "request", "copy_id": f"master:{t}:{acc}:entry",
-                          "text": "open"} for acc, t in sorted(tickets)]
+    report = with_journal(clean_report())
     assert kinds(report) == []
     report["journal"] = [e for e in report["journal"] if e["copy_id"] != f"master:{P2}:h:entry"]
     found = check(SCENARIO, report)
     assert [(v.kind, v.account, v.master_ticket) for v in found] == [(UNJOURNALED, "h", P2)]
+    # At a checkpoint, only requests journaled by then count.
+    report = with_journal(clean_report())
+    report["checkpoints"] = [{"at_s": 1.0, "accounts": report["accounts"]}]
+    assert set(kinds(report)) == {UNJOURNALED}
