@@ -471,7 +471,8 @@ class Copier:
         # snapshot before the request goes out. A pending order that filled might have filled at
         # the slave too, so that case still looks first.
         fresh = all(e.kind is EventKind.OPENED for e in events)
-        opened = [e.ticket for e in events if e.kind in (EventKind.OPENED, EventKind.PENDING_TRIGGERED)]
+        opened = [e.ticket for e in events
+                  if e.kind in (EventKind.OPENED, EventKind.PENDING_TRIGGERED, EventKind.PENDING_PLACED)]
         for slave in self.slaves.values():
             if slave.state in (LinkState.CONNECTED, LinkState.DEGRADED):
                 self._spawn(self._sync(slave, only=tickets, ctx=ctx, reason="master change", fresh=fresh,
@@ -648,13 +649,15 @@ class Copier:
     def _note_waiting(self, slave: SlaveLink, plan: SlavePlan, actual: Snapshot, only: set[int] | None,
                       entries_ok: bool) -> None:
         held = held_tickets(actual.positions, slave.magic, self.instance)
+        held |= {tags.master_ticket_of(o.comment) for o in actual.orders
+                 if o.magic == slave.magic and tags.is_ours(o.comment, self.instance)}
         for ticket in list(slave.waiting):
-            if ticket in held or ticket not in plan.positions:
+            if ticket in held or (ticket not in plan.positions and ticket not in plan.orders):
                 del slave.waiting[ticket]
         if entries_ok:
             return
         why = self._entries_blocked(slave)
-        for ticket in plan.positions:
+        for ticket in (*plan.positions, *plan.orders):
             if (only is None or ticket in only) and ticket not in held:
                 self._waiting(slave, ticket, why)
 

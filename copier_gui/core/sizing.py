@@ -101,7 +101,8 @@ def normalise(volume: float, spec: SymbolSpec, broker: str, *, rounding: Roundin
         note, volume = f"volume {volume:.4g} capped at this slave's max_lot {max_lot:g}", max_lot
     step = spec.volume_step
     steps = volume / step
-    steps = math.floor(steps + _EPS) if rounding is Rounding.DOWN else math.floor(steps + 0.5)
+    # Float noise must not decide a tie (0.37 x 1.5 is 0.55499999...): both modes allow for it.
+    steps = math.floor(steps + _EPS) if rounding is Rounding.DOWN else math.floor(steps + 0.5 + _EPS)
     digits = max(0, -int(math.floor(math.log10(step)))) if step < 1 else 0
     stepped = round(steps * step, digits + 2)
     if stepped < spec.volume_min - _EPS:

@@ -91,3 +91,7 @@ def test_normalised_volume_is_always_on_the_step(volume, rule):
         assert sized.volume <= volume + 1e-9
         assert abs(sized.volume / step - round(sized.volume / step)) < 1e-6
         assert sized.volume >= vmin - 1e-9
+
+
+def test_a_tie_under_rounding_nearest_rounds_up_whatever_the_float_noise():
+    assert normalise(0.37 * 1.5, spec(), "B", rounding=Rounding.NEAREST).volume == 0.56
