@@ -381,7 +381,10 @@ class Copier:
             if await self._connect_slave(slave):
                 self._note_missed_round_trips(slave)
                 await self._sync(slave, reason="reconnect")
-                return
+                if slave.state is not LinkState.DISCONNECTED:
+                    return
+                # The pass lost the link again; this task is still the reconnect, so it goes on.
+                attempt = 0
 
     # ------------------------------------------------------------------ the master
     def _remember_fills(self, snapshot: Snapshot, *, at_start: bool = False) -> None:
@@ -480,6 +483,7 @@ class Copier:
             else:
                 for ticket in opened:
                     self._waiting(slave, ticket, self._entries_blocked(slave))
+                self._note_exits_missed(slave, events)
         # Journaling waits until the slaves' requests are out.
         asyncio.get_running_loop().call_soon(self._journal_events, events)
 
@@ -793,6 +797,19 @@ class Copier:
             self.journal.record("refusal", text, account=slave.id, master_ticket=ticket)
             self._notify(Notice("refusal", slave.id, text, ticket))
 
+    def _note_exits_missed(self, slave: SlaveLink, events: list[MasterEvent]) -> None:
+        """The master changed positions this slave holds copies of while it cannot be reached."""
+        seen = slave.last_snapshot
+        if seen is None:
+            return
+        held = held_tickets(seen.positions, slave.magic, self.instance) | {
+            tags.master_ticket_of(o.comment) for o in seen.orders
+            if o.magic == slave.magic and tags.is_ours(o.comment, self.instance)}
+        changes = (EventKind.CLOSED, EventKind.PARTIALLY_CLOSED, EventKind.STOPS_MODIFIED,
+                   EventKind.PENDING_CANCELLED, EventKind.PENDING_MODIFIED, EventKind.INCREASED)
+        steps = [_Change(e.ticket) for e in events if e.kind in changes and e.ticket in held]
+        self._note_exits_waiting(slave, steps)
+
     def _note_missed_round_trips(self, slave: SlaveLink) -> None:
         """After an outage: master positions opened and closed while this slave could not trade."""
         open_now = {p.ticket for p in self.master_snapshot.positions} if self.master_snapshot else set()
@@ -928,7 +945,7 @@ class Copier:
 def _master_ticket_of(step) -> int:
     if isinstance(step, OpenStep | PlaceStep | AmendStep):
         return step.desired.master_ticket
-    if isinstance(step, ReduceStep | NetStep | ModifyStep | CancelStep):
+    if isinstance(step, ReduceStep | NetStep | ModifyStep | CancelStep | _Change):
         return step.master_ticket
     return 0
 
@@ -965,6 +982,13 @@ def _absorb(shares: dict[int, float], held: float) -> dict[int, float] | None:
         return None
     factor = target / total
     return {**other, **{t: round(v * factor, 8) for t, v in same.items()}}
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """A master change a slave could not follow, for the journal (no step can be planned offline)."""
+
+    master_ticket: int
 
 
 def _refused_entry(step, refused: dict[int, str]) -> bool:

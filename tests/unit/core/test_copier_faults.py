@@ -407,3 +407,25 @@ def test_autotrading_refusals_twice_in_a_row_are_still_recovered():
     state = rig.run(script)
     assert state is LinkState.CONNECTED
     assert [(p.symbol, p.volume) for p in copies(rig, "s0")] == [("EURUSD.m", 0.3)]
+
+
+def test_a_link_lost_again_by_the_pass_after_a_reconnect_is_retried():
+    rig = Rig(slaves=("harbor_fx",))
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        ticket = rig.trade("EURUSD", 0, 0.3)
+        await asyncio.sleep(0.1)
+        # The trade server is unreachable for the next two requests: the close, then its retry
+        # in the pass right after the reconnect.
+        rig.slaves["s0"].sim.force_retcodes(10031, 10031)
+        rig.trade("EURUSD", 1, 0.3, position=ticket)
+        await asyncio.sleep(3)
+        state = copier.slaves["s0"].state
+        await copier.stop()
+        return state
+
+    state = rig.run(script)
+    assert state is LinkState.CONNECTED
+    assert copies(rig, "s0") == []
