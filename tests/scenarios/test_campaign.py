@@ -15,21 +15,12 @@ from copier_gui.replay.campaign import KINDS, run_campaign
 from copier_gui.replay.campaign.campaign import REPLAY_ERROR
 
 FIRST_SEED = 0
-COUNT = 40  # about a minute on one core
+COUNT = 60  # about a minute on one core
 
 # Kinds the sample still finds, with what goes wrong; remove an entry once the copier is fixed.
 KNOWN: dict[str, str] = {
-    "duplicate": "netting slave: an entry's copy ID fills again on every pass while master "
-                 "positions on the symbol net out (seed 37)",
-    "orphan_position": "a close answered 10027 (AutoTrading disabled) is never retried although "
-                       "AutoTrading is on: the copy stays open (seed 27)",
-    "orphan_order": "a slave's pending order outlives its master order while the slave refuses "
-                    "trading from Python, and no journaled reason names it (seed 31)",
-    "missing": "a pending order is not copied to a disconnected slave, and no journaled reason "
-               "names it (seed 3)",
-    "wrong_volume": "rounding: nearest rounds an exact tie down when float noise puts it below "
-                    "half a step (0.555 -> 0.55, 1.85 -> 1.8; docs/rules.md: 0.185 -> 0.19) "
-                    "(seeds 10, 11, 15)",
+    "missing": "a pending order placed in the poll where the slave is found disconnected never "
+               "gets a journaled reason; orders placed later do (seed 3)",
 }
 
 
