@@ -200,6 +200,7 @@ class Copier:
         connected = await asyncio.gather(*(self._connect_slave(s) for s in self.slaves.values()))
         for slave, ok in zip(self.slaves.values(), connected, strict=True):
             if not ok:
+                self._note_unreachable(slave)
                 self._schedule_reconnect(slave)
         await asyncio.gather(*(self._sync(s, reason="start") for s in self.slaves.values()
                                if s.state is LinkState.CONNECTED))
@@ -797,14 +798,34 @@ class Copier:
             self.journal.record("refusal", text, account=slave.id, master_ticket=ticket)
             self._notify(Notice("refusal", slave.id, text, ticket))
 
+    def _copied_tickets(self, slave: SlaveLink) -> set[int]:
+        """Master tickets the copy book says this slave was given a copy of."""
+        held = set(self.copybook.tickets(slave.id))
+        for symbol in self.copybook.share_symbols(slave.id):
+            held |= set(self.copybook.shares(slave.id, symbol))
+        return held
+
+    def _note_unreachable(self, slave: SlaveLink) -> None:
+        """A slave out of reach at start-up: what it cannot follow now, from the copy book."""
+        if self.master_snapshot is None:
+            return
+        copied = self._copied_tickets(slave)
+        open_now = {p.ticket for p in self.master_snapshot.positions}
+        why = self._entries_blocked(slave)
+        for ticket in sorted(open_now - copied):
+            self._waiting(slave, ticket, why)
+        self._note_exits_waiting(slave, [_Change(t) for t in sorted(copied - open_now)])
+
     def _note_exits_missed(self, slave: SlaveLink, events: list[MasterEvent]) -> None:
         """The master changed positions this slave holds copies of while it cannot be reached."""
+        # What it held when last seen, and what the copy book says it was given (a copier started
+        # while the slave was already out of reach has never seen it).
+        held = self._copied_tickets(slave)
         seen = slave.last_snapshot
-        if seen is None:
-            return
-        held = held_tickets(seen.positions, slave.magic, self.instance) | {
-            tags.master_ticket_of(o.comment) for o in seen.orders
-            if o.magic == slave.magic and tags.is_ours(o.comment, self.instance)}
+        if seen is not None:
+            held |= held_tickets(seen.positions, slave.magic, self.instance) | {
+                tags.master_ticket_of(o.comment) for o in seen.orders
+                if o.magic == slave.magic and tags.is_ours(o.comment, self.instance)}
         changes = (EventKind.CLOSED, EventKind.PARTIALLY_CLOSED, EventKind.STOPS_MODIFIED,
                    EventKind.PENDING_CANCELLED, EventKind.PENDING_MODIFIED, EventKind.INCREASED)
         steps = [_Change(e.ticket) for e in events if e.kind in changes and e.ticket in held]

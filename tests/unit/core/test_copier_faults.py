@@ -429,3 +429,29 @@ def test_a_link_lost_again_by_the_pass_after_a_reconnect_is_retried():
     state = rig.run(script)
     assert state is LinkState.CONNECTED
     assert copies(rig, "s0") == []
+
+
+def test_a_copier_started_while_a_slave_is_out_of_reach_journals_what_it_cannot_follow(tmp_path):
+    rig = Rig(slaves=("harbor_fx",), copybook_path=tmp_path / "copies.sqlite3")
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        kept = rig.trade("EURUSD", 0, 0.3)
+        await asyncio.sleep(0.2)
+        copier.abandon()
+        copier.copybook.close()
+        rig.slaves["s0"].sim.disconnect(30.0)
+        rig.trade("EURUSD", 1, 0.3, position=kept)  # closed while the copier is down
+        fresh = rig.trade("GBPUSD", 1, 0.2)  # opened while the copier is down
+        await asyncio.sleep(0.5)
+        second = rig.copier()
+        await second.start()
+        await asyncio.sleep(0.5)
+        second.abandon()
+        return kept, fresh
+
+    kept, fresh = rig.run(script)
+    reasons = {e.data.get("master_ticket"): e.message for e in rig.journal.entries() if e.kind == "refusal"}
+    assert reasons[kept].startswith("not followed yet: s0 is disconnected")
+    assert reasons[fresh].startswith("not copied yet: s0 is disconnected")
