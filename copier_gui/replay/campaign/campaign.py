@@ -29,8 +29,7 @@ def _coverage(data: dict) -> Counter:
     out: Counter = Counter()
     profiles = {name: b["profile"] for name, b in data["brokers"].items()}
     for account in data["accounts"]:
-        if account["role"] == "slave":
-            out[f"slave {profiles[account['broker']]} {account['margin_mode']}"] += 1
+        out[f"{account['role']} {profiles[account['broker']]} {account['margin_mode']}"] += 1
     for action in data["timeline"]:
         out[f"action {action['action']}"] += 1
     for fault in data["faults"]:

@@ -49,6 +49,7 @@ class _Draft:
     rng: random.Random
     master_profile: str
     symbols: list[str]
+    netting: bool = False  # a netting master holds one position per symbol and no pending orders
     timeline: list[dict] = field(default_factory=list)
     held: dict[str, _Held] = field(default_factory=dict)
     count: int = 0
@@ -153,6 +154,12 @@ def _rules(rng: random.Random, master_profile: str, slave_profile: str, symbols:
 
 def _open(d: _Draft, at: float, symbol: str | None = None, side: str | None = None) -> None:
     rng = d.rng
+    if d.netting:
+        held = {h.symbol for h in d.held.values()}
+        free = [s for s in d.symbols if s not in held]
+        if not free:
+            return
+        symbol = rng.choice(free)
     symbol = symbol or rng.choice(d.symbols)
     spec = _spec(d.master_profile, symbol)
     action = {"at": at, "action": "open", "id": d.name("p"), "symbol": symbol,
@@ -236,7 +243,7 @@ def _timeline(d: _Draft) -> None:
         together = rng.random() < 0.4
         for _ in range(rng.choice([1, 1, 2, 3])):
             kind = rng.choices(["open", "opposite", "place", "held"],
-                               [4, 1, 2, 5 if d.held else 0])[0]
+                               [4, 0 if d.netting else 1, 0 if d.netting else 2, 5 if d.held else 0])[0]
             if kind == "open":
                 _open(d, t)
             elif kind == "opposite":
@@ -287,7 +294,10 @@ def generate(seed: int) -> dict:
         # An instrument some slave brokers do not offer: each of those must journal a refusal.
         symbols.append(rng.choice(elsewhere))
     brokers = {f"b-{p}": {"profile": p} for p in PROFILE_NAMES}
-    accounts = [_account(rng, "master", "master", f"b-{master_profile}", master_profile, "hedging")]
+    # Drawn apart, so the hedging masters' scenarios stay what they were before netting ones came.
+    netting = random.Random(f"copier_gui.campaign:{seed}:master").random() < 0.15
+    accounts = [_account(rng, "master", "master", f"b-{master_profile}", master_profile,
+                         "netting" if netting else "hedging")]
     slaves = []
     for i in range(rng.randint(2, 4)):
         profile = rng.choice(PROFILE_NAMES)
@@ -297,7 +307,7 @@ def generate(seed: int) -> dict:
         account["rules"] = _rules(rng, master_profile, profile, symbols)
         accounts.append(account)
         slaves.append(account["id"])
-    draft = _Draft(rng, master_profile, symbols)
+    draft = _Draft(rng, master_profile, symbols, netting=netting)
     _timeline(draft)
     times = sorted({a["at"] for a in draft.timeline})
     trouble = faults(rng, times, slaves, "master", times[-1])
@@ -305,7 +315,7 @@ def generate(seed: int) -> dict:
     ends = [end for _, end in busy_spans(timeline, trouble) if end != math.inf]
     used = {account["broker"] for account in accounts}
     crashes = sum(f["kind"] == "copier_crash" for f in trouble)
-    description = (f"campaign seed {seed}: master at {master_profile}, "
+    description = (f"campaign seed {seed}: {'netting ' if netting else ''}master at {master_profile}, "
                    f"{len(slaves)} slaves, {len(timeline)} actions, {crashes} crashes")
     return {
         "description": description,

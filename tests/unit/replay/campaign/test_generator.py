@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from copier_gui.replay.campaign.generator import PROFILE_NAMES, generate, scenario
-from copier_gui.replay.scenario import CopierCrashFault
+from copier_gui.replay.scenario import CopierCrashFault, parse_scenario
 
 
 def test_one_seed_one_scenario():
@@ -47,3 +47,12 @@ def test_coverage_of_profiles_margin_modes_actions_and_faults():
     for kind in ("copier_crash", "disconnect", "reject", "latency", "requote", "partial_fill"):
         assert seen[kind], kind
     assert seen["simultaneous opens"]
+
+
+def test_some_masters_are_netting_and_trade_as_one():
+    netting = [data for data in map(generate, range(80))
+               if data["accounts"][0]["margin_mode"] == "netting"]
+    assert netting
+    for data in netting:
+        parse_scenario(data)  # a second position on a held symbol would be refused here
+        assert not any(a["action"] == "place_pending" for a in data["timeline"])
