@@ -316,7 +316,6 @@ class _Judge:
             if not trades:
                 # Netting takes no early fills of pending orders, so nothing may be open here.
                 tagged = [p["master_ticket"] for p in positions[symbol]]
-                tickets = {t for t in tagged if t}
                 self.flag(ORPHAN_POSITION, account, symbol,
                           f"holds {have:+g} lots net while the master holds nothing on it",
                           tagged[0] if tagged else None)
@@ -338,8 +337,32 @@ class _Judge:
                           f"holds {have:+g} lots net for {len(trades)} master position(s); "
                           f"the rules give {want}{'' if exact else ' (range)'}",
                           lead, excused_by=tickets)
-            if len(trades) == 1 and positions.get(symbol):
-                self._judge_stops(account, trades[0], positions[symbol], rules, spec, tickets)
+            if positions.get(symbol) and abs(have) >= step / 2:
+                self._judge_net_stops(account, trades, positions[symbol], have, rules, spec, tickets)
+
+    def _judge_net_stops(self, account: str, trades: list[_MasterTrade], positions: list[dict],
+                         have: float, rules: CopyRules, spec: SymbolSpec, tickets: set[int]) -> None:
+        """A netting position carries the stops of the largest master position on its own side
+        (docs/faults.md). Largest by the master's volume or by the slave's share: they differ only
+        through rounding and clamps, and either reading is fair; a tie allows each."""
+        own = [t for t in trades if t.sign == (1 if have > 0 else -1)]
+        if not own or not rules.stops.follow_modifications:
+            return  # on the side no master position is on, the volume check has said it
+        if rules.stops.mode is not StopsMode.COPY:
+            self._judge_stops(account, own[0], positions, rules, spec, tickets)
+            return
+        shares = {t.ticket: max(expected.position_lots(t.history, t.volume, rules, t.spec, spec))
+                  for t in own}
+        leads = {t for t in own if t.volume >= max(o.volume for o in own) - 1e-9}
+        leads |= {t for t in own if shares[t.ticket] >= max(shares.values()) - 1e-9}
+        allowed = {(round(t.sl, spec.digits), round(t.tp, spec.digits)) for t in leads}
+        for p in positions:
+            if not any(_near(p["sl"], sl, spec) and _near(p["tp"], tp, spec) for sl, tp in allowed):
+                lead = max(leads, key=lambda t: t.volume)
+                want = " or ".join(f"{sl:g}/{tp:g}" for sl, tp in sorted(allowed))
+                self.flag(WRONG_STOPS, account, p["symbol"],
+                          f"sl/tp {p['sl']:g}/{p['tp']:g}; the largest master position on its side "
+                          f"has {want}", lead.ticket, excused_by=tickets)
 
     def _orders(self, account: str, profile: str, rules: CopyRules, state: dict, *, netting: bool) -> None:
         working: dict[int, list[dict]] = defaultdict(list)

@@ -351,3 +351,18 @@ def test_a_slave_trade_without_a_journaled_request_is_unjournaled():
     report = with_journal(clean_report())
     report["checkpoints"] = [{"at_s": 1.0, "accounts": report["accounts"]}]
     assert set(kinds(report)) == {UNJOURNALED}
+
+
+def test_a_netting_position_carries_the_stops_of_the_largest_master_position_on_its_side():
+    report = clean_report()
+    report["accounts"]["n"]["positions"][0]["sl"] = 0.0  # net buy: p1's stop, not p2's none
+    assert kinds(report) == [WRONG_STOPS]
+    assert kinds(with_reason(report, "n", P2)) == []
+    # Net short: the sell's stops (none), whatever the buy has.
+    report = clean_report()
+    report["accounts"]["master"]["positions"][0]["volume"] = 0.2
+    report["accounts"]["h"]["positions"][0]["volume"] = 0.1
+    report["accounts"]["n"]["positions"][0].update(side="sell", volume=0.2, sl=0.0)
+    assert kinds(report) == []
+    report["accounts"]["n"]["positions"][0]["sl"] = 1.08
+    assert kinds(report) == [WRONG_STOPS]
