@@ -619,12 +619,29 @@ class Copier:
                     slave.last_snapshot = await slave.connector.snapshot()
             except TradingDisabled as exc:
                 self._trading_off(slave, str(exc))
+                self._note_unfollowed(slave, only)
             except Throttled as exc:
                 self._throttle(slave, str(exc))
             except (ConnectorError, Unreachable) as exc:
                 message = exc.message if isinstance(exc, ConnectorError) else str(exc)
                 self._set_slave_state(slave, LinkState.DISCONNECTED, message)
+                self._note_unfollowed(slave, only)
                 self._schedule_reconnect(slave)
+
+    def _note_unfollowed(self, slave: SlaveLink, only: set[int] | None) -> None:
+        """A pass that broke off: the master changes it was for are journaled as waiting."""
+        if self.master_snapshot is None:
+            return
+        master = {p.ticket for p in self.master_snapshot.positions} | {o.ticket for o in self.master_snapshot.orders}
+        tickets = master if only is None else only
+        copied = self._copied_tickets(slave)
+        if slave.last_snapshot is not None:
+            copied |= held_tickets(slave.last_snapshot.positions, slave.magic, self.instance)
+        why = self._entries_blocked(slave)
+        for ticket in sorted(tickets):
+            if ticket not in copied and ticket in master:
+                self._waiting(slave, ticket, why)
+        self._note_exits_waiting(slave, [_Change(t) for t in sorted(tickets) if t in copied])
 
     # ------------------------------------------------------------------ no silent gaps
     def _entries_blocked(self, slave: SlaveLink) -> str:

@@ -107,7 +107,8 @@ class SlaveExecutor:
         self._refusal_keys: dict[int, str] = {}  # master ticket -> what was last journaled for it
         self.failed: dict[tuple[int, str], tuple[str, float]] = {}  # (ticket, what) -> (text, retry at)
         self._strikes: dict[tuple[int, str], int] = {}  # (ticket, what) -> failures in a row
-        self.stops_applied: dict[int, tuple[float, float]] = {}  # slave position ticket -> (sl, tp) sent
+        # slave position ticket -> ((sl, tp) asked for, (sl, tp) the connector sent after fitting them)
+        self.stops_applied: dict[int, tuple[tuple[float, float], tuple[float, float]]] = {}
         self.started_wall: float | None = None  # when copying to this slave first started (UTC s)
         self.instance = ""  # this copier's name in tags (see tags.comment_for)
         self.modified_at: dict[int, float] = {}  # slave position ticket -> monotonic time of the last modify
@@ -278,7 +279,7 @@ class SlaveExecutor:
             self.failed.pop((d.master_ticket, "open"), None)
             self._strikes.pop((d.master_ticket, "open"), None)
             if report.order:
-                self.stops_applied[report.order] = (d.sl, d.tp)
+                self.stops_applied[report.order] = ((d.sl, d.tp), _sent_stops(report, (d.sl, d.tp)))
             if d.note and not step.top_up:
                 self.journal.record("correction", d.note, account=self.slave_id, copy_id=cid)
                 self.notify(Notice("info", self.slave_id, d.note, d.master_ticket))
@@ -451,24 +452,27 @@ class SlaveExecutor:
                                   spec, ctx, handed_mono, attempt, exit=True)
             return
 
-    async def _simple(self, master_ticket: int, cid: str, label: str, request, send, done: str) -> bool:
-        """Send a request that changes no exposure (stops, a pending order) and report it."""
+    async def _simple(self, master_ticket: int, cid: str, label: str, request, send, done: str) -> ExecutionReport | None:
+        """Send a request that changes no exposure (stops, a pending order); its report if it passed."""
         self._request(cid, label, request)
         report = await send(request)
         await asyncio.sleep(0)
         self._result(cid, report)
         if not report.status.ok:
             self._fail(master_ticket, label, report, cid)
-            return False
+            return None
         self.notify(Notice("copy", self.slave_id, f"{done} (master #{master_ticket})", master_ticket))
-        return True
+        return report
 
     async def _modify(self, step: ModifyStep) -> None:
         pos = step.position
         wanted = (step.sl, step.tp)
-        # The connector may have moved a stop out to the broker's minimum distance; once the
-        # desired stops were applied, asking again would only repeat that adjustment.
-        if self.stops_applied.get(pos.ticket) == wanted:
+        # The connector may have moved a stop out to the broker's minimum distance; while the
+        # position shows what was sent for these stops, asking again would only repeat that
+        # adjustment. Stops changed since (a netting deal carries its own, a trader edits them)
+        # are set again.
+        applied = self.stops_applied.get(pos.ticket)
+        if applied is not None and applied[0] == wanted and _same_stops(applied[1], (pos.sl, pos.tp)):
             return
         wait = self.modified_at.get(pos.ticket, float("-inf")) + MODIFY_INTERVAL_S - self.clock.monotonic()
         if wait > 0:
@@ -478,9 +482,11 @@ class SlaveExecutor:
         cid = tags.copy_id("sltp", step.master_ticket, self.slave_id,
                            f"{pos.ticket}:{pos.sl:g}/{pos.tp:g}>{step.sl:g}/{step.tp:g}")
         request = ModifyStops(ticket=pos.ticket, symbol=pos.symbol, sl=step.sl, tp=step.tp)
-        if await self._simple(step.master_ticket, cid, f"set SL {step.sl:g} TP {step.tp:g} on {pos.symbol} #{pos.ticket}",
-                              request, self.connector.modify, f"stops {pos.symbol} sl {step.sl:g} tp {step.tp:g}"):
-            self.stops_applied[pos.ticket] = wanted
+        report = await self._simple(step.master_ticket, cid,
+                                    f"set SL {step.sl:g} TP {step.tp:g} on {pos.symbol} #{pos.ticket}", request,
+                                    self.connector.modify, f"stops {pos.symbol} sl {step.sl:g} tp {step.tp:g}")
+        if report is not None:
+            self.stops_applied[pos.ticket] = (wanted, _sent_stops(report, wanted))
 
     async def _place(self, step: PlaceStep) -> None:
         d = step.desired
@@ -514,7 +520,7 @@ class SlaveExecutor:
     async def _cancel(self, step: CancelStep) -> bool:
         cid = tags.copy_id("pending", step.master_ticket, self.slave_id, f"cancel:{step.order.ticket}")
         request = CancelPending(ticket=step.order.ticket, symbol=step.order.symbol)
-        return await self._simple(step.master_ticket, cid, f"cancel order #{step.order.ticket} ({step.reason})", request,
+        return None is not await self._simple(step.master_ticket, cid, f"cancel order #{step.order.ticket} ({step.reason})", request,
                            self.connector.cancel,
                            f"cancelled {step.order.kind.value} {step.order.symbol} ({step.reason})")
 
@@ -538,3 +544,15 @@ def _raise_for_account_state(report: ExecutionReport) -> None:
 
 def _master_ticket(step: OpenStep | NetStep) -> int:
     return step.desired.master_ticket if isinstance(step, OpenStep) else step.master_ticket
+
+
+def _sent_stops(report: ExecutionReport, asked: tuple[float, float]) -> tuple[float, float]:
+    """The SL/TP the connector sent (after fitting them to the broker's distances), when it says."""
+    sent = report.extra.get("request")
+    if isinstance(sent, dict) and "sl" in sent and "tp" in sent:
+        return float(sent["sl"]), float(sent["tp"])
+    return asked
+
+
+def _same_stops(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return abs(a[0] - b[0]) < 1e-9 and abs(a[1] - b[1]) < 1e-9

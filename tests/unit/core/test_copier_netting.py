@@ -116,3 +116,30 @@ def test_each_deal_is_tagged_with_the_master_position_it_copies():
         t = tags.master_ticket_of(d.comment)
         shares[t] = round(shares.get(t, 0.0) + d.volume, 8)
     assert shares == {first: 0.2, second: 0.3}
+
+
+def test_the_position_keeps_the_stops_of_the_largest_master_position_on_its_side():
+    """A second master buy's deal carries its own stops onto the netting position; the copier puts
+    back those of the largest buy, the one the position mostly copies."""
+    rig = Rig(slaves=("summit_netting",), rules=RULES)
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        big = rig.trade("EURUSD", 0, 0.5)
+        (pos,) = rig.master.positions_get(ticket=big)
+        sl = round(pos.price_open - 0.0050, 5)
+        assert rig.master.order_send({"action": 6, "symbol": "EURUSD", "position": big, "sl": sl,
+                                      "tp": 0.0}).retcode == 10009
+        await asyncio.sleep(1)
+        tick = rig.master.symbol_info_tick("EURUSD")
+        small = rig.master.order_send({"action": 1, "symbol": "EURUSD", "volume": 0.1, "type": 0,
+                                       "price": tick.ask, "sl": round(tick.bid - 0.0020, 5), "type_filling": 1})
+        assert small.retcode == 10009, small
+        await asyncio.sleep(3)
+        await copier.stop()
+        return sl
+
+    sl = rig.run(script)
+    (position,) = rig.held("s0")
+    assert (position.volume, position.sl) == (0.6, sl)
