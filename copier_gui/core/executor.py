@@ -107,6 +107,7 @@ class SlaveExecutor:
         self._refusal_keys: dict[int, str] = {}  # master ticket -> what was last journaled for it
         self.failed: dict[tuple[int, str], tuple[str, float]] = {}  # (ticket, what) -> (text, retry at)
         self._strikes: dict[tuple[int, str], int] = {}  # (ticket, what) -> failures in a row
+        self._waiting_on_cancel: set[int] = set()  # entries journaled as waiting for a cancel
         # slave position ticket -> ((sl, tp) asked for, (sl, tp) the connector sent after fitting them)
         self.stops_applied: dict[int, tuple[tuple[float, float], tuple[float, float]]] = {}
         self.started_wall: float | None = None  # when copying to this slave first started (UTC s)
@@ -176,8 +177,13 @@ class SlaveExecutor:
         uncancelled: set[int] = set()
         for step in steps:
             if isinstance(step, OpenStep | NetStep) and _master_ticket(step) in uncancelled:
-                self.journal.record("correction", f"entry for master #{_master_ticket(step)} waits: its pending "
-                                    "copy could not be cancelled; the next pass looks again", account=self.slave_id)
+                ticket = _master_ticket(step)
+                if ticket not in self._waiting_on_cancel:
+                    self._waiting_on_cancel.add(ticket)
+                    text = (f"not copied yet: master #{ticket} filled, and this slave's pending copy of it could "
+                            "not be cancelled (it may be filling too); each pass looks again")
+                    self.journal.record("refusal", text, account=self.slave_id, master_ticket=ticket)
+                    self.notify(Notice("refusal", self.slave_id, text, ticket))
                 continue
             if isinstance(step, OpenStep):
                 await self._open(step, ctx, specs)
