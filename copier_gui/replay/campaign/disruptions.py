@@ -14,8 +14,10 @@ import random
 from copier_gui.sim.faults import INJECTABLE_REJECTIONS
 
 # A checkpoint comes this long after the last action and the end of the last fault, so copies in
-# flight (slow brokers, a restart, a reconnect with its back-off) have landed by then.
-SETTLE_S = 8.0
+# flight (slow brokers, a restart, a reconnect with its back-off) have landed by then. The longest
+# wait the copier makes by design is for an unanswered netting deal (10 s, docs/faults.md), then a
+# reconciliation pass (2 s); a refused entry retried later has a journaled reason meanwhile.
+SETTLE_S = 15.0
 
 
 def _free(busy: list[tuple[float, float]], start: float, end: float) -> bool:

@@ -8,19 +8,21 @@ from copier_gui.replay.campaign.disruptions import SETTLE_S, checkpoints, faults
 
 
 def test_a_checkpoint_waits_for_actions_and_faults_to_end():
-    timeline = [{"at": 1.0, "action": "open"}, {"at": 30.0, "action": "close"}]
+    timeline = [{"at": 1.0, "action": "open"}, {"at": 7.0 + SETTLE_S + 1.0, "action": "close"}]
     trouble = [{"at": 2.0, "kind": "disconnect", "account": "s", "duration_ms": 5000}]
     assert checkpoints(timeline, trouble) == [7.0 + SETTLE_S]
 
 
 def test_no_checkpoint_while_a_switch_is_off_or_the_gap_is_short():
+    quiet = SETTLE_S + 5.0
     timeline = [{"at": 1.0, "action": "open"}, {"at": 5.0, "action": "close"},
-                {"at": 20.0, "action": "open"},
-                {"at": 21.0, "action": "autotrading_off", "account": "s"},
-                {"at": 60.0, "action": "close"}]
+                {"at": 5.0 + quiet, "action": "open"},
+                {"at": 6.0 + quiet, "action": "autotrading_off", "account": "s"},
+                {"at": 5.0 + 2 * quiet + 20.0, "action": "close"},
+                {"at": 5.0 + 2 * quiet + 21.0, "action": "open"}]
     assert checkpoints(timeline, []) == [5.0 + SETTLE_S]
-    back_on = [*timeline, {"at": 25.0, "action": "autotrading_on", "account": "s"}]
-    assert checkpoints(back_on, []) == [5.0 + SETTLE_S, 25.0 + SETTLE_S]
+    back_on = [*timeline, {"at": 10.0 + quiet, "action": "autotrading_on", "account": "s"}]
+    assert checkpoints(back_on, []) == [5.0 + SETTLE_S, 10.0 + quiet + SETTLE_S]
 
 
 def test_crashes_follow_master_actions_within_a_few_milliseconds():
