@@ -290,7 +290,9 @@ class SlaveExecutor:
                 self.journal.record("correction", d.note, account=self.slave_id, copy_id=cid)
                 self.notify(Notice("info", self.slave_id, d.note, d.master_ticket))
             if not step.top_up and self.copybook.get(self.slave_id, d.master_ticket) is None:
-                self.copybook.remember(self.slave_id, d.master_ticket, d.master_volume, d.intended)
+                # What the slave got (after its lot limits and step), so a partial close keeps the
+                # slave's share of what it holds: a copy capped at max_lot halves when the master halves.
+                self.copybook.remember(self.slave_id, d.master_ticket, d.master_volume, d.volume)
             self._record_fill(cid, d.master_ticket, d.symbol, "topup" if step.top_up else "open", d.side,
                               report, d.intended if not step.top_up else remaining, d.master_price, spec, ctx,
                               handed_mono, attempts)
@@ -344,7 +346,7 @@ class SlaveExecutor:
                            f"{d.master_price:.{spec.digits}f} instead of chasing the market "
                            f"(master #{d.master_ticket})", d.master_ticket))
         if self.copybook.get(self.slave_id, d.master_ticket) is None:
-            self.copybook.remember(self.slave_id, d.master_ticket, d.master_volume, d.intended)
+            self.copybook.remember(self.slave_id, d.master_ticket, d.master_volume, d.volume)
 
     def _refuse_entry(self, step: OpenStep, reason: str, cid: str, d: DesiredPosition) -> None:
         if step.top_up:

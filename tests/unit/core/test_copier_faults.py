@@ -455,3 +455,20 @@ def test_a_copier_started_while_a_slave_is_out_of_reach_journals_what_it_cannot_
     reasons = {e.data.get("master_ticket"): e.message for e in rig.journal.entries() if e.kind == "refusal"}
     assert reasons[kept].startswith("not followed yet: s0 is disconnected")
     assert reasons[fresh].startswith("not copied yet: s0 is disconnected")
+
+
+def test_a_capped_copy_keeps_its_share_when_the_master_closes_part():
+    rules = CopyRules.model_validate({"sizing": {"mode": "lot_multiplier", "multiplier": 1.0, "max_lot": 0.2}})
+    rig = Rig(slaves=("harbor_fx",), rules=rules)
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        ticket = rig.trade("EURUSD", 0, 1.0)
+        await asyncio.sleep(0.2)
+        rig.trade("EURUSD", 1, 0.5, position=ticket)
+        await asyncio.sleep(0.2)
+        await copier.stop()
+
+    rig.run(script)
+    assert [(p.symbol, p.volume) for p in copies(rig, "s0")] == [("EURUSD.m", 0.1)]
