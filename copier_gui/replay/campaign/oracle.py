@@ -21,6 +21,7 @@ from copier_gui.replay.campaign import expected
 from copier_gui.replay.campaign.reasons import (
     journaled_reasons,
     journaled_requests,
+    master_changes,
     said_after,
     switched_off,
 )
@@ -44,6 +45,17 @@ UNJOURNALED = "unjournaled"  # a slave position or order no journaled request ac
 KINDS = (DUPLICATE, ORPHAN_POSITION, ORPHAN_ORDER, WRONG_SYMBOL, UNJOURNALED, MISSING, WRONG_VOLUME,
          WRONG_SIDE, WRONG_STOPS, WRONG_ORDER, UNEXPECTED_ORDER)
 ABSOLUTE = frozenset({DUPLICATE, ORPHAN_POSITION, ORPHAN_ORDER, WRONG_SYMBOL, UNJOURNALED})
+
+# The master changes a difference of each kind can come from: a reason given before the last of
+# them is about an earlier state (an old requote does not explain a partial close missed later).
+# Kinds not listed may be explained by a reason from any time (a refusal at entry stands).
+_CAUSES = {
+    WRONG_VOLUME: ("opened", "partially_closed", "increased", "pending_triggered"),
+    WRONG_STOPS: ("opened", "stops_modified", "pending_triggered"),
+    WRONG_ORDER: ("pending_placed", "pending_modified"),
+    ORPHAN_POSITION: ("closed", "partially_closed"),
+    ORPHAN_ORDER: ("pending_cancelled", "pending_triggered"),
+}
 
 _BUY_ORDER_TYPES = {2: "buy_limit", 3: "sell_limit", 4: "buy_stop", 5: "sell_stop",
                     6: "buy_stop_limit", 7: "sell_stop_limit"}
@@ -118,12 +130,15 @@ def _is_netting(scenario: Scenario, account_id: str) -> bool:
 class _Judge:
     """One check of one moment (the end, or a checkpoint) of one report."""
 
-    def __init__(self, scenario: Scenario, accounts: dict, reasons: set[tuple[str, int]], at: str,
-                 master_ids: dict[str, int], blocked: dict[str, dict[str, float]],
-                 master_dark: bool = False) -> None:
+    def __init__(self, scenario: Scenario, accounts: dict, reasons: dict[tuple[str, int], list[float]],
+                 at: str, master_ids: dict[str, int], blocked: dict[str, dict[str, float]],
+                 master_dark: bool = False, changes: dict[int, list[tuple[float, str]]] | None = None,
+                 until: float = float("inf")) -> None:
         self.scenario = scenario
+        self.until = until
         self.accounts = accounts
-        self.reasons = reasons
+        self.reasons = reasons  # only those given by the moment judged
+        self.changes = changes or {}
         self.at = at
         self.blocked = {account: "; ".join(f"{what} off since {since:g} s" for what, since in levers.items())
                         for account, levers in blocked.items()}
@@ -170,7 +185,7 @@ class _Judge:
         # A slave that cannot trade cannot close an orphan.
         why_blocked = self.blocked.get(account)
         absolute = kind in ABSOLUTE and not (why_blocked and kind != DUPLICATE)
-        if not absolute and any((account, t) in self.reasons for t in excused_by | {ticket}):
+        if not absolute and any(self._explains(kind, account, t) for t in excused_by | {ticket}):
             self.explained.append(Violation(kind, account, symbol, detail, ticket,
                                             self.names.get(ticket) if ticket else None, self.at))
             return
@@ -178,6 +193,13 @@ class _Judge:
             detail = f"{detail} ({why_blocked}; no journaled reason names this ticket)"
         self.violations.append(Violation(kind, account, symbol, detail, ticket,
                                          self.names.get(ticket) if ticket else None, self.at))
+
+    def _explains(self, kind: str, account: str, ticket: int | None) -> bool:
+        times = self.reasons.get((account, ticket), ()) if ticket else ()
+        causes = _CAUSES.get(kind, ())
+        since = max((at for at, what in self.changes.get(ticket, ()) if what in causes and at <= self.until),
+                    default=float("-inf"))
+        return any(at >= since for at in times)
 
     # ------------------------------------------------------------------------------ per slave
 
@@ -460,6 +482,7 @@ def check(scenario: Scenario, report: dict, explained: list[Violation] | None = 
     """Every violation in ``report``, at its checkpoints and at the end. Differences the journal
     explains are not violations; given a list, they are added to ``explained``, to be counted."""
     reasons = journaled_reasons(report)
+    changes = master_changes(report)
     master_ids = report.get("master_ids", {})
     moments = [(f"{c['at_s']:g}s", c["at_s"], c["accounts"]) for c in report.get("checkpoints", ())
                if "accounts" in c]
@@ -469,13 +492,14 @@ def check(scenario: Scenario, report: dict, explained: list[Violation] | None = 
     for at, until, accounts in moments:
         if requests is not None:
             violations.extend(unjournaled(scenario, accounts, requests, at, until))
-        known = {key for key, when in reasons.items() if when <= until}
+        known = {key: [t for t in times if t <= until] for key, times in reasons.items()}
+        known = {key: times for key, times in known.items() if times}
         blocked = switched_off(scenario, until)
         dark = blocked.get(scenario.master.id, {}).get("connection")
         master_dark = dark is not None and said_after(report, scenario.master.id, dark, until)
         slaves = {a.id for a in scenario.slaves}
         blocked = {account: levers for account, levers in blocked.items() if account in slaves}
-        judge = _Judge(scenario, accounts, known, at, master_ids, blocked, master_dark)
+        judge = _Judge(scenario, accounts, known, at, master_ids, blocked, master_dark, changes, until)
         for slave in scenario.slaves:
             judge.slave(slave.id)
         violations.extend(judge.violations)

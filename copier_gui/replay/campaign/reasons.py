@@ -60,10 +60,9 @@ def journaled_requests(report: dict) -> dict[tuple[str, int], float] | None:
     return out
 
 
-def journaled_reasons(report: dict) -> dict[tuple[str, int], float]:
-    """(slave, master ticket) pairs the copier gave a reason for (a refusal or a failure, told to
-    its listeners or written to the journal under a copy ID), with the time of the first one: a
-    reason given later does not explain an earlier checkpoint."""
+def journaled_reasons(report: dict) -> dict[tuple[str, int], list[float]]:
+    """(slave, master ticket) -> when the copier gave a reason for it (a refusal or a failure,
+    told to its listeners or written to the journal under a copy ID), in order."""
     found: list[tuple[str, int | None, float]] = [
         (e["account"], e.get("master_ticket"), float(e.get("at_s", 0.0)))
         for e in [*report.get("refusals", ()), *report.get("failures", ())]]
@@ -75,11 +74,25 @@ def journaled_reasons(report: dict) -> dict[tuple[str, int], float]:
             at_s = float(e["at_s"])
             for t in [ticket] if ticket else named.get((e["account"], round(at_s, 6), text), ()):
                 found.append((e["account"], t, at_s))
-    out: dict[tuple[str, int], float] = {}
+    out: dict[tuple[str, int], list[float]] = defaultdict(list)
     for account, ticket, at_s in found:
         if ticket:
-            out[(account, ticket)] = min(out.get((account, ticket), float("inf")), at_s)
-    return out
+            out[(account, ticket)].append(at_s)
+    return {key: sorted(times) for key, times in out.items()}
+
+
+_MASTER_EVENT = re.compile(r"#(\d+) (\w+)")
+
+
+def master_changes(report: dict) -> dict[int, list[tuple[float, str]]]:
+    """Master ticket -> (when the copier saw it change, what changed), from the journal: a reason
+    for a difference must come after the change that made it."""
+    out: dict[int, list[tuple[float, str]]] = defaultdict(list)
+    for e in report.get("journal", ()):
+        found = _MASTER_EVENT.search(str(e.get("text", ""))) if e.get("kind") == "master_event" else None
+        if found:
+            out[int(found.group(1))].append((float(e["at_s"]), found.group(2)))
+    return dict(out)
 
 
 _SWITCHES = {

@@ -366,3 +366,23 @@ def test_a_netting_position_carries_the_stops_of_the_largest_master_position_on_
     assert kinds(report) == []
     report["accounts"]["n"]["positions"][0]["sl"] = 1.08
     assert kinds(report) == [WRONG_STOPS]
+
+
+@pytest.mark.parametrize("reason_at, excused", [(3.0, False), (4.0, True), (4.5, True)])
+def test_a_reason_older_than_the_change_that_made_the_difference_explains_nothing(reason_at, excused):
+    # The master reduced p1 at 4 s; a slave still holding the old volume needs a reason from then on.
+    report = clean_report()
+    report["accounts"]["h"]["positions"][0]["volume"] = 0.6
+    with_journal(report, {"at_s": 4.0, "account": "master", "kind": "master_event", "copy_id": None,
+                          "text": f"master #{P1} partially_closed: EURUSD reduced 1.2 -> 1.0"})
+    with_reason(report, "h", P1, "failures", at_s=reason_at)
+    assert kinds(report) == ([] if excused else [WRONG_VOLUME])
+
+
+def test_a_refusal_at_entry_still_explains_a_copy_never_made():
+    report = clean_report()
+    del report["accounts"]["h"]["positions"][1]
+    with_journal(report, {"at_s": 9.0, "account": "master", "kind": "master_event", "copy_id": None,
+                          "text": f"master #{P2} stops_modified: EURUSD sl 1.09 tp 0"})
+    with_reason(report, "h", P2, at_s=1.0)
+    assert kinds(report) == []
