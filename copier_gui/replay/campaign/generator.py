@@ -93,6 +93,11 @@ def _far(rng: random.Random, spec: SymbolSpec) -> int:
     return int(_min_distance(spec) + reach * rng.uniform(8.0, 14.0))
 
 
+def _near_distance(rng: random.Random, spec: SymbolSpec) -> int:
+    """A distance from the market that it reaches within seconds now and then."""
+    return max(5, spec.stops_level + spec.freeze_level) + int(_sigma_points(spec) * rng.uniform(0.5, 3.0))
+
+
 def _lots(rng: random.Random, spec: SymbolSpec, choices=_MASTER_LOTS) -> float:
     steps = max(1, math.floor(rng.choice(choices) / spec.volume_step + 1e-9))
     lots = max(spec.volume_min, steps * spec.volume_step)
@@ -168,6 +173,10 @@ def _open(d: _Draft, at: float, symbol: str | None = None, side: str | None = No
         action["sl_points"] = _far(rng, spec)
     if rng.random() < 0.4:
         action["tp_points"] = _far(rng, spec)
+    if rng.random() < 0.1:
+        # Within reach: the stop may be hit, at the master or first at a slave quoting a few
+        # points apart, and the two must still end the same (or the slave journal why not).
+        action[rng.choice(["sl_points", "tp_points"])] = _near_distance(rng, spec)
     d.timeline.append(action)
     d.held[action["id"]] = _Held(symbol, action["volume"], pending=False)
 
@@ -176,13 +185,9 @@ def _place(d: _Draft, at: float) -> None:
     rng = d.rng
     symbol = rng.choice(d.symbols)
     spec = _spec(d.master_profile, symbol)
-    if rng.random() < 0.5:
-        # Near: the market reaches it within seconds now and then, so orders fill mid-scenario.
-        # Only the master's own levels bound it; a slave whose levels are wider refuses (journaled).
-        offset = (max(5, spec.stops_level + spec.freeze_level)
-                  + int(_sigma_points(spec) * rng.uniform(0.5, 3.0)))
-    else:
-        offset = _far(rng, spec)
+    # Near: the market reaches it within seconds now and then, so orders fill mid-scenario. Only
+    # the master's own levels bound it; a slave whose levels are wider refuses (journaled).
+    offset = _near_distance(rng, spec) if rng.random() < 0.5 else _far(rng, spec)
     action = {"at": at, "action": "place_pending", "id": d.name("o"), "symbol": symbol,
               "kind": rng.choice(PENDING_KINDS), "volume": _lots(rng, spec), "offset_points": offset}
     if rng.random() < 0.4:
@@ -195,8 +200,9 @@ def _place(d: _Draft, at: float) -> None:
     d.held[action["id"]] = _Held(symbol, action["volume"], pending=True)
 
 
-def _on_held(d: _Draft, at: float) -> None:
-    """An action on something the master holds: modify, partial close, close, move, cancel."""
+def _on_held(d: _Draft, at: float) -> float:
+    """An action on something the master holds: modify, partial close, close, move, cancel.
+    Returns the time of the last action it added."""
     rng = d.rng
     name = rng.choice(sorted(d.held))
     held = d.held[name]
@@ -215,10 +221,19 @@ def _on_held(d: _Draft, at: float) -> None:
         elif choice == "close":
             d.timeline.append({"at": at, "action": "close", "id": name})
             del d.held[name]
-        return
+        return at
     spare = round(held.volume - spec.volume_min, 8)
-    choice = rng.choices(["modify", "partial", "close"], [3, 3 if spare >= spec.volume_step else 0, 3])[0]
-    if choice == "modify":
+    choice = rng.choices(["modify", "storm", "partial", "close"],
+                         [3, 1, 3 if spare >= spec.volume_step else 0, 3])[0]
+    if choice == "storm":
+        # The trader drags a stop: many changes within a second, which the copier may coalesce
+        # as long as each slave ends on the master's last stops.
+        gap = rng.choice([0.001, 0.01, 0.05, 0.15])
+        for i in range(rng.randint(3, 8)):
+            last = round(at + i * gap, 3)
+            d.timeline.append({"at": last, "action": "modify", "id": name, "sl_points": _far(rng, spec)})
+        return last
+    elif choice == "modify":
         action: dict = {"at": at, "action": "modify", "id": name}
         for key in ("sl_points", "tp_points"):
             if rng.random() < 0.6:
@@ -234,6 +249,7 @@ def _on_held(d: _Draft, at: float) -> None:
     else:
         d.timeline.append({"at": at, "action": "close", "id": name})
         del d.held[name]
+    return at
 
 
 def _timeline(d: _Draft) -> None:
@@ -254,7 +270,7 @@ def _timeline(d: _Draft) -> None:
             elif kind == "place":
                 _place(d, t)
             else:
-                _on_held(d, t)
+                t = _on_held(d, t)
             if not together:
                 t = round(t + rng.choice([0.001, 0.01, 0.05, 0.3]), 3)
         t = round(t + rng.choice([0.0, 0.5, 1.0, 2.0, 4.0, 7.0]) + 0.2, 3)
