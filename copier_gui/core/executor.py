@@ -404,24 +404,31 @@ class SlaveExecutor:
         cid = tags.copy_id(ctx.master_account, step.master_ticket, self.slave_id, leg)
         request = ClosePosition(ticket=pos.ticket, symbol=pos.symbol, side=pos.side, volume=step.volume,
                                 magic=self.magic, comment=tags.comment_for(step.master_ticket, instance=self.instance))
-        # Exits are retried harder than entries: a requote must never leave a position open.
+        await self._exit(cid, step.master_ticket, request, lambda: self.connector.close(request),
+                         label=f"close {step.volume:g} of {pos.symbol} #{pos.ticket} ({step.reason})",
+                         what=f"close {pos.symbol} #{pos.ticket}", action="close" if step.closes_all else "reduce",
+                         side=pos.side.opposite, ctx=ctx, specs=specs)
+
+    async def _exit(self, cid: str, master_ticket: int, request: ClosePosition | OpenPosition, send, *, label: str,
+                    what: str, action: str, side: Side, ctx: StepContext, specs: dict[str, SymbolSpec]) -> None:
+        """Send an exit and record its fill. Exits are retried harder than entries: a requote must
+        never leave a position open."""
         retries = max(5, self.rules.tolerances.requote_retries)
         for attempt in range(retries + 1):
-            self._request(cid, f"close {step.volume:g} of {pos.symbol} #{pos.ticket} ({step.reason})", request)
+            self._request(cid, label, request)
             handed_mono = self.clock.monotonic()
-            report = await self.connector.close(request)
+            report = await send()
             await asyncio.sleep(0)
             self._result(cid, report)
             if report.status is Status.REQUOTED and attempt < retries:
                 continue
             if not report.status.ok:
-                self._fail(step.master_ticket, f"close {pos.symbol} #{pos.ticket}", report, cid)
+                self._fail(master_ticket, what, report, cid)
                 return
-            spec = specs.get(pos.symbol) or await self.connector.symbol(pos.symbol)
+            spec = specs.get(request.symbol) or await self.connector.symbol(request.symbol)
             if spec is not None:
-                self._record_fill(cid, step.master_ticket, pos.symbol, "close" if step.closes_all else "reduce",
-                                  pos.side.opposite, report, step.volume,
-                                  ctx.master_exit_price.get(step.master_ticket, 0.0), spec, ctx, handed_mono, attempt,
+                self._record_fill(cid, master_ticket, request.symbol, action, side, report, request.volume,
+                                  ctx.master_exit_price.get(master_ticket, 0.0), spec, ctx, handed_mono, attempt,
                                   exit=True)
             return
 
@@ -440,25 +447,11 @@ class SlaveExecutor:
                                magic=self.magic, comment=tags.comment_for(step.master_ticket, instance=self.instance),
                                max_deviation_points=50)
         closes_all = abs(abs(step.held) - step.volume) < 1e-9
-        retries = max(5, self.rules.tolerances.requote_retries)
-        for attempt in range(retries + 1):
-            self._request(cid, f"{step.side.value} {step.volume:g} {step.symbol} for master #{step.master_ticket} "
-                               f"({step.reason})", request)
-            handed_mono = self.clock.monotonic()
-            report = await self._send_open(request, step.master_ticket, cid)
-            await asyncio.sleep(0)
-            self._result(cid, report)
-            if report.status is Status.REQUOTED and attempt < retries:
-                continue
-            if not report.status.ok:
-                self._fail(step.master_ticket, f"exit {step.symbol}", report, cid)
-                return
-            spec = specs.get(step.symbol) or await self.connector.symbol(step.symbol)
-            if spec is not None:
-                self._record_fill(cid, step.master_ticket, step.symbol, "close" if closes_all else "reduce",
-                                  step.side, report, step.volume, ctx.master_exit_price.get(step.master_ticket, 0.0),
-                                  spec, ctx, handed_mono, attempt, exit=True)
-            return
+        await self._exit(cid, step.master_ticket, request, lambda: self._send_open(request, step.master_ticket, cid),
+                         label=f"{step.side.value} {step.volume:g} {step.symbol} for master #{step.master_ticket} "
+                               f"({step.reason})",
+                         what=f"exit {step.symbol}", action="close" if closes_all else "reduce", side=step.side,
+                         ctx=ctx, specs=specs)
 
     async def _simple(self, master_ticket: int, cid: str, label: str, request, send, done: str) -> ExecutionReport | None:
         """Send a request that changes no exposure (stops, a pending order); its report if it passed."""
