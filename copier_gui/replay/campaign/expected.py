@@ -111,3 +111,39 @@ def sums(options: list[set[float]], *, limit: int = 4096) -> tuple[set[float], b
             high = sum(max(c) for c in options)
             return {round(low, 8), round(high, 8)}, False
     return totals, True
+
+
+# A reversed order: buying below the market becomes selling below it (docs/rules.md).
+REVERSED_KINDS = {"buy_limit": "sell_stop", "sell_limit": "buy_stop", "buy_stop": "sell_limit",
+                  "sell_stop": "buy_limit"}
+
+
+def copied_sign(rules: CopyRules, sign: int) -> int:
+    """The side the slave holds (+1 buy, -1 sell) for a master trade on ``sign``."""
+    return -sign if rules.filters.reverse else sign
+
+
+def copied_kind(rules: CopyRules, kind: str) -> str:
+    return REVERSED_KINDS[kind] if rules.filters.reverse else kind
+
+
+def copied_stops(rules: CopyRules, sl: float, tp: float) -> tuple[float, float]:
+    """Reversed, the master's stop loss is the slave's target and the other way round."""
+    return (tp, sl) if rules.filters.reverse else (sl, tp)
+
+
+def filtered(rules: CopyRules, master_symbol: str, sign: int) -> bool:
+    """Whether the slave's filters leave this master trade alone (a journaled refusal)."""
+    f = rules.filters
+    if f.magic_numbers or f.comment_contains:
+        raise ValueError("the oracle does not judge magic-number or comment filters")
+    if f.include_symbols and master_symbol not in f.include_symbols:
+        return True
+    if master_symbol in f.exclude_symbols:
+        return True
+    per_symbol = rules.symbols.per_symbol.get(master_symbol)
+    if per_symbol is not None and not per_symbol.enabled:
+        return True
+    # The direction is of what the slave would hold, after reversing.
+    held = copied_sign(rules, sign)
+    return (f.direction == "long_only" and held < 0) or (f.direction == "short_only" and held > 0)

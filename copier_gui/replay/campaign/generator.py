@@ -2,9 +2,10 @@
 
 One seed gives one scenario, always the same, so a failing seed is a bug report. The rules drawn
 for the slaves stay within what the oracle can judge on its own (a lot multiplier or a fixed lot,
-clamps and rounding, symbol mapping by the slave broker's names); the faults are everything the
-scenario language offers, with copier crashes timed a few milliseconds after master actions so
-they land mid fan-out and between a send and its bookkeeping.
+clamps and rounding, symbol mapping by the slave broker's names, reverse copying, symbol and
+direction filters); the faults are everything the scenario language offers, with copier crashes
+timed a few milliseconds after master actions so they land mid fan-out and between a send and its
+bookkeeping.
 """
 
 from __future__ import annotations
@@ -139,9 +140,22 @@ def _rules(rng: random.Random, master_profile: str, slave_profile: str, symbols:
         # A master trade made while the copier was down is skipped by default (journaled); with
         # copy_existing it is copied at restart, which is what a crash mid-trade must survive.
         rules["copy_existing"] = True
+    filters: dict = {}
+    if rng.random() < 0.1:
+        filters["reverse"] = True
+    if rng.random() < 0.1:
+        filters["direction"] = rng.choice(["long_only", "short_only"])
+    if rng.random() < 0.1:
+        filters["exclude_symbols"] = [rng.choice(symbols)]
+    elif rng.random() < 0.05:
+        filters["include_symbols"] = rng.sample(symbols, max(1, len(symbols) - 1))
+    if filters:
+        rules["filters"] = filters
     symbol_rules: dict = {}
     if rng.random() < 0.1:
         symbol_rules["per_symbol"] = {rng.choice(symbols): {"volume_multiplier": 2.0}}
+    elif rng.random() < 0.05:
+        symbol_rules["per_symbol"] = {rng.choice(symbols): {"enabled": False}}
     if rng.random() < 0.15:
         # An explicit alias to the slave broker's own name: the mapping's first rule.
         master_symbol = rng.choice(symbols)

@@ -104,6 +104,10 @@ class _MasterOrder:
     tp: float
     spec: SymbolSpec
 
+    @property
+    def sign(self) -> int:
+        return 1 if self.kind.startswith("buy") else -1
+
 
 def _histories(scenario: Scenario) -> dict[str, tuple[float, ...]]:
     """Every volume each master trade was meant to have, by its scenario id."""
@@ -218,13 +222,16 @@ class _Judge:
 
     @staticmethod
     def _allowed(trade: _MasterTrade, rules: CopyRules, spec: SymbolSpec | None) -> set[float]:
-        if spec is None:  # the slave's broker does not offer the instrument: a refusal
+        # No such instrument at the slave's broker, or a filter: a refusal.
+        if spec is None or expected.filtered(rules, trade.symbol, trade.sign):
             return {0.0}
         return expected.position_lots(trade.history, trade.volume, rules, trade.spec, spec)
 
     @staticmethod
     def _order_lots(order: _MasterOrder, rules: CopyRules, spec: SymbolSpec | None) -> float:
-        return 0.0 if spec is None else expected.order_lots(order.volume, rules, order.spec, spec)
+        if spec is None or expected.filtered(rules, order.symbol, order.sign):
+            return 0.0
+        return expected.order_lots(order.volume, rules, order.spec, spec)
 
     def _same_instrument(self, account: str, master_spec: SymbolSpec, profile: str,
                          items: list[dict]) -> bool:
@@ -257,7 +264,8 @@ class _Judge:
                 trade = self.trades[ticket]
                 spec = self._slave_spec(trade.spec, profile)
                 allowed = self._allowed(trade, rules, spec)
-                self._judge_volume(account, symbol, ticket, trade.sign, positions, total, allowed, spec)
+                self._judge_volume(account, symbol, ticket, expected.copied_sign(rules, trade.sign),
+                                   positions, total, allowed, spec)
                 self._judge_stops(account, trade, positions, rules, spec)
             elif ticket in self.orders:
                 # The slave's copy of a pending order filled before the master's (its quotes
@@ -265,7 +273,7 @@ class _Judge:
                 order = self.orders[ticket]
                 spec = self._slave_spec(order.spec, profile)
                 allowed = {self._order_lots(order, rules, spec)}
-                sign = 1 if order.kind.startswith("buy") else -1
+                sign = expected.copied_sign(rules, order.sign)
                 self._judge_volume(account, symbol, ticket, sign, positions, total, allowed, spec)
             else:
                 self.flag(ORPHAN_POSITION, account, symbol,
@@ -302,7 +310,8 @@ class _Judge:
         if spec is None or not rules.stops.follow_modifications:
             return
         if rules.stops.mode is StopsMode.COPY:
-            want = (round(trade.sl, spec.digits), round(trade.tp, spec.digits))
+            sl, tp = expected.copied_stops(rules, trade.sl, trade.tp)
+            want = (round(sl, spec.digits), round(tp, spec.digits))
         elif rules.stops.mode is StopsMode.NONE:
             want = (0.0, 0.0)
         else:
@@ -343,7 +352,7 @@ class _Judge:
                           tagged[0] if tagged else None)
                 continue
             spec = specs[symbol]
-            options = [{t.sign * v for v in expected.position_lots(t.history, t.volume, rules, t.spec, spec)}
+            options = [{expected.copied_sign(rules, t.sign) * v for v in self._allowed(t, rules, spec)}
                        for t in trades]
             totals, exact = expected.sums(options)
             step = spec.volume_step
@@ -367,17 +376,18 @@ class _Judge:
         """A netting position carries the stops of the largest master position on its own side
         (docs/faults.md). Largest by the master's volume or by the slave's share: they differ only
         through rounding and clamps, and either reading is fair; a tie allows each."""
-        own = [t for t in trades if t.sign == (1 if have > 0 else -1)]
+        own = [t for t in trades if expected.copied_sign(rules, t.sign) == (1 if have > 0 else -1)
+               and not expected.filtered(rules, t.symbol, t.sign)]
         if not own or not rules.stops.follow_modifications:
             return  # on the side no master position is on, the volume check has said it
         if rules.stops.mode is not StopsMode.COPY:
             self._judge_stops(account, own[0], positions, rules, spec, tickets)
             return
-        shares = {t.ticket: max(expected.position_lots(t.history, t.volume, rules, t.spec, spec))
-                  for t in own}
+        shares = {t.ticket: max(self._allowed(t, rules, spec)) for t in own}
         leads = {t for t in own if t.volume >= max(o.volume for o in own) - 1e-9}
         leads |= {t for t in own if shares[t.ticket] >= max(shares.values()) - 1e-9}
-        allowed = {(round(t.sl, spec.digits), round(t.tp, spec.digits)) for t in leads}
+        allowed = {tuple(round(x, spec.digits) for x in expected.copied_stops(rules, t.sl, t.tp))
+                   for t in leads}
         for p in positions:
             if not any(_near(p["sl"], sl, spec) and _near(p["tp"], tp, spec) for sl, tp in allowed):
                 lead = max(leads, key=lambda t: t.volume)
@@ -420,16 +430,17 @@ class _Judge:
                           ticket)
             o = mine[0]
             problems = []
-            if _BUY_ORDER_TYPES.get(o["type"]) != order.kind:
-                problems.append(f"type {_BUY_ORDER_TYPES.get(o['type'], o['type'])} for {order.kind}")
+            kind = expected.copied_kind(rules, order.kind)
+            if _BUY_ORDER_TYPES.get(o["type"]) != kind:
+                problems.append(f"type {_BUY_ORDER_TYPES.get(o['type'], o['type'])} for {kind}")
             if spec is not None:
                 if abs(o["volume"] - want) > spec.volume_step / 2:
                     problems.append(f"{o['volume']:g} lots for {want:g}")
                 if not _near(o["price"], order.price, spec):
                     problems.append(f"price {o['price']:g} for {order.price:g}")
-                if rules.stops.mode is StopsMode.COPY and not (_near(o["sl"], order.sl, spec)
-                                                               and _near(o["tp"], order.tp, spec)):
-                    problems.append(f"sl/tp {o['sl']:g}/{o['tp']:g} for {order.sl:g}/{order.tp:g}")
+                sl, tp = expected.copied_stops(rules, order.sl, order.tp)
+                if rules.stops.mode is StopsMode.COPY and not (_near(o["sl"], sl, spec) and _near(o["tp"], tp, spec)):
+                    problems.append(f"sl/tp {o['sl']:g}/{o['tp']:g} for {sl:g}/{tp:g}")
             if problems:
                 self.flag(WRONG_ORDER, account, o["symbol"], "; ".join(problems), ticket)
 

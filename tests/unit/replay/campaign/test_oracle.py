@@ -386,3 +386,30 @@ def test_a_refusal_at_entry_still_explains_a_copy_never_made():
                           "text": f"master #{P2} stops_modified: EURUSD sl 1.09 tp 0"})
     with_reason(report, "h", P2, at_s=1.0)
     assert kinds(report) == []
+
+
+def _rules_scenario(rules: dict):
+    return parse_scenario({**DATA, "accounts": [DATA["accounts"][0], {**DATA["accounts"][1], "rules": rules},
+                                                DATA["accounts"][2]]})
+
+
+def test_a_reversed_copy_holds_the_other_side_with_the_stops_swapped():
+    scenario = _rules_scenario({"sizing": {"multiplier": 0.5}, "filters": {"reverse": True}})
+    report = clean_report()
+    h = report["accounts"]["h"]
+    h["positions"][0].update(side="sell", sl=0.0, tp=1.08)
+    h["positions"][1]["side"] = "buy"
+    h["orders"][0]["type"] = 5  # a buy limit reversed is a sell stop
+    assert check(scenario, report) == []
+    assert [v.kind for v in check(SCENARIO, report)].count(WRONG_SIDE) == 2
+
+
+def test_a_filtered_trade_is_refused_not_copied():
+    scenario = _rules_scenario({"sizing": {"multiplier": 0.5}, "filters": {"direction": "long_only"}})
+    report = clean_report()
+    # Copying the master's sell to a long-only slave is a wrong volume (the rules give 0)...
+    assert [v.kind for v in check(scenario, report)] == [WRONG_VOLUME]
+    # ...and leaving it out is right only with the refusal journaled.
+    del report["accounts"]["h"]["positions"][1]
+    assert [v.kind for v in check(scenario, report)] == [MISSING]
+    assert check(scenario, with_reason(report, "h", P2)) == []
