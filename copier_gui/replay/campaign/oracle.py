@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from copier_gui.core.rules import CopyRules, StopsMode
 from copier_gui.replay.campaign import expected
 from copier_gui.replay.campaign.reasons import (
+    ANY,
     journaled_reasons,
     journaled_requests,
     master_changes,
@@ -134,7 +135,8 @@ def _is_netting(scenario: Scenario, account_id: str) -> bool:
 class _Judge:
     """One check of one moment (the end, or a checkpoint) of one report."""
 
-    def __init__(self, scenario: Scenario, accounts: dict, reasons: dict[tuple[str, int], list[float]],
+    def __init__(self, scenario: Scenario, accounts: dict,
+                 reasons: dict[tuple[str, int], list[tuple[float, str]]],
                  at: str, master_ids: dict[str, int], blocked: dict[str, dict[str, float]],
                  master_dark: bool = False, changes: dict[int, list[tuple[float, str]]] | None = None,
                  until: float = float("inf")) -> None:
@@ -199,7 +201,8 @@ class _Judge:
                                          self.names.get(ticket) if ticket else None, self.at))
 
     def _explains(self, kind: str, account: str, ticket: int | None) -> bool:
-        times = self.reasons.get((account, ticket), ()) if ticket else ()
+        reasons = self.reasons.get((account, ticket), ()) if ticket else ()
+        times = [at for at, what in reasons if what == ANY or kind == WRONG_STOPS]
         causes = _CAUSES.get(kind, ())
         since = max((at for at, what in self.changes.get(ticket, ()) if what in causes and at <= self.until),
                     default=float("-inf"))
@@ -503,7 +506,7 @@ def check(scenario: Scenario, report: dict, explained: list[Violation] | None = 
     for at, until, accounts in moments:
         if requests is not None:
             violations.extend(unjournaled(scenario, accounts, requests, at, until))
-        known = {key: [t for t in times if t <= until] for key, times in reasons.items()}
+        known = {key: [(t, what) for t, what in found if t <= until] for key, found in reasons.items()}
         known = {key: times for key, times in known.items() if times}
         blocked = switched_off(scenario, until)
         dark = blocked.get(scenario.master.id, {}).get("connection")

@@ -60,25 +60,37 @@ def journaled_requests(report: dict) -> dict[tuple[str, int], float] | None:
     return out
 
 
-def journaled_reasons(report: dict) -> dict[tuple[str, int], list[float]]:
-    """(slave, master ticket) -> when the copier gave a reason for it (a refusal or a failure,
-    told to its listeners or written to the journal under a copy ID), in order."""
-    found: list[tuple[str, int | None, float]] = [
-        (e["account"], e.get("master_ticket"), float(e.get("at_s", 0.0)))
+# A copy's stops moved so the slave's broker takes them (too close to its market): the request
+# was carried out, and its answer says where the stops went instead, and why.
+_STOPS_MOVED = re.compile(r"(stop loss|take profit) moved from")
+ANY, STOPS = "any", "stops"
+
+
+def journaled_reasons(report: dict) -> dict[tuple[str, int], list[tuple[float, str]]]:
+    """(slave, master ticket) -> when the copier gave a reason for it, and for what: ``ANY``
+    difference (a refusal or a failure, told to its listeners or written to the journal under a
+    copy ID), or only the ``STOPS`` (stops it had to move), in order."""
+    found: list[tuple[str, int | None, float, str]] = [
+        (e["account"], e.get("master_ticket"), float(e.get("at_s", 0.0)), ANY)
         for e in [*report.get("refusals", ()), *report.get("failures", ())]]
     named = _notice_tickets(report)
     for e in report.get("journal", ()):
         kind, text = e.get("kind"), str(e.get("text", ""))
         if kind in _REASON_KINDS or (kind == "result" and not text.startswith(_DONE_RESULTS)):
-            ticket = e.get("master_ticket") or _ticket_in(e.get("copy_id"))
-            at_s = float(e["at_s"])
-            for t in [ticket] if ticket else named.get((e["account"], round(at_s, 6), text), ()):
-                found.append((e["account"], t, at_s))
-    out: dict[tuple[str, int], list[float]] = defaultdict(list)
-    for account, ticket, at_s in found:
+            what = ANY
+        elif kind == "result" and _STOPS_MOVED.search(text):
+            what = STOPS
+        else:
+            continue
+        ticket = e.get("master_ticket") or _ticket_in(e.get("copy_id"))
+        at_s = float(e["at_s"])
+        for t in [ticket] if ticket else named.get((e["account"], round(at_s, 6), text), ()):
+            found.append((e["account"], t, at_s, what))
+    out: dict[tuple[str, int], list[tuple[float, str]]] = defaultdict(list)
+    for account, ticket, at_s, what in found:
         if ticket:
-            out[(account, ticket)].append(at_s)
-    return {key: sorted(times) for key, times in out.items()}
+            out[(account, ticket)].append((at_s, what))
+    return {key: sorted(reasons) for key, reasons in out.items()}
 
 
 _MASTER_EVENT = re.compile(r"#(\d+) (\w+)")

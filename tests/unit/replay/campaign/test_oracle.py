@@ -413,3 +413,12 @@ def test_a_filtered_trade_is_refused_not_copied():
     del report["accounts"]["h"]["positions"][1]
     assert [v.kind for v in check(scenario, report)] == [MISSING]
     assert check(scenario, with_reason(report, "h", P2)) == []
+
+
+def test_stops_the_slave_broker_made_the_copier_move_are_explained_only_as_stops():
+    report = clean_report()
+    report["accounts"]["h"]["positions"][0].update(sl=1.0805, volume=0.4)
+    with_journal(report, {"at_s": 3.0, "account": "h", "kind": "result", "copy_id": f"sltp:{P1}:h:x",
+                          "text": "placed: accepted (10009 Request executed); stop loss moved from "
+                                  "1.08000 to 1.08050: EURUSD.m needs stops at least 10 points from the bid"})
+    assert kinds(report) == [WRONG_VOLUME]
