@@ -76,14 +76,13 @@ def position_lots(history: Iterable[float], now: float, rules: CopyRules, master
     ``history`` is every volume the master position has had. The copy's proportion is fixed when
     it is made (docs/rules.md, partial closes), and a copy may be made at any of those volumes
     (a slave offline at the open copies later, a restarted copier may size afresh), so each
-    is a valid starting point. 0.0 stands for a refusal.
+    is a valid starting point; the same proportion holds when a netting master's position grows.
+    0.0 stands for a refusal.
     """
     out: set[float] = set()
     fresh = on_step(rule_lots(now, rules, master, slave), slave, rules)
     out.add(fresh or 0.0)
     for then in history:
-        if then < now - _EPS:
-            continue
         entry = on_step(rule_lots(then, rules, master, slave), slave, rules)
         if entry is None:
             continue

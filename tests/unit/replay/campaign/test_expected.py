@@ -69,3 +69,10 @@ def test_netting_totals():
     assert sums([{0.5, 0.4}, {-0.2}]) == ({0.3, 0.2}, True)
     totals, exact = sums([{0.1, 0.2, 0.3}] * 4, limit=5)
     assert (totals, exact) == ({0.4, 1.2}, False)
+
+
+def test_a_netting_masters_position_that_grew_keeps_the_proportion():
+    btc = spec_at("meridian_ecn", "BTCUSD")
+    sizing = rules(multiplier=0.25, min_lot=0.02)
+    # Copied at 0.05 (0.0125 raised to 0.02), then the master's position grew to 0.55: 0.22.
+    assert position_lots((0.05,), 0.55, sizing, btc, btc) == {0.13, 0.22}
