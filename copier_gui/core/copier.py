@@ -82,7 +82,7 @@ class SlaveLink:
     reconnect_task: asyncio.Task | None = None
     watch_task: asyncio.Task | None = None  # waits for trading to be allowed again
     waiting: dict[int, str] = field(default_factory=dict)  # master ticket -> why it is not copied yet
-    exits_waiting: dict[int, str] = field(default_factory=dict)  # master ticket -> why its exit waits
+    exits_waiting: dict[int, tuple] = field(default_factory=dict)  # master ticket -> (why, master state)
     deferred_task: asyncio.Task | None = None  # one later pass, for stop changes held back
     other_copiers: tuple[str, ...] = ()  # other copiers whose trades are on this account
     throttled_until: float = float("-inf")  # monotonic; the broker asked for fewer requests
@@ -573,6 +573,7 @@ class Copier:
                     entries_ok = self.entries_allowed(slave) and slave.state is LinkState.CONNECTED
                 shares, unsettled = (None, frozenset()) if hedging else self._settle_netting(slave, actual)
                 if not (fresh and only is not None and hedging):
+                    self._adopt_copies(slave, actual, master, plan)
                     self._not_again(slave, plan, actual, shares)
                 self._note_waiting(slave, plan, actual, only, entries_ok)
                 if slave.state is LinkState.DEGRADED:
@@ -738,6 +739,17 @@ class Copier:
             out[symbol] = shares
         return out, frozenset(unsettled)
 
+    def _adopt_copies(self, slave: SlaveLink, actual: Snapshot, master: Snapshot, plan: SlavePlan) -> None:
+        """A copy the broker shows that the copy book has no entry for (the copier stopped between
+        the fill and its bookkeeping) is written in now, so a later restart knows this slave holds
+        it. Its size is the one the rules give for the master's volume now, as the plan already
+        uses: the volume at entry is not known, and the master may have reduced meanwhile."""
+        masters = master.positions_by_ticket()
+        for ticket in held_tickets(tuple(p for p in actual.positions if p.deals is None), slave.magic, self.instance):
+            d = plan.positions.get(ticket)
+            if d is not None and ticket in masters and self.copybook.get(slave.id, ticket) is None:
+                self.copybook.remember(slave.id, ticket, masters[ticket].volume, d.volume)
+
     def _not_again(self, slave: SlaveLink, plan: SlavePlan, actual: Snapshot,
                    shares: dict[str, dict[int, float]] | None) -> None:
         """A copy that filled and is gone while its master position is still open was closed at the
@@ -804,13 +816,19 @@ class Copier:
 
     def _note_exits_waiting(self, slave: SlaveLink, steps: list) -> None:
         why = self._entries_blocked(slave)
+        master = self.master_snapshot
+        positions = master.positions_by_ticket() if master else {}
+        orders = master.orders_by_ticket() if master else {}
         for step in steps:
             if isinstance(step, OpenStep | PlaceStep | AmendStep) or (isinstance(step, NetStep) and not step.is_exit):
                 continue
             ticket = _master_ticket_of(step)
-            if slave.exits_waiting.get(ticket) == why:
+            # Journaled again for each change of the master's position, not for each pass.
+            now = positions.get(ticket) or orders.get(ticket)
+            key = (why, (now.volume, now.sl, now.tp, getattr(now, "price", 0.0)) if now else "gone")
+            if slave.exits_waiting.get(ticket) == key:
                 continue
-            slave.exits_waiting[ticket] = why
+            slave.exits_waiting[ticket] = key
             text = f"not followed yet: {why}; the master's change to #{ticket} is mirrored when that changes"
             self.journal.record("refusal", text, account=slave.id, master_ticket=ticket)
             self._notify(Notice("refusal", slave.id, text, ticket))
