@@ -863,7 +863,11 @@ class Copier:
                 if o.magic == slave.magic and tags.is_ours(o.comment, self.instance)}
         changes = (EventKind.CLOSED, EventKind.PARTIALLY_CLOSED, EventKind.STOPS_MODIFIED,
                    EventKind.PENDING_CANCELLED, EventKind.PENDING_MODIFIED, EventKind.INCREASED)
-        steps = [_Change(e.ticket) for e in events if e.kind in changes and e.ticket in held]
+        # A pending copy placed in the pass the slave was lost in is not in any snapshot or book:
+        # changes to master orders are journaled for every slave that cannot follow them.
+        orders = (EventKind.PENDING_CANCELLED, EventKind.PENDING_MODIFIED)
+        steps = [_Change(e.ticket) for e in events
+                 if e.kind in changes and (e.ticket in held or e.kind in orders)]
         self._note_exits_waiting(slave, steps)
 
     def _note_missed_round_trips(self, slave: SlaveLink) -> None:
