@@ -14,7 +14,7 @@ that), nothing the master did since can be asked of the slaves.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from copier_gui.core.rules import CopyRules, StopsMode
 from copier_gui.replay.campaign import expected
@@ -184,21 +184,25 @@ class _Judge:
 
     def flag(self, kind: str, account: str, symbol: str, detail: str, ticket: int | None = None,
              *, excused_by: set[int] = frozenset()) -> None:
-        if self.master_dark and kind != DUPLICATE:
-            self.explained.append(Violation(kind, account, symbol, f"{detail} (master out of reach)",
-                                            ticket, self.names.get(ticket) if ticket else None, self.at))
+        found = Violation(kind, account, symbol, detail, ticket,
+                          self.names.get(ticket) if ticket else None, self.at)
+        if kind in (DUPLICATE, WRONG_SYMBOL):  # nothing the scenario did asks for these
+            self.violations.append(found)
             return
-        # A slave that cannot trade cannot close an orphan.
-        why_blocked = self.blocked.get(account)
-        absolute = kind in ABSOLUTE and not (why_blocked and kind != DUPLICATE)
-        if not absolute and any(self._explains(kind, account, t) for t in excused_by | {ticket}):
-            self.explained.append(Violation(kind, account, symbol, detail, ticket,
-                                            self.names.get(ticket) if ticket else None, self.at))
+        if self.master_dark:
+            self.explained.append(found)
             return
-        if why_blocked and kind in ABSOLUTE and kind != DUPLICATE:
-            detail = f"{detail} ({why_blocked}; no journaled reason names this ticket)"
-        self.violations.append(Violation(kind, account, symbol, detail, ticket,
-                                         self.names.get(ticket) if ticket else None, self.at))
+        # A slave that cannot trade cannot close an orphan: there it needs a reason like any
+        # difference; anywhere else nothing explains one.
+        why_blocked = self.blocked.get(account) if kind in (ORPHAN_POSITION, ORPHAN_ORDER) else None
+        if kind in ABSOLUTE and not why_blocked:
+            self.violations.append(found)
+        elif any(self._explains(kind, account, t) for t in excused_by | {ticket}):
+            self.explained.append(found)
+        else:
+            if why_blocked:
+                found = replace(found, detail=f"{detail} ({why_blocked}; no journaled reason names this ticket)")
+            self.violations.append(found)
 
     def _explains(self, kind: str, account: str, ticket: int | None) -> bool:
         reasons = self.reasons.get((account, ticket), ()) if ticket else ()

@@ -422,3 +422,15 @@ def test_stops_the_slave_broker_made_the_copier_move_are_explained_only_as_stops
                           "text": "placed: accepted (10009 Request executed); stop loss moved from "
                                   "1.08000 to 1.08050: EURUSD.m needs stops at least 10 points from the bid"})
     assert kinds(report) == [WRONG_VOLUME]
+
+
+def test_nothing_the_scenario_did_excuses_a_copy_on_the_wrong_instrument():
+    blocked = parse_scenario({**DATA, "timeline": [*DATA["timeline"],
+                                                   {"at": 2.5, "action": "autotrading_off", "account": "h"},
+                                                   {"at": 2.5, "action": "connection_lost", "account": "master"}]})
+    report = clean_report()
+    report["accounts"]["h"]["positions"][1]["symbol"] = "GBPUSD.m"
+    with_journal(report, {"at_s": 2.6, "account": "master", "kind": "state", "copy_id": None,
+                          "text": "master disconnected"})
+    with_reason(report, "h", P2)
+    assert [v.kind for v in check(blocked, report)] == [WRONG_SYMBOL]
