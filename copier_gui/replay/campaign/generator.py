@@ -301,8 +301,7 @@ def _timeline(d: _Draft) -> None:
 # ----------------------------------------------------------------------------------- scenario
 
 
-def _account(rng: random.Random, account_id: str, role: str, broker: str, profile: str,
-             margin_mode: str) -> dict:
+def _account(account_id: str, role: str, broker: str, profile: str, margin_mode: str) -> dict:
     # Ample money and leverage: a "no money" refusal should come from an injected fault, where
     # the scenario says so, not from a drawn volume that happens to be large.
     jpy = PROFILES[profile].currency == "JPY"
@@ -326,14 +325,14 @@ def generate(seed: int) -> dict:
     brokers = {f"b-{p}": {"profile": p} for p in PROFILE_NAMES}
     # Drawn apart, so the hedging masters' scenarios stay what they were before netting ones came.
     netting = random.Random(f"copier_gui.campaign:{seed}:master").random() < 0.15
-    accounts = [_account(rng, "master", "master", f"b-{master_profile}", master_profile,
+    accounts = [_account("master", "master", f"b-{master_profile}", master_profile,
                          "netting" if netting else "hedging")]
     slaves = []
     for i in range(rng.randint(2, 4)):
         profile = rng.choice(PROFILE_NAMES)
         mode = rng.choice(MARGIN_MODES)
-        account = _account(rng, f"s{i + 1}-{profile.split('_')[0]}-{mode[0]}", "slave",
-                           f"b-{profile}", profile, mode)
+        account = _account(f"s{i + 1}-{profile.split('_')[0]}-{mode[0]}", "slave", f"b-{profile}",
+                           profile, mode)
         account["rules"] = _rules(rng, master_profile, profile, symbols)
         accounts.append(account)
         slaves.append(account["id"])
