@@ -7,6 +7,7 @@ folder the failing scenario is written there as YAML, ready for ``copier-gui rep
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import time
 import traceback
@@ -98,6 +99,12 @@ def write_scenario(data: dict, violations: list[dict], folder: Path) -> Path:
     return path
 
 
+def _quiet_worker() -> None:
+    # The copier warns about every fault the scenario injects; in a worker those warnings would
+    # only bury the figures, which carry what matters.
+    logging.disable(logging.WARNING)
+
+
 def _run_seed_star(args: tuple[int, str | None]) -> dict:
     return run_seed(*args)
 
@@ -133,7 +140,7 @@ def run_campaign(count: int, seed: int = 0, jobs: int = 1, out: str | None = Non
     started = time.perf_counter()
     work = [(s, out) for s in range(seed, seed + count)]
     # spawn: the same start on every platform, and no copied state from the parent.
-    pool = multiprocessing.get_context("spawn").Pool(jobs) if jobs > 1 else None
+    pool = multiprocessing.get_context("spawn").Pool(jobs, _quiet_worker) if jobs > 1 else None
     try:
         results = list(pool.imap(_run_seed_star, work, chunksize=1)) if pool else [run_seed(*w) for w in work]
         shrunk = _shrink_examples(results, out, shrink_budget, pool) if shrink_budget else []
