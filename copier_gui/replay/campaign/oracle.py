@@ -20,6 +20,7 @@ from copier_gui.core.rules import CopyRules, StopsMode
 from copier_gui.replay.campaign import expected
 from copier_gui.replay.campaign.reasons import (
     ANY,
+    WAITING,
     journaled_reasons,
     journaled_requests,
     master_changes,
@@ -206,7 +207,11 @@ class _Judge:
 
     def _explains(self, kind: str, account: str, ticket: int | None) -> bool:
         reasons = self.reasons.get((account, ticket), ()) if ticket else ()
-        times = [at for at, what in reasons if what == ANY or kind == WRONG_STOPS]
+        # A wait explains a difference only while what it waits on is still in the way; once the
+        # slave is back, the promised copy or exit is due.
+        waiting = account in self.blocked
+        times = [at for at, what in reasons
+                 if what == ANY or (what == WAITING and waiting) or (what != WAITING and kind == WRONG_STOPS)]
         causes = _CAUSES.get(kind, ())
         since = max((at for at, what in self.changes.get(ticket, ()) if what in causes and at <= self.until),
                     default=float("-inf"))

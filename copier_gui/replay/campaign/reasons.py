@@ -63,21 +63,24 @@ def journaled_requests(report: dict) -> dict[tuple[str, int], float] | None:
 # A copy's stops moved so the slave's broker takes them (too close to its market): the request
 # was carried out, and its answer says where the stops went instead, and why.
 _STOPS_MOVED = re.compile(r"(stop loss|take profit) moved from")
-ANY, STOPS = "any", "stops"
+# What docs/faults.md calls a wait: the copier names what blocks a copy or an exit and promises it
+# once that changes. Such a reason holds only while the block lasts.
+_WAITING = ("not copied yet", "not followed yet")
+ANY, STOPS, WAITING = "any", "stops", "waiting"
 
 
 def journaled_reasons(report: dict) -> dict[tuple[str, int], list[tuple[float, str]]]:
     """(slave, master ticket) -> when the copier gave a reason for it, and for what: ``ANY``
     difference (a refusal or a failure, told to its listeners or written to the journal under a
-    copy ID), or only the ``STOPS`` (stops it had to move), in order."""
+    copy ID), one ``WAITING`` on a block, or only the ``STOPS`` (stops it had to move), in order."""
     found: list[tuple[str, int | None, float, str]] = [
-        (e["account"], e.get("master_ticket"), float(e.get("at_s", 0.0)), ANY)
+        (e["account"], e.get("master_ticket"), float(e.get("at_s", 0.0)), _what(e.get("reason", "")))
         for e in [*report.get("refusals", ()), *report.get("failures", ())]]
     named = _notice_tickets(report)
     for e in report.get("journal", ()):
         kind, text = e.get("kind"), str(e.get("text", ""))
         if kind in _REASON_KINDS or (kind == "result" and not text.startswith(_DONE_RESULTS)):
-            what = ANY
+            what = _what(text)
         elif kind == "result" and _STOPS_MOVED.search(text):
             what = STOPS
         else:
@@ -91,6 +94,10 @@ def journaled_reasons(report: dict) -> dict[tuple[str, int], list[tuple[float, s
         if ticket:
             out[(account, ticket)].append((at_s, what))
     return {key: sorted(reasons) for key, reasons in out.items()}
+
+
+def _what(text: str) -> str:
+    return WAITING if text.startswith(_WAITING) else ANY
 
 
 _MASTER_EVENT = re.compile(r"#(\d+) (\w+)")

@@ -293,12 +293,27 @@ def test_one_problem_seen_at_a_checkpoint_and_at_the_end_counts_once():
 def test_a_refusal_journaled_with_its_ticket_in_the_notice_only_is_a_reason():
     report = clean_report()
     del report["accounts"]["h"]["positions"][1]
-    text = "not copied yet: h is degraded (trading is off); it is copied when that changes"
+    text = "skipped: volume 0.004 is below the minimum 0.01 for EURUSD.m"
     with_journal(report, {"at_s": 3.0, "account": "h", "kind": "refusal", "copy_id": None, "text": text})
     report["events"] = [{"at_s": 3.0, "account": "h", "text": f"{text} (master #{P2})"}]
     assert kinds(report) == []
     report["events"][0]["text"] = f"{text} (master #{P1})"
     assert kinds(report) == [MISSING]
+
+
+def test_a_wait_explains_a_gap_only_while_the_slave_is_still_blocked():
+    report = clean_report()
+    del report["accounts"]["h"]["positions"][1]
+    report["refusals"].append({"at_s": 3.0, "account": "h", "master_ticket": P2,
+                               "reason": "not copied yet: h is degraded (trading is off)"})
+    # AutoTrading came back on: the copy it waited for is due.
+    back = parse_scenario({**DATA, "timeline": [*DATA["timeline"],
+                                                {"at": 2.5, "action": "autotrading_off", "account": "h"},
+                                                {"at": 6, "action": "autotrading_on", "account": "h"}]})
+    assert [v.kind for v in check(back, report)] == [MISSING]
+    still_off = parse_scenario({**DATA, "timeline": [*DATA["timeline"],
+                                                     {"at": 2.5, "action": "autotrading_off", "account": "h"}]})
+    assert check(still_off, report) == []
 
 
 def test_an_orphan_on_a_slave_left_switched_off_needs_a_reason_naming_it():
