@@ -31,7 +31,7 @@ from copier_gui.replay.scenario import OpenAction, PartialCloseAction, PlacePend
 from copier_gui.sim.constants import ACCOUNT_MARGIN_MODE_RETAIL_NETTING as _NETTING
 from copier_gui.sim.profiles import SymbolSpec
 
-# Violation kinds. The first five hold whatever the journal says; the others are differences
+# Violation kinds. The first six hold whatever the journal says; the others are differences
 # the journal did not explain.
 DUPLICATE = "duplicate"  # an entry filled twice
 ORPHAN_POSITION = "orphan_position"  # a slave position whose master position is closed
@@ -44,9 +44,10 @@ WRONG_STOPS = "wrong_stops"  # stop loss or take profit not the master's (stops.
 WRONG_ORDER = "wrong_order"  # a copied pending order with another price, type or volume
 UNEXPECTED_ORDER = "unexpected_order"  # a pending order where the rules copy none
 UNJOURNALED = "unjournaled"  # a slave position or order no journaled request accounts for
-KINDS = (DUPLICATE, ORPHAN_POSITION, ORPHAN_ORDER, WRONG_SYMBOL, UNJOURNALED, MISSING, WRONG_VOLUME,
-         WRONG_SIDE, WRONG_STOPS, WRONG_ORDER, UNEXPECTED_ORDER)
-ABSOLUTE = frozenset({DUPLICATE, ORPHAN_POSITION, ORPHAN_ORDER, WRONG_SYMBOL, UNJOURNALED})
+LATE_ENTRY = "late_entry"  # an entry sent later after the master's fill than max_delay_ms allows
+KINDS = (DUPLICATE, ORPHAN_POSITION, ORPHAN_ORDER, WRONG_SYMBOL, UNJOURNALED, LATE_ENTRY, MISSING,
+         WRONG_VOLUME, WRONG_SIDE, WRONG_STOPS, WRONG_ORDER, UNEXPECTED_ORDER)
+ABSOLUTE = frozenset({DUPLICATE, ORPHAN_POSITION, ORPHAN_ORDER, WRONG_SYMBOL, UNJOURNALED, LATE_ENTRY})
 
 # The master changes a difference of each kind can come from: a reason given before the last of
 # them is about an earlier state (an old requote does not explain a partial close missed later).
@@ -482,6 +483,27 @@ def duplicate_entries(report: dict) -> list[Violation]:
     return out
 
 
+def late_entries(scenario: Scenario, report: dict,
+                 changes: dict[int, list[tuple[float, str]]]) -> list[Violation]:
+    """Entries requested later than the slave's max_delay_ms after the master's fill. The fill
+    is taken as when the copier saw it, which is no earlier than the fill itself, so an entry
+    flagged here was late for certain; one whose fill the copier never saw is not judged."""
+    out = []
+    for copy in report.get("copies", ()):
+        sent = copy.get("request_sent_at_s")
+        if copy.get("action") != "open" or not str(copy.get("copy_id", "")).endswith(":entry") or sent is None:
+            continue
+        seen = [at for at, what in changes.get(copy["master_ticket"], ())
+                if what in ("opened", "pending_triggered")]
+        limit_s = scenario.account(copy["slave"]).rules.tolerances.max_delay_ms / 1000.0
+        if seen and sent - min(seen) > limit_s + 1e-6:
+            out.append(Violation(LATE_ENTRY, copy["slave"], copy["symbol"],
+                                 f"{copy['copy_id']} sent {sent - min(seen):.1f} s after the master's "
+                                 f"fill was seen; tolerances.max_delay_ms is {limit_s * 1000:g}",
+                                 copy["master_ticket"]))
+    return out
+
+
 def unjournaled(scenario: Scenario, accounts: dict, requests: dict[tuple[str, int], float], at: str,
                 until: float) -> list[Violation]:
     """Slave positions and orders that no request journaled by then accounts for. The copier
@@ -510,7 +532,7 @@ def check(scenario: Scenario, report: dict, explained: list[Violation] | None = 
     moments = [(f"{c['at_s']:g}s", c["at_s"], c["accounts"]) for c in report.get("checkpoints", ())
                if "accounts" in c]
     moments.append(("end", float("inf"), report["accounts"]))
-    violations = duplicate_entries(report)
+    violations = duplicate_entries(report) + late_entries(scenario, report, changes)
     requests = journaled_requests(report)
     for at, until, accounts in moments:
         if requests is not None:

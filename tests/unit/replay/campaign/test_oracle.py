@@ -9,6 +9,7 @@ import pytest
 
 from copier_gui.replay.campaign.oracle import (
     DUPLICATE,
+    LATE_ENTRY,
     MISSING,
     ORPHAN_ORDER,
     ORPHAN_POSITION,
@@ -449,3 +450,13 @@ def test_nothing_the_scenario_did_excuses_a_copy_on_the_wrong_instrument():
                           "text": "master disconnected"})
     with_reason(report, "h", P2)
     assert [v.kind for v in check(blocked, report)] == [WRONG_SYMBOL]
+
+
+@pytest.mark.parametrize("sent_at, late", [(9.5, False), (12.1, True)])
+def test_an_entry_sent_beyond_the_maximum_delay_is_late(sent_at, late):
+    report = with_journal(clean_report(), {"at_s": 1.0, "account": "master", "kind": "master_event",
+                                           "copy_id": None, "text": f"master #{P1} opened: buy 1 EURUSD"})
+    report["copies"] = [{"action": "open", "copy_id": f"master:{P1}:h:entry", "slave": "h",
+                         "symbol": "EURUSD.m", "master_ticket": P1, "volume": 0.5,
+                         "request_sent_at_s": sent_at}]
+    assert kinds(report) == ([LATE_ENTRY] if late else [])  # the default max_delay_ms: 10 s
