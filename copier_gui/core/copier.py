@@ -81,7 +81,7 @@ class SlaveLink:
     lock: asyncio.Lock | None = None
     reconnect_task: asyncio.Task | None = None
     watch_task: asyncio.Task | None = None  # waits for trading to be allowed again
-    waiting: dict[int, str] = field(default_factory=dict)  # master ticket -> why it is not copied yet
+    waiting: dict[int, tuple] = field(default_factory=dict)  # master ticket -> (why, master state) journaled
     exits_waiting: dict[int, tuple] = field(default_factory=dict)  # master ticket -> (why, master state)
     deferred_task: asyncio.Task | None = None  # one later pass, for stop changes held back
     other_copiers: tuple[str, ...] = ()  # other copiers whose trades are on this account
@@ -661,10 +661,12 @@ class Copier:
         return ""
 
     def _waiting(self, slave: SlaveLink, ticket: int, why: str) -> None:
-        """Journal once why a master position is not (yet) at this slave."""
-        if slave.waiting.get(ticket) == why:
+        """Journal why a master position is not (yet) at this slave: once, and again when the
+        master's position changes (an order that fills, a volume that grows)."""
+        key = (why, self._master_state(ticket))
+        if slave.waiting.get(ticket) == key:
             return
-        slave.waiting[ticket] = why
+        slave.waiting[ticket] = key
         text = f"not copied yet: {why}; it is copied when that changes, within tolerances"
         self.journal.record("refusal", text, account=slave.id, master_ticket=ticket)
         self._notify(Notice("refusal", slave.id, f"{text} (master #{ticket})", ticket))
@@ -814,18 +816,26 @@ class Copier:
                                                     "would double it")
             slave.executor.refuse(ticket, plan.refusals[ticket].reason)
 
+    def _master_state(self, ticket: int) -> tuple:
+        """What the master holds for a ticket now, to tell one change of it from the next."""
+        master = self.master_snapshot
+        if master is not None:
+            for p in master.positions:
+                if p.ticket == ticket:
+                    return ("position", p.volume, p.sl, p.tp)
+            for o in master.orders:
+                if o.ticket == ticket:
+                    return ("order", o.volume, o.price, o.sl, o.tp)
+        return ("gone",)
+
     def _note_exits_waiting(self, slave: SlaveLink, steps: list) -> None:
         why = self._entries_blocked(slave)
-        master = self.master_snapshot
-        positions = master.positions_by_ticket() if master else {}
-        orders = master.orders_by_ticket() if master else {}
         for step in steps:
             if isinstance(step, OpenStep | PlaceStep | AmendStep) or (isinstance(step, NetStep) and not step.is_exit):
                 continue
             ticket = _master_ticket_of(step)
             # Journaled again for each change of the master's position, not for each pass.
-            now = positions.get(ticket) or orders.get(ticket)
-            key = (why, (now.volume, now.sl, now.tp, getattr(now, "price", 0.0)) if now else "gone")
+            key = (why, self._master_state(ticket))
             if slave.exits_waiting.get(ticket) == key:
                 continue
             slave.exits_waiting[ticket] = key
