@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, replace
 
 from copier_gui.core.rules import CopyRules, StopsMode
 from copier_gui.replay.campaign import expected
+from copier_gui.replay.campaign.disruptions import SETTLE_S
 from copier_gui.replay.campaign.reasons import (
     ANY,
     WAITING,
@@ -141,9 +142,14 @@ class _Judge:
                  reasons: dict[tuple[str, int], list[tuple[float, str]]],
                  at: str, master_ids: dict[str, int], blocked: dict[str, dict[str, float]],
                  master_dark: bool = False, changes: dict[int, list[tuple[float, str]]] | None = None,
-                 until: float = float("inf")) -> None:
+                 until: float = float("inf"), settle_s: float = 0.0) -> None:
         self.scenario = scenario
         self.until = until
+        # Master tickets that changed on their own shortly before this moment (a pending order
+        # filled, a stop hit at the master): their copies may still be on their way, so they are
+        # not judged here. Scheduled changes never fall this close; checkpoints keep clear of them.
+        self.unsettled = {ticket for ticket, seen in (changes or {}).items()
+                          if any(until - settle_s < at <= until for at, _ in seen)}
         self.accounts = accounts
         self.reasons = reasons  # only those given by the moment judged
         self.changes = changes or {}
@@ -190,6 +196,8 @@ class _Judge:
                           self.names.get(ticket) if ticket else None, self.at)
         if kind in (DUPLICATE, WRONG_SYMBOL):  # nothing the scenario did asks for these
             self.violations.append(found)
+            return
+        if (excused_by | {ticket}) & self.unsettled:
             return
         if self.master_dark:
             self.explained.append(found)
@@ -523,15 +531,19 @@ def unjournaled(scenario: Scenario, accounts: dict, requests: dict[tuple[str, in
     return out
 
 
-def check(scenario: Scenario, report: dict, explained: list[Violation] | None = None) -> list[Violation]:
+def check(scenario: Scenario, report: dict, explained: list[Violation] | None = None,
+          settle_s: float = SETTLE_S) -> list[Violation]:
     """Every violation in ``report``, at its checkpoints and at the end. Differences the journal
-    explains are not violations; given a list, they are added to ``explained``, to be counted."""
+    explains are not violations; given a list, they are added to ``explained``, to be counted.
+    A master position or order that changed on its own within ``settle_s`` of a moment is not
+    judged at that moment."""
     reasons = journaled_reasons(report)
     changes = master_changes(report)
     master_ids = report.get("master_ids", {})
     moments = [(f"{c['at_s']:g}s", c["at_s"], c["accounts"]) for c in report.get("checkpoints", ())
                if "accounts" in c]
-    moments.append(("end", float("inf"), report["accounts"]))
+    end = float(report.get("scenario", {}).get("duration_s") or scenario.end_s)
+    moments.append(("end", end, report["accounts"]))
     violations = duplicate_entries(report) + late_entries(scenario, report, changes)
     requests = journaled_requests(report)
     for at, until, accounts in moments:
@@ -544,7 +556,8 @@ def check(scenario: Scenario, report: dict, explained: list[Violation] | None = 
         master_dark = dark is not None and said_after(report, scenario.master.id, dark, until)
         slaves = {a.id for a in scenario.slaves}
         blocked = {account: levers for account, levers in blocked.items() if account in slaves}
-        judge = _Judge(scenario, accounts, known, at, master_ids, blocked, master_dark, changes, until)
+        judge = _Judge(scenario, accounts, known, at, master_ids, blocked, master_dark, changes, until,
+                       settle_s)
         for slave in scenario.slaves:
             judge.slave(slave.id)
         violations.extend(judge.violations)

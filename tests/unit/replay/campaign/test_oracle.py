@@ -7,6 +7,7 @@ import copy
 
 import pytest
 
+from copier_gui.replay.campaign.disruptions import SETTLE_S
 from copier_gui.replay.campaign.oracle import (
     DUPLICATE,
     LATE_ENTRY,
@@ -460,3 +461,21 @@ def test_an_entry_sent_beyond_the_maximum_delay_is_late(sent_at, late):
                          "symbol": "EURUSD.m", "master_ticket": P1, "volume": 0.5,
                          "request_sent_at_s": sent_at}]
     assert kinds(report) == ([LATE_ENTRY] if late else [])  # the default max_delay_ms: 10 s
+
+
+def test_a_master_change_of_its_own_just_before_a_moment_is_not_judged_then():
+    # o1 filled at the master a second before the checkpoint: the slave's copy may be on its way.
+    report = clean_report()
+    fill = {"symbol": "EURUSD", "side": "buy", "volume": 0.6, "price_open": 1.082, "sl": 0.0, "tp": 0.0,
+            "magic": 0, "tag": "", "master_ticket": O1, "master_id": "o1"}
+    moment = copy.deepcopy(report["accounts"])
+    moment["master"]["orders"] = []
+    moment["master"]["positions"].append(fill)
+    moment["h"]["orders"] = []
+    moment["n"]["positions"][0]["volume"] = 1.2  # netting took the fill in; h has not yet
+    report["checkpoints"] = [{"at_s": 20.0, "accounts": moment}]
+    with_journal(report, {"at_s": 19.0, "account": "master", "kind": "master_event", "copy_id": None,
+                          "text": f"master #{O1} pending_triggered: buy 0.6 EURUSD"})
+    assert kinds(report) == []
+    report["checkpoints"][0]["at_s"] = 19.0 + SETTLE_S + 0.1
+    assert kinds(report) == [MISSING]

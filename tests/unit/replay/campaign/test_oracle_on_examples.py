@@ -29,7 +29,7 @@ def test_the_oracle_reads_a_real_report():
                      {"id": "h", "role": "slave", "broker": "h", "margin_mode": "hedging"}],
         "timeline": [{"at": 1, "action": "open", "id": "p1", "symbol": "EURUSD", "side": "buy",
                       "volume": 0.4}],
-        "duration_s": 10,
+        "duration_s": 20,
     })
     report = run_scenario(scenario)
     assert check(scenario, report) == []
