@@ -2,8 +2,9 @@
 disconnects, switched-off terminals, rejections and latency, judged by the oracle that was written
 apart from the planner. Every kind of violation must be absent.
 
-A kind the copier still gets wrong is marked as an expected failure, strictly: the day it is fixed
-the mark fails the run and has to go. To replay a failing seed: ``run_seed(seed)`` (or
+A kind the copier still gets wrong in the sample (``KNOWN``), or a seed beyond it where the wider
+campaign found one (``FOUND``), is marked as an expected failure, strictly: the day it is fixed the
+mark fails the run and has to go. To replay a failing seed: ``run_seed(seed)`` (or
 ``python bench/campaign.py --count 1 --seed S --out DIR`` for its scenario as YAML).
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from copier_gui.replay.campaign import KINDS, run_campaign
+from copier_gui.replay.campaign import KINDS, run_campaign, run_seed
 from copier_gui.replay.campaign.campaign import REPLAY_ERROR
 
 FIRST_SEED = 0
@@ -19,6 +20,15 @@ COUNT = 60  # about a minute on one core
 
 # Kinds the sample still finds, with what goes wrong; remove an entry once the copier is fixed.
 KNOWN: dict[str, str] = {}
+
+# Seeds beyond the sample where the campaign found a violation that is not fixed yet: each is run
+# on its own, expected to fail strictly, so the fix shows as an unexpected pass.
+FOUND: dict[int, tuple[str, str]] = {
+    145: ("orphan_position",
+          "netting slave at a RETURN-filling broker: the remainder of a partly filled close fills "
+          "later, the copier spreads it over the shares in fractions off the lot step (0.0857, "
+          "0.514), every exit is then refused and the slave keeps -0.6 EURUSD with the master flat"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -46,3 +56,11 @@ def test_no_violation(campaign, kind):
     found = campaign["examples"].get(kind, [])
     shown = "\n".join(f"seed {e['seed']}: {e['description']}" for e in found)
     assert campaign["violations_by_kind"][kind] == 0, f"{kind}:\n{shown}"
+
+
+@pytest.mark.parametrize("seed", [pytest.param(seed, marks=pytest.mark.xfail(strict=True, reason=why))
+                                  for seed, (_, why) in FOUND.items()])
+def test_found_by_the_wider_campaign(seed):
+    kind = FOUND[seed][0]
+    found = [v["description"] for v in run_seed(seed)["violations"] if v["kind"] == kind]
+    assert not found, "\n".join(found)
