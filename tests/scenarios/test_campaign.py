@@ -28,6 +28,12 @@ FOUND: dict[int, tuple[str, str]] = {
           "netting slave at a RETURN-filling broker: the remainder of a partly filled close fills "
           "later, the copier spreads it over the shares in fractions off the lot step (0.0857, "
           "0.514), every exit is then refused and the slave keeps -0.6 EURUSD with the master flat"),
+    50036: ("orphan_position",
+            "netting slave at a RETURN-filling broker with partial fills: it keeps -1.4 USDJPY after "
+            "the master closed everything"),
+    50005: ("wrong_stops",
+            "netting slave, fixed_lot shares: the master moves the take profit of its largest position "
+            "and 18 s later the slave's position still carries the old one"),
 }
 
 
