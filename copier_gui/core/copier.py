@@ -728,7 +728,7 @@ class Copier:
             shares = book.shares(slave.id, symbol)
             gap = round(held - sum(shares.values()), 8)
             if not unsettled & set(shares) and abs(gap) >= half_step and not book.intents(slave.id, symbol):
-                shares = _absorb(shares, held)
+                shares = _absorb(shares, held, half_step * 2)
                 if shares is None:
                     # Nothing to scale: take the shares from the tags on the position's own deals.
                     position = next((p for p in actual.positions if p.symbol == symbol), None)
@@ -1036,7 +1036,7 @@ def _matching_intents(pending, gap: float, half_step: float):
     return None
 
 
-def _absorb(shares: dict[int, float], held: float) -> dict[int, float] | None:
+def _absorb(shares: dict[int, float], held: float, step: float) -> dict[int, float] | None:
     """Shares that add up to ``held`` again after a change made outside the copier.
 
     A position closed at the slave leaves no share. Otherwise shares on the side the account is
@@ -1050,8 +1050,13 @@ def _absorb(shares: dict[int, float], held: float) -> dict[int, float] | None:
     total = sum(same.values())
     if not same or (target > 0) != (held > 0):
         return None
+    # Scaled shares stay on the lot step (an exit of a fraction of a step would be refused); what
+    # rounding leaves over goes to the largest share, so they still add up to what is held.
     factor = target / total
-    return {**other, **{t: round(v * factor, 8) for t, v in same.items()}}
+    scaled = {t: round(round(v * factor / step) * step, 8) for t, v in same.items()}
+    largest = max(scaled, key=lambda t: (abs(scaled[t]), -t))
+    scaled[largest] = round(scaled[largest] + target - sum(scaled.values()), 8)
+    return {**other, **{t: v for t, v in scaled.items() if abs(v) > 1e-9}}
 
 
 @dataclass(frozen=True, slots=True)

@@ -319,6 +319,12 @@ class SlaveExecutor:
         report = await self.connector.open(request)
         if report.status.ok:
             self.copybook.settle(intent, request.side.sign * report.volume)
+            rest = round(request.volume - report.volume, 8)
+            if report.status is Status.PARTIAL and report.extra.get("filling") == "return" and rest > 1e-9:
+                # The broker keeps the rest working and fills it later under the same tag: that fill
+                # is this share's too, and the next passes settle it when the broker's net shows it.
+                self.copybook.intend(self.slave_id, request.symbol, master_ticket, request.side.sign * rest,
+                                     f"{cid}:rest", self.clock.time())
         elif report.status is not Status.UNREACHABLE or not report.extra.get("sent", True):
             self.copybook.settle(intent, 0.0)
         # Unreachable after sending: the outcome is unknown; the next pass settles it from the broker.

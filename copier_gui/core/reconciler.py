@@ -306,11 +306,12 @@ def _reconcile_netting(plan: SlavePlan, positions, magic: int, symbols: dict[str
                                        "master position opened" if not after else "master position increased",
                                        held=after))
         # One position carries one stop loss and one take profit: those of the largest master
-        # position on the side the account is on. A stop of the other side's position would sit on
+        # position on the side the account is on (by the master's volume: with fixed-lot sizing
+        # every share is the same size). A stop of the other side's position would sit on
         # the wrong side of the market and close everything at once.
         same_side = [d for d in desired.values() if pos is not None and d.side is pos.side]
         if same_side and follow_stops:
-            lead = max(same_side, key=lambda d: (d.volume, -d.master_ticket))
+            lead = max(same_side, key=lambda d: (d.master_volume, d.volume, -d.master_ticket))
             if _stops_differ(pos.sl, lead.sl, spec) or _stops_differ(pos.tp, lead.tp, spec):
                 exits.append(ModifyStep(lead.master_ticket, pos, lead.sl, lead.tp))
     return exits, entries

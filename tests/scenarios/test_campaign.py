@@ -2,10 +2,11 @@
 disconnects, switched-off terminals, rejections and latency, judged by the oracle that was written
 apart from the planner. Every kind of violation must be absent.
 
-A kind the copier still gets wrong in the sample (``KNOWN``), or a seed beyond it where the wider
-campaign found one (``FOUND``), is marked as an expected failure, strictly: the day it is fixed the
-mark fails the run and has to go. To replay a failing seed: ``run_seed(seed)`` (or
-``python bench/campaign.py --count 1 --seed S --out DIR`` for its scenario as YAML).
+A kind the copier still gets wrong in the sample (``KNOWN``) is marked as an expected failure,
+strictly: the day it is fixed the mark fails the run and has to go. Seeds beyond the sample where
+the wider campaign once found a violation (``FOUND``) run on their own, so the fix stays fixed. To
+replay a failing seed: ``run_seed(seed)`` (or ``python bench/campaign.py --count 1 --seed S --out
+DIR`` for its scenario as YAML).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ COUNT = 60  # about a minute on one core
 # Kinds the sample still finds, with what goes wrong; remove an entry once the copier is fixed.
 KNOWN: dict[str, str] = {}
 
-# Seeds beyond the sample where the campaign found a violation that is not fixed yet: each is run
-# on its own, expected to fail strictly, so the fix shows as an unexpected pass.
+# Seeds beyond the sample where the wider campaign found a violation, now fixed: each runs on its
+# own, as a regression test.
 FOUND: dict[int, tuple[str, str]] = {
     145: ("orphan_position",
           "netting slave at a RETURN-filling broker: the remainder of a partly filled close fills "
@@ -64,8 +65,7 @@ def test_no_violation(campaign, kind):
     assert campaign["violations_by_kind"][kind] == 0, f"{kind}:\n{shown}"
 
 
-@pytest.mark.parametrize("seed", [pytest.param(seed, marks=pytest.mark.xfail(strict=True, reason=why))
-                                  for seed, (_, why) in FOUND.items()])
+@pytest.mark.parametrize("seed", list(FOUND))
 def test_found_by_the_wider_campaign(seed):
     kind = FOUND[seed][0]
     found = [v["description"] for v in run_seed(seed)["violations"] if v["kind"] == kind]
