@@ -38,14 +38,7 @@ class Rig:
         return copier
 
     def trade(self, symbol, order_type, volume, position=0):
-        tick = self.master.symbol_info_tick(symbol)
-        request = {"action": 1, "symbol": symbol, "volume": volume, "type": order_type,
-                   "price": tick.ask if order_type == 0 else tick.bid, "type_filling": 1}
-        if position:
-            request["position"] = position
-        result = self.master.order_send(request)
-        assert result.retcode == 10009, result
-        return result.order
+        return master_trade(self.master, symbol, order_type, volume, position)
 
     def held(self, slave_id):
         t = self.slaves[slave_id]
@@ -55,3 +48,15 @@ class Rig:
 
     def run(self, script):
         return run_virtual(script, self.clock)
+
+
+def master_trade(terminal, symbol, order_type, volume, position=0) -> int:
+    """A market deal at the master's terminal, as its own trader would send it; the order ticket."""
+    tick = terminal.symbol_info_tick(symbol)
+    request = {"action": 1, "symbol": symbol, "volume": volume, "type": order_type,
+               "price": tick.ask if order_type == 0 else tick.bid, "type_filling": 1}
+    if position:
+        request["position"] = position
+    result = terminal.order_send(request)
+    assert result.retcode == 10009, result
+    return result.order

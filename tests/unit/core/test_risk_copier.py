@@ -17,6 +17,7 @@ from copier_gui.core.rules import CopyRules, Limit, LimitAction, Risk
 from copier_gui.replay.virtual_loop import run_virtual
 from copier_gui.sim import Market, new_terminal
 from tests.kit import WEEKDAY_NOON_UTC
+from tests.kit.rig import master_trade
 
 # The spread alone of a 0.5 lot copy loses more than this: the slave halts and is flattened.
 HALT_ON_ANY_LOSS = CopyRules(risk=Risk(daily_loss=Limit(value=1, action=LimitAction.FLATTEN)))
@@ -49,14 +50,7 @@ class Rig:
         return copier
 
     def trade(self, symbol, order_type, volume, position=0):
-        tick = self.master.symbol_info_tick(symbol)
-        request = {"action": 1, "symbol": symbol, "volume": volume, "type": order_type,
-                   "price": tick.ask if order_type == 0 else tick.bid, "type_filling": 1}
-        if position:
-            request["position"] = position
-        result = self.master.order_send(request)
-        assert result.retcode == 10009, result
-        return result.order
+        return master_trade(self.master, symbol, order_type, volume, position)
 
     def held(self):
         if not self.slave.sim.connected:
