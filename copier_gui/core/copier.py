@@ -639,10 +639,16 @@ class Copier:
         if slave.last_snapshot is not None:
             copied |= held_tickets(slave.last_snapshot.positions, slave.magic, self.instance)
         why = self._entries_blocked(slave)
+        positions = {p.ticket for p in self.master_snapshot.positions}
+        changes = []
         for ticket in sorted(tickets):
-            if ticket not in copied and ticket in master:
+            if ticket in positions and ticket not in copied:
                 self._waiting(slave, ticket, why)
-        self._note_exits_waiting(slave, [_Change(t) for t in sorted(tickets) if t in copied])
+            else:
+                # A copy it holds, or a master order placed, moved or cancelled: a pending copy is
+                # in no book, so the change is journaled whether or not this slave holds one.
+                changes.append(_Change(ticket))
+        self._note_exits_waiting(slave, changes)
 
     # ------------------------------------------------------------------ no silent gaps
     def _entries_blocked(self, slave: SlaveLink) -> str:
@@ -844,8 +850,8 @@ class Copier:
             self._notify(Notice("refusal", slave.id, text, ticket))
 
     def _copied_tickets(self, slave: SlaveLink) -> set[int]:
-        """Master tickets the copy book says this slave was given a copy of."""
-        held = set(self.copybook.tickets(slave.id))
+        """Master tickets the copy book says this slave was given a copy of (positions and orders)."""
+        held = set(self.copybook.tickets(slave.id)) | self.copybook.order_tickets(slave.id)
         for symbol in self.copybook.share_symbols(slave.id):
             held |= set(self.copybook.shares(slave.id, symbol))
         return held
@@ -855,10 +861,11 @@ class Copier:
         if self.master_snapshot is None:
             return
         copied = self._copied_tickets(slave)
-        open_now = {p.ticket for p in self.master_snapshot.positions}
+        open_now = {p.ticket for p in self.master_snapshot.positions} | {o.ticket for o in self.master_snapshot.orders}
         why = self._entries_blocked(slave)
         for ticket in sorted(open_now - copied):
-            self._waiting(slave, ticket, why)
+            if ticket in {p.ticket for p in self.master_snapshot.positions}:
+                self._waiting(slave, ticket, why)
         self._note_exits_waiting(slave, [_Change(t) for t in sorted(copied - open_now)])
 
     def _note_exits_missed(self, slave: SlaveLink, events: list[MasterEvent]) -> None:
@@ -980,6 +987,11 @@ class Copier:
         for ticket in self.copybook.tickets(slave.id):
             if ticket not in master_tickets and ticket not in held:
                 self.copybook.forget(slave.id, ticket)
+        working = {tags.master_ticket_of(o.comment) for o in actual.orders
+                   if o.magic == slave.magic and tags.is_ours(o.comment, self.instance)}
+        # Only once the master's order is gone too: this pass's snapshot predates what it placed.
+        for ticket in self.copybook.order_tickets(slave.id) - working - master_tickets:
+            self.copybook.forget_order(slave.id, ticket)
 
     # How often the copier notes on disk that it is alive: after a crash, a master position it never
     # saw was opened at most this long before the crash, which bounds its age on restart.

@@ -53,6 +53,8 @@ class CopyBook:
                            "fill_wall REAL NOT NULL)")
         self._conn.execute("CREATE TABLE IF NOT EXISTS slave_starts (slave TEXT PRIMARY KEY, started_wall REAL NOT NULL)")
         self._conn.execute("CREATE TABLE IF NOT EXISTS facts (name TEXT PRIMARY KEY, value REAL NOT NULL)")
+        self._conn.execute("CREATE TABLE IF NOT EXISTS pending_copies (slave TEXT NOT NULL, "
+                           "master_ticket INTEGER NOT NULL, PRIMARY KEY (slave, master_ticket))")
         self._conn.execute("CREATE TABLE IF NOT EXISTS net_shares (slave TEXT NOT NULL, symbol TEXT NOT NULL, "
                            "master_ticket INTEGER NOT NULL, volume REAL NOT NULL, "
                            "PRIMARY KEY (slave, symbol, master_ticket))")
@@ -63,6 +65,7 @@ class CopyBook:
         self._fills: dict[int, float] = dict(self._conn.execute("SELECT master_ticket, fill_wall FROM master_fills"))
         self._starts: dict[str, float] = dict(self._conn.execute("SELECT slave, started_wall FROM slave_starts"))
         self._facts: dict[str, float] = dict(self._conn.execute("SELECT name, value FROM facts"))
+        self._orders: set[tuple[str, int]] = set(self._conn.execute("SELECT slave, master_ticket FROM pending_copies"))
         self._shares: dict[tuple[str, str], dict[int, float]] = {}
         for slave, symbol, ticket, volume in self._conn.execute(
                 "SELECT slave, symbol, master_ticket, volume FROM net_shares"):
@@ -143,6 +146,27 @@ class CopyBook:
             self._facts[name] = value
             self._conn.execute("INSERT OR REPLACE INTO facts VALUES (?, ?)", (name, value))
             self._conn.commit()
+
+    # ------------------------------------------------------------------ pending copies
+    # Which master orders a slave was given a pending copy of: after a restart with that slave out
+    # of reach, a master order cancelled meanwhile is known to have a copy that still waits there.
+    def order_tickets(self, slave: str) -> set[int]:
+        return {ticket for name, ticket in self._orders if name == slave}
+
+    def remember_order(self, slave: str, master_ticket: int) -> None:
+        if (slave, master_ticket) not in self._orders:
+            with self._lock:
+                self._orders.add((slave, master_ticket))
+                self._conn.execute("INSERT OR REPLACE INTO pending_copies VALUES (?, ?)", (slave, master_ticket))
+                self._conn.commit()
+
+    def forget_order(self, slave: str, master_ticket: int) -> None:
+        if (slave, master_ticket) in self._orders:
+            with self._lock:
+                self._orders.discard((slave, master_ticket))
+                self._conn.execute("DELETE FROM pending_copies WHERE slave = ? AND master_ticket = ?",
+                                   (slave, master_ticket))
+                self._conn.commit()
 
     # ------------------------------------------------------------------ netting shares
     # A netting account folds every copy on a symbol into one position, so which master position

@@ -510,6 +510,7 @@ class SlaveExecutor:
             _raise_for_account_state(report)
             self.refuse(d.master_ticket, f"failed: place {d.kind.value} {d.symbol}: {report.message}", copy_id=cid)
             return
+        self.copybook.remember_order(self.slave_id, d.master_ticket)
         self.notify(Notice("copy", self.slave_id, f"placed {d.kind.value} {d.volume:g} {d.symbol} @ {d.price:g} "
                            f"(master #{d.master_ticket})", d.master_ticket))
 

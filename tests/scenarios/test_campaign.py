@@ -32,6 +32,9 @@ FOUND: dict[int, tuple[str, str]] = {
     50036: ("orphan_position",
             "netting slave at a RETURN-filling broker with partial fills: it keeps -1.4 USDJPY after "
             "the master closed everything"),
+    10914: ("orphan_order",
+            "a slave's connection is lost, the master cancels its order and the copier crashes before "
+            "the pass for it breaks off: after the restart nothing named the pending copy left there"),
     50005: ("wrong_stops",
             "netting slave, fixed_lot shares: the master moves the take profit of its largest position "
             "and 18 s later the slave's position still carries the old one"),
