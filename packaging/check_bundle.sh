@@ -127,12 +127,14 @@ else
 fi
 
 # What the spec promises to leave out stays out: Qt libraries and bindings of unused modules,
-# Qt's translations, plugin folders other than the three, and pyqtgraph's OpenGL views.
+# Qt's translations, plugin folders other than the three, and pyqtgraph's OpenGL views. QtNetwork
+# is in (a second start asks the running window to come forward over a local socket), but not
+# Qt's network-auth module.
 internal="$BUNDLE/_internal"
 unwanted="$(cd "$internal" && find . \( -name '*.so*' -o -iname '*.dll' -o -iname '*.pyd' \) \
     \( -iname '*Qml*' -o -iname '*Quick*' -o -iname '*WebEngine*' -o -iname '*Qt6Pdf*' \
        -o -iname '*Multimedia*' -o -iname '*Qt3D*' -o -iname '*Bluetooth*' -o -iname '*Svg*' \
-       -o -iname '*Network*' -o -iname '*opengl32sw*' \) -print | head -n 5 || true)"
+       -o -iname '*NetworkAuth*' -o -iname '*opengl32sw*' \) -print | head -n 5 || true)"
 unwanted+="$(find "$internal" -type d -path '*PySide6*/translations' -print | head -n 1 || true)"
 if grep -q "'pyqtgraph.opengl" "$OUT/work/copier_gui/PYZ-00.toc" 2>/dev/null; then
     unwanted+=" pyqtgraph.opengl"
