@@ -238,6 +238,13 @@ class _Judge:
             self._hedging(account_id, profile, rules, state)
         self._orders(account_id, profile, rules, state, netting=_is_netting(self.scenario, account_id))
 
+    def _slave_name(self, master_symbol: str, profile: str) -> str | None:
+        try:
+            spec = self._slave_spec(expected.spec_at(self.master_profile, master_symbol), profile)
+        except KeyError:
+            return None
+        return spec.name if spec is not None else None
+
     def _slave_spec(self, master_spec: SymbolSpec, profile: str) -> SymbolSpec | None:
         return expected.same_instrument(master_spec, profile)
 
@@ -368,9 +375,13 @@ class _Judge:
             if not trades:
                 # Netting takes no early fills of pending orders, so nothing may be open here.
                 tagged = [p["master_ticket"] for p in positions[symbol]]
+                # The position's own tag is its first deal's master ticket; a reason may name any
+                # master ticket whose copy is a share of it.
+                sharing = {t for name, on in self.tickets_on.items()
+                           if self._slave_name(name, profile) == symbol for t in on}
                 self.flag(ORPHAN_POSITION, account, symbol,
                           f"holds {have:+g} lots net while the master holds nothing on it",
-                          tagged[0] if tagged else None)
+                          tagged[0] if tagged else None, excused_by=sharing)
                 continue
             spec = specs[symbol]
             options = [{expected.copied_sign(rules, t.sign) * v for v in self._allowed(t, rules, spec)}

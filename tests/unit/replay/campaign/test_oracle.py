@@ -479,3 +479,18 @@ def test_a_master_change_of_its_own_just_before_a_moment_is_not_judged_then():
     assert kinds(report) == []
     report["checkpoints"][0]["at_s"] = 19.0 + SETTLE_S + 0.1
     assert kinds(report) == [MISSING]
+
+
+def test_a_netting_orphan_on_a_slave_left_switched_off_is_excused_by_a_reason_for_any_share_of_it():
+    """A netting position's own tag is its first deal's master ticket; the reason the copier gives
+    names the master position whose share could not be closed."""
+    blocked = parse_scenario({**DATA, "timeline": [*DATA["timeline"],
+                                                   {"at": 2.5, "action": "autotrading_off", "account": "n"}]})
+    report = clean_report()
+    report["accounts"]["n"]["positions"].append(_pos("DJ30.cash", "buy", 2.0, P3))
+    found = [v for v in check(blocked, report) if v.account == "n"]
+    assert [v.kind for v in found] == [ORPHAN_POSITION]
+    # The only reason names P3's share while the position is tagged with P3 too; a position tagged
+    # with another ticket on the symbol is excused by the same reason.
+    report["accounts"]["n"]["positions"][-1] = _pos("DJ30.cash", "buy", 2.0, P1)
+    assert [v.kind for v in check(blocked, with_reason(report, "n", P3, "failures")) if v.account == "n"] == []
