@@ -66,9 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from copier_gui.core.copybook import CopyBookError
+    from copier_gui.core.journal_schema import JournalError
+
     try:
         return _dispatch(parser, args)
     except UsageError as exc:
+        print(f"copier-gui: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (JournalError, CopyBookError) as exc:
+        # A damaged or newer file: one line naming it, and nothing overwritten.
         print(f"copier-gui: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -182,6 +189,8 @@ def _export_journal(paths, out: Path) -> int:
 
     if not paths.journal_file.exists():
         raise UsageError(f"no journal at {paths.journal_file} yet: run the copier first")
+    if out.is_dir():
+        raise UsageError(f"{out} is a folder: give the CSV file's name, such as {out / 'journal.csv'}")
     with Journal(paths.journal_file, SYSTEM_CLOCK) as journal:
         try:
             rows = journal.export_csv(out)

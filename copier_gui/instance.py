@@ -37,8 +37,14 @@ class FolderUnusable(Exception):
 
     def __init__(self, folder: Path, exc: OSError) -> None:
         self.folder = folder
-        self.message = (f"cannot use the user folder {folder}: {exc.strerror or exc}; choose another one "
-                        "with --home, or fix its permissions")
+        blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            # mkdir says only "File exists" (or "Not a directory"): name the file in the way.
+            self.message = (f"cannot use the user folder {folder}: {blocker} is a file, not a folder; "
+                            "choose another folder with --home")
+        else:
+            self.message = (f"cannot use the user folder {folder}: {exc.strerror or exc}; choose another "
+                            "one with --home, or fix its permissions")
         super().__init__(self.message)
 
 

@@ -19,7 +19,7 @@ from copier_gui.clock import Clock
 from copier_gui.connectors.mt5 import MT5Connector, ThreadInvoker
 from copier_gui.core import tags
 from copier_gui.core.copier import Copier, SlaveLink
-from copier_gui.core.copybook import CopyBook
+from copier_gui.core.copybook import CopyBook, CopyBookError
 from copier_gui.core.journal import Journal, JournalError
 from copier_gui.core.riskstore import RISK_FILE, RiskStore, RiskStoreError, open_risk_store
 from copier_gui.paths import UserPaths
@@ -192,7 +192,10 @@ def build_copier(settings: Settings, paths: UserPaths, clock: Clock, *,
             journal = Journal(paths.journal_file, clock, backups_dir=paths.backups_dir)
         except JournalError as exc:
             raise RuntimeSetupError(str(exc)) from None
-        copybook = CopyBook(paths.root / "copies.sqlite3")
+        try:
+            copybook = CopyBook(paths.root / "copies.sqlite3")
+        except CopyBookError as exc:
+            raise RuntimeSetupError(exc.message) from None
         try:
             # An unreadable file is moved aside and every slave starts on exits only (see there).
             risk_store = open_risk_store(paths.root / RISK_FILE, backups_dir=paths.backups_dir, clock=clock)

@@ -116,3 +116,52 @@ def test_a_user_folder_that_cannot_be_made_is_bad_input(tmp_path):
     assert result.returncode == 2
     assert f"cannot use the user folder {tmp_path / 'file' / 'home'}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# ---------------------------------------------------------------------- bad files, never a traceback
+
+
+def _newer_journal(path: Path) -> None:
+    """A journal as a later copier_gui would leave it: a schema version this one does not know."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    conn.execute("INSERT INTO schema_version VALUES (999)")
+    conn.commit()
+    conn.close()
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "newer"])
+def test_a_damaged_or_newer_journal_is_one_line_naming_it_and_is_left_untouched(tmp_path, damage):
+    journal = tmp_path / "journal.sqlite3"
+    if damage == "corrupt":
+        journal.write_bytes(b"this is not a journal\n" * 10)
+    else:
+        _newer_journal(journal)
+    before = journal.read_bytes()
+    for args in (("--demo", "--headless", "--duration", "1"), ("journal", "export", "--csv", str(tmp_path / "x.csv"))):
+        result = cli(*args, home=tmp_path)
+        assert result.returncode == 2, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith("copier-gui: error:") and str(journal) in line
+        assert ("newer copier_gui" in line) if damage == "newer" else ("damaged" in line)
+    assert journal.read_bytes() == before
+
+
+def test_a_home_that_is_a_file_is_named(tmp_path):
+    home = tmp_path / "not-a-folder"
+    home.write_text("x")
+    result = cli("--demo", "--headless", "--duration", "1", home=home)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"copier-gui: error: cannot use the user folder {home}: {home} is a file, "
+                                     "not a folder; choose another folder with --home")
+    assert home.read_text() == "x"
+
+
+def test_exporting_the_journal_to_a_folder_is_refused(tmp_path):
+    assert cli("--demo", "--headless", "--duration", "1", home=tmp_path).returncode == 0
+    result = cli("journal", "export", "--csv", str(tmp_path), home=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{tmp_path} is a folder: give the CSV file's name" in result.stderr

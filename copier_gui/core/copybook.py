@@ -40,9 +40,28 @@ class NetIntent:
     sent_wall: float
 
 
+class CopyBookError(Exception):
+    """The copy book file cannot be used; ``message`` names it and says what to do."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class CopyBook:
     def __init__(self, path: Path | str | None = None) -> None:
         self._lock = threading.Lock()
+        try:
+            self._open(path)
+        except sqlite3.Error as exc:
+            # Nothing is written to a file that cannot be read: the trader's copy records stay as
+            # they are for whoever looks at them.
+            raise CopyBookError(
+                f"cannot use the copy book {path}: {exc} (it is damaged, or not a copier_gui file). "
+                "It was left untouched: move it aside to start a new one (the broker's tagged "
+                "positions still say what was copied), or choose another folder with --home") from None
+
+    def _open(self, path: Path | str | None) -> None:
         self._conn = sqlite3.connect(":memory:" if path is None else str(path), check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")

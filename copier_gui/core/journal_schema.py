@@ -205,7 +205,9 @@ def open_database(
             ":memory:" if path is None else path, isolation_level=None, timeout=BUSY_TIMEOUT_S
         )
     except (OSError, sqlite3.Error) as exc:
-        raise JournalError(f"cannot open the journal {name}: {exc}") from exc
+        raise JournalError(f"cannot open the journal {name}: {exc} (it is damaged, or not a copier_gui "
+                           "journal). It was left untouched: move it aside to start a new one, or "
+                           "choose another folder with --home") from exc
     try:
         # The version check comes first and only reads: a file from a newer copier must come out
         # exactly as it went in, so even the WAL switch (it rewrites the header) waits.
@@ -226,5 +228,7 @@ def open_database(
         raise
     except sqlite3.Error as exc:
         conn.close()
-        raise JournalError(f"cannot open the journal {name}: {exc}") from exc
+        raise JournalError(f"cannot open the journal {name}: {exc} (it is damaged, or not a copier_gui "
+                           "journal). It was left untouched: move it aside to start a new one, or "
+                           "choose another folder with --home") from exc
     return conn

@@ -114,9 +114,18 @@ class Application:
 
     # ---------------------------------------------------------------- sessions
     def start_demo(self) -> None:
+        from copier_gui.core.copybook import CopyBookError
+        from copier_gui.core.journal_schema import JournalError
+
         if self.session is not None or self.demo is None:
             return
-        self.attach(self.demo())
+        try:
+            session = self.demo()
+        except (JournalError, CopyBookError) as exc:
+            # A damaged or newer file in the user folder: say which, and leave it as it is.
+            self.window.show_welcome(f"The demo could not start: {exc}")
+            return
+        self.attach(session)
 
     def open_saved(self) -> None:
         """The linked accounts' copier, or the welcome saying what is missing or wrong."""

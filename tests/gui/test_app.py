@@ -159,3 +159,16 @@ def test_the_welcome_offers_the_demo_only_when_given_one(qapp, start, run, tmp_p
         assert without.window.welcome.demo_button.isHidden()
     finally:
         dispose(without.window)
+
+
+def test_a_damaged_journal_is_explained_in_the_window_and_left_untouched(start, run, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    journal = home / "journal.sqlite3"
+    journal.write_bytes(b"not a journal\n" * 10)
+    app = start(demo=True, duration=0.5)
+    assert run(app.run) == 0
+    assert app.session is None
+    shown = app.window.welcome.message.text()
+    assert shown.startswith("The demo could not start: cannot open the journal") and str(journal) in shown
+    assert journal.read_bytes() == b"not a journal\n" * 10

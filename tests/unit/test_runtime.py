@@ -196,3 +196,13 @@ def test_the_copier_instance_is_kept_with_the_user_folder(tmp_path):
     others = {copier_instance(CopyBook(tmp_path / f"b{i}.sqlite3")) for i in range(5)}
     other.close()
     assert len(others) > 1  # drawn per folder, not one name for every copier
+
+
+def test_a_damaged_copy_book_is_a_setup_error_naming_it_and_is_left_untouched(paths, weekday_clock):
+    paths.ensure()
+    book = paths.root / "copies.sqlite3"
+    book.write_bytes(b"not a copy book\n" * 20)
+    with pytest.raises(RuntimeSetupError) as caught:
+        build_copier(_demo_settings(), paths, weekday_clock)
+    assert str(book) in caught.value.message and "left untouched" in caught.value.message
+    assert book.read_bytes() == b"not a copy book\n" * 20
