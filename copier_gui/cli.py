@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from pathlib import Path
 
@@ -42,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--slaves", type=int, default=3, metavar="N", help="simulated slaves in the demo (default 3)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the demo's market and strategy")
     parser.add_argument("--poll-ms", type=float, default=5.0, metavar="MS", help="master poll interval (default 5)")
+    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info",
+                        help="what the window and headless mode write to logs/copier_gui.log in the user "
+                             "folder (default info)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     replay = sub.add_parser("replay", help="run a scenario on virtual time and write a report")
@@ -121,7 +125,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             return instance.EXIT_ALREADY_RUNNING
         except instance.FolderUnusable as exc:
             raise UsageError(exc.message) from None
-        with lock:
+        with lock, _logging(paths, args.log_level, "headless demo"):
             asyncio.run(run_demo_headless(slaves=args.slaves, duration=args.duration, paths=paths, seed=args.seed,
                                           poll_interval_s=args.poll_ms / 1000.0,
                                           strategy_interval_s=args.trade_interval))
@@ -161,9 +165,27 @@ def _gui(args: argparse.Namespace, paths) -> int:
     # demo's terminals run in worker processes, through the same path as real terminals.
     demo = functools.partial(demo_session, args.slaves, paths, seed=args.seed, poll_interval_s=args.poll_ms / 1000.0,
                              strategy_interval_s=args.trade_interval, workers=True)
-    with lock:
+    with lock, _logging(paths, args.log_level, "window"):
         return run_gui(paths, GuiOptions(demo=args.demo, duration=duration, screenshot=screenshot, theme=args.theme),
                        demo)
+
+
+@contextlib.contextmanager
+def _logging(paths, level: str, mode: str):
+    """The process's log file for as long as it copies; taken after the folder's lock, so one
+    copier writes it at a time."""
+    import logging
+
+    from copier_gui.logs import configure_logging
+
+    setup = configure_logging(paths, level)
+    log = logging.getLogger("copier_gui")
+    log.info("copier_gui %s started (%s, user folder %s)", __version__, mode, paths.root)
+    try:
+        yield setup
+    finally:
+        log.info("copier_gui stopped")
+        setup.close()
 
 
 def _replay(scenario_path: Path, out: Path) -> int:

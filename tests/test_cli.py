@@ -165,3 +165,16 @@ def test_exporting_the_journal_to_a_folder_is_refused(tmp_path):
     result = cli("journal", "export", "--csv", str(tmp_path), home=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"{tmp_path} is a folder: give the CSV file's name" in result.stderr
+
+
+def test_headless_mode_logs_to_a_file_in_the_user_folder(tmp_path):
+    result = cli("--demo", "--headless", "--duration", "2", "--log-level", "debug", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    log = (tmp_path / "logs" / "copier_gui.log").read_text(encoding="utf-8")
+    lines = log.splitlines()
+    assert "copier_gui 0." in lines[0] and "started (headless demo" in lines[0]
+    assert "copier_gui stopped" in lines[-1]
+    assert " DEBUG " in log and "connected to account" in log
+    assert "demo-password" not in log
+    refused = cli("--demo", "--headless", "--log-level", "loud", home=tmp_path)
+    assert refused.returncode == 2 and "--log-level" in refused.stderr
