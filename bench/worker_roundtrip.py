@@ -29,6 +29,8 @@ import sys
 import time
 from collections import defaultdict
 
+from bench_stats import memory_mb
+
 from copier_gui.clock import SYSTEM_CLOCK
 from copier_gui.connectors.mt5 import MT5Connector, ThreadInvoker
 from copier_gui.core.copier import Copier, SlaveLink
@@ -72,30 +74,13 @@ def _cpu_seconds(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / _TICK
 
 
-def _memory_mb(pid: int) -> tuple[float, float]:
-    """(RSS, PSS) in MB; PSS shares common pages fairly, so it adds up across processes."""
-    rss = pss = 0.0
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Rss:"):
-                    rss = int(line.split()[1]) / 1024
-                elif line.startswith("Pss:"):
-                    pss = int(line.split()[1]) / 1024
-    except OSError:
-        import psutil
-
-        rss = psutil.Process(pid).memory_info().rss / 2**20
-    return rss, pss
-
-
 async def _usage(pids: list[int], seconds: float) -> dict:
     before = {pid: _cpu_seconds(pid) for pid in pids}
     started = time.monotonic()
     await asyncio.sleep(seconds)
     wall = time.monotonic() - started
     cpu = sum(_cpu_seconds(pid) - before[pid] for pid in pids)
-    memory = [_memory_mb(pid) for pid in pids]
+    memory = [memory_mb(pid) for pid in pids]
     return {"seconds": round(wall, 2), "processes": len(pids), "cpu_percent_of_one_core": round(100 * cpu / wall, 1),
             "rss_total_mb": round(sum(m[0] for m in memory), 1), "pss_total_mb": round(sum(m[1] for m in memory), 1)}
 
@@ -240,7 +225,7 @@ async def with_workers(n_slaves: int, events: int, idle_s: float) -> dict:
         await _trade_events(trade, copies, n_slaves, events, settle=0.05)
         wall = time.monotonic() - t0
         cpu = sum(_cpu_seconds(pid) - before[pid] for pid in pids)
-        memory = [_memory_mb(pid) for pid in pids]
+        memory = [memory_mb(pid) for pid in pids]
         busy = {"seconds": round(wall, 2), "processes": len(pids),
                 "cpu_percent_of_one_core": round(100 * cpu / wall, 1),
                 "rss_total_mb": round(sum(m[0] for m in memory), 1),
