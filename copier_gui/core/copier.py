@@ -42,6 +42,7 @@ from copier_gui.core.reconciler import (
     held_tickets,
     netting_shares,
     reconcile,
+    working_tickets,
 )
 from copier_gui.core.risk import RiskGate, TradingState, describe_reset
 from copier_gui.core.riskstore import RiskRecord, RiskStore, RiskStoreError
@@ -555,10 +556,16 @@ class Copier:
                                  slave.account.margin_free if slave.account else 0.0),
                     self.copybook)
                 master_tickets = {p.ticket for p in master.positions} | {o.ticket for o in master.orders}
+                looked = not (fresh and only is not None and hedging)
+                shares, unsettled = (None, frozenset()) if hedging else self._settle_netting(slave, actual)
+                # What this slave holds copies of, read once for the whole pass: positions (by tag,
+                # or by share on a netting account) and working pending copies.
+                held = held_tickets(actual.positions, slave.magic, self.instance) if shares is None else {
+                    t for by_ticket in shares.values() for t, v in by_ticket.items() if v}
+                working = working_tickets(actual.orders, slave.magic, self.instance)
                 if halted:
                     for ticket in plan.positions:
-                        if (only is None or ticket in only) and ticket not in held_tickets(
-                                actual.positions, slave.magic, self.instance):
+                        if (only is None or ticket in only) and ticket not in held:
                             self._waiting(slave, ticket, f"risk: {gate.reason or 'this slave is halted'}")
                     plan = SlavePlan()
                     master_tickets = set()
@@ -568,14 +575,12 @@ class Copier:
                 entries_ok = self.entries_allowed(slave) and slave.state is LinkState.CONNECTED
                 if entries_ok and slave.executor.started_wall is None:
                     slave.executor.started_wall = self.copybook.remember_start(slave.id, self.clock.time())
-                if not (fresh and only is not None and hedging):
-                    self._leave_foreign_copies(slave, plan, actual)
+                if looked:
+                    self._leave_foreign_copies(slave, plan, actual, held)
                     entries_ok = self.entries_allowed(slave) and slave.state is LinkState.CONNECTED
-                shares, unsettled = (None, frozenset()) if hedging else self._settle_netting(slave, actual)
-                if not (fresh and only is not None and hedging):
                     self._adopt_copies(slave, actual, master, plan)
-                    self._not_again(slave, plan, actual, shares)
-                self._note_waiting(slave, plan, actual, only, entries_ok)
+                    self._not_again(slave, plan, held | working)
+                self._note_waiting(slave, plan, held | working, only, entries_ok)
                 if slave.state is LinkState.DEGRADED:
                     # Trading is off there: nothing can pass, and the watch runs a full pass the
                     # moment it is back on. Sending now would only repeat the same refusal; what
@@ -612,8 +617,8 @@ class Copier:
                 if steps:
                     self.journal.record("plan", f"{len(steps)} step(s) for {slave.id} ({reason})", account=slave.id,
                                         steps=[type(s).__name__ for s in steps])
-                if not (fresh and only is not None and hedging):
-                    self._forget_finished(slave, master_tickets, actual)
+                if looked:
+                    self._forget_finished(slave, master_tickets, held, working)
                 elif steps:
                     # The fast path sent without looking; look now, after the fact, so views and
                     # the next pass see the new copy.
@@ -635,9 +640,7 @@ class Copier:
             return
         master = {p.ticket for p in self.master_snapshot.positions} | {o.ticket for o in self.master_snapshot.orders}
         tickets = master if only is None else only
-        copied = self._copied_tickets(slave)
-        if slave.last_snapshot is not None:
-            copied |= held_tickets(slave.last_snapshot.positions, slave.magic, self.instance)
+        copied = self._known_copies(slave)
         why = self._entries_blocked(slave)
         positions = {p.ticket for p in self.master_snapshot.positions}
         changes = []
@@ -677,11 +680,8 @@ class Copier:
         self.journal.record("refusal", text, account=slave.id, master_ticket=ticket)
         self._notify(Notice("refusal", slave.id, f"{text} (master #{ticket})", ticket))
 
-    def _note_waiting(self, slave: SlaveLink, plan: SlavePlan, actual: Snapshot, only: set[int] | None,
+    def _note_waiting(self, slave: SlaveLink, plan: SlavePlan, held: set[int], only: set[int] | None,
                       entries_ok: bool) -> None:
-        held = held_tickets(actual.positions, slave.magic, self.instance)
-        held |= {tags.master_ticket_of(o.comment) for o in actual.orders
-                 if o.magic == slave.magic and tags.is_ours(o.comment, self.instance)}
         for ticket in list(slave.waiting):
             if ticket in held or (ticket not in plan.positions and ticket not in plan.orders):
                 del slave.waiting[ticket]
@@ -758,19 +758,13 @@ class Copier:
             if d is not None and ticket in masters and self.copybook.get(slave.id, ticket) is None:
                 self.copybook.remember(slave.id, ticket, masters[ticket].volume, d.volume)
 
-    def _not_again(self, slave: SlaveLink, plan: SlavePlan, actual: Snapshot,
-                   shares: dict[str, dict[int, float]] | None) -> None:
+    def _not_again(self, slave: SlaveLink, plan: SlavePlan, held: set[int]) -> None:
         """A copy that filled and is gone while its master position is still open was closed at the
         slave (its own stop or target, a stop-out, a risk flatten, by hand): it is not opened again,
-        which would buy the same trade twice, and the reason is journaled."""
-        if shares is None:
-            held = held_tickets(actual.positions, slave.magic, self.instance)
-        else:
-            held = {t for by_ticket in shares.values() for t, v in by_ticket.items() if v}
-        working = {tags.master_ticket_of(o.comment) for o in actual.orders
-                   if o.magic == slave.magic and tags.is_ours(o.comment, self.instance)}
+        which would buy the same trade twice, and the reason is journaled. ``held``: the master
+        tickets the slave holds a position or a pending copy for."""
         for ticket in list(plan.positions):
-            if ticket in held or ticket in working or self.copybook.get(slave.id, ticket) is None:
+            if ticket in held or self.copybook.get(slave.id, ticket) is None:
                 continue
             del plan.positions[ticket]
             reason = ("skipped: the copy was closed at the slave while the master's position stayed open (a stop "
@@ -778,7 +772,7 @@ class Copier:
             plan.refusals[ticket] = Refusal(ticket, reason)
             slave.executor.refuse(ticket, reason)
 
-    def _leave_foreign_copies(self, slave: SlaveLink, plan: SlavePlan, actual: Snapshot) -> None:
+    def _leave_foreign_copies(self, slave: SlaveLink, plan: SlavePlan, actual: Snapshot, held: set[int]) -> None:
         """Another copier's tagged positions or orders on this slave: warn, and never fight.
 
         Its copies are not this copier's to close or resize (the reconciler leaves them alone), a
@@ -811,7 +805,6 @@ class Copier:
                         f"entries to {slave.id} until they are gone.")
                 self.journal.record("error", text, account=slave.id, other_copier=other)
                 self._notify(Notice("failure", slave.id, text))
-        held = held_tickets(actual.positions, slave.magic, self.instance)
         for ticket, owners in foreign.items():
             if ticket in held or (ticket not in plan.positions and ticket not in plan.orders):
                 continue
@@ -856,28 +849,32 @@ class Copier:
             held |= set(self.copybook.shares(slave.id, symbol))
         return held
 
+    def _known_copies(self, slave: SlaveLink) -> set[int]:
+        """What a slave that cannot be read now holds copies of: what it held when last seen, and
+        what the copy book says it was given (a copier started while the slave was already out of
+        reach has never seen it)."""
+        copied = self._copied_tickets(slave)
+        seen = slave.last_snapshot
+        if seen is not None:
+            copied |= held_tickets(seen.positions, slave.magic, self.instance)
+            copied |= working_tickets(seen.orders, slave.magic, self.instance)
+        return copied
+
     def _note_unreachable(self, slave: SlaveLink) -> None:
         """A slave out of reach at start-up: what it cannot follow now, from the copy book."""
         if self.master_snapshot is None:
             return
         copied = self._copied_tickets(slave)
-        open_now = {p.ticket for p in self.master_snapshot.positions} | {o.ticket for o in self.master_snapshot.orders}
+        positions = {p.ticket for p in self.master_snapshot.positions}
+        open_now = positions | {o.ticket for o in self.master_snapshot.orders}
         why = self._entries_blocked(slave)
-        for ticket in sorted(open_now - copied):
-            if ticket in {p.ticket for p in self.master_snapshot.positions}:
-                self._waiting(slave, ticket, why)
+        for ticket in sorted(positions - copied):
+            self._waiting(slave, ticket, why)
         self._note_exits_waiting(slave, [_Change(t) for t in sorted(copied - open_now)])
 
     def _note_exits_missed(self, slave: SlaveLink, events: list[MasterEvent]) -> None:
         """The master changed positions this slave holds copies of while it cannot be reached."""
-        # What it held when last seen, and what the copy book says it was given (a copier started
-        # while the slave was already out of reach has never seen it).
-        held = self._copied_tickets(slave)
-        seen = slave.last_snapshot
-        if seen is not None:
-            held |= held_tickets(seen.positions, slave.magic, self.instance) | {
-                tags.master_ticket_of(o.comment) for o in seen.orders
-                if o.magic == slave.magic and tags.is_ours(o.comment, self.instance)}
+        held = self._known_copies(slave)
         changes = (EventKind.CLOSED, EventKind.PARTIALLY_CLOSED, EventKind.STOPS_MODIFIED,
                    EventKind.PENDING_CANCELLED, EventKind.PENDING_MODIFIED, EventKind.INCREASED)
         # A pending copy placed in the pass the slave was lost in is not in any snapshot or book:
@@ -978,17 +975,15 @@ class Copier:
             slave.risk_gate.hold("risk_state_lost", "risk: the risk state file could not be read; new entries "
                                  "stopped until this slave's risk state is reset")
 
-    def _forget_finished(self, slave: SlaveLink, master_tickets: set[int], actual: Snapshot) -> None:
+    def _forget_finished(self, slave: SlaveLink, master_tickets: set[int], held: set[int],
+                         working: set[int]) -> None:
         """Drop memory of copies whose master position is gone and whose slave side is flat."""
-        held = held_tickets(actual.positions, slave.magic, self.instance)
         for ticket in list(slave.refused):
             if ticket not in master_tickets:
                 slave.executor.forget_refusal(ticket)
         for ticket in self.copybook.tickets(slave.id):
             if ticket not in master_tickets and ticket not in held:
                 self.copybook.forget(slave.id, ticket)
-        working = {tags.master_ticket_of(o.comment) for o in actual.orders
-                   if o.magic == slave.magic and tags.is_ours(o.comment, self.instance)}
         # Only once the master's order is gone too: this pass's snapshot predates what it placed.
         for ticket in self.copybook.order_tickets(slave.id) - working - master_tickets:
             self.copybook.forget_order(slave.id, ticket)

@@ -190,11 +190,7 @@ def reconcile(
             desired = plan.positions.get(ticket)
             total = sum(p.volume for p in slave_positions)
             if desired is None:
-                if ticket in master_tickets and ticket in plan.refusals:
-                    reason = plan.refusals[ticket].reason.replace("skipped: ", "")
-                    reason = f"master position no longer copyable ({reason})"
-                else:
-                    reason = "master position closed"
+                reason = _exit_reason(ticket, None, plan, master_tickets)
                 for p in slave_positions:
                     steps_exit.append(ReduceStep(ticket, p, p.volume, reason))
                 continue
@@ -232,9 +228,10 @@ def reconcile(
 def netting_shares(position: Position | None, magic: int, instance: str = "") -> dict[int, float]:
     """Each master ticket's signed share (+ long, - short) of one netting position, from its deals.
 
-    Read from the broker's deals, not remembered, so a crash between a fill and its bookkeeping
-    cannot make the copier open a share twice. Without deals (a connector that cannot read them)
-    the whole position belongs to the master ticket its own tag names.
+    The copier keeps the shares in its copy book (they outlive a position that nets to zero); this
+    reading from the broker is what a pass falls back on where the book cannot say (a change made
+    at the slave). Without deals (a connector that cannot read them) the whole position belongs to
+    the master ticket its own tag names.
     """
     if position is None:
         return {}
@@ -260,6 +257,11 @@ def held_tickets(positions: tuple[Position, ...], magic: int, instance: str = ""
         elif p.magic == magic and tags.is_ours(p.comment, instance):
             held.add(tags.master_ticket_of(p.comment))
     return held
+
+
+def working_tickets(orders: tuple[PendingOrder, ...], magic: int, instance: str = "") -> set[int]:
+    """Master tickets a slave has a pending copy (or the copier's own limit order) for."""
+    return set(_ours(orders, magic, instance))
 
 
 def _reconcile_netting(plan: SlavePlan, positions, magic: int, symbols: dict[str, SymbolSpec],
