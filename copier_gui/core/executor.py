@@ -447,7 +447,8 @@ class SlaveExecutor:
             if d is not None:
                 await self._open(OpenStep(d, step.volume, top_up=bool(step.held)), ctx, specs)
             return
-        leg = f"net:{step.symbol}:{step.held:g}{-step.side.sign * step.volume:+g}"
+        # The share before and the deal's signed volume: "net:EURUSD:0.3-0.1" takes 0.1 off a 0.3 share.
+        leg = f"net:{step.symbol}:{step.held:g}{step.side.sign * step.volume:+g}"
         cid = tags.copy_id(ctx.master_account, step.master_ticket, self.slave_id, leg)
         request = OpenPosition(symbol=step.symbol, side=step.side, volume=step.volume, sl=0.0, tp=0.0,
                                magic=self.magic, comment=tags.comment_for(step.master_ticket, instance=self.instance),
