@@ -257,7 +257,7 @@ class Copier:
         self.master_state = state
         text = f"master {state.value}" + (f": {detail}" if detail else "")
         self.journal.record("state", text, account=self.master_id, state=state.value)
-        self._notify(Notice("state", self.master_id, text))
+        self._notify(Notice("state", self.master_id, text, state=state.value))
 
     def _set_slave_state(self, slave: SlaveLink, state: LinkState, detail: str = "") -> None:
         if state is slave.state and detail == slave.last_error:
@@ -266,7 +266,7 @@ class Copier:
         slave.last_error = detail
         text = f"{slave.id} {state.value}" + (f": {detail}" if detail else "")
         self.journal.record("state", text, account=slave.id, state=state.value)
-        self._notify(Notice("state", slave.id, text))
+        self._notify(Notice("state", slave.id, text, state=state.value))
 
     async def _connect_master_with_retry(self) -> None:
         attempt = 0
@@ -906,7 +906,7 @@ class Copier:
         if gate.state is not before:
             text = f"{slave.id} trading state {before.value} -> {gate.state.value}"
             self.journal.record("state", text, account=slave.id, trading_state=gate.state.value)
-            self._notify(Notice("state", slave.id, text))
+            self._notify(Notice("state", slave.id, text, state=gate.state.value))
 
     # ------------------------------------------------------------------ risk state
     def reset_risk(self, slave_id: str, *, by: str = "the window") -> str:

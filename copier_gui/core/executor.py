@@ -54,6 +54,9 @@ class Notice:
     text: str
     master_ticket: int = 0
     metrics: CopyMetrics | None = None
+    # For a "state" notice of a link or a risk gate, the state it entered ("disconnected", "halted"),
+    # so listeners such as alerts need not parse the text.
+    state: str = ""
 
 
 # After a broker refuses an entry (no money, invalid stops...), wait this long before trying again;
