@@ -46,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info",
                         help="what the window and headless mode write to logs/copier_gui.log in the user "
                              "folder (default info)")
+    parser.add_argument("--http", metavar="HOST:PORT",
+                        help="serve Prometheus metrics and a status page, e.g. 127.0.0.1:9464 (off by default; "
+                             "any address but loopback needs --http-cert, --http-key and the access token)")
+    parser.add_argument("--http-cert", metavar="PEM", help="TLS certificate for --http on a non-loopback address")
+    parser.add_argument("--http-key", metavar="PEM", help="the certificate's private key, for --http-cert")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     replay = sub.add_parser("replay", help="run a scenario on virtual time and write a report")
@@ -64,6 +69,17 @@ def build_parser() -> argparse.ArgumentParser:
     risk_sub.add_parser("show", help="print each slave's risk state")
     reset = risk_sub.add_parser("reset", help="lift a slave's risk halt; a running copier applies it on its next pass")
     reset.add_argument("account", help="the slave's account id, as `risk show` lists it")
+
+    from copier_gui.alerts.commands import add_parser as add_alerts_parser
+
+    add_alerts_parser(sub)
+
+    from copier_gui import accounts_cli
+
+    accounts_cli.add_parser(sub)
+
+    http_token = sub.add_parser("http-token", help="print the access token --http needs on a non-loopback address")
+    http_token.add_argument("--renew", action="store_true", help="replace it: links and scrapers using it stop working")
     return parser
 
 
@@ -101,8 +117,20 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return 0
     if args.command == "risk":
         return _risk(paths, args)
+    if args.command == "accounts":
+        from copier_gui import accounts_cli
+
+        return accounts_cli.run(paths, args)
+    if args.command == "alerts":
+        from copier_gui.alerts.commands import run_alerts
+        from copier_gui.settings import load_settings, save_settings
+
+        return run_alerts(args, load=lambda: load_settings(paths.settings_file, backups_dir=paths.backups_dir),
+                          save=lambda settings: save_settings(settings, paths.settings_file))
     if args.command == "journal":
         return _export_journal(paths, Path(args.csv))
+    if args.command == "http-token":
+        return _http_token(args.renew)
     if args.slaves < 1:
         raise UsageError(f"--slaves must be at least 1, not {args.slaves}")
     if args.duration is not None and args.duration < 0:
@@ -111,26 +139,95 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         raise UsageError(f"--poll-ms must be positive, not {args.poll_ms}")
     if args.trade_interval <= 0:
         raise UsageError(f"--trade-interval must be positive, not {args.trade_interval}")
+    if args.http is not None or args.http_cert is not None or args.http_key is not None:
+        _check_http(args)
     if args.headless:
-        if not args.demo:
-            raise UsageError("headless mode with your own accounts needs linked accounts; "
-                             "link them in the window first, or try --demo --headless")
-        from copier_gui import instance
-        from copier_gui.demo.headless import run_demo_headless
-
-        try:
-            lock = instance.InstanceLock(paths).acquire()
-        except instance.AlreadyRunning as exc:
-            print(f"copier-gui: {exc.message}", file=sys.stderr)
-            return instance.EXIT_ALREADY_RUNNING
-        except instance.FolderUnusable as exc:
-            raise UsageError(exc.message) from None
-        with lock, _logging(paths, args.log_level, "headless demo"):
-            asyncio.run(run_demo_headless(slaves=args.slaves, duration=args.duration, paths=paths, seed=args.seed,
-                                          poll_interval_s=args.poll_ms / 1000.0,
-                                          strategy_interval_s=args.trade_interval))
-        return 0
+        return _headless(args, paths)
     return _gui(args, paths)
+
+
+def _headless(args: argparse.Namespace, paths) -> int:
+    """The copier without a window: the demo's accounts with --demo, else the linked ones."""
+    from copier_gui import instance
+    from copier_gui.runtime import RuntimeSetupError
+    from copier_gui.watchers import watcher_factories
+
+    settings = _demo_watch_settings(paths) if args.demo else _linked_settings(paths)
+    try:
+        lock = instance.InstanceLock(paths).acquire()
+    except instance.AlreadyRunning as exc:
+        print(f"copier-gui: {exc.message}", file=sys.stderr)
+        return instance.EXIT_ALREADY_RUNNING
+    except instance.FolderUnusable as exc:
+        raise UsageError(exc.message) from None
+    services = watcher_factories(settings, http=getattr(args, "http", None))
+    with lock, _logging(paths, args.log_level, "headless demo" if args.demo else "headless"):
+        try:
+            if args.demo:
+                from copier_gui.demo.headless import run_demo_headless
+
+                asyncio.run(run_demo_headless(slaves=args.slaves, duration=args.duration, paths=paths,
+                                              seed=args.seed, poll_interval_s=args.poll_ms / 1000.0,
+                                              strategy_interval_s=args.trade_interval, services=services))
+            else:
+                from copier_gui.headless import run_linked_headless
+
+                asyncio.run(run_linked_headless(settings, paths, duration=args.duration, services=services))
+        except RuntimeSetupError as exc:
+            # Nothing started: a damaged file, an account that cannot run here; one line says which.
+            raise UsageError(exc.message) from None
+    return 0
+
+
+def _demo_watch_settings(paths):
+    """The demo's accounts are generated, but alerts set up in the folder's settings still apply,
+    so a trader can try them on the demo; a settings file that cannot be read only costs them."""
+    from copier_gui.settings import SettingsError, load_settings
+
+    if not paths.settings_file.is_file():
+        return None
+    try:
+        return load_settings(paths.settings_file, backups_dir=paths.backups_dir)
+    except SettingsError as exc:
+        print(f"copier-gui: alerts are off for this demo run: {exc.message}", file=sys.stderr)
+        return None
+
+
+def _linked_settings(paths):
+    """The settings file's accounts, or UsageError naming the file and the field."""
+    from copier_gui.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings(paths.settings_file, backups_dir=paths.backups_dir)
+    except SettingsError as exc:
+        raise UsageError(exc.message) from None
+    if not settings.accounts:
+        raise UsageError(f"no accounts are linked in {paths.settings_file}: link a master and at least one "
+                         "slave with `copier-gui accounts link` (or in the window), or try --demo --headless")
+    return settings
+
+
+def _check_http(args: argparse.Namespace) -> None:
+    from copier_gui.monitor.service import check_options
+
+    if args.http is None:
+        raise UsageError("--http-cert and --http-key are for --http HOST:PORT; give the address too")
+    try:
+        check_options(args.http, args.http_cert, args.http_key)
+    except ValueError as exc:
+        raise UsageError(f"--http: {exc}") from None
+
+
+def _http_token(renew: bool) -> int:
+    from copier_gui.monitor.access import ensure_token, renew_token
+    from copier_gui.secrets import SecretsUnavailable
+
+    try:
+        token = renew_token() if renew else ensure_token()[0]
+    except SecretsUnavailable as exc:
+        raise UsageError(exc.message) from None
+    print(token)
+    return 0
 
 
 def _gui(args: argparse.Namespace, paths) -> int:
@@ -163,10 +260,14 @@ def _gui(args: argparse.Namespace, paths) -> int:
     duration = args.duration if args.duration is not None or screenshot is None else 12.0
     # The window offers the demo on its welcome page too, so it gets the factory either way. The
     # demo's terminals run in worker processes, through the same path as real terminals.
+    from copier_gui.watchers import watcher_factories
+
     demo = functools.partial(demo_session, args.slaves, paths, seed=args.seed, poll_interval_s=args.poll_ms / 1000.0,
-                             strategy_interval_s=args.trade_interval, workers=True)
+                             strategy_interval_s=args.trade_interval, workers=True,
+                             services=watcher_factories(None, http=getattr(args, "http", None)))
     with lock, _logging(paths, args.log_level, "window"):
-        return run_gui(paths, GuiOptions(demo=args.demo, duration=duration, screenshot=screenshot, theme=args.theme),
+        return run_gui(paths, GuiOptions(demo=args.demo, duration=duration, screenshot=screenshot, theme=args.theme,
+                                         http=getattr(args, "http", None)),
                        demo)
 
 

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from copier_gui import strictjson
+from copier_gui.alerts.settings import AlertSettings
 from copier_gui.clock import SYSTEM_CLOCK, Clock
 from copier_gui.core.copier import DEFAULT_MAGIC
 from copier_gui.core.rules import CopyRules
@@ -35,6 +36,7 @@ __all__ = [
     "load_settings",
     "save_settings",
     "slugify",
+    "validation_problems",
 ]
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
@@ -126,6 +128,8 @@ class Settings(_Strict):
     copying: bool = True
     poll_interval_ms: float = Field(default=5.0, gt=0, le=60_000)
     window: WindowSettings = Field(default_factory=WindowSettings)
+    # Added without a new schema version: a file without it gets the defaults (alerts off).
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     @field_validator("accounts")
     @classmethod
@@ -288,6 +292,13 @@ def _validation_problems(exc: ValidationError, raw: Any) -> list[tuple[str, str]
                 text = f"{text} (found {_short(found)})"
         problems.append((field, text))
     return problems
+
+
+def validation_problems(exc: ValidationError, raw: Any) -> list[tuple[str, str]]:
+    """(field, text) for each of pydantic's errors in validating ``raw``: the one wording of
+    validation errors, for the settings file and for any part of it given on its own (a slave's
+    rules from the command line); fields are named as the file names them (``sizing.multiplier``)."""
+    return _validation_problems(exc, raw)
 
 
 def _field_path(loc: tuple, raw: Any) -> str:

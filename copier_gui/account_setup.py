@@ -1,0 +1,223 @@
+"""Linking an account, whoever asks: the checks and the connection test behind the wizard and
+``copier-gui accounts link``.
+
+Qt-free, so the window and the command line accept and refuse exactly the same accounts. Each
+check returns one message naming what is wrong (empty when nothing is), in words both front ends
+can show; each front end adds how to fix it in its own terms (a button, an option).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import zlib
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from copier_gui import secrets
+from copier_gui.clock import Clock
+from copier_gui.connectors.mt5 import MT5Connector, ThreadInvoker
+from copier_gui.connectors.mt5.discovery import TERMINAL_EXE
+from copier_gui.core.model import AccountState
+from copier_gui.core.ports import ConnectorError
+from copier_gui.runtime import Connection, RuntimeSetupError, open_connection, terminal_api
+from copier_gui.settings import ACCOUNT_ID_PATTERN, AccountSettings, slugify
+from copier_gui.sim import PROFILES
+
+__all__ = [
+    "PLATFORMS",
+    "ConnectionTestFailed",
+    "TestResult",
+    "account_id_problem",
+    "account_password_key",
+    "bridge_host_problem",
+    "demo_profile_problem",
+    "issue_demo_login",
+    "login_problem",
+    "master_problem",
+    "open_test_connection",
+    "run_connection_test",
+    "suggest_id",
+    "terminal_path_problem",
+]
+
+log = logging.getLogger(__name__)
+
+PLATFORMS = ("mt5", "mt5_bridge", "demo")
+
+
+# ---------------------------------------------------------------------------- the checks
+
+def login_problem(text: str) -> str:
+    """What is wrong with ``text`` as a MetaTrader 5 login ("" when it is one)."""
+    text = text.strip()
+    if not text:
+        return "Enter the account's login: the number the broker gave you."
+    if not text.isascii() or not text.isdigit() or not 0 < int(text) < 2**64:
+        return f"{text} is not a MetaTrader 5 login number."
+    return ""
+
+
+def server_problem(server: str) -> str:
+    if not server.strip():
+        return ("Enter the trade server's name, exactly as the terminal shows it (for example "
+                "Broker-Demo).")
+    if len(server.strip()) > 253:
+        return "The trade server's name is longer than 253 characters: check it."
+    return ""
+
+
+def terminal_path_problem(path: str, platform: str, *, check_exists: bool = True) -> str:
+    """What is wrong with ``path`` as the terminal of a ``platform`` account ("" when nothing).
+
+    Under the bridge the path is the Windows side's, which this computer cannot check; nor can
+    anything be checked for a terminal on another machine (``check_exists`` False).
+    """
+    if not path.strip():
+        return f"Choose the terminal's {TERMINAL_EXE}."
+    name = Path(path.replace("\\", "/")).name
+    if name.casefold() == "terminal.exe":
+        return ("That is MetaTrader 4's terminal.exe. copier_gui links MetaTrader 5: choose the "
+                f"{TERMINAL_EXE} of a MetaTrader 5 installation.")
+    if name.casefold() != TERMINAL_EXE:
+        return f"Choose the terminal's {TERMINAL_EXE}, not {name}."
+    if check_exists and platform == "mt5" and not Path(path).is_file():
+        return f"There is no {TERMINAL_EXE} at {path}."
+    return ""
+
+
+def bridge_host_problem(host: str) -> str:
+    if not host.strip():
+        return "Enter the bridge's host (127.0.0.1 when it runs on this computer)."
+    return ""
+
+
+def demo_profile_problem(profile: str | None) -> str:
+    if profile not in PROFILES:
+        return (f"{profile!r} is not a demo broker; the demo brokers are "
+                f"{', '.join(sorted(PROFILES))}.")
+    return ""
+
+
+def account_id_problem(account_id: str, existing_ids: Collection[str]) -> str:
+    if not account_id:
+        return "Give the account an id (lower-case letters, digits, '-' or '_')."
+    if not ACCOUNT_ID_PATTERN.match(account_id):
+        return (f"'{account_id}' cannot be an id: use lower-case letters, digits, '-' or '_', "
+                "starting and ending with a letter or digit.")
+    if account_id in existing_ids:
+        return f"An account with the id '{account_id}' is already linked: choose another id."
+    return ""
+
+
+def master_problem(role: str, existing_master: str | None) -> str:
+    """Refuses a second master: the copier copies from one account."""
+    if role == "master" and existing_master is not None:
+        return (f"'{existing_master}' is already the master, and there is only one: link this "
+                "account as a slave")
+    return ""
+
+
+# ---------------------------------------------------------------------------- what a new account gets
+
+def issue_demo_login(profile: str, clock: Clock, taken: Iterable[int] = ()) -> int:
+    """The login a demo broker gives a new account: in the range real brokers use, and not one an
+    account already linked at that broker has (they would share a keyring entry)."""
+    taken = set(taken)
+    salt = 0
+    while True:
+        login = 5_000_000 + zlib.crc32(f"{profile}:{clock.time():.6f}:{salt}".encode()) % 4_000_000
+        if login not in taken:
+            return login
+        salt += 1
+
+
+def suggest_id(server: str, login: int | None, existing_ids: Collection[str]) -> str:
+    base = slugify(f"{server}-{login}" if login is not None else server)[:36].strip("-_") or "account"
+    candidate, n = base, 2
+    while candidate in existing_ids:
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
+
+
+def account_password_key(account: AccountSettings) -> str:
+    """The keyring entry the copier reads ``account``'s password from."""
+    return secrets.password_key(login=account.login, server=account.server, account_id=account.id)
+
+
+# ---------------------------------------------------------------------------- the connection test
+
+class ConnectionTestFailed(Exception):
+    """The account could not be reached or logged in to; the message says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """What the test read: the account, and the names of the symbols its broker offers."""
+
+    __test__ = False  # not a pytest test class, despite its name
+
+    state: AccountState
+    symbols: list[str]
+
+
+def open_test_connection(account: AccountSettings, clock: Clock, *, demo_login: int | None = None,
+                         broker_password: str | None = None) -> Connection:
+    """A connection to ``account`` for the test, in this process; nothing is contacted yet.
+
+    The connector reads the password from the keyring, as the copier will. ``demo_login`` is the
+    login a demo broker issued (see ``terminal_api``). ``broker_password`` is what a simulated
+    broker holds for an account it opened before; by default it holds the keyring's, as for an
+    account it opens now.
+    """
+    try:
+        if broker_password is None:
+            return open_connection(account, clock, password_lookup=secrets.get_password,
+                                   demo_login=demo_login)
+        # The broker knows the old password and the connector sends the new one, so a password
+        # typed for an account that exists is checked, as a real broker would check it.
+        api = terminal_api(account, clock, password_lookup=lambda _key: broker_password,
+                           demo_login=demo_login)
+        key = account_password_key(account)
+        invoker = ThreadInvoker(name=f"mt5-{account.id}")
+        connector = MT5Connector(account.id, api, invoker=invoker, clock=clock, login=account.login,
+                                 server=account.server, path=account.terminal_path,
+                                 password_provider=lambda: secrets.get_password(key))
+        return Connection(account, api, invoker, connector)
+    except (RuntimeSetupError, ValidationError, ValueError) as exc:
+        raise ConnectionTestFailed(getattr(exc, "message", None) or str(exc)) from None
+
+
+async def run_connection_test(connection: Connection) -> TestResult:
+    """Connect, read the account and its symbols, disconnect; closes ``connection`` either way.
+
+    Raises ConnectionTestFailed with the connector's message.
+    """
+    cancelled = False
+    try:
+        state = await connection.connector.connect()
+        symbols = await connection.connector.symbols()
+    except asyncio.CancelledError:
+        cancelled = True
+        raise
+    except ConnectorError as exc:
+        raise ConnectionTestFailed(exc.message) from None
+    except Exception as exc:  # a terminal or bridge failing in a new way still gets an answer
+        log.exception("connection test failed")
+        raise ConnectionTestFailed(f"The connection test failed unexpectedly ({type(exc).__name__}: "
+                                   f"{exc}).") from None
+    finally:
+        if not cancelled:
+            with contextlib.suppress(Exception):
+                await connection.connector.close_session()
+        # Not waiting for a terminal call still running after a cancel: its thread ends alone.
+        connection.close()
+    return TestResult(state, sorted(symbols))

@@ -1,0 +1,742 @@
+"""``copier-gui accounts``: link, list and remove accounts and edit slaves' copy rules without a
+window, as on a server.
+
+It checks what the wizard checks (``copier_gui.account_setup``) and tests the connection the same
+way. A password comes from a prompt, or one line of standard input when that is not a terminal,
+and goes to the keyring; never through the command line. A command that changes the settings
+holds the user folder's lock meanwhile: a running copier reads the settings only when it starts
+and the window writes them back when it closes, so a change made under it would be lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from copier_gui.paths import UserPaths
+    from copier_gui.settings import AccountSettings, Settings
+
+__all__ = ["add_parser", "run"]
+
+EXIT_BAD_INPUT = 2
+# Long enough for a terminal to start and log in; a bridge or terminal that never answers must
+# not hang a script.
+TEST_TIMEOUT_S = 60.0
+_LINK_EXAMPLE = ("copier-gui accounts link ID --role master|slave --platform mt5|mt5_bridge|demo "
+                 "[--login N --server S --terminal-path P | --demo-profile NAME]")
+
+
+class Refused(Exception):
+    """One line for the user and the exit code: 2 for bad input unless said otherwise."""
+
+    def __init__(self, message: str, code: int = EXIT_BAD_INPUT) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class _RefuseSecret(argparse.Action):
+    """``--password`` and the like exist only to say no, without repeating what was typed: a
+    command line is kept in shell history and shown to other users in the process list."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.error(f"{option_string}: passwords and secrets are never taken on the command line "
+                     "(shell history and process lists would show them); type it when asked, or "
+                     "pipe it as one line on standard input")
+
+
+# ---------------------------------------------------------------------------- the parser
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    accounts = sub.add_parser(
+        "accounts", help="link, list and remove accounts and edit copy rules without a window",
+        description="Link, list and remove accounts and edit slaves' copy rules, as the window's "
+                    "wizard does. Commands that change the settings wait for no copier: stop it "
+                    "first, and start it again after.")
+    actions = accounts.add_subparsers(dest="accounts_command", metavar="ACTION", required=True)
+
+    actions.add_parser("list", help="the linked accounts, and whether each one's password is in the keyring")
+
+    link = actions.add_parser(
+        "link", help="link an account: checked, its password stored in the keyring, its connection tested",
+        description="Link an account. The password is asked for (or read as one line from standard "
+                    "input, e.g. `echo \"$PW\" | copier-gui accounts link ...`) and kept in the "
+                    "system keyring; a demo broker opens the account with the password you choose.")
+    link.add_argument("id", help="the account's id: lower-case letters, digits, '-' or '_'")
+    link.add_argument("--role", required=True, choices=("master", "slave"))
+    link.add_argument("--platform", required=True, choices=("mt5", "mt5_bridge", "demo"),
+                      help="mt5: a terminal on this Windows computer; mt5_bridge: a terminal under Wine "
+                           "reached through the bridge; demo: a simulated broker")
+    link.add_argument("--login", metavar="N", help="the account number (a demo broker issues one if left out)")
+    link.add_argument("--server", metavar="S", help="the trade server, as the terminal shows it")
+    link.add_argument("--terminal-path", metavar="P", help="the terminal's terminal64.exe (mt5, mt5_bridge)")
+    link.add_argument("--bridge", metavar="HOST:PORT", help="the bridge's address (default 127.0.0.1:18812)")
+    link.add_argument("--demo-profile", metavar="NAME", help="the demo broker (demo accounts)")
+    link.add_argument("--label", help="a name to show for the account")
+    link.add_argument("--magic", type=int, metavar="M", help="the magic number on its copied orders")
+    link.add_argument("--no-test", action="store_true",
+                      help="link without connecting (for a terminal on another computer): nothing is checked "
+                           "at the broker and the terminal path is taken as given")
+    for flag in ("--password", "--bridge-secret", "--secret"):
+        link.add_argument(flag, nargs="?", action=_RefuseSecret, help=argparse.SUPPRESS)
+
+    remove = actions.add_parser("remove", help="unlink an account and delete its password from the keyring")
+    remove.add_argument("id")
+    remove.add_argument("--keep-password", action="store_true", help="leave its password in the keyring")
+
+    set_master = actions.add_parser("set-master", help="make an account the master; the old master becomes a slave")
+    set_master.add_argument("id")
+
+    rules = actions.add_parser("rules", help="show or edit a slave's copy rules")
+    rules_actions = rules.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
+    show = rules_actions.add_parser("show", help="print a slave's copy rules, defaults included")
+    show.add_argument("id")
+    show.add_argument("--format", choices=("yaml", "json"), default="yaml")
+    edit = rules_actions.add_parser(
+        "edit", help="change a slave's copy rules",
+        description="Change a slave's copy rules: --file replaces them (keys left out take their "
+                    "defaults), then each --set changes one; without either, $VISUAL or $EDITOR "
+                    "opens them. docs/rules.md explains each rule.")
+    edit.add_argument("id")
+    edit.add_argument("--file", metavar="RULES", help="the rules as YAML or JSON (.json); - reads standard input")
+    edit.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                      help="one rule, e.g. sizing.multiplier=0.5 or 'filters.include_symbols=[\"EURUSD\"]'; "
+                           "VALUE is read as JSON (numbers, true, null, lists), else as text")
+
+
+def run(paths: UserPaths, args: argparse.Namespace) -> int:
+    command = args.accounts_command
+    if command == "rules":
+        command = f"rules {args.rules_command}"
+    try:
+        return _COMMANDS[command](paths, args)
+    except Refused as exc:
+        print(f"copier-gui: {'error: ' if exc.code == EXIT_BAD_INPUT else ''}{exc.message}", file=sys.stderr)
+        return exc.code
+
+
+# ---------------------------------------------------------------------------- settings in and out
+
+def _load(paths: UserPaths) -> Settings:
+    from copier_gui.settings import SettingsError, load_settings
+
+    try:
+        return load_settings(paths.settings_file, backups_dir=paths.backups_dir)
+    except SettingsError as exc:
+        raise Refused(exc.message) from None
+
+
+@contextlib.contextmanager
+def _changing(paths: UserPaths) -> Iterator[Settings]:
+    """The settings, with the folder's lock held until the change is saved."""
+    from copier_gui import instance
+
+    try:
+        lock = instance.InstanceLock(paths).acquire()
+    except instance.AlreadyRunning:
+        raise Refused(f"a copier is running on the user folder {paths.root}, and it reads the settings "
+                      "only when it starts (the window also writes them back when it closes, which "
+                      "would undo this change): stop it first, run this again, then start it",
+                      code=instance.EXIT_ALREADY_RUNNING) from None
+    except instance.FolderUnusable as exc:
+        raise Refused(exc.message) from None
+    with lock:
+        yield _load(paths)
+
+
+def _save(paths: UserPaths, settings: Settings) -> None:
+    from copier_gui.settings import save_settings
+
+    try:
+        save_settings(settings, paths.settings_file)
+    except OSError as exc:
+        raise Refused(f"cannot save the settings to {paths.settings_file}: {exc.strerror or exc}") from None
+
+
+def _account(settings: Settings, account_id: str) -> AccountSettings:
+    account = settings.account(account_id)
+    if account is None:
+        known = ", ".join(a.id for a in settings.accounts) or "none are linked"
+        raise Refused(f"no account '{account_id}' is linked (linked: {known})")
+    return account
+
+
+def _slave(settings: Settings, account_id: str) -> AccountSettings:
+    account = _account(settings, account_id)
+    if account.role == "master":
+        raise Refused(f"{account_id} is the master, which has no copy rules: rules belong to each slave")
+    return account
+
+
+def _problems(exc, raw: Any) -> str:
+    from copier_gui.settings import validation_problems
+
+    return "; ".join(f"{field}: {text}" for field, text in validation_problems(exc, raw))
+
+
+# ---------------------------------------------------------------------------- secrets
+
+def _read_secret(prompt: str, what: str) -> str:
+    """One secret from the terminal without echo, or one line of piped standard input."""
+    import getpass
+
+    stdin = sys.stdin
+    if stdin is not None and stdin.isatty():
+        try:
+            value = getpass.getpass(prompt)
+        except EOFError:
+            value = ""
+    else:
+        line = stdin.readline() if stdin is not None else ""
+        if not line:
+            raise Refused(f"no {what} on standard input: pipe it as one line, or run the command in a "
+                          "terminal to be asked for it")
+        value = line.rstrip("\r\n")
+    if not value:
+        raise Refused(f"the {what} is empty: a linked account needs one")
+    return value
+
+
+class _KeyringChange:
+    """A secret stored for a link, and how to put back what was there if the link fails."""
+
+    def __init__(self, read, write, delete) -> None:
+        self.previous = read()
+        self._write, self._delete = write, delete
+
+    def apply(self, value: str) -> None:
+        self._write(value)
+
+    def undo(self) -> None:
+        from copier_gui import secrets
+
+        with contextlib.suppress(secrets.SecretsUnavailable):
+            if self.previous is None:
+                self._delete()
+            else:
+                self._write(self.previous)
+
+
+# ---------------------------------------------------------------------------- link
+
+def _link(paths: UserPaths, args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from copier_gui import account_setup as setup
+    from copier_gui import secrets
+    from copier_gui.clock import SYSTEM_CLOCK
+    from copier_gui.settings import AccountSettings
+    from copier_gui.sim import PROFILES
+
+    platform = args.platform
+    _options_fit(args)
+    with _changing(paths) as current:
+        ids = {a.id for a in current.accounts}
+        problem = setup.account_id_problem(args.id, ids)
+        if problem:
+            raise Refused(problem)
+        master = current.master.id if current.master is not None else None
+        problem = setup.master_problem(args.role, master)
+        if problem:
+            raise Refused(f"{problem}, then make it the master with `copier-gui accounts set-master "
+                          f"{args.id}` (the old master becomes a slave)")
+        login = None
+        if args.login is not None:
+            problem = setup.login_problem(args.login)
+            if problem:
+                raise Refused(problem)
+            login = int(args.login)
+        fields: dict[str, Any] = {"id": args.id, "role": args.role, "platform": platform,
+                                  "label": args.label or ""}
+        if args.magic is not None:
+            fields["magic"] = args.magic
+        if platform == "demo":
+            if args.demo_profile is None:
+                raise Refused(f"a demo account needs --demo-profile, the demo broker: one of "
+                              f"{', '.join(sorted(PROFILES))}")
+            problem = setup.demo_profile_problem(args.demo_profile)
+            if problem:
+                raise Refused(problem)
+            server = PROFILES[args.demo_profile].server
+            if args.server is not None and args.server != server:
+                raise Refused(f"the demo broker {args.demo_profile}'s server is {server}, not "
+                              f"{args.server}: leave out --server")
+            if login is None:  # the demo broker opens a new account, as the wizard's does
+                taken = [a.login for a in current.accounts if a.server == server and a.login is not None]
+                login = setup.issue_demo_login(args.demo_profile, SYSTEM_CLOCK, taken)
+            fields.update(demo_profile=args.demo_profile, server=server, login=login)
+        else:
+            if login is None:
+                raise Refused(f"an {platform} account needs --login, the account number the broker gave you")
+            if args.server is None:
+                raise Refused(f"an {platform} account needs --server, the trade server's name exactly as "
+                              "the terminal shows it (for example Broker-Demo)")
+            problem = setup.server_problem(args.server)
+            if problem:
+                raise Refused(problem)
+            if args.terminal_path is None:
+                raise Refused(f"an {platform} account needs --terminal-path, the terminal's terminal64.exe"
+                              + (" as the Windows side under Wine sees it" if platform == "mt5_bridge" else ""))
+            # Only Windows runs the terminal: elsewhere its path is another computer's, and the test
+            # says that MetaTrader 5 needs Windows.
+            problem = setup.terminal_path_problem(args.terminal_path, platform,
+                                                  check_exists=not args.no_test and sys.platform == "win32")
+            if problem:
+                raise Refused(problem)
+            fields.update(login=login, server=args.server.strip(), terminal_path=args.terminal_path)
+            if platform == "mt5_bridge" and args.bridge is not None:
+                fields["bridge_host"], fields["bridge_port"] = _bridge_address(args.bridge)
+        try:
+            account = AccountSettings.model_validate(fields)
+            updated = current.with_account(account)
+        except ValidationError as exc:
+            raise Refused(_problems(exc, fields)) from None
+
+        # Nothing is stored before every check has passed; a failed test puts back what was there.
+        key = setup.account_password_key(account)
+        password = _read_secret(f"Password for account {account.login} at {account.server}: ", "password")
+        bridge_secret = None
+        if platform == "mt5_bridge":
+            from copier_gui.bridge import pairing
+
+            host, port = account.bridge_host, account.bridge_port
+            bridge_secret = _read_secret(f"Bridge shared secret for {host}:{port}: ", "bridge shared secret")
+            problem = pairing.secret_problem(bridge_secret)
+            if problem:
+                raise Refused(problem)
+        try:
+            changes = [_KeyringChange(lambda: secrets.get_password(key),
+                                      lambda value: secrets.store_password(key, value),
+                                      lambda: secrets.delete_password(key))]
+            if bridge_secret is not None:
+                # The bridge's pairing, shared by every account reached through that bridge.
+                changes.append(_KeyringChange(lambda: pairing.bridge_secret(host, port),
+                                              lambda value: pairing.store_bridge_secret(host, port, value),
+                                              lambda: pairing.delete_bridge_secret(host, port)))
+            # A demo broker that opened this account before knows it by the password it had.
+            broker_password = changes[0].previous if platform == "demo" else None
+            for change, value in zip(changes, (password, bridge_secret), strict=False):
+                change.apply(value)
+        except secrets.SecretsUnavailable as exc:
+            raise Refused(exc.message) from None
+        del password, bridge_secret
+
+        if args.no_test:
+            tested = None
+        else:
+            try:
+                tested = _test(account, broker_password)
+            except setup.ConnectionTestFailed as exc:
+                for change in changes:
+                    change.undo()
+                hint = (" Add --no-test to link it without the test (for a terminal on another computer)."
+                        if platform != "demo" else "")
+                raise Refused(f"the connection test failed: {exc.message.rstrip('.')}. Nothing was linked."
+                              f"{hint}") from None
+            if not args.label:
+                account = AccountSettings.model_validate(
+                    {**dict(account), "label": f"{tested.state.company} {tested.state.login}"})
+                updated = current.with_account(account)
+        _save(paths, updated)
+    _report_link(account, tested, key)
+    return 0
+
+
+def _options_fit(args: argparse.Namespace) -> None:
+    """Options that do not apply to the platform are refused, not ignored: they show a mistake."""
+    platform = args.platform
+    misplaced = []
+    if platform == "demo":
+        misplaced += [opt for opt, value in (("--terminal-path", args.terminal_path), ("--bridge", args.bridge))
+                      if value is not None]
+    else:
+        if args.demo_profile is not None:
+            misplaced.append("--demo-profile")
+        if platform == "mt5" and args.bridge is not None:
+            misplaced.append("--bridge")
+    if misplaced:
+        raise Refused(f"{' and '.join(misplaced)} {'does' if len(misplaced) == 1 else 'do'} not apply to "
+                      f"{platform} accounts")
+
+
+def _bridge_address(text: str) -> tuple[str, int]:
+    from copier_gui import account_setup as setup
+
+    host, sep, port_text = text.strip().rpartition(":")
+    host = host.strip().removeprefix("[").removesuffix("]")  # [::1]:18812
+    if not sep or not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise Refused(f"--bridge {text!r}: write it as HOST:PORT, e.g. 127.0.0.1:18812")
+    problem = setup.bridge_host_problem(host)
+    if problem:
+        raise Refused(problem)
+    return host, int(port_text)
+
+
+def _test(account: AccountSettings, broker_password: str | None):
+    import asyncio
+
+    from copier_gui import account_setup as setup
+    from copier_gui.clock import SYSTEM_CLOCK
+    from copier_gui.sim import PROFILES
+
+    where = (f"the demo broker {PROFILES[account.demo_profile].company}" if account.platform == "demo"
+             else f"the bridge at {account.bridge_host}:{account.bridge_port}" if account.platform == "mt5_bridge"
+             else f"the terminal {account.terminal_path}")
+    print(f"testing: connecting to account {account.login} at {account.server} through {where}...", flush=True)
+    connection = setup.open_test_connection(account, SYSTEM_CLOCK, broker_password=broker_password)
+
+    async def attempt():
+        try:
+            return await asyncio.wait_for(setup.run_connection_test(connection), TEST_TIMEOUT_S)
+        except TimeoutError:
+            raise setup.ConnectionTestFailed(f"no answer within {TEST_TIMEOUT_S:.0f} seconds: check that "
+                                             "the terminal is running and logged in") from None
+
+    return asyncio.run(attempt())
+
+
+def _report_link(account: AccountSettings, tested, key: str) -> None:
+    from copier_gui import secrets
+
+    if tested is not None:
+        state = tested.state
+        mode = "hedging" if state.hedging else "netting"
+        print(f"connected to account {state.login} at {state.company}: {state.name}, {state.currency}, "
+              f"balance {state.balance:,.2f} {state.currency}, {mode}, {len(tested.symbols)} symbols")
+        if not state.trade_allowed:
+            print(f"warning: trading is not allowed on it: {state.trading_blocked or 'enable Algo Trading'}")
+    else:
+        print("not tested (--no-test): the login, server and password were not checked; the copier "
+              "connects with them when it starts")
+    role = "the master" if account.role == "master" else "a slave"
+    print(f"{account.id} linked as {role}; its password is in the system keyring ({key}), not in any file")
+    if account.role == "slave":
+        print(f"copy rules: the defaults (the master's lots × 1); see them with `copier-gui accounts rules "
+              f"show {account.id}`, change them with `copier-gui accounts rules edit {account.id}`")
+    warning = secrets.keyring_warning()
+    if warning:
+        print(f"note: {warning}")
+
+
+# ---------------------------------------------------------------------------- list
+
+def _list(paths: UserPaths, args: argparse.Namespace) -> int:
+    from copier_gui import account_setup as setup
+    from copier_gui import secrets
+
+    current = _load(paths)
+    if not current.accounts:
+        print(f"no linked accounts in {paths.settings_file}: link them with `{_LINK_EXAMPLE}`")
+        return 0
+    keyring_problem = ""
+    rows = [("", "ID", "ROLE", "PLATFORM", "ACCOUNT", "COPY", "PASSWORD", "LABEL")]
+    for a in current.accounts:
+        where = f"{a.login}@{a.server}" if a.login is not None else "(as saved in the terminal)"
+        if a.platform == "demo":
+            where += f" (demo {a.demo_profile})"
+        elif a.platform == "mt5_bridge":
+            where += f" via {a.bridge_host}:{a.bridge_port}"
+        try:
+            password = "stored" if secrets.get_password(setup.account_password_key(a)) else "missing"
+            if a.platform == "mt5_bridge" and not _bridge_secret(a):
+                password += ", no bridge secret"
+        except secrets.SecretsUnavailable as exc:
+            password, keyring_problem = "unknown", exc.message
+        rows.append(("*" if a.role == "master" else "", a.id, a.role, a.platform, where,
+                     "on" if a.copy_enabled else "off", password, a.label))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    slaves = len(current.slaves)
+    print(f"\n* the master. {1 if current.master else 0} master, {slaves} slave{'s' if slaves != 1 else ''}; "
+          f"copying is {'on' if current.copying else 'off'} for all accounts")
+    if current.master is None:
+        print("no master: copying needs one; link one, or make a slave the master with "
+              "`copier-gui accounts set-master ID`")
+    elif not slaves:
+        print("no slave yet: link one to copy to")
+    if keyring_problem:
+        print(f"the keyring could not be read: {keyring_problem}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- remove, set-master
+
+def _remove(paths: UserPaths, args: argparse.Namespace) -> int:
+    from copier_gui import account_setup as setup
+    from copier_gui import secrets
+
+    with _changing(paths) as current:
+        account = _account(current, args.id)
+        updated = current.without_account(account.id)
+        _save(paths, updated)
+    print(f"{account.id} removed")
+    key = setup.account_password_key(account)
+    sharing = [a.id for a in updated.accounts if setup.account_password_key(a) == key]
+    try:
+        if args.keep_password:
+            print(f"its password is kept in the keyring ({key}): linking the account again uses it")
+        else:
+            if sharing:
+                print(f"its password stays in the keyring ({key}): {', '.join(sharing)} uses it too")
+            else:
+                secrets.delete_password(key)
+                print(f"its password was deleted from the keyring ({key})")
+            _forget_bridge_secret(account, updated)
+    except secrets.SecretsUnavailable as exc:
+        raise Refused(f"{account.id} was removed, but its password could not be deleted: {exc.message}") from None
+    if account.role == "master":
+        print("warning: there is no master now, and copying needs a master: link one, or make a slave "
+              "the master with `copier-gui accounts set-master ID`")
+    return 0
+
+
+def _bridge_secret(account: AccountSettings) -> str | None:
+    from copier_gui.bridge import pairing
+
+    return pairing.bridge_secret(account.bridge_host, account.bridge_port)
+
+
+def _forget_bridge_secret(account: AccountSettings, remaining: Settings) -> None:
+    """A bridge's secret goes with the last account that reaches that bridge."""
+    from copier_gui.bridge import pairing
+
+    if account.platform != "mt5_bridge":
+        return
+    address = (account.bridge_host, account.bridge_port)
+    if any(a.platform == "mt5_bridge" and (a.bridge_host, a.bridge_port) == address for a in remaining.accounts):
+        return
+    pairing.delete_bridge_secret(*address)
+    print(f"the shared secret of the bridge at {address[0]}:{address[1]} was deleted from the keyring")
+
+
+def _set_master(paths: UserPaths, args: argparse.Namespace) -> int:
+    from copier_gui.core.rules import CopyRules
+    from copier_gui.settings import AccountSettings
+
+    with _changing(paths) as current:
+        account = _account(current, args.id)
+        if account.role == "master":
+            print(f"{account.id} is already the master")
+            return 0
+        old = current.master
+        changed = {account.id: AccountSettings.model_validate({**dict(account), "role": "master", "rules": None})}
+        if old is not None:
+            changed[old.id] = AccountSettings.model_validate({**dict(old), "role": "slave", "rules": None})
+        updated = current.updated(accounts=[changed.get(a.id, a) for a in current.accounts])
+        _save(paths, updated)
+    print(f"{account.id} is now the master")
+    if account.copy_rules != CopyRules():
+        # A master has no rules: what was set is printed as a command, so it is not lost.
+        import shlex
+
+        changed = _changed_rules(CopyRules().model_dump(mode="json"), account.copy_rules.model_dump(mode="json"))
+        print("the copy rules it had as a slave no longer apply (a master has none); to give them to "
+              "a slave: copier-gui accounts rules edit SLAVE "
+              + " ".join(f"--set {shlex.quote(f'{key}={json.dumps(value)}')}" for key, value in changed))
+    if old is not None:
+        print(f"{old.id} is now a slave, with the default copy rules: see them with "
+              f"`copier-gui accounts rules show {old.id}`")
+    return 0
+
+
+# ---------------------------------------------------------------------------- rules
+
+def _rules_show(paths: UserPaths, args: argparse.Namespace) -> int:
+    import yaml
+
+    rules = _slave(_load(paths), args.id).copy_rules.model_dump(mode="json")
+    if args.format == "json":
+        print(json.dumps(rules, indent=2))
+    else:
+        print(yaml.safe_dump(rules, sort_keys=False), end="")
+    return 0
+
+
+def _rules_edit(paths: UserPaths, args: argparse.Namespace) -> int:
+    import copy
+
+    from pydantic import ValidationError
+
+    from copier_gui.core.rules import CopyRules
+
+    with _changing(paths) as current:
+        account = _slave(current, args.id)
+        before = account.copy_rules.model_dump(mode="json")
+        kept = None
+        if args.file is None and not args.set:
+            data, kept = _edit_in_editor(account.id, before)
+        else:
+            data = _read_rules(args.file) if args.file is not None else copy.deepcopy(before)
+            for item in args.set:
+                _apply_setting(data, item)
+        try:
+            rules = CopyRules.model_validate(data)
+        except ValidationError as exc:
+            again = f" (your edit is kept in {kept}: fix it, then give it with --file)" if kept else ""
+            raise Refused(f"the rules for {account.id} are not valid, nothing was changed: "
+                          f"{_problems(exc, data)}{again}") from None
+        after = rules.model_dump(mode="json")
+        if after == before:
+            print(f"no change to the rules for {account.id}")
+            _discard(kept)
+            return 0
+        updated = current.with_account(account.model_copy(update={"rules": rules}))
+        _save(paths, updated)
+    _discard(kept)
+    print(f"rules for {account.id} saved:")
+    for line in _differences(before, after):
+        print(f"  {line}")
+    return 0
+
+
+def _read_rules(name: str) -> Any:
+    from pathlib import Path
+
+    from copier_gui import strictjson
+
+    if name == "-":
+        text, where = sys.stdin.read(), "standard input"
+    else:
+        try:
+            text, where = Path(name).read_text(encoding="utf-8-sig"), name
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise Refused(f"cannot read the rules file {name}: {reason}") from None
+    if name.lower().endswith(".json"):
+        try:
+            data = strictjson.loads(text)
+        except strictjson.DuplicateKeysError as exc:
+            keys = ", ".join(f"the key {key!r} appears twice" for _, key in exc.duplicates)
+            raise Refused(f"{where}: {keys}: keep one of them") from None
+        except json.JSONDecodeError as exc:
+            raise Refused(f"{where}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    else:
+        data = _parse_yaml(text, where)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise Refused(f"{where}: expected the rules as a mapping (sizing:, symbols:, filters:, ...), "
+                      f"not a {type(data).__name__}")
+    return data
+
+
+def _parse_yaml(text: str, where: str) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise Refused(f"{where}: not valid YAML{at}: {getattr(exc, 'problem', None) or exc}") from None
+
+
+def _apply_setting(data: dict, item: str) -> None:
+    """``sizing.multiplier=0.5`` into ``data``; groups on the way are made as needed."""
+    key, sep, text = item.partition("=")
+    path = key.strip().split(".")
+    if not sep or not all(path):
+        raise Refused(f"--set {item!r}: write it as KEY=VALUE, e.g. sizing.multiplier=0.5")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = text  # plain text: a mode's name, a symbol
+    node = data
+    for depth, part in enumerate(path[:-1]):
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        elif not isinstance(child, dict):
+            where = ".".join(path[:depth + 1])
+            raise Refused(f"--set {key}: {where} is a single value ({json.dumps(child)}), not a group of rules")
+        node = child
+    node[path[-1]] = value
+
+
+def _edit_in_editor(account_id: str, rules: dict) -> tuple[Any, str]:
+    """The rules as edited in $VISUAL/$EDITOR, and the file they were edited in."""
+    import os
+    import shlex
+    import subprocess
+    import tempfile
+
+    import yaml
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise Refused("give the changes with --set KEY=VALUE (e.g. --set sizing.multiplier=0.5) or "
+                      "--file RULES.yaml; there is no terminal here to open an editor in")
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if not editor:
+        raise Refused("no editor is set: set EDITOR (e.g. EDITOR=nano), or give the changes with "
+                      "--set KEY=VALUE or --file RULES.yaml")
+    fd, name = tempfile.mkstemp(prefix=f"copier-gui-rules-{account_id}-", suffix=".yaml")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(f"# Copy rules of {account_id}; docs/rules.md explains each. Save and close to apply.\n")
+        handle.write(yaml.safe_dump(rules, sort_keys=False))
+    try:
+        done = subprocess.run([*shlex.split(editor, posix=os.name != "nt"), name], check=False)
+    except OSError as exc:
+        _discard(name)
+        raise Refused(f"cannot start the editor {editor!r}: {exc.strerror or exc}") from None
+    if done.returncode != 0:
+        _discard(name)
+        raise Refused(f"the editor exited with code {done.returncode}: nothing was changed")
+    with open(name, encoding="utf-8") as handle:
+        text = handle.read()
+    try:
+        data = _parse_yaml(text, name)
+    except Refused as exc:
+        raise Refused(f"{exc.message} (fix it, then give it with --file {name})") from None
+    if not isinstance(data, dict):
+        raise Refused(f"{name}: expected the rules as a mapping (sizing:, symbols:, ...)")
+    return data, name
+
+
+def _discard(name: str | None) -> None:
+    if name is not None:
+        import os
+
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+
+
+def _changed_rules(before: Any, after: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """``(sizing.multiplier, 0.5)`` for each rule that differs; a group that appears or goes (a
+    risk limit set or cleared) is one entry with the whole group."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        changed = []
+        for key in dict.fromkeys([*before, *after]):
+            changed += _changed_rules(before.get(key), after.get(key), f"{prefix}.{key}" if prefix else str(key))
+        return changed
+    return [] if before == after else [(prefix, after)]
+
+
+def _differences(before: dict, after: dict) -> list[str]:
+    """``sizing.multiplier: 1.0 -> 0.5`` for each rule that changed."""
+    def old(key: str) -> Any:
+        value: Any = before
+        for part in key.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value
+
+    return [f"{key}: {_shown(old(key))} -> {_shown(new)}" for key, new in _changed_rules(before, after)]
+
+
+def _shown(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+_COMMANDS = {
+    "list": _list,
+    "link": _link,
+    "remove": _remove,
+    "set-master": _set_master,
+    "rules show": _rules_show,
+    "rules edit": _rules_edit,
+}
