@@ -29,7 +29,6 @@ from copier_gui.settings import ACCOUNT_ID_PATTERN, AccountSettings, slugify
 from copier_gui.sim import PROFILES
 
 __all__ = [
-    "PLATFORMS",
     "ConnectionTestFailed",
     "TestResult",
     "account_id_problem",
@@ -41,14 +40,12 @@ __all__ = [
     "master_problem",
     "open_test_connection",
     "run_connection_test",
+    "server_problem",
     "suggest_id",
     "terminal_path_problem",
 ]
 
 log = logging.getLogger(__name__)
-
-PLATFORMS = ("mt5", "mt5_bridge", "demo")
-
 
 # ---------------------------------------------------------------------------- the checks
 

@@ -7,10 +7,8 @@ password goes straight to the keyring; the connection test runs as a task on the
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sys
-import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,15 +43,14 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from copier_gui import secrets
+from copier_gui import account_setup, secrets
 from copier_gui.clock import SYSTEM_CLOCK, Clock
 from copier_gui.connectors.mt5.discovery import TERMINAL_EXE, DiscoveredTerminal, discover_terminals
 from copier_gui.core.model import AccountState
-from copier_gui.core.ports import ConnectorError
 from copier_gui.core.rules import CopyRules, Sizing, SizingMode, SymbolMapping
 from copier_gui.core.symbols import SymbolMap
-from copier_gui.runtime import Connection, RuntimeSetupError, open_connection
-from copier_gui.settings import ACCOUNT_ID_PATTERN, AccountSettings, slugify
+from copier_gui.runtime import Connection
+from copier_gui.settings import AccountSettings
 from copier_gui.sim import PROFILES
 
 __all__ = ["LinkAccountWizard"]
@@ -321,26 +318,16 @@ class TerminalPage(QWizardPage):
         draft.terminal_path = path
         if draft.platform == "mt5_bridge":
             host = self.bridge_host.text().strip()
-            if not host:
-                _show_error(self.error, "Enter the bridge's host (127.0.0.1 when it runs on this computer).")
+            problem = account_setup.bridge_host_problem(host)
+            if problem:
+                _show_error(self.error, problem)
                 return False
             draft.bridge_host = host
             draft.bridge_port = self.bridge_port.value()
         return True
 
     def _path_problem(self, path: str) -> str:
-        if not path:
-            return "Choose the terminal's terminal64.exe."
-        name = Path(path.replace("\\", "/")).name.casefold()
-        if name == "terminal.exe":
-            return ("That is MetaTrader 4's terminal.exe. copier_gui links MetaTrader 5: choose the "
-                    f"{TERMINAL_EXE} of a MetaTrader 5 installation.")
-        if name != TERMINAL_EXE:
-            return f"Choose the terminal's {TERMINAL_EXE}, not {Path(path.replace(chr(92), '/')).name}."
-        # Under the bridge the path is the Windows side's, which this computer cannot check.
-        if self._wizard.draft.platform == "mt5" and not Path(path).is_file():
-            return f"There is no {TERMINAL_EXE} at {path}. Choose it with Browse."
-        return ""
+        return account_setup.terminal_path_problem(path, self._wizard.draft.platform)
 
 
 # ---------------------------------------------------------------------------- 3. login
@@ -420,17 +407,12 @@ class LoginPage(QWizardPage):
         draft = self._wizard.draft
         login_text = self.login.text().strip()
         server = self.server.text().strip()
-        if not login_text:
-            _show_error(self.error, "Enter the account's login: the number the broker gave you.")
+        # The same checks as `copier-gui accounts link`.
+        problem = account_setup.login_problem(login_text) or account_setup.server_problem(server)
+        if problem:
+            _show_error(self.error, problem)
             return False
         login = int(login_text)
-        if login <= 0 or login >= 2**64:
-            _show_error(self.error, f"{login_text} is not a MetaTrader 5 login number.")
-            return False
-        if not server:
-            _show_error(self.error, "Enter the trade server's name, exactly as the terminal shows it "
-                                    "(for example Broker-Demo).")
-            return False
         key = secrets.password_key(login=login, server=server, account_id="")
         password = self.password.text()
         if password:
@@ -518,10 +500,9 @@ class TestPage(QWizardPage):
         self.retry.setEnabled(False)
         draft = self._wizard.draft
         try:
-            connection = open_connection(self._wizard.test_account(), self._wizard.clock,
-                                         password_lookup=secrets.get_password,
-                                         demo_login=draft.demo_login)
-        except (RuntimeSetupError, ValidationError, ValueError) as exc:
+            connection = account_setup.open_test_connection(self._wizard.test_account(), self._wizard.clock,
+                                                            demo_login=draft.demo_login)
+        except (account_setup.ConnectionTestFailed, ValidationError) as exc:
             self._fail(getattr(exc, "message", None) or str(exc))
             return
         try:
@@ -543,27 +524,12 @@ class TestPage(QWizardPage):
         self.task = None
 
     async def _run(self, connection: Connection) -> None:
-        cancelled = False
         try:
-            state = await connection.connector.connect()
-            symbols = await connection.connector.symbols()
-        except asyncio.CancelledError:
-            cancelled = True
-            raise
-        except ConnectorError as exc:
+            result = await account_setup.run_connection_test(connection)
+        except account_setup.ConnectionTestFailed as exc:
             self._fail(exc.message)
             return
-        except Exception as exc:  # a terminal or bridge failing in a new way still gets an answer
-            log.exception("connection test failed")
-            self._fail(f"The connection test failed unexpectedly ({type(exc).__name__}: {exc}).")
-            return
-        finally:
-            if not cancelled:
-                with contextlib.suppress(Exception):
-                    await connection.connector.close_session()
-            # Not waiting for a terminal call still running after a cancel: its thread ends alone.
-            connection.close()
-        self._succeed(state, sorted(symbols))
+        self._succeed(result.state, result.symbols)
 
     def _succeed(self, state: AccountState, symbols: list[str]) -> None:
         draft = self._wizard.draft
@@ -803,21 +769,14 @@ class RolePage(QWizardPage):
     def validatePage(self) -> bool:
         wizard, draft = self._wizard, self._wizard.draft
         account_id = self.account_id.text().strip()
-        if not account_id:
-            _show_error(self.error, "Give the account an id (lower-case letters, digits, '-' or '_').")
-            return False
-        if not ACCOUNT_ID_PATTERN.match(account_id):
-            _show_error(self.error, f"'{account_id}' cannot be an id: use lower-case letters, digits, "
-                                    "'-' or '_', starting and ending with a letter or digit.")
-            return False
-        if account_id in wizard.existing_ids:
-            _show_error(self.error, f"An account with the id '{account_id}' is already linked: choose "
-                                    "another id.")
+        problem = account_setup.account_id_problem(account_id, wizard.existing_ids)
+        if problem:
+            _show_error(self.error, problem)
             return False
         role = self.role()
-        if role == "master" and wizard.existing_master is not None:
-            _show_error(self.error, f"'{wizard.existing_master}' is already the master, and there is "
-                                    "only one: link this account as a slave, or unlink that master first.")
+        problem = account_setup.master_problem(role, wizard.existing_master)
+        if problem:
+            _show_error(self.error, f"{problem}, or unlink that master first.")
             return False
         rules = None
         if role == "slave":
@@ -960,14 +919,10 @@ class LinkAccountWizard(QWizard):
     # -- used by the pages
     def issue_demo_login(self, profile: str) -> int:
         """The login a demo broker gives a new account: in the same range real brokers use."""
-        return 5_000_000 + zlib.crc32(f"{profile}:{self.clock.time():.6f}".encode()) % 4_000_000
+        return account_setup.issue_demo_login(profile, self.clock)
 
     def suggest_id(self, server: str, login: int | None) -> str:
-        base = slugify(f"{server}-{login}" if login is not None else server)[:36].strip("-_") or "account"
-        candidate, n = base, 2
-        while candidate in self.existing_ids:
-            candidate, n = f"{base}-{n}", n + 1
-        return candidate
+        return account_setup.suggest_id(server, login, self.existing_ids)
 
     def password_stored(self, key: str | None, *, created: bool) -> None:
         previous = self.draft.secret_key
