@@ -1,7 +1,8 @@
-"""Account passwords, kept only in the operating system's keyring and read when a terminal connects.
+"""Account passwords and other secrets (a bridge's shared secret), kept only in the operating
+system's keyring and read when they are needed.
 
-The rest of the application sees three calls and one exception: a keyring that is missing, locked
-or failing is explained to the user, never worked around by writing the password to disk.
+The rest of the application sees a few calls and one exception: a keyring that is missing, locked
+or failing is explained to the user, never worked around by writing the secret to disk.
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ __all__ = [
     "SERVICE",
     "SecretsUnavailable",
     "delete_password",
+    "delete_secret",
     "get_password",
+    "get_secret",
     "keyring_warning",
     "password_key",
     "store_password",
+    "store_secret",
 ]
 
 SERVICE = "copier-gui"
@@ -48,25 +52,40 @@ def password_key(*, login: int | None, server: str | None, account_id: str) -> s
 
 def store_password(key: str, password: str) -> None:
     """Keep ``password`` under ``key``, replacing any earlier one."""
-    if not password:
-        raise ValueError("an empty password is not stored; delete the entry instead")
-    try:
-        keyring.set_password(SERVICE, key, password)
-    except Exception as exc:  # backends raise their own types too (D-Bus, OS errors), not only KeyringError
-        raise _unavailable("store", key, exc, password) from None
-    log.info("password for %s stored in the system keyring", key)
+    store_secret(key, password, what="password")
 
 
 def get_password(key: str) -> str | None:
     """The password kept under ``key``, or None if there is none."""
-    try:
-        return keyring.get_password(SERVICE, key)
-    except Exception as exc:
-        raise _unavailable("read", key, exc) from None
+    return get_secret(key, what="password")
 
 
 def delete_password(key: str) -> None:
     """Remove the password kept under ``key``; a key with no password is not an error."""
+    delete_secret(key, what="password")
+
+
+def store_secret(key: str, value: str, *, what: str = "secret") -> None:
+    """Keep ``value`` under ``key``, replacing any earlier one; ``what`` names it in messages."""
+    if not value:
+        raise ValueError(f"an empty {what} is not stored; delete the entry instead")
+    try:
+        keyring.set_password(SERVICE, key, value)
+    except Exception as exc:  # backends raise their own types too (D-Bus, OS errors), not only KeyringError
+        raise _unavailable("store", key, exc, value, what=what) from None
+    log.info("%s for %s stored in the system keyring", what, key)
+
+
+def get_secret(key: str, *, what: str = "secret") -> str | None:
+    """The secret kept under ``key``, or None if there is none."""
+    try:
+        return keyring.get_password(SERVICE, key)
+    except Exception as exc:
+        raise _unavailable("read", key, exc, what=what) from None
+
+
+def delete_secret(key: str, *, what: str = "secret") -> None:
+    """Remove the secret kept under ``key``; a key with no secret is not an error."""
     try:
         if keyring.get_password(SERVICE, key) is None:
             return
@@ -74,8 +93,8 @@ def delete_password(key: str) -> None:
     except keyring.errors.PasswordDeleteError:
         return  # gone between the two calls: what was asked for is done
     except Exception as exc:
-        raise _unavailable("delete", key, exc) from None
-    log.info("password for %s deleted from the system keyring", key)
+        raise _unavailable("delete", key, exc, what=what) from None
+    log.info("%s for %s deleted from the system keyring", what, key)
 
 
 def keyring_warning() -> str | None:
@@ -97,13 +116,14 @@ def keyring_warning() -> str | None:
     return None
 
 
-def _unavailable(action: str, key: str, exc: Exception, secret: str | None = None) -> SecretsUnavailable:
+def _unavailable(action: str, key: str, exc: Exception, secret: str | None = None, *,
+                 what: str = "password") -> SecretsUnavailable:
     detail = f"{type(exc).__name__}: {exc}"
     if secret:
         # Defensive: no known backend quotes the value, but a message must never carry it.
         detail = detail.replace(secret, "***")
     locked = isinstance(exc, keyring.errors.KeyringLocked) or "locked" in str(exc).lower()
-    head = f"could not {action} the password for {key} in the system keyring ({detail})"
+    head = f"could not {action} the {what} for {key} in the system keyring ({detail})"
     return SecretsUnavailable(f"{head}. {_advice(locked)}")
 
 

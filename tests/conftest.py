@@ -41,9 +41,11 @@ def isolated_user_folders(tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
 
     # keyring caches its backend in a module global at first use, so the variable alone is not
-    # enough. PlaintextKeyring.file_path may be set per instance; pin it inside the temp folder.
+    # enough. PlaintextKeyring.file_path may be set per instance; pin it where a fresh one looks
+    # under the folders set above (inside the temp folder), so the processes a test spawns (workers,
+    # a simulated bridge broker) share the test's keyring.
     backend = PlaintextKeyring()
-    backend.file_path = str(root / "keyring" / PlaintextKeyring.filename)
+    backend.file_path = backend.file_path
     monkeypatch.setattr(keyring.core, "_keyring_backend", None)  # restored after the test
     keyring.core.set_keyring(backend)
     return root

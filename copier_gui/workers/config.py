@@ -21,13 +21,15 @@ class BridgeTerminal:
     """A MetaTrader5 module reached over the RPyC bridge (Windows Python under Wine on Linux).
 
     ``terminal`` names one of several terminals a bridge server hosts (its simulated brokers);
-    None is the server's only terminal.
+    None is the server's only terminal. ``secret_key`` is the keyring name of the bridge's shared
+    secret (never the secret): None is the name pairing gives ``host:port``.
     """
 
     host: str = "127.0.0.1"
     port: int = 18812
     terminal: str | None = None
     timeout_s: float = 300.0
+    secret_key: str | None = None
 
     kind = "bridge"
 

@@ -77,8 +77,9 @@ def lower_priority(nice: int) -> None:
         log.debug("could not lower the worker's priority: %s", exc)
 
 
-def build_api(spec) -> Any:
-    """The MetaTrader5 API object a terminal spec names."""
+def build_api(spec, *, on_secret: Callable[[str], None] | None = None) -> Any:
+    """The MetaTrader5 API object a terminal spec names; ``on_secret`` sees every secret read for
+    it (a bridge's shared secret), so the worker can scrub it from what it sends."""
     if isinstance(spec, SimTerminal):
         from copier_gui.sim import Market, new_terminal
 
@@ -87,8 +88,20 @@ def build_api(spec) -> Any:
         return new_terminal(spec.profile, seed=spec.seed, market=market, faults=spec.faults, **spec.account)
     if isinstance(spec, BridgeTerminal):
         from copier_gui.bridge import MT5Bridge
+        from copier_gui.bridge.pairing import WHAT, bridge_secret_key
+        from copier_gui.secrets import get_secret
 
-        return MT5Bridge(spec.host, spec.port, terminal=spec.terminal, timeout=spec.timeout_s)
+        key = spec.secret_key or bridge_secret_key(spec.host, spec.port)
+
+        def bridge_secret() -> str | None:
+            # Read at each connection, from the keyring: a bridge paired again is picked up.
+            secret = get_secret(key, what=WHAT)
+            if secret and on_secret is not None:
+                on_secret(secret)
+            return secret
+
+        return MT5Bridge(spec.host, spec.port, terminal=spec.terminal, timeout=spec.timeout_s,
+                         secret=bridge_secret)
     if isinstance(spec, RealTerminal):
         import MetaTrader5  # Windows only; the worker is the one process bound to this terminal
 
@@ -223,7 +236,7 @@ class Worker:
         if self._connector is None:
             if self._api is None:
                 try:
-                    self._api = build_api(self.config.terminal)
+                    self._api = build_api(self.config.terminal, on_secret=self._scrub.add)
                 except Exception as exc:  # e.g. MetaTrader5 not installed: tell the core, stay up
                     raise ConnectorError(f"could not load the MetaTrader 5 API for {self.config.account_id} "
                                          f"({type(exc).__name__}: {exc})") from None

@@ -34,9 +34,16 @@ SPECS = {
 
 
 @pytest.fixture(scope="module")
-def broker():
+def broker_process():
     with BrokerProcess(SPECS) as running:
         yield running
+
+
+@pytest.fixture
+def broker(broker_process):
+    # Each test has a keyring of its own: pair it with the broker, as a trader would.
+    broker_process.pair()
+    return broker_process
 
 
 @pytest.fixture
@@ -75,11 +82,11 @@ def test_arrays_and_datetimes_cross_the_bridge():
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "::", "example.org"])
-def test_the_server_refuses_to_listen_beyond_loopback(host):
+def test_the_server_refuses_to_listen_beyond_loopback_unless_told(host):
     with pytest.raises(ValueError, match="loopback only"):
         check_loopback(host)
-    with pytest.raises(ValueError):
-        make_server({"x": object()}, host=host, port=0)
+    with pytest.raises(ValueError, match="--allow-remote"):
+        make_server({"x": object()}, secret="s" * 43, host=host, port=0)
 
 
 # ----------------------------------------------------------------------------- round trips
