@@ -225,83 +225,119 @@ class _KeyringChange:
 # ---------------------------------------------------------------------------- link
 
 def _link(paths: UserPaths, args: argparse.Namespace) -> int:
+    from copier_gui import account_setup as setup
+    from copier_gui.settings import AccountSettings
+
+    _options_fit(args)
+    with _changing(paths) as current:
+        account = _new_account(args, current)
+        updated = current.with_account(account)
+        # Nothing is stored before every check has passed; a failed test puts back what was there.
+        changes, broker_password = _store_secrets(account)
+        tested = None
+        if not args.no_test:
+            try:
+                tested = _test(account, broker_password)
+            except setup.ConnectionTestFailed as exc:
+                for change in changes:
+                    change.undo()
+                hint = (" Add --no-test to link it without the test (for a terminal on another computer)."
+                        if account.platform != "demo" else "")
+                raise Refused(f"the connection test failed: {exc.message.rstrip('.')}. Nothing was linked."
+                              f"{hint}") from None
+            if not args.label:  # named after what the broker said, as the wizard suggests
+                account = AccountSettings.model_validate(
+                    {**dict(account), "label": f"{tested.state.company} {tested.state.login}"})
+                updated = current.with_account(account)
+        _save(paths, updated)
+    _report_link(account, tested, setup.account_password_key(account))
+    return 0
+
+
+def _new_account(args: argparse.Namespace, current: Settings) -> AccountSettings:
+    """The account the options describe, checked as the wizard checks it and against the others."""
     from pydantic import ValidationError
 
     from copier_gui import account_setup as setup
-    from copier_gui import secrets
     from copier_gui.clock import SYSTEM_CLOCK
     from copier_gui.settings import AccountSettings
     from copier_gui.sim import PROFILES
 
     platform = args.platform
-    _options_fit(args)
-    with _changing(paths) as current:
-        ids = {a.id for a in current.accounts}
-        problem = setup.account_id_problem(args.id, ids)
+    problem = setup.account_id_problem(args.id, {a.id for a in current.accounts})
+    if problem:
+        raise Refused(problem)
+    problem = setup.master_problem(args.role, current.master.id if current.master is not None else None)
+    if problem:
+        raise Refused(f"{problem}, then make it the master with `copier-gui accounts set-master "
+                      f"{args.id}` (the old master becomes a slave)")
+    login = None
+    if args.login is not None:
+        problem = setup.login_problem(args.login)
         if problem:
             raise Refused(problem)
-        master = current.master.id if current.master is not None else None
-        problem = setup.master_problem(args.role, master)
+        login = int(args.login)
+    fields: dict[str, Any] = {"id": args.id, "role": args.role, "platform": platform, "label": args.label or ""}
+    if args.magic is not None:
+        fields["magic"] = args.magic
+    if platform == "demo":
+        if args.demo_profile is None:
+            raise Refused(f"a demo account needs --demo-profile, the demo broker: one of "
+                          f"{', '.join(sorted(PROFILES))}")
+        problem = setup.demo_profile_problem(args.demo_profile)
         if problem:
-            raise Refused(f"{problem}, then make it the master with `copier-gui accounts set-master "
-                          f"{args.id}` (the old master becomes a slave)")
-        login = None
-        if args.login is not None:
-            problem = setup.login_problem(args.login)
-            if problem:
-                raise Refused(problem)
-            login = int(args.login)
-        fields: dict[str, Any] = {"id": args.id, "role": args.role, "platform": platform,
-                                  "label": args.label or ""}
-        if args.magic is not None:
-            fields["magic"] = args.magic
-        if platform == "demo":
-            if args.demo_profile is None:
-                raise Refused(f"a demo account needs --demo-profile, the demo broker: one of "
-                              f"{', '.join(sorted(PROFILES))}")
-            problem = setup.demo_profile_problem(args.demo_profile)
-            if problem:
-                raise Refused(problem)
-            server = PROFILES[args.demo_profile].server
-            if args.server is not None and args.server != server:
-                raise Refused(f"the demo broker {args.demo_profile}'s server is {server}, not "
-                              f"{args.server}: leave out --server")
-            if login is None:  # the demo broker opens a new account, as the wizard's does
-                taken = [a.login for a in current.accounts if a.server == server and a.login is not None]
-                login = setup.issue_demo_login(args.demo_profile, SYSTEM_CLOCK, taken)
-            fields.update(demo_profile=args.demo_profile, server=server, login=login)
-        else:
-            if login is None:
-                raise Refused(f"an {platform} account needs --login, the account number the broker gave you")
-            if args.server is None:
-                raise Refused(f"an {platform} account needs --server, the trade server's name exactly as "
-                              "the terminal shows it (for example Broker-Demo)")
-            problem = setup.server_problem(args.server)
-            if problem:
-                raise Refused(problem)
-            if args.terminal_path is None:
-                raise Refused(f"an {platform} account needs --terminal-path, the terminal's terminal64.exe"
-                              + (" as the Windows side under Wine sees it" if platform == "mt5_bridge" else ""))
-            # Only Windows runs the terminal: elsewhere its path is another computer's, and the test
-            # says that MetaTrader 5 needs Windows.
-            problem = setup.terminal_path_problem(args.terminal_path, platform,
-                                                  check_exists=not args.no_test and sys.platform == "win32")
-            if problem:
-                raise Refused(problem)
-            fields.update(login=login, server=args.server.strip(), terminal_path=args.terminal_path)
-            if platform == "mt5_bridge" and args.bridge is not None:
-                fields["bridge_host"], fields["bridge_port"] = _bridge_address(args.bridge)
-        try:
-            account = AccountSettings.model_validate(fields)
-            updated = current.with_account(account)
-        except ValidationError as exc:
-            raise Refused(_problems(exc, fields)) from None
+            raise Refused(problem)
+        server = PROFILES[args.demo_profile].server
+        if args.server is not None and args.server != server:
+            raise Refused(f"the demo broker {args.demo_profile}'s server is {server}, not "
+                          f"{args.server}: leave out --server")
+        if login is None:  # the demo broker opens a new account, as the wizard's does
+            taken = [a.login for a in current.accounts if a.server == server and a.login is not None]
+            login = setup.issue_demo_login(args.demo_profile, SYSTEM_CLOCK, taken)
+        fields.update(demo_profile=args.demo_profile, server=server, login=login)
+    else:
+        if login is None:
+            raise Refused(f"an {platform} account needs --login, the account number the broker gave you")
+        if args.server is None:
+            raise Refused(f"an {platform} account needs --server, the trade server's name exactly as "
+                          "the terminal shows it (for example Broker-Demo)")
+        problem = setup.server_problem(args.server)
+        if problem:
+            raise Refused(problem)
+        if args.terminal_path is None:
+            raise Refused(f"an {platform} account needs --terminal-path, the terminal's terminal64.exe"
+                          + (" as the Windows side under Wine sees it" if platform == "mt5_bridge" else ""))
+        # Only Windows runs the terminal: elsewhere its path is another computer's, and the test
+        # says that MetaTrader 5 needs Windows.
+        problem = setup.terminal_path_problem(args.terminal_path, platform,
+                                              check_exists=not args.no_test and sys.platform == "win32")
+        if problem:
+            raise Refused(problem)
+        fields.update(login=login, server=args.server.strip(), terminal_path=args.terminal_path)
+        if platform == "mt5_bridge" and args.bridge is not None:
+            fields["bridge_host"], fields["bridge_port"] = _bridge_address(args.bridge)
+    try:
+        account = AccountSettings.model_validate(fields)
+        current.with_account(account)  # the checks across accounts, as saving makes them
+    except ValidationError as exc:
+        raise Refused(_problems(exc, fields)) from None
+    return account
 
-        # Nothing is stored before every check has passed; a failed test puts back what was there.
-        key = setup.account_password_key(account)
-        password = _read_secret(f"Password for account {account.login} at {account.server}: ", "password")
-        bridge_secret = None
-        if platform == "mt5_bridge":
+
+def _store_secrets(account: AccountSettings) -> tuple[list[_KeyringChange], str | None]:
+    """Read the password (and a bridge's secret) and store them; returns the changes, to undo if
+    the link fails, and the password a demo broker that opened this account before knows."""
+    from copier_gui import account_setup as setup
+    from copier_gui import secrets
+
+    key = setup.account_password_key(account)
+    password = _read_secret(f"Password for account {account.login} at {account.server}: ", "password")
+    values = [password]
+    try:
+        changes = [_KeyringChange(lambda: secrets.get_password(key),
+                                  lambda value: secrets.store_password(key, value),
+                                  lambda: secrets.delete_password(key))]
+        if account.platform == "mt5_bridge":
             from copier_gui.bridge import pairing
 
             host, port = account.bridge_host, account.bridge_port
@@ -309,42 +345,25 @@ def _link(paths: UserPaths, args: argparse.Namespace) -> int:
             problem = pairing.secret_problem(bridge_secret)
             if problem:
                 raise Refused(problem)
+            values.append(bridge_secret)
+            # The bridge's pairing, shared by every account reached through that bridge.
+            changes.append(_KeyringChange(lambda: pairing.bridge_secret(host, port),
+                                          lambda value: pairing.store_bridge_secret(host, port, value),
+                                          lambda: pairing.delete_bridge_secret(host, port)))
+        applied = []
         try:
-            changes = [_KeyringChange(lambda: secrets.get_password(key),
-                                      lambda value: secrets.store_password(key, value),
-                                      lambda: secrets.delete_password(key))]
-            if bridge_secret is not None:
-                # The bridge's pairing, shared by every account reached through that bridge.
-                changes.append(_KeyringChange(lambda: pairing.bridge_secret(host, port),
-                                              lambda value: pairing.store_bridge_secret(host, port, value),
-                                              lambda: pairing.delete_bridge_secret(host, port)))
-            # A demo broker that opened this account before knows it by the password it had.
-            broker_password = changes[0].previous if platform == "demo" else None
-            for change, value in zip(changes, (password, bridge_secret), strict=False):
+            for change, value in zip(changes, values, strict=True):
                 change.apply(value)
-        except secrets.SecretsUnavailable as exc:
-            raise Refused(exc.message) from None
-        del password, bridge_secret
-
-        if args.no_test:
-            tested = None
-        else:
-            try:
-                tested = _test(account, broker_password)
-            except setup.ConnectionTestFailed as exc:
-                for change in changes:
-                    change.undo()
-                hint = (" Add --no-test to link it without the test (for a terminal on another computer)."
-                        if platform != "demo" else "")
-                raise Refused(f"the connection test failed: {exc.message.rstrip('.')}. Nothing was linked."
-                              f"{hint}") from None
-            if not args.label:
-                account = AccountSettings.model_validate(
-                    {**dict(account), "label": f"{tested.state.company} {tested.state.login}"})
-                updated = current.with_account(account)
-        _save(paths, updated)
-    _report_link(account, tested, key)
-    return 0
+                applied.append(change)
+        except secrets.SecretsUnavailable:
+            for change in applied:
+                change.undo()
+            raise
+    except secrets.SecretsUnavailable as exc:
+        raise Refused(exc.message) from None
+    finally:
+        values.clear()  # the secrets live on only in the keyring
+    return changes, changes[0].previous if account.platform == "demo" else None
 
 
 def _options_fit(args: argparse.Namespace) -> None:

@@ -264,6 +264,20 @@ def test_a_bridge_that_does_not_answer_fails_the_test_and_stores_nothing(cli, ho
     assert not (home / "settings.json").exists()
 
 
+def test_without_a_usable_keyring_nothing_is_linked_and_list_says_why(cli, home, monkeypatch):
+    import keyring.backends.fail
+    import keyring.core
+
+    assert link_demo(cli, "main", "master", "meridian_ecn")[0] == 0
+    monkeypatch.setattr(keyring.core, "_keyring_backend", None)
+    keyring.core.set_keyring(keyring.backends.fail.Keyring())
+    code, _, err = link_demo(cli, "harbor", "slave", "harbor_fx", password=OTHER)
+    assert code == 2 and "could not read the password" in err and "system keyring" in err
+    assert OTHER not in err and settings(home).account("harbor") is None
+    code, out, _ = cli("accounts", "list")
+    assert code == 0 and "unknown" in out and "the keyring could not be read" in out
+
+
 # ---------------------------------------------------------------------------- list, remove, set-master
 
 def test_list_shows_each_account_and_whether_its_password_is_stored(cli, home):
