@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from copier_gui import account_setup, secrets
+from copier_gui.bridge import pairing
 from copier_gui.clock import SYSTEM_CLOCK, Clock
 from copier_gui.connectors.mt5.discovery import TERMINAL_EXE, DiscoveredTerminal, discover_terminals
 from copier_gui.core.model import AccountState
@@ -86,6 +87,7 @@ class _Draft:
     terminal_path: str | None = None
     bridge_host: str = "127.0.0.1"
     bridge_port: int = 18812
+    bridge_secret_key: str | None = None  # the keyring name of the bridge's secret, once paired
     demo_profile: str | None = None
     demo_login: int | None = None
     login: int | None = None
@@ -201,8 +203,20 @@ class TerminalPage(QWizardPage):
         self.bridge_port = QSpinBox()
         self.bridge_port.setRange(1, 65535)
         self.bridge_port.setValue(wizard.draft.bridge_port)
+        self.bridge_secret = QLineEdit()
+        self.bridge_secret.setObjectName("bridge_secret")
+        self.bridge_secret.setEchoMode(QLineEdit.EchoMode.Password)
         bridge_form.addRow("Host:", self.bridge_host)
         bridge_form.addRow("Port:", self.bridge_port)
+        bridge_form.addRow("Shared secret:", self.bridge_secret)
+        self.bridge_hint = QLabel(
+            "The bridge server prints its shared secret at its first start; run it with "
+            "--show-pairing to see it again. The secret goes straight into the system keyring.")
+        self.bridge_hint.setWordWrap(True)
+        bridge_form.addRow(self.bridge_hint)
+        self.bridge_host.textChanged.connect(self._show_pairing_state)
+        self.bridge_port.valueChanged.connect(self._show_pairing_state)
+        self.bridge_secret.textChanged.connect(lambda *_: _show_error(self.error, ""))
         terminal_layout.addWidget(self.bridge_box)
         self.stack.addWidget(panel)
 
@@ -237,6 +251,9 @@ class TerminalPage(QWizardPage):
                          + (" as the Windows side under Wine sees it." if bridge else "."))
         self.stack.setCurrentIndex(0)
         self.bridge_box.setVisible(bridge)
+        self.bridge_secret.clear()
+        if bridge:
+            self._show_pairing_state()
         self.status.setText("Looking for installed MetaTrader 5 terminals…")
         # After the page is on screen, so the search never delays showing it.
         QTimer.singleShot(0, self, self._discover)
@@ -322,12 +339,51 @@ class TerminalPage(QWizardPage):
             if problem:
                 _show_error(self.error, problem)
                 return False
+            if not self._pair_bridge(host, self.bridge_port.value()):
+                return False
             draft.bridge_host = host
             draft.bridge_port = self.bridge_port.value()
         return True
 
     def _path_problem(self, path: str) -> str:
         return account_setup.terminal_path_problem(path, self._wizard.draft.platform)
+
+    def _paired(self, host: str, port: int) -> bool:
+        try:
+            return pairing.bridge_secret(host, port) is not None
+        except secrets.SecretsUnavailable:
+            return False  # said when the secret is stored, where the trader can act on it
+
+    def _show_pairing_state(self, *_) -> None:
+        paired = self._paired(self.bridge_host.text().strip(), self.bridge_port.value())
+        self.bridge_secret.setPlaceholderText(
+            "paired: kept in the system keyring; paste to replace it" if paired
+            else "paste the secret the bridge server printed")
+
+    def _pair_bridge(self, host: str, port: int) -> bool:
+        """Store a pasted secret in the keyring (the field forgets it), or check one is there."""
+        typed = self.bridge_secret.text()
+        try:
+            if not typed.strip():
+                if pairing.bridge_secret(host, port) is not None:  # paired before: kept
+                    self._wizard.bridge_secret_stored(pairing.bridge_secret_key(host, port), created=False)
+                    return True
+                _show_error(self.error, pairing.secret_problem(typed))
+                return False
+            problem = pairing.secret_problem(typed)
+            if problem:
+                _show_error(self.error, problem)
+                return False
+            existed = pairing.bridge_secret(host, port) is not None
+            pairing.store_bridge_secret(host, port, typed)
+        except secrets.SecretsUnavailable as exc:
+            _show_error(self.error, exc.message)
+            return False
+        self.bridge_secret.clear()
+        del typed
+        self._wizard.bridge_secret_stored(pairing.bridge_secret_key(host, port), created=not existed)
+        self._show_pairing_state()
+        return True
 
 
 # ---------------------------------------------------------------------------- 3. login
@@ -932,6 +988,16 @@ class LinkAccountWizard(QWizard):
             self._forget(previous)
         self.draft.secret_key = key
 
+    def bridge_secret_stored(self, key: str, *, created: bool) -> None:
+        """The bridge's secret is in the keyring under ``key``; one this wizard added is removed
+        again unless the account is linked."""
+        previous = self.draft.bridge_secret_key
+        if created:
+            self._created_keys.add(key)
+        if previous is not None and previous != key:
+            self._forget(previous)
+        self.draft.bridge_secret_key = key
+
     def test_account(self) -> AccountSettings:
         """The account as known before its role: what the connection test connects."""
         draft = self.draft
@@ -955,6 +1021,8 @@ class LinkAccountWizard(QWizard):
             return
         self.linked = settings
         self._created_keys.discard(self.draft.secret_key or "")
+        if settings.platform == "mt5_bridge":
+            self._created_keys.discard(self.draft.bridge_secret_key or "")
         self.accountLinked.emit(settings)
         super().accept()
 
@@ -963,6 +1031,7 @@ class LinkAccountWizard(QWizard):
         if self.linked is None:
             # Cancelled: a password stored for an account that was never linked is removed again.
             self.draft.secret_key = None
+            self.draft.bridge_secret_key = None
         for key in list(self._created_keys):
             self._forget(key)
         super().done(result)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,13 +19,17 @@ import pytest
 from PySide6.QtWidgets import QWizard
 
 from copier_gui import secrets
+from copier_gui.bridge.pairing import bridge_secret, bridge_secret_key, new_secret
+from copier_gui.bridge.server import make_server
+from copier_gui.clock import SYSTEM_CLOCK
 from copier_gui.connectors.mt5.discovery import DiscoveredTerminal
 from copier_gui.core.rules import SizingMode
 from copier_gui.settings import AccountSettings, Settings, save_settings
-from copier_gui.sim import PROFILES
+from copier_gui.sim import PROFILES, new_terminal
 from copier_gui.ui.wizard import LinkAccountWizard
 
 PASSWORD = "Tr0ub4dor&3-demo"
+BRIDGE_SECRET = new_secret()
 MASTER_SYMBOLS = [s.name for s in PROFILES["meridian_ecn"].symbols] + ["GOLDSPOT"]
 W = LinkAccountWizard
 
@@ -377,6 +382,7 @@ def test_an_unreachable_bridge_is_explained(make_wizard, run):
         page = wizard.terminal_page
         assert page.bridge_box.isVisible()
         page.path.setText(r"C:\Program Files\MetaTrader 5\terminal64.exe")
+        page.bridge_secret.setText(BRIDGE_SECRET)
         click_next(wizard)
         wizard.login_page.login.setText("5")
         wizard.login_page.server.setText("Broker-Demo")
@@ -453,3 +459,95 @@ def test_cancel_removes_a_password_stored_for_an_account_never_linked(make_wizar
     run(steps)
     assert linked == []
     assert secrets.get_password("Existing:1") == "keep me"
+
+
+# ---------------------------------------------------------------------------- the bridge
+
+@pytest.fixture
+def bridge_port():
+    """A real bridge server on loopback, with one simulated terminal behind it."""
+    terminal = new_terminal("meridian_ecn", seed=6, clock=SYSTEM_CLOCK, login=9001, password=PASSWORD)
+    server = make_server({"only": terminal}, secret=BRIDGE_SECRET, port=0)
+    thread = threading.Thread(target=server.start, daemon=True)
+    thread.start()
+    while not server.active:
+        time.sleep(0.005)
+    yield server.port
+    server.close()
+    thread.join(5)
+
+
+def _to_bridge_page(wizard, port: int):
+    choose_platform(wizard, "mt5_bridge")
+    page = wizard.terminal_page
+    page.path.setText(PROFILES["meridian_ecn"].terminal_path)  # as the Windows side sees it
+    page.bridge_port.setValue(port)
+    return page
+
+
+def _login(wizard, login="9001"):
+    page = wizard.login_page
+    page.login.setText(login)
+    page.server.setText("MeridianMarkets-Demo")
+    page.password.setText(PASSWORD)
+    click_next(wizard)
+
+
+def test_a_bridge_account_is_paired_with_the_secret_only_in_the_keyring(make_wizard, run, bridge_port, tmp_path):
+    wizard = make_wizard()
+    linked: list[AccountSettings] = []
+    wizard.accountLinked.connect(linked.append)
+
+    async def steps():
+        page = _to_bridge_page(wizard, bridge_port)
+        assert page.bridge_secret.echoMode() == page.bridge_secret.EchoMode.Password
+        assert "paste the secret" in page.bridge_secret.placeholderText()
+        click_next(wizard)  # no secret yet
+        assert wizard.currentId() == W.TERMINAL_PAGE
+        assert "Enter the bridge's shared secret" in page.error.text() and "--show-pairing" in page.error.text()
+        page.bridge_secret.setText(BRIDGE_SECRET[:12])
+        click_next(wizard)
+        assert wizard.currentId() == W.TERMINAL_PAGE and "Copy all of it" in page.error.text()
+        assert bridge_secret("127.0.0.1", bridge_port) is None
+        page.bridge_secret.setText(f" {BRIDGE_SECRET} ")
+        click_next(wizard)
+        assert wizard.currentId() == W.LOGIN_PAGE
+        assert page.bridge_secret.text() == ""  # the widget forgets it at once
+        assert bridge_secret("127.0.0.1", bridge_port) == BRIDGE_SECRET
+        _login(wizard)
+        test = wizard.test_page
+        await until(lambda: test.isComplete() or test.error.isVisible())
+        assert test.isComplete(), test.error.text()
+        assert test.fields["account"].text() == "9001"
+        click_next(wizard)
+        click_next(wizard)
+        assert wizard.currentId() == W.FINISH_PAGE
+        assert BRIDGE_SECRET not in wizard.finish_page.summary.text()
+        wizard.button(QWizard.WizardButton.FinishButton).click()
+        await until(lambda: not wizard.isVisible())
+
+    run(steps)
+    (account,) = linked
+    assert (account.platform, account.bridge_host, account.bridge_port) == ("mt5_bridge", "127.0.0.1", bridge_port)
+    assert bridge_secret("127.0.0.1", bridge_port) == BRIDGE_SECRET  # kept: the account is linked
+    settings_file = tmp_path / "settings.json"
+    save_settings(Settings(accounts=[account]), settings_file)
+    assert BRIDGE_SECRET not in settings_file.read_text() and BRIDGE_SECRET not in repr(account)
+
+
+def test_a_wrong_bridge_secret_is_explained_and_cancel_removes_it(make_wizard, run, bridge_port):
+    wizard = make_wizard()
+
+    async def steps():
+        page = _to_bridge_page(wizard, bridge_port)
+        page.bridge_secret.setText(new_secret())
+        click_next(wizard)
+        _login(wizard)
+        test = wizard.test_page
+        await until(lambda: test.error.isVisible())
+        assert f"the bridge at 127.0.0.1:{bridge_port} refused the shared secret" in test.error.text()
+        assert bridge_secret("127.0.0.1", bridge_port) is not None
+        wizard.reject()
+
+    run(steps)
+    assert secrets.get_secret(bridge_secret_key("127.0.0.1", bridge_port)) is None
