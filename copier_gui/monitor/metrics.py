@@ -135,3 +135,17 @@ def _enum(name: str, documentation: str, labels: list[str], rows: list[tuple[tup
         for state in dict.fromkeys([*states, current]):  # an unforeseen state still shows
             family.add_metric([*values, state], 1 if state == current else 0)
     return family
+
+
+def metrics_table(registry: CollectorRegistry) -> str:
+    """Every metric family in ``registry`` as a Markdown table (name, type, labels, meaning), for
+    the docs; labels are those the current samples carry, so build it from a copier that copied."""
+    rows = ["| metric | type | labels | meaning |", "| --- | --- | --- | --- |"]
+    for family in sorted(registry.collect(), key=lambda f: f.name):
+        labels: dict[str, None] = {}
+        for sample in family.samples:
+            labels.update(dict.fromkeys(k for k in sample.labels if k != "le"))
+        name = f"{family.name}_total" if family.type == "counter" else family.name
+        rows.append(f"| `{name}` | {family.type} | {', '.join(f'`{k}`' for k in labels) or '—'} | "
+                    f"{family.documentation} |")
+    return "\n".join(rows)
