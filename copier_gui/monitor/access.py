@@ -19,7 +19,7 @@ TOKEN_KEY = "monitor:http-access-token"
 
 def ensure_token() -> tuple[str, bool]:
     """The access token, and whether it was made just now (so the caller shows it once)."""
-    token = secrets.get_password(TOKEN_KEY)
+    token = secrets.get_secret(TOKEN_KEY, what="access token")
     if token:
         return token, False
     return renew_token(), True
@@ -28,7 +28,7 @@ def ensure_token() -> tuple[str, bool]:
 def renew_token() -> str:
     """A new access token, replacing the old one: links and scrapers holding it stop working."""
     token = _random.token_urlsafe(32)
-    secrets.store_password(TOKEN_KEY, token)
+    secrets.store_secret(TOKEN_KEY, token, what="access token")
     return token
 
 

@@ -67,14 +67,14 @@ class Page:
 
 
 @contextlib.asynccontextmanager
-async def open_page(url: str, *, size: tuple[int, int], dark: bool = False):
+async def open_page(url: str, *, size: tuple[int, int], dark: bool = False, args: tuple[str, ...] = ()):
     """A page at ``url`` in a new headless Chromium, ``size`` CSS pixels, a phone below 500 wide."""
     width, height = size
     profile = tempfile.mkdtemp(prefix="chromium-profile-")
     process = await asyncio.create_subprocess_exec(
         executable(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
         "--disable-extensions", "--hide-scrollbars", f"--user-data-dir={profile}",
-        "--remote-debugging-port=0", f"--window-size={width},{height}", "about:blank",
+        "--remote-debugging-port=0", f"--window-size={width},{height}", *args, "about:blank",
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
     try:
         port = await _devtools_port(process)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 
 import pytest
+import trustme
 
 from copier_gui.monitor import MonitorServer
 from tests.unit.monitor import chromium
@@ -64,3 +66,30 @@ def test_phone_width_shows_everything_without_sideways_scrolling(tmp_path):
     assert "GOLD.m" in copies  # the slave's own name for the master's XAUUSD
     assert seen["scrollWidth"] <= seen["innerWidth"] == 390, json.dumps(seen)
     assert seen["wide"] == [], seen["wide"]
+
+
+def test_page_opened_with_a_token_reads_its_data_with_it(tmp_path):
+    """From another machine: the link carries ?token=, and the page's own requests send it on."""
+    ca = trustme.CA()
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(tls)
+    token = "page-token-" + "z" * 32
+
+    async def main():
+        async with live_copier(tmp_path, slaves=1) as live:
+            live.trade("EURUSD", 0, 0.1)
+            await live.until(lambda: live.copies("slave-1") >= 1)
+            server = MonitorServer(live.copier, bind="0.0.0.0:0", token=token, tls=tls)
+            url = (await server.start()).replace("0.0.0.0", "127.0.0.1")
+            try:
+                # The test's own certificate authority is not the browser's: skip the check, not the TLS.
+                args = ("--ignore-certificate-errors",)
+                async with chromium.open_page(f"{url}?token={token}", size=chromium.PHONE, args=args) as page:
+                    await page.wait_for("document.body.dataset.loaded === '1'")
+                    return await page.evaluate(READ_PAGE)
+            finally:
+                await server.aclose()
+
+    seen = asyncio.run(main())
+    assert seen["problem"] == ""
+    assert seen["accounts"] == ["master", "slave-1"] and seen["positions"] == ["EURUSD"]
