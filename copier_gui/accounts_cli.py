@@ -472,8 +472,8 @@ def _list(paths: UserPaths, args: argparse.Namespace) -> int:
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     slaves = len(current.slaves)
-    print(f"\n* the master. {1 if current.master else 0} master, {slaves} slave{'s' if slaves != 1 else ''}; "
-          f"copying is {'on' if current.copying else 'off'} for all accounts")
+    print(f"\n{'* the master. 1 master' if current.master else 'no master'}, {slaves} "
+          f"slave{'s' if slaves != 1 else ''}; copying is {'on' if current.copying else 'off'} for all accounts")
     if current.master is None:
         print("no master: copying needs one; link one, or make a slave the master with "
               "`copier-gui accounts set-master ID`")
