@@ -21,6 +21,7 @@ __all__ = ["TelegramSender"]
 _PLACEHOLDER = "/bot***/"
 _PLACEHOLDER_RAW = httpx.URL(_PLACEHOLDER).raw_path  # as httpx escapes it in the path
 _TOKEN = "copier_gui.bot_token"  # the request extension that carries the token to the transport
+_MAX_TEXT = 4096  # sendMessage's limit, in characters
 _FIX_TOKEN = "store the bot token with `copier-gui alerts telegram --chat-id ID`"
 
 
@@ -62,7 +63,10 @@ class TelegramSender:
     async def send(self, message: Message) -> None:
         token = read_secret(self._lookup, TELEGRAM_TOKEN_KEY, "Telegram bot token", _FIX_TOKEN)
         url = f"{self.settings.api_base_url}{_PLACEHOLDER}sendMessage"
-        payload = {"chat_id": self.settings.chat_id, "text": f"{message.subject}\n{message.body}",
+        text = f"{message.subject}\n{message.body}"
+        if len(text) > _MAX_TEXT:  # the Bot API refuses longer messages outright
+            text = text[:_MAX_TEXT - 1] + "…"
+        payload = {"chat_id": self.settings.chat_id, "text": text,
                    "disable_web_page_preview": True}
         host = httpx.URL(self.settings.api_base_url).host
         error = ""

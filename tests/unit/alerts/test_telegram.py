@@ -91,3 +91,13 @@ async def test_an_unreachable_server_is_retried_then_reported():
     assert not raised.value.permanent
     assert raised.value.message.startswith("cannot reach 127.0.0.1")
     assert raised.value.message.endswith("(after 2 attempts)")
+
+
+@pytest.mark.asyncio
+async def test_a_message_longer_than_telegram_takes_is_shortened_not_refused():
+    with FakeTelegram() as server:
+        s = sender(server.url)
+        await s.send(Message("s1: failure", "x" * 5000))
+        await s.aclose()
+    [text] = server.texts()
+    assert len(text) == 4096 and text.endswith("…")
