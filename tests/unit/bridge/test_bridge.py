@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import sys
 
+import keyring.core
 import numpy as np
 import pytest
+from keyrings.alt.file import PlaintextKeyring
 
 from copier_gui.bridge import MT5Bridge
 from copier_gui.bridge.server import (
@@ -34,9 +36,22 @@ SPECS = {
 
 
 @pytest.fixture(scope="module")
-def broker_process():
-    with BrokerProcess(SPECS) as running:
-        yield running
+def broker_process(tmp_path_factory):
+    # Set up before any test's own isolation, so it brings its own: folders and a keyring in a
+    # temp folder, which the broker process finds through the environment.
+    root = tmp_path_factory.mktemp("broker-user")
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME",
+                     "COPIER_GUI_HOME", "APPDATA", "LOCALAPPDATA"):
+            (root / name).mkdir()
+            mp.setenv(name, str(root / name))
+        mp.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+        backend = PlaintextKeyring()
+        backend.file_path = backend.file_path
+        mp.setattr(keyring.core, "_keyring_backend", None)
+        keyring.core.set_keyring(backend)
+        with BrokerProcess(SPECS) as running:
+            yield running
 
 
 @pytest.fixture
