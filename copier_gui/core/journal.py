@@ -30,10 +30,21 @@ from copier_gui.core.journal_schema import (
     JournalError,
     Migration,
     check_migrations,
+    next_seq,
     open_database,
 )
 
-__all__ = ["REDACTED", "Journal", "JournalEntry", "JournalError", "Kind", "is_secret_key"]
+__all__ = [
+    "COLUMNS",
+    "CSV_HEADER",
+    "REDACTED",
+    "Journal",
+    "JournalEntry",
+    "JournalError",
+    "Kind",
+    "csv_row",
+    "is_secret_key",
+]
 
 log = logging.getLogger("copier_gui.journal")
 
@@ -157,8 +168,16 @@ _INSERT = (
     "INSERT INTO entries (seq, wall, mono, kind, account, copy_id, message, data) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_COLUMNS = "seq, wall, mono, kind, account, copy_id, message, data"
+COLUMNS = "seq, wall, mono, kind, account, copy_id, message, data"
 CSV_HEADER = ("seq", "wall_utc_iso", "mono", "kind", "account", "copy_id", "message", "data")
+
+
+def csv_row(row: Sequence[Any]) -> tuple[Any, ...]:
+    """One CSV row for a database row in ``COLUMNS`` order (data still as its JSON text)."""
+    seq, wall, mono, kind, account, copy_id, message, data = row
+    wall_iso = _dt.datetime.fromtimestamp(wall, _dt.UTC).isoformat(timespec="microseconds")
+    return (seq, wall_iso, repr(mono), kind, account, copy_id or "", message, data)
+
 
 _to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 # A failing database gets this many more tries at close before its entries are given up.
@@ -306,7 +325,7 @@ class Journal:
             if wanted is not None:
                 clauses.append(f"{column} = ?")
                 params.append(wanted)
-        sql = f"SELECT {_COLUMNS} FROM entries"
+        sql = f"SELECT {COLUMNS} FROM entries"
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
         direction = "DESC" if newest_first else "ASC"
@@ -333,15 +352,8 @@ class Journal:
             with target.open("w", newline="", encoding="utf-8") as f:
                 writer = csv.writer(f)
                 writer.writerow(CSV_HEADER)
-                for seq, wall, mono, kind, account, copy_id, message, data in conn.execute(
-                    f"SELECT {_COLUMNS} FROM entries ORDER BY seq ASC, id ASC"
-                ):
-                    wall_iso = _dt.datetime.fromtimestamp(wall, _dt.UTC).isoformat(
-                        timespec="microseconds"
-                    )
-                    writer.writerow(
-                        (seq, wall_iso, repr(mono), kind, account, copy_id or "", message, data)
-                    )
+                for row in conn.execute(f"SELECT {COLUMNS} FROM entries ORDER BY seq ASC, id ASC"):
+                    writer.writerow(csv_row(row))
                     count += 1
             return count
 
@@ -430,8 +442,7 @@ class Journal:
             self._ready.set()
             return
         try:
-            (last_seq,) = conn.execute("SELECT MAX(seq) FROM entries").fetchone()
-            self._first_seq = (last_seq or 0) + 1
+            self._first_seq = next_seq(conn)
         except BaseException as exc:
             conn.close()
             self._startup_error = exc

@@ -55,7 +55,24 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX entries_seq ON entries(seq)",
         ),
     ),
+    Migration(
+        2,
+        "wall-time index and the state that outlives archived entries",
+        (
+            # Archiving selects by time, and `journal info` asks for the oldest and newest entry.
+            "CREATE INDEX entries_wall ON entries(wall)",
+            # The highest seq ever moved to an archive: a journal emptied by archiving must not
+            # start again at 1, or "newest first" and the archives' order would go wrong.
+            """CREATE TABLE journal_state (
+                key TEXT PRIMARY KEY,
+                value INTEGER NOT NULL
+            )""",
+        ),
+    ),
 )
+
+# The key in journal_state under which archiving keeps the highest seq it moved out.
+ARCHIVED_MAX_SEQ = "archived_max_seq"
 
 # SQLite waits this long for another connection's lock before a write fails (and is retried).
 BUSY_TIMEOUT_S = 5.0
@@ -184,6 +201,25 @@ def migrate(
     return found
 
 
+def next_seq(conn: sqlite3.Connection) -> int:
+    """The seq the next entry gets: after every entry in the file and every one archived from it."""
+    (last,) = conn.execute("SELECT MAX(seq) FROM entries").fetchone()
+    archived = 0
+    if conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'journal_state'"
+    ).fetchone():
+        row = conn.execute(
+            "SELECT value FROM journal_state WHERE key = ?", (ARCHIVED_MAX_SEQ,)
+        ).fetchone()
+        archived = row[0] if row else 0
+    return max(last or 0, archived) + 1
+
+
+def damaged_message(name: str, exc: BaseException | str) -> str:
+    return (f"cannot open the journal {name}: {exc} (it is damaged, or not a copier_gui journal). It was left "
+            "untouched: move it aside to start a new one, or choose another folder with --home")
+
+
 def open_database(
     path: Path | None,
     clock: Clock,
@@ -205,14 +241,17 @@ def open_database(
             ":memory:" if path is None else path, isolation_level=None, timeout=BUSY_TIMEOUT_S
         )
     except (OSError, sqlite3.Error) as exc:
-        raise JournalError(f"cannot open the journal {name}: {exc} (it is damaged, or not a copier_gui "
-                           "journal). It was left untouched: move it aside to start a new one, or "
-                           "choose another folder with --home") from exc
+        raise JournalError(damaged_message(name, exc)) from exc
     try:
         # The version check comes first and only reads: a file from a newer copier must come out
         # exactly as it went in, so even the WAL switch (it rewrites the header) waits.
         _refuse_newer(name, read_version(conn), latest)
         if path is not None:
+            if not _has_objects(conn):
+                # A new file reclaims archived entries' space in small steps, never a long VACUUM
+                # that would stall a running copier; SQLite takes this only before the first table
+                # and before the switch to WAL.
+                conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise JournalError(
@@ -228,7 +267,35 @@ def open_database(
         raise
     except sqlite3.Error as exc:
         conn.close()
-        raise JournalError(f"cannot open the journal {name}: {exc} (it is damaged, or not a copier_gui "
-                           "journal). It was left untouched: move it aside to start a new one, or "
-                           "choose another folder with --home") from exc
+        raise JournalError(damaged_message(name, exc)) from exc
+    return conn
+
+
+def open_reader(path: Path, migrations: Sequence[Migration] = MIGRATIONS) -> sqlite3.Connection:
+    """Open an existing journal or journal archive to read its entries; nothing is created or migrated.
+
+    Read-write at the file level all the same: SQLite must be able to roll back a copy that a crash
+    interrupted before the file can be read. A damaged file, one that is not a journal, or one from
+    a newer copier raises JournalError naming it.
+    """
+    latest = check_migrations(migrations)
+    name = str(path)
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, isolation_level=None,
+                               timeout=BUSY_TIMEOUT_S)
+    except (OSError, sqlite3.Error) as exc:
+        raise JournalError(damaged_message(name, exc)) from exc
+    try:
+        _refuse_newer(name, read_version(conn), latest)
+        has_entries = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'entries'"
+        ).fetchone()
+        if not has_entries:
+            raise JournalError(damaged_message(name, "it has no journal entries table"))
+    except JournalError:
+        conn.close()
+        raise
+    except sqlite3.Error as exc:
+        conn.close()
+        raise JournalError(damaged_message(name, exc)) from exc
     return conn

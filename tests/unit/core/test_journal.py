@@ -27,7 +27,10 @@ from copier_gui.core.journal import (
 from copier_gui.core.journal_schema import MIGRATIONS, Migration
 
 START = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC).timestamp()
-V2 = (*MIGRATIONS, Migration(2, "a note column", ("ALTER TABLE entries ADD COLUMN note TEXT",)))
+# The versions are relative to this copier's newest, so the tests hold as migrations are added.
+LATEST = len(MIGRATIONS)
+NEXT = LATEST + 1
+V2 = (*MIGRATIONS, Migration(NEXT, "a note column", ("ALTER TABLE entries ADD COLUMN note TEXT",)))
 
 
 @pytest.fixture
@@ -214,7 +217,7 @@ def test_wal_mode_is_on(journal, db):
         assert {"entries_kind", "entries_account", "entries_copy_id"} <= indexes
     finally:
         conn.close()
-    assert _version(db) == 1
+    assert _version(db) == LATEST
 
 
 # -- data ---------------------------------------------------------------------------------------
@@ -428,14 +431,14 @@ def test_migrating_backs_up_first_and_keeps_the_data(db, clock, tmp_path):
         assert [(e.message, e.data) for e in j.entries()] == [("from v1", {"n": 1})]
         j.record(Kind.INFO, "from v2")
         j.flush()
-    assert _version(db) == 2
+    assert _version(db) == NEXT
     conn = sqlite3.connect(db)
     assert "note" in [r[1] for r in conn.execute("PRAGMA table_info(entries)")]
     conn.close()
 
     (backup,) = backups.iterdir()
-    assert backup.name == "journal-v1-20270304T050607Z.sqlite3"
-    assert _version(backup) == 1
+    assert backup.name == f"journal-v{LATEST}-20270304T050607Z.sqlite3"
+    assert _version(backup) == LATEST
     conn = sqlite3.connect(backup)
     assert conn.execute("SELECT message FROM entries").fetchall() == [("from v1",)]
     conn.close()
@@ -452,17 +455,17 @@ def test_backup_goes_next_to_the_file_without_a_backups_dir(db, clock):
         j.record(Kind.INFO, "x")
     with Journal(db, clock, migrations=V2):
         pass
-    with Journal(db, clock, migrations=(*V2, Migration(3, "noop", ()))):
+    with Journal(db, clock, migrations=(*V2, Migration(NEXT + 1, "noop", ()))):
         pass
     names = sorted(p.name for p in db.parent.glob("journal-v*.sqlite3"))
-    assert names == ["journal-v1-20261125T120000Z.sqlite3", "journal-v2-20261125T120000Z.sqlite3"]
+    assert names == [f"journal-v{LATEST}-20261125T120000Z.sqlite3", f"journal-v{NEXT}-20261125T120000Z.sqlite3"]
 
 
 def test_a_new_file_is_not_backed_up(db, clock, tmp_path):
     with Journal(db, clock, migrations=V2, backups_dir=tmp_path / "backups"):
         pass
     assert not (tmp_path / "backups").exists()
-    assert _version(db) == 2
+    assert _version(db) == NEXT
 
 
 def test_a_file_from_a_newer_copier_is_refused_untouched(db, clock):
@@ -473,7 +476,7 @@ def test_a_file_from_a_newer_copier_is_refused_untouched(db, clock):
         Journal(db, clock)
     message = str(caught.value)
     assert str(db) in message
-    assert "version 2" in message and "up to 1" in message
+    assert f"version {NEXT}" in message and f"up to {LATEST}" in message
     assert _sha(db) == before
     assert list(db.parent.glob("journal-v*")) == []
 
@@ -481,10 +484,10 @@ def test_a_file_from_a_newer_copier_is_refused_untouched(db, clock):
 def test_a_failing_migration_rolls_back_and_says_so(db, clock):
     with Journal(db, clock) as j:
         j.record(Kind.INFO, "kept")
-    broken = (*MIGRATIONS, Migration(2, "broken step", ("ALTER TABLE nowhere ADD COLUMN x",)))
-    with pytest.raises(JournalError, match="schema version 2"):
+    broken = (*MIGRATIONS, Migration(NEXT, "broken step", ("ALTER TABLE nowhere ADD COLUMN x",)))
+    with pytest.raises(JournalError, match=f"schema version {NEXT}"):
         Journal(db, clock, migrations=broken)
-    assert _version(db) == 1
+    assert _version(db) == LATEST
     with Journal(db, clock) as j:
         assert [e.message for e in j.entries()] == ["kept"]
 
