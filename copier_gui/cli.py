@@ -4,7 +4,7 @@ Errors in what the user gave (a bad scenario, a bad setting, a missing file) pri
 and exit with code 2; nothing is written. A traceback is never the answer to bad input. The window
 and headless mode take the user folder's lock first: a second copier on a folder exits with code 3
 (``EXIT_ALREADY_RUNNING``), a second window after bringing the running one forward. Commands that
-only read the folder (``journal export``) run beside a copier.
+only read the folder (``journal info``, ``journal export``) and ``journal archive`` run beside a copier.
 """
 
 from __future__ import annotations
@@ -59,10 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("scenario-schema", help="print the JSON Schema of scenario files")
 
-    journal = sub.add_parser("journal", help="work with the journal")
-    journal_sub = journal.add_subparsers(dest="journal_command", metavar="ACTION", required=True)
-    export = journal_sub.add_parser("export", help="export the journal")
-    export.add_argument("--csv", required=True, metavar="FILE", help="write every entry to this CSV file")
+    from copier_gui.journal_commands import add_parsers as add_journal_parsers
+
+    journal = sub.add_parser("journal", help="the journal: its size, archiving old entries, export")
+    add_journal_parsers(journal.add_subparsers(dest="journal_command", metavar="ACTION", required=True))
 
     risk = sub.add_parser("risk", help="show or reset the slaves' risk state (day-start figures, peak, halts)")
     risk_sub = risk.add_subparsers(dest="risk_command", metavar="ACTION", required=True)
@@ -128,7 +128,9 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return run_alerts(args, load=lambda: load_settings(paths.settings_file, backups_dir=paths.backups_dir),
                           save=lambda settings: save_settings(settings, paths.settings_file))
     if args.command == "journal":
-        return _export_journal(paths, Path(args.csv))
+        from copier_gui import journal_commands
+
+        return journal_commands.run(paths, args)
     if args.command == "http-token":
         return _http_token(args.renew)
     if args.slaves < 1:
@@ -303,23 +305,6 @@ def _replay(scenario_path: Path, out: Path) -> int:
     except OSError as exc:
         raise UsageError(f"cannot write the report to {out}: {exc.strerror}") from None
     print(f"report written to {out}")
-    return 0
-
-
-def _export_journal(paths, out: Path) -> int:
-    from copier_gui.clock import SYSTEM_CLOCK
-    from copier_gui.core.journal import Journal
-
-    if not paths.journal_file.exists():
-        raise UsageError(f"no journal at {paths.journal_file} yet: run the copier first")
-    if out.is_dir():
-        raise UsageError(f"{out} is a folder: give the CSV file's name, such as {out / 'journal.csv'}")
-    with Journal(paths.journal_file, SYSTEM_CLOCK) as journal:
-        try:
-            rows = journal.export_csv(out)
-        except OSError as exc:
-            raise UsageError(f"cannot write {out}: {exc.strerror}") from None
-    print(f"{rows} journal entries written to {out}")
     return 0
 
 

@@ -43,11 +43,13 @@ __all__ = [
     "ArchiveResult",
     "FileSummary",
     "archive_before",
+    "archive_folder",
     "archive_name",
     "archives",
     "cutoff_time",
     "disk_size",
     "export_csv",
+    "format_size",
     "iter_entries",
     "summarize",
 ]
@@ -87,6 +89,22 @@ class ArchiveResult:
     already_archived: int  # left by an interrupted run: found in an archive, removed from live
     size_before: int
     size_after: int
+
+
+def archive_folder(journal_path: Path) -> Path:
+    return journal_path.parent / ARCHIVE_FOLDER
+
+
+def format_size(size: int) -> str:
+    """A file size as a trader reads it: "12.4 MB" (powers of 1024, as file managers count)."""
+    if size < 1024:
+        return f"{size} bytes"
+    value = size / 1024
+    for unit in ("KB", "MB"):
+        if value < 1000:  # "1020.0 KB" reads worse than "1.0 MB"
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
 
 
 def cutoff_time(day: _dt.date) -> float:
