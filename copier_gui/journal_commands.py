@@ -1,22 +1,28 @@
 """The ``copier-gui journal`` commands: info, archive and export, on a user folder's journal.
 
 All of them run beside a copier writing to the same journal: they read through their own SQLite
-connections, and ``archive`` locks the live file one short batch at a time. Bad input raises the
-command line's UsageError (one line, exit code 2).
+connections, and ``archive`` locks the live file one short batch at a time. Bad input is one line
+on stderr and exit code 2, as everywhere on the command line; a damaged file's JournalError goes
+up to the command line, which says the same.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 from pathlib import Path
 
-from copier_gui.cli import UsageError
 from copier_gui.clock import SYSTEM_CLOCK, Clock
 from copier_gui.core import journal_archive as ja
 from copier_gui.paths import UserPaths
 
 ARCHIVE_HINT = "archive older entries with `copier-gui journal archive --before YYYY-MM-DD`"
+EXIT_BAD_INPUT = 2
+
+
+class UsageError(Exception):
+    """Bad input for a journal command: printed as one line, exit code 2."""
 
 
 def add_parsers(journal_sub) -> None:
@@ -33,11 +39,15 @@ def add_parsers(journal_sub) -> None:
 
 
 def run(paths: UserPaths, args: argparse.Namespace, clock: Clock = SYSTEM_CLOCK) -> int:
-    if args.journal_command == "info":
-        return info(paths)
-    if args.journal_command == "archive":
-        return archive(paths, args.before, clock)
-    return export(paths, Path(args.csv), live_only=args.live_only)
+    try:
+        if args.journal_command == "info":
+            return info(paths)
+        if args.journal_command == "archive":
+            return archive(paths, args.before, clock)
+        return export(paths, Path(args.csv), live_only=args.live_only)
+    except UsageError as exc:
+        print(f"copier-gui: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
 
 
 def _when(wall: float | None) -> str:

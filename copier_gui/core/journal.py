@@ -245,6 +245,7 @@ class Journal:
         self._fatal: BaseException | None = None
         self._last_error: BaseException | None = None
         self._lost = 0
+        self._held = 0  # entries a failing writer took from the queue and keeps for its next try
         self._first_seq = 1
         self.batches_written = 0
         self.entries_written = 0
@@ -396,6 +397,15 @@ class Journal:
         """Entries and requests queued but not yet taken by the writer."""
         return len(self._queue)
 
+    @property
+    def unsaved(self) -> int:
+        """Entries recorded but not committed yet: queued, or held by a writer whose writes fail.
+
+        O(queue length), for a status display every few seconds; list() copies the deque in one C
+        call, so a writer popping meanwhile cannot break the count.
+        """
+        return self._held + sum(1 for item in list(self._queue) if type(item) is tuple)
+
     # -- the writer thread --------------------------------------------------------------------
 
     def _call(self, fn: Callable[[sqlite3.Connection], Any] | None, timeout: float = 10.0) -> Any:
@@ -497,6 +507,7 @@ class Journal:
             except Exception as exc:
                 failures += 1
                 self._last_error = exc
+                self._held = len(pending)
                 if failures == 1 or failures % _LOG_EVERY_FAILURES == 0:
                     log.error(
                         "cannot write %d journal entries to %s (attempt %d); keeping them for "
@@ -526,6 +537,7 @@ class Journal:
                 )
                 failures = 0
                 self._last_error = None
+                self._held = 0
             if pending:
                 self.batches_written += 1
                 self.entries_written += len(pending)

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSize, Signal
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget, QStatusBar
+from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget, QStatusBar, QVBoxLayout, QWidget
 
 from copier_gui.clock import SYSTEM_CLOCK
 from copier_gui.ui import palette
 from copier_gui.ui.dashboard import Dashboard
+from copier_gui.ui.journal_health import JournalHealth
+from copier_gui.ui.logs_folder import open_folder
 from copier_gui.ui.session import Session
 from copier_gui.ui.tray import Tray
 from copier_gui.ui.welcome import WelcomePage
@@ -51,9 +54,11 @@ class MainWindow(QMainWindow):
     linkRequested = Signal()
     demoRequested = Signal()
 
-    def __init__(self, *, clock: Callable[[], float] = SYSTEM_CLOCK.time, tray: bool = True) -> None:
+    def __init__(self, *, clock: Callable[[], float] = SYSTEM_CLOCK.time, tray: bool = True,
+                 logs_dir: Path | None = None) -> None:
         super().__init__()
         self._clock = clock
+        self.logs_dir = logs_dir
         self.setWindowTitle(APP_TITLE)
         self.setWindowIcon(palette.app_icon())
         self.setMinimumSize(QSize(1024, 640))
@@ -64,9 +69,23 @@ class MainWindow(QMainWindow):
         self.welcome.linkRequested.connect(self.linkRequested)
         self.welcome.demoRequested.connect(self.demoRequested)
         self.pages.addWidget(self.welcome)
-        self.setCentralWidget(self.pages)
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
+        # Above every page, so a journal that stopped saving is seen whatever the trader looks at.
+        self.journal_health = JournalHealth(self)
+        central = QWidget(self)
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.journal_health.banner)
+        column.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+        self.status.addPermanentWidget(self.journal_health.size_label)
+        help_menu = self.menuBar().addMenu("&Help")
+        self.open_logs_action = help_menu.addAction("Open logs folder", self.open_logs_folder)
+        self.open_logs_action.setToolTip("Show the folder with copier_gui's log files, to read them or send "
+                                         "them with a question")
+        self.open_logs_action.setEnabled(logs_dir is not None)
         self.dashboard: Dashboard | None = None
         self.tray = Tray(clock, parent=self) if tray else None
         if self.tray is not None:
@@ -100,7 +119,16 @@ class MainWindow(QMainWindow):
             self.status.mode.setText(session.title)
         self.status.show_status(self.dashboard.status())
         self._copying_changed(session.copier.copying)
+        self.journal_health.watch(getattr(session.copier, "journal", None))
         return self.dashboard
+
+    def open_logs_folder(self) -> bool:
+        if self.logs_dir is None:
+            return False
+        if not open_folder(self.logs_dir):
+            self.status.showMessage(f"Could not open {self.logs_dir}; the log files are there.", 10000)
+            return False
+        return True
 
     def _copying_changed(self, copying: bool) -> None:
         if self.tray is not None:
@@ -125,6 +153,7 @@ class MainWindow(QMainWindow):
     def allow_close(self) -> None:
         """Called by the application once its shutdown is done; the next close really closes."""
         self._may_close = True
+        self.journal_health.stop()
         if self.dashboard is not None:
             self.dashboard.stop()
         if self.tray is not None:

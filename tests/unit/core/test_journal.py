@@ -386,10 +386,13 @@ def test_a_failed_write_is_retried_and_nothing_is_lost(db, clock, monkeypatch, c
                 j.flush(timeout=0.3)
         assert isinstance(j.error, sqlite3.OperationalError)
         assert any("keeping them" in r.message for r in caplog.records)
+        # The writer holds "second" for its next try: not queued any more, but not saved either.
+        assert j.unsaved == 1
         blocker.execute("ROLLBACK")
         blocker.close()
         j.flush()
         assert j.error is None
+        assert j.unsaved == 0
         assert [e.message for e in j.entries()] == ["second", "first"]
 
 
