@@ -16,7 +16,7 @@ from copier_gui.core.journal_archive import disk_size, format_size
 from copier_gui.ui import palette
 
 REFRESH_MS = 3000
-ARCHIVE_HINT = "archive older entries with `copier-gui journal archive --before DATE`"
+ARCHIVE_HINT = "archive older entries: copier-gui journal archive --before DATE"
 
 
 class WatchedJournal(Protocol):
