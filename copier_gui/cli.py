@@ -162,7 +162,7 @@ def _headless(args: argparse.Namespace, paths) -> int:
         return instance.EXIT_ALREADY_RUNNING
     except instance.FolderUnusable as exc:
         raise UsageError(exc.message) from None
-    services = watcher_factories(settings, http=getattr(args, "http", None))
+    services = watcher_factories(settings, http=_http_options(args))
     with lock, _logging(paths, args.log_level, "headless demo" if args.demo else "headless"):
         try:
             if args.demo:
@@ -207,6 +207,12 @@ def _linked_settings(paths):
         raise UsageError(f"no accounts are linked in {paths.settings_file}: link a master and at least one "
                          "slave with `copier-gui accounts link` (or in the window), or try --demo --headless")
     return settings
+
+
+def _http_options(args: argparse.Namespace):
+    from copier_gui.watchers import HttpOptions
+
+    return HttpOptions(args.http, args.http_cert, args.http_key) if args.http is not None else None
 
 
 def _check_http(args: argparse.Namespace) -> None:
@@ -266,10 +272,10 @@ def _gui(args: argparse.Namespace, paths) -> int:
 
     demo = functools.partial(demo_session, args.slaves, paths, seed=args.seed, poll_interval_s=args.poll_ms / 1000.0,
                              strategy_interval_s=args.trade_interval, workers=True,
-                             services=watcher_factories(None, http=getattr(args, "http", None)))
+                             services=watcher_factories(None, http=_http_options(args)))
     with lock, _logging(paths, args.log_level, "window"):
         return run_gui(paths, GuiOptions(demo=args.demo, duration=duration, screenshot=screenshot, theme=args.theme,
-                                         http=getattr(args, "http", None)),
+                                         http=_http_options(args)),
                        demo)
 
 

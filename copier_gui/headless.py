@@ -1,25 +1,30 @@
 """Headless mode: the copier on a plain asyncio loop, printing one line per copy or refusal and a
-drift summary per slave at the end (or on Ctrl-C). The same core the window runs; what it copies
-between (saved accounts, the demo's brokers) is built by the caller."""
+drift summary per slave at the end (or on Ctrl-C). The same runtime the window runs, from the same
+builder; what it copies between (linked accounts, the demo's brokers) is the caller's choice."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import datetime as dt
-import signal
+import logging
 import sys
-from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
+from copier_gui.assembly import Runtime, build_runtime
 from copier_gui.clock import SYSTEM_CLOCK, Clock
 from copier_gui.core.copier import Copier
 from copier_gui.core.executor import Notice
 from copier_gui.core.metrics import Metrics
+from copier_gui.paths import UserPaths
+from copier_gui.runtime import LinkedTerminals
+from copier_gui.settings import AccountSettings, Settings
+from copier_gui.stop_signals import StopSignals
+
+log = logging.getLogger(__name__)
 
 _SHOWN = {"copy", "refusal", "failure", "state", "master"}
-
-Background = Callable[[], Coroutine[Any, Any, Any]]
 
 
 def format_notice(notice: Notice, clock: Clock) -> str:
@@ -46,14 +51,14 @@ def format_summary(metrics: Metrics, accounts: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-async def run_headless(copier: Copier, *, duration: float | None, out: TextIO = sys.stdout,
-                       clock: Clock = SYSTEM_CLOCK, background: Sequence[tuple[str, Background]] = (),
-                       on_ready: Callable[[Copier], None] | None = None) -> None:
-    """Run ``copier`` until ``duration`` seconds pass or SIGINT/SIGTERM, printing a line per notice.
+async def run_headless(runtime: Runtime, *, duration: float | None, out: TextIO = sys.stdout,
+                       clock: Clock = SYSTEM_CLOCK, on_ready: Callable[[Copier], None] | None = None) -> Metrics:
+    """Run ``runtime`` until ``duration`` seconds pass or a stop request (Ctrl-C, SIGTERM, SIGHUP, a
+    Windows console close), printing a line per notice and the drift summary at the end.
 
-    ``background`` coroutines (named, for the task list) start once the copier has started and are
-    cancelled before it stops. The caller owns what the copier was built on and closes it after.
+    Stops in order (background, watchers, copier) and releases everything, however it ends.
     """
+    copier = runtime.copier
 
     def show(notice: Notice) -> None:
         if notice.kind in _SHOWN:
@@ -61,31 +66,57 @@ async def run_headless(copier: Copier, *, duration: float | None, out: TextIO = 
 
     copier.subscribe(show)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    with contextlib.suppress(NotImplementedError, RuntimeError):
-        loop.add_signal_handler(signal.SIGINT, stop.set)
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
-    try:
-        await copier.start()
+    signals = StopSignals(asyncio.get_running_loop(), lambda why: (log.info("stopping: %s", why), stop.set()))
+    signals.install()
+    async def run_until_stopped() -> None:
+        await runtime.start()
+        for problem in runtime.problems:
+            print(f"copier-gui: {problem}; copying goes on without it", file=sys.stderr, flush=True)
         if on_ready is not None:
             on_ready(copier)
-        tasks = [asyncio.create_task(factory(), name=name) for name, factory in background]
-        try:
-            if duration is None:
-                await stop.wait()
-            else:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=duration)
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            # Give copies already in flight a moment to land before the summary.
-            await asyncio.sleep(min(0.5, copier.poll_interval_s * 20))
-            await copier.stop()
+        await stop.wait()
+
+    try:
+        # Starting waits for the master to connect, which may take a while (or never happen, with a
+        # wrong password): a stop request or the duration ends the run even then.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(run_until_stopped(), timeout=duration)
+        if signals.reason is not None:
+            print(f"stopping ({signals.reason}): no new entries; waiting for copies in flight", file=out, flush=True)
+        # Give copies already in flight a moment to land before the summary.
+        await asyncio.sleep(min(0.5, copier.poll_interval_s * 20))
     finally:
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.remove_signal_handler(signal.SIGINT)
-            loop.remove_signal_handler(signal.SIGTERM)
+        try:
+            await runtime.aclose()
+        finally:
+            signals.stopped()
+            signals.remove()
+    print(format_summary(runtime.metrics, runtime.brokers), file=out, flush=True)
+    return runtime.metrics
+
+
+async def run_linked_headless(settings: Settings, paths: UserPaths, *, duration: float | None,
+                              out: TextIO = sys.stdout, clock: Clock = SYSTEM_CLOCK, services=(),
+                              on_ready: Callable[[Copier], None] | None = None,
+                              terminals: LinkedTerminals | None = None) -> Metrics:
+    """The trader's linked accounts, headless: what a VPS runs. RuntimeSetupError (before anything
+    starts) when the accounts cannot copy together."""
+    if terminals is None:
+        terminals = LinkedTerminals(clock, poll_s=settings.poll_interval_ms / 1000.0)
+    runtime = build_runtime(settings, paths, clock, terminals=terminals, services=services)
+    master = settings.master
+    slaves = ", ".join(f"{a.id} ({describe_account(a)})" for a in settings.slaves)
+    copying = "" if settings.copying else "; copying is OFF in the settings: positions are watched, no entries"
+    print(f"copier-gui: master {master.id} ({describe_account(master)}), {len(settings.slaves)} slave(s): {slaves}; "
+          f"journal {paths.journal_file}{copying}", file=out, flush=True)
+    return await run_headless(runtime, duration=duration, out=out, clock=clock, on_ready=on_ready)
+
+
+def describe_account(account: AccountSettings) -> str:
+    """Where an account is, in a few words: ``login@server``, the bridge, or the demo broker."""
+    where = f"{account.login}@{account.server}" if account.login is not None and account.server else account.id
+    if account.platform == "mt5_bridge":
+        return f"{where} via the bridge at {account.bridge_host}:{account.bridge_port}"
+    if account.platform == "demo":
+        return f"{where} at the demo broker {account.demo_profile}"
+    return where

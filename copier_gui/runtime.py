@@ -1,7 +1,8 @@
-"""From saved settings to a running copier: a terminal, an invoker and a connector per account.
+"""From a linked account to a connection: its terminal, an invoker and a connector.
 
-Qt-free, so the window, headless mode, the wizard's connection test and the tests all build
-connections the same way. Passwords stay in the keyring until a terminal asks for one.
+Qt-free, so the window, headless mode, the wizard's connection test and the tests all reach
+terminals the same way; ``copier_gui.assembly`` turns the connections into a copier. Passwords
+stay in the keyring until a terminal asks for one.
 """
 
 from __future__ import annotations
@@ -12,21 +13,17 @@ import socket
 import sys
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from copier_gui import secrets as _secrets
 from copier_gui.clock import Clock
 from copier_gui.connectors.mt5 import MT5Connector, ThreadInvoker
 from copier_gui.core import tags
-from copier_gui.core.copier import Copier, SlaveLink
-from copier_gui.core.copybook import CopyBook, CopyBookError
-from copier_gui.core.journal import Journal, JournalError
-from copier_gui.core.riskstore import RISK_FILE, RiskStore, RiskStoreError, open_risk_store
-from copier_gui.paths import UserPaths
-from copier_gui.settings import AccountSettings, Settings
+from copier_gui.core.copybook import CopyBook
+from copier_gui.settings import AccountSettings
 
-__all__ = ["DEMO_SEED", "Connection", "Runtime", "RuntimeSetupError", "build_copier",
-           "open_connection", "terminal_api"]
+__all__ = ["DEMO_SEED", "Connection", "LinkedTerminals", "RuntimeSetupError", "copier_instance",
+           "open_connection", "open_worker_connection", "terminal_api"]
 
 PasswordLookup = Callable[[str], str | None]
 
@@ -56,9 +53,17 @@ class Connection:
     invoker: ThreadInvoker | None
     connector: object
 
+    def request_close(self) -> None:
+        """Ask a worker process to wind down without waiting, so several stop in parallel."""
+        if self.invoker is None and hasattr(self.connector, "request_shutdown"):
+            self.connector.request_shutdown()
+
     def close(self) -> None:
         if self.invoker is not None:
             self.invoker.close()
+        elif hasattr(self.connector, "wait_closed"):
+            self.connector.request_shutdown()
+            self.connector.wait_closed()
         else:
             self.connector.shutdown()
 
@@ -133,115 +138,22 @@ def open_worker_connection(account: AccountSettings, clock: Clock, *, poll_s: fl
     return Connection(account, None, None, WorkerConnector(config, clock=clock))
 
 
-@dataclass
-class Runtime:
-    """A built copier and everything it runs on; ``aclose`` (or ``close`` once stopped) releases it."""
+class LinkedTerminals:
+    """The trader's linked accounts: real and bridged terminals each in a worker process of its
+    own, simulated brokers (the wizard's demo accounts) on a worker thread."""
 
-    copier: Copier
-    journal: Journal
-    copybook: CopyBook
-    connections: dict[str, Connection] = field(default_factory=dict)
-    risk_store: RiskStore | None = None
-    _closed: bool = field(default=False, repr=False)
+    def __init__(self, clock: Clock, *, poll_s: float, password_lookup: PasswordLookup = _secrets.get_password) -> None:
+        self.clock = clock
+        self.poll_s = poll_s
+        self.password_lookup = password_lookup
 
-    @property
-    def invokers(self) -> dict[str, ThreadInvoker]:
-        return {account_id: c.invoker for account_id, c in self.connections.items() if c.invoker is not None}
-
-    async def aclose(self) -> None:
-        """Stop the copier (ends its tasks and terminal sessions), then release everything."""
-        if not self._closed:
-            await self.copier.stop()
-        self.close()
+    def connect(self, account: AccountSettings) -> Connection:
+        if account.platform in ("mt5", "mt5_bridge"):
+            return open_worker_connection(account, self.clock, poll_s=self.poll_s)
+        return open_connection(account, self.clock, password_lookup=self.password_lookup)
 
     def close(self) -> None:
-        """Release invokers, the journal and the copy book; call after ``copier.stop()``."""
-        if self._closed:
-            return
-        self._closed = True
-        for connection in self.connections.values():
-            connection.close()
-        self.journal.close()
-        self.copybook.close()
-        if self.risk_store is not None:
-            self.risk_store.close()
-
-
-def build_copier(settings: Settings, paths: UserPaths, clock: Clock, *,
-                 password_lookup: PasswordLookup = _secrets.get_password) -> Runtime:
-    """A copier for the linked accounts, ready to ``await runtime.copier.start()``.
-
-    Raises RuntimeSetupError, before anything is opened, when the accounts cannot run together:
-    no master, an account whose platform is not available here, or two terminals that would have
-    to share this process's one MetaTrader5 connection.
-    """
-    _check_accounts(settings)
-    connections: dict[str, Connection] = {}
-    journal: Journal | None = None
-    copybook: CopyBook | None = None
-    risk_store: RiskStore | None = None
-    try:
-        poll_s = settings.poll_interval_ms / 1000.0
-        for account in settings.accounts:
-            if account.platform in ("mt5", "mt5_bridge"):
-                connections[account.id] = open_worker_connection(account, clock, poll_s=poll_s)
-            else:
-                connections[account.id] = open_connection(account, clock, password_lookup=password_lookup)
-        paths.ensure()
-        try:
-            journal = Journal(paths.journal_file, clock, backups_dir=paths.backups_dir)
-        except JournalError as exc:
-            raise RuntimeSetupError(str(exc)) from None
-        try:
-            copybook = CopyBook(paths.root / "copies.sqlite3")
-        except CopyBookError as exc:
-            raise RuntimeSetupError(exc.message) from None
-        try:
-            # An unreadable file is moved aside and every slave starts on exits only (see there).
-            risk_store = open_risk_store(paths.root / RISK_FILE, backups_dir=paths.backups_dir, clock=clock)
-        except RiskStoreError as exc:
-            raise RuntimeSetupError(exc.message) from None
-        master = settings.master
-        links = [_slave_link(account, connections[account.id]) for account in settings.slaves]
-        copier = Copier(connections[master.id].connector, links, journal=journal, clock=clock,
-                        copybook=copybook, risk_store=risk_store, master_id=master.id,
-                        poll_interval_s=settings.poll_interval_ms / 1000.0, instance=copier_instance(copybook))
-        # Set before start, so a trader who left copying off finds it off: no entry goes out.
-        copier.copying = settings.copying
-    except BaseException:
-        for connection in connections.values():
-            connection.close()
-        if journal is not None:
-            journal.close()
-        if copybook is not None:
-            copybook.close()
-        if risk_store is not None:
-            risk_store.close()
-        raise
-    return Runtime(copier, journal, copybook, connections, risk_store)
-
-
-def _check_accounts(settings: Settings) -> None:
-    masters = [a for a in settings.accounts if a.role == "master"]
-    if not settings.accounts:
-        raise RuntimeSetupError("no accounts are linked yet: link a master account and at least "
-                                "one slave, or try the demo")
-    if not masters:
-        raise RuntimeSetupError("no account is marked master: copying needs exactly one master "
-                                "to copy from; mark one of the linked accounts as the master")
-    if len(masters) > 1:
-        raise RuntimeSetupError(f"{len(masters)} accounts are marked master "
-                                f"({', '.join(a.id for a in masters)}): copying needs exactly one")
-
-
-def _slave_link(account: AccountSettings, connection: Connection) -> SlaveLink:
-    broker = account.label
-    if account.platform == "demo" and not broker:
-        from copier_gui.sim import PROFILES
-
-        broker = PROFILES[account.demo_profile].company
-    return SlaveLink(account.id, connection.connector, account.copy_rules, broker=broker,
-                     copy_enabled=account.copy_enabled, magic=account.magic)
+        """Nothing beyond the connections, which their owner closes."""
 
 
 def _metatrader5_module(account: AccountSettings) -> object:

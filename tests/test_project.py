@@ -74,3 +74,17 @@ def test_pyside6_is_capped_below_6_12_on_python_3_11():
     assert "6.12.0" not in spec
     assert "6.11.3" in spec
     assert "6.9.3" in spec
+
+
+def test_only_the_builder_makes_a_copier():
+    """One assembly: the window, headless mode, the demo and replay all get their copier from
+    copier_gui.assembly, so a rule or option added there reaches every mode."""
+    import ast
+
+    package = Path(copier_gui.__file__).parent
+    makers = set()
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "Copier":
+                makers.add(path.relative_to(package).as_posix())
+    assert makers == {"assembly.py"}

@@ -1004,6 +1004,7 @@ class Copier:
                 continue
             if self.master_snapshot is not None:
                 self.copybook.forget_fills({p.ticket for p in self.master_snapshot.positions})
+                self._forget_closed_tickets()
             with contextlib.suppress(ConnectorError):
                 self.master_account = await self.master.account()
             for slave in self.slaves.values():
@@ -1013,6 +1014,34 @@ class Copier:
                     if slave.state is LinkState.CONNECTED and slave.account and not slave.account.trade_allowed:
                         self._trading_off(slave, _blocked_text(slave.account))
                     self._spawn(self._sync(slave, reason="periodic"), f"reconcile:{slave.id}")
+
+    def _forget_closed_tickets(self) -> None:
+        """Drop what the copier keeps per master ticket once nothing can need it again (a slave's own
+        memory of refusals and copies goes in ``_forget_finished``), so a copier that runs
+        for months holds only what is open: the master's positions and orders, and every ticket a
+        slave still holds a copy or a netting share of. Until every slave has been seen, nothing
+        is dropped: an unseen slave may still hold a copy whose exit needs its master's price."""
+        if any(s.last_snapshot is None for s in self.slaves.values()):
+            return
+        master = self.master_snapshot
+        keep = {p.ticket for p in master.positions} | {o.ticket for o in master.orders}
+        for slave in self.slaves.values():
+            keep.update(self.copybook.tickets(slave.id))
+            keep.update(self.copybook.order_tickets(slave.id))
+            for symbol in self.copybook.share_symbols(slave.id):
+                keep.update(self.copybook.shares(slave.id, symbol))
+            for held in (*slave.last_snapshot.positions, *slave.last_snapshot.orders):
+                ticket = tags.master_ticket_of(held.comment)
+                if ticket is not None:
+                    keep.add(ticket)
+        for kept in (self._fill_wall, self._exit_price, self._change_wall):
+            for ticket in [t for t in kept if t not in keep]:
+                del kept[ticket]
+        # A slave's ``waiting`` is left alone: after an outage it says which round trips were missed.
+        for slave in self.slaves.values():
+            if slave.executor is not None:
+                for key in [k for k in slave.executor.failed if k[0] not in keep]:
+                    del slave.executor.failed[key]
 
     # ------------------------------------------------------------------ views
     def uptime_s(self) -> float:

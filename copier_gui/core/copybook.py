@@ -51,6 +51,7 @@ class CopyBookError(Exception):
 class CopyBook:
     def __init__(self, path: Path | str | None = None) -> None:
         self._lock = threading.Lock()
+        self.path = None if path is None else Path(path)  # None: in memory, gone with the process
         try:
             self._open(path)
         except sqlite3.Error as exc:

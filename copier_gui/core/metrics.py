@@ -88,7 +88,12 @@ class SlaveStats:
 class Metrics:
     """All slaves' statistics plus every copy's metrics (kept for reports and charts)."""
 
-    def __init__(self, keep_copies: int = 100_000) -> None:
+    def __init__(self, keep_copies: int | None = 5_000) -> None:
+        """``keep_copies``: the most recent copies kept (None: all, for a replay's finite report).
+
+        A copier runs for months; the charts and the summary need only the recent copies, and the
+        per-slave statistics keep their own rolling windows.
+        """
         self.slaves: dict[str, SlaveStats] = {}
         self.copies: deque[CopyMetrics] = deque(maxlen=keep_copies)
         # The latest entry fill (open or top-up) per (slave, master ticket), so a display can look
@@ -109,7 +114,7 @@ class Metrics:
             key = (m.slave, m.master_ticket)
             self.entries.pop(key, None)  # re-inserted last: the oldest entries go first
             self.entries[key] = m
-            if len(self.entries) > self._keep_entries:
+            if self._keep_entries is not None and len(self.entries) > self._keep_entries:
                 del self.entries[next(iter(self.entries))]
 
     def record_refusal(self, slave: str) -> None:

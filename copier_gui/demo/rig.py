@@ -1,4 +1,5 @@
-"""The demo rig: one master and N slaves at simulated brokers, wired exactly as real accounts are.
+"""The demo: generated settings (one master and N slaves at simulated brokers) and the terminals
+they run on, assembled into a copier by the same builder as the trader's own accounts.
 
 Each account is a simulated MetaTrader 5 terminal behind the same MT5 connector a real terminal
 uses; only the module under the connector differs. Slaves cycle through the broker profiles so the
@@ -11,15 +12,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from copier_gui.assembly import Runtime, build_runtime
 from copier_gui.clock import SYSTEM_CLOCK, Clock
 from copier_gui.connectors.mt5 import InlineInvoker, MT5Connector, ThreadInvoker
-from copier_gui.core.copier import SlaveLink
 from copier_gui.core.rules import CopyRules, Sizing, SizingMode, SymbolMapping, Tolerances
 from copier_gui.demo.strategy import LocalTrader, MasterStrategy, WorkerTrader
-from copier_gui.sim import PROFILES, new_terminal
+from copier_gui.paths import UserPaths
+from copier_gui.runtime import Connection
+from copier_gui.settings import AccountSettings, Settings
+from copier_gui.sim import new_terminal
 
 MASTER_PROFILE = "meridian_ecn"
 SLAVE_PROFILES = ("harbor_fx", "summit_netting", "apex_prop", "meridian_ecn")
+MASTER_BALANCE = 25_000.0
+FIRST_LOGIN = 7_000_000
 
 # Sizing that varies by slave, so the demo shows every rule at work.
 _SIZINGS = (
@@ -28,6 +34,23 @@ _SIZINGS = (
     Sizing(mode=SizingMode.LOT_MULTIPLIER, multiplier=2.0),
     Sizing(mode=SizingMode.LOT_MULTIPLIER, multiplier=0.5),
 )
+
+
+def demo_settings(n_slaves: int, *, poll_interval_ms: float = 5.0) -> Settings:
+    """The demo's accounts as settings, exactly as the wizard would save linked demo accounts."""
+    if n_slaves < 1:
+        raise ValueError(f"the demo needs at least one slave, not {n_slaves}")
+    accounts = [AccountSettings(id="master", role="master", platform="demo", demo_profile=MASTER_PROFILE,
+                                login=FIRST_LOGIN)]
+    for i in range(n_slaves):
+        # Crypto and index quotes move thousands of points between ticks; the demo's tolerance is
+        # wide enough to copy them, and refusals still show whenever a quote runs away.
+        rules = CopyRules(sizing=_SIZINGS[i % len(_SIZINGS)], symbols=SymbolMapping(),
+                          tolerances=Tolerances(max_price_deviation_points=3000))
+        accounts.append(AccountSettings(id=f"slave-{i + 1}", role="slave", platform="demo",
+                                        demo_profile=SLAVE_PROFILES[i % len(SLAVE_PROFILES)],
+                                        login=FIRST_LOGIN + i + 1, rules=rules))
+    return Settings(accounts=accounts, poll_interval_ms=poll_interval_ms)
 
 
 @dataclass
@@ -39,69 +62,77 @@ class DemoAccount:
     invoker: InlineInvoker | ThreadInvoker | None
 
 
-@dataclass
-class DemoRig:
-    master: DemoAccount
-    slaves: list[DemoAccount]
-    links: list[SlaveLink]
-    strategy: MasterStrategy
+class DemoTerminals:
+    """Fresh simulated brokers for the demo's accounts, all quoting one seeded market.
 
-    def close(self) -> None:
-        accounts = [self.master, *self.slaves]
-        for account in accounts:
-            if account.invoker is not None:
-                account.invoker.close()
-        workers = [a.connector for a in accounts if a.invoker is None]
-        # Ask every worker first, then wait: they wind down in parallel.
-        for connector in workers:
-            connector.request_shutdown()
-        for connector in workers:
-            connector.wait_closed()
+    Terminals run in worker processes with ``workers`` (as real terminals do), on worker threads
+    otherwise, or on the loop itself with ``inline`` (tests). The demo's brokers need no password.
+    """
 
+    def __init__(self, *, clock: Clock, seed: int = 0, workers: bool = False, inline: bool = False,
+                 master_poll_s: float = 0.005) -> None:
+        if workers and clock is not SYSTEM_CLOCK:
+            raise ValueError("worker processes run on the machine's clock; a virtual clock needs workers=False")
+        self.clock = clock
+        self.seed = seed
+        self.workers = workers
+        self.inline = inline
+        self.master_poll_s = master_poll_s
+        self.anchor = clock.time()  # every process's market starts its price path here, so they all agree
+        self.accounts: dict[str, DemoAccount] = {}
 
-def build_demo(n_slaves: int, *, clock: Clock, seed: int = 0, inline: bool = False,
-               strategy_interval_s: float = 2.0, workers: bool = False,
-               master_poll_s: float = 0.005) -> DemoRig:
-    """The demo's accounts. ``workers=True`` runs each simulated terminal in its own worker process;
-    the master's worker then polls every ``master_poll_s`` (match the copier's poll interval)."""
-    if n_slaves < 1:
-        raise ValueError(f"the demo needs at least one slave, not {n_slaves}")
-    if workers and clock is not SYSTEM_CLOCK:
-        raise ValueError("worker processes run on the machine's clock; a virtual clock needs workers=False")
-    anchor = clock.time()  # every process's market starts its price path here, so they all agree
+    @property
+    def master(self) -> DemoAccount:
+        return next(iter(self.accounts.values()))
 
-    def account(account_id: str, profile: str, index: int, **overrides) -> DemoAccount:
-        if workers:
+    @property
+    def slaves(self) -> list[DemoAccount]:
+        return list(self.accounts.values())[1:]
+
+    def connect(self, account: AccountSettings) -> Connection:
+        master = account.role == "master"
+        index = account.login - FIRST_LOGIN if account.login is not None else len(self.accounts)
+        overrides = {"login": account.login if account.login is not None else FIRST_LOGIN + index,
+                     "name": "Demo Master" if master else f"Demo Slave {index}"}
+        if master:
+            overrides["balance"] = MASTER_BALANCE
+        if self.workers:
             from copier_gui.workers.config import SimTerminal, WorkerConfig
             from copier_gui.workers.connector import WorkerConnector
 
-            master = index == 0
-            terminal = SimTerminal(profile, seed=seed, anchor=anchor,
-                                   account={"login": 7_000_000 + index, **overrides})
+            terminal = SimTerminal(account.demo_profile, seed=self.seed, anchor=self.anchor, account=overrides)
             # The master is watched for new trades, so it never rests; slaves may.
-            config = WorkerConfig(account_id, terminal, poll_fast_s=min(0.002, master_poll_s),
-                                  poll_idle_s=master_poll_s if master else 0.1,
+            config = WorkerConfig(account.id, terminal, poll_fast_s=min(0.002, self.master_poll_s),
+                                  poll_idle_s=self.master_poll_s if master else 0.1,
                                   poll_rest_s=None if master else 1.0)
-            return DemoAccount(account_id, profile, None, WorkerConnector(config, clock=clock), None)
-        terminal = new_terminal(profile, seed=seed, clock=clock, login=7_000_000 + index, **overrides)
-        invoker = InlineInvoker() if inline else ThreadInvoker(name=account_id)
-        connector = MT5Connector(account_id, terminal, invoker=invoker, clock=clock)
-        return DemoAccount(account_id, profile, terminal, connector, invoker)
+            demo = DemoAccount(account.id, account.demo_profile, None, WorkerConnector(config, clock=self.clock), None)
+        else:
+            sim = new_terminal(account.demo_profile, seed=self.seed, clock=self.clock, **overrides)
+            invoker = InlineInvoker() if self.inline else ThreadInvoker(name=account.id)
+            connector = MT5Connector(account.id, sim, invoker=invoker, clock=self.clock)
+            demo = DemoAccount(account.id, account.demo_profile, sim, connector, invoker)
+        self.accounts[account.id] = demo
+        return Connection(account, demo.terminal, demo.invoker, demo.connector)
 
-    master = account("master", MASTER_PROFILE, 0, balance=25_000.0, name="Demo Master")
-    slaves = []
-    links = []
-    for i in range(n_slaves):
-        profile = SLAVE_PROFILES[i % len(SLAVE_PROFILES)]
-        slave = account(f"slave-{i + 1}", profile, i + 1, name=f"Demo Slave {i + 1}")
-        slaves.append(slave)
-        # Crypto and index quotes move thousands of points between ticks; the demo's tolerance is
-        # wide enough to copy them, and refusals still show whenever a quote runs away.
-        rules = CopyRules(sizing=_SIZINGS[i % len(_SIZINGS)], symbols=SymbolMapping(),
-                          tolerances=Tolerances(max_price_deviation_points=3000))
-        links.append(SlaveLink(slave.id, slave.connector, rules, broker=PROFILES[profile].company))
-    # The strategy trades the master from this process either way; only how it reaches the
-    # terminal differs.
-    trader = WorkerTrader(master.connector) if workers else LocalTrader(master.terminal)
-    strategy = MasterStrategy(trader, seed=seed, interval_s=strategy_interval_s)
-    return DemoRig(master, slaves, links, strategy)
+    def strategy(self, interval_s: float) -> MasterStrategy:
+        """The automated master: trades the master's terminal from this process, as its owner would."""
+        master = self.master
+        trader = WorkerTrader(master.connector) if self.workers else LocalTrader(master.terminal)
+        return MasterStrategy(trader, seed=self.seed, interval_s=interval_s)
+
+    def close(self) -> None:
+        """Nothing beyond the connections, which the runtime closes."""
+
+
+def build_demo_runtime(n_slaves: int, paths: UserPaths, *, clock: Clock = SYSTEM_CLOCK, seed: int = 0,
+                       poll_interval_s: float = 0.005, strategy_interval_s: float = 2.0, workers: bool = False,
+                       inline: bool = False, trade: bool = True, services=()) -> tuple[Runtime, DemoTerminals]:
+    """The demo as a Runtime, with its automated master as background (unless ``trade`` is False,
+    which leaves the master to the caller). The demo's brokers are new each run, so its copy book
+    and risk state live in memory; its journal is kept in ``paths`` like any other."""
+    settings = demo_settings(n_slaves, poll_interval_ms=poll_interval_s * 1000.0)
+    terminals = DemoTerminals(clock=clock, seed=seed, workers=workers, inline=inline, master_poll_s=poll_interval_s)
+    runtime = build_runtime(settings, paths, clock, terminals=terminals, durable=False, services=services)
+    if trade:
+        runtime.background.append(("demo-strategy", terminals.strategy(strategy_interval_s).run))
+    return runtime, terminals

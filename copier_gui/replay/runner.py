@@ -15,10 +15,11 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from copier_gui.assembly import Stores, assemble_copier
 from copier_gui.clock import VirtualClock
 from copier_gui.connectors.mt5 import MT5Connector
 from copier_gui.connectors.mt5.invoker import VirtualLatencyInvoker
-from copier_gui.core.copier import Copier, SlaveLink
+from copier_gui.core.copier import Copier
 from copier_gui.core.copybook import CopyBook
 from copier_gui.core.executor import Notice
 from copier_gui.core.journal import Journal
@@ -39,6 +40,8 @@ from copier_gui.replay.scenario import (
 )
 from copier_gui.replay.trader import ActionFailed, MasterTrader, pull_lever
 from copier_gui.replay.virtual_loop import run_virtual
+from copier_gui.runtime import Connection
+from copier_gui.settings import AccountSettings, Settings
 from copier_gui.sim import PROFILES, Faults, Latency, Market, new_terminal
 from copier_gui.sim.faults import NO_FAULTS
 
@@ -54,6 +57,12 @@ class _Account:
     rules: object = None
     copy_enabled: bool = True
 
+    @property
+    def settings(self) -> AccountSettings:
+        return AccountSettings.model_construct(
+            id=self.id, role=self.role, platform="demo", demo_profile=self.profile, copy_enabled=self.copy_enabled,
+            rules=self.rules if self.role == "slave" else None, label=PROFILES[self.profile].company)
+
 
 @dataclass
 class _Run:
@@ -62,7 +71,7 @@ class _Run:
     accounts: list[_Account]
     journal: Journal
     copybook_path: Path
-    metrics: Metrics = field(default_factory=Metrics)
+    metrics: Metrics = field(default_factory=lambda: Metrics(keep_copies=None))  # every copy, for the report
     refusals: list[dict] = field(default_factory=list)
     failures: list[dict] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)
@@ -83,19 +92,25 @@ class _Run:
     # ------------------------------------------------------------------ the copier process
     def build_copier(self) -> tuple[Copier, list]:
         """A fresh copier process: new connectors and state, the same terminals and files."""
-        links = [SlaveLink(a.id, _connector(a, self.clock), a.rules, broker=PROFILES[a.profile].company,
-                           copy_enabled=a.copy_enabled) for a in self.accounts if a.role == "slave"]
+        connections = {a.id: Connection(a.settings, a.terminal, None, _connector(a, self.clock)) for a in self.accounts}
         copybook = CopyBook(self.copybook_path)
         # The risk state lives beside the copy book, so a simulated crash and restart keep it too.
         risk_store = RiskStore(self.copybook_path.with_name(RISK_FILE))
-        copier = Copier(_connector(self.master, self.clock), links, journal=self.journal, clock=self.clock,
-                        copybook=copybook, metrics=self.metrics, master_id=self.master.id,
-                        risk_store=risk_store,
-                        poll_interval_s=self.scenario.poll_interval_ms / 1000.0,
-                        reconcile_interval_s=self.scenario.reconcile_interval_s)
+        stores = Stores(self.journal, copybook, risk_store, self.metrics)
+        # Tags without a copier name, as the scenario's expected comments are written.
+        copier = assemble_copier(self.settings, connections, stores, self.clock, instance="",
+                                 reconcile_interval_s=self.scenario.reconcile_interval_s)
+        copier.copying = True
         copier.subscribe(self.on_notice)
         # A dead process's handles on its files go with it.
         return copier, [copybook, risk_store]
+
+    @property
+    def settings(self) -> Settings:
+        # The scenario's accounts were validated by its own schema (ids of its own alphabet), so
+        # they go into the builder's settings as they are.
+        return Settings.model_construct(accounts=[a.settings for a in self.accounts],
+                                        poll_interval_ms=self.scenario.poll_interval_ms, copying=True)
 
     def on_notice(self, notice: Notice) -> None:
         if notice.kind == "refusal":

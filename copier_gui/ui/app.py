@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import qasync
 from PySide6.QtCore import Qt
@@ -35,6 +36,7 @@ class GuiOptions:
     duration: float | None = None  # quit by itself after this many seconds
     screenshot: Path | None = None  # saved just before quitting
     theme: str = "auto"
+    http: Any = None  # a watchers.HttpOptions: serve monitoring there (see copier_gui.monitor)
 
 
 class Application:
@@ -61,7 +63,7 @@ class Application:
     async def run(self) -> int:
         # The window's close button asks for an ordered shutdown; Qt must not end the loop first.
         self.app.setQuitOnLastWindowClosed(False)
-        self.window = MainWindow(clock=SYSTEM_CLOCK.time)
+        self.window = MainWindow(clock=SYSTEM_CLOCK.time, logs_dir=self.paths.logs_dir)
         self.window.quitRequested.connect(self.request_quit)
         self.window.demoRequested.connect(self.start_demo)
         self.window.linkRequested.connect(self.open_wizard)
@@ -116,11 +118,15 @@ class Application:
     def start_demo(self) -> None:
         from copier_gui.core.copybook import CopyBookError
         from copier_gui.core.journal_schema import JournalError
+        from copier_gui.runtime import RuntimeSetupError
 
         if self.session is not None or self.demo is None:
             return
         try:
             session = self.demo()
+        except RuntimeSetupError as exc:
+            self.window.show_welcome(f"The demo could not start: {exc.message}")
+            return
         except (JournalError, CopyBookError) as exc:
             # A damaged or newer file in the user folder: say which, and leave it as it is.
             self.window.show_welcome(f"The demo could not start: {exc}")
@@ -134,8 +140,10 @@ class Application:
         if not self.store.ready():
             self.window.show_welcome(self.store.describe())
             return
+        from copier_gui.watchers import watcher_factories
+
         try:
-            session = self.store.session()
+            session = self.store.session(services=watcher_factories(self.store.settings, http=self.options.http))
         except RuntimeSetupError as exc:
             self.window.show_welcome(exc.message)
             return

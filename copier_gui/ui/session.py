@@ -1,17 +1,17 @@
-"""What the window runs: a copier with its journal, copy book, connectors and background tasks.
+"""What the window runs: a Runtime from the one builder, and the settings the accounts come from.
 
 Starts as the core requires (connect, reconcile, copy) and stops in reverse. Saved accounts come
-from the settings through the runtime; the demo builds its own Session and is handed in.
+from the settings; the demo's Session is built by the demo package and handed in.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from copier_gui.assembly import Runtime
 from copier_gui.clock import SYSTEM_CLOCK, Clock
 from copier_gui.core.copier import Copier
 from copier_gui.core.rules import CopyRules
@@ -27,31 +27,26 @@ from copier_gui.settings import (
 
 @dataclass
 class Session:
-    """A copier and what to release after it stops, in order (journal, copy book, connectors)."""
+    """A Runtime as the window runs it: started in a tracked task so the window paints while
+    accounts connect, and stopped in order (background, watchers, copier, then what it ran on)."""
 
-    copier: Copier
-    closers: list[Callable[[], None]] = field(default_factory=list)
+    runtime: Runtime
     demo: bool = False
     title: str = ""
-    background: list[tuple[str, Callable[[], Coroutine[Any, Any, Any]]]] = field(default_factory=list)
-    rig: Any = None  # the demo rig, for tests that trade at its master directly
+    rig: Any = None  # the demo's terminals, for tests that trade at its master directly
     store: Any = None  # the SettingsStore the accounts came from; None in the demo
-    _tasks: set[asyncio.Task] = field(default_factory=set)
     _start: asyncio.Task | None = None
     _closed: bool = False
 
-    def begin(self) -> asyncio.Task:
-        """Start the copier in a tracked task, so the window paints while accounts connect."""
-        if self._start is None:
-            self._start = asyncio.get_running_loop().create_task(self._run_start(), name="session-start")
-        return self._start
+    @property
+    def copier(self) -> Copier:
+        return self.runtime.copier
 
-    async def _run_start(self) -> None:
-        await self.copier.start()
-        for name, factory in self.background:
-            task = asyncio.get_running_loop().create_task(factory(), name=name)
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+    def begin(self) -> asyncio.Task:
+        """Start the runtime in a tracked task, so the window paints while accounts connect."""
+        if self._start is None:
+            self._start = asyncio.get_running_loop().create_task(self.runtime.start(), name="session-start")
+        return self._start
 
     @property
     def started(self) -> bool:
@@ -61,17 +56,14 @@ class Session:
         if self._closed:
             return
         self._closed = True
-        pending = [*self._tasks] + ([self._start] if self._start is not None and not self._start.done() else [])
-        for task in pending:
-            task.cancel()
-        for task in pending:
+        if self._start is not None and not self._start.done():
+            self._start.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+                await self._start
         with contextlib.suppress(Exception):
-            await self.copier.stop()
-        for close in self.closers:
-            with contextlib.suppress(Exception):
-                close()
+            await self.runtime.stop()
+        with contextlib.suppress(Exception):
+            self.runtime.close()
 
 
 class SettingsStore:
@@ -119,14 +111,15 @@ class SettingsStore:
         missing = "a master account" if self.settings.master is None else "at least one slave"
         return f"Linked so far: {linked}. Link {missing} to start copying."
 
-    def session(self, clock: Clock = SYSTEM_CLOCK) -> Session:
+    def session(self, clock: Clock = SYSTEM_CLOCK, *, services=()) -> Session:
         """The copier for the linked accounts; RuntimeSetupError says why it cannot be built."""
-        from copier_gui.runtime import build_copier
+        from copier_gui.assembly import build_runtime
+        from copier_gui.runtime import LinkedTerminals
 
-        runtime = build_copier(self.settings, self.paths, clock)
+        terminals = LinkedTerminals(clock, poll_s=self.settings.poll_interval_ms / 1000.0)
+        runtime = build_runtime(self.settings, self.paths, clock, terminals=terminals, services=services)
         count = len(self.settings.slaves)
-        return Session(runtime.copier, [runtime.close], title=f"{count} slave{'s' if count != 1 else ''} linked",
-                       store=self)
+        return Session(runtime, title=f"{count} slave{'s' if count != 1 else ''} linked", store=self)
 
     def add_account(self, account: AccountSettings) -> bool:
         return self.settings is not None and self._save(self.settings.with_account(account))

@@ -28,7 +28,8 @@ from copier_gui.core.journal import Journal
 from copier_gui.core.model import OpenPosition, Side
 from copier_gui.core.ports import ConnectorError
 from copier_gui.core.rules import CopyRules, Tolerances
-from copier_gui.demo.rig import build_demo
+from copier_gui.demo.rig import build_demo_runtime
+from copier_gui.paths import user_paths
 from copier_gui.secrets import password_key, store_password
 from copier_gui.workers.config import BridgeTerminal, SimTerminal, WorkerConfig
 from copier_gui.workers.connector import WorkerConnector
@@ -180,26 +181,18 @@ async def test_the_password_never_crosses_the_worker_channel_nor_reaches_a_log(c
     assert any("connected to account 600" in r.getMessage() for r in caplog.records)  # worker logs arrived
 
 
-async def test_the_demo_copies_through_worker_processes():
-    rig = build_demo(2, clock=SYSTEM_CLOCK, seed=3, workers=True, strategy_interval_s=0.15)
-    journal = Journal(None, SYSTEM_CLOCK)
-    copier = Copier(rig.master.connector, rig.links, journal=journal, clock=SYSTEM_CLOCK, copybook=CopyBook(None),
-                    poll_interval_s=0.005)
+async def test_the_demo_copies_through_worker_processes(tmp_path):
+    runtime, rig = build_demo_runtime(2, user_paths(tmp_path / "home"), seed=3, workers=True, strategy_interval_s=0.15)
+    copier = runtime.copier
     notices = []
     copier.subscribe(notices.append)
-    strategy = None
     try:
         assert all(isinstance(a.connector, WorkerConnector) for a in [rig.master, *rig.slaves])
-        await start(copier)
+        await asyncio.wait_for(runtime.start(), timeout=30)
         pids = {a.connector.pid for a in [rig.master, *rig.slaves]}
         assert len(pids) == 3 and os.getpid() not in pids
-        strategy = asyncio.create_task(rig.strategy.run())
         copied = lambda sid: sum(1 for n in notices if n.kind == "copy" and n.account == sid)  # noqa: E731
         await eventually(lambda: copied("slave-1") >= 2 and copied("slave-2") >= 2, 20.0, "copies at both slaves")
     finally:
-        if strategy is not None:
-            strategy.cancel()
-        await copier.stop()
-        rig.close()
-        journal.close()
+        await runtime.aclose()
     assert all(a.connector.pid is None for a in [rig.master, *rig.slaves])

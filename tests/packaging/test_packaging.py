@@ -19,11 +19,21 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 import copier_gui
-from copier_gui.runtime import RuntimeSetupError, build_copier
+from copier_gui.runtime import RuntimeSetupError
 from copier_gui.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGING = ROOT / "packaging"
+
+def build_copier(settings, paths, clock, *, password_lookup=None):
+    """The linked accounts' runtime, from the one builder."""
+    from copier_gui.assembly import build_runtime
+    from copier_gui.runtime import LinkedTerminals
+
+    kwargs = {} if password_lookup is None else {"password_lookup": password_lookup}
+    terminals = LinkedTerminals(clock, poll_s=settings.poll_interval_ms / 1000.0, **kwargs)
+    return build_runtime(settings, paths, clock, terminals=terminals)
+
 
 
 def _load_version_resource():

@@ -13,11 +13,21 @@ from copier_gui import secrets
 from copier_gui.core.copier import LinkState
 from copier_gui.core.rules import CopyRules, Sizing
 from copier_gui.paths import user_paths
-from copier_gui.runtime import RuntimeSetupError, build_copier, open_connection
+from copier_gui.runtime import RuntimeSetupError, open_connection
 from copier_gui.settings import AccountSettings, Settings
 from copier_gui.sim import PROFILES, new_terminal
 
 PASSWORD = "demo-Passw0rd"
+
+def build_copier(settings, paths, clock, *, password_lookup=None):
+    """The linked accounts' runtime, from the one builder."""
+    from copier_gui.assembly import build_runtime
+    from copier_gui.runtime import LinkedTerminals
+
+    kwargs = {} if password_lookup is None else {"password_lookup": password_lookup}
+    terminals = LinkedTerminals(clock, poll_s=settings.poll_interval_ms / 1000.0, **kwargs)
+    return build_runtime(settings, paths, clock, terminals=terminals)
+
 
 
 @pytest.fixture
@@ -151,7 +161,7 @@ def test_a_copier_runs_each_real_terminal_in_a_worker_process(paths, weekday_clo
 def test_mt5_on_linux_is_refused_with_a_clear_message(paths, weekday_clock, no_metatrader5):
     account = AccountSettings(id="live", role="master", platform="mt5", login=1, server="S")
     with pytest.raises(RuntimeSetupError) as info:
-        build_copier(Settings(accounts=[account]), paths, weekday_clock)
+        build_copier(Settings(accounts=[account, _demo("a", "slave", "harbor_fx", 1)]), paths, weekday_clock)
     message = info.value.message
     if sys.platform != "win32":
         assert message.startswith("MetaTrader 5 terminal not found: the MetaTrader5 Python package is "
@@ -169,6 +179,7 @@ def test_the_connection_test_gets_the_same_refusal(weekday_clock, no_metatrader5
 @pytest.mark.parametrize("accounts, message", [
     ([], "no accounts are linked yet"),
     ([_demo("a", "slave", "harbor_fx", 1)], "no account is marked master"),
+    ([_demo("m", "master", "harbor_fx", 1)], r"only the master \(m\) is linked: link at least one slave"),
 ])
 def test_exactly_one_master_is_required(paths, weekday_clock, accounts, message):
     with pytest.raises(RuntimeSetupError, match=message):

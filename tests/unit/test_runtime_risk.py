@@ -9,9 +9,20 @@ import pytest
 from copier_gui.core.risk import TradingState
 from copier_gui.core.riskstore import RISK_FILE, SCHEMA_VERSION, Halt, RiskStore
 from copier_gui.paths import user_paths
-from copier_gui.runtime import RuntimeSetupError, build_copier
+from copier_gui.runtime import RuntimeSetupError
 from copier_gui.settings import AccountSettings, Settings
 from copier_gui.sim import PROFILES
+
+
+def build_copier(settings, paths, clock, *, password_lookup=None):
+    """The linked accounts' runtime, from the one builder."""
+    from copier_gui.assembly import build_runtime
+    from copier_gui.runtime import LinkedTerminals
+
+    kwargs = {} if password_lookup is None else {"password_lookup": password_lookup}
+    terminals = LinkedTerminals(clock, poll_s=settings.poll_interval_ms / 1000.0, **kwargs)
+    return build_runtime(settings, paths, clock, terminals=terminals)
+
 
 
 def _settings() -> Settings:
