@@ -134,8 +134,16 @@ def open_worker_connection(account: AccountSettings, clock: Clock, *, poll_s: fl
     config = WorkerConfig(account.id, terminal, login=account.login, server=account.server,
                           path=account.terminal_path, password_key=_key(account),
                           # The master is watched for new trades: poll at the copier's pace.
-                          poll_idle_s=poll_s if master else 0.1, poll_rest_s=None if master else 1.0)
+                          poll_idle_s=poll_s if master else 0.1, poll_rest_s=None if master else 1.0,
+                          log_level=worker_log_level())
     return Connection(account, None, None, WorkerConnector(config, clock=clock))
+
+
+def worker_log_level() -> int:
+    """The level this process logs at (``--log-level``), so a worker sends what the file keeps."""
+    import logging
+
+    return logging.getLogger("copier_gui").getEffectiveLevel()
 
 
 class LinkedTerminals:

@@ -18,7 +18,7 @@ from copier_gui.connectors.mt5 import InlineInvoker, MT5Connector, ThreadInvoker
 from copier_gui.core.rules import CopyRules, Sizing, SizingMode, SymbolMapping, Tolerances
 from copier_gui.demo.strategy import LocalTrader, MasterStrategy, WorkerTrader
 from copier_gui.paths import UserPaths
-from copier_gui.runtime import Connection
+from copier_gui.runtime import Connection, worker_log_level
 from copier_gui.settings import AccountSettings, Settings
 from copier_gui.sim import new_terminal
 
@@ -104,7 +104,7 @@ class DemoTerminals:
             # The master is watched for new trades, so it never rests; slaves may.
             config = WorkerConfig(account.id, terminal, poll_fast_s=min(0.002, self.master_poll_s),
                                   poll_idle_s=self.master_poll_s if master else 0.1,
-                                  poll_rest_s=None if master else 1.0)
+                                  poll_rest_s=None if master else 1.0, log_level=worker_log_level())
             demo = DemoAccount(account.id, account.demo_profile, None, WorkerConnector(config, clock=self.clock), None)
         else:
             sim = new_terminal(account.demo_profile, seed=self.seed, clock=self.clock, **overrides)
