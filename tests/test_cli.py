@@ -178,3 +178,36 @@ def test_headless_mode_logs_to_a_file_in_the_user_folder(tmp_path):
     assert "demo-password" not in log
     refused = cli("--demo", "--headless", "--log-level", "loud", home=tmp_path)
     assert refused.returncode == 2 and "--log-level" in refused.stderr
+
+
+def test_headless_without_linked_accounts_says_how_to_link_them(tmp_path):
+    result = cli("--headless", "--duration", "1", home=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (f"copier-gui: error: no accounts are linked in {tmp_path / 'settings.json'}: "
+                                     "link a master and at least one slave with `copier-gui accounts link` (or in "
+                                     "the window), or try --demo --headless")
+
+
+def test_headless_with_a_bad_setting_names_the_file_and_the_field(tmp_path):
+    import json
+
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps({"schema_version": 1, "poll_interval_ms": -5, "accounts": []}))
+    before = settings.read_bytes()
+    result = cli("--headless", "--duration", "1", home=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert str(settings) in result.stderr and "poll_interval_ms" in result.stderr
+    assert settings.read_bytes() == before
+
+
+def test_headless_with_a_master_and_no_slave_refuses_before_starting(tmp_path):
+    import json
+
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps({"schema_version": 1, "accounts": [
+        {"id": "main", "role": "master", "platform": "demo", "demo_profile": "harbor_fx"}]}))
+    result = cli("--headless", "--duration", "1", home=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("copier-gui: error: only the master (main) is linked: link at least one "
+                                     "slave to copy to")
+    assert not (tmp_path / "journal.sqlite3").exists()
