@@ -22,6 +22,7 @@ from copier_gui.core.copybook import CopyBook, CopyBookError
 from copier_gui.core.journal import Journal, JournalError
 from copier_gui.core.metrics import Metrics
 from copier_gui.core.riskstore import RISK_FILE, RiskStore, RiskStoreError, open_risk_store
+from copier_gui.core.tasks import cancel_and_wait
 from copier_gui.paths import UserPaths
 from copier_gui.runtime import Connection, RuntimeSetupError, copier_instance
 from copier_gui.settings import AccountSettings, Settings
@@ -217,12 +218,7 @@ class Runtime:
         if self._stopped:
             return
         self._stopped = True
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self._tasks)
         for service in reversed(self._started):
             try:
                 await service.aclose()

@@ -48,6 +48,7 @@ from copier_gui.core.risk import RiskGate, TradingState, describe_reset
 from copier_gui.core.riskstore import RiskRecord, RiskStore, RiskStoreError
 from copier_gui.core.rules import CopyRules, LimitAction
 from copier_gui.core.symbols import SymbolMap
+from copier_gui.core.tasks import cancel_and_wait
 
 DEFAULT_MAGIC = 7_340_021
 # A position dated only as "open when this run started" is put this far before the start, so it
@@ -211,12 +212,7 @@ class Copier:
 
     async def stop(self) -> None:
         self._running = False
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks.clear()
         for connector in [self.master] + [s.connector for s in self.slaves.values()]:
             with contextlib.suppress(Exception):
