@@ -1036,8 +1036,9 @@ class Copier:
         # A slave's ``waiting`` is left alone: after an outage it says which round trips were missed.
         for slave in self.slaves.values():
             if slave.executor is not None:
-                for key in [k for k in slave.executor.failed if k[0] not in keep]:
-                    del slave.executor.failed[key]
+                held = {p.ticket for p in slave.last_snapshot.positions} | {o.ticket for o in slave.last_snapshot.orders}
+                slave.executor.forget_gone(keep, held)
+        self.metrics.forget_entries(keep)
 
     # ------------------------------------------------------------------ views
     def uptime_s(self) -> float:

@@ -116,6 +116,7 @@ class SlaveExecutor:
         self.started_wall: float | None = None  # when copying to this slave first started (UTC s)
         self.instance = ""  # this copier's name in tags (see tags.comment_for)
         self.modified_at: dict[int, float] = {}  # slave position ticket -> monotonic time of the last modify
+        self._gone_before: set[int] = set()  # slave tickets missing at the last forget_gone
         # Asks the copier for one more pass after a delay (stops held back by MODIFY_INTERVAL_S).
         self.defer: Callable[[float], None] = lambda delay: None
 
@@ -137,6 +138,22 @@ class SlaveExecutor:
     def forget_refusal(self, master_ticket: int) -> None:
         self.refused.pop(master_ticket, None)
         self._refusal_keys.pop(master_ticket, None)
+
+    def forget_gone(self, keep: set[int], slave_tickets: set[int]) -> None:
+        """Drop what is kept per master ticket outside ``keep`` and per slave position not among
+        ``slave_tickets`` (the positions and orders the slave holds now). A slave position is only
+        dropped once it was missing at the previous call too, so one opened after the snapshot
+        was taken keeps the stops just sent for it."""
+        for key in [k for k in self.failed if k[0] not in keep]:
+            del self.failed[key]
+        for key in [k for k in self._strikes if k[0] not in keep]:
+            del self._strikes[key]
+        self._waiting_on_cancel &= keep
+        gone = (set(self.stops_applied) | set(self.modified_at)) - slave_tickets
+        for ticket in gone & self._gone_before:
+            self.stops_applied.pop(ticket, None)
+            self.modified_at.pop(ticket, None)
+        self._gone_before = gone
 
     def _fail(self, master_ticket: int, what: str, report: ExecutionReport, copy_id: str, *,
               entry: bool = False, label: str | None = None) -> None:

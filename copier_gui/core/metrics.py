@@ -48,7 +48,8 @@ def percentile(values: list[float], q: float) -> float:
 
 @dataclass
 class SlaveStats:
-    window: int = 2000
+    # The percentiles and the drift colour read the recent copies; a longer window only costs memory.
+    window: int = 500
     copies: int = 0
     refusals: int = 0
     failures: int = 0
@@ -88,7 +89,7 @@ class SlaveStats:
 class Metrics:
     """All slaves' statistics plus every copy's metrics (kept for reports and charts)."""
 
-    def __init__(self, keep_copies: int | None = 5_000) -> None:
+    def __init__(self, keep_copies: int | None = 1_000) -> None:
         """``keep_copies``: the most recent copies kept (None: all, for a replay's finite report).
 
         A copier runs for months; the charts and the summary need only the recent copies, and the
@@ -116,6 +117,11 @@ class Metrics:
             self.entries[key] = m
             if self._keep_entries is not None and len(self.entries) > self._keep_entries:
                 del self.entries[next(iter(self.entries))]
+
+    def forget_entries(self, keep: set[int]) -> None:
+        """Drop the latest-entry lookup of master tickets outside ``keep`` (closed everywhere)."""
+        for key in [k for k in self.entries if k[1] not in keep]:
+            del self.entries[key]
 
     def record_refusal(self, slave: str) -> None:
         self.stats(slave).refusals += 1

@@ -18,17 +18,28 @@ def test_what_is_kept_per_ticket_is_forgotten_once_every_copy_is_closed():
             ticket = rig.trade("EURUSD", 0, 0.2)
             await asyncio.sleep(0.3)
             position = next(p for p in rig.master.positions_get() if p.ticket == ticket)
+            # A stop loss, so each slave copy is modified too and its stops are remembered.
+            result = rig.master.order_send({"action": 6, "position": position.ticket, "symbol": "EURUSD",
+                                            "sl": round(position.price_open - 0.005, 5), "tp": 0.0})
+            assert result.retcode == 10009, result
+            await asyncio.sleep(0.5)
             rig.trade("EURUSD", 1, 0.2, position=position.ticket)
             await asyncio.sleep(0.3)
         still_open = rig.trade("GBPUSD", 0, 0.3)
         await asyncio.sleep(3.0)  # a reconcile pass or two
         kept = {name: set(getattr(copier, name)) for name in ("_fill_wall", "_exit_price", "_change_wall")}
         refused = {sid: set(s.refused) for sid, s in copier.slaves.items()}
+        modified = sum(len(s.executor.modified_at) for s in copier.slaves.values())
+        stops = {sid: set(s.executor.stops_applied) for sid, s in copier.slaves.items()}
+        live = {sid: {p.ticket for p in rig.slaves[sid].positions_get()} for sid in rig.slaves}
+        entries = set(copier.metrics.entries)
         held = {sid: len(rig.held(sid)) for sid in rig.slaves}
         await copier.stop()
-        return still_open, kept, refused, held
+        return still_open, kept, refused, held, (modified, stops, live, entries)
 
-    still_open, kept, refused, held = rig.run(script)
+    still_open, kept, refused, held, (modified, stops, live, entries) = rig.run(script)
+    assert modified <= 2 and all(stops[sid] <= live[sid] for sid in stops), (modified, stops, live)
+    assert {ticket for _, ticket in entries} == {still_open}
     assert held == {"s0": 1, "s1": 1}, "the open GBPUSD position is still copied"
     assert kept["_fill_wall"] == {still_open}
     assert kept["_exit_price"] == {still_open}
