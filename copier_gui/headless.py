@@ -25,6 +25,38 @@ from copier_gui.stop_signals import StopSignals
 log = logging.getLogger(__name__)
 
 _SHOWN = {"copy", "refusal", "failure", "state", "master"}
+REPEAT_STATE_AFTER_S = 60.0
+_LINK_STATES = {"connected", "connecting", "disconnected", "degraded"}
+
+
+class ConsoleLines:
+    """Which notices headless mode prints.
+
+    A terminal that stays down is retried every second or so ("connecting", "disconnected: ...").
+    While an account is down, a line already shown in the last minute is not shown again, so a
+    server's console (and journalctl) is not flooded; "connected", and anything after it, always
+    is, so the last line shown for an account is never a stale "connected". The journal keeps all.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._shown_at: dict[tuple[str, str], float] = {}
+        self._up: dict[str, bool] = {}
+
+    def wants(self, notice: Notice) -> bool:
+        if notice.kind not in _SHOWN:
+            return False
+        if notice.kind != "state" or notice.state not in _LINK_STATES:
+            return True
+        key, now = (notice.account, notice.text), self.clock.monotonic()
+        was_up = self._up.get(notice.account, False)
+        self._up[notice.account] = notice.state == "connected"
+        if not was_up and not self._up[notice.account] and now - self._shown_at.get(key, -1e18) < REPEAT_STATE_AFTER_S:
+            return False
+        self._shown_at[key] = now
+        if len(self._shown_at) > 1_000:  # texts carry numbers; keep the memory bounded
+            self._shown_at.clear()
+        return True
 
 
 def format_notice(notice: Notice, clock: Clock) -> str:
@@ -59,10 +91,12 @@ async def run_headless(runtime: Runtime, *, duration: float | None, out: TextIO 
     Stops in order (background, watchers, copier) and releases everything, however it ends.
     """
     copier = runtime.copier
+    lines = ConsoleLines(clock)
 
     def show(notice: Notice) -> None:
-        if notice.kind in _SHOWN:
-            print(format_notice(notice, clock), file=out, flush=True)
+        if not lines.wants(notice):
+            return
+        print(format_notice(notice, clock), file=out, flush=True)
 
     copier.subscribe(show)
     stop = asyncio.Event()

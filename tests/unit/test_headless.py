@@ -148,5 +148,7 @@ async def test_a_master_that_never_connects_still_stops_on_time(tmp_path):
     await asyncio.wait_for(run_linked_headless(settings, user_paths(tmp_path / "home"), duration=2.0, out=out,
                                                terminals=terminals), timeout=20)
     text = out.getvalue()
-    assert "login failed for account 5001" in text
+    # Retried about every second, but shown once: the console is not flooded while it is down.
+    assert text.count("login failed for account 5001") == 1, text
     assert "Drift summary per slave" in text
+
