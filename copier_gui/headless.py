@@ -67,9 +67,10 @@ def format_notice(notice: Notice, clock: Clock) -> str:
 
 
 def format_summary(metrics: Metrics, accounts: dict[str, str]) -> str:
-    lines = ["", "Drift summary per slave (latency: master fill -> slave fill; slippage: + is worse for the trader)",
+    lines = ["", "Drift summary per slave (latency: master fill -> slave fill; slippage in basis points of price "
+                 "and in money: + is worse for the trader)",
              f"{'slave':<10} {'broker':<24} {'copies':>6} {'refused':>7} {'failed':>6} "
-             f"{'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'slip mean':>9} {'slip max':>9}"]
+             f"{'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'slip bp':>8} {'max bp':>8} {'slip cost':>12}"]
     summary = metrics.summary()
     for slave_id, broker in accounts.items():
         s = summary.get(slave_id)
@@ -79,7 +80,7 @@ def format_summary(metrics: Metrics, accounts: dict[str, str]) -> str:
         lines.append(
             f"{slave_id:<10} {broker[:24]:<24} {s['copies']:>6} {s['refusals']:>7} {s['failures']:>6} "
             f"{s['latency_p50_ms']:>8.2f} {s['latency_p95_ms']:>8.2f} {s['latency_max_ms']:>8.2f} "
-            f"{s['slippage_mean_points']:>9.2f} {s['slippage_max_points']:>9.2f}")
+            f"{s['slippage_mean_bp']:>8.2f} {s['slippage_max_bp']:>8.2f} {s['slippage_total_money']:>+12.2f}")
     return "\n".join(lines)
 
 

@@ -300,6 +300,7 @@ class Copier:
             notify=self._notify, refused=slave.refused)
         slave.executor.started_wall = self.copybook.started_wall(slave.id)
         slave.executor.instance = self.instance
+        slave.executor.currency = slave.account.currency
         slave.executor.defer = lambda delay, slave=slave: self._defer_sync(slave, delay)
         if slave.account.trade_allowed:
             self._set_slave_state(slave, LinkState.CONNECTED)

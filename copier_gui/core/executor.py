@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from copier_gui.clock import Clock
-from copier_gui.core import tags
+from copier_gui.core import tags, units
 from copier_gui.core.copybook import CopyBook
 from copier_gui.core.journal import Journal
 from copier_gui.core.metrics import CopyMetrics, Metrics
@@ -115,6 +115,7 @@ class SlaveExecutor:
         self.stops_applied: dict[int, tuple[tuple[float, float], tuple[float, float]]] = {}
         self.started_wall: float | None = None  # when copying to this slave first started (UTC s)
         self.instance = ""  # this copier's name in tags (see tags.comment_for)
+        self.currency = ""  # the account's currency, which money figures are in
         self.modified_at: dict[int, float] = {}  # slave position ticket -> monotonic time of the last modify
         self._gone_before: set[int] = set()  # slave tickets missing at the last forget_gone
         # Asks the copier for one more pass after a delay (stops held back by MODIFY_INTERVAL_S).
@@ -404,6 +405,9 @@ class SlaveExecutor:
         slippage_points = (report.price - master_price) / spec.point * side.sign if master_price else 0.0
         ticks = slippage_points * spec.point / spec.tick_size if spec.tick_size else 0.0
         money = ticks * spec.tick_value * report.volume
+        gap = (report.price - master_price) * side.sign if master_price else 0.0
+        same = units.comparable(gap, spec, master_price) if master_price > 0 else units.Comparable(0.0, "bp")
+        bp = gap / master_price * 1e4 if master_price > 0 else 0.0
         m = CopyMetrics(
             copy_id=cid, slave=self.slave_id, master_ticket=master_ticket, symbol=symbol, action=action,
             volume=report.volume, intended_volume=round(intended, 6), master_price=master_price,
@@ -414,13 +418,14 @@ class SlaveExecutor:
             total_ms=round(max(0.0, report.received_at - fill_wall) * 1000, 3),
             slippage_points=round(slippage_points, 2), slippage_money=round(money, 4),
             volume_deviation_pct=round((report.volume - intended) / intended * 100, 3) if intended else 0.0,
-            retries=retries)
+            retries=retries, slippage=round(same.value, 3), slippage_unit=same.unit, slippage_bp=round(bp, 3))
         self.metrics.record_copy(m)
         self.journal.record("info", f"copied {action}", account=self.slave_id, copy_id=cid, metrics=m.as_dict())
         what = f"{action} {report.volume:g} {symbol}" if exit else f"{action} {side.value} {report.volume:g} {symbol}"
         reference = f" @ {master_price:.{spec.digits}f}" if master_price else ""
         text = (f"{what} @ {report.price:.{spec.digits}f} (master #{master_ticket}{reference}) "
-                f"latency {m.total_ms:.1f} ms, slippage {m.slippage_points:+.1f} pt")
+                f"latency {m.total_ms:.1f} ms, slippage {m.slippage_points:+.1f} pt "
+                f"({m.slippage:+.1f} {m.slippage_unit}, {m.slippage_money:+.2f} {self.currency})".replace(" )", ")"))
         self.notify(Notice("copy", self.slave_id, text, master_ticket, m))
 
     async def _reduce(self, step: ReduceStep, ctx: StepContext, specs: dict[str, SymbolSpec]) -> None:

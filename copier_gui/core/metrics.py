@@ -28,10 +28,15 @@ class CopyMetrics:
     decision_ms: float
     broker_ms: float
     total_ms: float
-    slippage_points: float
-    slippage_money: float
+    slippage_points: float  # in points of the slave's symbol: what its broker counts deviation in
+    slippage_money: float  # in the slave's account currency, on the volume filled
     volume_deviation_pct: float
     retries: int = 0
+    # The same gap in a unit that compares across symbols: pips for currency pairs, basis points of
+    # the master's price otherwise; and always in basis points, which per-slave figures average.
+    slippage: float = 0.0
+    slippage_unit: str = ""  # "pip" or "bp"
+    slippage_bp: float = 0.0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -55,7 +60,8 @@ class SlaveStats:
     failures: int = 0
     latency_ms: deque = field(default_factory=deque)
     decision_ms: deque = field(default_factory=deque)
-    slippage_points: deque = field(default_factory=deque)
+    slippage_points: deque = field(default_factory=deque)  # for the drift colour, against the tolerance
+    slippage_bp: deque = field(default_factory=deque)
     slippage_money: deque = field(default_factory=deque)
     last_latency_ms: float = 0.0
 
@@ -63,14 +69,17 @@ class SlaveStats:
         self.copies += 1
         self.last_latency_ms = m.total_ms
         for series, value in ((self.latency_ms, m.total_ms), (self.decision_ms, m.decision_ms),
-                              (self.slippage_points, m.slippage_points), (self.slippage_money, m.slippage_money)):
+                              (self.slippage_points, m.slippage_points), (self.slippage_bp, m.slippage_bp),
+                              (self.slippage_money, m.slippage_money)):
             series.append(value)
             if len(series) > self.window:
                 series.popleft()
 
     def summary(self) -> dict:
+        # Slippage is summed and averaged in basis points and money, never in points: a point of
+        # BTCUSD and a point of EURUSD are different things.
         lat = list(self.latency_ms)
-        slip = list(self.slippage_points)
+        slip = list(self.slippage_bp)
         money = list(self.slippage_money)
         return {
             "copies": self.copies,
@@ -80,9 +89,10 @@ class SlaveStats:
             "latency_p95_ms": round(percentile(lat, 95), 3),
             "latency_max_ms": round(max(lat), 3) if lat else 0.0,
             "decision_p50_ms": round(percentile(list(self.decision_ms), 50), 4),
-            "slippage_mean_points": round(sum(slip) / len(slip), 3) if slip else 0.0,
-            "slippage_max_points": round(max(slip, key=abs), 3) if slip else 0.0,
+            "slippage_mean_bp": round(sum(slip) / len(slip), 3) if slip else 0.0,
+            "slippage_max_bp": round(max(slip, key=abs), 3) if slip else 0.0,
             "slippage_mean_money": round(sum(money) / len(money), 4) if money else 0.0,
+            "slippage_total_money": round(math.fsum(money), 4),
         }
 
 

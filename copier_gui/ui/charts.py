@@ -128,7 +128,8 @@ class LegendBar(QWidget):
 
 
 class DriftCharts(QWidget):
-    """Latency (ms) and slippage (points) per slave against clock time, sharing the time axis."""
+    """Latency (ms) and slippage (basis points of price, comparable across symbols) per slave
+    against clock time, sharing the time axis."""
 
     def __init__(self, slaves: Sequence[str] = (), *, clock: Callable[[], float], capacity: int = 4000,
                  window_s: float = 300.0, parent=None) -> None:
@@ -153,7 +154,7 @@ class DriftCharts(QWidget):
         self.live.toggled.connect(self.set_following)
 
         self.latency_plot = self._plot("Latency", "ms")
-        self.slippage_plot = self._plot("Slippage", "points")
+        self.slippage_plot = self._plot("Slippage", "bp")
         self.slippage_plot.setXLink(self.latency_plot)
         self._zero = pg.InfiniteLine(0.0, angle=0, movable=False)
         self.slippage_plot.addItem(self._zero, ignoreBounds=True)
@@ -238,13 +239,13 @@ class DriftCharts(QWidget):
         return curve
 
     # ---------------------------------------------------------------- data
-    def add(self, slave: str, wall: float, latency_ms: float, slippage_points: float) -> None:
+    def add(self, slave: str, wall: float, latency_ms: float, slippage_bp: float) -> None:
         """Record one copy; cheap, because it runs inside the copier's notify call."""
         series = self._series.get(slave)
         if series is None:
             return
         series.latency.append(wall, latency_ms)
-        series.slippage.append(wall, slippage_points)
+        series.slippage.append(wall, slippage_bp)
 
     def series_count(self, slave: str) -> int:
         series = self._series.get(slave)

@@ -183,7 +183,7 @@ class Dashboard(QWidget):
                                  tools=[self.account_filter, self.kind_filter, self.search])
         self.charts_card = Card("Execution drift", self.charts, hint="per slave, clock time")
         self.summary_card = Card("Drift summary per slave", self.summary_view,
-                                 hint="latency in ms (p50 · p95 · max), slippage in points")
+                                 hint="latency in ms (p50 · p95 · max), slippage in basis points and money")
 
         left = QSplitter(Qt.Orientation.Vertical, self)
         for card in (self.accounts_card, self.positions_card, self.journal_card):
@@ -402,7 +402,7 @@ class Dashboard(QWidget):
         self.journal_model.add(notice, now)
         if notice.kind == "copy" and notice.metrics is not None:
             m = notice.metrics
-            self.charts.add(notice.account, now, m.total_ms, m.slippage_points)
+            self.charts.add(notice.account, now, m.total_ms, m.slippage_bp)
             self._last_copy = (notice.account, m.symbol, m.total_ms, now)
         elif notice.kind == "refusal":
             self._notify("refusal", f"{notice.account}: {notice.text}")

@@ -69,7 +69,8 @@ def test_charts_draw_from_one_timer_at_most_twenty_times_a_second(qtbot):
     assert curve.opts["pen"].width() <= 1
     left = charts.latency_plot.getPlotItem().getAxis("left")
     assert left.labelUnits == "ms" and not left.autoSIPrefix
-    assert charts.slippage_plot.getPlotItem().getAxis("left").labelUnits == "points"
+    # Basis points of price: a slave trading EURUSD and BTCUSD draws both on one meaningful scale.
+    assert charts.slippage_plot.getPlotItem().getAxis("left").labelUnits == "bp"
     # No auto-range per frame: the view boxes are left alone between follow() calls.
     assert not any(charts.latency_plot.getPlotItem().getViewBox().autoRangeEnabled())
 

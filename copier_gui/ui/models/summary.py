@@ -23,8 +23,10 @@ class SummaryRow:
     latency_p50_ms: float | None
     latency_p95_ms: float | None
     latency_max_ms: float | None
-    slippage_mean_points: float | None
-    slippage_max_points: float | None
+    slippage_mean_bp: float | None
+    slippage_max_bp: float | None
+    slippage_total_money: float | None = None
+    currency: str = ""
 
 
 class SummaryCache:
@@ -42,19 +44,27 @@ class SummaryCache:
             if seen is not None and seen[0] == counters and seen[1].broker == slave.broker:
                 out.append(seen[1])
                 continue
-            row = _row(slave.id, slave.broker, stats.summary() if stats else None)
+            currency = slave.account.currency if slave.account is not None else ""
+            row = _row(slave.id, slave.broker, stats.summary() if stats else None, currency)
             self._seen[slave.id] = (counters, row)
             out.append(row)
         return out
 
 
-def _row(slave_id: str, broker: str, s: dict | None) -> SummaryRow:
+def _row(slave_id: str, broker: str, s: dict | None, currency: str = "") -> SummaryRow:
     if not s or not s["copies"]:
         return SummaryRow(slave_id, broker, s["copies"] if s else 0, s["refusals"] if s else 0,
-                          s["failures"] if s else 0, None, None, None, None, None)
+                          s["failures"] if s else 0, None, None, None, None, None, None, currency)
     return SummaryRow(slave_id, broker, s["copies"], s["refusals"], s["failures"], s["latency_p50_ms"],
-                      s["latency_p95_ms"], s["latency_max_ms"], s["slippage_mean_points"],
-                      s["slippage_max_points"])
+                      s["latency_p95_ms"], s["latency_max_ms"], s["slippage_mean_bp"],
+                      s["slippage_max_bp"], s["slippage_total_money"], currency)
+
+
+def _signed_money(value: float | None, currency: str) -> str:
+    if value is None:
+        return fmt.money(None)
+    text = fmt.money(abs(value), currency)
+    return f"{'+' if value > 0 else '-' if value < 0 else ''}{text} {currency}".rstrip()
 
 
 def summary_rows(copier: Copier) -> list[SummaryRow]:
@@ -76,8 +86,11 @@ class SummaryModel(RowsTableModel):
         Column("p95", lambda r: fmt.latency_ms(r.latency_p95_ms), RIGHT,
                header_tip="95th percentile copy latency in ms"),
         Column("Max", lambda r: fmt.latency_ms(r.latency_max_ms), RIGHT, header_tip="Worst copy latency in ms"),
-        Column("Slip avg", lambda r: fmt.points(r.slippage_mean_points), RIGHT,
-               header_tip="Mean slippage in points; + is worse for the trader"),
-        Column("Slip max", lambda r: fmt.points(r.slippage_max_points), RIGHT,
-               header_tip="Largest slippage in points; + is worse for the trader"),
+        # Basis points of price compare across symbols (a point of BTCUSD is not a point of
+        # EURUSD); money is what the slippage cost, in the slave's currency.
+        Column("Slip avg", lambda r: fmt.points(r.slippage_mean_bp), RIGHT,
+               tooltip=lambda r: None if r.slippage_max_bp is None else f"largest: {fmt.points(r.slippage_max_bp)} bp",
+               header_tip="Mean slippage in basis points of price; + is worse for the trader"),
+        Column("Slip cost", lambda r: _signed_money(r.slippage_total_money, r.currency), RIGHT,
+               header_tip="What slippage cost in all, in the slave's account currency; + is a cost"),
     )
