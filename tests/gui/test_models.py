@@ -197,11 +197,16 @@ def test_journal_flush_of_more_than_the_ring_keeps_the_newest(model_check):
 def test_summary_model_formats_latency_and_slippage(model_check):
     model = SummaryModel()
     model_check(model)
-    model.set_rows([SummaryRow("slave-1", "Harbor", 12, 1, 0, 5.25, 9.5, 14.0, 2.5, -3.0),
-                    SummaryRow("slave-2", "Summit", 0, 0, 0, None, None, None, None, None)])
+    model.set_rows([SummaryRow("slave-1", "Harbor", 12, 1, 0, 5.25, 9.5, 14.0, 2.5, -3.0, 12.5, "EUR"),
+                    SummaryRow("slave-2", "Summit", 0, 0, 0, None, None, None, None, None, None, "JPY"),
+                    SummaryRow("slave-3", "Apex", 3, 0, 0, 5.0, 6.0, 7.0, -0.4, -0.9, -1234.0, "JPY")])
+    # Slippage in basis points of price (its largest in the tooltip) and what it cost, in the
+    # slave's currency: comparable across symbols, unlike points.
     assert [model.index(0, c).data() for c in range(9)] == ["slave-1", "12", "1", "0", "5.2", "9.5", "14.0",
-                                                            "+2.5", "-3.0"]
-    assert model.index(1, 4).data() == "—"
+                                                            "+2.5", "+12.50 EUR"]
+    assert model.index(0, 7).data(Qt.ItemDataRole.ToolTipRole) == "largest: -3.0 bp"
+    assert model.index(2, 8).data() == "-1,234 JPY"
+    assert model.index(1, 4).data() == "—" and model.index(1, 8).data() == "—"
     assert model.index(0, 4).data(Qt.ItemDataRole.TextAlignmentRole) & Qt.AlignmentFlag.AlignRight
 
 
