@@ -67,7 +67,8 @@ def _line(entry: JournalEntry) -> Line:
     m = entry.data["metrics"]
     text = (f"{m.get('action')} {m.get('volume', 0):g} {m.get('symbol')} @ {m.get('slave_price', 0):g} "
             f"(master #{m.get('master_ticket')}) latency {m.get('total_ms', 0):.1f} ms, "
-            f"slippage {m.get('slippage_points', 0):+.1f} pt")
+            f"slippage {m.get('slippage_points', 0):+.1f} pt"
+            + (f" ({m['slippage']:+.1f} {m['slippage_unit']})" if m.get("slippage_unit") else ""))
     return Line(entry.wall, "copy", entry.account, text)
 
 
