@@ -301,6 +301,7 @@ class Copier:
         slave.executor.started_wall = self.copybook.started_wall(slave.id)
         slave.executor.instance = self.instance
         slave.executor.currency = slave.account.currency
+        slave.executor.specs = slave.symbols
         slave.executor.defer = lambda delay, slave=slave: self._defer_sync(slave, delay)
         if slave.account.trade_allowed:
             self._set_slave_state(slave, LinkState.CONNECTED)
@@ -490,7 +491,7 @@ class Copier:
         for event in events:
             self.journal.record("master_event", event.describe(), account=self.master_id,
                                 ticket=event.ticket, kind_of_event=event.kind.value, symbol=event.symbol,
-                                master_time_msc=event.master_time_msc)
+                                master_time_msc=event.master_time_msc, **_position_data(event))
             self._notify(Notice("master", self.master_id, event.describe(), event.ticket))
 
     def _context(self, wall: float, mono: float) -> StepContext:
@@ -568,7 +569,8 @@ class Copier:
                     master_tickets = set()
                 for ticket, refusal in plan.refusals.items():
                     if only is None or ticket in only:
-                        slave.executor.refuse(ticket, refusal.reason, candidates=list(refusal.candidates))
+                        slave.executor.refuse(ticket, refusal.reason, candidates=list(refusal.candidates),
+                                              **({"drift": refusal.drift} if refusal.drift else {}))
                 entries_ok = self.entries_allowed(slave) and slave.state is LinkState.CONNECTED
                 if entries_ok and slave.executor.started_wall is None:
                     slave.executor.started_wall = self.copybook.remember_start(slave.id, self.clock.time())
@@ -602,7 +604,9 @@ class Copier:
                         else slave.last_snapshot.positions
                     steps, refused, warnings = gate.screen(steps, tally, slave.symbols)
                     for step, why, rule in refused:
-                        slave.executor.refuse(_master_ticket_of(step), why, rule=f"risk:{rule}")
+                        desired = step.desired if isinstance(step, OpenStep | NetStep) else None
+                        slave.executor.refuse(_master_ticket_of(step), why, rule=f"risk:{rule}",
+                                              **({"drift": slave.executor.missed(desired)} if desired else {}))
                     for breach in warnings:
                         self.journal.record("refusal", f"warning: {breach.text}", account=slave.id)
                         self._notify(Notice("info", slave.id, f"warning: {breach.text}"))
@@ -1044,6 +1048,16 @@ class Copier:
     # ------------------------------------------------------------------ views
     def uptime_s(self) -> float:
         return self.clock.time() - self.started_wall
+
+
+def _position_data(event: MasterEvent) -> dict:
+    """The master position as the event left it, for drift attribution from the journal alone: a
+    close's ``price`` is the last price seen before it closed."""
+    p = event.position
+    if p is None:
+        return {}
+    return {"side": p.side.value, "volume": p.volume, "previous_volume": event.previous_volume,
+            "price_open": p.price_open, "price": p.price_current}
 
 
 def _master_ticket_of(step) -> int:

@@ -30,7 +30,7 @@ from copier_gui.core.model import (
     Status,
     SymbolSpec,
 )
-from copier_gui.core.planner import DesiredPosition
+from copier_gui.core.planner import DesiredPosition, drift_data
 from copier_gui.core.ports import Connector
 from copier_gui.core.reconciler import (
     AmendStep,
@@ -116,6 +116,7 @@ class SlaveExecutor:
         self.started_wall: float | None = None  # when copying to this slave first started (UTC s)
         self.instance = ""  # this copier's name in tags (see tags.comment_for)
         self.currency = ""  # the account's currency, which money figures are in
+        self.specs: dict[str, SymbolSpec] = {}  # the slave's symbols, as the copier last loaded them
         self.modified_at: dict[int, float] = {}  # slave position ticket -> monotonic time of the last modify
         self._gone_before: set[int] = set()  # slave tickets missing at the last forget_gone
         # Asks the copier for one more pass after a delay (stops held back by MODIFY_INTERVAL_S).
@@ -316,7 +317,9 @@ class SlaveExecutor:
                 self.copybook.remember(self.slave_id, d.master_ticket, d.master_volume, d.volume)
             self._record_fill(cid, d.master_ticket, d.symbol, "topup" if step.top_up else "open", d.side,
                               report, d.intended if not step.top_up else remaining, d.master_price, spec, ctx,
-                              handed_mono, attempts)
+                              handed_mono, attempts, position_side=d.side,
+                              ideal=d.intended if not step.top_up else 0.0,
+                              sized=d.volume if not step.top_up else 0.0, master_volume=d.master_volume)
             if report.status is Status.PARTIAL:
                 remaining = round(remaining - report.volume, 8)
                 self.journal.record("correction", f"partial fill {report.volume:g} of {request.volume:g}; "
@@ -379,7 +382,11 @@ class SlaveExecutor:
         if step.top_up:
             self.journal.record("refusal", f"top-up {reason}", account=self.slave_id, copy_id=cid)
             return
-        self.refuse(d.master_ticket, reason, copy_id=cid, master_price=d.master_price)
+        self.refuse(d.master_ticket, reason, copy_id=cid, master_price=d.master_price, drift=self.missed(d))
+
+    def missed(self, d: DesiredPosition) -> dict:
+        """What drift attribution needs to value an entry this slave did not take."""
+        return drift_data("missed", self.specs.get(d.symbol), d.side, d.intended, d.volume, d.master_volume)
 
     def _deviation_text(self, d: DesiredPosition, spec: SymbolSpec, report: ExecutionReport, attempts: int) -> str:
         price = report.ask if d.side is Side.BUY else report.bid
@@ -396,7 +403,9 @@ class SlaveExecutor:
 
     def _record_fill(self, cid: str, master_ticket: int, symbol: str, action: str, side: Side,
                      report: ExecutionReport, intended: float, master_price: float, spec: SymbolSpec,
-                     ctx: StepContext, handed_mono: float, retries: int, exit: bool = False) -> None:
+                     ctx: StepContext, handed_mono: float, retries: int, exit: bool = False, *,
+                     position_side: Side, ideal: float = 0.0, sized: float = 0.0, master_volume: float = 0.0,
+                     entry_price: float = 0.0) -> None:
         # An exit is timed from when the master's close was seen (the close's own fill time is in
         # the master's deal history, which is not polled); an entry from the master's fill.
         # A top-up answers the pass that found the shortfall, not the master's original fill.
@@ -418,7 +427,10 @@ class SlaveExecutor:
             total_ms=round(max(0.0, report.received_at - fill_wall) * 1000, 3),
             slippage_points=round(slippage_points, 2), slippage_money=round(money, 4),
             volume_deviation_pct=round((report.volume - intended) / intended * 100, 3) if intended else 0.0,
-            retries=retries, slippage=round(same.value, 3), slippage_unit=same.unit, slippage_bp=round(bp, 3))
+            retries=retries, slippage=round(same.value, 3), slippage_unit=same.unit, slippage_bp=round(bp, 3),
+            side=position_side.value, ideal_volume=round(ideal, 8), sized_volume=sized, master_volume=master_volume,
+            quote=_quote(report), money_per_price_lot=spec.tick_value / spec.tick_size if spec.tick_size else 0.0,
+            entry_price=entry_price)
         self.metrics.record_copy(m)
         self.journal.record("info", f"copied {action}", account=self.slave_id, copy_id=cid, metrics=m.as_dict())
         what = f"{action} {report.volume:g} {symbol}" if exit else f"{action} {side.value} {report.volume:g} {symbol}"
@@ -438,10 +450,11 @@ class SlaveExecutor:
         await self._exit(cid, step.master_ticket, request, lambda: self.connector.close(request),
                          label=f"close {step.volume:g} of {pos.symbol} #{pos.ticket} ({step.reason})",
                          what=f"close {pos.symbol} #{pos.ticket}", action="close" if step.closes_all else "reduce",
-                         side=pos.side.opposite, ctx=ctx, specs=specs)
+                         side=pos.side.opposite, ctx=ctx, specs=specs, entry_price=pos.price_open)
 
     async def _exit(self, cid: str, master_ticket: int, request: ClosePosition | OpenPosition, send, *, label: str,
-                    what: str, action: str, side: Side, ctx: StepContext, specs: dict[str, SymbolSpec]) -> None:
+                    what: str, action: str, side: Side, ctx: StepContext, specs: dict[str, SymbolSpec],
+                    entry_price: float = 0.0) -> None:
         """Send an exit and record its fill. Exits are retried harder than entries: a requote must
         never leave a position open."""
         retries = max(5, self.rules.tolerances.requote_retries)
@@ -460,7 +473,7 @@ class SlaveExecutor:
             if spec is not None:
                 self._record_fill(cid, master_ticket, request.symbol, action, side, report, request.volume,
                                   ctx.master_exit_price.get(master_ticket, 0.0), spec, ctx, handed_mono, attempt,
-                                  exit=True)
+                                  exit=True, position_side=side.opposite, entry_price=entry_price)
             return
 
     async def _net(self, step: NetStep, ctx: StepContext, specs: dict[str, SymbolSpec]) -> None:
@@ -590,3 +603,11 @@ def _sent_stops(report: ExecutionReport, asked: tuple[float, float]) -> tuple[fl
 
 def _same_stops(a: tuple[float, float], b: tuple[float, float]) -> bool:
     return abs(a[0] - b[0]) < 1e-9 and abs(a[1] - b[1]) < 1e-9
+
+
+def _quote(report: ExecutionReport) -> float:
+    """The slave's own price when the request went: the price the connector put in the request
+    (read from a fresh quote just before sending), else the fill itself."""
+    request = report.extra.get("request")
+    price = request.get("price", 0.0) if isinstance(request, dict) else 0.0
+    return float(price) if price else report.price

@@ -37,6 +37,17 @@ class CopyMetrics:
     slippage: float = 0.0
     slippage_unit: str = ""  # "pip" or "bp"
     slippage_bp: float = 0.0
+    # What drift attribution (core.drift_ledger) needs to rebuild the trade from the journal alone:
+    # the slave position's direction; the master's volume x the rules before any rounding and the
+    # volume sized from it (entries); the slave's own quote when the request went; the money one
+    # price unit on one lot makes at the slave; the slave position's entry price (exits).
+    side: str = ""
+    ideal_volume: float = 0.0
+    sized_volume: float = 0.0
+    master_volume: float = 0.0
+    quote: float = 0.0
+    money_per_price_lot: float = 0.0
+    entry_price: float = 0.0
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -7,7 +7,7 @@ understands for everything that will not be copied. Nothing here talks to a brok
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from copier_gui.core.copybook import CopyBook
 from copier_gui.core.model import PendingKind, PendingOrder, Position, Side, SymbolSpec
@@ -49,6 +49,10 @@ class Refusal:
     master_ticket: int
     reason: str
     candidates: tuple[str, ...] = ()
+    # For drift attribution (core.drift_ledger): "excluded" when the rules leave the trade out (it is
+    # no part of what perfect copying under them would make); "sizing" with the volume the rules
+    # asked for when lot limits sized it to nothing. Journaled with the refusal.
+    drift: dict | None = None
 
 
 @dataclass
@@ -154,6 +158,19 @@ def _sized(ticket: int, raw: float | None, spec: SymbolSpec, master: MasterConte
     return sized if sized.ok else Refusal(ticket, f"skipped: {sized.refusal}")
 
 
+EXCLUDED = {"cause": "excluded"}
+
+
+def drift_data(cause: str, spec: SymbolSpec | None, side: Side, ideal: float, sized: float,
+               master_volume: float) -> dict:
+    """What a refusal journals so drift attribution can value the trade the slave did not take:
+    the slave symbol, direction and volumes, and the money one price unit on one lot makes there."""
+    k = spec.tick_value / spec.tick_size if spec is not None and spec.tick_size > 0 else 0.0
+    return {"cause": cause, "symbol": spec.name if spec is not None else "", "side": side.value,
+            "ideal_volume": round(ideal, 8), "sized_volume": sized, "master_volume": master_volume,
+            "money_per_price_lot": k}
+
+
 def _unmapped(ticket: int, resolution, slave: SlaveContext) -> Refusal:
     hint = f"; closest at {slave.broker}: {', '.join(resolution.candidates)}" if resolution.candidates else ""
     return Refusal(ticket, f"skipped: {resolution.how} at {slave.broker}{hint}", resolution.candidates)
@@ -201,7 +218,7 @@ def _stops(side: Side, entry: float, sl: float, tp: float, spec: SymbolSpec, sla
 def plan_position(pos: Position, master: MasterContext, slave: SlaveContext, book: CopyBook) -> DesiredPosition | Refusal:
     why = filter_refusal(pos.symbol, pos.side, pos.magic, pos.comment, slave)
     if why:
-        return Refusal(pos.ticket, why)
+        return Refusal(pos.ticket, why, drift=EXCLUDED)
     resolution = slave.symbol_map.resolve(pos.symbol)
     if resolution.slave_symbol is None:
         return _unmapped(pos.ticket, resolution, slave)
@@ -217,9 +234,11 @@ def plan_position(pos: Position, master: MasterContext, slave: SlaveContext, boo
         raw, note = _rule_volume(pos.symbol, pos.volume, spec, master, slave,
                                  abs(pos.price_open - pos.sl) if pos.sl else 0.0)
     sized = _sized(pos.ticket, raw, spec, master, slave)
-    if isinstance(sized, Refusal):
-        return sized
     side = pos.side.opposite if slave.rules.filters.reverse else pos.side
+    if isinstance(sized, Refusal):
+        if raw is None:
+            return sized
+        return replace(sized, drift=drift_data("sizing", spec, side, raw, 0.0, pos.volume))
     sl, tp = _stops(side, pos.price_open, pos.sl, pos.tp, spec, slave)
     return DesiredPosition(pos.ticket, spec.name, side, sized.volume, raw, sl, tp, pos.price_open,
                            pos.time_msc, pos.volume, "; ".join(n for n in (note, sized.note) if n) or None)
@@ -233,10 +252,11 @@ _REVERSED_KINDS = {
 
 def plan_order(order: PendingOrder, master: MasterContext, slave: SlaveContext) -> DesiredOrder | Refusal:
     if not slave.rules.copy_pending:
-        return Refusal(order.ticket, "skipped: pending orders are not copied for this slave (copy_pending)")
+        return Refusal(order.ticket, "skipped: pending orders are not copied for this slave (copy_pending)",
+                       drift=EXCLUDED)
     why = filter_refusal(order.symbol, order.kind.side, order.magic, order.comment, slave)
     if why:
-        return Refusal(order.ticket, why)
+        return Refusal(order.ticket, why, drift=EXCLUDED)
     kind = order.kind
     if slave.rules.filters.reverse:
         # Reversed, an order to buy below the market is an order to sell below it: a sell stop.
