@@ -180,7 +180,13 @@ class Snapshot:
 class OpenPosition:
     """Open at market. With ``worst_price`` set, the connector checks its fresh quote first and
     answers REQUOTED without sending when the price is already worse (higher for a buy, lower
-    for a sell): the copier's price tolerance, applied with no extra round trip."""
+    for a sell): the copier's price tolerance, applied with no extra round trip.
+
+    ``max_deviation_spreads`` widens the tolerance (the worst price, measured from
+    ``reference_price``, and the broker's deviation) to that many of the spreads in the quote the
+    connector reads right before sending, where that is wider: only the connector sees the spread
+    of that moment.
+    """
 
     symbol: str
     side: Side
@@ -192,6 +198,8 @@ class OpenPosition:
     price: float = 0.0
     max_deviation_points: int = 20
     worst_price: float = 0.0
+    max_deviation_spreads: float = 0.0
+    reference_price: float = 0.0  # the master's fill, which the worst price is measured from
 
 
 @dataclass(frozen=True, slots=True)

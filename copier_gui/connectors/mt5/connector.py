@@ -42,6 +42,7 @@ from copier_gui.connectors.mt5.translate import (
     to_position,
     to_symbol_spec,
     trading_blockers,
+    widen_to_spreads,
 )
 from copier_gui.core.model import (
     AccountState,
@@ -437,14 +438,22 @@ class MT5Connector:
         price = tick.ask if buy else tick.bid
         # The copier's price tolerance, checked against the quote read anyway: a price already too
         # far from the master's is a requote the broker need not be asked for.
-        check_worst_price(buy=buy, bid=tick.bid, ask=tick.ask, worst=req.worst_price, spec=spec)
+        # A limit in spreads (and the default's floor of two) needs the spread of this very quote.
+        worst, deviation = widen_to_spreads(buy=buy, bid=tick.bid, ask=tick.ask, worst=req.worst_price,
+                                            reference=req.reference_price, deviation=req.max_deviation_points,
+                                            spreads=req.max_deviation_spreads, spec=spec)
+        check_worst_price(buy=buy, bid=tick.bid, ask=tick.ask, worst=worst, spec=spec)
         # A position's stops trigger on the price it closes at: the bid for a buy, the ask for a sell.
         sl, tp, note = fit_stops(buy=buy, reference=tick.bid if buy else tick.ask, sl=req.sl, tp=req.tp,
                                  spec=spec, reference_name="the bid" if buy else "the ask")
         request = deal_request(symbol=spec.name, side=req.side, volume=volume,
-                               price=round_price(price, spec.digits), deviation=req.max_deviation_points,
+                               price=round_price(price, spec.digits), deviation=deviation,
                                sl=sl, tp=tp, magic=magic, comment=req.comment, filling=filling)
-        return request, self._extra(filling=filling, note=note)
+        extra = self._extra(filling=filling, note=note)
+        if worst > 0 and req.reference_price > 0 and spec.point > 0:
+            # The limit that applied, in points, for the drift display to compare each fill with.
+            extra["deviation_limit_points"] = round(abs(worst - req.reference_price) / spec.point, 2)
+        return request, extra
 
     def _build_close(self, req: ClosePosition) -> tuple[dict, dict]:
         spec = self._trade_spec(req.symbol)

@@ -8,6 +8,8 @@ raises :class:`Refusal` and is never sent.
 
 from __future__ import annotations
 
+import math
+
 from copier_gui.core.model import (
     AccountState,
     Execution,
@@ -149,6 +151,26 @@ def check_worst_price(*, buy: bool, bid: float, ask: float, worst: float, spec: 
         raise Refusal(10004, f"the {quote} {price:.{spec.digits}f} of {spec.name} is already worse than "
                              f"the worst price {worst:.{spec.digits}f} accepted for this {side}",
                       bid=bid, ask=ask)
+
+
+def widen_to_spreads(*, buy: bool, bid: float, ask: float, worst: float, reference: float, deviation: int,
+                     spreads: float, spec: SymbolSpec) -> tuple[float, int]:
+    """The worst price and the broker's deviation (points), each widened to ``spreads`` of the
+    current spread (``ask - bid``) where that is wider than what the copier sent.
+
+    The worst price is measured from ``reference`` (the master's fill); without one, or without a
+    worst price, only the deviation widens.
+    """
+    if spreads <= 0:
+        return worst, deviation
+    point = spec.point or 10.0**-spec.digits
+    wide = spreads * max(ask - bid, 0.0) / point
+    # The spread is a whole number of points; the float division must not round 20 up to 21.
+    deviation = max(deviation, math.ceil(wide - 1e-6))
+    if worst > 0 and reference > 0:
+        reach = round(reference + (wide if buy else -wide) * point, spec.digits)
+        worst = max(worst, reach) if buy else min(worst, reach)
+    return worst, deviation
 
 
 def check_magic(magic: int) -> int:

@@ -117,6 +117,8 @@ def test_a_malformed_order_is_a_protocol_error():
 
 @pytest.mark.parametrize("request_", [
     OpenPosition("EURUSD", Side.BUY, 0.5, 1.07, 1.1, 77, "cg:1", worst_price=1.0852),
+    OpenPosition("XAUUSD", Side.SELL, 0.1, 0.0, 0.0, 77, "cg:3", max_deviation_points=130, worst_price=2648.7,
+                 max_deviation_spreads=2.0, reference_price=2650.0),
     ClosePosition(9, "EURUSD", Side.SELL, 0.2, 77, "cg:1", price=1.08),
     ModifyStops(9, "EURUSD", 1.0, 2.0),
     PlacePending("XAUUSD", PendingKind.SELL_LIMIT, 0.1, 2700.0, 0.0, 2710.0, 2600.0, 1_800_000_000, 77, "cg:2"),

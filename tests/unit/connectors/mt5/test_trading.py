@@ -298,3 +298,24 @@ async def test_worst_price_is_checked_against_the_fresh_quote(connected, deal_co
     assert report.message == (f"not sent to Harbor FX Europe AG: the {name} {quote:.5f} of EURUSD.m is already "
                               f"worse than the worst price {worst:.5f} accepted for this {verb}")
     assert deal_count(terminal) == 0
+
+
+@pytest.mark.parametrize(("spreads", "sent"), [(0.0, False), (2.0, True), (0.5, False)])
+async def test_a_spread_limit_widens_the_worst_price_with_the_fresh_spread(connected, deal_count, spreads, sent):
+    """A quote one point beyond a points-only worst price passes when the limit is also that many
+    of the spreads the connector reads right before sending, and the order's deviation widens too."""
+    connector, terminal = await connected("harbor_fx")
+    tick = terminal.symbol_info_tick("EURUSD.m")
+    spread_points = round((tick.ask - tick.bid) / POINT)
+    assert spread_points >= 2  # the profile spreads wider than one point, so 2 spreads reach the ask
+    reference = round(tick.ask - spread_points * POINT, 5)  # the master filled one spread below the ask
+    worst = round(reference + POINT, 5)
+    report = await connector.open(OpenPosition("EURUSD.m", Side.BUY, 0.01, 0.0, 0.0, 1, "", worst_price=worst,
+                                               max_deviation_points=1, max_deviation_spreads=spreads,
+                                               reference_price=reference))
+    if not sent:
+        assert report.status is Status.REQUOTED and deal_count(terminal) == 0
+        return
+    assert report.status is Status.FILLED, report.message
+    assert report.extra["request"]["deviation"] == 2 * spread_points
+    assert report.extra["deviation_limit_points"] == pytest.approx(2 * spread_points)

@@ -13,6 +13,7 @@ from copier_gui.connectors.mt5.translate import (
     fit_stops,
     normalize_volume,
     to_pending_order,
+    widen_to_spreads,
 )
 from copier_gui.core.model import Execution, Filling, Status, SymbolSpec, TradeMode
 
@@ -112,6 +113,32 @@ def test_fit_stops_with_no_stops_level_fixes_only_the_wrong_side():
                              reference_name="the bid")
     assert (sl, tp) == (1.09999, 1.1003)
     assert note.endswith("EURUSD needs stops on the far side of the bid 1.10000")
+
+
+def test_widen_to_spreads_moves_the_worst_price_and_deviation_to_that_many_spreads():
+    s = spec()
+    # A 2-point spread, three spreads wide: 6 points beyond the master's 1.10000.
+    assert widen_to_spreads(buy=True, bid=1.10010, ask=1.10012, worst=1.10002, reference=1.10000,
+                            deviation=2, spreads=3, spec=s) == (1.10006, 6)
+    assert widen_to_spreads(buy=False, bid=1.10010, ask=1.10012, worst=1.09998, reference=1.10000,
+                            deviation=2, spreads=3, spec=s) == (1.09994, 6)
+    # Half a spread of 3 points is 1.5 points: the broker's whole-point deviation rounds up.
+    assert widen_to_spreads(buy=True, bid=1.10010, ask=1.10013, worst=1.10001, reference=1.10000,
+                            deviation=1, spreads=0.5, spec=s)[1] == 2
+
+
+def test_widen_to_spreads_keeps_a_wider_points_limit_and_no_spreads_means_no_change():
+    s = spec()
+    assert widen_to_spreads(buy=True, bid=1.1, ask=1.10002, worst=1.1002, reference=1.1, deviation=20,
+                            spreads=2, spec=s) == (1.1002, 20)
+    assert widen_to_spreads(buy=True, bid=1.1, ask=1.1005, worst=1.10002, reference=1.1, deviation=2,
+                            spreads=0, spec=s) == (1.10002, 2)
+
+
+def test_widen_to_spreads_without_a_reference_widens_the_deviation_only():
+    s = spec()
+    assert widen_to_spreads(buy=True, bid=1.1, ask=1.1001, worst=0.0, reference=0.0, deviation=0,
+                            spreads=2, spec=s) == (0.0, 20)
 
 
 def test_a_market_order_in_progress_is_not_a_pending_order():
