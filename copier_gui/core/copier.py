@@ -214,6 +214,10 @@ class Copier:
         self._running = False
         await cancel_and_wait(self._tasks)
         self._tasks.clear()
+        # What open positions were worth when copying stopped: a report of this session values them.
+        await asyncio.gather(*(self._refresh_snapshot(s) for s in self.slaves.values()
+                               if s.state is LinkState.CONNECTED))
+        self._journal_marks()
         for connector in [self.master] + [s.connector for s in self.slaves.values()]:
             with contextlib.suppress(Exception):
                 await connector.close_session()
@@ -261,7 +265,9 @@ class Copier:
         slave.state = state
         slave.last_error = detail
         text = f"{slave.id} {state.value}" + (f": {detail}" if detail else "")
-        self.journal.record("state", text, account=slave.id, state=state.value)
+        # The currency its money figures are in, so a report from the journal alone can say it.
+        currency = {"currency": slave.account.currency} if slave.account is not None else {}
+        self.journal.record("state", text, account=slave.id, state=state.value, **currency)
         self._notify(Notice("state", slave.id, text, state=state.value))
 
     async def _connect_master_with_retry(self) -> None:
@@ -993,10 +999,40 @@ class Copier:
     # saw was opened at most this long before the crash, which bounds its age on restart.
     HEARTBEAT_S = 1.0
 
+    # How often the prices of open positions are journaled: a drift report from the journal values
+    # a trade still open at the end of its period at the last of these before that end.
+    MARKS_INTERVAL_S = 60.0
+
     async def _heartbeat(self) -> None:
+        marked = self.clock.monotonic()
         while self._running:
             self.copybook.set_fact("last_alive", self.clock.time())
+            if self.clock.monotonic() - marked >= self.MARKS_INTERVAL_S:
+                marked = self.clock.monotonic()
+                self._journal_marks()
             await asyncio.sleep(self.HEARTBEAT_S)
+
+    def marks(self) -> dict[str, dict[str, dict[str, float]]]:
+        """account -> symbol -> side -> the price a position on that side closes at now (its
+        ``price_current``), from the latest snapshots."""
+        snapshots = {self.master_id: self.master_snapshot}
+        snapshots.update({s.id: s.last_snapshot for s in self.slaves.values()})
+        marks: dict[str, dict[str, dict[str, float]]] = {}
+        for account, snapshot in snapshots.items():
+            for p in snapshot.positions if snapshot is not None else ():
+                if p.price_current > 0:
+                    marks.setdefault(account, {}).setdefault(p.symbol, {})[p.side.value] = p.price_current
+        return marks
+
+    @staticmethod
+    async def _refresh_snapshot(slave: SlaveLink) -> None:
+        with contextlib.suppress(ConnectorError, Unreachable, asyncio.TimeoutError):
+            slave.last_snapshot = await asyncio.wait_for(slave.connector.snapshot(), 5.0)
+
+    def _journal_marks(self) -> None:
+        marks = self.marks()
+        if marks:
+            self.journal.record("marks", "prices of open positions", account=self.master_id, marks=marks)
 
     async def _reconcile_loop(self) -> None:
         while self._running:

@@ -61,8 +61,9 @@ class Kind:
     STATE = "state"
     ERROR = "error"
     INFO = "info"
+    MARKS = "marks"  # prices of open positions, so a report from the journal values them
 
-    ALL = (MASTER_EVENT, PLAN, REQUEST, RESULT, CORRECTION, REFUSAL, STATE, ERROR, INFO)
+    ALL = (MASTER_EVENT, PLAN, REQUEST, RESULT, CORRECTION, REFUSAL, STATE, ERROR, INFO, MARKS)
 
 
 @dataclasses.dataclass(frozen=True)

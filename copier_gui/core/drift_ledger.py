@@ -1,0 +1,344 @@
+"""Each slave's tracking difference over a period, rebuilt from the journal alone.
+
+The journal holds what attribution needs (core.attribution explains the split): each master event
+with its prices and volumes, each copy's fill with the slave's quote, volumes and money per price
+unit, each refusal with its cause, each slave's currency, and the prices of open positions at least
+once a minute ("marks"). So a live session, a day read back from disk and a replay all go through
+this one fold, and their figures mean the same.
+
+A master trade belongs to a period when the master opened it inside it. Exits after the period's
+end are not counted; what is still open at the end is valued at the latest marks at or before it.
+A trade that cannot be valued (no mark for an open remainder, no money per price unit for a missed
+trade) is left out of the figures and listed with the reason, never silently dropped.
+
+Trades the slave's rules leave out (filters, ``copy_pending``) are no part of what perfect copying
+under those rules would make, so they count neither as ideal nor as missed; they are only counted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from copier_gui.core.attribution import PARTS, Attribution, CopiedTrade, attribute
+from copier_gui.core.journal import JournalEntry, Kind
+
+# account -> symbol -> side ("buy"/"sell") -> the price a position on that side closes at now
+Marks = Mapping[str, Mapping[str, Mapping[str, float]]]
+
+_EPS = 1e-9
+_ENTRY_ACTIONS = ("open", "topup")
+_EXIT_ACTIONS = ("close", "reduce")
+_SIGN = {"buy": 1, "sell": -1}
+
+
+@dataclass
+class _MasterTrade:
+    ticket: int
+    symbol: str
+    side: int
+    opened_wall: float
+    entry: float
+    volume_in: float
+    exits: list[tuple[float, float, float]] = field(default_factory=list)  # (wall, volume, price)
+
+
+@dataclass
+class _SlaveCopy:
+    side: int = 0
+    symbol: str = ""
+    entries: list[tuple[float, float, float, float]] = field(default_factory=list)  # wall, vol, price, quote
+    exits: list[tuple[float, float, float, float]] = field(default_factory=list)  # wall, vol, price, entry
+    ideal: float = 0.0
+    sized: float = 0.0
+    master_volume: float = 0.0
+    money_per_price_lot: float = 0.0
+    refusal: tuple[str, dict] | None = None  # the latest: (reason, drift data)
+
+
+@dataclass(frozen=True, slots=True)
+class TradeRow:
+    """One master trade as one slave took it: for a report's table."""
+
+    master_ticket: int
+    symbol: str
+    side: str
+    opened_wall: float
+    status: str  # "closed", "open", "missed" or "sized out"
+    total: float
+    parts: dict[str, float]
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SlaveDrift:
+    slave: str
+    currency: str
+    attribution: Attribution
+    series: list[tuple[float, float]]  # (UTC s, cumulative tracking difference), in time order
+    trades: list[TradeRow]
+    excluded: int  # master trades this slave's rules leave out
+    unvalued: list[str]  # trades left out of the figures, each with why
+
+    @property
+    def tracking_difference(self) -> float:
+        return self.attribution.total
+
+    def as_json(self) -> dict:
+        a = self.attribution
+        return {
+            "currency": self.currency,
+            "tracking_difference": round(a.total, 2),
+            "ideal": round(a.ideal, 2),
+            "actual": round(a.actual, 2),
+            "attribution": {part: round(a.parts[part], 2) for part in PARTS},
+            "trades": len(self.trades),
+            "missed": sum(1 for t in self.trades if t.status == "missed"),
+            "excluded": self.excluded,
+            "unvalued": list(self.unvalued),
+        }
+
+
+class DriftLedger:
+    """Folds journal entries, in any number of batches, into each slave's drift."""
+
+    def __init__(self) -> None:
+        self.master_id = ""
+        self.slaves: list[str] = []
+        self.currencies: dict[str, str] = {}
+        self._masters: dict[int, _MasterTrade] = {}
+        self._copies: dict[tuple[str, int], _SlaveCopy] = {}
+        self._marks: list[tuple[float, dict]] = []
+        self.last_seq = 0
+        self.last_wall = 0.0
+
+    # ------------------------------------------------------------------ reading the journal
+    def feed(self, entries: Iterable[JournalEntry]) -> None:
+        """Take entries oldest first (a later batch continues where the last one ended)."""
+        for e in entries:
+            self.last_seq = max(self.last_seq, e.seq)
+            self.last_wall = max(self.last_wall, e.wall)
+            handler = _HANDLERS.get(e.kind)
+            if handler is not None:
+                handler(self, e)
+
+    def _state(self, e: JournalEntry) -> None:
+        data = e.data
+        if "slaves" in data:  # "copier starting" names the master and its slaves
+            self.master_id = e.account
+            for slave in data["slaves"]:
+                self._slave(slave)
+        if data.get("currency"):
+            self.currencies[e.account] = str(data["currency"])
+
+    def _slave(self, slave: str) -> None:
+        if slave and slave != self.master_id and slave not in self.slaves:
+            self.slaves.append(slave)
+
+    def _master_event(self, e: JournalEntry) -> None:
+        data = e.data
+        if "side" not in data or "ticket" not in data:
+            return  # an event without a position (a pending order) or journaled before prices were
+        self.master_id = self.master_id or e.account
+        ticket = int(data["ticket"])
+        what = data.get("kind_of_event")
+        volume, previous = float(data["volume"]), float(data.get("previous_volume") or 0.0)
+        trade = self._masters.get(ticket)
+        if what in ("opened", "pending_triggered"):
+            self._masters[ticket] = _MasterTrade(ticket, str(data["symbol"]), _SIGN[data["side"]], e.wall,
+                                                 float(data["price_open"]), volume)
+        elif trade is None:
+            return  # opened before the journal's first entry
+        elif what == "increased":
+            trade.volume_in += max(0.0, volume - previous)
+            trade.entry = float(data["price_open"])  # the netting average, as the terminal keeps it
+        elif what == "closed":
+            trade.exits.append((e.wall, previous or volume, float(data["price"])))
+        elif what == "partially_closed":
+            trade.exits.append((e.wall, max(0.0, previous - volume), float(data["price"])))
+
+    def _copied(self, e: JournalEntry) -> None:
+        m = e.data.get("metrics")
+        if not isinstance(m, dict) or not m.get("side"):
+            return
+        self._slave(e.account)
+        copy = self._copies.setdefault((e.account, int(m["master_ticket"])), _SlaveCopy())
+        copy.side = _SIGN[m["side"]]
+        copy.symbol = str(m["symbol"])
+        k = float(m.get("money_per_price_lot") or 0.0)
+        copy.money_per_price_lot = k or copy.money_per_price_lot
+        volume, price = float(m["volume"]), float(m["slave_price"])
+        if m["action"] in _ENTRY_ACTIONS:
+            copy.entries.append((e.wall, volume, price, float(m.get("quote") or price)))
+            if m["action"] == "open" and float(m.get("ideal_volume") or 0.0) > 0:
+                copy.ideal = float(m["ideal_volume"])
+                copy.sized = float(m.get("sized_volume") or 0.0)
+                copy.master_volume = float(m.get("master_volume") or 0.0)
+        elif m["action"] in _EXIT_ACTIONS:
+            copy.exits.append((e.wall, volume, price, float(m.get("entry_price") or 0.0)))
+
+    def _refusal(self, e: JournalEntry) -> None:
+        data = e.data
+        if "master_ticket" not in data:
+            return
+        self._slave(e.account)
+        copy = self._copies.setdefault((e.account, int(data["master_ticket"])), _SlaveCopy())
+        drift = data.get("drift") if isinstance(data.get("drift"), dict) else {}
+        copy.refusal = (e.message, drift)
+
+    def _marks_entry(self, e: JournalEntry) -> None:
+        if isinstance(e.data.get("marks"), dict):
+            self._marks.append((e.wall, e.data["marks"]))
+
+    # ------------------------------------------------------------------ the figures
+    def marks_at(self, end: float) -> Marks:
+        """The latest journaled marks at or before ``end`` (empty if none)."""
+        best: dict = {}
+        for wall, marks in self._marks:
+            if wall <= end:
+                best = marks
+        return best
+
+    def drift(self, *, start: float | None = None, end: float | None = None,
+              marks: Marks | None = None) -> dict[str, SlaveDrift]:
+        """Each slave's drift over the master trades opened in [start, end).
+
+        ``marks`` values what is still open at ``end`` (default: the journal's own, at or before
+        ``end``). ``end`` defaults to just after the latest entry fed.
+        """
+        start = -math.inf if start is None else start
+        end = (self.last_wall + 1e-6) if end is None else end
+        marks = self.marks_at(end) if marks is None else marks
+        trades = sorted((t for t in self._masters.values() if start <= t.opened_wall < end),
+                        key=lambda t: (t.opened_wall, t.ticket))
+        return {slave: self._slave_drift(slave, trades, end, marks) for slave in self.slaves}
+
+    def _slave_drift(self, slave: str, masters: list[_MasterTrade], end: float, marks: Marks) -> SlaveDrift:
+        copied: list[tuple[CopiedTrade, float, _MasterTrade, str, str]] = []
+        unvalued: list[str] = []
+        excluded = 0
+        k_by_symbol = {c.symbol: c.money_per_price_lot for (s, _), c in self._copies.items()
+                       if s == slave and c.money_per_price_lot > 0}
+        for m in masters:
+            copy = self._copies.get((slave, m.ticket))
+            where = f"master #{m.ticket} {m.symbol}"
+            if copy is None:
+                unvalued.append(f"{where}: no copy and no refusal journaled for {slave}")
+                continue
+            if not copy.entries and not copy.exits and copy.refusal and copy.refusal[1].get("cause") == "excluded":
+                excluded += 1
+                continue
+            master_close, master_done = _close_price(m.exits, m.volume_in, end,
+                                                     _mark(marks, self.master_id, m.symbol, m.side))
+            if master_close is None:
+                unvalued.append(f"{where}: still open at the period's end and no price of it was journaled")
+                continue
+            try:
+                built = self._trade(slave, m, copy, master_close, master_done, end, marks, k_by_symbol)
+            except ValueError as exc:
+                unvalued.append(f"{where}: {exc}")
+                continue
+            copied.append((*built, m, *_status(copy)))
+        attribution = attribute([c[0] for c in copied], self.currencies.get(slave, ""))
+        rows, series, running = [], [], 0.0
+        for (trade, _done_at, m, status, reason), part in zip(copied, attribution.per_trade, strict=True):
+            rows.append(TradeRow(m.ticket, m.symbol, "buy" if m.side > 0 else "sell", m.opened_wall,
+                                 status if status != "copied" else ("open" if trade.is_open else "closed"),
+                                 part.total, dict(part.parts), reason))
+        for done_at, part in sorted(((c[1], p) for c, p in zip(copied, attribution.per_trade, strict=True)),
+                                    key=lambda x: x[0]):
+            running += part.total
+            series.append((done_at, running))
+        return SlaveDrift(slave, self.currencies.get(slave, ""), attribution, series, rows, excluded, unvalued)
+
+    def _trade(self, slave: str, m: _MasterTrade, copy: _SlaveCopy, master_close: float, master_done: bool,
+               end: float, marks: Marks, k_by_symbol: dict[str, float]) -> tuple[CopiedTrade, float]:
+        master_exit = master_close if master_done else None
+        master_mark = None if master_done else master_close
+        last_exit = max((w for w, _, _, _ in copy.exits if w < end), default=m.opened_wall)
+        entries = [x for x in copy.entries if x[0] < end]
+        if entries or copy.exits:
+            filled = math.fsum(v for _, v, _, _ in entries)
+            if filled > _EPS:
+                slave_entry = _vwap((v, p) for _, v, p, _ in entries)
+                quote = _vwap((v, q) for _, v, _, q in entries)
+            else:
+                # Filled by the slave's broker from a pending copy: the exits carry its entry price.
+                opened = [(v, e) for w, v, _, e in copy.exits if w < end and e > 0]
+                filled = math.fsum(v for v, _ in opened)
+                if filled <= _EPS:
+                    raise ValueError(f"{slave}'s entry was not journaled")
+                slave_entry = quote = _vwap(opened)
+            exits = [(w, v, p) for w, v, p, _ in copy.exits if w < end]
+            slave_close, slave_done = _close_price(exits, filled, end, _mark(marks, slave, copy.symbol, copy.side))
+            if slave_close is None:
+                raise ValueError(f"{slave}'s copy is still open at the period's end and no price of it was "
+                                 "journaled")
+            scale = m.volume_in / copy.master_volume if copy.master_volume > _EPS else 1.0
+            ideal = copy.ideal * scale if copy.ideal > 0 else filled
+            intended = max(copy.sized * scale if copy.sized > 0 else filled, filled)
+            trade = CopiedTrade(
+                side=copy.side, master_entry=m.entry, master_exit=master_exit, master_mark=master_mark,
+                ideal_volume=ideal, intended_volume=intended, filled_volume=filled,
+                money_per_price_unit_per_lot=copy.money_per_price_lot, slave_quote_at_request=quote,
+                slave_entry=slave_entry, slave_exit=slave_close if slave_done else None,
+                slave_mark=None if slave_done else slave_close, key=f"#{m.ticket}")
+            done_at = max(last_exit, max((w for w, _, _ in m.exits), default=m.opened_wall))
+            return trade, done_at if master_done and slave_done else end
+        reason, data = copy.refusal  # type: ignore[misc]  # a copy record has entries, exits or a refusal
+        side = _SIGN.get(str(data.get("side")), m.side)
+        k = float(data.get("money_per_price_lot") or 0.0) or k_by_symbol.get(str(data.get("symbol")), 0.0)
+        if k <= 0:
+            raise ValueError(f"{slave} refused it ({reason}) and its money per price unit is unknown")
+        ideal = float(data.get("ideal_volume") or 0.0)
+        sized_out = data.get("cause") == "sizing"
+        trade = CopiedTrade(
+            side=side, master_entry=m.entry, master_exit=master_exit, master_mark=master_mark,
+            ideal_volume=ideal, intended_volume=0.0, filled_volume=0.0, money_per_price_unit_per_lot=k,
+            missed_reason=None if sized_out else reason, key=f"#{m.ticket}")
+        done_at = max((w for w, _, _ in m.exits), default=m.opened_wall)
+        return trade, done_at if master_done else end
+
+
+_HANDLERS = {
+    Kind.STATE: DriftLedger._state,
+    Kind.MASTER_EVENT: DriftLedger._master_event,
+    Kind.INFO: DriftLedger._copied,
+    Kind.REFUSAL: DriftLedger._refusal,
+    Kind.MARKS: DriftLedger._marks_entry,
+}
+
+
+def _status(copy: _SlaveCopy) -> tuple[str, str]:
+    if copy.entries or copy.exits:
+        return "copied", ""
+    reason, data = copy.refusal  # type: ignore[misc]
+    return ("sized out" if data.get("cause") == "sizing" else "missed"), reason
+
+
+def _vwap(pairs: Iterable[tuple[float, float]]) -> float:
+    pairs = list(pairs)
+    volume = math.fsum(v for v, _ in pairs)
+    return math.fsum(v * p for v, p in pairs) / volume
+
+
+def _mark(marks: Marks, account: str, symbol: str, side: int) -> float | None:
+    by_side = marks.get(account, {}).get(symbol, {})
+    price = by_side.get("buy" if side > 0 else "sell") or next(iter(by_side.values()), None)
+    return float(price) if price else None
+
+
+def _close_price(exits: list[tuple[float, float, float]], volume: float, end: float,
+                 mark: float | None) -> tuple[float | None, bool]:
+    """The volume-weighted price the whole volume closes at by ``end``: the exits before it, and the
+    mark for what is still open. P&L is linear in the close price, so this is exact. The flag says
+    whether everything was closed by then."""
+    done = [(v, p) for w, v, p in exits if w < end]
+    closed = math.fsum(v for v, _ in done)
+    rest = volume - closed
+    if rest <= _EPS * max(1.0, volume):
+        return (_vwap(done) if done else None), bool(done)
+    if mark is None:
+        return None, False
+    return _vwap([*done, (rest, mark)]), False

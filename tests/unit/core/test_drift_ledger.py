@@ -1,0 +1,266 @@
+"""Drift from the journal alone: hand-worked journals, random ones against an oracle written apart,
+and a real copier on simulated brokers whose own deal profits check the figures."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from copier_gui.core import tags
+from copier_gui.core.attribution import PARTS
+from copier_gui.core.drift_ledger import DriftLedger
+from copier_gui.core.journal import JournalEntry
+from tests.kit.rig import Rig
+
+K = 100_000.0  # EURUSD: tick value 1 USD per 0.00001 on one lot
+
+
+class Journal:
+    """Journal entries written by hand, in the shapes the copier journals them."""
+
+    def __init__(self) -> None:
+        self.entries: list[JournalEntry] = []
+
+    def add(self, wall, kind, account, message="", **data) -> None:
+        self.entries.append(JournalEntry(len(self.entries) + 1, wall, wall, kind, account, None, message, data))
+
+    def start(self, *slaves, currency="USD"):
+        self.add(0.0, "state", "master", "copier starting", slaves=list(slaves))
+        for s in slaves:
+            self.add(0.0, "state", s, f"{s} connected", state="connected", currency=currency)
+
+    def master(self, wall, ticket, what, *, side="buy", volume=1.0, previous=0.0, price_open=1.1, price=1.1,
+               symbol="EURUSD"):
+        self.add(wall, "master_event", "master", f"master #{ticket} {what}", ticket=ticket, kind_of_event=what,
+                 symbol=symbol, side=side, volume=volume, previous_volume=previous, price_open=price_open,
+                 price=price)
+
+    def fill(self, wall, slave, ticket, action, *, side="buy", volume, price, quote=None, ideal=0.0, sized=0.0,
+             master_volume=0.0, entry_price=0.0, symbol="EURUSD.m", k=K):
+        self.add(wall, "info", slave, f"copied {action}", metrics={
+            "slave": slave, "master_ticket": ticket, "symbol": symbol, "action": action, "volume": volume,
+            "slave_price": price, "master_price": 0.0, "side": side, "ideal_volume": ideal, "sized_volume": sized,
+            "master_volume": master_volume, "quote": quote or price, "money_per_price_lot": k,
+            "entry_price": entry_price})
+
+    def refuse(self, wall, slave, ticket, reason, **drift):
+        self.add(wall, "refusal", slave, reason, master_ticket=ticket, **({"drift": drift} if drift else {}))
+
+    def marks(self, wall, marks):
+        self.add(wall, "marks", "master", "prices of open positions", marks=marks)
+
+
+def _drift(j: Journal, **kwargs):
+    ledger = DriftLedger()
+    ledger.feed(j.entries)
+    return ledger.drift(**kwargs)
+
+
+def test_worked_example_one_copied_trade():
+    # The master buys 1 lot at 1.10000 and sells at 1.10500; the slave's rules ask for 0.505 lots,
+    # its lot step makes 0.50 of it. It asks at 1.10010 (the market moved 1 pip during the copy's
+    # latency), fills at 1.10012 and closes at 1.10490.
+    j = Journal()
+    j.start("s1")
+    j.master(10.0, 7, "opened", price_open=1.10000, price=1.10000)
+    j.fill(10.2, "s1", 7, "open", volume=0.50, price=1.10012, quote=1.10010, ideal=0.505, sized=0.50,
+           master_volume=1.0)
+    j.master(50.0, 7, "closed", previous=1.0, price=1.10500)
+    j.fill(50.3, "s1", 7, "close", side="buy", volume=0.50, price=1.10490, entry_price=1.10012)
+    d = _drift(j)["s1"]
+    a = d.attribution
+    assert d.currency == "USD"
+    assert a.ideal == pytest.approx(0.00500 * 0.505 * K)  # 252.50
+    assert a.actual == pytest.approx(0.00478 * 0.50 * K)  # 239.00
+    assert a.total == pytest.approx(-13.50)
+    assert a.parts["timing"] == pytest.approx(-0.00010 * 0.50 * K)  # -5.00
+    assert a.parts["entry_price"] == pytest.approx(-0.00002 * 0.50 * K)  # -1.00
+    assert a.parts["exit_price"] == pytest.approx(-0.00010 * 0.50 * K)  # -5.00
+    assert a.parts["sizing"] == pytest.approx(-0.00500 * 0.005 * K)  # -2.50
+    assert a.parts["residual"] == pytest.approx(0.0, abs=1e-9)
+    assert [t.status for t in d.trades] == ["closed"]
+    assert d.series == [(pytest.approx(50.3), pytest.approx(-13.50))]
+    assert d.as_json()["attribution"]["timing"] == -5.0
+    assert d.as_json()["tracking_difference"] == -13.5
+
+
+def test_missed_trade_is_its_whole_ideal_and_an_excluded_one_is_not_counted():
+    j = Journal()
+    j.start("s1")
+    j.master(10.0, 1, "opened", price_open=1.10000)
+    j.refuse(10.1, "s1", 1, "skipped: the master filled 12.0 s ago, beyond the 10 s maximum delay",
+             cause="missed", symbol="EURUSD.m", side="buy", ideal_volume=0.2, sized_volume=0.2,
+             master_volume=1.0, money_per_price_lot=K)
+    j.master(20.0, 1, "closed", previous=1.0, price=1.10300)
+    j.master(30.0, 2, "opened", side="sell", price_open=1.10300)
+    j.refuse(30.1, "s1", 2, "skipped: EURUSD is in filters.exclude_symbols", cause="excluded")
+    j.master(40.0, 2, "closed", side="sell", previous=1.0, price=1.10000)
+    d = _drift(j)["s1"]
+    assert d.attribution.parts["missed"] == pytest.approx(-0.003 * 0.2 * K)  # the 60 USD it did not make
+    assert d.attribution.total == pytest.approx(-60.0)
+    assert d.excluded == 1
+    assert [(t.master_ticket, t.status) for t in d.trades] == [(1, "missed")]
+    assert "maximum delay" in d.trades[0].reason
+
+
+def test_a_trade_sized_to_nothing_is_sizing_not_missed():
+    j = Journal()
+    j.start("s1")
+    j.master(10.0, 1, "opened", volume=0.04, price_open=1.10000)
+    j.refuse(10.1, "s1", 1, "skipped: volume 0.004 is below the minimum 0.01", cause="sizing",
+             symbol="EURUSD.m", side="buy", ideal_volume=0.004, sized_volume=0.0, master_volume=0.04,
+             money_per_price_lot=K)
+    j.master(20.0, 1, "closed", previous=0.04, volume=0.04, price=1.10100)
+    d = _drift(j)["s1"]
+    assert d.attribution.parts["sizing"] == pytest.approx(-0.001 * 0.004 * K)
+    assert d.attribution.parts["missed"] == 0
+    assert d.trades[0].status == "sized out"
+
+
+def test_open_trades_are_valued_at_the_latest_marks_and_listed_when_there_are_none():
+    j = Journal()
+    j.start("s1")
+    j.master(10.0, 1, "opened", price_open=1.10000)
+    j.fill(10.1, "s1", 1, "open", volume=1.0, price=1.10002, ideal=1.0, sized=1.0, master_volume=1.0)
+    d = _drift(j)["s1"]
+    assert d.attribution.per_trade == [] and d.unvalued == [
+        "master #1 EURUSD: still open at the period's end and no price of it was journaled"]
+    j.marks(60.0, {"master": {"EURUSD": {"buy": 1.10100}}, "s1": {"EURUSD.m": {"buy": 1.10098}}})
+    j.marks(120.0, {"master": {"EURUSD": {"buy": 1.10200}}, "s1": {"EURUSD.m": {"buy": 1.10197}}})
+    at_90 = _drift(j, end=90.0)["s1"]
+    assert at_90.attribution.ideal == pytest.approx(100.0)
+    assert at_90.attribution.actual == pytest.approx(96.0)
+    assert at_90.trades[0].status == "open"
+    latest = _drift(j)["s1"]
+    assert latest.attribution.actual == pytest.approx(195.0)
+
+
+def test_period_takes_trades_the_master_opened_in_it():
+    j = Journal()
+    j.start("s1")
+    for n, wall in enumerate((10.0, 100.0, 200.0), start=1):
+        j.master(wall, n, "opened", price_open=1.1)
+        j.fill(wall + 0.1, "s1", n, "open", volume=1.0, price=1.1, ideal=1.0, sized=1.0, master_volume=1.0)
+        j.master(wall + 5, n, "closed", previous=1.0, price=1.1001)
+        j.fill(wall + 5.1, "s1", n, "close", volume=1.0, price=1.1, entry_price=1.1)
+    d = _drift(j, start=50.0, end=150.0)["s1"]
+    assert [t.master_ticket for t in d.trades] == [2]
+    assert d.attribution.total == pytest.approx(-10.0)
+
+
+def test_partial_closes_and_a_pending_copy_filled_at_the_slave():
+    j = Journal()
+    j.start("s1")
+    j.master(10.0, 5, "opened", side="sell", price_open=1.20000, volume=1.0)
+    # The slave's pending copy filled at its broker: only its exits are journaled, with its entry.
+    j.master(20.0, 5, "partially_closed", side="sell", volume=0.4, previous=1.0, price=1.19900)
+    j.fill(20.1, "s1", 5, "reduce", side="sell", volume=0.6, price=1.19902, entry_price=1.19998)
+    j.master(30.0, 5, "closed", side="sell", previous=0.4, volume=0.4, price=1.19800)
+    j.fill(30.1, "s1", 5, "close", side="sell", volume=0.4, price=1.19803, entry_price=1.19998)
+    a = _drift(j)["s1"].attribution
+    assert a.ideal == pytest.approx((0.6 * 0.001 + 0.4 * 0.002) * K)  # 140
+    assert a.actual == pytest.approx((0.6 * (1.19998 - 1.19902) + 0.4 * (1.19998 - 1.19803)) * K)
+    assert math.fsum(a.parts.values()) == pytest.approx(a.total)
+
+
+def test_an_unjournaled_trade_is_listed_not_silently_dropped():
+    j = Journal()
+    j.start("s1")
+    j.master(10.0, 1, "opened")
+    j.master(20.0, 1, "closed", previous=1.0)
+    assert _drift(j)["s1"].unvalued == ["master #1 EURUSD: no copy and no refusal journaled for s1"]
+
+
+# ----------------------------------------------------------------------------- random journals
+
+fills = st.lists(st.tuples(st.floats(0.01, 2.0), st.floats(-0.002, 0.002), st.floats(-0.0005, 0.0005)),
+                 min_size=1, max_size=3)
+
+
+@st.composite
+def journals(draw):
+    """A random journal and, computed apart from the ledger, each trade's slave and master P&L."""
+    j = Journal()
+    j.start("s1")
+    expect_actual, expect_ideal, wall = 0.0, 0.0, 1.0
+    for ticket in range(1, draw(st.integers(1, 6)) + 1):
+        side = draw(st.sampled_from(["buy", "sell"]))
+        sign = 1 if side == "buy" else -1
+        entry = 1.1 + draw(st.floats(-0.01, 0.01))
+        exit_ = entry + draw(st.floats(-0.005, 0.005))
+        master_volume = draw(st.floats(0.1, 5.0))
+        ratio = draw(st.floats(0.05, 2.0))
+        j.master(wall, ticket, "opened", side=side, volume=master_volume, price_open=entry, price=entry)
+        expect_ideal += sign * (exit_ - entry) * master_volume * ratio * K
+        legs = draw(fills)
+        filled = sum(v for v, _, _ in legs)
+        for n, (volume, gap, slip) in enumerate(legs):
+            quote = entry + gap
+            j.fill(wall + 0.1, "s1", ticket, "open" if n == 0 else "topup", side=side, volume=volume,
+                   price=quote + slip, quote=quote, ideal=master_volume * ratio, sized=filled,
+                   master_volume=master_volume)
+            expect_actual -= sign * (quote + slip) * volume * K
+        slave_exit = exit_ + draw(st.floats(-0.001, 0.001))
+        j.master(wall + 1, ticket, "closed", side=side, previous=master_volume, volume=master_volume,
+                 price=exit_)
+        j.fill(wall + 1.1, "s1", ticket, "close", side=side, volume=filled, price=slave_exit, entry_price=entry)
+        expect_actual += sign * slave_exit * filled * K
+        wall += 2
+    return j, expect_actual, expect_ideal
+
+
+@settings(max_examples=150, deadline=None)
+@given(journals(), st.integers(1, 5))
+def test_random_journals_agree_with_an_oracle_and_fold_the_same_in_any_batches(case, batches):
+    j, actual, ideal = case
+    whole = _drift(j)["s1"].attribution
+    assert whole.actual == pytest.approx(actual, abs=1e-6)
+    assert whole.ideal == pytest.approx(ideal, abs=1e-6)
+    assert math.fsum(whole.parts[p] for p in PARTS) == pytest.approx(whole.total, abs=1e-6)
+    assert abs(whole.parts["residual"]) < 1e-6  # every trade has a master trade behind it
+    ledger = DriftLedger()
+    size = max(1, len(j.entries) // batches)
+    for i in range(0, len(j.entries), size):
+        ledger.feed(j.entries[i:i + size])
+    assert ledger.drift()["s1"].attribution.parts == pytest.approx(whole.parts)
+
+
+# ----------------------------------------------------------------------------- a real copier
+
+def test_copier_journal_gives_the_slaves_own_profit_from_its_broker():
+    rig = Rig()
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        first = rig.trade("EURUSD", 0, 0.5)
+        second = rig.trade("GBPUSD", 1, 0.3)
+        await asyncio.sleep(30)  # virtual time: the market moves
+        rig.trade("EURUSD", 1, 0.5, position=first)
+        await asyncio.sleep(30)
+        rig.trade("GBPUSD", 0, 0.3, position=second)
+        await asyncio.sleep(5)
+        await copier.stop()
+
+    rig.run(script)
+    ledger = DriftLedger()
+    ledger.feed(rig.journal.entries(newest_first=False))
+    drift = ledger.drift()
+    assert set(drift) == set(rig.slaves)
+    for sid, terminal in rig.slaves.items():
+        if not terminal.sim.connected:
+            assert terminal.initialize()  # the copier shut its session down when it stopped
+        everything = terminal.history_deals_get(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+        deals = [d for d in everything if tags.master_ticket_of(d.comment) is not None]
+        broker_profit = math.fsum(d.profit for d in deals)
+        d = drift[sid]
+        assert d.unvalued == [] and len(d.trades) == 2
+        assert d.currency == terminal.account_info().currency
+        # The broker books each deal's profit rounded to the cent, at its own rates.
+        assert d.attribution.actual == pytest.approx(broker_profit, abs=0.02 * len(deals))
+        assert math.fsum(d.attribution.parts.values()) == pytest.approx(d.attribution.total)
