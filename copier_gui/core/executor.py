@@ -32,6 +32,7 @@ from copier_gui.core.model import (
 )
 from copier_gui.core.planner import DesiredPosition, drift_data
 from copier_gui.core.ports import Connector
+from copier_gui.core.price_limit import PriceLimit, price_limit
 from copier_gui.core.reconciler import (
     AmendStep,
     CancelStep,
@@ -222,13 +223,15 @@ class SlaveExecutor:
             elif isinstance(step, CancelStep) and not await self._cancel(step):
                 uncancelled.add(step.master_ticket)
 
-    def _delay_check(self, master_ticket: int, ctx: StepContext, *, top_up: bool = False) -> str | None:
-        """A refusal when the master filled longer ago than the slave's maximum delay.
+    def _delay_check(self, master_ticket: int, ctx: StepContext, *, top_up: bool = False,
+                     master_symbol: str = "") -> str | None:
+        """A refusal when the master filled longer ago than the maximum delay for its symbol.
 
         A top-up answers the latest change of the master's position (an increase), so its delay
         counts from that change, not from the position's first fill.
         """
         tol = self.rules.tolerances
+        max_delay_ms, _ = tol.for_symbol(master_symbol)
         fill_wall = ctx.master_fill_wall.get(master_ticket)
         if fill_wall is None or (self.started_wall is not None and fill_wall < self.started_wall):
             # Held by the master before copying to this slave first started: copy_existing decides,
@@ -239,10 +242,11 @@ class SlaveExecutor:
                     "(copy_existing is off for this slave)")
         changed = ctx.master_change_wall.get(master_ticket, fill_wall) if top_up else fill_wall
         delay_ms = (self.clock.time() - max(fill_wall, changed)) * 1000.0
-        if delay_ms > tol.max_delay_ms:
+        if delay_ms > max_delay_ms:
             what = "changed this position" if changed > fill_wall else "filled"
+            own = f" for {master_symbol}" if tol.delay_setting(master_symbol) != "tolerances.max_delay_ms" else ""
             return (f"skipped: the master {what} {delay_ms / 1000:.1f} s ago, beyond the "
-                    f"{tol.max_delay_ms / 1000:g} s maximum delay")
+                    f"{max_delay_ms / 1000:g} s maximum delay{own}")
         return None
 
     async def _open(self, step: OpenStep, ctx: StepContext, specs: dict[str, SymbolSpec]) -> None:
@@ -266,19 +270,24 @@ class SlaveExecutor:
                                 copy_id=cid)
                     return
                 specs[d.symbol] = spec
-            refusal = self._delay_check(d.master_ticket, ctx, top_up=step.top_up)
+            master_symbol = d.master_symbol or d.symbol
+            refusal = self._delay_check(d.master_ticket, ctx, top_up=step.top_up, master_symbol=master_symbol)
             if refusal is not None:
                 self._refuse_entry(step, refusal, cid, d)
                 return
+            try:
+                limit = price_limit(tol, master_symbol, spec, d.master_price)
+            except ValueError as exc:  # a limit that cannot apply here (pips on a coin): the rule's fault
+                self._refuse_entry(step, f"skipped: {exc}", cid, d)
+                return
             # The price tolerance travels with the request: the connector compares it with the
-            # quote it reads anyway, so checking costs no extra round trip to the terminal.
-            worst = 0.0
-            if d.master_price:
-                worst = round(d.master_price + d.side.sign * tol.max_price_deviation_points * spec.point, spec.digits)
+            # quote it reads anyway (and widens a limit in spreads by that quote's spread), so
+            # checking costs no extra round trip to the terminal.
             request = OpenPosition(
                 symbol=d.symbol, side=d.side, volume=remaining, sl=d.sl, tp=d.tp, magic=self.magic,
-                comment=tags.comment_for(d.master_ticket, instance=self.instance), max_deviation_points=tol.max_price_deviation_points,
-                worst_price=worst)
+                comment=tags.comment_for(d.master_ticket, instance=self.instance), max_deviation_points=limit.deviation,
+                worst_price=limit.worst_price(d.side, d.master_price, spec), max_deviation_spreads=limit.spreads,
+                reference_price=d.master_price)
             # Journaled before it goes: a crash while it is in flight still leaves its trace.
             self._request(cid, f"open {d.side.value} {remaining:g} {d.symbol}", request)
             # Decision latency ends here: the request is in the connector's hands.
@@ -319,7 +328,9 @@ class SlaveExecutor:
                               report, d.intended if not step.top_up else remaining, d.master_price, spec, ctx,
                               handed_mono, attempts, position_side=d.side,
                               ideal=d.intended if not step.top_up else 0.0,
-                              sized=d.volume if not step.top_up else 0.0, master_volume=d.master_volume)
+                              sized=d.volume if not step.top_up else 0.0, master_volume=d.master_volume,
+                              limits=(_limit_points(limit, report, spec, d.master_price),
+                                      tol.for_symbol(master_symbol)[0]))
             if report.status is Status.PARTIAL:
                 remaining = round(remaining - report.volume, 8)
                 self.journal.record("correction", f"partial fill {report.volume:g} of {request.volume:g}; "
@@ -390,22 +401,25 @@ class SlaveExecutor:
 
     def _deviation_text(self, d: DesiredPosition, spec: SymbolSpec, report: ExecutionReport, attempts: int) -> str:
         price = report.ask if d.side is Side.BUY else report.bid
-        tol = self.rules.tolerances.max_price_deviation_points
         if report.extra.get("sent", True):
             return (f"skipped: requoted {attempts + 1} times by {self.broker} ({report.message}); "
                     f"tolerances.requote_retries is {self.rules.tolerances.requote_retries}")
         if price and d.master_price:
             deviation = (price - d.master_price) / spec.point * d.side.sign
+            # The limit in the unit the trader set it in, at the spread of the refused quote.
+            spread = (report.ask - report.bid) / spec.point if report.bid and report.ask else 0.0
+            limit = price_limit(self.rules.tolerances, d.master_symbol or d.symbol, spec, d.master_price)
             return (f"skipped: {d.symbol} at {price:.{spec.digits}f} is {deviation:.0f} points worse than the "
-                    f"master's fill {d.master_price:.{spec.digits}f} at {self.broker}, beyond the {tol} point "
-                    f"maximum" + (f" (after {attempts} requote(s))" if attempts else ""))
+                    f"master's fill {d.master_price:.{spec.digits}f} at {self.broker}, beyond the "
+                    f"{limit.describe(spec, d.master_price, spread)}"
+                    + (f" (after {attempts} requote(s))" if attempts else ""))
         return f"skipped: requoted {attempts + 1} times at {self.broker}; the price moved beyond the tolerance"
 
     def _record_fill(self, cid: str, master_ticket: int, symbol: str, action: str, side: Side,
                      report: ExecutionReport, intended: float, master_price: float, spec: SymbolSpec,
                      ctx: StepContext, handed_mono: float, retries: int, exit: bool = False, *,
                      position_side: Side, ideal: float = 0.0, sized: float = 0.0, master_volume: float = 0.0,
-                     entry_price: float = 0.0) -> None:
+                     entry_price: float = 0.0, limits: tuple[float | None, float] | None = None) -> None:
         # An exit is timed from when the master's close was seen (the close's own fill time is in
         # the master's deal history, which is not polled); an entry from the master's fill.
         # A top-up answers the pass that found the shortfall, not the master's original fill.
@@ -430,7 +444,9 @@ class SlaveExecutor:
             retries=retries, slippage=round(same.value, 3), slippage_unit=same.unit, slippage_bp=round(bp, 3),
             side=position_side.value, ideal_volume=round(ideal, 8), sized_volume=sized, master_volume=master_volume,
             quote=_quote(report), money_per_price_lot=spec.tick_value / spec.tick_size if spec.tick_size else 0.0,
-            entry_price=entry_price)
+            entry_price=entry_price,
+            # The tolerances this fill is measured against; an exit has no price limit (exits are never refused).
+            **_limits_applied(limits, self.rules.tolerances.max_delay_ms))
         self.metrics.record_copy(m)
         self.journal.record("info", f"copied {action}", account=self.slave_id, copy_id=cid, metrics=m.as_dict())
         what = f"{action} {report.volume:g} {symbol}" if exit else f"{action} {side.value} {report.volume:g} {symbol}"
@@ -603,6 +619,23 @@ def _sent_stops(report: ExecutionReport, asked: tuple[float, float]) -> tuple[fl
 
 def _same_stops(a: tuple[float, float], b: tuple[float, float]) -> bool:
     return abs(a[0] - b[0]) < 1e-9 and abs(a[1] - b[1]) < 1e-9
+
+
+def _limit_points(limit: PriceLimit, report: ExecutionReport, spec: SymbolSpec, master_price: float) -> float | None:
+    """The price limit a filled entry was held to, in points: as the connector applied it at the
+    spread it saw, else at the spread the slave's symbol last showed; None without a master price."""
+    if not master_price:
+        return None
+    applied = report.extra.get("deviation_limit_points")
+    if isinstance(applied, int | float):
+        return float(applied)
+    spread = (spec.ask - spec.bid) / spec.point if spec.point > 0 and spec.ask > spec.bid > 0 else 0.0
+    return round(limit.points_at(spread), 2)
+
+
+def _limits_applied(limits: tuple[float | None, float] | None, max_delay_ms: float) -> dict:
+    deviation, delay = limits if limits is not None else (None, max_delay_ms)
+    return {"deviation_limit_points": deviation, "delay_limit_ms": float(delay)}
 
 
 def _quote(report: ExecutionReport) -> float:

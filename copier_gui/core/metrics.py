@@ -48,6 +48,11 @@ class CopyMetrics:
     quote: float = 0.0
     money_per_price_lot: float = 0.0
     entry_price: float = 0.0
+    # The tolerances that applied to this fill: the price limit in points of the slave's symbol
+    # (None: no price limit, as for an exit) and the maximum delay; the drift colour compares each
+    # fill with its own limits, which differ per symbol.
+    deviation_limit_points: float | None = None
+    delay_limit_ms: float | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -62,6 +67,27 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[rank - 1]
 
 
+def _share(used: float, limit: float) -> float:
+    if limit > 0:
+        return used / limit
+    return 0.0 if used <= 0 else math.inf  # anything at all beyond a limit of zero is beyond it
+
+
+def share_of_tolerances(m: CopyMetrics) -> float | None:
+    """How much of its tolerances one fill used: the larger of its slippage over its price limit
+    and its latency over its maximum delay. 1.0 is at a limit; None when no limit applied.
+
+    A fraction compares across symbols where points do not: 30 points is most of a EURUSD copy's
+    limit and nothing on BTCUSD.
+    """
+    shares = []
+    if m.deviation_limit_points is not None:
+        shares.append(_share(abs(m.slippage_points), m.deviation_limit_points))
+    if m.delay_limit_ms is not None:
+        shares.append(_share(m.total_ms, m.delay_limit_ms))
+    return max(shares) if shares else None
+
+
 @dataclass
 class SlaveStats:
     # The percentiles and the drift colour read the recent copies; a longer window only costs memory.
@@ -71,14 +97,21 @@ class SlaveStats:
     failures: int = 0
     latency_ms: deque = field(default_factory=deque)
     decision_ms: deque = field(default_factory=deque)
-    slippage_points: deque = field(default_factory=deque)  # for the drift colour, against the tolerance
+    slippage_points: deque = field(default_factory=deque)  # each in points of its own symbol: never summed
     slippage_bp: deque = field(default_factory=deque)
     slippage_money: deque = field(default_factory=deque)
     last_latency_ms: float = 0.0
+    # Each recent fill's use of its own tolerances (share_of_tolerances): what the drift colour reads.
+    tolerance_use: deque = field(default_factory=deque)
 
     def add(self, m: CopyMetrics) -> None:
         self.copies += 1
         self.last_latency_ms = m.total_ms
+        use = share_of_tolerances(m)
+        if use is not None:
+            self.tolerance_use.append(use)
+            if len(self.tolerance_use) > self.window:
+                self.tolerance_use.popleft()
         for series, value in ((self.latency_ms, m.total_ms), (self.decision_ms, m.decision_ms),
                               (self.slippage_points, m.slippage_points), (self.slippage_bp, m.slippage_bp),
                               (self.slippage_money, m.slippage_money)):

@@ -29,6 +29,7 @@ class DesiredPosition:
     master_time_msc: int
     master_volume: float
     note: str | None = None
+    master_symbol: str = ""  # the master's name for the symbol, which per-symbol tolerances use
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +242,8 @@ def plan_position(pos: Position, master: MasterContext, slave: SlaveContext, boo
         return replace(sized, drift=drift_data("sizing", spec, side, raw, 0.0, pos.volume))
     sl, tp = _stops(side, pos.price_open, pos.sl, pos.tp, spec, slave)
     return DesiredPosition(pos.ticket, spec.name, side, sized.volume, raw, sl, tp, pos.price_open,
-                           pos.time_msc, pos.volume, "; ".join(n for n in (note, sized.note) if n) or None)
+                           pos.time_msc, pos.volume, "; ".join(n for n in (note, sized.note) if n) or None,
+                           pos.symbol)
 
 
 _REVERSED_KINDS = {

@@ -8,9 +8,11 @@ explains each rule with a worked example.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from copier_gui.core.units import LimitUnit
 
 # Every number here has an upper bound: a rule is typed by a person, and a slip of the finger
 # (a lot of 1e9, a stop a billion points away) must be an error naming the field, not a rule that
@@ -173,12 +175,91 @@ class DeviationPolicy(StrEnum):
     LIMIT_AT_MASTER_PRICE = "limit_at_master_price"
 
 
+MAX_DELAY_MS = 86_400_000
+MAX_DEVIATION = 1_000_000
+
+# Keys an older release wrote, and the key that replaced each: read wherever rules are read, saved
+# in the new shape only. A tool that sets one key of saved rules drops the key it replaces.
+RENAMED_KEYS = {"max_price_deviation_points": "max_price_deviation"}
+
+
+class DeviationLimit(Strict):
+    """How far from the master's fill a copy may be filled, in a unit the trader chooses.
+
+    ``point``: points of the slave's symbol (what the broker counts deviation in); ``pip``: pips
+    of a currency pair; ``bp``: basis points of the master's price; ``spread``: multiples of the
+    slave's spread at the moment the copy is sent. core.units turns each into the symbol's points.
+    """
+
+    value: float = Field(ge=0, le=MAX_DEVIATION)
+    unit: LimitUnit
+
+    def __str__(self) -> str:
+        return f"{self.value:g} {self.unit}"
+
+
+def _points_key_to_limit(data: Any) -> Any:
+    """``max_price_deviation_points: N`` (before units existed) as ``{value: N, unit: point}``."""
+    if not isinstance(data, dict) or "max_price_deviation_points" not in data:
+        return data
+    data = dict(data)
+    old = data.pop("max_price_deviation_points")
+    if "max_price_deviation" in data:
+        raise ValueError("give max_price_deviation or the older max_price_deviation_points, not both "
+                         "(max_price_deviation_points: N means max_price_deviation: {value: N, unit: point})")
+    if isinstance(old, bool) or not isinstance(old, int | float) or not 0 <= old <= MAX_DEVIATION:
+        raise ValueError(f"max_price_deviation_points must be a number of points from 0 to {MAX_DEVIATION:,}, "
+                         f"not {old!r}")
+    data["max_price_deviation"] = {"value": old, "unit": "point"}
+    return data
+
+
+class SymbolTolerance(Strict):
+    """One master symbol's own limits; each one left out is the slave-wide value."""
+
+    max_price_deviation: DeviationLimit | None = None
+    max_delay_ms: int | None = Field(default=None, ge=0, le=MAX_DELAY_MS)
+
+    _older_key = model_validator(mode="before")(_points_key_to_limit)
+
+
 class Tolerances(Strict):
-    max_delay_ms: int = Field(default=10_000, ge=0, le=86_400_000)
-    max_price_deviation_points: int = Field(default=200, ge=0, le=1_000_000)
+    """How late and how far from the master's price a copy may be filled.
+
+    ``max_price_deviation`` left out (or null) is the asset class's default (core.units
+    DEFAULT_MAX_DEVIATION: 2 pips on currency pairs, basis points elsewhere), never tighter than
+    two current spreads. ``per_symbol`` is keyed by the master's symbol name.
+    """
+
+    max_delay_ms: int = Field(default=10_000, ge=0, le=MAX_DELAY_MS)
+    max_price_deviation: DeviationLimit | None = None
     on_price_deviation: DeviationPolicy = DeviationPolicy.SKIP
     requote_retries: int = Field(default=3, ge=0, le=20)
     partial_fill: PartialFillPolicy = PartialFillPolicy.TOP_UP
+    per_symbol: dict[str, SymbolTolerance] = Field(default_factory=dict)
+
+    _older_key = model_validator(mode="before")(_points_key_to_limit)
+
+    def for_symbol(self, master_symbol: str) -> tuple[int, DeviationLimit | None]:
+        """(max_delay_ms, max_price_deviation) for copies of ``master_symbol``; None: the default."""
+        own = self.per_symbol.get(master_symbol)
+        if own is None:
+            return self.max_delay_ms, self.max_price_deviation
+        return (self.max_delay_ms if own.max_delay_ms is None else own.max_delay_ms,
+                self.max_price_deviation if own.max_price_deviation is None else own.max_price_deviation)
+
+    def deviation_setting(self, master_symbol: str) -> str:
+        """The setting a symbol's price limit comes from, as a refusal names it."""
+        own = self.per_symbol.get(master_symbol)
+        if own is not None and own.max_price_deviation is not None:
+            return f"tolerances.per_symbol.{master_symbol}.max_price_deviation"
+        return "tolerances.max_price_deviation"
+
+    def delay_setting(self, master_symbol: str) -> str:
+        own = self.per_symbol.get(master_symbol)
+        if own is not None and own.max_delay_ms is not None:
+            return f"tolerances.per_symbol.{master_symbol}.max_delay_ms"
+        return "tolerances.max_delay_ms"
 
 
 # ----------------------------------------------------------------------------------- risk

@@ -62,15 +62,12 @@ def _drift(copier: Copier, slave: SlaveLink) -> str:
     stats = copier.metrics.slaves.get(slave.id)
     if stats is None or not stats.copies:
         return "idle" if slave.state is LinkState.CONNECTED else "warn"
-    tol = slave.rules.tolerances
-    recent = list(stats.latency_ms)[-20:]
-    slips = [abs(s) for s in list(stats.slippage_points)[-20:]]
-    worst_latency = max(recent) if recent else 0.0
-    worst_slip = max(slips) if slips else 0.0
-    if slave.state is LinkState.DEGRADED or worst_latency > tol.max_delay_ms or \
-            worst_slip > tol.max_price_deviation_points:
+    # Each recent fill against its own limits (they differ per symbol): the share of its price
+    # limit its slippage used, or of its maximum delay its latency used, whichever is larger.
+    worst = max(list(stats.tolerance_use)[-20:], default=0.0)
+    if slave.state is LinkState.DEGRADED or worst > 1.0:
         return "bad"
-    if worst_latency > tol.max_delay_ms / 2 or worst_slip > tol.max_price_deviation_points / 2 or slave.refused:
+    if worst > 0.5 or slave.refused:
         return "warn"
     return "ok"
 
