@@ -676,6 +676,11 @@ def _apply_setting(data: dict, item: str) -> None:
             raise Refused(f"--set {key}: {where} is a single value ({json.dumps(child)}), not a group of rules")
         node = child
     node[path[-1]] = value
+    from copier_gui.core.rules import RENAMED_KEYS
+
+    # An older key stands for a newer one the saved rules already hold: it replaces it.
+    if path[-1] in RENAMED_KEYS:
+        node.pop(RENAMED_KEYS[path[-1]], None)
 
 
 def _edit_in_editor(account_id: str, rules: dict) -> tuple[Any, str]:

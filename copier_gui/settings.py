@@ -41,9 +41,37 @@ __all__ = [
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
 
+
+def _v1_price_limits_in_units(raw: dict[str, Any]) -> dict[str, Any]:
+    """v1 -> v2: a slave's price tolerance became ``{value, unit}``, and leaving it out now means
+    the asset class's default. Each slave keeps exactly what it had: its own
+    ``max_price_deviation_points: N`` as N points, or the 200 points v1 gave a slave without one.
+
+    Anything that is not the expected shape is left as it is, for validation to explain.
+    """
+    accounts = raw.get("accounts")
+    if not isinstance(accounts, list):
+        return raw
+    migrated = []
+    for account in accounts:
+        if isinstance(account, dict) and account.get("role") == "slave":
+            rules = account.get("rules")
+            rules = {} if rules is None else rules
+            tolerances = rules.get("tolerances") if isinstance(rules, dict) else None
+            tolerances = {} if tolerances is None and isinstance(rules, dict) else tolerances
+            if isinstance(tolerances, dict) and "max_price_deviation" not in tolerances:
+                tolerances = dict(tolerances)
+                points = tolerances.pop("max_price_deviation_points", 200)
+                tolerances["max_price_deviation"] = {"value": points, "unit": "point"}
+                account = {**account, "rules": {**rules, "tolerances": tolerances}}
+        migrated.append(account)
+    raw["accounts"] = migrated
+    return raw
+
+
 # MIGRATIONS[i] turns a version i+1 file (the raw dict) into version i+2. Append only: a released
 # step never changes, because files written by that release depend on it.
-MIGRATIONS: list[Migration] = []
+MIGRATIONS: list[Migration] = [_v1_price_limits_in_units]
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 
 ACCOUNT_ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,38}[a-z0-9])?$")

@@ -388,6 +388,20 @@ def test_rules_edit_names_the_field_of_a_bad_value_and_saves_nothing(cli, home, 
     assert (home / "settings.json").read_bytes() == before
 
 
+def test_rules_edit_takes_a_price_limit_in_units_and_the_older_points_key(cli, home):
+    assert link_demo(cli, "harbor", "slave", "harbor_fx")[0] == 0
+    code, out, err = cli("accounts", "rules", "edit", "harbor", "--set",
+                         'tolerances.max_price_deviation={"value": 2, "unit": "pip"}')
+    assert code == 0, err
+    assert settings(home).account("harbor").rules.tolerances.max_price_deviation.unit == "pip"
+    # The older key replaces the limit it stands for, rather than contradicting it.
+    code, out, err = cli("accounts", "rules", "edit", "harbor", "--set", "tolerances.max_price_deviation_points=50")
+    assert code == 0, err
+    limit = settings(home).account("harbor").rules.tolerances.max_price_deviation
+    assert (limit.value, limit.unit) == (50, "point")
+    assert "max_price_deviation_points" not in (home / "settings.json").read_text()
+
+
 def test_rules_edit_from_a_file(cli, home, tmp_path):
     assert link_demo(cli, "harbor", "slave", "harbor_fx")[0] == 0
     good = tmp_path / "rules.yaml"

@@ -204,7 +204,9 @@ def _points_key_to_limit(data: Any) -> Any:
         return data
     data = dict(data)
     old = data.pop("max_price_deviation_points")
-    if "max_price_deviation" in data:
+    # A null limit is the same as none (the rules as shown list it), so only a limit given both ways
+    # is a contradiction.
+    if data.get("max_price_deviation") is not None:
         raise ValueError("give max_price_deviation or the older max_price_deviation_points, not both "
                          "(max_price_deviation_points: N means max_price_deviation: {value: N, unit: point})")
     if isinstance(old, bool) or not isinstance(old, int | float) or not 0 <= old <= MAX_DEVIATION:

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from copier_gui.clock import VirtualClock
 from copier_gui.core.copier import DEFAULT_MAGIC
-from copier_gui.core.rules import CopyRules, Sizing, SizingMode, SymbolMapping
+from copier_gui.core.rules import CopyRules, DeviationLimit, Sizing, SizingMode, SymbolMapping
 from copier_gui.paths import user_paths
 from copier_gui.settings import (
     SCHEMA_VERSION,
@@ -51,7 +51,7 @@ def _write(path, data) -> None:
 def test_a_missing_file_is_a_first_run_with_defaults(paths):
     settings = load_settings(paths.settings_file)
     assert settings == Settings()
-    assert settings.schema_version == SCHEMA_VERSION == 1
+    assert settings.schema_version == SCHEMA_VERSION == 2
     assert settings.accounts == []
     assert settings.copying is True
     assert settings.poll_interval_ms == 5
@@ -75,7 +75,7 @@ def test_round_trip_keeps_every_field(paths):
 def test_saved_json_is_pretty_and_names_the_schema_version(paths):
     save_settings(Settings(accounts=[_master()]), paths.settings_file)
     text = paths.settings_file.read_text(encoding="utf-8")
-    assert text.startswith('{\n  "schema_version": 1,')
+    assert text.startswith('{\n  "schema_version": 2,')
     assert text.endswith("}\n")
 
 
@@ -317,6 +317,71 @@ def test_a_failing_migration_names_the_step(paths):
 def test_new_files_are_written_at_the_current_version(paths):
     settings = load_settings(paths.settings_file, migrations=[_rename_poll])
     assert settings.schema_version == 2
+
+
+# ---------------------------------------------------------------------------- v1 -> v2: price limits in units
+
+def _v1_slave(account_id: str, rules=None) -> dict:
+    slave = {"id": account_id, "role": "slave", "platform": "demo", "demo_profile": "harbor_fx"}
+    if rules is not None:
+        slave["rules"] = rules
+    return slave
+
+
+V1 = {"schema_version": 1, "copying": True, "accounts": [
+    {"id": "master", "role": "master", "platform": "demo", "demo_profile": "meridian_ecn"},
+    _v1_slave("set", {"tolerances": {"max_price_deviation_points": 50, "max_delay_ms": 3000,
+                                     "on_price_deviation": "limit_at_master_price"}}),
+    _v1_slave("tolerances-without-limit", {"tolerances": {"requote_retries": 1}}),
+    _v1_slave("rules-without-tolerances", {"sizing": {"mode": "fixed_lot", "lots": 0.05}}),
+    _v1_slave("no-rules"),
+    _v1_slave("null-rules", None) | {"rules": None},
+]}
+
+
+def test_a_v1_file_loads_with_each_slaves_price_limit_in_points(paths):
+    _write(paths.settings_file, V1)
+    settings = load_settings(paths.settings_file, clock=VirtualClock(STAMP))
+    assert settings.schema_version == 2
+    limits = {a.id: a.copy_rules.tolerances.max_price_deviation for a in settings.accounts if a.role == "slave"}
+    # What each meant in v1: its own points, or the 200 points every slave had when it set none.
+    assert limits == {"set": DeviationLimit(value=50, unit="point"),
+                      "tolerances-without-limit": DeviationLimit(value=200, unit="point"),
+                      "rules-without-tolerances": DeviationLimit(value=200, unit="point"),
+                      "no-rules": DeviationLimit(value=200, unit="point"),
+                      "null-rules": DeviationLimit(value=200, unit="point")}
+    rules = {a.id: a.copy_rules for a in settings.accounts}
+    assert rules["set"].tolerances.max_delay_ms == 3000
+    assert rules["set"].tolerances.on_price_deviation.value == "limit_at_master_price"
+    assert rules["tolerances-without-limit"].tolerances.requote_retries == 1
+    assert rules["rules-without-tolerances"].sizing.lots == 0.05
+    assert settings.accounts[0].rules is None  # a master still has no rules
+    (kept,) = paths.backups_dir.iterdir()
+    assert json.loads(kept.read_text()) == V1
+
+
+def test_a_migrated_file_is_saved_as_v2_in_the_new_shape(paths):
+    _write(paths.settings_file, V1)
+    save_settings(load_settings(paths.settings_file), paths.settings_file)
+    text = paths.settings_file.read_text(encoding="utf-8")
+    assert text.startswith('{\n  "schema_version": 2,')
+    assert "max_price_deviation_points" not in text
+    saved = json.loads(text)
+    set_slave = next(a for a in saved["accounts"] if a["id"] == "set")
+    assert set_slave["rules"]["tolerances"]["max_price_deviation"] == {"value": 50.0, "unit": "point"}
+    assert load_settings(paths.settings_file) == load_settings(paths.settings_file)  # reads back as it is
+
+
+def test_removing_the_limit_from_a_v2_file_gives_the_asset_class_default(paths):
+    _write(paths.settings_file, {"schema_version": 2, "accounts": [_v1_slave("s", {"tolerances": {}})]})
+    (slave,) = load_settings(paths.settings_file).accounts
+    assert slave.copy_rules.tolerances.max_price_deviation is None
+
+
+def test_a_v1_file_with_malformed_rules_is_explained_not_crashed_on(paths):
+    _write(paths.settings_file, {"schema_version": 1, "accounts": [_v1_slave("s", {"tolerances": "tight"})]})
+    with pytest.raises(SettingsError, match=r"tolerances"):
+        load_settings(paths.settings_file)
 
 
 # ---------------------------------------------------------------------------- numbers and keys

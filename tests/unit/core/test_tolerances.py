@@ -70,6 +70,12 @@ def test_giving_both_keys_is_an_error_naming_both():
     assert "max_price_deviation_points" in text and "max_price_deviation " in text
 
 
+def test_the_older_key_beside_a_null_limit_is_no_contradiction():
+    # Rules as shown list the limit as null; a tool adding the older key to them means that key.
+    tol = Tolerances.model_validate({"max_price_deviation": None, "max_price_deviation_points": 40})
+    assert tol.max_price_deviation == DeviationLimit(value=40, unit="point")
+
+
 @pytest.mark.parametrize("bad", [-1, "wide", 1_000_001, None])
 def test_a_bad_older_key_names_it(bad):
     with pytest.raises(ValidationError) as info:
