@@ -319,10 +319,20 @@ class Journal:
         copy_id: str | None = None,
         limit: int | None = None,
         newest_first: bool = True,
+        after_seq: int | None = None,
     ) -> list[JournalEntry]:
-        """Committed entries matching every filter given, after flushing what is queued."""
+        """Committed entries matching every filter given, after flushing what is queued.
+
+        ``after_seq`` keeps only entries after that sequence number: a reader that keeps up reads
+        what is new (with ``newest_first=False`` and a ``limit``, in chunks), not everything again.
+        """
         clauses: list[str] = []
         params: list[Any] = []
+        if after_seq is not None:
+            if after_seq < 0:
+                raise ValueError(f"after_seq must not be negative, got {after_seq}")
+            clauses.append("seq > ?")
+            params.append(after_seq)
         for column, wanted in (("kind", kind), ("account", account), ("copy_id", copy_id)):
             if wanted is not None:
                 clauses.append(f"{column} = ?")

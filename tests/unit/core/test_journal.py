@@ -106,6 +106,22 @@ def test_newest_first_by_default_and_limit(journal):
         journal.entries(limit=-1)
 
 
+def test_entries_after_a_seq_are_only_the_newer_ones(journal):
+    # A reader that keeps up (the window's drift view) asks only for what came after the last
+    # entry it has, in chunks, instead of reading the whole journal again.
+    for i in range(6):
+        journal.record(Kind.INFO if i % 2 else Kind.STATE, f"m{i}")
+    assert [e.seq for e in journal.entries(after_seq=3, newest_first=False)] == [4, 5, 6]
+    assert [e.seq for e in journal.entries(after_seq=0, newest_first=False, limit=2)] == [1, 2]
+    assert [e.seq for e in journal.entries(after_seq=2, newest_first=False, limit=2)] == [3, 4]
+    assert [e.seq for e in journal.entries(after_seq=1, kind=Kind.INFO, newest_first=False)] == [2, 4, 6]
+    assert journal.entries(after_seq=6) == []
+    journal.record(Kind.INFO, "later")
+    assert [e.message for e in journal.entries(after_seq=6)] == ["later"]
+    with pytest.raises(ValueError):
+        journal.entries(after_seq=-1)
+
+
 def test_record_returns_consecutive_seqs(journal):
     assert [journal.record(Kind.INFO, "x") for _ in range(5)] == [1, 2, 3, 4, 5]
 
