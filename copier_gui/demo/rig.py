@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from copier_gui.assembly import Runtime, build_runtime
 from copier_gui.clock import SYSTEM_CLOCK, Clock
 from copier_gui.connectors.mt5 import InlineInvoker, MT5Connector, ThreadInvoker
-from copier_gui.core.rules import CopyRules, Sizing, SizingMode, SymbolMapping, Tolerances
+from copier_gui.core.rules import CopyRules, Sizing, SizingMode, SymbolMapping
 from copier_gui.demo.strategy import LocalTrader, MasterStrategy, WorkerTrader
 from copier_gui.paths import UserPaths
 from copier_gui.runtime import Connection, worker_log_level
@@ -43,10 +43,9 @@ def demo_settings(n_slaves: int, *, poll_interval_ms: float = 5.0) -> Settings:
     accounts = [AccountSettings(id="master", role="master", platform="demo", demo_profile=MASTER_PROFILE,
                                 login=FIRST_LOGIN)]
     for i in range(n_slaves):
-        # Crypto and index quotes move thousands of points between ticks; the demo's tolerance is
-        # wide enough to copy them, and refusals still show whenever a quote runs away.
-        rules = CopyRules(sizing=_SIZINGS[i % len(_SIZINGS)], symbols=SymbolMapping(),
-                          tolerances=Tolerances(max_price_deviation_points=3000))
+        # No price tolerance is set: each symbol gets its asset class's default (pips on pairs,
+        # basis points on gold, indices and coins), as a trader's new slave does.
+        rules = CopyRules(sizing=_SIZINGS[i % len(_SIZINGS)], symbols=SymbolMapping())
         accounts.append(AccountSettings(id=f"slave-{i + 1}", role="slave", platform="demo",
                                         demo_profile=SLAVE_PROFILES[i % len(SLAVE_PROFILES)],
                                         login=FIRST_LOGIN + i + 1, rules=rules))
