@@ -1,5 +1,5 @@
-"""What a replay writes down: each account's positions and orders, the journal, and when each copy
-was requested and filled, all in virtual seconds from the scenario's start.
+"""What a replay writes down: each account's positions and orders, the journal, when each copy was
+requested and filled, all in virtual seconds from the scenario's start, and each slave's drift.
 
 Everything here only reads: taking a checkpoint in the middle of a run changes nothing the copier
 sees, so a scenario with checkpoints plays exactly as one without.
@@ -8,8 +8,10 @@ sees, so a scenario with checkpoints plays exactly as one without.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from copier_gui.core import tags
+from copier_gui.core.drift_ledger import DriftLedger, Marks, SlaveDrift
 from copier_gui.core.journal import JournalEntry
 
 
@@ -70,6 +72,32 @@ def copy_times(entries: list[JournalEntry], copies: list[dict], start: float) ->
                     "request_sent_at_s": None if sent is None else round(sent - start, 6),
                     "fill_received_at_s": None if received is None else round(received - start, 6)})
     return out
+
+
+def terminal_marks(terminals: Mapping[str, object]) -> Marks:
+    """account -> symbol -> side -> the price each open position closes at now, as its terminal
+    shows it (``price_current``): what drift values a trade still open at the end of a run at."""
+    marks: dict[str, dict[str, dict[str, float]]] = {}
+    for account, terminal in terminals.items():
+        _, positions, _ = terminal.sim.view()
+        for p in sorted(positions, key=lambda p: (p.symbol, p.type, p.ticket)):
+            if p.price_current > 0:
+                side = "buy" if p.type == 0 else "sell"
+                marks.setdefault(account, {}).setdefault(p.symbol, {})[side] = p.price_current
+    return marks
+
+
+def slave_drifts(entries: list[JournalEntry], marks: Marks) -> dict[str, SlaveDrift]:
+    """Each slave's drift over the whole run, folded from its journal as a live report folds it;
+    ``marks`` value what is still open when the run ends."""
+    ledger = DriftLedger()
+    ledger.feed(entries)
+    return ledger.drift(marks=marks)
+
+
+def drift_report(drifts: Mapping[str, SlaveDrift]) -> dict:
+    """The report's ``drift`` section: slave -> tracking difference, ideal, actual and parts."""
+    return {slave: drift.as_json() for slave, drift in sorted(drifts.items())}
 
 
 def _rounded(value):

@@ -5,6 +5,8 @@ journal and copy book), except that the event loop's clock is virtual and a brok
 passes on that clock without holding up the loop. So the master's timeline, the other accounts and
 the faults go on while a slave's request is in flight, as they do live. The report is serialised
 with sorted keys and fixed float formatting, so the same scenario and seed give the same bytes.
+Each slave's drift comes from the run's journal through the same fold a live report uses, so a
+replayed figure and a live one mean the same.
 """
 
 from __future__ import annotations
@@ -21,12 +23,21 @@ from copier_gui.connectors.mt5 import MT5Connector
 from copier_gui.connectors.mt5.invoker import VirtualLatencyInvoker
 from copier_gui.core.copier import Copier
 from copier_gui.core.copybook import CopyBook
+from copier_gui.core.drift_ledger import SlaveDrift
 from copier_gui.core.executor import Notice
 from copier_gui.core.journal import Journal
-from copier_gui.core.metrics import Metrics
+from copier_gui.core.metrics import CopyMetrics, Metrics
 from copier_gui.core.riskstore import RISK_FILE, RiskStore
 from copier_gui.replay.process import CopierProcess
-from copier_gui.replay.report import account_report, copy_times, journal_report, report_bytes
+from copier_gui.replay.report import (
+    account_report,
+    copy_times,
+    drift_report,
+    journal_report,
+    report_bytes,
+    slave_drifts,
+    terminal_marks,
+)
 from copier_gui.replay.scenario import (
     CopierCrashFault,
     DisconnectFault,
@@ -45,7 +56,22 @@ from copier_gui.settings import AccountSettings, Settings
 from copier_gui.sim import PROFILES, Faults, Latency, Market, new_terminal
 from copier_gui.sim.faults import NO_FAULTS
 
-__all__ = ["report_bytes", "run_scenario", "run_scenario_file"]
+__all__ = ["Replay", "play", "report_bytes", "run_scenario", "run_scenario_file"]
+
+
+@dataclass(frozen=True)
+class Replay:
+    """One run's report, and the parts of it other reports are drawn from."""
+
+    scenario: Scenario
+    report: dict
+    drifts: dict[str, SlaveDrift]
+    copies: list[CopyMetrics]
+
+    @property
+    def end_wall(self) -> float:
+        """When the run ended, in UTC seconds on its virtual clock."""
+        return self.scenario.start.timestamp() + self.scenario.end_s
 
 
 @dataclass
@@ -224,7 +250,8 @@ async def _play(run: _Run) -> None:
     run.crashes = process.crashes
 
 
-def run_scenario(scenario: Scenario) -> dict:
+def play(scenario: Scenario) -> Replay:
+    """Run a scenario; the same scenario gives the same report and drift, to the byte."""
     clock = VirtualClock(scenario.start.timestamp())
     market = Market(scenario.seed, clock)
     accounts = []
@@ -240,8 +267,11 @@ def run_scenario(scenario: Scenario) -> dict:
             entries = journal.entries(newest_first=False)
         finally:
             journal.close()
+        # Valued at the terminals' own prices when the run ends: there even when the copier is
+        # down at the end and never journaled any.
+        drifts = slave_drifts(entries, terminal_marks({a.id: a.terminal for a in accounts}))
         copies = [m.as_dict() for m in run.metrics.copies]
-        return {
+        report = {
             "scenario": {"description": scenario.description, "seed": scenario.seed,
                          "start": scenario.start.isoformat(), "duration_s": scenario.duration_s,
                          "crashes": run.crashes},
@@ -254,7 +284,13 @@ def run_scenario(scenario: Scenario) -> dict:
             "events": run.events,
             "journal": journal_report(entries, start),
             "summary": run.metrics.summary(),
+            "drift": drift_report(drifts),
         }
+        return Replay(scenario, report, drifts, list(run.metrics.copies))
+
+
+def run_scenario(scenario: Scenario) -> dict:
+    return play(scenario).report
 
 
 def run_scenario_file(path: Path | str) -> bytes:
