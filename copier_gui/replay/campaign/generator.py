@@ -124,7 +124,8 @@ def _rules(rng: random.Random, master_profile: str, slave_profile: str, symbols:
     if rng.random() < 0.7:
         # Lenient tolerances: outages and latency then still end in copies, which the oracle can
         # check volume by volume; strict ones end in refusals, which it checks for a reason.
-        rules["tolerances"] = {"max_delay_ms": 600_000, "max_price_deviation_points": 1_000_000}
+        rules["tolerances"] = {"max_delay_ms": 600_000,
+                               "max_price_deviation": {"value": 1_000_000, "unit": "point"}}
     stops: dict = {}
     if rng.random() < 0.1:
         stops["mode"] = "none"
