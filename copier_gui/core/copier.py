@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -126,6 +127,7 @@ class Copier:
         self._change_wall: dict[int, float] = {}  # master ticket -> when it was last increased (UTC s)
         self._listeners: list[Callable[[Notice], None]] = []
         self._tasks: set[asyncio.Task] = set()
+        self._cost_tasks: set[asyncio.Task] = set()  # reading closed positions' costs
         self._running = False
         self.started_wall = clock.time()
         # Each slave's risk figures and halts; in memory unless the caller gives a file-backed store.
@@ -212,6 +214,9 @@ class Copier:
 
     async def stop(self) -> None:
         self._running = False
+        # Costs being read are journaled, not cut off: a report of this session counts them.
+        if self._cost_tasks:
+            await asyncio.wait(set(self._cost_tasks), timeout=5.0)
         await cancel_and_wait(self._tasks)
         self._tasks.clear()
         # What open positions were worth when copying stopped: a report of this session values them.
@@ -498,6 +503,8 @@ class Copier:
             self.journal.record("master_event", event.describe(), account=self.master_id,
                                 ticket=event.ticket, kind_of_event=event.kind.value, symbol=event.symbol,
                                 master_time_msc=event.master_time_msc, **_position_data(event))
+            if event.kind is EventKind.CLOSED and event.position is not None:
+                self._collect_costs(self.master_id, self.master, event.position.identifier, event.ticket)
             self._notify(Notice("master", self.master_id, event.describe(), event.ticket))
 
     def _context(self, wall: float, mono: float) -> StepContext:
@@ -620,6 +627,8 @@ class Copier:
                 # were journaled once and are not steps.
                 steps = [s for s in steps if not _refused_entry(s, slave.refused)]
                 await slave.executor.run(steps, ctx, slave.symbols)
+                for position_id, ticket in slave.executor.take_closed():
+                    self._collect_costs(slave.id, slave.connector, position_id, ticket)
                 slave.throttle_strikes = 0
                 if steps:
                     self.journal.record("plan", f"{len(steps)} step(s) for {slave.id} ({reason})", account=slave.id,
@@ -1028,6 +1037,29 @@ class Copier:
     async def _refresh_snapshot(slave: SlaveLink) -> None:
         with contextlib.suppress(ConnectorError, Unreachable, asyncio.TimeoutError):
             slave.last_snapshot = await asyncio.wait_for(slave.connector.snapshot(), 5.0)
+
+    def _collect_costs(self, account: str, connector: Connector, position_id: int, master_ticket: int) -> None:
+        """Journal what a closed position cost (commission, fee, swap), read from its deals after
+        the fact, off the copy path: drift attribution's ``costs`` part."""
+        task = self._spawn(self._journal_costs(account, connector, position_id, master_ticket),
+                           f"costs:{account}:{position_id}")
+        self._cost_tasks.add(task)
+        task.add_done_callback(self._cost_tasks.discard)
+
+    async def _journal_costs(self, account: str, connector: Connector, position_id: int, master_ticket: int) -> None:
+        try:
+            deals = await connector.position_costs(position_id)
+        except (ConnectorError, Unreachable) as exc:
+            text = exc.message if isinstance(exc, ConnectorError) else str(exc)
+            self.journal.record("info", f"the costs of {account} position #{position_id} (master #{master_ticket}) "
+                                f"were not read, so drift reports count none for it: {text}", account=account)
+            return
+        commission = math.fsum(d.commission + d.fee for d in deals)
+        swap = math.fsum(d.swap for d in deals)
+        self.journal.record("costs", f"{account} position #{position_id} (master #{master_ticket}) cost "
+                            f"commission {commission:+.2f}, swap {swap:+.2f}", account=account,
+                            master_ticket=master_ticket, position=position_id, commission=round(commission, 8),
+                            swap=round(swap, 8))
 
     def _journal_marks(self) -> None:
         marks = self.marks()

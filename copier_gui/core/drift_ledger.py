@@ -110,6 +110,7 @@ class DriftLedger:
         self._masters: dict[int, _MasterTrade] = {}
         self._copies: dict[tuple[str, int], _SlaveCopy] = {}
         self._marks: list[tuple[float, dict]] = []
+        self._costs: dict[tuple[str, int], tuple[float, float]] = {}  # (account, master ticket) -> commission, swap
         self.last_seq = 0
         self.last_wall = 0.0
 
@@ -187,6 +188,14 @@ class DriftLedger:
         drift = data.get("drift") if isinstance(data.get("drift"), dict) else {}
         copy.refusal = (e.message, drift)
 
+    def _costs_entry(self, e: JournalEntry) -> None:
+        data = e.data
+        if "master_ticket" not in data:
+            return
+        key = (e.account, int(data["master_ticket"]))
+        commission, swap = self._costs.get(key, (0.0, 0.0))
+        self._costs[key] = (commission + float(data.get("commission") or 0.0), swap + float(data.get("swap") or 0.0))
+
     def _marks_entry(self, e: JournalEntry) -> None:
         if isinstance(e.data.get("marks"), dict):
             self._marks.append((e.wall, e.data["marks"]))
@@ -256,6 +265,9 @@ class DriftLedger:
                end: float, marks: Marks, k_by_symbol: dict[str, float]) -> tuple[CopiedTrade, float]:
         master_exit = master_close if master_done else None
         master_mark = None if master_done else master_close
+        # The master's costs scale with the volume as its P&L does; the slave's are its own.
+        master_commission, master_swap = self._costs.get((self.master_id, m.ticket), (0.0, 0.0))
+        slave_commission, slave_swap = self._costs.get((slave, m.ticket), (0.0, 0.0))
         last_exit = max((w for w, _, _, _ in copy.exits if w < end), default=m.opened_wall)
         entries = [x for x in copy.entries if x[0] < end]
         if entries or copy.exits:
@@ -283,7 +295,10 @@ class DriftLedger:
                 ideal_volume=ideal, intended_volume=intended, filled_volume=filled,
                 money_per_price_unit_per_lot=copy.money_per_price_lot, slave_quote_at_request=quote,
                 slave_entry=slave_entry, slave_exit=slave_close if slave_done else None,
-                slave_mark=None if slave_done else slave_close, key=f"#{m.ticket}")
+                slave_mark=None if slave_done else slave_close, key=f"#{m.ticket}",
+                slave_commission=slave_commission, slave_swap=slave_swap,
+                master_commission_scaled=master_commission * ideal / m.volume_in,
+                master_swap_scaled=master_swap * ideal / m.volume_in)
             done_at = max(last_exit, max((w for w, _, _ in m.exits), default=m.opened_wall))
             return trade, done_at if master_done and slave_done else end
         reason, data = copy.refusal  # type: ignore[misc]  # a copy record has entries, exits or a refusal
@@ -296,7 +311,9 @@ class DriftLedger:
         trade = CopiedTrade(
             side=side, master_entry=m.entry, master_exit=master_exit, master_mark=master_mark,
             ideal_volume=ideal, intended_volume=0.0, filled_volume=0.0, money_per_price_unit_per_lot=k,
-            missed_reason=None if sized_out else reason, key=f"#{m.ticket}")
+            missed_reason=None if sized_out else reason, key=f"#{m.ticket}",
+            master_commission_scaled=master_commission * ideal / m.volume_in,
+            master_swap_scaled=master_swap * ideal / m.volume_in)
         done_at = max((w for w, _, _ in m.exits), default=m.opened_wall)
         return trade, done_at if master_done else end
 
@@ -307,6 +324,7 @@ _HANDLERS = {
     Kind.INFO: DriftLedger._copied,
     Kind.REFUSAL: DriftLedger._refusal,
     Kind.MARKS: DriftLedger._marks_entry,
+    Kind.COSTS: DriftLedger._costs_entry,
 }
 
 

@@ -118,6 +118,7 @@ class SlaveExecutor:
         self.instance = ""  # this copier's name in tags (see tags.comment_for)
         self.currency = ""  # the account's currency, which money figures are in
         self.specs: dict[str, SymbolSpec] = {}  # the slave's symbols, as the copier last loaded them
+        self._closed: list[tuple[int, int]] = []  # (position id, master ticket) closed in full
         self.modified_at: dict[int, float] = {}  # slave position ticket -> monotonic time of the last modify
         self._gone_before: set[int] = set()  # slave tickets missing at the last forget_gone
         # Asks the copier for one more pass after a delay (stops held back by MODIFY_INTERVAL_S).
@@ -463,16 +464,25 @@ class SlaveExecutor:
         cid = tags.copy_id(ctx.master_account, step.master_ticket, self.slave_id, leg)
         request = ClosePosition(ticket=pos.ticket, symbol=pos.symbol, side=pos.side, volume=step.volume,
                                 magic=self.magic, comment=tags.comment_for(step.master_ticket, instance=self.instance))
-        await self._exit(cid, step.master_ticket, request, lambda: self.connector.close(request),
-                         label=f"close {step.volume:g} of {pos.symbol} #{pos.ticket} ({step.reason})",
-                         what=f"close {pos.symbol} #{pos.ticket}", action="close" if step.closes_all else "reduce",
-                         side=pos.side.opposite, ctx=ctx, specs=specs, entry_price=pos.price_open)
+        report = await self._exit(cid, step.master_ticket, request, lambda: self.connector.close(request),
+                                  label=f"close {step.volume:g} of {pos.symbol} #{pos.ticket} ({step.reason})",
+                                  what=f"close {pos.symbol} #{pos.ticket}",
+                                  action="close" if step.closes_all else "reduce",
+                                  side=pos.side.opposite, ctx=ctx, specs=specs, entry_price=pos.price_open)
+        if step.closes_all and report is not None and report.status is Status.FILLED:
+            self._closed.append((pos.identifier or pos.ticket, step.master_ticket))
+
+    def take_closed(self) -> list[tuple[int, int]]:
+        """The (position id, master ticket) of copies closed in full since the last call, so the
+        copier can read what they cost."""
+        closed, self._closed = self._closed, []
+        return closed
 
     async def _exit(self, cid: str, master_ticket: int, request: ClosePosition | OpenPosition, send, *, label: str,
                     what: str, action: str, side: Side, ctx: StepContext, specs: dict[str, SymbolSpec],
-                    entry_price: float = 0.0) -> None:
-        """Send an exit and record its fill. Exits are retried harder than entries: a requote must
-        never leave a position open."""
+                    entry_price: float = 0.0) -> ExecutionReport | None:
+        """Send an exit and record its fill; its report if it passed. Exits are retried harder than
+        entries: a requote must never leave a position open."""
         retries = max(5, self.rules.tolerances.requote_retries)
         for attempt in range(retries + 1):
             self._request(cid, label, request)
@@ -484,13 +494,14 @@ class SlaveExecutor:
                 continue
             if not report.status.ok:
                 self._fail(master_ticket, what, report, cid)
-                return
+                return None
             spec = specs.get(request.symbol) or await self.connector.symbol(request.symbol)
             if spec is not None:
                 self._record_fill(cid, master_ticket, request.symbol, action, side, report, request.volume,
                                   ctx.master_exit_price.get(master_ticket, 0.0), spec, ctx, handed_mono, attempt,
                                   exit=True, position_side=side.opposite, entry_price=entry_price)
-            return
+            return report
+        return None
 
     async def _net(self, step: NetStep, ctx: StepContext, specs: dict[str, SymbolSpec]) -> None:
         """One tagged market deal on a netting account. Deals net against the symbol's one position

@@ -62,8 +62,9 @@ class Kind:
     ERROR = "error"
     INFO = "info"
     MARKS = "marks"  # prices of open positions, so a report from the journal values them
+    COSTS = "costs"  # what a closed position cost (commission, fee, swap), read from its deals
 
-    ALL = (MASTER_EVENT, PLAN, REQUEST, RESULT, CORRECTION, REFUSAL, STATE, ERROR, INFO, MARKS)
+    ALL = (MASTER_EVENT, PLAN, REQUEST, RESULT, CORRECTION, REFUSAL, STATE, ERROR, INFO, MARKS, COSTS)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -123,6 +123,17 @@ class DealShare:
 
 
 @dataclass(frozen=True, slots=True)
+class DealCosts:
+    """What one deal of a position cost, in the account currency, as the broker booked it (a charge
+    is negative), with the deal's comment, which says which master position a copy's deal was for."""
+
+    comment: str
+    commission: float
+    swap: float
+    fee: float
+
+
+@dataclass(frozen=True, slots=True)
 class Position:
     ticket: int
     identifier: int

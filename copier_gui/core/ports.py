@@ -14,6 +14,7 @@ from copier_gui.core.model import (
     AccountState,
     CancelPending,
     ClosePosition,
+    DealCosts,
     ExecutionReport,
     ModifyPending,
     ModifyStops,
@@ -79,3 +80,7 @@ class Connector(Protocol):
     async def modify_pending(self, request: ModifyPending) -> ExecutionReport: ...
 
     async def cancel(self, request: CancelPending) -> ExecutionReport: ...
+
+    async def position_costs(self, position_id: int) -> tuple[DealCosts, ...]:
+        """The costs of each deal of a position, open or closed (drift attribution's ``costs``);
+        raises ConnectorError when unreachable."""

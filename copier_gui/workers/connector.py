@@ -20,6 +20,7 @@ from copier_gui.core.model import (
     AccountState,
     CancelPending,
     ClosePosition,
+    DealCosts,
     ExecutionReport,
     ModifyPending,
     ModifyStops,
@@ -198,6 +199,10 @@ class WorkerConnector:
     async def symbol(self, name: str) -> SymbolSpec | None:
         result = await self._request(self._alive(), "symbol", {"name": name})
         return None if result is None else self._decode(protocol.spec_from_wire, result, "symbol")
+
+    async def position_costs(self, position_id: int) -> tuple[DealCosts, ...]:
+        result = await self._request(self._alive(), "position_costs", {"position": int(position_id)})
+        return self._decode(protocol.costs_from_wire, result, "position costs")
 
     def _decode(self, decoder, value, what: str):
         try:

@@ -16,6 +16,7 @@ from copier_gui.core.model import (
     AccountState,
     CancelPending,
     ClosePosition,
+    DealCosts,
     DealShare,
     ExecutionReport,
     ModifyPending,
@@ -236,6 +237,12 @@ def account_from_wire(data: Any) -> AccountState:
 
 def spec_from_wire(data: Any) -> SymbolSpec:
     return dataclass_from_wire(SymbolSpec, data)
+
+
+def costs_from_wire(data: Any) -> tuple[DealCosts, ...]:
+    if not isinstance(data, list):
+        raise ProtocolError(f"position costs must be a list, not {type(data).__name__}")
+    return tuple(dataclass_from_wire(DealCosts, item) for item in data)
 
 
 def capabilities_from_wire(data: Any) -> Capabilities:

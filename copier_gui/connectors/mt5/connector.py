@@ -48,6 +48,7 @@ from copier_gui.core.model import (
     AccountState,
     CancelPending,
     ClosePosition,
+    DealCosts,
     DealShare,
     ExecutionReport,
     Filling,
@@ -425,6 +426,15 @@ class MT5Connector:
 
     async def cancel(self, request: CancelPending) -> ExecutionReport:
         return await self._invoker.call(self._trade, self._build_cancel, request, deal=False)
+
+    async def position_costs(self, position_id: int) -> tuple[DealCosts, ...]:
+        return await self._invoker.call(self._position_costs, position_id)
+
+    def _position_costs(self, position_id: int) -> tuple[DealCosts, ...]:
+        deals = self._read(self._api.history_deals_get, position=int(position_id),
+                           what=f"the deals of position {position_id}")
+        return tuple(DealCosts(str(d.comment), float(d.commission), float(d.swap), float(d.fee))
+                     for d in sorted(deals, key=lambda d: (d.time_msc, d.ticket)))
 
     def _build_open(self, req: OpenPosition) -> tuple[dict, dict]:
         spec = self._trade_spec(req.symbol)

@@ -89,6 +89,23 @@ def test_worked_example_one_copied_trade():
     assert d.as_json()["tracking_difference"] == -13.5
 
 
+def test_costs_are_the_slaves_own_minus_the_masters_scaled_to_the_ideal_volume():
+    j = Journal()
+    j.start("s1")
+    j.master(10.0, 7, "opened", volume=2.0, price_open=1.10000)
+    j.fill(10.2, "s1", 7, "open", volume=0.5, price=1.10000, ideal=0.5, sized=0.5, master_volume=2.0)
+    j.master(50.0, 7, "closed", volume=2.0, previous=2.0, price=1.10000)
+    j.fill(50.3, "s1", 7, "close", volume=0.5, price=1.10000, entry_price=1.1)
+    j.add(50.5, "costs", "master", "", master_ticket=7, position=7, commission=-14.0, swap=-2.0)
+    j.add(50.6, "costs", "s1", "", master_ticket=7, position=99, commission=-2.5, swap=-1.0)
+    a = _drift(j)["s1"].attribution
+    # Perfect copying of a quarter of the master's volume pays a quarter of its costs: -4.00.
+    assert a.ideal == pytest.approx(-4.0)
+    assert a.actual == pytest.approx(-3.5)
+    assert a.parts["costs"] == pytest.approx(0.5)
+    assert a.total == pytest.approx(0.5)
+
+
 def test_missed_trade_is_its_whole_ideal_and_an_excluded_one_is_not_counted():
     j = Journal()
     j.start("s1")
@@ -248,6 +265,8 @@ def test_copier_journal_gives_the_slaves_own_profit_from_its_broker():
         await copier.stop()
 
     rig.run(script)
+    if not rig.master.sim.connected:
+        assert rig.master.initialize()
     ledger = DriftLedger()
     ledger.feed(rig.journal.entries(newest_first=False))
     drift = ledger.drift()
@@ -257,10 +276,18 @@ def test_copier_journal_gives_the_slaves_own_profit_from_its_broker():
             assert terminal.initialize()  # the copier shut its session down when it stopped
         everything = terminal.history_deals_get(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
         deals = [d for d in everything if tags.master_ticket_of(d.comment) is not None]
-        broker_profit = math.fsum(d.profit for d in deals)
+        broker_result = math.fsum(d.profit + d.commission + d.swap + d.fee for d in deals)
+        broker_costs = math.fsum(d.commission + d.swap + d.fee for d in deals)
         d = drift[sid]
         assert d.unvalued == [] and len(d.trades) == 2
         assert d.currency == terminal.account_info().currency
         # The broker books each deal's profit rounded to the cent, at its own rates.
-        assert d.attribution.actual == pytest.approx(broker_profit, abs=0.02 * len(deals))
+        assert d.attribution.actual == pytest.approx(broker_result, abs=0.02 * len(deals))
         assert math.fsum(d.attribution.parts.values()) == pytest.approx(d.attribution.total)
+        slave_costs = math.fsum(t.trade.slave_commission + t.trade.slave_swap for t in d.attribution.per_trade)
+        assert slave_costs == pytest.approx(broker_costs)
+    # The master's broker charges commission, so perfect copying would have paid its share too.
+    master_deals = rig.master.history_deals_get(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+    assert math.fsum(d.commission for d in master_deals) < 0
+    for d in drift.values():
+        assert all(t.trade.master_commission_scaled < 0 for t in d.attribution.per_trade)
