@@ -627,8 +627,11 @@ class Copier:
                 # were journaled once and are not steps.
                 steps = [s for s in steps if not _refused_entry(s, slave.refused)]
                 await slave.executor.run(steps, ctx, slave.symbols)
-                for position_id, ticket in slave.executor.take_closed():
-                    self._collect_costs(slave.id, slave.connector, position_id, ticket)
+                for position_id, ticket, symbol in slave.executor.take_closed():
+                    if not position_id:  # a netting share: its deals are on the symbol's position
+                        position_id = next((p.identifier for p in actual.positions if p.symbol == symbol), 0)
+                    if position_id:
+                        self._collect_costs(slave.id, slave.connector, position_id, ticket, tagged=not hedging)
                 slave.throttle_strikes = 0
                 if steps:
                     self.journal.record("plan", f"{len(steps)} step(s) for {slave.id} ({reason})", account=slave.id,
@@ -1038,17 +1041,23 @@ class Copier:
         with contextlib.suppress(ConnectorError, Unreachable, asyncio.TimeoutError):
             slave.last_snapshot = await asyncio.wait_for(slave.connector.snapshot(), 5.0)
 
-    def _collect_costs(self, account: str, connector: Connector, position_id: int, master_ticket: int) -> None:
+    def _collect_costs(self, account: str, connector: Connector, position_id: int, master_ticket: int, *,
+                       tagged: bool = False) -> None:
         """Journal what a closed position cost (commission, fee, swap), read from its deals after
-        the fact, off the copy path: drift attribution's ``costs`` part."""
-        task = self._spawn(self._journal_costs(account, connector, position_id, master_ticket),
-                           f"costs:{account}:{position_id}")
+        the fact, off the copy path: drift attribution's ``costs`` part. ``tagged``: the position
+        is a netting slave's, shared by several copies, and only the deals tagged with this master
+        ticket are this copy's."""
+        task = self._spawn(self._journal_costs(account, connector, position_id, master_ticket, tagged),
+                           f"costs:{account}:{position_id}:{master_ticket}")
         self._cost_tasks.add(task)
         task.add_done_callback(self._cost_tasks.discard)
 
-    async def _journal_costs(self, account: str, connector: Connector, position_id: int, master_ticket: int) -> None:
+    async def _journal_costs(self, account: str, connector: Connector, position_id: int, master_ticket: int,
+                             tagged: bool) -> None:
         try:
             deals = await connector.position_costs(position_id)
+            if tagged:
+                deals = tuple(d for d in deals if tags.master_ticket_of(d.comment) == master_ticket)
         except (ConnectorError, Unreachable) as exc:
             text = exc.message if isinstance(exc, ConnectorError) else str(exc)
             self.journal.record("info", f"the costs of {account} position #{position_id} (master #{master_ticket}) "

@@ -118,7 +118,7 @@ class SlaveExecutor:
         self.instance = ""  # this copier's name in tags (see tags.comment_for)
         self.currency = ""  # the account's currency, which money figures are in
         self.specs: dict[str, SymbolSpec] = {}  # the slave's symbols, as the copier last loaded them
-        self._closed: list[tuple[int, int]] = []  # (position id, master ticket) closed in full
+        self._closed: list[tuple[int, int, str]] = []  # (position id, master ticket, symbol) closed in full
         self.modified_at: dict[int, float] = {}  # slave position ticket -> monotonic time of the last modify
         self._gone_before: set[int] = set()  # slave tickets missing at the last forget_gone
         # Asks the copier for one more pass after a delay (stops held back by MODIFY_INTERVAL_S).
@@ -410,7 +410,9 @@ class SlaveExecutor:
             # The limit in the unit the trader set it in, at the spread of the refused quote.
             spread = (report.ask - report.bid) / spec.point if report.bid and report.ask else 0.0
             limit = price_limit(self.rules.tolerances, d.master_symbol or d.symbol, spec, d.master_price)
-            return (f"skipped: {d.symbol} at {price:.{spec.digits}f} is {deviation:.0f} points worse than the "
+            same = limit.in_unit(deviation, spec, d.master_price, spread)
+            return (f"skipped: {d.symbol} at {price:.{spec.digits}f} is {deviation:.0f} points "
+                    f"{f'({same}) ' if same else ''}worse than the "
                     f"master's fill {d.master_price:.{spec.digits}f} at {self.broker}, beyond the "
                     f"{limit.describe(spec, d.master_price, spread)}"
                     + (f" (after {attempts} requote(s))" if attempts else ""))
@@ -470,11 +472,12 @@ class SlaveExecutor:
                                   action="close" if step.closes_all else "reduce",
                                   side=pos.side.opposite, ctx=ctx, specs=specs, entry_price=pos.price_open)
         if step.closes_all and report is not None and report.status is Status.FILLED:
-            self._closed.append((pos.identifier or pos.ticket, step.master_ticket))
+            self._closed.append((pos.identifier or pos.ticket, step.master_ticket, pos.symbol))
 
-    def take_closed(self) -> list[tuple[int, int]]:
-        """The (position id, master ticket) of copies closed in full since the last call, so the
-        copier can read what they cost."""
+    def take_closed(self) -> list[tuple[int, int, str]]:
+        """The (position id, master ticket, symbol) of copies closed in full since the last call,
+        so the copier can read what they cost. A netting share's position id is 0: its deals sit on
+        the symbol's one position, which the copier looks up."""
         closed, self._closed = self._closed, []
         return closed
 
@@ -519,11 +522,14 @@ class SlaveExecutor:
                                magic=self.magic, comment=tags.comment_for(step.master_ticket, instance=self.instance),
                                max_deviation_points=50)
         closes_all = abs(abs(step.held) - step.volume) < 1e-9
-        await self._exit(cid, step.master_ticket, request, lambda: self._send_open(request, step.master_ticket, cid),
-                         label=f"{step.side.value} {step.volume:g} {step.symbol} for master #{step.master_ticket} "
-                               f"({step.reason})",
-                         what=f"exit {step.symbol}", action="close" if closes_all else "reduce", side=step.side,
-                         ctx=ctx, specs=specs)
+        report = await self._exit(cid, step.master_ticket, request,
+                                  lambda: self._send_open(request, step.master_ticket, cid),
+                                  label=f"{step.side.value} {step.volume:g} {step.symbol} for master "
+                                        f"#{step.master_ticket} ({step.reason})",
+                                  what=f"exit {step.symbol}", action="close" if closes_all else "reduce",
+                                  side=step.side, ctx=ctx, specs=specs)
+        if closes_all and report is not None and report.status is Status.FILLED:
+            self._closed.append((0, step.master_ticket, step.symbol))
 
     async def _simple(self, master_ticket: int, cid: str, label: str, request, send, done: str) -> ExecutionReport | None:
         """Send a request that changes no exposure (stops, a pending order); its report if it passed."""

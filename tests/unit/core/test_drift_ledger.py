@@ -15,6 +15,7 @@ from copier_gui.core import tags
 from copier_gui.core.attribution import PARTS
 from copier_gui.core.drift_ledger import DriftLedger
 from copier_gui.core.journal import JournalEntry
+from copier_gui.core.rules import CopyRules, Tolerances
 from tests.kit.rig import Rig
 
 K = 100_000.0  # EURUSD: tick value 1 USD per 0.00001 on one lot
@@ -291,3 +292,30 @@ def test_copier_journal_gives_the_slaves_own_profit_from_its_broker():
     assert math.fsum(d.commission for d in master_deals) < 0
     for d in drift.values():
         assert all(t.trade.master_commission_scaled < 0 for t in d.attribution.per_trade)
+
+
+def test_a_netting_slaves_shares_of_one_position_each_journal_their_own_costs():
+    rig = Rig(slaves=("summit_netting",), rules=CopyRules(tolerances=Tolerances(max_price_deviation_points=5000)))
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        first = rig.trade("EURUSD", 0, 0.2)
+        await asyncio.sleep(2)
+        second = rig.trade("EURUSD", 0, 0.3)  # the slave's one EURUSD position now holds both
+        await asyncio.sleep(10)
+        rig.trade("EURUSD", 1, 0.2, position=first)
+        await asyncio.sleep(10)
+        rig.trade("EURUSD", 1, 0.3, position=second)
+        await asyncio.sleep(5)
+        await copier.stop()
+        return first, second
+
+    first, second = rig.run(script)
+    costs = rig.journal.entries(kind="costs", account="s0", newest_first=False)
+    assert sorted(e.data["master_ticket"] for e in costs) == sorted([first, second])
+    assert len({e.data["position"] for e in costs}) == 1  # one netting position, two shares
+    ledger = DriftLedger()
+    ledger.feed(rig.journal.entries(newest_first=False))
+    d = ledger.drift()["s0"]
+    assert d.unvalued == [] and [t.status for t in d.trades] == ["closed", "closed"]
