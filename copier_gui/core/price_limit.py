@@ -42,6 +42,22 @@ class PriceLimit:
             return 0.0
         return round(reference + side.sign * self.points * spec.point, spec.digits)
 
+    def unit_of(self, spec: SymbolSpec) -> units.LimitUnit:
+        """The unit the trader reads this limit in: as set, or the class default's."""
+        return self.limit.unit if self.limit is not None else units.DEFAULT_MAX_DEVIATION[units.asset_class(spec)][1]
+
+    def in_unit(self, points: float, spec: SymbolSpec, reference: float, spread_points: float) -> str:
+        """A gap of ``points`` in the trader's unit (``5 pip``); empty where that unit is points or
+        the gap cannot be converted (no spread seen for a limit in spreads)."""
+        unit = self.unit_of(spec)
+        if unit == "point":
+            return ""
+        try:
+            value = units.points_to_unit(points, unit, spec, reference, spread_points)
+        except ValueError:
+            return ""
+        return f"{value:.3g} {unit}"
+
     def describe(self, spec: SymbolSpec, reference: float, spread_points: float) -> str:
         """``2 pip maximum (20 points)``: the limit as set, and what it came to on this symbol."""
         applied = self.points_at(spread_points)

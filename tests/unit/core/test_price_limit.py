@@ -99,6 +99,18 @@ def test_descriptions_use_the_traders_unit_and_say_the_points():
     assert per_symbol.describe(BTCUSD, 95_000.0, 3000) == "20 bp maximum for BTCUSD (19000 points)"
 
 
+def test_a_gap_in_the_traders_unit():
+    pips = price_limit(tol(max_price_deviation={"value": 2, "unit": "pip"}), "EURUSD", EURUSD, 1.085)
+    assert pips.in_unit(50, EURUSD, 1.085, 8) == "5 pip"
+    default = price_limit(Tolerances(), "BTCUSD", BTCUSD, 95_000.0)
+    assert default.in_unit(1127, BTCUSD, 95_000.0, 3000) == "1.19 bp"
+    spreads = price_limit(tol(max_price_deviation={"value": 3, "unit": "spread"}), "XAUUSD", XAUUSD, 2650.0)
+    assert spreads.in_unit(50, XAUUSD, 2650.0, 20) == "2.5 spread"
+    assert spreads.in_unit(50, XAUUSD, 2650.0, 0) == ""  # no spread seen: nothing to compare with
+    points = price_limit(tol(max_price_deviation_points=200), "EURUSD", EURUSD, 1.085)
+    assert points.in_unit(50, EURUSD, 1.085, 8) == ""
+
+
 def test_a_price_of_zero_borrows_the_slaves_quote_for_basis_points():
     quoted = dataclasses.replace(BTCUSD, bid=95_000.0, ask=95_020.0)
     limit = price_limit(tol(max_price_deviation={"value": 10, "unit": "bp"}), "BTCUSD", quoted, 0.0)
