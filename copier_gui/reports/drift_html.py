@@ -9,8 +9,6 @@ goes in as markup.
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from collections.abc import Iterable, Mapping
 
 import jinja2
@@ -20,17 +18,14 @@ from copier_gui.core.attribution import PARTS, Attribution
 from copier_gui.core.drift_ledger import SlaveDrift
 from copier_gui.reports import svg
 from copier_gui.reports.drift_template import CSS, TEMPLATE
-from copier_gui.reports.parts import CENT, EXPLANATIONS, LABELS, largest, money, signed
+from copier_gui.reports.fmt import CENT, money, signed, utc
+from copier_gui.reports.parts import EXPLANATIONS, LABELS, largest
 
 __all__ = ["render_html", "waterfall_steps"]
 
 _ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 _PAGE = _ENV.from_string(TEMPLATE)
 _STATUS_TONE = {"closed": "", "open": "", "missed": "warn", "sized out": "warn"}
-
-
-def utc(wall: float, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
-    return dt.datetime.fromtimestamp(wall, dt.UTC).strftime(fmt)
 
 
 def _tone(value: float) -> str:
@@ -115,10 +110,6 @@ def _slave_view(index: int, d: SlaveDrift) -> dict:
                    for t in d.trades],
         "unvalued": list(d.unvalued),
     }
-
-
-def _anchor_safe(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]", "-", text)
 
 
 def render_html(drifts: Mapping[str, SlaveDrift], *, title: str, period_text: str, generated_wall: float,

@@ -18,17 +18,18 @@ CSS = """
 html { -webkit-text-size-adjust:100%; }
 body { margin:0; background:var(--bg); color:var(--text);
   font:15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
-header { padding:.8rem .9rem; background:var(--card); border-bottom:1px solid var(--line); }
+header { background:var(--card); border-bottom:1px solid var(--line); }
+header > div, main { max-width:1200px; margin:0 auto; padding:.8rem .9rem; }
+main { padding-top:.4rem; padding-bottom:2rem; }
 header h1 { font-size:1.2rem; margin:0 0 .15rem; }
-main { padding:.4rem .9rem 2rem; max-width:1200px; margin:0 auto; }
 h2 { font-size:1.1rem; margin:1.6rem 0 .6rem; display:flex; gap:.5rem; align-items:baseline; flex-wrap:wrap; }
 h3 { font-size:.85rem; margin:1.1rem 0 .45rem; color:var(--dim); text-transform:uppercase; letter-spacing:.04em; }
 section.slave { border-top:2px solid var(--line); margin-top:1.6rem; }
 .dim { color:var(--dim); font-size:.88rem; }
 .num { font-variant-numeric:tabular-nums; }
-.ok { color:var(--ok); } .bad { color:var(--bad); } .warn { color:var(--warn); }
 .badge { display:inline-block; padding:0 .45rem; border-radius:999px; font-size:.8rem; font-weight:600;
   border:1px solid currentColor; color:var(--dim); white-space:nowrap; }
+.ok { color:var(--ok); } .bad { color:var(--bad); } .warn { color:var(--warn); }
 .card { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:.65rem .8rem; min-width:0; }
 .notes { margin:.8rem 0 0; padding-left:1.1rem; color:var(--dim); font-size:.88rem; }
 .headline .big { font-size:1.7rem; font-weight:700; line-height:1.2; overflow-wrap:anywhere; }
@@ -64,6 +65,17 @@ table.parts tr.sum td { font-weight:700; }
   border-radius:10px; overflow-wrap:anywhere; }
 .unvalued li { margin:.2rem 0; }
 .empty { color:var(--dim); }
+/* At a phone's width each slave's summary row stacks into labelled figures: no sideways scrolling. */
+@media (max-width: 640px) {
+  table.summary thead { display:none; }
+  table.summary tr { display:grid; grid-template-columns:minmax(0, 1fr) minmax(0, 1fr); gap:.25rem .8rem;
+    padding:.5rem .7rem; border-bottom:1px solid var(--line); }
+  table.summary tr:last-child { border-bottom:0; }
+  table.summary td { padding:0; border:0; text-align:left; white-space:normal; }
+  table.summary td::before { content:attr(data-label); display:block; color:var(--dim); font-size:.75rem; }
+  table.summary td.who { grid-column:1 / -1; font-weight:600; }
+  table.summary td.who::before { display:none; }
+}
 @media print { .scroll { overflow:visible; } section.slave { break-before:page; } }
 """
 
@@ -77,10 +89,10 @@ TEMPLATE = """<!doctype html>
 <style>{{ css }}</style>
 </head>
 <body>
-<header>
+<header><div>
 <h1>{{ title }}</h1>
 <div class="dim">{{ period_text }} · generated {{ generated }}</div>
-</header>
+</div></header>
 <main>
 {% if notes %}<ul class="notes">{% for note in notes %}<li>{{ note }}</li>{% endfor %}</ul>{% endif %}
 {% if not slaves %}
@@ -88,14 +100,16 @@ TEMPLATE = """<!doctype html>
 {% else %}
 <h2>Summary</h2>
 <div class="scroll"><table class="summary">
-<thead><tr><th>Slave</th><th class="r">Tracking difference</th><th class="r">Ideal P&amp;L</th>
-<th class="r">Actual P&amp;L</th><th class="r">Trades</th><th class="r">Missed</th><th>Largest part</th></tr></thead>
+<thead><tr><th>Slave</th><th class="r">Tracking difference</th><th>Largest part</th><th class="r">Ideal P&amp;L</th>
+<th class="r">Actual P&amp;L</th><th class="r">Trades</th><th class="r">Missed</th></tr></thead>
 <tbody>
-{% for s in slaves %}<tr><td><a href="#{{ s.anchor }}">{{ s.name }}</a></td>
-<td class="r num {{ s.tone }}">{{ s.total }} {{ s.currency }}</td>
-<td class="r num">{{ s.ideal }}</td><td class="r num">{{ s.actual }}</td>
-<td class="r num">{{ s.trades|length }}</td><td class="r num">{{ s.missed }}</td>
-<td>{{ s.largest or "–" }}</td></tr>
+{% for s in slaves %}<tr><td class="who"><a href="#{{ s.anchor }}">{{ s.name }}</a></td>
+<td class="r num {{ s.tone }}" data-label="Tracking difference">{{ s.total }} {{ s.currency }}</td>
+<td data-label="Largest part">{{ s.largest or "–" }}</td>
+<td class="r num" data-label="Ideal P&amp;L">{{ s.ideal }}</td>
+<td class="r num" data-label="Actual P&amp;L">{{ s.actual }}</td>
+<td class="r num" data-label="Trades">{{ s.trades|length }}</td>
+<td class="r num" data-label="Missed">{{ s.missed }}</td></tr>
 {% endfor %}</tbody></table></div>
 <p class="dim">Each slave's money is in its own account currency; amounts of different slaves are never added up.</p>
 {% for s in slaves %}

@@ -7,6 +7,7 @@ report format shows the same words, so a trader reads one meaning everywhere.
 from __future__ import annotations
 
 from copier_gui.core.attribution import PARTS
+from copier_gui.reports.fmt import CENT
 
 LABELS: dict[str, str] = {
     "timing": "Timing",
@@ -37,27 +38,9 @@ EXPLANATIONS: dict[str, str] = {
 
 assert tuple(LABELS) == PARTS and tuple(EXPLANATIONS) == PARTS, "a part without its words"
 
-CENT = 0.005  # below half a cent a part rounds to 0.00: a report shows it as nothing
-
 
 def largest(parts: dict[str, float], n: int = 1) -> list[tuple[str, float]]:
     """The ``n`` parts of largest size that round to at least a cent, largest first."""
     ranked = sorted(((p, parts[p]) for p in PARTS if abs(parts.get(p, 0.0)) >= CENT),
                     key=lambda item: (-abs(item[1]), PARTS.index(item[0])))
     return ranked[:n]
-
-
-def money(value: float) -> str:
-    """1234.5 -> "1,234.50": cents, thousands apart, minus for a loss."""
-    return f"{_zero(value):,.2f}"
-
-
-def signed(value: float) -> str:
-    """A change: "+1,234.50", "-3.00", "0.00"."""
-    value = _zero(value)
-    return f"{value:+,.2f}" if value else "0.00"
-
-
-def _zero(value: float) -> float:
-    # -0.001 would print as "-0.00": a sign on nothing reads like a loss
-    return 0.0 if abs(value) < CENT else value

@@ -17,10 +17,11 @@ from html import escape
 
 # Sizes in viewBox units. The charts are drawn to the width of their box (CSS), so these set the
 # proportions and the text size relative to the chart: about 10 px text at a phone's width.
-WIDTH = 400
+WIDTH = 380
 ROW = 26
 BAR = 16
-FONT = 12
+FONT = 13
+CHAR = FONT * 0.6  # the width of a digit, near enough for sizing a column of text
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +61,9 @@ def waterfall(steps: Sequence[Step], *, label: str) -> str:
 
     Dashed connectors carry each step's end to the next step's start, and a line marks zero.
     """
-    left, right, gap = 92.0, 78.0, 8.0
+    gap = 8.0
+    left = max(48.0, CHAR * max(len(s.label) for s in steps))
+    right = max(48.0, CHAR * max(len(s.value_text) for s in steps) + 4)
     x0, x1 = left + gap, WIDTH - right - gap
     lo, hi = _span([v for s in steps for v in (s.start, s.end)])
 
@@ -117,14 +120,15 @@ def step_line(points: Sequence[tuple[float, float]], *, label: str, x_text: Call
 
     ``points`` are (x, y) in x order and must not be empty.
     """
-    height = 210.0
-    left, right, top, bottom = 66.0, 14.0, 12.0, 30.0
+    height = 220.0
     xs = [p[0] for p in points]
     t0, t1 = xs[0], xs[-1]
     if t1 - t0 < 1e-9:
         t0, t1 = t0 - 1.0, t1 + 1.0
     lo, hi = _span([p[1] for p in points])
     ticks = nice_ticks(lo, hi)
+    left = max(40.0, CHAR * max(len(y_text(v)) for v in ticks) + 8)
+    right, top, bottom = 14.0, 12.0, 30.0
     lo, hi = min(lo, ticks[0]), max(hi, ticks[-1])
     pad = (hi - lo) * 0.04
     lo, hi = lo - pad, hi + pad
