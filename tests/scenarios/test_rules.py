@@ -145,6 +145,21 @@ def test_tolerances():
     assert "requoted 2 times" in exhausted and "requote_retries is 1" in exhausted
 
 
+def test_price_limits_in_units_fit_each_asset_class():
+    """After the same outage, EURUSD is 5 pips and BTCUSD 11 USD (1.2 bp) beyond the master's fills:
+    the class defaults take the coin and refuse the pair; one limit in points does the opposite."""
+    name = "max_deviation_units"
+    copies = {(c["slave"], c["symbol"]): c for c in outcome(name)["copies"] if c["action"] == "open"}
+    assert set(copies) == {("slave", "BTCUSD"), ("points", "EURUSD"), ("per_symbol", "EURUSD")}
+    assert copies[("slave", "BTCUSD")]["slippage_points"] == pytest.approx(1127)  # 11.27 USD
+    assert copies[("points", "EURUSD")]["slippage_points"] == pytest.approx(50)  # 5 pips
+    why = {r["account"]: r["reason"] for r in outcome(name)["refusals"] if r["reason"].startswith("skipped")}
+    assert "EURUSD at 1.08420 is 50 points (5 pip) worse" in why["slave"]
+    assert "beyond the default 2 pip maximum for fx (20 points)" in why["slave"]
+    assert "BTCUSD at 94649.26 is 1127 points worse" in why["points"] and "beyond the 200 point maximum" in why["points"]
+    assert "beyond the 1 bp maximum for BTCUSD (946.6 points)" in why["per_symbol"]
+
+
 def test_partial_fill_policies():
     top_up = [c["action"] for c in outcome("partial_fill_top_up")["copies"]]
     assert top_up[:2] == ["open", "topup"]
