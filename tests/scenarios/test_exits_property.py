@@ -37,8 +37,15 @@ rules = st.fixed_dictionaries({}, optional={
     }),
     "copy_partial_closes": st.booleans(),
     "tolerances": st.fixed_dictionaries({}, optional={
-        "max_price_deviation_points": st.integers(0, 5000),
+        # Every unit, pips on coins and gold included: a limit that cannot apply is refused, and
+        # exits still go.
+        "max_price_deviation": st.fixed_dictionaries({"value": st.floats(0, 50), "unit": st.sampled_from(
+            ["point", "pip", "bp", "spread"])}),
         "max_delay_ms": st.integers(0, 20_000),
+        "per_symbol": st.dictionaries(st.sampled_from(SYMBOLS), st.fixed_dictionaries({}, optional={
+            "max_price_deviation": st.fixed_dictionaries({"value": st.integers(0, 5000).map(float),
+                                                          "unit": st.just("point")}),
+            "max_delay_ms": st.integers(0, 20_000)}), max_size=2),
     }),
 })
 
