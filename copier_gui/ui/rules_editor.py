@@ -26,7 +26,9 @@ from copier_gui.ui import palette
 
 HELP = ("What each rule means (sizing, symbols, filters, stops, tolerances, risk, copy_partial_closes, "
         "copy_pending, copy_existing) is explained, with examples, in docs/rules.md. "
-        "An unknown key is an error.")
+        "An unknown key is an error. A price tolerance has a unit: "
+        "max_price_deviation: {value: 2, unit: pip} (point, pip, bp or spread); null is the asset "
+        "class's default; tolerances.per_symbol sets limits per master symbol.")
 
 
 def rules_yaml(rules: CopyRules) -> str:

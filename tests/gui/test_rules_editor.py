@@ -44,6 +44,22 @@ def test_an_invalid_edit_names_the_field_and_is_not_emitted(qtbot):
     assert parse_rules("sizing: [unclosed")[1].startswith("not valid YAML at line 1")
 
 
+def test_a_price_limit_is_edited_in_its_unit_and_per_symbol(qtbot):
+    editor = RulesEditor("slave-1", CopyRules(), saved_to_file=True)
+    qtbot.addWidget(editor)
+    assert "unit: pip" in editor.help.text()
+    assert "max_price_deviation: null" in editor.text()  # the asset class's default
+    text = edited(editor.text(), "max_price_deviation: null", "max_price_deviation: {value: 2, unit: pip}")
+    text = edited(text, "  per_symbol: {}\nrisk:", "  per_symbol: {BTCUSD: {max_price_deviation: {value: 20, unit: bp}}}\nrisk:")
+    rules, problem = parse_rules(text)
+    assert problem == "" and rules is not None
+    assert (rules.tolerances.max_price_deviation.value, rules.tolerances.max_price_deviation.unit) == (2, "pip")
+    assert rules.tolerances.for_symbol("BTCUSD")[1].unit == "bp"
+    rules, problem = parse_rules(edited(editor.text(), "max_price_deviation: null",
+                                        "max_price_deviation: {value: 2, unit: pips}"))
+    assert rules is None and problem.startswith("tolerances.max_price_deviation.unit: Input should be 'point'")
+
+
 def test_a_valid_edit_is_emitted(qtbot):
     editor = RulesEditor("slave-1", CopyRules(), saved_to_file=True)
     qtbot.addWidget(editor)
