@@ -4,7 +4,8 @@ Errors in what the user gave (a bad scenario, a bad setting, a missing file) pri
 and exit with code 2; nothing is written. A traceback is never the answer to bad input. The window
 and headless mode take the user folder's lock first: a second copier on a folder exits with code 3
 (``EXIT_ALREADY_RUNNING``), a second window after bringing the running one forward. Commands that
-only read the folder (``journal info``, ``journal export``) and ``journal archive`` run beside a copier.
+only read the folder (``journal info``, ``journal export``, ``report``) and ``journal archive`` run beside a
+copier.
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     accounts_cli.add_parser(sub)
 
+    from copier_gui.reports.commands import add_parser as add_report_parser
+
+    add_report_parser(sub)
+
     http_token = sub.add_parser("http-token", help="print the access token --http needs on a non-loopback address")
     http_token.add_argument("--renew", action="store_true", help="replace it: links and scrapers using it stop working")
     return parser
@@ -131,6 +136,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         from copier_gui import journal_commands
 
         return journal_commands.run(paths, args)
+    if args.command == "report":
+        from copier_gui.reports import commands as report_commands
+
+        return report_commands.run(paths, args)
     if args.command == "http-token":
         return _http_token(args.renew)
     if args.slaves < 1:
