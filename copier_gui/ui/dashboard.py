@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -33,6 +34,7 @@ from copier_gui.core.executor import Notice
 from copier_gui.core.rules import CopyRules
 from copier_gui.ui import format as fmt
 from copier_gui.ui import palette
+from copier_gui.ui.attribution_view import AttributionView
 from copier_gui.ui.charts import DriftCharts
 from copier_gui.ui.models import (
     AccountsModel,
@@ -144,6 +146,17 @@ class Dashboard(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
 
         self.charts = DriftCharts(slave_ids, clock=clock, parent=self)
+        # Journal walls are on the copier's clock, so its periods are too.
+        self.attribution = AttributionView(
+            getattr(self.copier, "journal", None), slave_ids, session_start=self.copier.started_wall,
+            clock=self.copier.clock.time, marks=self.copier.marks,
+            title="Drift report · demo, simulated brokers" if session.demo else "Drift report", parent=self)
+        # Money first: what each slave made against the master is what a trader asks about first;
+        # latency and slippage explain it.
+        self.drift_tabs = QTabWidget(self)
+        self.drift_tabs.setDocumentMode(True)
+        self.drift_tabs.addTab(self.attribution, "Tracking difference")
+        self.drift_tabs.addTab(self.charts, "Latency · slippage")
 
         # ---------------------------------------------------------------- layout
         self.account_filter = QComboBox(self)
@@ -181,7 +194,7 @@ class Dashboard(QWidget):
                                    hint="each master position and what every slave holds for it")
         self.journal_card = Card("Journal", self.journal_view, hint="newest first",
                                  tools=[self.account_filter, self.kind_filter, self.search])
-        self.charts_card = Card("Execution drift", self.charts, hint="per slave, clock time")
+        self.charts_card = Card("Execution drift", self.drift_tabs, hint="per slave")
         self.summary_card = Card("Drift summary per slave", self.summary_view,
                                  hint="latency in ms (p50 · p95 · max), slippage in basis points and money")
 
@@ -472,3 +485,4 @@ class Dashboard(QWidget):
     def stop(self) -> None:
         self.timer.stop()
         self.charts.timer.stop()
+        self.attribution.stop()
