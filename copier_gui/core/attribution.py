@@ -207,9 +207,13 @@ def attribute(
     ``other_slave_pnl`` is the slave's P&L in the period that no master trade explains (manual
     trades, positions the copier does not own); it counts in the total and shows as residual.
     """
+    return summarise([attribute_trade(t) for t in trades], currency, other_slave_pnl)
+
+
+def summarise(per_trade: list[TradeAttribution], currency: str, other_slave_pnl: float = 0.0) -> Attribution:
+    """A period's figures from its trades' attributions (which a caller may have kept from before)."""
     if not math.isfinite(other_slave_pnl):
         raise ValueError(f"other_slave_pnl must be a finite number, got {other_slave_pnl!r}")
-    per_trade = [attribute_trade(t) for t in trades]
     ideal = math.fsum(t.ideal for t in per_trade)
     actual = math.fsum([*(t.actual for t in per_trade), other_slave_pnl])
     total = math.fsum([*(t.total for t in per_trade), other_slave_pnl])

@@ -21,7 +21,14 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from copier_gui.core.attribution import PARTS, Attribution, CopiedTrade, attribute
+from copier_gui.core.attribution import (
+    PARTS,
+    Attribution,
+    CopiedTrade,
+    TradeAttribution,
+    attribute_trade,
+    summarise,
+)
 from copier_gui.core.journal import JournalEntry, Kind
 
 # account -> symbol -> side ("buy"/"sell") -> the price a position on that side closes at now
@@ -111,6 +118,10 @@ class DriftLedger:
         self._copies: dict[tuple[str, int], _SlaveCopy] = {}
         self._marks: list[tuple[float, dict]] = []
         self._costs: dict[tuple[str, int], tuple[float, float]] = {}  # (account, master ticket) -> commission, swap
+        # (slave, master ticket) -> a trade closed on both sides, whose figures no later period end
+        # or mark changes: kept until an entry about that trade arrives, so a refresh over a long
+        # session only values what is still open.
+        self._final: dict[tuple[str, int], _Valued] = {}
         self.last_seq = 0
         self.last_wall = 0.0
 
@@ -123,6 +134,21 @@ class DriftLedger:
             handler = _HANDLERS.get(e.kind)
             if handler is not None:
                 handler(self, e)
+                self._forget_final(e)
+
+    def _forget_final(self, e: JournalEntry) -> None:
+        data = e.data
+        metrics = data.get("metrics")
+        ticket = data.get("ticket", data.get("master_ticket"))
+        if ticket is None and isinstance(metrics, dict):
+            ticket = metrics.get("master_ticket")
+        if ticket is None:
+            return
+        if e.account == self.master_id or e.kind == Kind.MASTER_EVENT:
+            for slave in self.slaves:
+                self._final.pop((slave, int(ticket)), None)
+        else:
+            self._final.pop((e.account, int(ticket)), None)
 
     def _state(self, e: JournalEntry) -> None:
         data = e.data
@@ -224,12 +250,22 @@ class DriftLedger:
         return {slave: self._slave_drift(slave, trades, end, marks) for slave in self.slaves}
 
     def _slave_drift(self, slave: str, masters: list[_MasterTrade], end: float, marks: Marks) -> SlaveDrift:
-        copied: list[tuple[CopiedTrade, float, _MasterTrade, str, str]] = []
+        copied: list[_Valued] = []
         unvalued: list[str] = []
         excluded = 0
-        k_by_symbol = {c.symbol: c.money_per_price_lot for (s, _), c in self._copies.items()
-                       if s == slave and c.money_per_price_lot > 0}
+        k_memo: list[dict[str, float]] = []
+
+        def k_by_symbol() -> dict[str, float]:
+            if not k_memo:
+                k_memo.append({c.symbol: c.money_per_price_lot for (s, _), c in self._copies.items()
+                               if s == slave and c.money_per_price_lot > 0})
+            return k_memo[0]
+
         for m in masters:
+            kept = self._final.get((slave, m.ticket))
+            if kept is not None and kept.done_at < end:
+                copied.append(kept)
+                continue
             copy = self._copies.get((slave, m.ticket))
             where = f"master #{m.ticket} {m.symbol}"
             if copy is None:
@@ -244,25 +280,31 @@ class DriftLedger:
                 unvalued.append(f"{where}: still open at the period's end and no price of it was journaled")
                 continue
             try:
-                built = self._trade(slave, m, copy, master_close, master_done, end, marks, k_by_symbol)
+                trade, done_at, final = self._trade(slave, m, copy, master_close, master_done, end, marks,
+                                                    k_by_symbol)
             except ValueError as exc:
                 unvalued.append(f"{where}: {exc}")
                 continue
-            copied.append((*built, m, *_status(copy)))
-        attribution = attribute([c[0] for c in copied], self.currencies.get(slave, ""))
-        rows, series, running = [], [], 0.0
-        for (trade, _done_at, m, status, reason), part in zip(copied, attribution.per_trade, strict=True):
-            rows.append(TradeRow(m.ticket, m.symbol, "buy" if m.side > 0 else "sell", m.opened_wall,
-                                 status if status != "copied" else ("open" if trade.is_open else "closed"),
-                                 part.total, dict(part.parts), reason))
-        for done_at, part in sorted(((c[1], p) for c, p in zip(copied, attribution.per_trade, strict=True)),
-                                    key=lambda x: x[0]):
-            running += part.total
-            series.append((done_at, running))
+            status, reason = _status(copy)
+            part = attribute_trade(trade)
+            row = TradeRow(m.ticket, m.symbol, "buy" if m.side > 0 else "sell", m.opened_wall,
+                           status if status != "copied" else ("open" if trade.is_open else "closed"),
+                           part.total, part.parts, reason)
+            valued = _Valued(part, done_at, row)
+            if final:
+                self._final[(slave, m.ticket)] = valued
+            copied.append(valued)
+        attribution = summarise([v.part for v in copied], self.currencies.get(slave, ""))
+        rows, series, running = [v.row for v in copied], [], 0.0
+        for valued in sorted(copied, key=lambda v: v.done_at):
+            running += valued.part.total
+            series.append((valued.done_at, running))
         return SlaveDrift(slave, self.currencies.get(slave, ""), attribution, series, rows, excluded, unvalued)
 
     def _trade(self, slave: str, m: _MasterTrade, copy: _SlaveCopy, master_close: float, master_done: bool,
-               end: float, marks: Marks, k_by_symbol: dict[str, float]) -> tuple[CopiedTrade, float]:
+               end: float, marks: Marks, k_by_symbol) -> tuple[CopiedTrade, float, bool]:
+        """The trade as attribution takes it, when it was done (``end`` if it is not), and whether
+        its figures are final: closed on both sides before ``end``, independent of any mark."""
         master_exit = master_close if master_done else None
         master_mark = None if master_done else master_close
         # The master's costs scale with the volume as its P&L does; the slave's are its own.
@@ -300,10 +342,12 @@ class DriftLedger:
                 master_commission_scaled=master_commission * ideal / m.volume_in,
                 master_swap_scaled=master_swap * ideal / m.volume_in)
             done_at = max(last_exit, max((w for w, _, _ in m.exits), default=m.opened_wall))
-            return trade, done_at if master_done and slave_done else end
+            final = master_done and slave_done
+            return trade, done_at if final else end, final
         reason, data = copy.refusal  # type: ignore[misc]  # a copy record has entries, exits or a refusal
         side = _SIGN.get(str(data.get("side")), m.side)
-        k = float(data.get("money_per_price_lot") or 0.0) or k_by_symbol.get(str(data.get("symbol")), 0.0)
+        own_k = float(data.get("money_per_price_lot") or 0.0)
+        k = own_k or k_by_symbol().get(str(data.get("symbol")), 0.0)
         if k <= 0:
             raise ValueError(f"{slave} refused it ({reason}) and its money per price unit is unknown")
         ideal = float(data.get("ideal_volume") or 0.0)
@@ -315,7 +359,8 @@ class DriftLedger:
             master_commission_scaled=master_commission * ideal / m.volume_in,
             master_swap_scaled=master_swap * ideal / m.volume_in)
         done_at = max((w for w, _, _ in m.exits), default=m.opened_wall)
-        return trade, done_at if master_done else end
+        # Valued with another copy's money per price unit, it may change when a later copy does.
+        return trade, done_at if master_done else end, master_done and own_k > 0
 
 
 _HANDLERS = {
@@ -326,6 +371,13 @@ _HANDLERS = {
     Kind.MARKS: DriftLedger._marks_entry,
     Kind.COSTS: DriftLedger._costs_entry,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class _Valued:
+    part: TradeAttribution
+    done_at: float
+    row: TradeRow
 
 
 def _status(copy: _SlaveCopy) -> tuple[str, str]:
