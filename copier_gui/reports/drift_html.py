@@ -58,6 +58,13 @@ def waterfall_steps(a: Attribution) -> list[svg.Step]:
     return steps
 
 
+def _time_format(span_s: float) -> str:
+    """The time axis's labels: seconds within an hour, the day and minute within a few days, else the date."""
+    if span_s < 3600:
+        return "%H:%M:%S"
+    return "%m-%d %H:%M" if span_s < 3 * 86400 else "%Y-%m-%d"
+
+
 def _verdict(d: SlaveDrift) -> str:
     total, cur = d.tracking_difference, f" {d.currency}" if d.currency else ""
     if abs(total) < CENT:
@@ -86,7 +93,7 @@ def _slave_view(index: int, d: SlaveDrift) -> dict:
     if d.series:
         line = Markup(svg.step_line(
             d.series, label=f"{d.slave}: tracking difference over time, {cur}",
-            x_text=lambda t: utc(t, "%m-%d %H:%M"), y_text=money,
+            x_text=lambda t: utc(t, _time_format(d.series[-1][0] - d.series[0][0])), y_text=money,
             point_text=lambda t, v: f"{utc(t, '%Y-%m-%d %H:%M')} UTC: {signed(v)}{suffix}"))
     return {
         "anchor": f"slave-{index}",

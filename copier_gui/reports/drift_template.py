@@ -39,7 +39,9 @@ section.slave { border-top:2px solid var(--line); margin-top:1.6rem; }
 @media (min-width: 900px) { .charts { grid-template-columns:minmax(0, 1fr) minmax(0, 1fr); } }
 figure { margin:0; }
 figcaption { font-weight:600; font-size:.9rem; margin-bottom:.4rem; }
-svg.chart { display:block; width:100%; height:auto; max-width:560px; margin:0 auto; }
+/* Text in the charts scales with them: the cap keeps it near the page's size on a wide screen. */
+svg.chart { display:block; width:100%; height:auto; max-width:460px; margin:auto; }
+figure.card { display:flex; flex-direction:column; }
 svg.chart text { fill:var(--text); }
 svg.chart text.tick, svg.chart text.value { fill:var(--dim); font-variant-numeric:tabular-nums; }
 svg.chart .step.total text.value { fill:var(--text); font-weight:600; }
