@@ -56,7 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     replay = sub.add_parser("replay", help="run a scenario on virtual time and write a report")
     replay.add_argument("scenario", help="scenario file (YAML or JSON)")
-    replay.add_argument("--out", required=True, metavar="REPORT.json", help="where to write the report")
+    replay.add_argument("--out", metavar="REPORT.json", help="where to write the report (JSON)")
+    replay.add_argument("--html", metavar="REPORT.html", help="also write each slave's drift as an HTML page")
+    replay.add_argument("--compare", nargs=2, metavar=("RULES_A", "RULES_B"),
+                        help="what-if: replay the same market and master twice, one slave under the copy rules "
+                             "in RULES_A, then RULES_B (YAML or JSON), and print its drift side by side")
+    replay.add_argument("--slave", metavar="ID", help="the slave --compare changes (needed when there are several)")
 
     sub.add_parser("scenario-schema", help="print the JSON Schema of scenario files")
 
@@ -112,7 +117,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
     paths = user_paths(args.home)
     if args.command == "replay":
-        return _replay(Path(args.scenario), Path(args.out))
+        return _replay(args)
     if args.command == "scenario-schema":
         import json
 
@@ -306,21 +311,46 @@ def _logging(paths, level: str, mode: str):
         setup.close()
 
 
-def _replay(scenario_path: Path, out: Path) -> int:
-    from copier_gui.replay.runner import run_scenario_file
-    from copier_gui.replay.scenario import ScenarioError
+def _replay(args: argparse.Namespace) -> int:
+    from copier_gui.replay.report import report_bytes
+    from copier_gui.replay.scenario import ScenarioError, load_scenario
 
+    if args.compare is None and args.slave is not None:
+        raise UsageError("--slave chooses the slave of a comparison: give --compare RULES_A RULES_B too")
+    if args.compare is None and args.out is None and args.html is None:
+        raise UsageError("replay needs --out REPORT.json or --html REPORT.html to write its report to, "
+                         "or --compare RULES_A RULES_B")
     try:
-        report = run_scenario_file(scenario_path)
+        scenario = load_scenario(args.scenario)
+        if args.compare is not None:
+            from copier_gui.replay.compare import compare
+            from copier_gui.replay.pages import comparison_page
+
+            comparison = compare(scenario, *args.compare, slave=args.slave, scenario_name=args.scenario)
+            report, page = comparison.as_json(), (lambda: comparison_page(comparison))
+            print(comparison.table(), end="")
+        else:
+            from copier_gui.replay.pages import replay_page
+            from copier_gui.replay.runner import play
+
+            replay = play(scenario)
+            report, page = replay.report, (lambda: replay_page(replay, args.scenario))
     except ScenarioError as exc:
         raise UsageError(str(exc)) from None
+    if args.out is not None:
+        _write_report(Path(args.out), report_bytes(report))
+    if args.html is not None:
+        _write_report(Path(args.html), page().encode("utf-8"))
+    return 0
+
+
+def _write_report(out: Path, content: bytes) -> None:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(report)
+        out.write_bytes(content)
     except OSError as exc:
         raise UsageError(f"cannot write the report to {out}: {exc.strerror}") from None
     print(f"report written to {out}")
-    return 0
 
 
 def _risk(paths, args: argparse.Namespace) -> int:

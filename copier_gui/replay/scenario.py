@@ -63,8 +63,11 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "TerminalAction",
+    "describe_errors",
     "load_scenario",
+    "number_problems",
     "parse_scenario",
+    "read_document",
     "scenario_json_schema",
 ]
 
@@ -799,37 +802,46 @@ _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _UniqueKeyLoader.const
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     """Read and validate a scenario file (.yaml, .yml or .json)."""
+    return parse_scenario(read_document(path), source=os.fspath(path))
+
+
+def read_document(path: str | os.PathLike[str], *, what: str = "scenario") -> object:
+    """The parsed content of a YAML or JSON file; ScenarioError names the file and the line.
+
+    ``what`` names the kind of file in messages ("scenario", "rules"). A key given twice and an
+    integer too long to convert are kept as problems for validation to name, never guessed at.
+    """
     name = os.fspath(path)
     file = Path(path)
     suffix = file.suffix.lower()
     if suffix not in (".yaml", ".yml", ".json"):
-        raise ScenarioError(f"{name}: a scenario file ends in .yaml, .yml or .json")
+        raise ScenarioError(f"{name}: a {what} file ends in .yaml, .yml or .json")
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ScenarioError(f"{name}: no such scenario file") from None
+        raise ScenarioError(f"{name}: no such {what} file") from None
+    except IsADirectoryError:
+        raise ScenarioError(f"{name}: is a folder, not a {what} file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{name}: cannot read the scenario file: {exc}") from None
+        raise ScenarioError(f"{name}: cannot read the {what} file: {exc}") from None
     if suffix == ".json":
         try:
-            data = json.loads(text, parse_int=_parse_int)
+            return json.loads(text, parse_int=_parse_int)
         except json.JSONDecodeError as exc:
             raise ScenarioError(
                 f"{name}: line {exc.lineno}: could not parse JSON: {exc.msg}"
             ) from None
-    else:
-        try:
-            # A SafeLoader subclass: as safe as yaml.safe_load.
-            data = yaml.load(text, Loader=_UniqueKeyLoader)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            where = f"line {mark.line + 1}: " if mark is not None else ""
-            problem = exc.problem or exc.context or "invalid YAML"
-            column = f" (column {mark.column + 1})" if mark is not None else ""
-            raise ScenarioError(f"{name}: {where}could not parse YAML: {problem}{column}") from None
-        except yaml.YAMLError as exc:
-            raise ScenarioError(f"{name}: could not parse YAML: {exc}") from None
-    return parse_scenario(data, source=name)
+    try:
+        # A SafeLoader subclass: as safe as yaml.safe_load.
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = exc.problem or exc.context or "invalid YAML"
+        column = f" (column {mark.column + 1})" if mark is not None else ""
+        raise ScenarioError(f"{name}: {where}could not parse YAML: {problem}{column}") from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{name}: could not parse YAML: {exc}") from None
 
 
 def parse_scenario(data: object, *, source: str = "<scenario>") -> Scenario:
@@ -843,7 +855,7 @@ def parse_scenario(data: object, *, source: str = "<scenario>") -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        lines = _describe(exc, data)
+        lines = _describe(exc, data, Scenario)
         raise ScenarioError("\n".join(f"{source}: {line}" for line in lines)) from None
 
 
@@ -870,7 +882,20 @@ _TAGS = {
 }
 
 
-def _describe(exc: ValidationError, data: dict) -> list[str]:
+def number_problems(data: object) -> list[str]:
+    """``field: problem`` for each number no model field can hold (too long for 64 bits, infinite)."""
+    problems = _ProblemList()
+    _check_numbers(data, (), problems)
+    return [f"{path}: {message}" for path, message in problems]
+
+
+def describe_errors(exc: ValidationError, data: object, model: type[BaseModel] | None = None) -> list[str]:
+    """One ``field: problem`` line per validation error of ``data`` against ``model`` (default: a
+    scenario), worded as a scenario's errors are: an unknown key with the nearest allowed one."""
+    return _describe(exc, data, Scenario if model is None else model)
+
+
+def _describe(exc: ValidationError, data: dict, root: type[BaseModel]) -> list[str]:
     lines: list[str] = []
     for error in exc.errors(include_url=False):
         cause = (error.get("ctx") or {}).get("error")
@@ -885,7 +910,7 @@ def _describe(exc: ValidationError, data: dict) -> list[str]:
         elif kind == "less_than_equal" and (error.get("ctx") or {}).get("le") == MAX_SECONDS:
             message = f"{message} s: a scenario spans at most 7 days"
         elif kind == "extra_forbidden":
-            message = _unknown_field(loc, data)
+            message = _unknown_field(loc, data, root)
         elif kind in ("union_tag_invalid", "union_tag_not_found"):
             field = _UNIONS.get(str(loc[0]), "kind") if loc else "kind"
             expected = ", ".join(_TAGS[field])
@@ -936,8 +961,8 @@ def _path(loc: tuple) -> str:
     return out
 
 
-def _unknown_field(loc: tuple, data: dict) -> str:
-    allowed = _fields_at(loc[:-1], data)
+def _unknown_field(loc: tuple, data: dict, root: type[BaseModel]) -> str:
+    allowed = _fields_at(loc[:-1], data, root)
     if not allowed:
         return "unknown field"
     close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
@@ -945,9 +970,9 @@ def _unknown_field(loc: tuple, data: dict) -> str:
     return f"unknown field ({hint}allowed: {', '.join(allowed)})"
 
 
-def _fields_at(loc: tuple, data: dict) -> list[str]:
+def _fields_at(loc: tuple, data: dict, root: type[BaseModel]) -> list[str]:
     """The field names of the model at ``loc``, walking the schema alongside the data."""
-    tp: Any = Scenario
+    tp: Any = root
     for depth, part in enumerate(loc):
         tp = _unwrap(tp, _at(data, loc[:depth]))
         if isinstance(tp, type) and issubclass(tp, BaseModel):
