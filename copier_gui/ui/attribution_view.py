@@ -45,6 +45,7 @@ from copier_gui.ui.drift_feed import DriftFeed, Figures
 ROUND_MS = 2000
 POLL_MS = 100
 DAY_S = 86_400.0
+REPORT_TITLE = "Drift report"  # as the command line titles it
 
 PERIODS: tuple[tuple[str, str], ...] = (
     ("This session", "session"),
@@ -191,9 +192,10 @@ class WaterfallPlot(pg.PlotWidget):
         return _text(self.steps[row].tooltip)
 
     def _hover(self, pos: QPointF) -> None:
-        view = self.getPlotItem().getViewBox()
-        if not view.sceneBoundingRect().contains(pos) and not self.getPlotItem().getAxis("left").sceneBoundingRect(
-        ).contains(pos):
+        item = self.getPlotItem()
+        view = item.getViewBox()
+        # Over a bar or over its label on the left axis.
+        if not (view.sceneBoundingRect().contains(pos) or item.getAxis("left").sceneBoundingRect().contains(pos)):
             self.setToolTip("")
             return
         row = int(round(view.mapSceneToView(pos).y()))
@@ -201,7 +203,7 @@ class WaterfallPlot(pg.PlotWidget):
         if text != self.toolTip():
             self.setToolTip(text)
             if text:
-                QToolTip.showText(self.mapToGlobal(self.mapFromScene(pos).toPoint()), text, self)
+                QToolTip.showText(self.mapToGlobal(self.mapFromScene(pos)), text, self)
 
     def apply_theme(self, theme: palette.Theme) -> None:
         self.setBackground(theme.panel)
@@ -217,13 +219,13 @@ class AttributionView(QWidget):
     """Per slave and period: a headline, the tracking difference over time, and its waterfall."""
 
     def __init__(self, journal: Journal | None, slaves: Sequence[str], *, session_start: float,
-                 clock: Callable[[], float], marks: Callable[[], Marks] = dict, title: str = "Drift report",
+                 clock: Callable[[], float], marks: Callable[[], Marks] = dict, notes: Sequence[str] = (),
                  parent=None) -> None:
         super().__init__(parent)
         self._clock = clock
         self._marks = marks
         self._session_start = session_start
-        self._title = title
+        self._notes = tuple(notes)
         self.feed = DriftFeed(journal) if journal is not None else None
         self.figures: Figures | None = None  # the latest computed round
         self._polls = 0
@@ -266,7 +268,7 @@ class AttributionView(QWidget):
         self._line_zero = pg.InfiniteLine(0.0, angle=0, movable=False)
         self.line_plot.addItem(self._line_zero, ignoreBounds=True)
         self.waterfall = WaterfallPlot(self)
-        self._line_caption = self._caption("Tracking difference over time", "as trades close · UTC")
+        self._line_caption = self._caption("Tracking difference over time", "as trades close, open ones now · UTC")
         self._waterfall_caption = self._caption("From ideal to actual P&L", "hover a row for what it means")
 
         controls = QHBoxLayout()
@@ -512,10 +514,12 @@ class AttributionView(QWidget):
             self._tell(f"Nothing to export: {why}.")
             return False
         start, end = figures.start, figures.end
-        label = self.period_box.currentText()
-        period_text = f"{label}: {_utc(start)} to {_utc(end)} UTC"
+        period_text = f"{self.period_box.currentText()}: {_utc(start)} to {_utc(end)} UTC"
+        notes = [f"Trades the master opened in the period count. What was still open is valued at the prices the "
+                 f"copier saw at {_utc(end)} UTC.", *self._notes]
         try:
-            page = render_html(figures.drifts, title=self._title, period_text=period_text, generated_wall=end)
+            page = render_html(figures.drifts, title=REPORT_TITLE, period_text=period_text, generated_wall=end,
+                               notes=notes)
             path.write_text(page, encoding="utf-8")
         except OSError as exc:
             self._tell(f"The report could not be written to {path}: {exc.strerror or exc}.")

@@ -150,7 +150,7 @@ class Dashboard(QWidget):
         self.attribution = AttributionView(
             getattr(self.copier, "journal", None), slave_ids, session_start=self.copier.started_wall,
             clock=self.copier.clock.time, marks=self.copier.marks,
-            title="Drift report · demo, simulated brokers" if session.demo else "Drift report", parent=self)
+            notes=["Demo: simulated brokers; nothing real was traded."] if session.demo else (), parent=self)
         # Money first: what each slave made against the master is what a trader asks about first;
         # latency and slippage explain it.
         self.drift_tabs = QTabWidget(self)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPointF
 
 from copier_gui.core.journal import Journal
 from copier_gui.reports.parts import EXPLANATIONS
@@ -157,6 +158,7 @@ def test_export_writes_the_report_with_the_slaves_figures(journal, make_view, tm
     assert "s1" in page and "s2" in page
     assert "-82.90" in page and "412.90" in page and "-2.43" in page
     assert "This session: 2026-11-25 09:00 to 2026-11-25 10:06 UTC" in page
+    assert "What was still open is valued at the prices the copier saw at 2026-11-25 10:06 UTC." in page
     assert view.message_box is None
 
 
@@ -283,3 +285,18 @@ def test_the_dashboard_shows_a_live_trade_valued_at_the_copiers_live_prices(demo
     assert re.fullmatch(f"Tracking difference {figure} EUR · ideal {figure} · actual {figure} · 1 trade, 0 missed",
                         view.headline_plain), view.headline_plain
     assert [step.label for step in view.waterfall.steps][0] == "Ideal P&L"
+
+
+def test_hovering_a_waterfall_row_shows_what_that_part_means(journal, make_view, qtbot):
+    copy_into(journal, journal.test_clock, two_slaves().entries)
+    view = make_view(journal, shown=True)
+    view.refresh_now()
+    plot = view.waterfall
+    qtbot.waitUntil(lambda: plot.getPlotItem().getViewBox().sceneBoundingRect().height() > 100)
+    box = plot.getPlotItem().getViewBox()
+    for row, part in ((1, "timing"), (5, "missed")):
+        scene_point = box.mapViewToScene(QPointF(400.0, float(row)))
+        plot.scene().sigMouseMoved.emit(scene_point)  # what a mouse move over the plot emits
+        assert EXPLANATIONS[part] in plot.toolTip()
+    plot.scene().sigMouseMoved.emit(QPointF(-50.0, -50.0))  # outside the plot: no tooltip
+    assert plot.toolTip() == ""
