@@ -109,6 +109,15 @@ else
     fail "copier-gui --demo --headless --duration 5 (exit $status)"; show_output headless5
 fi
 
+# The drift report from that run's journal: Jinja2 and its template render inside the bundle.
+run report 30 "$BUNDLE/copier-gui" report --from "$(date -u +%F)" --to "$(date -u +%F)" \
+    --html "$scratch/report.html"
+if ((status == 0)) && grep -q "<svg class=\"chart waterfall\"" "$scratch/report.html" 2>/dev/null; then
+    pass "copier-gui report writes the drift report's HTML from the demo's journal (${took} s)"
+else
+    fail "copier-gui report --html (exit $status)"; show_output report
+fi
+
 # The window: imports Qt, pyqtgraph and numpy, loads the platform plugin, the style and the .ico
 # through the image format plugin. --duration 0 measures start-up to a shown window and back.
 run window0 60 "$BUNDLE/copier-guiw" --demo --duration 0 --screenshot "$scratch/window0.png"
