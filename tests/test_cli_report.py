@@ -90,6 +90,7 @@ def test_a_real_session_gives_every_format_and_a_console_summary(session_home, t
     assert written["period"]["from"] == "2026-11-25T00:00:00Z" and written["period"]["to"] == "2026-11-26T00:00:00Z"
     html = (out / "r.html").read_text()
     assert "2026-11-25 (UTC, whole days)" in html and "http" not in html
+    assert str(session_home) not in html  # the user folder's path names the user: a report is sent on
     for slave, d in expected["drift"].items():
         assert f"{d['tracking_difference']:+,.2f} {d['currency']}" in html, slave
     with (out / "r.csv").open(newline="") as f:

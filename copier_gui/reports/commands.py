@@ -130,8 +130,9 @@ def report(paths: UserPaths, args: argparse.Namespace, clock: Clock = SYSTEM_CLO
     generated = clock.time()
     source = "the journal" if not archives else f"the journal and {len(archives)} archive{'s' * (len(archives) > 1)}"
     _print_summary(drifts, period, source)
+    # Not the user folder's path: it names the user's account, and a report is often sent on.
     for kind, out in outputs.items():
-        _write(kind, out, drifts, period, generated, notes=[PERIOD_NOTE, f"Read from {source} in {paths.root}."])
+        _write(kind, out, drifts, period, generated, notes=[PERIOD_NOTE, f"Read from {source}."])
     return 0
 
 

@@ -110,3 +110,13 @@ def test_waterfall_steps_go_from_ideal_to_actual(slave):
 def test_no_slaves_is_said_not_an_empty_page():
     html = render_html({}, title="Drift report", period_text="2026-11-25 (UTC)", generated_wall=T0)
     assert "No slave" in html
+
+
+def test_a_slave_without_trades_in_the_period_says_so():
+    drifts = two_slaves().drifts(start=T0 + 86400, end=T0 + 2 * 86400)
+    assert all(not d.trades and not d.series for d in drifts.values())
+    html = render_html(drifts, title="Drift report", period_text="2026-11-26 (UTC)", generated_wall=T0)
+    text = " ".join(" ".join(_parse(html).text).split())
+    assert "No trade of s1 in this period has a result yet." in text
+    assert "The master opened no trade this slave's figures count in this period." in text
+    assert text.count("0.00 USD") >= 1 and "Every master trade of the period was valued." in text
