@@ -265,6 +265,10 @@ class AttributionView(QWidget):
         self.line_plot.addItem(self.line)
         self.points = pg.ScatterPlotItem()
         self.line_plot.addItem(self.points)
+        self.open_jump = pg.PlotDataItem()
+        self.line_plot.addItem(self.open_jump)
+        self.open_point = pg.ScatterPlotItem()
+        self.line_plot.addItem(self.open_point)
         self._line_zero = pg.InfiniteLine(0.0, angle=0, movable=False)
         self.line_plot.addItem(self._line_zero, ignoreBounds=True)
         self.waterfall = WaterfallPlot(self)
@@ -439,41 +443,55 @@ class AttributionView(QWidget):
         self._draw_line(d, figures)
 
     def _draw_line(self, d: SlaveDrift, figures: Figures) -> None:
+        """Closed trades as a filled step line; what open trades add now as a dashed jump at the
+        period's end to a hollow dot (the ledger books open trades at the end), so a jump that
+        can still change is not read as one that happened."""
         item = self.line_plot.getPlotItem()
         item.getAxis("left").setLabel(d.currency or "")
         if not d.series:
-            self.line.setData([], [])
-            self.points.setData([], [])
+            self._clear_line()
             return
+        end = figures.end
+        closed = [(wall, value) for wall, value in d.series if wall < end]
         first = min((t.opened_wall for t in d.trades), default=d.series[0][0])
         xs, ys = [first], [0.0]
-        for wall, value in d.series:  # a step: the difference holds until the next trade ends
+        for wall, value in closed:  # a step: the difference holds until the next trade ends
             xs += [wall, wall]
             ys += [ys[-1], value]
-        end = max(figures.end, xs[-1])
+        end = max(end, xs[-1])
         xs.append(end)
         ys.append(ys[-1])
+        now = d.series[-1][1]
         x, y = np.array(xs), np.array(ys)
         colour = QColor(palette.current().series_color(max(0, self.slave_box.currentIndex())))
         fill = QColor(colour)
         fill.setAlpha(48)
         self.line.setData(x, y, pen=pg.mkPen(colour, width=1), fillLevel=0.0, brush=pg.mkBrush(fill))
-        # A dot where each trade's difference was booked; the step line alone hides how many.
-        self.points.setData([w for w, _ in d.series], [v for _, v in d.series], pen=None,
-                            brush=pg.mkBrush(colour), size=5, symbol="o")
+        # A dot where each closed trade's difference was booked; the step alone hides how many.
+        self.points.setData([w for w, _ in closed], [v for _, v in closed], pen=None, brush=pg.mkBrush(colour),
+                            size=5, symbol="o")
+        has_open = len(closed) < len(d.series)
+        self.open_jump.setData([end, end] if has_open else [], [ys[-1], now] if has_open else [],
+                               pen=pg.mkPen(colour, width=1, style=Qt.PenStyle.DashLine))
+        self.open_point.setData([end] if has_open else [], [now] if has_open else [], pen=pg.mkPen(colour, width=1),
+                                brush=pg.mkBrush(palette.current().panel), size=7, symbol="o")
+        self.open_point.setToolTip("Open trades valued at live prices now" if has_open else "")
         span = max(end - first, 60.0)
-        item.setXRange(first - span * 0.02, end + span * 0.02, padding=0)
-        lo, hi = float(min(0.0, y.min())), float(max(0.0, y.max()))
+        item.setXRange(first - span * 0.02, end + span * 0.03, padding=0)
+        lo, hi = float(min(0.0, y.min(), now)), float(max(0.0, y.max(), now))
         pad = max((hi - lo) * 0.12, 0.5)
         item.setYRange(lo - pad, hi + pad, padding=0)
+
+    def _clear_line(self) -> None:
+        for curve in (self.line, self.points, self.open_jump, self.open_point):
+            curve.setData([], [])
 
     def _say(self, text: str) -> None:
         self.headline_plain = text
         self.headline.setText(html.escape(text))
         self.headline.setToolTip("")
         self.waterfall.set_steps([], "")
-        self.line.setData([], [])
-        self.points.setData([], [])
+        self._clear_line()
 
     def _warn(self, text: str, tooltip: str = "") -> None:
         self.warning.setText(text)

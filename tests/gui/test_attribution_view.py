@@ -81,6 +81,11 @@ def test_headline_waterfall_and_warning_for_a_hand_made_journal(journal, make_vi
     assert EXPLANATIONS["timing"] in view.waterfall.tooltip_at(1) and "−7.00 USD" in view.waterfall.tooltip_at(1)
     assert EXPLANATIONS["missed"] in view.waterfall.tooltip_at(5)
     assert view.waterfall.tooltip_at(7) == ""
+    # Closed trades step the line where each was booked; the open sell is a dashed jump at the end.
+    assert list(view.points.getData()[1]) == pytest.approx([-13.5, -73.5, -73.9])
+    jump_x, jump_y = view.open_jump.getData()
+    assert list(jump_x) == pytest.approx([NOW, NOW]) and list(jump_y) == pytest.approx([-73.9, -82.9])
+    assert list(view.open_point.getData()[1]) == pytest.approx([-82.9])
     # A trade nothing was journaled for is named, not dropped.
     assert view.warning.isVisibleTo(view) and "1 trade not valued" in view.warning.text()
     assert view.warning.toolTip() == "master #9 GBPUSD: no copy and no refusal journaled for s1"
@@ -109,6 +114,8 @@ def test_the_line_steps_at_each_trade_and_a_gain_is_a_green_step(journal, make_v
     assert list(y) == pytest.approx([0.0, 0.0, -10.0, -10.0, 10.0, 10.0])
     assert view.line.opts["fillLevel"] == 0.0
     assert list(view.points.getData()[1]) == pytest.approx([-10.0, 10.0])
+    x, _ = view.open_jump.getData()
+    assert x is None or len(x) == 0  # nothing open: no dashed jump
     theme = palette.current()
     assert [(b[0], b[3]) for b in _bars(view)] == [("Ideal P&L", theme.accent), ("Exit price", theme.ok),
                                                   ("Actual P&L", theme.accent)]
