@@ -104,6 +104,7 @@ class WaterfallPlot(pg.PlotWidget):
 
     ROW_HEIGHT = 0.62  # of a row, in data units
     ROW_PX = 28  # a row's height on screen at most
+    MIN_ROW_PX = 17  # and at least: its label's height
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -174,8 +175,10 @@ class WaterfallPlot(pg.PlotWidget):
         # Room on the right for the amounts, which sit beyond each bar's right end.
         item.setXRange(lo - span * 0.04, hi + span * 0.28, padding=0)
         item.setYRange(-0.6, len(steps) - 0.4, padding=0)
-        # As tall as its rows need, so bars keep one thickness and the line above gets the rest.
-        self.setMaximumHeight(max(self.minimumHeight(), self.ROW_PX * len(steps) + 34))
+        # Never taller than its rows need, so bars keep one thickness and a tall window gives the
+        # line the rest; in a short one the two share the height, down to rows still readable.
+        self.setMinimumHeight(self.MIN_ROW_PX * len(steps) + 30)
+        self.setMaximumHeight(self.ROW_PX * len(steps) + 34)
 
     @staticmethod
     def _colour(step: Step, theme: palette.Theme) -> QColor:
@@ -289,9 +292,9 @@ class AttributionView(QWidget):
         layout.addWidget(self.headline)
         layout.addWidget(self.warning)
         layout.addWidget(self._line_caption)
-        layout.addWidget(self.line_plot, 2)
+        layout.addWidget(self.line_plot, 1)
         layout.addWidget(self._waterfall_caption)
-        layout.addWidget(self.waterfall, 3)
+        layout.addWidget(self.waterfall, 1)
 
         self.apply_theme(palette.current())
         palette.signals.changed.connect(self.apply_theme)
