@@ -127,7 +127,10 @@ class Copier:
         self._change_wall: dict[int, float] = {}  # master ticket -> when it was last increased (UTC s)
         self._listeners: list[Callable[[Notice], None]] = []
         self._tasks: set[asyncio.Task] = set()
-        self._cost_tasks: set[asyncio.Task] = set()  # reading closed positions' costs
+        self._deal_tasks: set[asyncio.Task] = set()  # reading positions' deals
+        # (slave, master ticket) -> the slave positions that copy filled into, so the deals of one
+        # closed at the slave (its stop, a stop-out) can be read too
+        self._copy_positions: dict[tuple[str, int], set[int]] = {}
         self._running = False
         self.started_wall = clock.time()
         # Each slave's risk figures and halts; in memory unless the caller gives a file-backed store.
@@ -214,9 +217,9 @@ class Copier:
 
     async def stop(self) -> None:
         self._running = False
-        # Costs being read are journaled, not cut off: a report of this session counts them.
-        if self._cost_tasks:
-            await asyncio.wait(set(self._cost_tasks), timeout=5.0)
+        # Deals being read are journaled, not cut off: a report of this session counts them.
+        if self._deal_tasks:
+            await asyncio.wait(set(self._deal_tasks), timeout=5.0)
         await cancel_and_wait(self._tasks)
         self._tasks.clear()
         # What open positions were worth when copying stopped: a report of this session values them.
@@ -289,6 +292,7 @@ class Copier:
                 attempt += 1
                 continue
             self._remember_fills(self.master_snapshot, at_start=True)
+            self._journal_held(self.master_snapshot)
             self._set_master_state(LinkState.CONNECTED)
             return
 
@@ -498,13 +502,26 @@ class Copier:
         # Journaling waits until the slaves' requests are out.
         asyncio.get_running_loop().call_soon(self._journal_events, events)
 
+    def _journal_held(self, snapshot: Snapshot) -> None:
+        """The master's positions as copying starts, with when each was filled: a position opened
+        while no copier ran is otherwise in no journal entry, and drift reports could not value its
+        copies."""
+        for p in snapshot.positions:
+            self.journal.record("master_event", f"master #{p.ticket} held at start: {p.side.value} {p.volume:g} "
+                                f"{p.symbol} @ {p.price_open:g}", account=self.master_id, ticket=p.ticket,
+                                kind_of_event="held", symbol=p.symbol, master_time_msc=p.time_msc,
+                                side=p.side.value, volume=p.volume, previous_volume=0.0, price_open=p.price_open,
+                                price=p.price_current, opened_wall=self._fill_wall.get(p.ticket))
+
     def _journal_events(self, events: list[MasterEvent]) -> None:
         for event in events:
             self.journal.record("master_event", event.describe(), account=self.master_id,
                                 ticket=event.ticket, kind_of_event=event.kind.value, symbol=event.symbol,
                                 master_time_msc=event.master_time_msc, **_position_data(event))
-            if event.kind is EventKind.CLOSED and event.position is not None:
-                self._collect_costs(self.master_id, self.master, event.position.identifier, event.ticket)
+            if event.position is not None and event.kind in (EventKind.CLOSED, EventKind.OPENED,
+                                                             EventKind.PENDING_TRIGGERED, EventKind.INCREASED,
+                                                             EventKind.PARTIALLY_CLOSED):
+                self._collect_deals(self.master_id, self.master, event.position.identifier, event.ticket)
             self._notify(Notice("master", self.master_id, event.describe(), event.ticket))
 
     def _context(self, wall: float, mono: float) -> StepContext:
@@ -627,11 +644,13 @@ class Copier:
                 # were journaled once and are not steps.
                 steps = [s for s in steps if not _refused_entry(s, slave.refused)]
                 await slave.executor.run(steps, ctx, slave.symbols)
-                for position_id, ticket, symbol in slave.executor.take_closed():
+                for position_id, ticket, symbol in slave.executor.take_deals_due():
                     if not position_id:  # a netting share: its deals are on the symbol's position
                         position_id = next((p.identifier for p in actual.positions if p.symbol == symbol), 0)
-                    if position_id:
-                        self._collect_costs(slave.id, slave.connector, position_id, ticket, tagged=not hedging)
+                    if position_id and hedging:
+                        self._copy_positions.setdefault((slave.id, ticket), set()).add(position_id)
+                    self._collect_deals(slave.id, slave.connector, position_id, ticket, tagged=not hedging,
+                                        symbol=symbol)
                 slave.throttle_strikes = 0
                 if steps:
                     self.journal.record("plan", f"{len(steps)} step(s) for {slave.id} ({reason})", account=slave.id,
@@ -788,8 +807,13 @@ class Copier:
             del plan.positions[ticket]
             reason = ("skipped: the copy was closed at the slave while the master's position stayed open (a stop "
                       "or target hit there, a stop-out, a risk flatten or a manual close); it is not opened again")
-            plan.refusals[ticket] = Refusal(ticket, reason)
-            slave.executor.refuse(ticket, reason)
+            plan.refusals[ticket] = Refusal(ticket, reason, drift=CLOSED_AT_SLAVE)
+            if slave.executor.refused.get(ticket) != reason:
+                # Closed by the slave's broker or trader, not by a request of ours: the exit is
+                # only in its deals.
+                for position_id in self._copy_positions.get((slave.id, ticket), ()):
+                    self._collect_deals(slave.id, slave.connector, position_id, ticket)
+            slave.executor.refuse(ticket, reason, drift=CLOSED_AT_SLAVE)
 
     def _leave_foreign_copies(self, slave: SlaveLink, plan: SlavePlan, actual: Snapshot, held: set[int]) -> None:
         """Another copier's tagged positions or orders on this slave: warn, and never fight.
@@ -1041,34 +1065,43 @@ class Copier:
         with contextlib.suppress(ConnectorError, Unreachable, asyncio.TimeoutError):
             slave.last_snapshot = await asyncio.wait_for(slave.connector.snapshot(), 5.0)
 
-    def _collect_costs(self, account: str, connector: Connector, position_id: int, master_ticket: int, *,
-                       tagged: bool = False) -> None:
-        """Journal what a closed position cost (commission, fee, swap), read from its deals after
-        the fact, off the copy path: drift attribution's ``costs`` part. ``tagged``: the position
+    def _collect_deals(self, account: str, connector: Connector, position_id: int, master_ticket: int, *,
+                       tagged: bool = False, symbol: str = "") -> None:
+        """Journal a position's deals as its broker booked them (fills, profit, commission, fee,
+        swap), read after the fact, off the copy path. Drift attribution takes fills and costs from
+        them: they hold a fill whose report a crash kept from the journal. ``tagged``: the position
         is a netting slave's, shared by several copies, and only the deals tagged with this master
-        ticket are this copy's."""
-        task = self._spawn(self._journal_costs(account, connector, position_id, master_ticket, tagged),
-                           f"costs:{account}:{position_id}:{master_ticket}")
-        self._cost_tasks.add(task)
-        task.add_done_callback(self._cost_tasks.discard)
+        ticket are this copy's; with no position id, it is the one ``symbol`` has now. Read after
+        each entry and after the exit, each record holds everything the position did so far."""
+        task = self._spawn(self._journal_deals(account, connector, position_id, master_ticket, tagged, symbol),
+                           f"deals:{account}:{position_id}:{master_ticket}")
+        self._deal_tasks.add(task)
+        task.add_done_callback(self._deal_tasks.discard)
 
-    async def _journal_costs(self, account: str, connector: Connector, position_id: int, master_ticket: int,
-                             tagged: bool) -> None:
+    async def _journal_deals(self, account: str, connector: Connector, position_id: int, master_ticket: int,
+                             tagged: bool, symbol: str = "") -> None:
         try:
-            deals = await connector.position_costs(position_id)
+            if not position_id:
+                held = await connector.snapshot()
+                position_id = next((p.identifier for p in held.positions if p.symbol == symbol), 0)
+                if not position_id:
+                    return  # already closed again: the exit's own read covers it
+            deals = await connector.position_deals(position_id)
             if tagged:
                 deals = tuple(d for d in deals if tags.master_ticket_of(d.comment) == master_ticket)
         except (ConnectorError, Unreachable) as exc:
             text = exc.message if isinstance(exc, ConnectorError) else str(exc)
-            self.journal.record("info", f"the costs of {account} position #{position_id} (master #{master_ticket}) "
-                                f"were not read, so drift reports count none for it: {text}", account=account)
+            self.journal.record("info", f"the deals of {account} position #{position_id} (master #{master_ticket}) "
+                                f"were not read, so drift reports take its fills from the journal and count no "
+                                f"costs for it: {text}", account=account)
             return
         commission = math.fsum(d.commission + d.fee for d in deals)
         swap = math.fsum(d.swap for d in deals)
-        self.journal.record("costs", f"{account} position #{position_id} (master #{master_ticket}) cost "
-                            f"commission {commission:+.2f}, swap {swap:+.2f}", account=account,
-                            master_ticket=master_ticket, position=position_id, commission=round(commission, 8),
-                            swap=round(swap, 8))
+        self.journal.record("deals", f"{account} position #{position_id} (master #{master_ticket}): {len(deals)} "
+                            f"deal(s), commission {commission:+.2f}, swap {swap:+.2f}", account=account,
+                            master_ticket=master_ticket, position=position_id,
+                            deals=[[d.side.value, d.volume, d.price, d.commission + d.fee, d.swap, d.profit]
+                                   for d in deals])
 
     def _journal_marks(self) -> None:
         marks = self.marks()
@@ -1112,6 +1145,8 @@ class Copier:
                 ticket = tags.master_ticket_of(held.comment)
                 if ticket is not None:
                     keep.add(ticket)
+        for key in [k for k in self._copy_positions if k[1] not in keep]:
+            del self._copy_positions[key]
         for kept in (self._fill_wall, self._exit_price, self._change_wall):
             for ticket in [t for t in kept if t not in keep]:
                 del kept[ticket]
@@ -1125,6 +1160,11 @@ class Copier:
     # ------------------------------------------------------------------ views
     def uptime_s(self) -> float:
         return self.clock.time() - self.started_wall
+
+
+# Drift attribution: the copy filled, then its position closed at the slave; its exit is read from
+# the slave's deals.
+CLOSED_AT_SLAVE = {"cause": "closed_at_slave"}
 
 
 def _position_data(event: MasterEvent) -> dict:

@@ -117,7 +117,9 @@ class DriftLedger:
         self._masters: dict[int, _MasterTrade] = {}
         self._copies: dict[tuple[str, int], _SlaveCopy] = {}
         self._marks: list[tuple[float, dict]] = []
-        self._costs: dict[tuple[str, int], tuple[float, float]] = {}  # (account, master ticket) -> commission, swap
+        # (account, master ticket) -> position -> [(when read, its deals)]: each read holds all the
+        # position did so far, so the latest read before a period's end counts
+        self._deals: dict[tuple[str, int], dict[int, list[tuple[float, list]]]] = {}
         # (slave, master ticket) -> a trade closed on both sides, whose figures no later period end
         # or mark changes: kept until an entry about that trade arrives, so a refresh over a long
         # session only values what is still open.
@@ -172,8 +174,11 @@ class DriftLedger:
         what = data.get("kind_of_event")
         volume, previous = float(data["volume"]), float(data.get("previous_volume") or 0.0)
         trade = self._masters.get(ticket)
-        if what in ("opened", "pending_triggered"):
-            self._masters[ticket] = _MasterTrade(ticket, str(data["symbol"]), _SIGN[data["side"]], e.wall,
+        if what in ("opened", "pending_triggered") or (what == "held" and trade is None):
+            # "held": found open as copying started, opened while no copier ran (or before the
+            # journal's first entry); dated by its own fill time when the copier knew it.
+            opened = float(data.get("opened_wall") or e.wall) if what == "held" else e.wall
+            self._masters[ticket] = _MasterTrade(ticket, str(data["symbol"]), _SIGN[data["side"]], opened,
                                                  float(data["price_open"]), volume)
         elif trade is None:
             return  # opened before the journal's first entry
@@ -214,13 +219,27 @@ class DriftLedger:
         drift = data.get("drift") if isinstance(data.get("drift"), dict) else {}
         copy.refusal = (e.message, drift)
 
-    def _costs_entry(self, e: JournalEntry) -> None:
+    def _deals_entry(self, e: JournalEntry) -> None:
         data = e.data
-        if "master_ticket" not in data:
+        if "master_ticket" not in data or not isinstance(data.get("deals"), list):
             return
-        key = (e.account, int(data["master_ticket"]))
-        commission, swap = self._costs.get(key, (0.0, 0.0))
-        self._costs[key] = (commission + float(data.get("commission") or 0.0), swap + float(data.get("swap") or 0.0))
+        by_position = self._deals.setdefault((e.account, int(data["master_ticket"])), {})
+        by_position.setdefault(int(data.get("position") or 0), []).append((e.wall, data["deals"]))
+
+    def _booked(self, account: str, ticket: int, side: int, end: float) -> _Booked | None:
+        """What the broker booked for this account's position(s) of ``ticket`` by ``end``: fills in
+        ``side``'s direction are entries, the others exits."""
+        latest = [next((rows for wall, rows in reversed(reads) if wall < end), None)
+                  for reads in self._deals.get((account, ticket), {}).values()]
+        rows = [row for found in latest if found for row in found]
+        walls = [wall for reads in self._deals.get((account, ticket), {}).values() for wall, _ in reads if wall < end]
+        if not walls:
+            return None
+        direction = "buy" if side > 0 else "sell"
+        return _Booked(entries=[(float(r[1]), float(r[2])) for r in rows if r[0] == direction],
+                       exits=[(float(r[1]), float(r[2])) for r in rows if r[0] != direction],
+                       commission=math.fsum(float(r[3]) for r in rows), swap=math.fsum(float(r[4]) for r in rows),
+                       read_at=max(walls))
 
     def _marks_entry(self, e: JournalEntry) -> None:
         if isinstance(e.data.get("marks"), dict):
@@ -274,14 +293,12 @@ class DriftLedger:
             if not copy.entries and not copy.exits and copy.refusal and copy.refusal[1].get("cause") == "excluded":
                 excluded += 1
                 continue
-            master_close, master_done = _close_price(m.exits, m.volume_in, end,
-                                                     _mark(marks, self.master_id, m.symbol, m.side))
-            if master_close is None:
+            view = self._master_view(m, end, marks)
+            if view is None:
                 unvalued.append(f"{where}: still open at the period's end and no price of it was journaled")
                 continue
             try:
-                trade, done_at, final = self._trade(slave, m, copy, master_close, master_done, end, marks,
-                                                    k_by_symbol)
+                trade, done_at, final = self._trade(slave, m, view, copy, end, marks, k_by_symbol)
             except ValueError as exc:
                 unvalued.append(f"{where}: {exc}")
                 continue
@@ -301,49 +318,32 @@ class DriftLedger:
             series.append((valued.done_at, running))
         return SlaveDrift(slave, self.currencies.get(slave, ""), attribution, series, rows, excluded, unvalued)
 
-    def _trade(self, slave: str, m: _MasterTrade, copy: _SlaveCopy, master_close: float, master_done: bool,
-               end: float, marks: Marks, k_by_symbol) -> tuple[CopiedTrade, float, bool]:
+    def _master_view(self, m: _MasterTrade, end: float, marks: Marks) -> _MasterView | None:
+        """The master trade by ``end``: from its broker's deals once they show it closed (exact
+        prices, whatever the copier saw), else from its events and the marks; None when still open
+        with no price."""
+        booked = self._booked(self.master_id, m.ticket, m.side, end)
+        costs = (booked.commission, booked.swap) if booked else (0.0, 0.0)
+        if booked and booked.entries and booked.closed:
+            volume = math.fsum(v for v, _ in booked.entries)
+            return _MasterView(_vwap(booked.entries), volume, _vwap(booked.exits), True,
+                               max(booked.read_at, m.opened_wall), *costs)
+        close, done = _close_price(m.exits, m.volume_in, end, _mark(marks, self.master_id, m.symbol, m.side))
+        if close is None:
+            return None
+        done_at = max((w for w, _, _ in m.exits), default=m.opened_wall)
+        return _MasterView(m.entry, m.volume_in, close, done, done_at, *costs)
+
+    def _trade(self, slave: str, m: _MasterTrade, view: _MasterView, copy: _SlaveCopy, end: float, marks: Marks,
+               k_by_symbol) -> tuple[CopiedTrade, float, bool]:
         """The trade as attribution takes it, when it was done (``end`` if it is not), and whether
         its figures are final: closed on both sides before ``end``, independent of any mark."""
-        master_exit = master_close if master_done else None
-        master_mark = None if master_done else master_close
-        # The master's costs scale with the volume as its P&L does; the slave's are its own.
-        master_commission, master_swap = self._costs.get((self.master_id, m.ticket), (0.0, 0.0))
-        slave_commission, slave_swap = self._costs.get((slave, m.ticket), (0.0, 0.0))
-        last_exit = max((w for w, _, _, _ in copy.exits if w < end), default=m.opened_wall)
+        master = {"master_entry": view.entry, "master_exit": view.close if view.done else None,
+                  "master_mark": None if view.done else view.close}
         entries = [x for x in copy.entries if x[0] < end]
         if entries or copy.exits:
-            filled = math.fsum(v for _, v, _, _ in entries)
-            if filled > _EPS:
-                slave_entry = _vwap((v, p) for _, v, p, _ in entries)
-                quote = _vwap((v, q) for _, v, _, q in entries)
-            else:
-                # Filled by the slave's broker from a pending copy: the exits carry its entry price.
-                opened = [(v, e) for w, v, _, e in copy.exits if w < end and e > 0]
-                filled = math.fsum(v for v, _ in opened)
-                if filled <= _EPS:
-                    raise ValueError(f"{slave}'s entry was not journaled")
-                slave_entry = quote = _vwap(opened)
-            exits = [(w, v, p) for w, v, p, _ in copy.exits if w < end]
-            slave_close, slave_done = _close_price(exits, filled, end, _mark(marks, slave, copy.symbol, copy.side))
-            if slave_close is None:
-                raise ValueError(f"{slave}'s copy is still open at the period's end and no price of it was "
-                                 "journaled")
-            scale = m.volume_in / copy.master_volume if copy.master_volume > _EPS else 1.0
-            ideal = copy.ideal * scale if copy.ideal > 0 else filled
-            intended = max(copy.sized * scale if copy.sized > 0 else filled, filled)
-            trade = CopiedTrade(
-                side=copy.side, master_entry=m.entry, master_exit=master_exit, master_mark=master_mark,
-                ideal_volume=ideal, intended_volume=intended, filled_volume=filled,
-                money_per_price_unit_per_lot=copy.money_per_price_lot, slave_quote_at_request=quote,
-                slave_entry=slave_entry, slave_exit=slave_close if slave_done else None,
-                slave_mark=None if slave_done else slave_close, key=f"#{m.ticket}",
-                slave_commission=slave_commission, slave_swap=slave_swap,
-                master_commission_scaled=master_commission * ideal / m.volume_in,
-                master_swap_scaled=master_swap * ideal / m.volume_in)
-            done_at = max(last_exit, max((w for w, _, _ in m.exits), default=m.opened_wall))
-            final = master_done and slave_done
-            return trade, done_at if final else end, final
+            trade, done_at, final = self._taken(slave, m, view, copy, entries, end, marks, master)
+            return trade, done_at, final
         reason, data = copy.refusal  # type: ignore[misc]  # a copy record has entries, exits or a refusal
         side = _SIGN.get(str(data.get("side")), m.side)
         own_k = float(data.get("money_per_price_lot") or 0.0)
@@ -353,14 +353,92 @@ class DriftLedger:
         ideal = float(data.get("ideal_volume") or 0.0)
         sized_out = data.get("cause") == "sizing"
         trade = CopiedTrade(
-            side=side, master_entry=m.entry, master_exit=master_exit, master_mark=master_mark,
-            ideal_volume=ideal, intended_volume=0.0, filled_volume=0.0, money_per_price_unit_per_lot=k,
-            missed_reason=None if sized_out else reason, key=f"#{m.ticket}",
-            master_commission_scaled=master_commission * ideal / m.volume_in,
-            master_swap_scaled=master_swap * ideal / m.volume_in)
-        done_at = max((w for w, _, _ in m.exits), default=m.opened_wall)
+            side=side, ideal_volume=ideal, intended_volume=0.0, filled_volume=0.0, money_per_price_unit_per_lot=k,
+            missed_reason=None if sized_out else reason, key=f"#{m.ticket}", **master,
+            **_master_costs(view, ideal))
         # Valued with another copy's money per price unit, it may change when a later copy does.
-        return trade, done_at if master_done else end, master_done and own_k > 0
+        return trade, view.done_at if view.done else end, view.done and own_k > 0
+
+    def _taken(self, slave: str, m: _MasterTrade, view: _MasterView, copy: _SlaveCopy, entries: list,
+                end: float, marks: Marks, master: dict) -> tuple[CopiedTrade, float, bool]:
+        journaled_in = math.fsum(v for _, v, _, _ in entries)
+        journaled_out = math.fsum(v for w, v, _, _ in copy.exits if w < end)
+        booked = self._booked(slave, m.ticket, copy.side, end)
+        costs = (booked.commission, booked.swap) if booked else (0.0, 0.0)
+        if booked and booked.entries and booked.covers(journaled_in, journaled_out):
+            # The broker's record, which holds fills a crash kept out of the journal.
+            filled = math.fsum(v for v, _ in booked.entries)
+            slave_entry = _vwap(booked.entries)
+            exits = [(booked.read_at, v, p) for v, p in booked.exits]
+            last_exit = booked.read_at if booked.exits else m.opened_wall
+        elif journaled_in > _EPS:
+            filled, slave_entry = journaled_in, _vwap((v, p) for _, v, p, _ in entries)
+            exits = [(w, v, p) for w, v, p, _ in copy.exits if w < end]
+            last_exit = max((w for w, _, _ in exits), default=m.opened_wall)
+        else:
+            # Filled by the slave's broker from a pending copy: the exits carry its entry price.
+            opened = [(v, e) for w, v, _, e in copy.exits if w < end and e > 0]
+            filled = math.fsum(v for v, _ in opened)
+            if filled <= _EPS:
+                raise ValueError(f"{slave}'s entry was not journaled")
+            slave_entry = _vwap(opened)
+            exits = [(w, v, p) for w, v, p, _ in copy.exits if w < end]
+            last_exit = max((w for w, _, _ in exits), default=m.opened_wall)
+        if not _closed(exits, filled) and copy.refusal and copy.refusal[1].get("cause") == "closed_at_slave":
+            raise ValueError(f"{slave}'s copy was closed at the slave (its stop, a stop-out or by hand) and the "
+                             "deals that closed it were not read")
+        quote = _vwap((v, q) for _, v, _, q in entries) if journaled_in > _EPS else slave_entry
+        slave_close, slave_done = _close_price(exits, filled, end, _mark(marks, slave, copy.symbol, copy.side))
+        if slave_close is None:
+            raise ValueError(f"{slave}'s copy is still open at the period's end and no price of it was journaled")
+        scale = view.volume / copy.master_volume if copy.master_volume > _EPS else 1.0
+        ideal = copy.ideal * scale if copy.ideal > 0 else filled
+        intended = max(copy.sized * scale if copy.sized > 0 else filled, filled)
+        trade = CopiedTrade(
+            side=copy.side, ideal_volume=ideal, intended_volume=intended, filled_volume=filled,
+            money_per_price_unit_per_lot=copy.money_per_price_lot, slave_quote_at_request=quote,
+            slave_entry=slave_entry, slave_exit=slave_close if slave_done else None,
+            slave_mark=None if slave_done else slave_close, key=f"#{m.ticket}",
+            slave_commission=costs[0], slave_swap=costs[1], **master, **_master_costs(view, ideal))
+        final = view.done and slave_done
+        return trade, max(last_exit, view.done_at) if final else end, final
+
+
+def _master_costs(view: _MasterView, ideal: float) -> dict:
+    """The master's costs scale with the volume, as its P&L does."""
+    share = ideal / view.volume if view.volume > _EPS else 0.0
+    return {"master_commission_scaled": view.commission * share, "master_swap_scaled": view.swap * share}
+
+
+@dataclass(frozen=True, slots=True)
+class _Booked:
+    entries: list[tuple[float, float]]  # (volume, price)
+    exits: list[tuple[float, float]]
+    commission: float
+    swap: float
+    read_at: float
+
+    @property
+    def closed(self) -> bool:
+        opened = math.fsum(v for v, _ in self.entries)
+        return opened > _EPS and math.fsum(v for v, _ in self.exits) >= opened - _EPS * max(1.0, opened)
+
+    def covers(self, journaled_in: float, journaled_out: float) -> bool:
+        """At least every fill the journal has: the broker's record is as recent as the journal."""
+        slack = 1e-6
+        return (math.fsum(v for v, _ in self.entries) >= journaled_in - slack
+                and math.fsum(v for v, _ in self.exits) >= journaled_out - slack)
+
+
+@dataclass(frozen=True, slots=True)
+class _MasterView:
+    entry: float
+    volume: float
+    close: float
+    done: bool
+    done_at: float
+    commission: float
+    swap: float
 
 
 _HANDLERS = {
@@ -369,7 +447,7 @@ _HANDLERS = {
     Kind.INFO: DriftLedger._copied,
     Kind.REFUSAL: DriftLedger._refusal,
     Kind.MARKS: DriftLedger._marks_entry,
-    Kind.COSTS: DriftLedger._costs_entry,
+    Kind.DEALS: DriftLedger._deals_entry,
 }
 
 
@@ -397,6 +475,10 @@ def _mark(marks: Marks, account: str, symbol: str, side: int) -> float | None:
     by_side = marks.get(account, {}).get(symbol, {})
     price = by_side.get("buy" if side > 0 else "sell") or next(iter(by_side.values()), None)
     return float(price) if price else None
+
+
+def _closed(exits: list[tuple[float, float, float]], volume: float) -> bool:
+    return math.fsum(v for _, v, _ in exits) >= volume - _EPS * max(1.0, volume)
 
 
 def _close_price(exits: list[tuple[float, float, float]], volume: float, end: float,

@@ -62,9 +62,9 @@ class Kind:
     ERROR = "error"
     INFO = "info"
     MARKS = "marks"  # prices of open positions, so a report from the journal values them
-    COSTS = "costs"  # what a closed position cost (commission, fee, swap), read from its deals
+    DEALS = "deals"  # a position's deals as its broker booked them: fills, profit and costs
 
-    ALL = (MASTER_EVENT, PLAN, REQUEST, RESULT, CORRECTION, REFUSAL, STATE, ERROR, INFO, MARKS, COSTS)
+    ALL = (MASTER_EVENT, PLAN, REQUEST, RESULT, CORRECTION, REFUSAL, STATE, ERROR, INFO, MARKS, DEALS)
 
 
 @dataclasses.dataclass(frozen=True)

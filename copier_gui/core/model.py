@@ -123,14 +123,21 @@ class DealShare:
 
 
 @dataclass(frozen=True, slots=True)
-class DealCosts:
-    """What one deal of a position cost, in the account currency, as the broker booked it (a charge
-    is negative), with the deal's comment, which says which master position a copy's deal was for."""
+class Deal:
+    """One fill of a position as the broker booked it: its direction, volume and price, and what it
+    made and cost in the account currency (a charge is negative). The comment says which master
+    position a copy's deal was for. Drift attribution takes a position's fills and costs from here:
+    the broker's own record, complete even when a fill's report never reached the journal."""
 
     comment: str
+    side: Side
+    volume: float
+    price: float
     commission: float
     swap: float
     fee: float
+    profit: float
+    time_msc: int
 
 
 @dataclass(frozen=True, slots=True)

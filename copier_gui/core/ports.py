@@ -14,7 +14,7 @@ from copier_gui.core.model import (
     AccountState,
     CancelPending,
     ClosePosition,
-    DealCosts,
+    Deal,
     ExecutionReport,
     ModifyPending,
     ModifyStops,
@@ -81,6 +81,6 @@ class Connector(Protocol):
 
     async def cancel(self, request: CancelPending) -> ExecutionReport: ...
 
-    async def position_costs(self, position_id: int) -> tuple[DealCosts, ...]:
-        """The costs of each deal of a position, open or closed (drift attribution's ``costs``);
-        raises ConnectorError when unreachable."""
+    async def position_deals(self, position_id: int) -> tuple[Deal, ...]:
+        """The deals of a position, open or closed, oldest first (drift attribution reads a
+        position's fills and costs from them); raises ConnectorError when unreachable."""

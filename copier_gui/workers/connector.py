@@ -20,7 +20,7 @@ from copier_gui.core.model import (
     AccountState,
     CancelPending,
     ClosePosition,
-    DealCosts,
+    Deal,
     ExecutionReport,
     ModifyPending,
     ModifyStops,
@@ -200,9 +200,9 @@ class WorkerConnector:
         result = await self._request(self._alive(), "symbol", {"name": name})
         return None if result is None else self._decode(protocol.spec_from_wire, result, "symbol")
 
-    async def position_costs(self, position_id: int) -> tuple[DealCosts, ...]:
-        result = await self._request(self._alive(), "position_costs", {"position": int(position_id)})
-        return self._decode(protocol.costs_from_wire, result, "position costs")
+    async def position_deals(self, position_id: int) -> tuple[Deal, ...]:
+        result = await self._request(self._alive(), "position_deals", {"position": int(position_id)})
+        return self._decode(protocol.position_deals_from_wire, result, "position deals")
 
     def _decode(self, decoder, value, what: str):
         try:

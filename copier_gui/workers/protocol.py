@@ -16,7 +16,7 @@ from copier_gui.core.model import (
     AccountState,
     CancelPending,
     ClosePosition,
-    DealCosts,
+    Deal,
     DealShare,
     ExecutionReport,
     ModifyPending,
@@ -239,10 +239,10 @@ def spec_from_wire(data: Any) -> SymbolSpec:
     return dataclass_from_wire(SymbolSpec, data)
 
 
-def costs_from_wire(data: Any) -> tuple[DealCosts, ...]:
+def position_deals_from_wire(data: Any) -> tuple[Deal, ...]:
     if not isinstance(data, list):
-        raise ProtocolError(f"position costs must be a list, not {type(data).__name__}")
-    return tuple(dataclass_from_wire(DealCosts, item) for item in data)
+        raise ProtocolError(f"position deals must be a list, not {type(data).__name__}")
+    return tuple(dataclass_from_wire(Deal, item) for item in data)
 
 
 def capabilities_from_wire(data: Any) -> Capabilities:

@@ -204,7 +204,7 @@ class Worker:
         self._ops: dict[str, Callable[[dict], Any]] = {
             "connect": self._op_connect, "close_session": self._op_close_session, "account": self._op_account,
             "snapshot": self._op_snapshot, "symbols": self._op_symbols, "symbol": self._op_symbol,
-            "ping": self._op_ping, "sim": self._op_sim, "position_costs": self._op_position_costs,
+            "ping": self._op_ping, "sim": self._op_sim, "position_deals": self._op_position_deals,
         }
         for op in protocol.TRADE_OPS:
             self._ops[op] = self._trade_op(op)
@@ -524,11 +524,11 @@ class Worker:
         spec = run_inline(self.connector.symbol(name))
         return None if spec is None else protocol.dataclass_to_wire(spec)
 
-    def _op_position_costs(self, args: dict) -> list:
+    def _op_position_deals(self, args: dict) -> list:
         position = args.get("position")
         if not isinstance(position, int) or isinstance(position, bool):
             raise protocol.ProtocolError("position costs request without a position ticket")
-        return [protocol.dataclass_to_wire(c) for c in run_inline(self.connector.position_costs(position))]
+        return [protocol.dataclass_to_wire(c) for c in run_inline(self.connector.position_deals(position))]
 
     def _trade_op(self, op: str) -> Callable[[dict], dict]:
         method = op  # MT5Connector's coroutine of the same name

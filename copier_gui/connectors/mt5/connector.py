@@ -48,7 +48,7 @@ from copier_gui.core.model import (
     AccountState,
     CancelPending,
     ClosePosition,
-    DealCosts,
+    Deal,
     DealShare,
     ExecutionReport,
     Filling,
@@ -427,14 +427,17 @@ class MT5Connector:
     async def cancel(self, request: CancelPending) -> ExecutionReport:
         return await self._invoker.call(self._trade, self._build_cancel, request, deal=False)
 
-    async def position_costs(self, position_id: int) -> tuple[DealCosts, ...]:
-        return await self._invoker.call(self._position_costs, position_id)
+    async def position_deals(self, position_id: int) -> tuple[Deal, ...]:
+        return await self._invoker.call(self._position_deals, position_id)
 
-    def _position_costs(self, position_id: int) -> tuple[DealCosts, ...]:
+    def _position_deals(self, position_id: int) -> tuple[Deal, ...]:
         deals = self._read(self._api.history_deals_get, position=int(position_id),
                            what=f"the deals of position {position_id}")
-        return tuple(DealCosts(str(d.comment), float(d.commission), float(d.swap), float(d.fee))
-                     for d in sorted(deals, key=lambda d: (d.time_msc, d.ticket)))
+        return tuple(Deal(str(d.comment), Side.BUY if d.type == DEAL_TYPE_BUY else Side.SELL, float(d.volume),
+                          float(d.price), float(d.commission), float(d.swap), float(d.fee), float(d.profit),
+                          int(d.time_msc))
+                     for d in sorted(deals, key=lambda d: (d.time_msc, d.ticket))
+                     if d.type in (DEAL_TYPE_BUY, DEAL_TYPE_SELL))
 
     def _build_open(self, req: OpenPosition) -> tuple[dict, dict]:
         spec = self._trade_spec(req.symbol)

@@ -97,14 +97,40 @@ def test_costs_are_the_slaves_own_minus_the_masters_scaled_to_the_ideal_volume()
     j.fill(10.2, "s1", 7, "open", volume=0.5, price=1.10000, ideal=0.5, sized=0.5, master_volume=2.0)
     j.master(50.0, 7, "closed", volume=2.0, previous=2.0, price=1.10000)
     j.fill(50.3, "s1", 7, "close", volume=0.5, price=1.10000, entry_price=1.1)
-    j.add(50.5, "costs", "master", "", master_ticket=7, position=7, commission=-14.0, swap=-2.0)
-    j.add(50.6, "costs", "s1", "", master_ticket=7, position=99, commission=-2.5, swap=-1.0)
+    # Read after each entry and after the exit: the latest read of each position counts.
+    j.add(10.5, "deals", "master", "", master_ticket=7, position=7, deals=[["buy", 2.0, 1.1, -7.0, 0.0, 0.0]])
+    j.add(50.5, "deals", "master", "", master_ticket=7, position=7,
+          deals=[["buy", 2.0, 1.1, -7.0, 0.0, 0.0], ["sell", 2.0, 1.1, -7.0, -2.0, 0.0]])
+    j.add(50.6, "deals", "s1", "", master_ticket=7, position=99,
+          deals=[["buy", 0.5, 1.1, -1.25, 0.0, 0.0], ["sell", 0.5, 1.1, -1.25, -1.0, 0.0]])
     a = _drift(j)["s1"].attribution
     # Perfect copying of a quarter of the master's volume pays a quarter of its costs: -4.00.
     assert a.ideal == pytest.approx(-4.0)
     assert a.actual == pytest.approx(-3.5)
     assert a.parts["costs"] == pytest.approx(0.5)
     assert a.total == pytest.approx(0.5)
+
+
+def test_the_brokers_deals_hold_a_fill_a_crash_kept_out_of_the_journal():
+    j = Journal()
+    j.start("s1")
+    j.master(10.0, 7, "opened", volume=1.0, price_open=1.10000)
+    j.fill(10.2, "s1", 7, "open", volume=1.0, price=1.10002, quote=1.10001, ideal=1.0, sized=1.0, master_volume=1.0)
+    # The slave's copy was cut in two; the copier crashed after the first cut went out, so only
+    # the second cut's fill is in the journal. The broker booked both.
+    j.master(20.0, 7, "partially_closed", volume=0.6, previous=1.0, price=1.10100)
+    j.master(30.0, 7, "closed", volume=0.6, previous=0.6, price=1.10200)
+    j.fill(30.1, "s1", 7, "close", volume=0.6, price=1.10198, entry_price=1.10002)
+    deals = [["buy", 1.0, 1.10002, 0.0, 0.0, 0.0], ["sell", 0.4, 1.10097, 0.0, 0.0, 0.0],
+             ["sell", 0.6, 1.10198, 0.0, 0.0, 0.0]]
+    j.add(30.2, "deals", "s1", "", master_ticket=7, position=70, deals=deals)
+    j.add(30.2, "deals", "master", "", master_ticket=7, position=7,
+          deals=[["buy", 1.0, 1.10000, 0, 0, 0], ["sell", 0.4, 1.10099, 0, 0, 0], ["sell", 0.6, 1.10201, 0, 0, 0]])
+    a = _drift(j)["s1"].attribution
+    assert a.actual == pytest.approx((0.4 * 0.00095 + 0.6 * 0.00196) * K)
+    # The master's exits are its broker's too, not the last prices the copier saw.
+    assert a.ideal == pytest.approx((0.4 * 0.00099 + 0.6 * 0.00201) * K)
+    assert a.per_trade[0].trade.slave_quote_at_request == pytest.approx(1.10001)
 
 
 def test_missed_trade_is_its_whole_ideal_and_an_excluded_one_is_not_counted():
@@ -267,6 +293,7 @@ def test_copier_journal_gives_the_slaves_own_profit_from_its_broker():
         rig.trade("EURUSD", 1, 0.5, position=first)
         await asyncio.sleep(30)
         rig.trade("GBPUSD", 0, 0.3, position=second)
+        rig.trade("EURUSD", 1, 0.4)  # still open at the end: its entry commission is paid already
         await asyncio.sleep(5)
         await copier.stop()
 
@@ -282,10 +309,11 @@ def test_copier_journal_gives_the_slaves_own_profit_from_its_broker():
             assert terminal.initialize()  # the copier shut its session down when it stopped
         everything = terminal.history_deals_get(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
         deals = [d for d in everything if tags.master_ticket_of(d.comment) is not None]
-        broker_result = math.fsum(d.profit + d.commission + d.swap + d.fee for d in deals)
+        floating = math.fsum(p.profit + p.swap for p in terminal.positions_get())
+        broker_result = math.fsum(d.profit + d.commission + d.swap + d.fee for d in deals) + floating
         broker_costs = math.fsum(d.commission + d.swap + d.fee for d in deals)
         d = drift[sid]
-        assert d.unvalued == [] and len(d.trades) == 2
+        assert d.unvalued == [] and [t.status for t in d.trades] == ["closed", "closed", "open"]
         assert d.currency == terminal.account_info().currency
         # The broker books each deal's profit rounded to the cent, at its own rates.
         assert d.attribution.actual == pytest.approx(broker_result, abs=0.02 * len(deals))
@@ -317,10 +345,46 @@ def test_a_netting_slaves_shares_of_one_position_each_journal_their_own_costs():
         return first, second
 
     first, second = rig.run(script)
-    costs = rig.journal.entries(kind="costs", account="s0", newest_first=False)
-    assert sorted(e.data["master_ticket"] for e in costs) == sorted([first, second])
+    costs = rig.journal.entries(kind="deals", account="s0", newest_first=False)
+    # Read after each entry and after each exit; each master position's share is its own.
+    assert {e.data["master_ticket"] for e in costs} == {first, second}
+    assert len(costs) == 4
     assert len({e.data["position"] for e in costs}) == 1  # one netting position, two shares
     ledger = DriftLedger()
     ledger.feed(rig.journal.entries(newest_first=False))
     d = ledger.drift()["s0"]
     assert d.unvalued == [] and [t.status for t in d.trades] == ["closed", "closed"]
+
+
+def test_a_copy_closed_at_the_slave_takes_its_exit_from_the_slaves_deals():
+    rig = Rig(slaves=("harbor_fx",))
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        ticket = rig.trade("EURUSD", 0, 0.5)
+        await asyncio.sleep(10)
+        # The slave's trader closes the copy by hand: a deal with no tag of ours.
+        terminal = rig.slaves["s0"]
+        (copy,) = rig.held("s0")
+        tick = terminal.symbol_info_tick(copy.symbol)
+        result = terminal.order_send({"action": 1, "symbol": copy.symbol, "volume": copy.volume, "type": 1,
+                                      "price": tick.bid, "position": copy.ticket, "type_filling": 0})
+        assert result.retcode == 10009
+        await asyncio.sleep(10)
+        rig.trade("EURUSD", 1, 0.5, position=ticket)
+        await asyncio.sleep(5)
+        await copier.stop()
+
+    rig.run(script)
+    terminal = rig.slaves["s0"]
+    if not terminal.sim.connected:
+        assert terminal.initialize()
+    everything = terminal.history_deals_get(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+    broker_result = math.fsum(d.profit + d.commission + d.swap + d.fee for d in everything if d.type in (0, 1))
+    ledger = DriftLedger()
+    ledger.feed(rig.journal.entries(newest_first=False))
+    d = ledger.drift()["s0"]
+    assert d.unvalued == [] and [t.status for t in d.trades] == ["closed"]
+    assert d.attribution.actual == pytest.approx(broker_result, abs=0.02)
+    assert d.attribution.parts["exit_price"] != 0  # it left earlier than the master

@@ -327,7 +327,7 @@ def test_kinds_are_plain_strings():
     assert Kind.MASTER_EVENT == "master_event"
     assert set(Kind.ALL) == {
         "master_event", "plan", "request", "result", "correction", "refusal", "state", "error",
-        "info", "marks", "costs",
+        "info", "marks", "deals",
     }  # fmt: skip
 
 

@@ -73,11 +73,12 @@ async def test_lifecycle_start_hello_connect_push_request_shutdown():
         assert [p.ticket for p in held.positions] == [report.order]
         assert requests_sent(host, "snapshot") == 0
         assert (await connector.account()).login == 11
-        # The deals' costs, read in the worker from the position's history: meridian_ecn charges
+        # The position's deals, read in the worker from its history: meridian_ecn charges
         # commission per lot on each deal.
-        costs = await connector.position_costs(held.positions[0].identifier)
-        assert len(costs) == 1 and costs[0].commission < 0 and costs[0].comment == "cg:1"
-        assert await connector.position_costs(987654321) == ()
+        deals = await connector.position_deals(held.positions[0].identifier)
+        assert [(d.side, d.volume, d.price, d.comment) for d in deals] == [(Side.BUY, 0.1, report.price, "cg:1")]
+        assert deals[0].commission < 0
+        assert await connector.position_deals(987654321) == ()
         assert await connector.ping() < 0.5
         pid = connector.pid
     finally:
