@@ -1073,6 +1073,8 @@ class Copier:
         is a netting slave's, shared by several copies, and only the deals tagged with this master
         ticket are this copy's; with no position id, it is the one ``symbol`` has now. Read after
         each entry and after the exit, each record holds everything the position did so far."""
+        if not self._running:
+            return  # stopping: a read started now would be cut off (the next start reads the master)
         task = self._spawn(self._journal_deals(account, connector, position_id, master_ticket, tagged, symbol),
                            f"deals:{account}:{position_id}:{master_ticket}")
         self._deal_tasks.add(task)
