@@ -522,6 +522,12 @@ class Copier:
                                                              EventKind.PENDING_TRIGGERED, EventKind.INCREASED,
                                                              EventKind.PARTIALLY_CLOSED):
                 self._collect_deals(self.master_id, self.master, event.position.identifier, event.ticket)
+            if event.kind is EventKind.CLOSED:
+                # A copy its slave's broker closed first (its own stop) has no exit of ours: its
+                # deals hold it. A copy still open here is read again after its exit fills.
+                for slave in self.slaves.values():
+                    for position_id in self._copy_positions.pop((slave.id, event.ticket), ()):
+                        self._collect_deals(slave.id, slave.connector, position_id, event.ticket)
             self._notify(Notice("master", self.master_id, event.describe(), event.ticket))
 
     def _context(self, wall: float, mono: float) -> StepContext:
@@ -644,13 +650,11 @@ class Copier:
                 # were journaled once and are not steps.
                 steps = [s for s in steps if not _refused_entry(s, slave.refused)]
                 await slave.executor.run(steps, ctx, slave.symbols)
-                for position_id, ticket, symbol in slave.executor.take_deals_due():
-                    if not position_id:  # a netting share: its deals are on the symbol's position
-                        position_id = next((p.identifier for p in actual.positions if p.symbol == symbol), 0)
+                for position_id, ticket, symbol, order in slave.executor.take_deals_due():
                     if position_id and hedging:
                         self._copy_positions.setdefault((slave.id, ticket), set()).add(position_id)
                     self._collect_deals(slave.id, slave.connector, position_id, ticket, tagged=not hedging,
-                                        symbol=symbol)
+                                        symbol=symbol, order=order)
                 slave.throttle_strikes = 0
                 if steps:
                     self.journal.record("plan", f"{len(steps)} step(s) for {slave.id} ({reason})", account=slave.id,
@@ -1066,29 +1070,36 @@ class Copier:
             slave.last_snapshot = await asyncio.wait_for(slave.connector.snapshot(), 5.0)
 
     def _collect_deals(self, account: str, connector: Connector, position_id: int, master_ticket: int, *,
-                       tagged: bool = False, symbol: str = "") -> None:
+                       tagged: bool = False, symbol: str = "", order: int = 0) -> None:
         """Journal a position's deals as its broker booked them (fills, profit, commission, fee,
         swap), read after the fact, off the copy path. Drift attribution takes fills and costs from
         them: they hold a fill whose report a crash kept from the journal. ``tagged``: the position
         is a netting slave's, shared by several copies, and only the deals tagged with this master
-        ticket are this copy's; with no position id, it is the one ``symbol`` has now. Read after
-        each entry and after the exit, each record holds everything the position did so far."""
+        ticket are this copy's; with no position id, it is the one ``order`` traded, else the one
+        ``symbol`` has now. Read after each entry and after the exit, each record holds everything
+        the position did so far."""
         if not self._running:
             return  # stopping: a read started now would be cut off (the next start reads the master)
-        task = self._spawn(self._journal_deals(account, connector, position_id, master_ticket, tagged, symbol),
+        task = self._spawn(self._journal_deals(account, connector, position_id, master_ticket, tagged, symbol,
+                                               order),
                            f"deals:{account}:{position_id}:{master_ticket}")
         self._deal_tasks.add(task)
         task.add_done_callback(self._deal_tasks.discard)
 
     async def _journal_deals(self, account: str, connector: Connector, position_id: int, master_ticket: int,
-                             tagged: bool, symbol: str = "") -> None:
+                             tagged: bool, symbol: str = "", order: int = 0) -> None:
         try:
-            if not position_id:
+            if position_id:
+                deals = await connector.position_deals(position_id)
+            elif order:
+                deals = await connector.position_deals(order=order)
+                position_id = next((d.position_id for d in deals if d.position_id), 0)
+            else:
                 held = await connector.snapshot()
                 position_id = next((p.identifier for p in held.positions if p.symbol == symbol), 0)
                 if not position_id:
-                    return  # already closed again: the exit's own read covers it
-            deals = await connector.position_deals(position_id)
+                    return
+                deals = await connector.position_deals(position_id)
             if tagged:
                 deals = tuple(d for d in deals if tags.master_ticket_of(d.comment) == master_ticket)
         except (ConnectorError, Unreachable) as exc:

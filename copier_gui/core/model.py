@@ -138,6 +138,7 @@ class Deal:
     fee: float
     profit: float
     time_msc: int
+    position_id: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,6 +81,8 @@ class Connector(Protocol):
 
     async def cancel(self, request: CancelPending) -> ExecutionReport: ...
 
-    async def position_deals(self, position_id: int) -> tuple[Deal, ...]:
+    async def position_deals(self, position_id: int = 0, *, order: int = 0) -> tuple[Deal, ...]:
         """The deals of a position, open or closed, oldest first (drift attribution reads a
-        position's fills and costs from them); raises ConnectorError when unreachable."""
+        position's fills and costs from them), named by its id or by an order that traded it: on
+        a netting account a fill lands on whatever position its symbol has then. Raises
+        ConnectorError when unreachable."""

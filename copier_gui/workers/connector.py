@@ -200,8 +200,9 @@ class WorkerConnector:
         result = await self._request(self._alive(), "symbol", {"name": name})
         return None if result is None else self._decode(protocol.spec_from_wire, result, "symbol")
 
-    async def position_deals(self, position_id: int) -> tuple[Deal, ...]:
-        result = await self._request(self._alive(), "position_deals", {"position": int(position_id)})
+    async def position_deals(self, position_id: int = 0, *, order: int = 0) -> tuple[Deal, ...]:
+        result = await self._request(self._alive(), "position_deals", {"position": int(position_id),
+                                                                       "order": int(order)})
         return self._decode(protocol.position_deals_from_wire, result, "position deals")
 
     def _decode(self, decoder, value, what: str):

@@ -527,8 +527,12 @@ class Worker:
     def _op_position_deals(self, args: dict) -> list:
         position = args.get("position")
         if not isinstance(position, int) or isinstance(position, bool):
-            raise protocol.ProtocolError("position costs request without a position ticket")
-        return [protocol.dataclass_to_wire(c) for c in run_inline(self.connector.position_deals(position))]
+            raise protocol.ProtocolError("position deals request without a position ticket")
+        order = args.get("order", 0)
+        if not isinstance(order, int) or isinstance(order, bool):
+            raise protocol.ProtocolError("position deals request with an order that is not a ticket")
+        deals = run_inline(self.connector.position_deals(position, order=order))
+        return [protocol.dataclass_to_wire(d) for d in deals]
 
     def _trade_op(self, op: str) -> Callable[[dict], dict]:
         method = op  # MT5Connector's coroutine of the same name

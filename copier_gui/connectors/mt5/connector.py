@@ -427,15 +427,21 @@ class MT5Connector:
     async def cancel(self, request: CancelPending) -> ExecutionReport:
         return await self._invoker.call(self._trade, self._build_cancel, request, deal=False)
 
-    async def position_deals(self, position_id: int) -> tuple[Deal, ...]:
-        return await self._invoker.call(self._position_deals, position_id)
+    async def position_deals(self, position_id: int = 0, *, order: int = 0) -> tuple[Deal, ...]:
+        return await self._invoker.call(self._position_deals, position_id, order)
 
-    def _position_deals(self, position_id: int) -> tuple[Deal, ...]:
+    def _position_deals(self, position_id: int, order: int) -> tuple[Deal, ...]:
+        if not position_id and order:
+            # history_deals_get(ticket=) takes an ORDER ticket: the deals that order made.
+            made = self._read(self._api.history_deals_get, ticket=int(order), what=f"the deals of order {order}")
+            position_id = next((int(d.position_id) for d in made if d.position_id), 0)
+            if not position_id:
+                return ()
         deals = self._read(self._api.history_deals_get, position=int(position_id),
                            what=f"the deals of position {position_id}")
         return tuple(Deal(str(d.comment), Side.BUY if d.type == DEAL_TYPE_BUY else Side.SELL, float(d.volume),
                           float(d.price), float(d.commission), float(d.swap), float(d.fee), float(d.profit),
-                          int(d.time_msc))
+                          int(d.time_msc), int(d.position_id))
                      for d in sorted(deals, key=lambda d: (d.time_msc, d.ticket))
                      if d.type in (DEAL_TYPE_BUY, DEAL_TYPE_SELL))
 

@@ -356,7 +356,8 @@ def test_a_netting_slaves_shares_of_one_position_each_journal_their_own_costs():
     assert d.unvalued == [] and [t.status for t in d.trades] == ["closed", "closed"]
 
 
-def test_a_copy_closed_at_the_slave_takes_its_exit_from_the_slaves_deals():
+@pytest.mark.parametrize("master_closes_after_s", [10, 0], ids=["later", "at_once"])
+def test_a_copy_closed_at_the_slave_takes_its_exit_from_the_slaves_deals(master_closes_after_s):
     rig = Rig(slaves=("harbor_fx",))
 
     async def script():
@@ -371,7 +372,10 @@ def test_a_copy_closed_at_the_slave_takes_its_exit_from_the_slaves_deals():
         result = terminal.order_send({"action": 1, "symbol": copy.symbol, "volume": copy.volume, "type": 1,
                                       "price": tick.bid, "position": copy.ticket, "type_filling": 0})
         assert result.retcode == 10009
-        await asyncio.sleep(10)
+        # Later, the copier sees the copy gone while the master holds on; at once, it may see the
+        # copy gone or the master's close first: either way the slave's deals hold the exit.
+        if master_closes_after_s:
+            await asyncio.sleep(master_closes_after_s)
         rig.trade("EURUSD", 1, 0.5, position=ticket)
         await asyncio.sleep(5)
         await copier.stop()
@@ -388,3 +392,37 @@ def test_a_copy_closed_at_the_slave_takes_its_exit_from_the_slaves_deals():
     assert d.unvalued == [] and [t.status for t in d.trades] == ["closed"]
     assert d.attribution.actual == pytest.approx(broker_result, abs=0.02)
     assert d.attribution.parts["exit_price"] != 0  # it left earlier than the master
+
+
+def _broker_result(terminal) -> float:
+    """Everything the account made and paid, from its broker's own books: deals plus what is open."""
+    if not terminal.sim.connected:
+        assert terminal.initialize()
+    deals = terminal.history_deals_get(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+    booked = math.fsum(d.profit + d.commission + d.swap + d.fee for d in deals if d.type in (0, 1))
+    return booked + math.fsum(p.profit + p.swap for p in terminal.positions_get())
+
+
+def test_netting_shares_that_cancel_out_in_one_pass_still_count_every_deal():
+    # A buy and a sell of the same symbol at once: on the netting slave the second deal closes the
+    # first's position, and the next deal opens a new one; each share's deals span positions.
+    rig = Rig(slaves=("meridian_ecn",), rules=CopyRules(tolerances=Tolerances(max_price_deviation_points=5000)),
+              margin_modes={"s0": 0})  # netting, at a broker that charges commission on each deal
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        long = rig.trade("XAUUSD", 0, 0.3)
+        short = rig.trade("XAUUSD", 1, 0.3)
+        await asyncio.sleep(20)
+        rig.trade("XAUUSD", 0, 0.3, position=short)
+        await asyncio.sleep(20)
+        await copier.stop()
+        return long, short
+
+    rig.run(script)
+    ledger = DriftLedger()
+    ledger.feed(rig.journal.entries(newest_first=False))
+    d = ledger.drift()["s0"]
+    assert d.unvalued == [] and sorted(t.status for t in d.trades) == ["closed", "open"]
+    assert d.attribution.actual == pytest.approx(_broker_result(rig.slaves["s0"]), abs=0.05)

@@ -77,7 +77,9 @@ async def test_lifecycle_start_hello_connect_push_request_shutdown():
         # commission per lot on each deal.
         deals = await connector.position_deals(held.positions[0].identifier)
         assert [(d.side, d.volume, d.price, d.comment) for d in deals] == [(Side.BUY, 0.1, report.price, "cg:1")]
-        assert deals[0].commission < 0
+        assert deals[0].commission < 0 and deals[0].position_id == held.positions[0].identifier
+        # Named by the order that traded it, as a netting account's fill is.
+        assert await connector.position_deals(order=report.order) == deals
         assert await connector.position_deals(987654321) == ()
         assert await connector.ping() < 0.5
         pid = connector.pid
