@@ -293,6 +293,7 @@ class Copier:
                 continue
             self._remember_fills(self.master_snapshot, at_start=True)
             self._journal_held(self.master_snapshot)
+            self._read_closed_while_down(self.master_snapshot)
             self._set_master_state(LinkState.CONNECTED)
             return
 
@@ -512,6 +513,14 @@ class Copier:
                                 kind_of_event="held", symbol=p.symbol, master_time_msc=p.time_msc,
                                 side=p.side.value, volume=p.volume, previous_volume=0.0, price_open=p.price_open,
                                 price=p.price_current, opened_wall=self._fill_wall.get(p.ticket))
+
+    def _read_closed_while_down(self, snapshot: Snapshot) -> None:
+        """Master positions a slave still has a copy entry for but the master no longer holds were
+        closed while no copier ran: their deals give drift reports the master's exit."""
+        held = {p.ticket for p in snapshot.positions} | {o.ticket for o in snapshot.orders}
+        gone = {t for s in self.slaves.values() for t in self.copybook.tickets(s.id)} - held
+        for ticket in sorted(gone):
+            self._collect_deals(self.master_id, self.master, ticket, ticket)
 
     def _journal_events(self, events: list[MasterEvent]) -> None:
         for event in events:

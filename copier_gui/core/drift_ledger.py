@@ -241,6 +241,12 @@ class DriftLedger:
                        commission=math.fsum(float(r[3]) for r in rows), swap=math.fsum(float(r[4]) for r in rows),
                        read_at=max(walls))
 
+    def _failed_entry(self, e: JournalEntry) -> None:
+        # A broker's "no" to an entry (only those carry drift data) is why the trade was missed,
+        # unless a later try fills it: fills count before any reason.
+        if isinstance(e.data.get("drift"), dict):
+            self._refusal(e)
+
     def _marks_entry(self, e: JournalEntry) -> None:
         if isinstance(e.data.get("marks"), dict):
             self._marks.append((e.wall, e.data["marks"]))
@@ -446,6 +452,7 @@ _HANDLERS = {
     Kind.MASTER_EVENT: DriftLedger._master_event,
     Kind.INFO: DriftLedger._copied,
     Kind.REFUSAL: DriftLedger._refusal,
+    Kind.RESULT: DriftLedger._failed_entry,
     Kind.MARKS: DriftLedger._marks_entry,
     Kind.DEALS: DriftLedger._deals_entry,
 }

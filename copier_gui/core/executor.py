@@ -161,15 +161,16 @@ class SlaveExecutor:
         self._gone_before = gone
 
     def _fail(self, master_ticket: int, what: str, report: ExecutionReport, copy_id: str, *,
-              entry: bool = False, label: str | None = None) -> None:
+              entry: bool = False, label: str | None = None, drift: dict | None = None) -> None:
         """A broker said no. Announce it once per reason; an entry waits before it is tried again.
 
         Exits are retried on every pass (a position the master closed must not stay open), but
         the same failure is not announced again each time.
         """
         text = f"failed: {label or what}: {report.message}"
+        # An entry's failure is why a trade was missed if no later try fills it; ``drift`` values it.
         self.journal.record("result", text, account=self.slave_id, copy_id=copy_id, master_ticket=master_ticket,
-                            status=report.status.value, retcode=report.retcode)
+                            status=report.status.value, retcode=report.retcode, **({"drift": drift} if drift else {}))
         _raise_for_account_state(report)
         key = (master_ticket, what)
         if self.failed.get(key, (None,))[0] != text:
@@ -311,7 +312,7 @@ class SlaveExecutor:
                         return
                     self._refuse_entry(step, self._deviation_text(d, spec, report, attempts), cid, d)
                     return
-                self._fail(d.master_ticket, "open", report, cid, entry=True,
+                self._fail(d.master_ticket, "open", report, cid, entry=True, drift=self.missed(d),
                            label=f"open {d.side.value} {remaining:g} {d.symbol}")
                 return
             self.forget_refusal(d.master_ticket)

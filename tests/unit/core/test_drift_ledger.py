@@ -152,6 +152,21 @@ def test_missed_trade_is_its_whole_ideal_and_an_excluded_one_is_not_counted():
     assert "maximum delay" in d.trades[0].reason
 
 
+def test_an_entry_the_broker_kept_refusing_is_missed_with_the_brokers_reason():
+    j = Journal()
+    j.start("s1")
+    j.master(10.0, 1, "opened", volume=1.0, price_open=1.10000)
+    j.add(10.1, "result", "s1", "failed: open buy 0.1 EURUSD.m: rejected by Harbor FX (10043 Only short positions "
+          "are allowed)", master_ticket=1, status="rejected", retcode=10043,
+          drift={"cause": "missed", "symbol": "EURUSD.m", "side": "buy", "ideal_volume": 0.1, "sized_volume": 0.1,
+                 "master_volume": 1.0, "money_per_price_lot": K})
+    j.add(10.2, "result", "s1", "filled: done", status="filled")  # a result of another step: no reason
+    j.master(20.0, 1, "closed", volume=1.0, previous=1.0, price=1.10100)
+    d = _drift(j)["s1"]
+    assert d.unvalued == [] and [(t.status, t.reason[:20]) for t in d.trades] == [("missed", "failed: open buy 0.1")]
+    assert d.attribution.parts["missed"] == pytest.approx(-10.0)
+
+
 def test_a_trade_sized_to_nothing_is_sizing_not_missed():
     j = Journal()
     j.start("s1")
@@ -426,3 +441,34 @@ def test_netting_shares_that_cancel_out_in_one_pass_still_count_every_deal():
     d = ledger.drift()["s0"]
     assert d.unvalued == [] and sorted(t.status for t in d.trades) == ["closed", "open"]
     assert d.attribution.actual == pytest.approx(_broker_result(rig.slaves["s0"]), abs=0.05)
+
+
+def test_a_master_trade_closed_while_no_copier_ran_is_valued_from_the_masters_deals(tmp_path):
+    rig = Rig(slaves=("harbor_fx",), copybook_path=tmp_path / "copies.sqlite3")
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        ticket = rig.trade("EURUSD", 0, 0.5)
+        await asyncio.sleep(5)
+        await copier.stop()
+        await asyncio.sleep(20)
+        assert rig.master.initialize()  # the master's own trader is still there
+        rig.trade("EURUSD", 1, 0.5, position=ticket)  # while no copier runs
+        await asyncio.sleep(20)
+        copier = rig.copier()
+        await copier.start()  # closes the copy left behind
+        await asyncio.sleep(5)
+        await copier.stop()
+        return ticket
+
+    ticket = rig.run(script)
+    ledger = DriftLedger()
+    ledger.feed(rig.journal.entries(newest_first=False))
+    d = ledger.drift()["s0"]
+    assert d.unvalued == [] and [t.status for t in d.trades] == ["closed"]
+    assert d.attribution.actual == pytest.approx(_broker_result(rig.slaves["s0"]), abs=0.02)
+    assert rig.master.sim.connected or rig.master.initialize()
+    master = rig.master.history_deals_get(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+    exit_price = next(x.price for x in master if x.position_id == ticket and x.entry == 1)
+    assert d.attribution.per_trade[0].trade.master_exit == pytest.approx(exit_price)
