@@ -92,6 +92,7 @@ class SlaveLink:
     throttle_strikes: int = 0
     server_offset_s: float | None = None
     last_snapshot: Snapshot | None = None
+    deals_read: bool = False  # the deals of the copies it held when this copier first looked
     risk_gate: RiskGate | None = None
     synced_taken_at: float = float("-inf")  # the master snapshot the last full pass planned from
 
@@ -513,6 +514,19 @@ class Copier:
                                 kind_of_event="held", symbol=p.symbol, master_time_msc=p.time_msc,
                                 side=p.side.value, volume=p.volume, previous_volume=0.0, price_open=p.price_open,
                                 price=p.price_current, opened_wall=self._fill_wall.get(p.ticket))
+            # Read again: the previous run's read may have been cut off by a crash.
+            self._collect_deals(self.master_id, self.master, p.identifier, p.ticket)
+
+    def _read_held_copies(self, slave: SlaveLink, actual: Snapshot, hedging: bool) -> None:
+        """The deals of the copies a slave holds when this copier first looks: a read the previous
+        run started may have been cut off by a crash, and a fill meanwhile journaled nowhere."""
+        for p in actual.positions:
+            shares = {tags.master_ticket_of(p.comment)} if hedging else {
+                tags.master_ticket_of(d.comment) for d in p.deals or ()}
+            for ticket in sorted(t for t in shares if t is not None):
+                if hedging:
+                    self._copy_positions.setdefault((slave.id, ticket), set()).add(p.identifier)
+                self._collect_deals(slave.id, slave.connector, p.identifier, ticket, tagged=not hedging)
 
     def _read_closed_while_down(self, snapshot: Snapshot) -> None:
         """Master positions a slave still has a copy entry for but the master no longer holds were
@@ -584,6 +598,9 @@ class Copier:
                     slave.last_snapshot = actual
                     slave.synced_taken_at = master.taken_at
                     slave.server_offset_s = actual.server_offset_s or slave.server_offset_s
+                    if not slave.deals_read:
+                        slave.deals_read = True
+                        self._read_held_copies(slave, actual, hedging)
                     positions, orders = master.positions, master.orders
                 plan = plan_slave(
                     positions, orders,

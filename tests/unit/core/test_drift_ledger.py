@@ -11,10 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from copier_gui.connectors.mt5 import MT5Connector
 from copier_gui.core import tags
 from copier_gui.core.attribution import PARTS
 from copier_gui.core.drift_ledger import DriftLedger
 from copier_gui.core.journal import JournalEntry
+from copier_gui.core.ports import ConnectorError
 from copier_gui.core.rules import CopyRules, Tolerances
 from tests.kit.rig import Rig
 
@@ -472,3 +474,37 @@ def test_a_master_trade_closed_while_no_copier_ran_is_valued_from_the_masters_de
     master = rig.master.history_deals_get(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
     exit_price = next(x.price for x in master if x.position_id == ticket and x.entry == 1)
     assert d.attribution.per_trade[0].trade.master_exit == pytest.approx(exit_price)
+
+
+def test_the_copies_held_at_start_have_their_deals_read_again(tmp_path, monkeypatch):
+    # The first run's reads never land (as when it crashes first): the next run reads the deals of
+    # every copy it finds, so the entry commission already paid counts.
+    rig = Rig(slaves=("meridian_ecn",), copybook_path=tmp_path / "copies.sqlite3")
+    real = MT5Connector.position_deals
+
+    async def unreachable(self, position_id=0, *, order=0):
+        raise ConnectorError("the terminal did not answer")
+
+    async def script():
+        monkeypatch.setattr(MT5Connector, "position_deals", unreachable)
+        copier = rig.copier()
+        await copier.start()
+        rig.trade("EURUSD", 0, 0.5)
+        await asyncio.sleep(5)
+        await copier.stop()
+        monkeypatch.setattr(MT5Connector, "position_deals", real)
+        copier = rig.copier()
+        await copier.start()
+        await asyncio.sleep(5)
+        await copier.stop()
+
+    rig.run(script)
+    first_run_notes = rig.journal.entries(kind="info", account="s0")
+    assert any("were not read" in e.message for e in first_run_notes)
+    ledger = DriftLedger()
+    ledger.feed(rig.journal.entries(newest_first=False))
+    d = ledger.drift()["s0"]
+    assert d.unvalued == [] and [t.status for t in d.trades] == ["open"]
+    assert d.attribution.per_trade[0].trade.slave_commission < 0
+    assert d.attribution.per_trade[0].trade.master_commission_scaled < 0
+    assert d.attribution.actual == pytest.approx(_broker_result(rig.slaves["s0"]), abs=0.02)
