@@ -30,7 +30,14 @@ from copier_gui.core.executor import (
 from copier_gui.core.journal import Journal
 from copier_gui.core.metrics import Metrics
 from copier_gui.core.model import AccountState, Snapshot, SymbolSpec
-from copier_gui.core.planner import MasterContext, Refusal, SlaveContext, SlavePlan, plan_slave
+from copier_gui.core.planner import (
+    DesiredPosition,
+    MasterContext,
+    Refusal,
+    SlaveContext,
+    SlavePlan,
+    plan_slave,
+)
 from copier_gui.core.ports import Connector, ConnectorError
 from copier_gui.core.reconciler import (
     AmendStep,
@@ -626,7 +633,8 @@ class Copier:
                 if halted:
                     for ticket in plan.positions:
                         if (only is None or ticket in only) and ticket not in held:
-                            self._waiting(slave, ticket, f"risk: {gate.reason or 'this slave is halted'}")
+                            self._waiting(slave, ticket, f"risk: {gate.reason or 'this slave is halted'}",
+                                          plan.positions[ticket])
                     plan = SlavePlan()
                     master_tickets = set()
                 for ticket, refusal in plan.refusals.items():
@@ -737,15 +745,17 @@ class Copier:
                     "until its trades are gone")
         return ""
 
-    def _waiting(self, slave: SlaveLink, ticket: int, why: str) -> None:
+    def _waiting(self, slave: SlaveLink, ticket: int, why: str, desired: DesiredPosition | None = None) -> None:
         """Journal why a master position is not (yet) at this slave: once, and again when the
-        master's position changes (an order that fills, a volume that grows)."""
+        master's position changes (an order that fills, a volume that grows). With the position
+        as planned, drift reports can value the trade if it is never copied."""
         key = (why, self._master_state(ticket))
         if slave.waiting.get(ticket) == key:
             return
         slave.waiting[ticket] = key
         text = f"not copied yet: {why}; it is copied when that changes, within tolerances"
-        self.journal.record("refusal", text, account=slave.id, master_ticket=ticket)
+        drift = {"drift": slave.executor.missed(desired)} if desired is not None and slave.executor else {}
+        self.journal.record("refusal", text, account=slave.id, master_ticket=ticket, **drift)
         self._notify(Notice("refusal", slave.id, f"{text} (master #{ticket})", ticket))
 
     def _note_waiting(self, slave: SlaveLink, plan: SlavePlan, held: set[int], only: set[int] | None,
@@ -758,7 +768,7 @@ class Copier:
         why = self._entries_blocked(slave)
         for ticket in (*plan.positions, *plan.orders):
             if (only is None or ticket in only) and ticket not in held:
-                self._waiting(slave, ticket, why)
+                self._waiting(slave, ticket, why, plan.positions.get(ticket))
 
     # A deal sent just before a crash may still reach the broker after the restart; until this long
     # after it was sent, an intent the broker's net does not show yet is waited for, not dropped.

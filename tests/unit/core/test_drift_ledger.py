@@ -508,3 +508,26 @@ def test_the_copies_held_at_start_have_their_deals_read_again(tmp_path, monkeypa
     assert d.attribution.per_trade[0].trade.slave_commission < 0
     assert d.attribution.per_trade[0].trade.master_commission_scaled < 0
     assert d.attribution.actual == pytest.approx(_broker_result(rig.slaves["s0"]), abs=0.02)
+
+
+def test_a_trade_that_waited_for_a_slave_with_trading_off_and_was_never_copied_is_missed():
+    rig = Rig(slaves=("harbor_fx",))
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        rig.slaves["s0"].sim.set_algo_trading(False)
+        await asyncio.sleep(3)
+        ticket = rig.trade("EURUSD", 0, 0.5)
+        await asyncio.sleep(20)
+        rig.trade("EURUSD", 1, 0.5, position=ticket)  # closed before trading came back
+        await asyncio.sleep(3)
+        await copier.stop()
+
+    rig.run(script)
+    ledger = DriftLedger()
+    ledger.feed(rig.journal.entries(newest_first=False))
+    d = ledger.drift()["s0"]
+    assert d.unvalued == [] and [t.status for t in d.trades] == ["missed"]
+    assert "not copied yet" in d.trades[0].reason
+    assert d.attribution.parts["missed"] == pytest.approx(-d.attribution.ideal) != 0
