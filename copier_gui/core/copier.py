@@ -139,6 +139,10 @@ class Copier:
         # (slave, master ticket) -> the slave positions that copy filled into, so the deals of one
         # closed at the slave (its stop, a stop-out) can be read too
         self._copy_positions: dict[tuple[str, int], set[int]] = {}
+        # slave -> copy position id -> its volume when last looked at or after our last deal on it,
+        # so a fill the broker made by itself (the working rest of a partly filled order) gets its
+        # deals read too
+        self._copy_volumes: dict[str, dict[int, float]] = {}
         self._running = False
         self.started_wall = clock.time()
         # Each slave's risk figures and halts; in memory unless the caller gives a file-backed store.
@@ -535,6 +539,26 @@ class Copier:
                     self._copy_positions.setdefault((slave.id, ticket), set()).add(p.identifier)
                 self._collect_deals(slave.id, slave.connector, p.identifier, ticket, tagged=not hedging)
 
+    def _read_changed_copies(self, slave: SlaveLink, actual: Snapshot) -> None:
+        for position_id, ticket in self._changed_copies(slave, actual):
+            self._collect_deals(slave.id, slave.connector, position_id, ticket)
+
+    def _changed_copies(self, slave: SlaveLink, actual: Snapshot) -> list[tuple[int, int]]:
+        """The (position id, master ticket) of copies whose volume changed with no deal of ours."""
+        seen = self._copy_volumes.setdefault(slave.id, {})
+        now: dict[int, float] = {}
+        changed = []
+        for p in actual.positions:
+            ticket = tags.master_ticket_of(p.comment)
+            if ticket is None:
+                continue
+            before = seen.get(p.identifier)
+            if before is not None and abs(before - p.volume) > 1e-9:
+                changed.append((p.identifier, ticket))
+            now[p.identifier] = p.volume
+        self._copy_volumes[slave.id] = now
+        return changed
+
     def _read_closed_while_down(self, snapshot: Snapshot) -> None:
         """Master positions a slave still has a copy entry for but the master no longer holds were
         closed while no copier ran: their deals give drift reports the master's exit."""
@@ -608,6 +632,8 @@ class Copier:
                     if not slave.deals_read:
                         slave.deals_read = True
                         self._read_held_copies(slave, actual, hedging)
+                    elif hedging:
+                        self._read_changed_copies(slave, actual)
                     positions, orders = master.positions, master.orders
                 plan = plan_slave(
                     positions, orders,
@@ -684,9 +710,10 @@ class Copier:
                 # were journaled once and are not steps.
                 steps = [s for s in steps if not _refused_entry(s, slave.refused)]
                 await slave.executor.run(steps, ctx, slave.symbols)
-                for position_id, ticket, symbol, order in slave.executor.take_deals_due():
+                for position_id, ticket, symbol, order, volume in slave.executor.take_deals_due():
                     if position_id and hedging:
                         self._copy_positions.setdefault((slave.id, ticket), set()).add(position_id)
+                        self._copy_volumes.setdefault(slave.id, {})[position_id] = volume
                     self._collect_deals(slave.id, slave.connector, position_id, ticket, tagged=not hedging,
                                         symbol=symbol, order=order)
                 slave.throttle_strikes = 0
@@ -1100,10 +1127,15 @@ class Copier:
                     marks.setdefault(account, {}).setdefault(p.symbol, {})[p.side.value] = p.price_current
         return marks
 
-    @staticmethod
-    async def _refresh_snapshot(slave: SlaveLink) -> None:
+    async def _refresh_snapshot(self, slave: SlaveLink) -> None:
+        """A last look at a slave as copying stops; copies its broker changed by itself since the
+        last look (the working rest of an order that filled) have their deals journaled now."""
         with contextlib.suppress(ConnectorError, Unreachable, asyncio.TimeoutError):
             slave.last_snapshot = await asyncio.wait_for(slave.connector.snapshot(), 5.0)
+            if slave.connector.capabilities.hedging and slave.deals_read:
+                await asyncio.wait_for(asyncio.gather(*(
+                    self._journal_deals(slave.id, slave.connector, position_id, ticket, False)
+                    for position_id, ticket in self._changed_copies(slave, slave.last_snapshot))), 5.0)
 
     def _collect_deals(self, account: str, connector: Connector, position_id: int, master_ticket: int, *,
                        tagged: bool = False, symbol: str = "", order: int = 0) -> None:

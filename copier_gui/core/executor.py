@@ -118,8 +118,9 @@ class SlaveExecutor:
         self.instance = ""  # this copier's name in tags (see tags.comment_for)
         self.currency = ""  # the account's currency, which money figures are in
         self.specs: dict[str, SymbolSpec] = {}  # the slave's symbols, as the copier last loaded them
-        # (position id, master ticket, symbol, order) of copies filled, cut or closed, whose deals to read
-        self._deals_due: list[tuple[int, int, str, int]] = []
+        # (position id, master ticket, symbol, order, the position's volume after the deal) of copies
+        # filled, cut or closed, whose deals to read
+        self._deals_due: list[tuple[int, int, str, int, float]] = []
         self.modified_at: dict[int, float] = {}  # slave position ticket -> monotonic time of the last modify
         self._gone_before: set[int] = set()  # slave tickets missing at the last forget_gone
         # Asks the copier for one more pass after a delay (stops held back by MODIFY_INTERVAL_S).
@@ -337,7 +338,7 @@ class SlaveExecutor:
             # An entry deal is charged commission at once: what an open copy cost so far counts too.
             # On a hedging account the position's id is the order that opened it.
             self._deals_due.append((report.order if self.connector.capabilities.hedging else 0,
-                                    d.master_ticket, d.symbol, report.order))
+                                    d.master_ticket, d.symbol, report.order, report.volume))
             if report.status is Status.PARTIAL:
                 remaining = round(remaining - report.volume, 8)
                 self.journal.record("correction", f"partial fill {report.volume:g} of {request.volume:g}; "
@@ -478,9 +479,10 @@ class SlaveExecutor:
                                   action="close" if step.closes_all else "reduce",
                                   side=pos.side.opposite, ctx=ctx, specs=specs, entry_price=pos.price_open)
         if report is not None:  # a cut is charged commission too
-            self._deals_due.append((pos.identifier or pos.ticket, step.master_ticket, pos.symbol, report.order))
+            self._deals_due.append((pos.identifier or pos.ticket, step.master_ticket, pos.symbol, report.order,
+                                    round(pos.volume - report.volume, 8)))
 
-    def take_deals_due(self) -> list[tuple[int, int, str, int]]:
+    def take_deals_due(self) -> list[tuple[int, int, str, int, float]]:
         """The (position id, master ticket, symbol) of copies filled, cut or closed since the last
         call, so the copier can read what they cost so far. A netting share's position id is 0: its
         deals sit on the symbol's one position, which the copier looks up."""
@@ -535,7 +537,7 @@ class SlaveExecutor:
                                   what=f"exit {step.symbol}", action="close" if closes_all else "reduce",
                                   side=step.side, ctx=ctx, specs=specs)
         if report is not None:
-            self._deals_due.append((0, step.master_ticket, step.symbol, report.order))
+            self._deals_due.append((0, step.master_ticket, step.symbol, report.order, 0.0))
 
     async def _simple(self, master_ticket: int, cid: str, label: str, request, send, done: str) -> ExecutionReport | None:
         """Send a request that changes no exposure (stops, a pending order); its report if it passed."""

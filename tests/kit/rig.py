@@ -16,13 +16,14 @@ from tests.kit import WEEKDAY_NOON_UTC
 
 class Rig:
     def __init__(self, slaves=("harbor_fx", "apex_prop"), *, rules: CopyRules | None = None, copybook_path=None,
-                 margin_modes: dict[str, int] | None = None):
+                 margin_modes: dict[str, int] | None = None, slave_faults: dict | None = None):
         self.clock = VirtualClock(WEEKDAY_NOON_UTC)
         market = Market(3, self.clock)
         self.master = new_terminal("meridian_ecn", seed=3, clock=self.clock, market=market, login=1)
         assert self.master.initialize()  # the master's own trader (an EA) is logged in already
-        modes = margin_modes or {}
+        modes, faults = margin_modes or {}, slave_faults or {}
         self.slaves = {f"s{i}": new_terminal(p, seed=3, clock=self.clock, market=market, login=10 + i,
+                                             faults=faults.get(f"s{i}"),
                                              **({"margin_mode": modes[f"s{i}"]} if f"s{i}" in modes else {}))
                        for i, p in enumerate(slaves)}
         self.rules = rules or CopyRules()

@@ -18,6 +18,7 @@ from copier_gui.core.drift_ledger import DriftLedger
 from copier_gui.core.journal import JournalEntry
 from copier_gui.core.ports import ConnectorError
 from copier_gui.core.rules import CopyRules, Tolerances
+from copier_gui.sim import Faults
 from tests.kit.rig import Rig
 
 K = 100_000.0  # EURUSD: tick value 1 USD per 0.00001 on one lot
@@ -531,3 +532,25 @@ def test_a_trade_that_waited_for_a_slave_with_trading_off_and_was_never_copied_i
     assert d.unvalued == [] and [t.status for t in d.trades] == ["missed"]
     assert "not copied yet" in d.trades[0].reason
     assert d.attribution.parts["missed"] == pytest.approx(-d.attribution.ideal) != 0
+
+
+def test_the_working_rest_of_a_partly_filled_copy_that_the_broker_fills_later_counts():
+    # apex_prop fills with RETURN: a partly filled order keeps its rest working at the broker,
+    # which fills it on a later tick with no request of ours.
+    rig = Rig(slaves=("apex_prop",), slave_faults={"s0": Faults(partial_fill=1.0)})
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        rig.trade("EURUSD", 0, 1.5)
+        await asyncio.sleep(30)
+        await copier.stop()
+
+    rig.run(script)
+    ledger = DriftLedger()
+    ledger.feed(rig.journal.entries(newest_first=False))
+    d = ledger.drift()["s0"]
+    (trade,) = d.attribution.per_trade
+    (held,) = rig.held("s0")
+    assert trade.trade.filled_volume == pytest.approx(held.volume)
+    assert d.attribution.actual == pytest.approx(_broker_result(rig.slaves["s0"]), abs=0.02)
