@@ -41,6 +41,12 @@ class SlaveCopyRow:
     state: str  # "mirrored", "pending", "skipped", "failed", "closed at master"
     reason: str = ""
     digits: int | None = None  # the slave symbol's price digits, when the slave knows the symbol
+    # The entry's slippage in a unit that compares across symbols (pips or basis points), and in
+    # the slave's money: points alone call 2 pips on EURUSD "20" and 2 USD on BTCUSD "200".
+    slippage: float | None = None
+    slippage_unit: str = ""
+    slippage_money: float | None = None
+    currency: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,11 +135,14 @@ def mirrored_positions(copier: Copier) -> list[MasterPositionRow]:
             mine = held[slave.id].get(pos.ticket, [])
             entry = entries.get((slave.id, pos.ticket))
             slip, latency = (entry.slippage_points, entry.total_ms) if entry is not None else (None, None)
+            drift = {} if entry is None else {
+                "slippage": entry.slippage, "slippage_unit": entry.slippage_unit,
+                "slippage_money": entry.slippage_money, "currency": slave.account.currency if slave.account else ""}
             if mine:
                 volume = sum(p.volume for p in mine)
                 price = sum(p.price_open * p.volume for p in mine) / volume if volume else 0.0
                 children.append(SlaveCopyRow(slave.id, mine[0].symbol, round(volume, 8), price, slip, latency,
-                                             "mirrored", digits=_digits(slave, mine[0].symbol)))
+                                             "mirrored", digits=_digits(slave, mine[0].symbol), **drift))
                 continue
             mapped = slave.symbol_map.resolve(pos.symbol).slave_symbol if slave.symbol_map else None
             if not slave.connector.capabilities.hedging and slave.last_snapshot is not None:
@@ -143,7 +152,7 @@ def mirrored_positions(copier: Copier) -> list[MasterPositionRow]:
                 if net is not None:
                     children.append(SlaveCopyRow(slave.id, net.symbol, net.volume, net.price_open, slip, latency,
                                                  "mirrored (net)", f"net {net.side.value} position on {net.symbol}",
-                                                 _digits(slave, net.symbol)))
+                                                 _digits(slave, net.symbol), **drift))
                     continue
             reason = slave.refused.get(pos.ticket, "")
             failure = next((text for (ticket, _), (text, _) in (slave.executor.failed.items() if slave.executor else [])
@@ -161,7 +170,7 @@ def mirrored_positions(copier: Copier) -> list[MasterPositionRow]:
             else:
                 state = "pending"
             children.append(SlaveCopyRow(slave.id, mapped or pos.symbol, 0.0, 0.0, slip, latency, state, reason,
-                                         _digits(slave, mapped or pos.symbol)))
+                                         _digits(slave, mapped or pos.symbol), **drift))
         rows.append(MasterPositionRow(pos.ticket, pos.symbol, pos.side.value, pos.volume, pos.price_open, pos.sl,
                                       pos.tp, spec.digits if spec else 5, tuple(children)))
     return rows

@@ -33,6 +33,14 @@ def money(value: float | None, currency: str = "") -> str:
     return f"{value:,.{decimals}f}"
 
 
+def money_signed(value: float | None, currency: str = "") -> str:
+    """Money with its sign, as a gain or a cost: +2.58, -1,970."""
+    if value is None:
+        return DASH
+    decimals = 0 if currency.upper() in _NO_DECIMALS else 2
+    return f"{value:+,.{decimals}f}"
+
+
 def latency_ms(value: float | None) -> str:
     return DASH if value is None else f"{value:,.1f}"
 

@@ -142,14 +142,19 @@ def test_positions_tree_follows_open_partial_close_and_close(model_check):
 def test_positions_tree_cells_say_what_each_slave_holds():
     model = PositionsModel()
     model.set_rows([MasterPositionRow(7, "USDJPY", "sell", 1.0, 151.234, 0.0, 150.5, 3, (
-        SlaveCopyRow("slave-1", "USDJPY.m", 1.0, 151.2301, 3.9, 12.25, "mirrored", "", 3),
+        SlaveCopyRow("slave-1", "USDJPY.m", 1.0, 151.2301, 3.9, 12.25, "mirrored", "", 3, slippage=0.39,
+                     slippage_unit="pip", slippage_money=2.58, currency="USD"),
         SlaveCopyRow("slave-2", "USDJPY-ECN", 0.0, 0.0, None, None, "skipped",
                      "volume 0.004 is below the minimum 0.01", None),
     ))])
     master = model.index(0, 0)
     assert [model.index(0, c).data() for c in range(7)] == ["#7", "USDJPY", "Sell", "1", "151.234", "—", "150.500"]
     assert model.index(0, 9).data() == "1/2 mirrored · 1 skipped"
-    assert [model.index(0, c, master).data() for c in (1, 3, 4, 7, 8)] == ["USDJPY.m", "1", "151.230", "+3.9", "12.2"]
+    # Slippage in a unit that compares across symbols (pips here), its points and money on hover.
+    assert [model.index(0, c, master).data() for c in (1, 3, 4, 7, 8)] == ["USDJPY.m", "1", "151.230", "+0.4 pip",
+                                                                         "12.2"]
+    assert model.index(0, 7, master).data(Qt.ItemDataRole.ToolTipRole) == "+3.9 points · +2.58 USD"
+    assert model.headerData(7, Qt.Orientation.Horizontal) == "Slippage"
     skipped = model.index(1, 9, master)
     assert skipped.data() == "Skipped: volume 0.004 is below the minimum 0.01"
     assert "below the minimum" in skipped.data(Qt.ItemDataRole.ToolTipRole)

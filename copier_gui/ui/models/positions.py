@@ -16,7 +16,7 @@ from copier_gui.ui import palette
 from copier_gui.ui.models.base import LEFT, RIGHT, CellCache, Index, fill_roles, sync_rows
 
 # Column order; titles carry the units so the cells can be bare numbers.
-HEADERS = ("Position / slave", "Symbol", "Side", "Volume", "Open price", "SL", "TP", "Slippage (pt)",
+HEADERS = ("Position / slave", "Symbol", "Side", "Volume", "Open price", "SL", "TP", "Slippage",
            "Latency (ms)", "Status")
 _ALIGN_FLAGS = (LEFT, LEFT, LEFT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, LEFT)
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
@@ -225,13 +225,16 @@ class PositionsModel(QAbstractItemModel):
         theme = palette.current()
         digits = child.digits if child.digits is not None else master_digits
         values = (child.slave, child.symbol, "", fmt.volume(child.volume), fmt.price(child.price_open, digits),
-                  "", "", fmt.points(child.slippage_points), fmt.latency_ms(child.latency_ms), child_status(child))
+                  "", "", _slippage(child), fmt.latency_ms(child.latency_ms), child_status(child))
         for cell, value in zip(cells, values, strict=True):
             cell[_DISPLAY] = value
         colour = state_colour(child.state)
         cells[STATUS][_FOREGROUND] = colour
         if child.slippage_points:
             cells[7][_FOREGROUND] = theme.color("warn" if child.slippage_points > 0 else "ok")
+            money = f" · {fmt.money_signed(child.slippage_money, child.currency)} {child.currency}" \
+                if child.slippage_money is not None and child.currency else ""
+            cells[7][_TOOLTIP] = f"{fmt.points(child.slippage_points)} points{money}"
         cells[0][_DECORATION] = palette.dot_icon(colour.name())
         cells[0][_TOOLTIP] = cells[STATUS][_TOOLTIP] = f"{child.slave}: {child_status(child)}"
 
@@ -243,3 +246,10 @@ class PositionsModel(QAbstractItemModel):
             children = self.rowCount(parent)
             if children:
                 self.dataChanged.emit(self.index(0, 0, parent), self.index(children - 1, len(HEADERS) - 1, parent))
+
+
+def _slippage(child: SlaveCopyRow) -> str:
+    """Pips on currency pairs, basis points elsewhere: comparable across symbols."""
+    if child.slippage is None or not child.slippage_unit:
+        return fmt.points(child.slippage_points)
+    return f"{child.slippage:+,.1f} {child.slippage_unit}"
