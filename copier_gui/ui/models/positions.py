@@ -252,4 +252,4 @@ def _slippage(child: SlaveCopyRow) -> str:
     """Pips on currency pairs, basis points elsewhere: comparable across symbols."""
     if child.slippage is None or not child.slippage_unit:
         return fmt.points(child.slippage_points)
-    return f"{child.slippage:+,.1f} {child.slippage_unit}"
+    return f"{round(child.slippage, 1) + 0.0:+,.1f} {child.slippage_unit}"  # + 0.0: never "-0.0"
