@@ -96,10 +96,10 @@ class SlaveDrift:
         a = self.attribution
         return {
             "currency": self.currency,
-            "tracking_difference": round(a.total, 2),
-            "ideal": round(a.ideal, 2),
-            "actual": round(a.actual, 2),
-            "attribution": {part: round(a.parts[part], 2) for part in PARTS},
+            "tracking_difference": _cents(a.total),
+            "ideal": _cents(a.ideal),
+            "actual": _cents(a.actual),
+            "attribution": {part: _cents(a.parts[part]) for part in PARTS},
             "trades": len(self.trades),
             "missed": sum(1 for t in self.trades if t.status == "missed"),
             "excluded": self.excluded,
@@ -470,6 +470,10 @@ def _status(copy: _SlaveCopy) -> tuple[str, str]:
         return "copied", ""
     reason, data = copy.refusal  # type: ignore[misc]
     return ("sized out" if data.get("cause") == "sizing" else "missed"), reason
+
+
+def _cents(value: float) -> float:
+    return round(value, 2) + 0.0  # + 0.0: a part that rounds to nothing is 0.0, never -0.0
 
 
 def _vwap(pairs: Iterable[tuple[float, float]]) -> float:
