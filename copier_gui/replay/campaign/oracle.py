@@ -508,17 +508,22 @@ def late_entries(scenario: Scenario, report: dict,
     is taken as when the copier saw it, which is no earlier than the fill itself, so an entry
     flagged here was late for certain; one whose fill the copier never saw is not judged."""
     out = []
+    # The master's symbol of each of its positions, from the scenario: a per-symbol delay is keyed by it.
+    opened = {a.id: a.symbol for a in scenario.timeline if isinstance(a, OpenAction | PlacePendingAction)}
+    symbols = {ticket: opened.get(name, "") for name, ticket in report.get("master_ids", {}).items()}
     for copy in report.get("copies", ()):
         sent = copy.get("request_sent_at_s")
         if copy.get("action") != "open" or not str(copy.get("copy_id", "")).endswith(":entry") or sent is None:
             continue
         seen = [at for at, what in changes.get(copy["master_ticket"], ())
                 if what in ("opened", "pending_triggered")]
-        limit_s = scenario.account(copy["slave"]).rules.tolerances.max_delay_ms / 1000.0
+        tolerances = scenario.account(copy["slave"]).rules.tolerances
+        master_symbol = symbols.get(copy["master_ticket"], "")
+        limit_s = tolerances.for_symbol(master_symbol)[0] / 1000.0
         if seen and sent - min(seen) > limit_s + 1e-6:
             out.append(Violation(LATE_ENTRY, copy["slave"], copy["symbol"],
                                  f"{copy['copy_id']} sent {sent - min(seen):.1f} s after the master's "
-                                 f"fill was seen; tolerances.max_delay_ms is {limit_s * 1000:g}",
+                                 f"fill was seen; {tolerances.delay_setting(master_symbol)} is {limit_s * 1000:g}",
                                  copy["master_ticket"]))
     return out
 

@@ -463,6 +463,21 @@ def test_an_entry_sent_beyond_the_maximum_delay_is_late(sent_at, late):
     assert kinds(report) == ([LATE_ENTRY] if late else [])  # the default max_delay_ms: 10 s
 
 
+@pytest.mark.parametrize("delay_ms, late", [(15_000, False), (3_000, True)])
+def test_the_maximum_delay_is_the_one_set_for_the_masters_symbol(delay_ms, late):
+    rules = {"sizing": {"multiplier": 0.5}, "tolerances": {"per_symbol": {"EURUSD": {"max_delay_ms": delay_ms}}}}
+    accounts = [{**a, "rules": rules} if a["id"] == "h" else a for a in DATA["accounts"]]
+    scenario = parse_scenario({**DATA, "accounts": accounts})
+    report = with_journal(clean_report(), {"at_s": 1.0, "account": "master", "kind": "master_event",
+                                           "copy_id": None, "text": f"master #{P1} opened: buy 1 EURUSD"})
+    report["copies"] = [{"action": "open", "copy_id": f"master:{P1}:h:entry", "slave": "h",
+                         "symbol": "EURUSD.m", "master_ticket": P1, "volume": 0.5,
+                         "request_sent_at_s": 12.1}]
+    late_ones = [v for v in check(scenario, report) if v.kind == LATE_ENTRY]
+    assert [v.kind for v in late_ones] == ([LATE_ENTRY] if late else [])
+    assert all("tolerances.per_symbol.EURUSD.max_delay_ms is 3000" in v.detail for v in late_ones)
+
+
 def test_a_master_change_of_its_own_just_before_a_moment_is_not_judged_then():
     # o1 filled at the master a second before the checkpoint: the slave's copy may be on its way.
     report = clean_report()
