@@ -126,6 +126,14 @@ def _rules(rng: random.Random, master_profile: str, slave_profile: str, symbols:
         # check volume by volume; strict ones end in refusals, which it checks for a reason.
         rules["tolerances"] = {"max_delay_ms": 600_000,
                                "max_price_deviation": {"value": 1_000_000, "unit": "point"}}
+    elif symbols and rng.random() < 0.5:
+        # Strict limits on one symbol, in any unit (pips on a non-pair must be a refusal that names
+        # the setting): the other symbols copy within their asset classes' defaults.
+        unit, value = rng.choice([("pip", rng.choice([0.5, 2.0, 10.0])), ("bp", rng.choice([0.5, 3.0, 20.0])),
+                                  ("spread", rng.choice([1.0, 3.0])), ("point", rng.choice([0, 50, 5000]))])
+        rules["tolerances"] = {"per_symbol": {rng.choice(symbols): {
+            "max_price_deviation": {"value": value, "unit": unit},
+            "max_delay_ms": rng.choice([1_000, 5_000, 30_000])}}}
     stops: dict = {}
     if rng.random() < 0.1:
         stops["mode"] = "none"
