@@ -39,6 +39,7 @@ from copier_gui.reports.drift_html import render_html, waterfall_steps
 from copier_gui.reports.svg import Step
 from copier_gui.ui import palette
 from copier_gui.ui.drift_feed import DriftFeed, Figures
+from copier_gui.ui.widgets import caption
 
 # One round (read what is new, fold it, compute the figures) every two seconds; the poll that
 # picks a finished round up is only a check of a future, so it can be frequent.
@@ -275,8 +276,8 @@ class AttributionView(QWidget):
         self._line_zero = pg.InfiniteLine(0.0, angle=0, movable=False)
         self.line_plot.addItem(self._line_zero, ignoreBounds=True)
         self.waterfall = WaterfallPlot(self)
-        self._line_caption = self._caption("Tracking difference over time", "as trades close, open ones now · UTC")
-        self._waterfall_caption = self._caption("From ideal to actual P&L", "hover a row for what it means")
+        self._line_caption = caption(self, "Tracking difference over time", "as trades close, open ones now · UTC")
+        self._waterfall_caption = caption(self, "From ideal to actual P&L", "hover a row for what it means")
 
         controls = QHBoxLayout()
         controls.setContentsMargins(0, 0, 0, 0)
@@ -306,19 +307,6 @@ class AttributionView(QWidget):
         self.timer.start()
 
     # ---------------------------------------------------------------- construction
-    def _caption(self, title: str, hint: str) -> QWidget:
-        box = QWidget(self)
-        row = QHBoxLayout(box)
-        row.setContentsMargins(2, 4, 0, 0)
-        label = QLabel(title, box)
-        label.setObjectName("cardTitle")
-        tip = QLabel(hint, box)
-        tip.setObjectName("cardHint")
-        row.addWidget(label)
-        row.addWidget(tip)
-        row.addStretch(1)
-        return box
-
     def _line_plot(self) -> pg.PlotWidget:
         plot = pg.PlotWidget(self, axisItems={"bottom": pg.DateAxisItem(orientation="bottom", utcOffset=0)})
         plot.setMinimumHeight(90)

@@ -13,10 +13,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from copier_gui.ui import palette
-from copier_gui.ui.widgets import FlowLayout
+from copier_gui.ui.widgets import FlowLayout, caption
 
 # Set before any plot exists: 1-px pens are only cheap without antialiasing, and OpenGL is off so
 # the window draws the same on every machine, including remote desktops and VMs.
@@ -167,9 +167,9 @@ class DriftCharts(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
         layout.addLayout(top)
-        layout.addWidget(self._caption("Copy latency per slave", "master fill → slave fill"))
+        layout.addWidget(caption(self, "Copy latency per slave", "master fill → slave fill"))
         layout.addWidget(self.latency_plot, 1)
-        layout.addWidget(self._caption("Slippage per slave", "slave fill vs master fill; + is worse"))
+        layout.addWidget(caption(self, "Slippage per slave", "slave fill vs master fill; + is worse"))
         layout.addWidget(self.slippage_plot, 1)
 
         self.set_slaves(slaves)
@@ -183,19 +183,6 @@ class DriftCharts(QWidget):
         self.timer.start()
 
     # ---------------------------------------------------------------- construction
-    def _caption(self, title: str, hint: str) -> QWidget:
-        box = QWidget(self)
-        row = QHBoxLayout(box)
-        row.setContentsMargins(2, 4, 0, 0)
-        label = QLabel(title, box)
-        label.setObjectName("cardTitle")
-        tip = QLabel(hint, box)
-        tip.setObjectName("cardHint")
-        row.addWidget(label)
-        row.addWidget(tip)
-        row.addStretch(1)
-        return box
-
     def _plot(self, name: str, units: str) -> pg.PlotWidget:
         plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
         plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)

@@ -141,6 +141,21 @@ class SwitchDelegate(QStyledItemDelegate):
                              Qt.ItemDataRole.CheckStateRole)
 
 
+def caption(parent: QWidget, title: str, hint: str) -> QWidget:
+    """A chart's title with a dimmer hint beside it, as cards have."""
+    box = QWidget(parent)
+    row = QHBoxLayout(box)
+    row.setContentsMargins(2, 4, 0, 0)
+    label = QLabel(title, box)
+    label.setObjectName("cardTitle")
+    tip = QLabel(hint, box)
+    tip.setObjectName("cardHint")
+    row.addWidget(label)
+    row.addWidget(tip)
+    row.addStretch(1)
+    return box
+
+
 def quiet_view(view: QAbstractItemView) -> None:
     """The shared look of the window's tables and trees: no grid, row selection, no editing."""
     view.setAlternatingRowColors(True)
