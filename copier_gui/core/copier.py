@@ -976,9 +976,12 @@ class Copier:
             return
         copied = self._copied_tickets(slave)
         positions = {p.ticket for p in self.master_snapshot.positions}
-        open_now = positions | {o.ticket for o in self.master_snapshot.orders}
+        orders = {o.ticket for o in self.master_snapshot.orders}
+        open_now = positions | orders
         why = self._entries_blocked(slave)
-        for ticket in sorted(positions - copied):
+        # A master order with no copy at this slave waits too: it is no trade yet, but placing its
+        # copy is what the slave cannot do now.
+        for ticket in sorted(open_now - copied):
             self._waiting(slave, ticket, why)
         self._note_exits_waiting(slave, [_Change(t) for t in sorted(copied - open_now)])
 

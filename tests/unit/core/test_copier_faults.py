@@ -444,17 +444,22 @@ def test_a_copier_started_while_a_slave_is_out_of_reach_journals_what_it_cannot_
         rig.slaves["s0"].sim.disconnect(30.0)
         rig.trade("EURUSD", 1, 0.3, position=kept)  # closed while the copier is down
         fresh = rig.trade("GBPUSD", 1, 0.2)  # opened while the copier is down
+        tick = rig.master.symbol_info_tick("EURUSD")  # and an order placed meanwhile
+        placed = rig.master.order_send({"action": 5, "symbol": "EURUSD", "volume": 0.1, "type": 4,
+                                        "price": round(tick.ask + 0.005, 5), "type_time": 0})
+        assert placed.retcode == 10009, placed
         await asyncio.sleep(0.5)
         second = rig.copier()
         await second.start()
         await asyncio.sleep(0.5)
         second.abandon()
-        return kept, fresh
+        return kept, fresh, placed.order
 
-    kept, fresh = rig.run(script)
+    kept, fresh, order = rig.run(script)
     reasons = {e.data.get("master_ticket"): e.message for e in rig.journal.entries() if e.kind == "refusal"}
     assert reasons[kept].startswith("not followed yet: s0 is disconnected")
     assert reasons[fresh].startswith("not copied yet: s0 is disconnected")
+    assert reasons[order].startswith("not copied yet: s0 is disconnected")
 
 
 def test_a_capped_copy_keeps_its_share_when_the_master_closes_part():
