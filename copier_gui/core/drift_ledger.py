@@ -272,9 +272,10 @@ class DriftLedger:
         marks = self.marks_at(end) if marks is None else marks
         trades = sorted((t for t in self._masters.values() if start <= t.opened_wall < end),
                         key=lambda t: (t.opened_wall, t.ticket))
-        return {slave: self._slave_drift(slave, trades, end, marks) for slave in self.slaves}
+        return {slave: self._slave_drift(slave, trades, start, end, marks) for slave in self.slaves}
 
-    def _slave_drift(self, slave: str, masters: list[_MasterTrade], end: float, marks: Marks) -> SlaveDrift:
+    def _slave_drift(self, slave: str, masters: list[_MasterTrade], start: float, end: float,
+                     marks: Marks) -> SlaveDrift:
         copied: list[_Valued] = []
         unvalued: list[str] = []
         excluded = 0
@@ -317,12 +318,37 @@ class DriftLedger:
             if final:
                 self._final[(slave, m.ticket)] = valued
             copied.append(valued)
-        attribution = summarise([v.part for v in copied], self.currencies.get(slave, ""))
+        other, unmatched = self._unmatched(slave, start, end)
+        unvalued.extend(unmatched)
+        attribution = summarise([v.part for v in copied], self.currencies.get(slave, ""), other)
         rows, series, running = [v.row for v in copied], [], 0.0
         for valued in sorted(copied, key=lambda v: v.done_at):
             running += valued.part.total
             series.append((valued.done_at, running))
         return SlaveDrift(slave, self.currencies.get(slave, ""), attribution, series, rows, excluded, unvalued)
+
+    def _unmatched(self, slave: str, start: float, end: float) -> tuple[float, list[str]]:
+        """What the slave's copies of master trades this journal never shows made (a pending copy
+        that filled at the slave while the master's order did not, a copy of a trade from before
+        the journal): no master trade is behind it, so it counts under residual, from the broker's
+        own deals of the copies closed in the period. One still open is listed instead."""
+        made, notes = [], []
+        for (account, ticket), by_position in self._deals.items():
+            if account != slave or ticket in self._masters:
+                continue
+            reads = [(wall, rows) for found in by_position.values() for wall, rows in found if wall < end]
+            if not reads or not start <= min(w for w, _ in reads) < end:
+                continue
+            latest = [next((rows for wall, rows in reversed(found) if wall < end), []) for found in by_position.values()]
+            rows = [r for found in latest for r in found]
+            bought = math.fsum(float(r[1]) for r in rows if r[0] == "buy")
+            sold = math.fsum(float(r[1]) for r in rows if r[0] == "sell")
+            if abs(bought - sold) > 1e-6:
+                notes.append(f"master #{ticket}: {slave} holds a copy of a master trade this journal does not show, "
+                             "still open")
+                continue
+            made.append(math.fsum(float(r[5]) + float(r[3]) + float(r[4]) for r in rows))
+        return math.fsum(made), notes
 
     def _master_view(self, m: _MasterTrade, end: float, marks: Marks) -> _MasterView | None:
         """The master trade by ``end``: from its broker's deals once they show it closed (exact

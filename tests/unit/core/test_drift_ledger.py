@@ -230,6 +230,20 @@ def test_partial_closes_and_a_pending_copy_filled_at_the_slave():
     assert math.fsum(a.parts.values()) == pytest.approx(a.total)
 
 
+def test_a_copy_of_a_master_trade_the_journal_never_shows_counts_under_residual():
+    # A pending copy that filled at the slave while the master's order never did: no master trade
+    # is behind it, so what it made is residual; one still open is listed.
+    j = Journal()
+    j.start("s1")
+    j.add(10.0, "deals", "s1", "", master_ticket=55, position=5,
+          deals=[["sell", 0.45, 1.27225, -1.57, 0.0, 0.0], ["buy", 0.45, 1.27245, -1.57, 0.0, -9.0]])
+    j.add(20.0, "deals", "s1", "", master_ticket=56, position=6, deals=[["buy", 0.1, 1.1, -0.35, 0.0, 0.0]])
+    d = _drift(j)["s1"]
+    assert d.attribution.parts["residual"] == pytest.approx(-9.0 - 3.14)
+    assert d.attribution.total == pytest.approx(-12.14) and d.trades == []
+    assert d.unvalued == ["master #56: s1 holds a copy of a master trade this journal does not show, still open"]
+
+
 def test_an_unjournaled_trade_is_listed_not_silently_dropped():
     j = Journal()
     j.start("s1")
