@@ -581,7 +581,8 @@ class Copier:
                 # deals hold it. A copy still open here is read again after its exit fills.
                 for slave in self.slaves.values():
                     for position_id in self._copy_positions.pop((slave.id, event.ticket), ()):
-                        self._collect_deals(slave.id, slave.connector, position_id, event.ticket)
+                        self._collect_deals(slave.id, slave.connector, position_id, event.ticket,
+                                            tagged=not slave.connector.capabilities.hedging)
             self._notify(Notice("master", self.master_id, event.describe(), event.ticket))
 
     def _context(self, wall: float, mono: float) -> StepContext:
@@ -879,7 +880,8 @@ class Copier:
                 # Closed by the slave's broker or trader, not by a request of ours: the exit is
                 # only in its deals.
                 for position_id in self._copy_positions.get((slave.id, ticket), ()):
-                    self._collect_deals(slave.id, slave.connector, position_id, ticket)
+                    self._collect_deals(slave.id, slave.connector, position_id, ticket,
+                                        tagged=not slave.connector.capabilities.hedging)
             slave.executor.refuse(ticket, reason, drift=CLOSED_AT_SLAVE)
 
     def _leave_foreign_copies(self, slave: SlaveLink, plan: SlavePlan, actual: Snapshot, held: set[int]) -> None:
@@ -1179,6 +1181,10 @@ class Copier:
                                 f"were not read, so drift reports take its fills from the journal and count no "
                                 f"costs for it: {text}", account=account)
             return
+        if account != self.master_id and position_id:
+            # Read again when the master closes: a copy closed by us just before a lost report, or
+            # by the slave's broker, has its exit only here. Netting shares' positions come and go.
+            self._copy_positions.setdefault((account, master_ticket), set()).add(position_id)
         commission = math.fsum(d.commission + d.fee for d in deals)
         swap = math.fsum(d.swap for d in deals)
         self.journal.record("deals", f"{account} position #{position_id} (master #{master_ticket}): {len(deals)} "
