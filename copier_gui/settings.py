@@ -146,8 +146,21 @@ class AccountSettings(_Strict):
 
 
 class WindowSettings(_Strict):
-    geometry: str | None = None  # base64 of QWidget.saveGeometry()
+    geometry: str | None = None  # base64 of QWidget.saveGeometry(), the last one saved
     state: str | None = None  # base64 of QMainWindow.saveState()
+    # The geometry per screen (name, size and scale): a laptop docked to a large screen and
+    # undocked again opens right on each. Added without a new schema version (empty by default).
+    by_screen: dict[str, str] = Field(default_factory=dict)
+
+    def geometry_for(self, screen: str) -> str | None:
+        """The layout saved on this screen; a new screen gets none (the window fits it), except
+        in a file from before per-screen memory, whose one geometry serves."""
+        if self.by_screen:
+            return self.by_screen.get(screen)
+        return self.geometry
+
+    def remember(self, screen: str, geometry: str) -> WindowSettings:
+        return self.model_copy(update={"geometry": geometry, "by_screen": {**self.by_screen, screen: geometry}})
 
 
 class Settings(_Strict):

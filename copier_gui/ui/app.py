@@ -23,7 +23,7 @@ from copier_gui.clock import SYSTEM_CLOCK
 from copier_gui.paths import UserPaths
 from copier_gui.ui import palette
 from copier_gui.ui.instance import RaiseServer
-from copier_gui.ui.main_window import MainWindow
+from copier_gui.ui.main_window import MainWindow, screen_key
 from copier_gui.ui.session import Session, SettingsStore
 
 # Builds the demo's session. Handed in by the caller, so the window never imports the demo.
@@ -73,7 +73,7 @@ class Application:
         self.beacon.raiseRequested.connect(self.bring_forward)
         self.beacon.listen()
         self.store.load()
-        geometry = self.store.geometry()
+        geometry = self.store.geometry(screen_key(self.window.screen()))
         if geometry:
             self.window.restore_layout_state({"geometry": geometry})
         if self.options.demo:
@@ -212,7 +212,7 @@ class Application:
         if self.window is not None:
             self.layout = self.window.layout_state()
             # Only into a settings file that loaded cleanly: a broken one is never written over.
-            self.store.set_geometry(self.layout["geometry"])
+            self.store.set_geometry(self.layout["geometry"], screen_key(self.window.screen()))
             if self._wizard is not None:
                 self._wizard.reject()
         if self.beacon is not None:

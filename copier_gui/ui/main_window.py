@@ -9,8 +9,8 @@ import base64
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSize, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import QByteArray, QRect, QSize, Signal
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QScreen
 from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget, QStatusBar, QVBoxLayout, QWidget
 
 from copier_gui.clock import SYSTEM_CLOCK
@@ -49,6 +49,18 @@ class StatusBar(QStatusBar):
         self.last_copy.setText(f"Last copy: {last}" if last else "Last copy: none yet")
 
 
+# The size the dashboard is laid out for, and the least it stays usable at; a smaller screen still
+# gets the whole window on it (a 1024x600 netbook), with the panels scrolling instead.
+PREFERRED = QSize(1600, 1000)
+MINIMUM = QSize(1024, 640)
+
+
+def screen_key(screen: QScreen) -> str:
+    """Which screen a remembered layout belongs to: its name, size and scale."""
+    size = screen.size()
+    return f"{screen.name()} {size.width()}x{size.height()}@{screen.devicePixelRatio():g}"
+
+
 class MainWindow(QMainWindow):
     quitRequested = Signal()
     linkRequested = Signal()
@@ -61,8 +73,12 @@ class MainWindow(QMainWindow):
         self.logs_dir = logs_dir
         self.setWindowTitle(APP_TITLE)
         self.setWindowIcon(palette.app_icon())
-        self.setMinimumSize(QSize(1024, 640))
-        self.resize(1600, 1000)
+        self.setMinimumSize(MINIMUM)
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is not None:
+            self.fit_to_screen(screen.availableGeometry())
+        else:
+            self.resize(PREFERRED)
         self.pages = QStackedWidget(self)
         self.pages.setObjectName("pages")
         self.welcome = WelcomePage(self)
@@ -166,6 +182,20 @@ class MainWindow(QMainWindow):
         # The copier must stop in order first; the application closes the window when it is done.
         event.ignore()
         self.quitRequested.emit()
+
+    def fit_to_screen(self, area: QRect) -> None:
+        """Open at the preferred size, or all of ``area`` (a screen's available geometry, without
+        its taskbar) when that is smaller, centred in it: on a 1366x768 laptop every panel and the
+        global switch are on screen from the start."""
+        self.setMinimumSize(MINIMUM.boundedTo(area.size()))
+        # The frame (title bar, borders) is outside the client size; before the window is shown
+        # the platform may not know it yet, so a margin is kept for it.
+        frame = self.frameGeometry().size() - self.geometry().size()
+        margin = QSize(max(frame.width(), 0), max(frame.height(), 0 if self.isVisible() else 32))
+        size = PREFERRED.boundedTo(area.size() - margin)
+        self.resize(size)
+        outer = size + margin
+        self.move(area.x() + (area.width() - outer.width()) // 2, area.y() + (area.height() - outer.height()) // 2)
 
     # ---------------------------------------------------------------- layout memory
     def layout_state(self) -> dict[str, str]:

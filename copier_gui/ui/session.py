@@ -140,11 +140,10 @@ class SettingsStore:
             return False
         return self._save(self.settings.with_account(account.model_copy(update={"rules": rules})))
 
-    def geometry(self) -> str | None:
-        return self.settings.window.geometry if self.settings is not None else None
+    def geometry(self, screen: str) -> str | None:
+        return self.settings.window.geometry_for(screen) if self.settings is not None else None
 
-    def set_geometry(self, geometry: str) -> bool:
-        if self.settings is None or self.settings.window.geometry == geometry:
+    def set_geometry(self, geometry: str, screen: str) -> bool:
+        if self.settings is None or self.settings.window.by_screen.get(screen) == geometry:
             return False
-        window = self.settings.window.model_copy(update={"geometry": geometry})
-        return self._save(self.settings.updated(window=window))
+        return self._save(self.settings.updated(window=self.settings.window.remember(screen, geometry)))
