@@ -6,14 +6,27 @@ Closing asks the application for an ordered shutdown first; geometry is exposed 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QRect, QSize, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QScreen
-from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget, QStatusBar, QVBoxLayout, QWidget
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QScreen
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QStatusBar,
+    QVBoxLayout,
+    QWidget,
+)
 
+from copier_gui import __version__
 from copier_gui.clock import SYSTEM_CLOCK
+from copier_gui.core import journal_archive
+from copier_gui.core.journal import JournalError
 from copier_gui.ui import palette
 from copier_gui.ui.dashboard import Dashboard
 from copier_gui.ui.journal_health import JournalHealth
@@ -97,11 +110,23 @@ class MainWindow(QMainWindow):
         column.addWidget(self.pages, 1)
         self.setCentralWidget(central)
         self.status.addPermanentWidget(self.journal_health.size_label)
+        file_menu = self.menuBar().addMenu("&File")
+        self.export_journal_action = file_menu.addAction("Export &journal…", self.export_journal)
+        self.export_journal_action.setToolTip("Every journal entry, archived ones first, as a CSV file")
+        self.export_report_action = file_menu.addAction("Export &drift report…", self.export_drift_report)
+        self.export_report_action.setToolTip("Each slave's tracking difference and where it came from, as one "
+                                             "HTML file")
+        file_menu.addSeparator()
+        self.quit_action = file_menu.addAction("&Quit", self.quitRequested.emit)
+        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        self.quit_action.setToolTip("Stop copying in order (exits mirrored to the end) and close")
+        self._exports_enabled(False)
         help_menu = self.menuBar().addMenu("&Help")
         self.open_logs_action = help_menu.addAction("Open logs folder", self.open_logs_folder)
         self.open_logs_action.setToolTip("Show the folder with copier_gui's log files, to read them or send "
                                          "them with a question")
         self.open_logs_action.setEnabled(logs_dir is not None)
+        self.about_action = help_menu.addAction(f"About {APP_TITLE}", self.show_about)
         self.dashboard: Dashboard | None = None
         self.tray = Tray(clock, parent=self) if tray else None
         if self.tray is not None:
@@ -123,6 +148,7 @@ class MainWindow(QMainWindow):
             self.pages.removeWidget(self.dashboard)
             self.dashboard.deleteLater()
         self.dashboard = Dashboard(session, clock=self._clock, notify=self._tray_notify, parent=self)
+        self._exports_enabled(True)
         self.dashboard.statusChanged.connect(self.status.show_status)
         self.dashboard.copyingChanged.connect(self._copying_changed)
         self.pages.addWidget(self.dashboard)
@@ -137,6 +163,54 @@ class MainWindow(QMainWindow):
         self._copying_changed(session.copier.copying)
         self.journal_health.watch(getattr(session.copier, "journal", None))
         return self.dashboard
+
+    # ---------------------------------------------------------------- menus
+    def _exports_enabled(self, enabled: bool) -> None:
+        self.export_journal_action.setEnabled(enabled)
+        self.export_report_action.setEnabled(enabled)
+
+    def export_journal(self) -> QFileDialog:
+        """Ask where to save (non-modal; answered through ``fileSelected``), then write the CSV."""
+        stamp = dt.datetime.fromtimestamp(self._clock(), dt.UTC).strftime("%Y-%m-%d-%H%M")
+        dialog = QFileDialog(self, "Export journal", str(Path.home() / f"copier-journal-{stamp}.csv"),
+                             "CSV files (*.csv)")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix("csv")
+        dialog.fileSelected.connect(lambda path: self.export_journal_to(Path(path)))
+        dialog.finished.connect(lambda _r: dialog.deleteLater())
+        dialog.open()
+        return dialog
+
+    def export_journal_to(self, out: Path) -> bool:
+        """The journal's archives and then its live entries as CSV (as ``copier-gui journal export``
+        writes it); a message box says why when it cannot be written."""
+        journal = self.dashboard.copier.journal if self.dashboard is not None else None
+        path = journal.path if journal is not None else None
+        if path is None:
+            QMessageBox.warning(self, "Export journal", "This copier keeps no journal file to export.")
+            return False
+        if out.is_dir():
+            QMessageBox.warning(self, "Export journal", f"{out} is a folder: choose a file name such as "
+                                                        f"{out / 'journal.csv'}.")
+            return False
+        try:
+            journal.flush()
+            rows = journal_archive.export_csv(out, path, journal_archive.archives(journal_archive.archive_folder(path)))
+        except (OSError, JournalError) as exc:
+            QMessageBox.warning(self, "Export journal", f"Could not write {out}: {getattr(exc, 'strerror', None) or exc}")
+            return False
+        self.status.showMessage(f"{rows} journal entries written to {out}", 10000)
+        return True
+
+    def export_drift_report(self) -> None:
+        if self.dashboard is not None:
+            self.dashboard.attribution.export_report()
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, f"About {APP_TITLE}",
+                          f"<b>{APP_TITLE}</b> {__version__}<br>A trade copier that measures and bounds execution "
+                          "drift: the gap between what the master did and what each slave got.<br>"
+                          "Passwords stay in the system keyring.")
 
     def open_logs_folder(self) -> bool:
         if self.logs_dir is None:
