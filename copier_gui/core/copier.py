@@ -178,6 +178,21 @@ class Copier:
         self._notify(Notice("state", slave_id, text))
         self._spawn(self._sync(slave, reason="copy toggle"), f"sync:{slave_id}")
 
+    def resync(self, slave_id: str, *, by: str = "the window") -> str:
+        """The trader's "Resync now": a full pass for this slave at once (its positions read from
+        the broker and brought to the master's), not at the next periodic one. Journaled; returns
+        the journal's text."""
+        slave = self.slaves[slave_id]
+        if self._running and slave.state in (LinkState.CONNECTED, LinkState.DEGRADED):
+            text = f"resync of {slave_id} asked by {by}: reading it and bringing it to the master's positions now"
+            self._spawn(self._sync(slave, reason="resync"), f"sync:{slave_id}")
+        else:
+            text = (f"resync of {slave_id} asked by {by}: it is {slave.state.value}; it is reconciled in full as "
+                    "soon as it is connected")
+        self.journal.record("state", text, account=slave_id)
+        self._notify(Notice("state", slave_id, text))
+        return text
+
     def set_rules(self, slave_id: str, rules: CopyRules) -> None:
         """Give a slave new rules: its link, executor, symbol map and a fresh risk gate.
 

@@ -330,6 +330,9 @@ class Dashboard(QWidget):
         row = next(r for r in self.accounts_model.rows() if r.id == slave_id)
         menu = QMenu(self)
         menu.addAction(f"Edit rules for {slave_id}…", lambda: self.edit_rules(slave_id))
+        resync = menu.addAction(f"Resync {slave_id} now", lambda: self.copier.resync(slave_id, by="the window"))
+        resync.setToolTip("Read what this slave holds from its broker and bring it to the master's positions now, "
+                          "not at the next periodic pass")
         reset = menu.addAction(f"Reset risk halt for {slave_id}…", lambda: self.reset_risk(slave_id))
         reset.setEnabled(row.trading in RESETTABLE)
         reset.setToolTip(row.trading_detail or "No risk limit is holding this slave")

@@ -217,3 +217,33 @@ def test_set_rules_reaches_the_link_executor_symbol_map_and_risk_gate():
     assert resolved == "EURUSD.m"
     assert other is rig.rules
     assert "rules changed for s0" in [n.text for n in rig.notices if n.kind == "state"]
+
+
+def test_resync_reads_a_slave_at_once_and_is_journaled():
+    rig = Rig(slaves=("harbor_fx",))
+
+    async def script():
+        copier = rig.copier()
+        copier.reconcile_interval_s = 3600.0  # no periodic pass in this test: only the resync looks
+        await copier.start()
+        ticket = rig.trade("EURUSD", 0, 0.5)
+        await asyncio.sleep(0.5)
+        terminal = rig.slaves["s0"]
+        (held,) = rig.held("s0")
+        tick = terminal.symbol_info_tick(held.symbol)
+        assert terminal.order_send({"action": 1, "symbol": held.symbol, "volume": held.volume, "type": 1,
+                                    "price": tick.bid, "position": held.ticket, "type_filling": 0}).retcode == 10009
+        await asyncio.sleep(0.5)
+        before = [e.message for e in rig.journal.entries(kind="refusal", account="s0")]
+        said = copier.resync("s0", by="a test")
+        await asyncio.sleep(0.2)
+        after = [e.message for e in rig.journal.entries(kind="refusal", account="s0")]
+        await copier.stop()
+        return ticket, before, said, after
+
+    _, before, said, after = rig.run(script)
+    assert said.startswith("resync of s0 asked by a test")
+    assert not any("closed at the slave" in m for m in before)
+    assert any("closed at the slave" in m for m in after)  # the resync looked and saw it
+    states = [e.message for e in rig.journal.entries(kind="state", account="s0")]
+    assert said in states
