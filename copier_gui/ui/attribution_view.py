@@ -39,7 +39,7 @@ from copier_gui.reports.drift_html import render_html, waterfall_steps
 from copier_gui.reports.svg import Step
 from copier_gui.ui import palette
 from copier_gui.ui.drift_feed import DriftFeed, Figures
-from copier_gui.ui.widgets import caption
+from copier_gui.ui.widgets import caption, save_dialog
 
 # One round (read what is new, fold it, compute the figures) every two seconds; the poll that
 # picks a finished round up is only a check of a future, so it can be frequent.
@@ -503,16 +503,9 @@ class AttributionView(QWidget):
     # ---------------------------------------------------------------- export
     def export_report(self) -> QFileDialog:
         """Ask where to save (non-modal; answered through ``fileSelected``), then write the report."""
-        stamp = dt.datetime.fromtimestamp(self._clock(), dt.UTC).strftime("%Y-%m-%d-%H%M")
-        dialog = QFileDialog(self, "Export drift report", str(Path.home() / f"drift-report-{stamp}.html"),
-                             "HTML files (*.html)")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setDefaultSuffix("html")
-        dialog.fileSelected.connect(lambda path: self.export_to(Path(path)))
-        dialog.finished.connect(lambda _r: dialog.deleteLater())
-        self.file_dialog = dialog
-        dialog.open()
-        return dialog
+        self.file_dialog = save_dialog(self, "Export drift report", "drift-report", "html", self._clock(),
+                                       self.export_to)
+        return self.file_dialog
 
     def export_to(self, path: Path) -> bool:
         """Write every slave's drift over the chosen period as the HTML report; a message box says

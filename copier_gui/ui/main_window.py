@@ -6,7 +6,6 @@ Closing asks the application for an ordered shutdown first; geometry is exposed 
 from __future__ import annotations
 
 import base64
-import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from copier_gui.ui.logs_folder import open_folder
 from copier_gui.ui.session import Session
 from copier_gui.ui.tray import Tray
 from copier_gui.ui.welcome import WelcomePage
+from copier_gui.ui.widgets import save_dialog
 
 APP_TITLE = "copier_gui"
 
@@ -171,15 +171,7 @@ class MainWindow(QMainWindow):
 
     def export_journal(self) -> QFileDialog:
         """Ask where to save (non-modal; answered through ``fileSelected``), then write the CSV."""
-        stamp = dt.datetime.fromtimestamp(self._clock(), dt.UTC).strftime("%Y-%m-%d-%H%M")
-        dialog = QFileDialog(self, "Export journal", str(Path.home() / f"copier-journal-{stamp}.csv"),
-                             "CSV files (*.csv)")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setDefaultSuffix("csv")
-        dialog.fileSelected.connect(lambda path: self.export_journal_to(Path(path)))
-        dialog.finished.connect(lambda _r: dialog.deleteLater())
-        dialog.open()
-        return dialog
+        return save_dialog(self, "Export journal", "copier-journal", "csv", self._clock(), self.export_journal_to)
 
     def export_journal_to(self, out: Path) -> bool:
         """The journal's archives and then its live entries as CSV (as ``copier-gui journal export``

@@ -5,10 +5,15 @@ They carry the look and a little behaviour, nothing about copying itself.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
 from PySide6.QtCore import QEvent, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFileDialog,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -154,6 +159,21 @@ def caption(parent: QWidget, title: str, hint: str) -> QWidget:
     row.addWidget(tip)
     row.addStretch(1)
     return box
+
+
+def save_dialog(parent: QWidget, title: str, stem: str, suffix: str, now: float,
+                save: Callable[[Path], object]) -> QFileDialog:
+    """A non-modal "save as" in the home folder, named ``stem-YYYY-MM-DD-HHMM.suffix`` (UTC); the
+    chosen path goes to ``save``. Non-modal, so the copier's window keeps drawing meanwhile."""
+    stamp = dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y-%m-%d-%H%M")
+    dialog = QFileDialog(parent, title, str(Path.home() / f"{stem}-{stamp}.{suffix}"),
+                         f"{suffix.upper()} files (*.{suffix})")
+    dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+    dialog.setDefaultSuffix(suffix)
+    dialog.fileSelected.connect(lambda path: save(Path(path)))
+    dialog.finished.connect(lambda _r: dialog.deleteLater())
+    dialog.open()
+    return dialog
 
 
 def quiet_view(view: QAbstractItemView) -> None:
