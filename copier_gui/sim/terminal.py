@@ -95,7 +95,10 @@ class SimulatedTerminal:
         self._profile = profile
         self._clock = clock
         self._lock = threading.RLock()
-        self._error = _SUCCESS
+        # last_error() belongs to each client: the real package keeps it per process, and the
+        # bridge serves each connection on a thread of its own, so one client's next call cannot
+        # overwrite the error another client is about to read.
+        self._errors = threading.local()
         self._initialized = False
         self._request_id = 0
         self._faults = faults
@@ -248,6 +251,14 @@ class SimulatedTerminal:
 
     def last_error(self):
         return self._error
+
+    @property
+    def _error(self):
+        return getattr(self._errors, "value", _SUCCESS)
+
+    @_error.setter
+    def _error(self, value) -> None:
+        self._errors.value = value
 
     @_api()
     def version(self):
