@@ -38,6 +38,7 @@ from copier_gui.core.journal import Journal
 from copier_gui.reports.drift_html import render_html, waterfall_steps
 from copier_gui.reports.svg import Step
 from copier_gui.ui import palette
+from copier_gui.ui.charts import ClockAxis
 from copier_gui.ui.drift_feed import DriftFeed, Figures
 from copier_gui.ui.widgets import caption, save_dialog
 
@@ -308,7 +309,7 @@ class AttributionView(QWidget):
 
     # ---------------------------------------------------------------- construction
     def _line_plot(self) -> pg.PlotWidget:
-        plot = pg.PlotWidget(self, axisItems={"bottom": pg.DateAxisItem(orientation="bottom", utcOffset=0)})
+        plot = pg.PlotWidget(self, axisItems={"bottom": ClockAxis(orientation="bottom", utcOffset=0)})
         plot.setMinimumHeight(90)
         item = plot.getPlotItem()
         item.setMenuEnabled(False)

@@ -11,6 +11,14 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyqtgraph as pg
+from pyqtgraph.graphicsItems.DateAxisItem import (
+    MINUTE_SPACING,
+    MS_SPACING,
+    TickSpec,
+    ZoomLevel,
+    makeMSStepper,
+    makeSStepper,
+)
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QToolButton, QVBoxLayout, QWidget
@@ -127,6 +135,23 @@ class LegendBar(QWidget):
             chip.setIcon(_swatch(colour(i)))
 
 
+# pyqtgraph picks a zoom level from how wide the tick font draws "99:99:99"; with Windows' narrower
+# fonts a few seconds in view fell to its millisecond level, labelled "20.000", "21.000": plain
+# numbers, not times. Below a second the charts' labels keep the clock time and add milliseconds.
+_CLOCK_MS_LEVEL = ZoomLevel([
+    TickSpec(MINUTE_SPACING, makeSStepper(MINUTE_SPACING), "%H:%M:%S"),
+    TickSpec(MS_SPACING, makeMSStepper(MS_SPACING), "%H:%M:%S.%f", autoSkip=[1, 5, 10, 25]),
+], "99:99:99.999")
+
+
+class ClockAxis(pg.DateAxisItem):
+    """A time axis whose every label reads as clock time, at any zoom and with any font."""
+
+    def __init__(self, orientation: str = "bottom", **kwargs) -> None:
+        super().__init__(orientation, **kwargs)
+        self.zoomLevels[1] = _CLOCK_MS_LEVEL
+
+
 class DriftCharts(QWidget):
     """Latency (ms) and slippage (basis points of price, comparable across symbols) per slave
     against clock time, sharing the time axis."""
@@ -184,7 +209,7 @@ class DriftCharts(QWidget):
 
     # ---------------------------------------------------------------- construction
     def _plot(self, name: str, units: str) -> pg.PlotWidget:
-        plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
+        plot = pg.PlotWidget(axisItems={"bottom": ClockAxis(orientation="bottom")})
         plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         plot.setMinimumHeight(120)
         item = plot.getPlotItem()

@@ -148,3 +148,23 @@ def test_palettes_are_complete_and_distinct():
         assert theme.text != theme.base
     assert palette.theme_for("light") is palette.LIGHT and palette.theme_for("dark") is palette.DARK
     assert np.all([c.startswith("#") for c in palette.DARK.series])
+
+
+@pytest.mark.parametrize("point_size", [6, 9, 12])
+@pytest.mark.parametrize("density", [0.0005, 0.005, 0.02, 0.2, 2.0])
+def test_time_axis_reads_as_clock_time_at_every_zoom(qtbot, density, point_size):
+    # Which of pyqtgraph's zoom levels is used depends on the tick font's width; with Windows'
+    # narrower fonts a few seconds in view chose its millisecond level, whose labels ("20.000")
+    # read as plain numbers. The charts' axis keeps to clock time.
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from copier_gui.ui.charts import ClockAxis
+
+    axis = ClockAxis(orientation="bottom")
+    font = QFont()
+    font.setPointSize(point_size)
+    axis.fontMetrics = QFontMetrics(font)  # set by pyqtgraph when it draws
+    start = 1_700_000_000.0
+    values = axis.tickValues(start, start + density * 600, 600)
+    strings = [s for _spacing, ticks in values for s in axis.tickStrings(ticks, 1.0, _spacing)]
+    assert strings and all(":" in s for s in strings), strings
