@@ -118,6 +118,17 @@ else
     fail "copier-gui report --html (exit $status)"; show_output report
 fi
 
+# Help -> Documentation reads the guide from the bundle's docs folder.
+missing_docs=""
+for page in README.md rules.md drift.md faults.md alerts.md monitoring.md scenarios.md; do
+    [[ -s "$BUNDLE/_internal/docs/$page" || -s "$BUNDLE/docs/$page" ]] || missing_docs="$missing_docs $page"
+done
+if [[ -z "$missing_docs" ]]; then
+    pass "the user guide (README and docs/*.md) is in the bundle for Help -> Documentation"
+else
+    fail "the bundle lacks the guide's pages:$missing_docs"
+fi
+
 # The window: imports Qt, pyqtgraph and numpy, loads the platform plugin, the style and the .ico
 # through the image format plugin. --duration 0 measures start-up to a shown window and back.
 run window0 60 "$BUNDLE/copier-guiw" --demo --duration 0 --screenshot "$scratch/window0.png"

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QRect, QSize, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QScreen
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence, QScreen
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QLabel,
     QMainWindow,
@@ -28,6 +29,7 @@ from copier_gui.core import journal_archive
 from copier_gui.core.journal import JournalError
 from copier_gui.ui import palette
 from copier_gui.ui.dashboard import Dashboard
+from copier_gui.ui.docs_viewer import DocsWindow
 from copier_gui.ui.journal_health import JournalHealth
 from copier_gui.ui.logs_folder import open_folder
 from copier_gui.ui.session import Session
@@ -78,6 +80,7 @@ class MainWindow(QMainWindow):
     quitRequested = Signal()
     linkRequested = Signal()
     demoRequested = Signal()
+    themeChosen = Signal(str)  # View → Theme: "auto", "light" or "dark", for the settings
 
     def __init__(self, *, clock: Callable[[], float] = SYSTEM_CLOCK.time, tray: bool = True,
                  logs_dir: Path | None = None) -> None:
@@ -87,6 +90,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(APP_TITLE)
         self.setWindowIcon(palette.app_icon())
         self.setMinimumSize(MINIMUM)
+        self.dashboard: Dashboard | None = None
         screen = self.screen() or QGuiApplication.primaryScreen()
         if screen is not None:
             self.fit_to_screen(screen.availableGeometry())
@@ -121,13 +125,27 @@ class MainWindow(QMainWindow):
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         self.quit_action.setToolTip("Stop copying in order (exits mirrored to the end) and close")
         self._exports_enabled(False)
+        self.accounts_menu = self.menuBar().addMenu("&Accounts")
+        self.accounts_menu.aboutToShow.connect(self._fill_accounts_menu)
+        self.link_action = QAction("&Link another account…", self)
+        self.link_action.setShortcut(QKeySequence("Ctrl+L"))
+        self.link_action.setToolTip("Add a master or slave with the linking wizard; the running copier takes it at once")
+        self.link_action.triggered.connect(self.linkRequested)
+        self.addAction(self.link_action)  # the shortcut works before the menu was ever opened
+        self.copying_action = QAction("Stop copying", self)
+        self.copying_action.triggered.connect(self._tray_toggle)
+        self._fill_accounts_menu()
+        self._build_view_menu()
         help_menu = self.menuBar().addMenu("&Help")
+        self.docs_action = help_menu.addAction("&Documentation", self.show_documentation)
+        self.docs_action.setShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents))
+        self.docs_action.setToolTip("The user guide: getting started, copy rules, drift, faults, alerts")
+        self.docs_window: DocsWindow | None = None
         self.open_logs_action = help_menu.addAction("Open logs folder", self.open_logs_folder)
         self.open_logs_action.setToolTip("Show the folder with copier_gui's log files, to read them or send "
                                          "them with a question")
         self.open_logs_action.setEnabled(logs_dir is not None)
         self.about_action = help_menu.addAction(f"About {APP_TITLE}", self.show_about)
-        self.dashboard: Dashboard | None = None
         self.tray = Tray(clock, parent=self) if tray else None
         if self.tray is not None:
             self.tray.showRequested.connect(self.bring_to_front)
@@ -148,6 +166,7 @@ class MainWindow(QMainWindow):
             self.pages.removeWidget(self.dashboard)
             self.dashboard.deleteLater()
         self.dashboard = Dashboard(session, clock=self._clock, notify=self._tray_notify, parent=self)
+        self._first_splitters = self.dashboard.splitter_states()  # for View → Reset layout
         self._exports_enabled(True)
         self.dashboard.statusChanged.connect(self.status.show_status)
         self.dashboard.copyingChanged.connect(self._copying_changed)
@@ -165,6 +184,118 @@ class MainWindow(QMainWindow):
         return self.dashboard
 
     # ---------------------------------------------------------------- menus
+    def _fill_accounts_menu(self) -> None:
+        """Rebuilt each time it opens, so it lists the accounts linked now: one submenu per slave
+        with the same actions as its row's menu in the accounts table."""
+        menu = self.accounts_menu
+        for action in menu.actions():
+            if action.menu() is not None:
+                action.menu().deleteLater()
+        menu.clear()
+        menu.addAction(self.link_action)
+        dashboard = self.dashboard
+        self.copying_action.setEnabled(dashboard is not None)
+        copying = dashboard is not None and dashboard.copier.copying
+        self.copying_action.setText("Stop copying (all slaves)" if copying else "Start copying")
+        menu.addAction(self.copying_action)
+        if dashboard is None:
+            return
+        menu.addSeparator()
+        for account_id in dashboard.copier.slaves:
+            submenu = dashboard.account_menu(account_id)
+            submenu.setTitle(account_id)
+            submenu.setParent(menu, submenu.windowFlags())
+            menu.addMenu(submenu)
+
+    def _build_view_menu(self) -> None:
+        view = self.menuBar().addMenu("&View")
+        theme = view.addMenu("&Theme")
+        self.theme_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        for choice, label in (("auto", "Follow the system"), ("light", "Light"), ("dark", "Dark")):
+            action = theme.addAction(label, lambda c=choice: self.set_theme(c))
+            action.setCheckable(True)
+            action.setChecked(choice == palette.choice())
+            group.addAction(action)
+            self.theme_actions[choice] = action
+        self.panels_menu = view.addMenu("&Panels")
+        self.panels_menu.aboutToShow.connect(self._fill_panels_menu)
+        view.addSeparator()
+        self.reset_layout_action = view.addAction("&Reset layout", self.reset_layout)
+        self.reset_layout_action.setToolTip("Every panel back in view at its first size, the window fitted to this "
+                                            "screen")
+        self.full_screen_action = view.addAction("&Full screen", self.toggle_full_screen)
+        self.full_screen_action.setCheckable(True)
+        self.full_screen_action.setShortcut(QKeySequence(QKeySequence.StandardKey.FullScreen))
+        self.addAction(self.full_screen_action)
+        self.find_action = view.addAction("Find in journal", self.find_in_journal)
+        self.find_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Find))
+        self.addAction(self.find_action)
+
+    def panels(self) -> dict[str, QWidget]:
+        """The dashboard's cards by title, which View → Panels shows and hides."""
+        if self.dashboard is None:
+            return {}
+        d = self.dashboard
+        return {"Accounts": d.accounts_card, "Mirrored positions": d.positions_card, "Journal": d.journal_card,
+                "Execution drift": d.charts_card, "Drift summary": d.summary_card}
+
+    def _fill_panels_menu(self) -> None:
+        self.panels_menu.clear()
+        panels = self.panels()
+        for title, card in panels.items():
+            action = self.panels_menu.addAction(title)
+            action.setCheckable(True)
+            action.setChecked(not card.isHidden())
+            action.toggled.connect(lambda on, t=title: self.show_panel(t, on))
+        self.panels_menu.setEnabled(bool(panels))
+
+    def show_panel(self, title: str, shown: bool) -> None:
+        card = self.panels().get(title)
+        if card is not None:
+            card.setVisible(shown)
+
+    def set_theme(self, choice: str) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            palette.follow_os(app, choice)
+        self.theme_actions[choice].setChecked(True)
+        self.themeChosen.emit(choice)
+
+    def reset_layout(self) -> None:
+        for card in self.panels().values():
+            card.setVisible(True)
+        if self.dashboard is not None:
+            self.dashboard.restore_splitters(self._first_splitters)
+        if self.isFullScreen():
+            self.toggle_full_screen()
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is not None:
+            self.showNormal()
+            self.fit_to_screen(screen.availableGeometry())
+
+    def toggle_full_screen(self) -> None:
+        if self.isFullScreen():
+            self.showNormal()
+        else:
+            self.showFullScreen()
+        self.full_screen_action.setChecked(self.isFullScreen())
+
+    def find_in_journal(self) -> None:
+        if self.dashboard is not None:
+            self.dashboard.journal_card.setVisible(True)
+            self.dashboard.search.setFocus()
+            self.dashboard.search.selectAll()
+
+    def show_documentation(self) -> DocsWindow:
+        """The user guide in a window of its own (non-modal; kept, so it reopens where it was)."""
+        if self.docs_window is None:
+            self.docs_window = DocsWindow(self)
+        self.docs_window.show()
+        self.docs_window.raise_()
+        self.docs_window.activateWindow()
+        return self.docs_window
+
     def _exports_enabled(self, enabled: bool) -> None:
         self.export_journal_action.setEnabled(enabled)
         self.export_report_action.setEnabled(enabled)

@@ -182,12 +182,31 @@ def apply_theme(app: QApplication, theme: Theme) -> None:
     signals.changed.emit(theme)
 
 
+THEME_CHOICES = ("auto", "light", "dark")
+_choice = "auto"
+_following: set[int] = set()  # the applications already told of the OS's scheme changes
+
+
+def choice() -> str:
+    """The theme the trader chose: ``auto`` (the OS's), ``light`` or ``dark``."""
+    return _choice
+
+
 def follow_os(app: QApplication, choice: str = "auto") -> None:
-    """Apply the chosen theme now and, for ``auto``, again whenever the OS scheme changes."""
+    """Apply the chosen theme now and, for ``auto``, again whenever the OS scheme changes.
+
+    Called again (View → Theme) it changes the choice; the OS's changes are listened to once and
+    only followed while the choice is ``auto``.
+    """
+    global _choice
+    if choice not in THEME_CHOICES:
+        raise ValueError(f"theme must be one of {', '.join(THEME_CHOICES)}, not {choice!r}")
+    _choice = choice
     apply_theme(app, theme_for(choice))
     hints = QGuiApplication.styleHints()
-    if choice == "auto" and hasattr(hints, "colorSchemeChanged"):
-        hints.colorSchemeChanged.connect(lambda _scheme: apply_theme(app, theme_for("auto")))
+    if id(app) not in _following and hasattr(hints, "colorSchemeChanged"):
+        _following.add(id(app))
+        hints.colorSchemeChanged.connect(lambda _scheme: _choice == "auto" and apply_theme(app, theme_for("auto")))
 
 
 @functools.lru_cache(maxsize=64)

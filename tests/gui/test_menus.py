@@ -1,10 +1,12 @@
-"""The window's menus: File (export the journal, export the drift report, quit) and Help (logs
-folder, about with the version)."""
+"""The window's menus: File (export the journal, export the drift report, quit), Accounts (link,
+the global switch, each slave's actions), View (theme, panels, layout, full screen) and Help
+(documentation, logs folder, about with the version)."""
 
 from __future__ import annotations
 
 import csv
 
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
 from copier_gui import __version__
@@ -21,8 +23,13 @@ def test_the_menus_name_what_a_trader_does_from_the_window(qtbot):
     window = MainWindow(tray=False)
     qtbot.addWidget(window)
     menus = _titles(window)
+    assert list(menus) == ["File", "Accounts", "View", "Help"]
     assert menus["File"] == ["Export journal…", "Export drift report…", "Quit"]
-    assert menus["Help"][-2:] == ["Open logs folder", "About copier_gui"]
+    assert menus["Accounts"] == ["Link another account…", "Start copying"]
+    assert menus["View"] == ["Theme", "Panels", "Reset layout", "Full screen", "Find in journal"]
+    assert menus["Help"] == ["Documentation", "Open logs folder", "About copier_gui"]
+    assert window.link_action.shortcut().toString() == "Ctrl+L"
+    assert not window.copying_action.isEnabled()  # no copier yet
     # Nothing to export before a session runs.
     assert not window.export_journal_action.isEnabled() and not window.export_report_action.isEnabled()
     assert window.quit_action.shortcut().toString() == "Ctrl+Q"
@@ -61,3 +68,86 @@ def test_quit_asks_for_an_ordered_shutdown(qtbot):
     window.quit_action.trigger()
     assert asked == [True]
     dispose(window)
+
+
+def _open(menu):
+    menu.aboutToShow.emit()
+    return [a.text().replace("&", "") for a in menu.actions() if a.text()]
+
+
+def test_accounts_menu_lists_each_slave_with_its_row_actions(demo, run):
+    window = demo.window
+    items = _open(window.accounts_menu)
+    slaves = list(demo.copier.slaves)
+    assert items[:2] == ["Link another account…", "Stop copying (all slaves)"] and items[2:] == slaves
+    submenu = next(a.menu() for a in window.accounts_menu.actions() if a.text() == slaves[0])
+    assert f"Resync {slaves[0]} now" in [a.text() for a in submenu.actions()]
+    linked = []
+    window.linkRequested.connect(lambda: linked.append(True))
+    window.link_action.trigger()
+    assert linked == [True]
+
+    async def switch():
+        window.copying_action.trigger()  # the global switch, as the header's button
+        assert demo.copier.copying is False
+        assert _open(window.accounts_menu)[1] == "Start copying"
+        window.copying_action.trigger()
+        assert demo.copier.copying is True
+
+    run(switch)
+
+
+def test_view_hides_and_shows_panels_and_reset_layout_brings_all_back(demo):
+    window = demo.window
+    assert _open(window.panels_menu) == ["Accounts", "Mirrored positions", "Journal", "Execution drift",
+                                         "Drift summary"]
+    journal = next(a for a in window.panels_menu.actions() if a.text() == "Journal")
+    journal.trigger()
+    assert demo.dashboard.journal_card.isHidden()
+    assert not next(a for a in window.panels_menu.actions() if a.text() == "Journal").isChecked()
+    left = demo.dashboard.splitters["left"]
+    left.setSizes([400, 100, 100])
+    window.reset_layout_action.trigger()
+    assert not demo.dashboard.journal_card.isHidden()
+    assert left.sizes()[0] < 400
+    demo.dashboard.search.setText("EURUSD")
+    window.show_panel("Journal", False)
+    window.find_action.trigger()  # Ctrl+F: the journal's search, its panel shown again
+    assert not demo.dashboard.journal_card.isHidden()
+    assert demo.dashboard.search.selectedText() == "EURUSD"
+
+
+def test_view_theme_switches_at_once_and_is_offered_for_saving(qtbot):
+    from copier_gui.ui import palette
+
+    window = MainWindow(tray=False)
+    qtbot.addWidget(window)
+    chosen = []
+    window.themeChosen.connect(chosen.append)
+    try:
+        window.theme_actions["light"].trigger()
+        assert palette.current().name == "light" and palette.choice() == "light"
+        window.theme_actions["dark"].trigger()
+        assert palette.current().name == "dark" and window.theme_actions["dark"].isChecked()
+        assert chosen == ["light", "dark"]
+    finally:
+        window.set_theme("auto")
+
+
+def test_full_screen_toggles(qtbot):
+    window = MainWindow(tray=False)
+    qtbot.addWidget(window)
+    window.show()
+    window.full_screen_action.trigger()
+    assert window.isFullScreen() and window.full_screen_action.isChecked()
+    window.full_screen_action.trigger()
+    assert not window.isFullScreen() and not window.full_screen_action.isChecked()
+
+
+def test_help_documentation_opens_the_guide_in_a_window_of_its_own(qtbot):
+    window = MainWindow(tray=False)
+    qtbot.addWidget(window)
+    docs = window.show_documentation()
+    assert docs.isVisible() and not docs.isModal() and docs.topics.count() >= 5
+    assert window.show_documentation() is docs  # reopened, not a second one
+    assert window.docs_action.shortcut().matches(QKeySequence(QKeySequence.StandardKey.HelpContents))

@@ -184,3 +184,14 @@ def test_the_packaging_folder_is_not_a_python_package():
     import packaging
 
     assert Path(packaging.__file__).parent != PACKAGING
+
+
+def test_the_bundle_carries_every_page_help_documentation_lists():
+    from copier_gui.ui.docs_viewer import TOPICS
+
+    spec = (ROOT / "packaging" / "copier_gui.spec").read_text(encoding="utf-8")
+    check = (ROOT / "packaging" / "check_bundle.sh").read_text(encoding="utf-8")
+    assert '(str(ROOT / "README.md"), "docs")' in spec and '(str(ROOT / "docs" / "*.md"), "docs")' in spec
+    for _title, name in TOPICS:
+        assert name in check, name
+        assert (ROOT / name).is_file() or (ROOT / "docs" / name).is_file(), name
