@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
@@ -209,18 +209,29 @@ def follow_os(app: QApplication, choice: str = "auto") -> None:
         hints.colorSchemeChanged.connect(lambda _scheme: _choice == "auto" and apply_theme(app, theme_for("auto")))
 
 
+# The screen scales a dot is drawn for, 100% to 300% (between them Qt takes the nearest), so a 150% or 200% display gets a dot drawn
+# at its own resolution instead of a 100% one stretched (blurred).
+_DOT_SCALES = (1.0, 1.5, 2.0, 3.0)
+
+
 @functools.lru_cache(maxsize=64)
 def dot_icon(colour: str, size: int = 10) -> QIcon:
     """A filled circle, for status cells; cached because views ask for it on every paint."""
-    pixmap = QPixmap(size, size)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setPen(Qt.PenStyle.NoPen)
-    painter.setBrush(QColor(colour))
-    painter.drawEllipse(1, 1, size - 2, size - 2)
-    painter.end()
-    return QIcon(pixmap)
+    icon = QIcon()
+    for scale in _DOT_SCALES:
+        pixels = round(size * scale)
+        pixmap = QPixmap(pixels, pixels)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(colour))
+        inset = scale
+        painter.drawEllipse(QRectF(inset, inset, pixels - 2 * inset, pixels - 2 * inset))
+        painter.end()
+        pixmap.setDevicePixelRatio(scale)
+        icon.addPixmap(pixmap)
+    return icon
 
 
 def _resource_dirs() -> list[Path]:
