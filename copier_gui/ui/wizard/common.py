@@ -1,0 +1,51 @@
+"""Small pieces every page of the wizard and the edit dialog shares: the error line, input rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol
+
+from PySide6.QtCore import QRegularExpression, Qt
+from PySide6.QtWidgets import QLabel
+
+from copier_gui.clock import Clock
+from copier_gui.connectors.mt5.discovery import DiscoveredTerminal
+from copier_gui.ui.wizard.draft import AccountDraft
+
+ID_PATTERN = QRegularExpression(r"[a-z0-9][a-z0-9_-]{0,39}")
+LOGIN_PATTERN = QRegularExpression(r"\d{1,20}")
+_ERROR_STYLE = "color: #c62828;"
+
+
+class WizardHost(Protocol):
+    """What the pages need of the wizard they are in (the pages never import the wizard itself)."""
+
+    draft: AccountDraft
+    clock: Clock
+    discover: Callable[[], Iterable[DiscoveredTerminal]]
+    master_symbols: Sequence[str] | None
+
+    def issue_demo_login(self, profile: str) -> int: ...
+    def suggest_id(self, server: str, login: int | None) -> str: ...
+    def password_stored(self, key: str | None, *, created: bool) -> None: ...
+    def bridge_secret_stored(self, key: str, created: bool) -> None: ...
+
+
+def error_label() -> QLabel:
+    """A red, selectable line under a form, hidden while there is nothing to say."""
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setStyleSheet(_ERROR_STYLE)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.hide()
+    return label
+
+
+def show_error(label: QLabel, text: str) -> None:
+    label.setText(text)
+    label.setVisible(bool(text))
+
+
+def money(value: float, currency: str) -> str:
+    digits = 0 if currency in ("JPY", "KRW", "HUF") else 2
+    return f"{value:,.{digits}f} {currency}"

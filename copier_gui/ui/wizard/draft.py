@@ -1,0 +1,313 @@
+"""What the trader has entered for one account so far, its checks, and the AccountSettings it becomes.
+
+Qt-free: the wizard's pages and the edit dialog copy their widgets into an AccountDraft, ask it what
+is wrong (each problem keyed by the field it names) and, at the end, turn it into AccountSettings.
+It never holds a password: those go straight to the keyring, and the draft keeps only their keys.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from copier_gui import account_setup, secrets
+from copier_gui.core.copier import DEFAULT_MAGIC
+from copier_gui.core.model import AccountState
+from copier_gui.core.rules import CopyRules, SizingMode
+from copier_gui.settings import AccountSettings, validation_problems
+from copier_gui.sim import PROFILES
+
+__all__ = [
+    "PLATFORMS",
+    "SET_AS_MASTER_HINT",
+    "SIZING_LABELS",
+    "TEST_ID",
+    "AccountDraft",
+    "DraftInvalid",
+    "Problems",
+    "default_platform",
+    "sizing_text",
+]
+
+# Each problem keyed by the draft field it is about ("login", "terminal_path", "multiplier" ...),
+# so a form can show it beside that field; insertion order is the order the trader meets them.
+Problems = dict[str, str]
+
+PLATFORMS = (
+    ("mt5", "MetaTrader 5 terminal",
+     "A MetaTrader 5 (64-bit) terminal installed on this Windows computer."),
+    ("mt5_bridge", "MetaTrader 5 through the Linux bridge",
+     "A terminal running under Wine on this Linux computer, reached over a local bridge."),
+    ("demo", "Demo broker",
+     "A simulated broker: try copying with no broker account and no terminal."),
+)
+SIZING_LABELS = {
+    SizingMode.LOT_MULTIPLIER: "Master's lots × multiplier",
+    SizingMode.BALANCE_RATIO: "In proportion to balances × multiplier",
+    SizingMode.FIXED_LOT: "A fixed number of lots",
+}
+# There is one master; the accounts menu changes which account it is, so a trader who wants a new
+# account as master links it as a slave first.
+SET_AS_MASTER_HINT = ('To make another account the master, link it as a slave, then choose "Set as '
+                      'master" in the accounts menu.')
+# The id the connection test runs under; a new account's real id is chosen after the test.
+TEST_ID = "link-test"
+
+
+def default_platform() -> str:
+    # A terminal needs Windows (or the bridge); elsewhere the demo is what works out of the box.
+    return "mt5" if sys.platform == "win32" else "demo"
+
+
+class DraftInvalid(Exception):
+    """The draft cannot become AccountSettings yet; ``problems`` names each field that is wrong."""
+
+    def __init__(self, problems: Problems) -> None:
+        super().__init__("; ".join(problems.values()))
+        self.problems = dict(problems)
+        self.message = "; ".join(problems.values())
+
+
+@dataclass
+class AccountDraft:
+    """One account as entered, field by field, as text where the trader types text.
+
+    ``taken_ids`` and ``master_id`` describe the accounts already linked (without the one being
+    edited); ``editing`` is True for an account that exists, whose id then stays as it is.
+    """
+
+    platform: str = field(default_factory=default_platform)
+    terminal_path: str = ""
+    bridge_host: str = "127.0.0.1"
+    bridge_port: int = 18812
+    demo_profile: str | None = None
+    demo_login: int | None = None  # the login the demo broker issued for a new demo account
+    login: str = ""
+    server: str = ""
+    role: str = "slave"
+    account_id: str = ""
+    label: str = ""
+    sizing_mode: SizingMode = SizingMode.LOT_MULTIPLIER
+    multiplier: float = 1.0
+    lots: float = 0.01
+    aliases: dict[str, str] = field(default_factory=dict)
+    # Everything in a slave's rules the pages do not show (filters, risk ...), kept as it was.
+    base_rules: CopyRules = field(default_factory=CopyRules)
+    # Not typed, but learned on the way: the keyring entries in use and what the test read.
+    secret_key: str | None = None
+    bridge_secret_key: str | None = None
+    account: AccountState | None = None
+    slave_symbols: list[str] = field(default_factory=list)
+    # The linked accounts this one must fit beside.
+    taken_ids: frozenset[str] = frozenset()
+    master_id: str | None = None
+    editing: bool = False
+    # Kept from an edited account; a new one gets the defaults.
+    copy_enabled: bool = True
+    magic: int = DEFAULT_MAGIC
+
+    @classmethod
+    def for_new_account(cls, linked: Collection[AccountSettings] = (), *, taken_ids: Collection[str] = (),
+                        master_id: str | None = None) -> AccountDraft:
+        """A blank draft for an account to link beside ``linked`` (and any other ids taken)."""
+        master = next((a.id for a in linked if a.role == "master"), None)
+        return cls(taken_ids=frozenset(taken_ids) | {a.id for a in linked}, master_id=master_id or master)
+
+    @classmethod
+    def from_settings(cls, account: AccountSettings, linked: Collection[AccountSettings] = ()) -> AccountDraft:
+        """The draft of an account that exists, to edit it; ``linked`` may include the account."""
+        rules = account.rules if account.rules is not None else CopyRules()
+        others = [a for a in linked if a.id != account.id]
+        return cls(
+            platform=account.platform, terminal_path=account.terminal_path or "",
+            bridge_host=account.bridge_host, bridge_port=account.bridge_port,
+            demo_profile=account.demo_profile,
+            login="" if account.login is None else str(account.login), server=account.server or "",
+            role=account.role, account_id=account.id, label=account.label,
+            sizing_mode=rules.sizing.mode, multiplier=rules.sizing.multiplier, lots=rules.sizing.lots,
+            aliases=dict(rules.symbols.aliases), base_rules=rules,
+            taken_ids=frozenset(a.id for a in others),
+            master_id=next((a.id for a in others if a.role == "master"), None),
+            editing=True, copy_enabled=account.copy_enabled, magic=account.magic)
+
+    # ------------------------------------------------------------------ what the fields mean
+    @property
+    def demo(self) -> bool:
+        return self.platform == "demo"
+
+    @property
+    def login_number(self) -> int | None:
+        """The login as a number, or None while it is not a valid one."""
+        return int(self.login.strip()) if not account_setup.login_problem(self.login) else None
+
+    def password_key(self) -> str:
+        """The keyring entry this account's password lives under (see ``secrets.password_key``)."""
+        return secrets.password_key(login=self.login_number, server=self.server.strip() or None,
+                                    account_id="" if not self.editing else self.account_id)
+
+    # ------------------------------------------------------------------ the checks, step by step
+    def terminal_problems(self, *, check_exists: bool = True) -> Problems:
+        """The platform and where its terminal is: a path, the bridge's address, a demo broker."""
+        problems: Problems = {}
+        if self.platform not in {key for key, _title, _text in PLATFORMS}:
+            problems["platform"] = f"{self.platform!r} is not a platform copier_gui links."
+            return problems
+        if self.demo:
+            problem = account_setup.demo_profile_problem(self.demo_profile)
+            if problem:
+                problems["demo_profile"] = problem
+            return problems
+        problem = account_setup.terminal_path_problem(self.terminal_path.strip(), self.platform,
+                                                      check_exists=check_exists)
+        if problem:
+            problems["terminal_path"] = problem
+        if self.platform == "mt5_bridge":
+            problem = account_setup.bridge_host_problem(self.bridge_host)
+            if problem:
+                problems["bridge_host"] = problem
+            if not 1 <= self.bridge_port <= 65535:
+                problems["bridge_port"] = f"{self.bridge_port} is not a port: use 1 to 65535."
+        return problems
+
+    def login_problems(self) -> Problems:
+        problems: Problems = {}
+        for name, problem in (("login", account_setup.login_problem(self.login)),
+                              ("server", account_setup.server_problem(self.server))):
+            if problem:
+                problems[name] = problem
+        return problems
+
+    def account_problems(self) -> Problems:
+        """The id, the role and, for a slave, the sizing and symbol corrections."""
+        problems: Problems = {}
+        if not self.editing:
+            problem = account_setup.account_id_problem(self.account_id.strip(), self.taken_ids)
+            if problem:
+                problems["account_id"] = problem
+        if self.role not in ("master", "slave"):
+            problems["role"] = f"{self.role!r} is not a role: an account is the master or a slave."
+        else:
+            # master_id is another account's: an edited master is not among the linked "others".
+            problem = account_setup.master_problem(self.role, self.master_id)
+            if problem:
+                problems["role"] = f"{problem}. {SET_AS_MASTER_HINT}"
+        if self.role == "slave":
+            unknown = self.unknown_symbols()
+            if unknown:
+                problems["aliases"] = ("These slave symbols are not at this broker: "
+                                       f"{', '.join(unknown)}. Choose one from the list.")
+            problems.update(self._rules_problems())
+        return problems
+
+    def problems(self, *, check_exists: bool = True) -> Problems:
+        """Everything wrong with the draft, each keyed by its field; empty when it is complete."""
+        return {**self.terminal_problems(check_exists=check_exists), **self.login_problems(),
+                **self.account_problems()}
+
+    def unknown_symbols(self) -> list[str]:
+        """Corrections naming a symbol the slave's broker does not have (once its symbols are known)."""
+        if not self.slave_symbols:
+            return []
+        known = set(self.slave_symbols)
+        return [f"{m} -> {s}" for m, s in self.aliases.items() if s not in known]
+
+    # ------------------------------------------------------------------ the result
+    def rules(self) -> CopyRules | None:
+        """A slave's rules: the base rules with the sizing and symbol corrections entered; raises
+        DraftInvalid naming the field. A master has none."""
+        if self.role != "slave":
+            return None
+        raw = self._rules_raw()
+        try:
+            return CopyRules.model_validate(raw)
+        except ValidationError as exc:
+            raise DraftInvalid(_named(validation_problems(exc, raw))) from None
+
+    def to_settings(self, *, check_exists: bool = True) -> AccountSettings:
+        """The account as the settings file keeps it; raises DraftInvalid naming each field wrong."""
+        problems = self.problems(check_exists=check_exists)
+        if problems:
+            raise DraftInvalid(problems)
+        return self._settings(self.account_id.strip(), self.role, self.rules())
+
+    def test_settings(self) -> AccountSettings:
+        """The account as the connection test connects it: known before its id and role are."""
+        problems = {**self.terminal_problems(check_exists=False), **self.login_problems()}
+        if problems:
+            raise DraftInvalid(problems)
+        return self._settings(self.account_id if self.editing else TEST_ID, "slave", None)
+
+    def summary(self, account: AccountSettings) -> str:
+        """What the finish page shows: the account, in lines of plain text, never a secret."""
+        platform = {key: title for key, title, _ in PLATFORMS}[account.platform]
+        lines = [f"Account id: {account.id}", f"Role: {account.role}", f"Platform: {platform}"]
+        if account.label:
+            lines.append(f"Label: {account.label}")
+        if account.platform == "demo":
+            lines.append(f"Demo broker: {PROFILES[account.demo_profile].company}")
+        else:
+            lines.append(f"Terminal: {account.terminal_path}")
+        if account.platform == "mt5_bridge":
+            lines.append(f"Bridge: {account.bridge_host}:{account.bridge_port}")
+        lines.append(f"Login: {account.login} at {account.server}")
+        if self.account is not None:
+            lines.append(f"Company: {self.account.company}; {self.account.currency}; "
+                         f"{'hedging' if self.account.hedging else 'netting'}")
+        lines.append("Password: " + ("kept in the system keyring" if self.secret_key
+                                     else "the one saved in the terminal"))
+        if account.rules is not None:
+            lines.append(f"Sizing: {sizing_text(account.rules)}")
+            aliases = account.rules.symbols.aliases
+            lines.append("Symbol corrections: " + (", ".join(f"{m} -> {s}" for m, s in aliases.items())
+                                                   if aliases else "none (detected automatically)"))
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ inside
+    def _rules_raw(self) -> dict:
+        raw = self.base_rules.model_dump(mode="json")
+        raw["sizing"] = {**raw["sizing"], "mode": str(self.sizing_mode), "multiplier": self.multiplier,
+                         "lots": self.lots}
+        raw["symbols"] = {**raw["symbols"], "aliases": dict(self.aliases)}
+        return raw
+
+    def _rules_problems(self) -> Problems:
+        try:
+            self.rules()
+        except DraftInvalid as exc:
+            return exc.problems
+        return {}
+
+    def _settings(self, account_id: str, role: str, rules: CopyRules | None) -> AccountSettings:
+        demo = self.demo
+        return AccountSettings(
+            id=account_id, role=role, platform=self.platform,
+            terminal_path=None if demo else self.terminal_path.strip(),
+            login=self.login_number, server=self.server.strip(),
+            bridge_host=self.bridge_host.strip(), bridge_port=self.bridge_port,
+            demo_profile=self.demo_profile if demo else None, label=self.label.strip(), rules=rules,
+            copy_enabled=self.copy_enabled, magic=self.magic)
+
+
+def sizing_text(rules: CopyRules) -> str:
+    """The sizing in words: "0.5 lots per copy", "in proportion to balances × 2"."""
+    sizing = rules.sizing
+    if sizing.mode == SizingMode.FIXED_LOT:
+        return f"{sizing.lots:g} lots per copy"
+    label = SIZING_LABELS.get(sizing.mode)
+    if label is None:
+        return f"{sizing.mode} × {sizing.multiplier:g}"
+    return label.lower().replace("multiplier", f"{sizing.multiplier:g}")
+
+
+def _named(problems: list[tuple[str, str]]) -> Problems:
+    """Pydantic's (``sizing.multiplier``, text) pairs keyed by the draft field the trader typed in."""
+    draft_field = {"sizing.mode": "sizing_mode", "sizing.multiplier": "multiplier", "sizing.lots": "lots",
+                   "symbols.aliases": "aliases"}
+    named: Problems = {}
+    for path, text in problems:
+        key = next((name for prefix, name in draft_field.items() if path.startswith(prefix)), "rules")
+        named.setdefault(key, f"{path}: {text}")
+    return named

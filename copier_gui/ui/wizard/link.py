@@ -1,0 +1,127 @@
+"""The account-linking wizard: platform, terminal, login, a live connection test, role and rules.
+
+Its product is one AccountSettings, emitted as ``accountLinked`` for the window to save. It may
+be opened while the copier runs, beside a master and slaves already linked. The password goes
+straight to the keyring; the connection test runs as a task on the qasync loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QWidget, QWizard
+
+from copier_gui import account_setup
+from copier_gui.clock import SYSTEM_CLOCK, Clock
+from copier_gui.connectors.mt5.discovery import DiscoveredTerminal, discover_terminals
+from copier_gui.settings import AccountSettings
+from copier_gui.ui.wizard.connection_page import ConnectionTestPage
+from copier_gui.ui.wizard.draft import AccountDraft
+from copier_gui.ui.wizard.finish_page import FinishPage
+from copier_gui.ui.wizard.keyring_cleanup import KeyringCleanup
+from copier_gui.ui.wizard.login_page import LoginPage
+from copier_gui.ui.wizard.platform_page import PlatformPage
+from copier_gui.ui.wizard.role_page import RolePage
+from copier_gui.ui.wizard.terminal_page import TerminalPage
+
+__all__ = ["LinkAccountWizard"]
+
+
+class LinkAccountWizard(QWizard):
+    """Links one account. Open it with ``open()``; ``accountLinked`` carries the result.
+
+    ``accounts`` are the accounts already linked (their ids are taken, their master is the master,
+    their demo logins are not issued again); ``existing_ids`` and ``existing_master`` add to them.
+    ``master_symbols`` (the master's symbol names, when it is connected) enables the symbol
+    preview for a slave. Cancelling removes any password this wizard put in the keyring for an
+    account it did not link.
+    """
+
+    accountLinked = Signal(object)  # AccountSettings
+
+    PLATFORM_PAGE, TERMINAL_PAGE, LOGIN_PAGE, TEST_PAGE, ROLE_PAGE, FINISH_PAGE = range(6)
+
+    def __init__(self, parent: QWidget | None = None, *, accounts: Iterable[AccountSettings] = (),
+                 master_symbols: Sequence[str] | None = None, existing_ids: Iterable[str] = (),
+                 clock: Clock | None = None,
+                 discover: Callable[[], Iterable[DiscoveredTerminal]] = discover_terminals,
+                 existing_master: str | None = None) -> None:
+        super().__init__(parent)
+        self.accounts = list(accounts)
+        self.master_symbols = list(master_symbols) if master_symbols is not None else None
+        self.clock = clock or SYSTEM_CLOCK
+        self.discover = discover
+        self.draft = AccountDraft.for_new_account(self.accounts, taken_ids=existing_ids,
+                                                  master_id=existing_master)
+        self.linked: AccountSettings | None = None
+        self._keyring = KeyringCleanup()
+        self.setWindowTitle("Link an account")
+        self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
+        self.setMinimumSize(640, 520)
+        self.platform_page = PlatformPage(self)
+        self.terminal_page = TerminalPage(self)
+        self.login_page = LoginPage(self)
+        self.test_page = ConnectionTestPage(self)
+        self.role_page = RolePage(self)
+        self.finish_page = FinishPage(self)
+        for page_id, page in enumerate((self.platform_page, self.terminal_page, self.login_page,
+                                        self.test_page, self.role_page, self.finish_page)):
+            self.setPage(page_id, page)
+        self.setStartId(self.PLATFORM_PAGE)
+
+    @property
+    def existing_ids(self) -> frozenset[str]:
+        return self.draft.taken_ids
+
+    @property
+    def existing_master(self) -> str | None:
+        return self.draft.master_id
+
+    # -- used by the pages
+    def issue_demo_login(self, profile: str) -> int:
+        """The login a demo broker gives a new account: in the range real brokers use, and not one
+        an account linked at that broker already has."""
+        taken = [a.login for a in self.accounts if a.demo_profile == profile and a.login is not None]
+        return account_setup.issue_demo_login(profile, self.clock, taken)
+
+    def suggest_id(self, server: str, login: int | None) -> str:
+        return account_setup.suggest_id(server, login, self.existing_ids)
+
+    def password_stored(self, key: str | None, *, created: bool) -> None:
+        self._keyring.stored(key, created=created, replacing=self.draft.secret_key)
+        self.draft.secret_key = key
+
+    def bridge_secret_stored(self, key: str, created: bool) -> None:
+        """The bridge's secret is in the keyring under ``key``; one this wizard added is removed
+        again unless the account is linked."""
+        self._keyring.stored(key, created=created, replacing=self.draft.bridge_secret_key)
+        self.draft.bridge_secret_key = key
+
+    def test_account(self) -> AccountSettings:
+        """The account as known before its role: what the connection test connects."""
+        return self.draft.test_settings()
+
+    def build_settings(self) -> AccountSettings:
+        return self.draft.to_settings()
+
+    # -- closing
+    def accept(self) -> None:
+        settings = self.finish_page.settings
+        if settings is None:
+            return
+        self.linked = settings
+        self._keyring.keep(self.draft.secret_key)
+        if settings.platform == "mt5_bridge":
+            self._keyring.keep(self.draft.bridge_secret_key)
+        self.accountLinked.emit(settings)
+        super().accept()
+
+    def done(self, result: int) -> None:
+        self.test_page.stop()
+        if self.linked is None:
+            # Cancelled: a password stored for an account that was never linked is removed again.
+            self.draft.secret_key = None
+            self.draft.bridge_secret_key = None
+        self._keyring.forget_all()
+        super().done(result)
