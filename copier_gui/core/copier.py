@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from copier_gui.clock import Clock
-from copier_gui.core import tags
+from copier_gui.core import flatten, tags
 from copier_gui.core.copybook import CopyBook
 from copier_gui.core.events import EventKind, MasterEvent, diff
 from copier_gui.core.executor import (
@@ -71,6 +71,23 @@ class LinkState(Enum):
     DISCONNECTED = "disconnected"
 
 
+class SlaveMode(Enum):
+    """What the trader lets the copier do at one slave.
+
+    Close-only takes no new entry but mirrors every exit; paused sends nothing at all (no entry,
+    no exit, no stop change) and journals each master change it leaves unfollowed, until a mode
+    that sends is chosen again and a full pass brings the slave back.
+    """
+
+    COPYING = "copying"
+    CLOSE_ONLY = "close_only"
+    PAUSED = "paused"
+
+    @property
+    def label(self) -> str:
+        return {"copying": "Copying", "close_only": "Close-only", "paused": "Paused"}[self.value]
+
+
 @dataclass
 class SlaveLink:
     """One slave: its connector and rules, and the copier's runtime view of it."""
@@ -79,7 +96,7 @@ class SlaveLink:
     connector: Connector
     rules: CopyRules = field(default_factory=CopyRules)
     broker: str = ""
-    copy_enabled: bool = True
+    copy_enabled: bool = True  # kept in step with ``mode`` (True only while copying), for views
     magic: int = DEFAULT_MAGIC
     state: LinkState = LinkState.DISCONNECTED
     account: AccountState | None = None
@@ -102,6 +119,15 @@ class SlaveLink:
     deals_read: bool = False  # the deals of the copies it held when this copier first looked
     risk_gate: RiskGate | None = None
     synced_taken_at: float = float("-inf")  # the master snapshot the last full pass planned from
+    mode: SlaveMode | None = None  # None: from ``copy_enabled`` (off is close-only)
+    flattening: bool = False  # the trader asked to close every copy here; passes do until none is left
+    flattened: set[int] = field(default_factory=set)  # master tickets whose copy a flatten closed
+
+    def __post_init__(self) -> None:
+        if self.mode is None:
+            self.mode = SlaveMode.COPYING if self.copy_enabled else SlaveMode.CLOSE_ONLY
+        self.mode = SlaveMode(self.mode)
+        self.copy_enabled = self.mode is SlaveMode.COPYING
 
 
 class Copier:
@@ -170,13 +196,29 @@ class Copier:
         self._notify(Notice("state", self.master_id, text))
         self._spawn_all_syncs("copy switch")
 
-    def set_copy_enabled(self, slave_id: str, enabled: bool) -> None:
+    def set_copy_enabled(self, slave_id: str, enabled: bool, *, by: str = "the window") -> str:
+        """The slave's copy switch: on is copying, off is close-only."""
+        return self.set_mode(slave_id, SlaveMode.COPYING if enabled else SlaveMode.CLOSE_ONLY, by=by)
+
+    def set_mode(self, slave_id: str, mode: SlaveMode | str, *, by: str = "the window") -> str:
+        """Copying, close-only or paused for one slave, journaled with who asked; a full pass of the
+        slave follows at once (after a pause, that pass brings it back to the master's positions).
+        Returns the journal's text."""
         slave = self.slaves[slave_id]
-        slave.copy_enabled = enabled
-        text = f"copy {'on' if enabled else 'off'} for {slave_id}"
-        self.journal.record("state", text, account=slave_id, copy_enabled=enabled)
-        self._notify(Notice("state", slave_id, text))
-        self._spawn(self._sync(slave, reason="copy toggle"), f"sync:{slave_id}")
+        mode = SlaveMode(mode)
+        slave.mode = mode
+        slave.copy_enabled = mode is SlaveMode.COPYING
+        what = {SlaveMode.COPYING: "copying new trades and exits",
+                SlaveMode.CLOSE_ONLY: "close-only: no new entries; exits still mirrored",
+                SlaveMode.PAUSED: "paused: nothing is sent to it (no entries, exits or stop changes) and each "
+                                  "master change it does not follow is journaled, until it resumes"}[mode]
+        text = f"{slave_id} {what} (asked by {by})"
+        self.journal.record("state", text, account=slave_id, mode=mode.value, copy_enabled=slave.copy_enabled,
+                            by=by)
+        self._notify(Notice("state", slave_id, text, state=mode.value))
+        if self._running:
+            self._spawn(self._sync(slave, reason=f"{mode.label.lower()} mode"), f"sync:{slave_id}")
+        return text
 
     def resync(self, slave_id: str, *, by: str = "the window") -> str:
         """The trader's "Resync now": a full pass for this slave at once (its positions read from
@@ -209,8 +251,50 @@ class Copier:
         self.journal.record("state", text, account=slave_id)
         self._notify(Notice("state", slave_id, text))
 
+    # ------------------------------------------------------------------ flatten
+    def flatten_preview(self, slave_id: str) -> list[flatten.FlattenItem]:
+        """What ``flatten`` would close at this slave, as last read from its broker: this copier's
+        copies only, never the trader's own trades or another copier's."""
+        slave = self.slaves[slave_id]
+        return flatten.items(slave.last_snapshot, magic=slave.magic, instance=self.instance)
+
+    def flatten(self, slave_id: str, *, by: str = "the window") -> str:
+        """Close every copy this copier holds at one slave. The slave goes close-only first, so
+        nothing opens them again; each close is journaled as "flattened by the trader", and one
+        that fails is retried by the following passes until none is left. Returns the journal's text."""
+        slave = self.slaves[slave_id]
+        if slave.mode is not SlaveMode.CLOSE_ONLY:
+            self.set_mode(slave_id, SlaveMode.CLOSE_ONLY, by=by)
+        slave.flattening = True
+        found = self.flatten_preview(slave_id)
+        what = flatten.describe(found) if found else "nothing of this copier's was open at the last look"
+        text = f"flatten of {slave_id} asked by {by}: closing every copy of this copier there ({what})"
+        if not self._running or slave.state not in (LinkState.CONNECTED, LinkState.DEGRADED):
+            text += f"; {slave_id} is {slave.state.value}, so it is flattened as soon as it can trade"
+        self.journal.record("state", text, account=slave_id, flatten=True, by=by,
+                            positions=[list(i) for i in found])
+        self._notify(Notice("state", slave_id, text))
+        if self._running:
+            self._spawn(self._sync(slave, reason="flatten"), f"flatten:{slave_id}")
+        return text
+
+    def flatten_all(self, *, by: str = "the window") -> list[str]:
+        """``flatten`` for every slave; the journal's text for each."""
+        return [self.flatten(slave_id, by=by) for slave_id in list(self.slaves)]
+
+    async def _flatten_done(self, slave: SlaveLink) -> None:
+        """After a flatten pass: a look at the slave, and the flatten ends once nothing is left."""
+        slave.last_snapshot = await slave.connector.snapshot()
+        left = self.flatten_preview(slave.id)
+        if left:
+            return  # the failures are journaled; the next pass tries again
+        slave.flattening = False
+        text = f"{slave.id} flattened: no copy of this copier is open there; it stays close-only"
+        self.journal.record("state", text, account=slave.id, flatten=False)
+        self._notify(Notice("state", slave.id, text))
+
     def entries_allowed(self, slave: SlaveLink) -> bool:
-        return (self.copying and slave.copy_enabled and self.master_state is LinkState.CONNECTED
+        return (self.copying and slave.mode is SlaveMode.COPYING and self.master_state is LinkState.CONNECTED
                 and not slave.other_copiers)
 
     # ------------------------------------------------------------------ lifecycle
@@ -228,7 +312,7 @@ class Copier:
         if self.copying:
             # Copying starts now for a slave that never copied before, even if it connects later.
             for slave in self.slaves.values():
-                if slave.copy_enabled:
+                if slave.mode is SlaveMode.COPYING:
                     self.copybook.remember_start(slave.id, now)
         await self._connect_master_with_retry()
         connected = await asyncio.gather(*(self._connect_slave(s) for s in self.slaves.values()))
@@ -628,8 +712,11 @@ class Copier:
                 gate = slave.risk_gate
                 if gate is not None and slave.account is not None:
                     self._risk_update(slave, gate)
-                halted = gate is not None and gate.flatten
-                if halted:
+                paused = slave.mode is SlaveMode.PAUSED
+                # A paused slave is sent nothing, not even a flatten: the trader's pause wins.
+                halted = gate is not None and gate.flatten and not paused
+                flattening = slave.flattening and not paused
+                if halted or flattening:
                     # Flatten: everything of ours goes, whatever the master holds; a full look first.
                     fresh, only = False, None
                 if slave.synced_taken_at >= event_taken_at:
@@ -679,6 +766,13 @@ class Copier:
                                           plan.positions[ticket])
                     plan = SlavePlan()
                     master_tickets = set()
+                # The trader's flatten closes every copy of ours whatever the master holds; the
+                # copy book keeps the entries of master positions still open, so the slave never
+                # opens them again (see _not_again).
+                exits_only = halted or flattening
+                if flattening:
+                    slave.flattened |= held | working
+                    plan = SlavePlan()
                 for ticket, refusal in plan.refusals.items():
                     if only is None or ticket in only:
                         slave.executor.refuse(ticket, refusal.reason, candidates=list(refusal.candidates),
@@ -692,6 +786,17 @@ class Copier:
                     self._adopt_copies(slave, actual, master, plan)
                     self._not_again(slave, plan, held | working)
                 self._note_waiting(slave, plan, held | working, only, entries_ok)
+                master_orders = set() if exits_only else {o.ticket for o in master.orders}
+                if paused:
+                    # Nothing is sent: what the slave would do is journaled as not followed, with
+                    # the pause as the reason; resuming runs a full pass.
+                    pending = reconcile(plan, actual.positions, actual.orders, magic=slave.magic,
+                                        instance=self.instance, shares=shares, unsettled=unsettled,
+                                        hedging=hedging, symbols=slave.symbols, entries_allowed=False,
+                                        master_tickets=master_tickets, master_orders=master_orders, only=only,
+                                        follow_stops=slave.rules.stops.follow_modifications)
+                    self._note_exits_waiting(slave, pending)
+                    return
                 if slave.state is LinkState.DEGRADED:
                     # Trading is off there: nothing can pass, and the watch runs a full pass the
                     # moment it is back on. Sending now would only repeat the same refusal; what
@@ -700,7 +805,7 @@ class Copier:
                                         instance=self.instance, shares=shares, unsettled=unsettled,
                                         hedging=hedging, symbols=slave.symbols, entries_allowed=False,
                                         master_tickets=master_tickets,
-                                        master_orders={o.ticket for o in master.orders}, only=only)
+                                        master_orders=master_orders, only=only)
                     self._note_exits_waiting(slave, pending)
                     return
                 slave.exits_waiting.clear()
@@ -708,9 +813,12 @@ class Copier:
                                   shares=shares, unsettled=unsettled,
                                   hedging=hedging, symbols=slave.symbols,
                                   entries_allowed=entries_ok,
-                                  master_tickets=master_tickets, master_orders={o.ticket for o in master.orders},
+                                  master_tickets=set() if flattening else master_tickets,
+                                  master_orders=master_orders,
                                   follow_stops=slave.rules.stops.follow_modifications,
                                   only=only)
+                if flattening:
+                    steps = flatten.as_flattened(steps)
                 if gate is not None:
                     tally = actual.positions if actual.positions or slave.last_snapshot is None \
                         else slave.last_snapshot.positions
@@ -738,7 +846,9 @@ class Copier:
                                         steps=[type(s).__name__ for s in steps])
                 if looked:
                     self._forget_finished(slave, master_tickets, held, working)
-                elif steps:
+                if flattening:
+                    await self._flatten_done(slave)
+                elif not looked and steps:
                     # The fast path sent without looking; look now, after the fact, so views and
                     # the next pass see the new copy.
                     slave.last_snapshot = await slave.connector.snapshot()
@@ -775,14 +885,16 @@ class Copier:
     # ------------------------------------------------------------------ no silent gaps
     def _entries_blocked(self, slave: SlaveLink) -> str:
         """Why entries cannot reach this slave now, in words a trader understands."""
+        if slave.mode is SlaveMode.PAUSED:
+            return f"{slave.id} is paused by the trader (nothing is sent to it until it resumes)"
         if self.master_state is not LinkState.CONNECTED:
             return f"the master is {self.master_state.value}"
         if not self.copying:
             return "copying is stopped (the global switch)"
-        if not slave.copy_enabled:
-            return f"copying to {slave.id} is switched off"
         if slave.state is not LinkState.CONNECTED:
             return f"{slave.id} is {slave.state.value}" + (f" ({slave.last_error})" if slave.last_error else "")
+        if slave.mode is SlaveMode.CLOSE_ONLY:
+            return f"{slave.id} is close-only (no new entries; exits still mirrored)"
         if slave.other_copiers:
             return (f"another copier ({', '.join(slave.other_copiers)}) trades {slave.id}; new entries wait "
                     "until its trades are gone")
@@ -890,6 +1002,8 @@ class Copier:
             del plan.positions[ticket]
             reason = ("skipped: the copy was closed at the slave while the master's position stayed open (a stop "
                       "or target hit there, a stop-out, a risk flatten or a manual close); it is not opened again")
+            if ticket in slave.flattened:
+                reason = f"skipped: the copy was closed when the trader flattened {slave.id}; it is not opened again"
             plan.refusals[ticket] = Refusal(ticket, reason, drift=CLOSED_AT_SLAVE)
             if slave.executor.refused.get(ticket) != reason:
                 # Closed by the slave's broker or trader, not by a request of ours: the exit is
