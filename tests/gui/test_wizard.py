@@ -430,6 +430,8 @@ def test_a_second_master_and_an_unknown_slave_symbol_are_refused(make_wizard, ru
         role.master.setChecked(True)
         click_next(wizard)
         assert "'main' is already the master" in role.error.text()
+        assert '"Set as master" in the accounts menu' in role.error.text()
+        assert "unlink" not in role.error.text().lower()
         role.slave.setChecked(True)
         role.table.item(0, 1).setText("NOPE.m")
         assert role.table.item(0, 2).text() == "not a symbol at this broker"

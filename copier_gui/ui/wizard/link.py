@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QWidget, QWizard
 
 from copier_gui import account_setup
@@ -77,6 +77,14 @@ class LinkAccountWizard(QWizard):
     @property
     def existing_master(self) -> str | None:
         return self.draft.master_id
+
+    def open(self) -> None:
+        """Show without blocking anything: QDialog.open() would make the wizard window-modal, and
+        the window's global switch must stay in reach while an account is linked beside copying."""
+        self.setWindowModality(Qt.WindowModality.NonModal)
+        self.show()
+        self.raise_()
+        self.activateWindow()
 
     # -- used by the pages
     def issue_demo_login(self, profile: str) -> int:
