@@ -113,7 +113,7 @@ class TradeTicket(QDialog):
         self._ticks = 0
         company = broker_name(master)
         self.setWindowTitle(f"Trade ticket · demo master {master.id} · {company}")
-        self.resize(780, 620)
+        self.resize(780, 560)
 
         self.intro = QLabel(
             f"The master <b>{master.id}</b> is a simulated account at {company}. Orders from here reach it "
@@ -299,7 +299,14 @@ class TradeTicket(QDialog):
         spec = self._spec
         self.limits_label.setText(volume_hint(spec) if spec is not None else "")
         if spec is not None and spec.bid > 0 and spec.ask > 0:
-            self.quote_label.setText(f"Bid {spec.bid:.{spec.digits}f}   Ask {spec.ask:.{spec.digits}f}")
+            bid, ask = f"{spec.bid:.{spec.digits}f}", f"{spec.ask:.{spec.digits}f}"
+            self.quote_label.setText(f"Bid {bid}   Ask {ask}")
+            # A market order fills near these, at the bid for a sale and the ask for a purchase.
+            self.sell_button.setText(f"Sell at market · {bid}")
+            self.buy_button.setText(f"Buy at market · {ask}")
+        else:
+            self.sell_button.setText("Sell at market")
+            self.buy_button.setText("Buy at market")
         self._check_order()
         self._enable()
 
