@@ -16,12 +16,20 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
 from copier_gui import strictjson
 from copier_gui.alerts.settings import AlertSettings
 from copier_gui.clock import SYSTEM_CLOCK, Clock
-from copier_gui.core.copier import DEFAULT_MAGIC
+from copier_gui.core.copier import DEFAULT_MAGIC, SlaveMode
 from copier_gui.core.rules import CopyRules
 
 __all__ = [
@@ -105,9 +113,31 @@ class AccountSettings(_Strict):
     bridge_port: int = Field(default=18812, ge=1, le=65535)
     demo_profile: str | None = None
     label: str = ""
-    copy_enabled: bool = True
+    # Copying, close-only (no new entries; exits mirrored) or paused (nothing sent). Added without a
+    # new schema version: a file from before it has only ``copy_enabled``, whose off was close-only.
+    mode: SlaveMode = SlaveMode.COPYING
     rules: CopyRules | None = None
     magic: int = Field(default=DEFAULT_MAGIC, ge=0, lt=2**64)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mode_from_copy_switch(cls, data: Any) -> Any:
+        # ``copy_enabled`` is read, and written beside ``mode`` for whatever reads the file: a file
+        # with only the switch gets the mode it meant, and a switch that disagrees with the mode
+        # is a change of the switch (the window saves a flipped switch over the account as it was).
+        if not isinstance(data, dict) or "copy_enabled" not in data:
+            return data
+        data = dict(data)
+        enabled = data.pop("copy_enabled")
+        if not isinstance(enabled, bool):
+            raise ValueError(f"copy_enabled must be true or false (found {enabled!r})")
+        try:
+            mode = SlaveMode(data["mode"]) if data.get("mode") is not None else None
+        except ValueError:
+            return data  # the mode's own check names it
+        if mode is None or enabled != (mode is SlaveMode.COPYING):
+            data["mode"] = SlaveMode.COPYING if enabled else SlaveMode.CLOSE_ONLY
+        return data
 
     @model_validator(mode="before")
     @classmethod
@@ -138,6 +168,12 @@ class AccountSettings(_Strict):
         elif self.demo_profile is not None:
             raise ValueError(f"demo_profile applies only to the demo platform, not to {self.platform}")
         return self
+
+    @computed_field
+    @property
+    def copy_enabled(self) -> bool:
+        """The copy switch: on only while copying (close-only and paused take no new entries)."""
+        return self.mode is SlaveMode.COPYING
 
     @property
     def copy_rules(self) -> CopyRules:

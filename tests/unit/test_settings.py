@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from copier_gui.clock import VirtualClock
-from copier_gui.core.copier import DEFAULT_MAGIC
+from copier_gui.core.copier import DEFAULT_MAGIC, SlaveMode
 from copier_gui.core.rules import CopyRules, DeviationLimit, Sizing, SizingMode, SymbolMapping
 from copier_gui.paths import user_paths
 from copier_gui.settings import (
@@ -462,3 +462,49 @@ def test_the_rules_editor_refuses_an_infinite_minimum_lot():
     rules, error = parse_rules("sizing:\n  min_lot: .inf\n")
     assert rules is None
     assert "min_lot" in error
+
+
+# ---------------------------------------------------------------------------- per-slave modes
+
+def test_a_file_from_before_modes_reads_its_copy_switch_as_the_mode(paths):
+    # Written by a release that knew only the copy switch: off meant no new entries, exits mirrored.
+    _write(paths.settings_file, {"schema_version": 2, "accounts": [
+        {"id": "master", "role": "master", "platform": "demo", "demo_profile": "meridian_ecn"},
+        {"id": "on", "role": "slave", "platform": "demo", "demo_profile": "harbor_fx", "copy_enabled": True},
+        {"id": "off", "role": "slave", "platform": "demo", "demo_profile": "harbor_fx", "copy_enabled": False},
+        {"id": "unset", "role": "slave", "platform": "demo", "demo_profile": "harbor_fx"},
+    ]})
+    settings = load_settings(paths.settings_file)
+    modes = {a.id: (a.mode, a.copy_enabled) for a in settings.slaves}
+    assert modes == {"on": (SlaveMode.COPYING, True), "off": (SlaveMode.CLOSE_ONLY, False),
+                     "unset": (SlaveMode.COPYING, True)}
+    assert not paths.backups_dir.exists()  # nothing to migrate: the same schema reads it
+
+
+def test_the_mode_is_saved_and_read_back_with_the_copy_switch_beside_it(paths):
+    settings = Settings(accounts=[_master(), _slave("a", mode="paused"), _slave("b", mode=SlaveMode.CLOSE_ONLY),
+                                  _slave("c")])
+    save_settings(settings, paths.settings_file)
+    saved = {a["id"]: (a.get("mode"), a.get("copy_enabled")) for a in
+             json.loads(paths.settings_file.read_text())["accounts"]}
+    assert saved["a"] == ("paused", False) and saved["b"] == ("close_only", False) and saved["c"] == ("copying", True)
+    assert load_settings(paths.settings_file) == settings
+
+
+def test_changing_the_copy_switch_of_an_account_sets_its_mode():
+    # As the window saves a flipped switch: the account's fields with copy_enabled replaced.
+    paused = _slave(mode="paused")
+    assert AccountSettings.model_validate({**dict(paused), "copy_enabled": True}).mode is SlaveMode.COPYING
+    assert AccountSettings.model_validate({**dict(paused), "copy_enabled": False}).mode is SlaveMode.PAUSED
+    copying = _slave()
+    assert AccountSettings.model_validate({**dict(copying), "copy_enabled": False}).mode is SlaveMode.CLOSE_ONLY
+    assert _slave(copy_enabled=False).mode is SlaveMode.CLOSE_ONLY
+
+
+def test_an_unknown_mode_is_refused_naming_the_field_and_the_choices(paths):
+    _write(paths.settings_file, {"schema_version": 2, "accounts": [
+        {"id": "s", "role": "slave", "platform": "demo", "demo_profile": "harbor_fx", "mode": "sleeping"}]})
+    with pytest.raises(SettingsError) as caught:
+        load_settings(paths.settings_file)
+    text = str(caught.value)
+    assert "accounts[0] (id 's').mode" in text and "'paused'" in text and "sleeping" in text
