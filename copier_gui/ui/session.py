@@ -49,6 +49,11 @@ class Session:
         return self._start
 
     @property
+    def begun(self) -> bool:
+        """``begin`` was called: the runtime is starting or has started."""
+        return self._start is not None
+
+    @property
     def started(self) -> bool:
         return self._start is not None and self._start.done() and not self._start.cancelled()
 
