@@ -167,15 +167,20 @@ class TestResult:
 
 
 def open_test_connection(account: AccountSettings, clock: Clock, *, demo_login: int | None = None,
-                         broker_password: str | None = None) -> Connection:
+                         broker_password: str | None = None, password: str | None = None) -> Connection:
     """A connection to ``account`` for the test, in this process; nothing is contacted yet.
 
-    The connector reads the password from the keyring, as the copier will. ``demo_login`` is the
+    The connector reads the password from the keyring, as the copier will, unless ``password``
+    is given: a password typed to replace a linked account's is tested before it replaces the
+    one in the keyring, so a cancelled edit leaves the keyring as it was. ``demo_login`` is the
     login a demo broker issued (see ``terminal_api``). ``broker_password`` is what a simulated
     broker holds for an account it opened before; by default it holds the keyring's, as for an
     account it opens now.
     """
     try:
+        if password is not None:
+            return open_connection(account, clock, password_lookup=lambda _key: password,
+                                   demo_login=demo_login)
         if broker_password is None:
             return open_connection(account, clock, password_lookup=secrets.get_password,
                                    demo_login=demo_login)

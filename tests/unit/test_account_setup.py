@@ -86,3 +86,13 @@ def test_a_broker_that_knows_another_password_refuses_the_one_stored():
     with pytest.raises(setup.ConnectionTestFailed) as failed:
         asyncio.run(setup.run_connection_test(connection))
     assert "login failed for account 6000002" in failed.value.message and "typed" not in failed.value.message
+
+
+def test_a_typed_password_is_tested_without_touching_the_keyring():
+    account = _demo(6_000_003)
+    key = setup.account_password_key(account)
+    secrets.store_password(key, "the old one")
+    result = asyncio.run(setup.run_connection_test(
+        setup.open_test_connection(account, SYSTEM_CLOCK, password="typed, not saved yet")))
+    assert result.state.login == 6_000_003
+    assert secrets.get_password(key) == "the old one"

@@ -119,19 +119,27 @@ class AccountDraft:
     @classmethod
     def from_settings(cls, account: AccountSettings, linked: Collection[AccountSettings] = ()) -> AccountDraft:
         """The draft of an account that exists, to edit it; ``linked`` may include the account."""
-        rules = account.rules if account.rules is not None else CopyRules()
         others = [a for a in linked if a.id != account.id]
-        return cls(
+        draft = cls(
             platform=account.platform, terminal_path=account.terminal_path or "",
             bridge_host=account.bridge_host, bridge_port=account.bridge_port,
             demo_profile=account.demo_profile,
             login="" if account.login is None else str(account.login), server=account.server or "",
             role=account.role, account_id=account.id, label=account.label,
-            sizing_mode=rules.sizing.mode, multiplier=rules.sizing.multiplier, lots=rules.sizing.lots,
-            aliases=dict(rules.symbols.aliases), base_rules=rules,
             taken_ids=frozenset(a.id for a in others),
             master_id=next((a.id for a in others if a.role == "master"), None),
             editing=True, copy_enabled=account.copy_enabled, magic=account.magic)
+        draft.keep_rules(account.rules if account.rules is not None else CopyRules())
+        return draft
+
+    def keep_rules(self, rules: CopyRules) -> None:
+        """Take ``rules`` as they are (saved in the rules editor meanwhile): the draft's sizing and
+        symbol corrections become theirs, so the account ends with exactly these rules."""
+        self.base_rules = rules
+        self.sizing_mode = rules.sizing.mode
+        self.multiplier = rules.sizing.multiplier
+        self.lots = rules.sizing.lots
+        self.aliases = dict(rules.symbols.aliases)
 
     # ------------------------------------------------------------------ what the fields mean
     @property

@@ -179,3 +179,11 @@ def test_the_draft_loads_no_qt():
             "print(qt); sys.exit(1 if qt else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_rules_saved_elsewhere_meanwhile_are_the_ones_the_edit_saves():
+    draft = AccountDraft.from_settings(SLAVE, [MASTER, SLAVE])
+    newer = SLAVE.rules.model_copy(update={"copy_existing": True,
+                                           "sizing": Sizing(mode=SizingMode.FIXED_LOT, lots=0.3)})
+    draft.keep_rules(newer)
+    assert draft.to_settings().rules == newer
