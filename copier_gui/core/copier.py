@@ -28,6 +28,7 @@ from copier_gui.core.executor import (
     Unreachable,
 )
 from copier_gui.core.journal import Journal
+from copier_gui.core.lineage import ORDER, POSITION, SHARE, LeftCopy, Lineage
 from copier_gui.core.metrics import Metrics
 from copier_gui.core.model import AccountState, Snapshot, SymbolSpec
 from copier_gui.core.planner import (
@@ -144,6 +145,9 @@ class Copier:
         self.journal = journal
         self.clock = clock
         self.copybook = copybook
+        self.lineage = Lineage.of(copybook)  # which master each slave's copies belong to
+        self.master_identity = ""  # login@server of the master, once connected
+        self._lineage_seen: set[str] = set()  # slaves whose copies were attributed in this run
         self.metrics = metrics or Metrics()
         self.poll_interval_s = poll_interval_s
         self.reconcile_interval_s = reconcile_interval_s
@@ -256,7 +260,8 @@ class Copier:
         """What ``flatten`` would close at this slave, as last read from its broker: this copier's
         copies only, never the trader's own trades or another copier's."""
         slave = self.slaves[slave_id]
-        return flatten.items(slave.last_snapshot, magic=slave.magic, instance=self.instance)
+        return flatten.items(slave.last_snapshot, magic=slave.magic, instance=self.instance,
+                             left_shares=self._left_shares(slave))
 
     def flatten(self, slave_id: str, *, by: str = "the window") -> str:
         """Close every copy this copier holds at one slave. The slave goes close-only first, so
@@ -402,6 +407,7 @@ class Copier:
                 await asyncio.sleep(self.backoff_s[min(attempt, len(self.backoff_s) - 1)])
                 attempt += 1
                 continue
+            self._take_master(self.master_account)
             self._remember_fills(self.master_snapshot, at_start=True)
             self._journal_held(self.master_snapshot)
             self._read_closed_while_down(self.master_snapshot)
@@ -425,7 +431,7 @@ class Copier:
             slave.id, slave.broker or slave.account.company, slave.connector, slave.rules, magic=slave.magic,
             journal=self.journal, metrics=self.metrics, copybook=self.copybook, clock=self.clock,
             notify=self._notify, refused=slave.refused)
-        slave.executor.started_wall = self.copybook.started_wall(slave.id)
+        slave.executor.started_wall = self._started_wall(slave, self.copybook.started_wall(slave.id))
         slave.executor.instance = self.instance
         slave.executor.currency = slave.account.currency
         slave.executor.specs = slave.symbols
@@ -719,6 +725,8 @@ class Copier:
                 if halted or flattening:
                     # Flatten: everything of ours goes, whatever the master holds; a full look first.
                     fresh, only = False, None
+                if slave.id not in self._lineage_seen:
+                    fresh = False  # whose copies this slave holds is settled by a first full look
                 if slave.synced_taken_at >= event_taken_at:
                     # A full pass already saw this master snapshot (it may have run first while
                     # this task waited for the lock) and may have copied the new position: look.
@@ -728,7 +736,7 @@ class Copier:
                     positions = tuple(p for p in master.positions if p.ticket in only)
                     orders = ()
                 else:
-                    actual = await slave.connector.snapshot()
+                    actual = self._own_copies(slave, await slave.connector.snapshot())
                     slave.last_snapshot = actual
                     slave.synced_taken_at = master.taken_at
                     slave.server_offset_s = actual.server_offset_s or slave.server_offset_s
@@ -779,7 +787,8 @@ class Copier:
                                               **({"drift": refusal.drift} if refusal.drift else {}))
                 entries_ok = self.entries_allowed(slave) and slave.state is LinkState.CONNECTED
                 if entries_ok and slave.executor.started_wall is None:
-                    slave.executor.started_wall = self.copybook.remember_start(slave.id, self.clock.time())
+                    slave.executor.started_wall = self._started_wall(
+                        slave, self.copybook.remember_start(slave.id, self.clock.time()))
                 if looked:
                     self._leave_foreign_copies(slave, plan, actual, held)
                     entries_ok = self.entries_allowed(slave) and slave.state is LinkState.CONNECTED
@@ -863,6 +872,131 @@ class Copier:
                 self._note_unfollowed(slave, only)
                 self._schedule_reconnect(slave)
 
+    # ------------------------------------------------------------------ whose copies
+    def _take_master(self, account: AccountState) -> None:
+        """Record which account is the master. After a change of master, the copies slaves hold of
+        the old one are not this master's: what the copier knew of them goes, and each slave's are
+        attributed (left open, journaled) at the first look at it (see _own_copies)."""
+        identity = f"{account.login}@{account.server}"
+        if identity == self.master_identity:
+            return  # the same master, reconnected
+        self.master_identity = identity
+        previous = self.lineage.master()
+        if previous is not None and previous != identity:
+            text = (f"the master is now {identity} (it was {previous}): the copies slaves hold of {previous} are "
+                    "left open and no longer managed; each slave's are journaled with their tickets when it is read")
+            self.journal.record("state", text, account=self.master_id, master=identity, previous_master=previous)
+            self._notify(Notice("state", self.master_id, text))
+            # The old master's positions and times say nothing of this one's: its positions open
+            # now are existing positions to every slave (copy_existing decides).
+            self._last_alive = None
+            self.copybook.forget_fills(set())
+            for slave in self.slaves.values():
+                owner = self.lineage.owner(slave.id)
+                if owner is not None and owner[0] != identity:
+                    self._clear_book(slave.id)
+        self.lineage.set_master(identity, self.clock.time())
+
+    def _clear_book(self, slave_id: str) -> None:
+        """Forget what the copy book holds for a slave: it was another master's."""
+        book = self.copybook
+        for ticket in book.tickets(slave_id):
+            book.forget(slave_id, ticket)
+        for ticket in book.order_tickets(slave_id):
+            book.forget_order(slave_id, ticket)
+        for symbol in book.share_symbols(slave_id):
+            book.set_shares(slave_id, symbol, {})
+        for intent in book.intents(slave_id):
+            book.settle(intent.id, 0.0)
+
+    def _started_wall(self, slave: SlaveLink, wall: float | None) -> float | None:
+        """When copying to this slave started, for this master: a slave handed over from another
+        master starts at the hand-over, so the new master's positions held then are existing ones."""
+        owner = self.lineage.owner(slave.id)
+        if wall is None or owner is None or owner[0] != self.master_identity:
+            return wall
+        return max(wall, owner[1])
+
+    def _own_copies(self, slave: SlaveLink, actual: Snapshot) -> Snapshot:
+        """The slave's snapshot without the copies left open from another master: no pass closes,
+        resizes or counts them. At the first look in a run, a slave that was copying from another
+        master hands its tagged copies over as left open, journaled once with their tickets."""
+        if slave.id not in self._lineage_seen and self.master_identity:
+            self._lineage_seen.add(slave.id)
+            self._attribute(slave, actual)
+        left = self.lineage.left(slave.id)
+        if not left:
+            return actual
+        positions = {p.ticket for p in actual.positions}
+        symbols = {p.symbol for p in actual.positions}
+        orders = {o.ticket for o in actual.orders}
+        self.lineage.forget([c for c in left if (c.kind == POSITION and c.ticket not in positions)
+                             or (c.kind == ORDER and c.ticket not in orders)
+                             or (c.kind == SHARE and c.symbol not in symbols)])
+        kept_positions = {c.ticket for c in left if c.kind == POSITION}
+        kept_orders = {c.ticket for c in left if c.kind == ORDER}
+        return Snapshot(actual.taken_at, tuple(p for p in actual.positions if p.ticket not in kept_positions),
+                        tuple(o for o in actual.orders if o.ticket not in kept_orders), actual.server_offset_s)
+
+    def _attribute(self, slave: SlaveLink, actual: Snapshot) -> None:
+        identity = self.master_identity
+        now = self.clock.time()
+        owner = self.lineage.owner(slave.id)
+        # Copies already recorded as left (of any master) are not the previous master's to hand over.
+        known = {(c.kind, c.ticket, c.symbol) for c in self.lineage.left(slave.id)}
+        back = [c for c in self.lineage.left(slave.id) if c.master == identity]
+        if back:
+            # Copies of this master left open while another was the master: its own again.
+            self.lineage.forget(back)
+            text = (f"{slave.id}: {len(back)} cop{'y' if len(back) == 1 else 'ies'} of {identity} left open while "
+                    "another account was the master are managed again")
+            self.journal.record("state", text, account=slave.id, tickets=[c.ticket for c in back])
+            self._notify(Notice("state", slave.id, text))
+        if owner is None:
+            # Never attributed (a new slave, or a copy book from before masters were recorded):
+            # what it holds is taken as this master's, as before.
+            self.lineage.set_owner(slave.id, identity, 0.0)
+            return
+        if owner[0] == identity:
+            return
+        left: list[LeftCopy] = []
+        for p in actual.positions:
+            if (POSITION, p.ticket, p.symbol) in known:
+                continue
+            if p.deals is not None:
+                for ticket, volume in netting_shares(p, slave.magic, self.instance).items():
+                    if (SHARE, ticket, p.symbol) in known:
+                        continue
+                    left.append(LeftCopy(slave.id, SHARE, ticket, p.symbol, owner[0], ticket, volume))
+            elif p.magic == slave.magic and tags.is_ours(p.comment, self.instance):
+                left.append(LeftCopy(slave.id, POSITION, p.ticket, p.symbol, owner[0],
+                                     tags.master_ticket_of(p.comment) or 0, p.side.sign * p.volume))
+        for o in actual.orders:
+            if (ORDER, o.ticket, o.symbol) not in known and o.magic == slave.magic and tags.is_ours(o.comment,
+                                                                                                 self.instance):
+                left.append(LeftCopy(slave.id, ORDER, o.ticket, o.symbol, owner[0],
+                                     tags.master_ticket_of(o.comment) or 0, o.volume))
+        self._clear_book(slave.id)
+        self.lineage.hand_over(slave.id, identity, now, left)
+        if slave.executor is not None:
+            slave.executor.started_wall = self._started_wall(slave, slave.executor.started_wall)
+        if left:
+            listed = ", ".join(f"{c.symbol} {c.volume:+g} #{c.ticket}" for c in left)
+            text = (f"{slave.id}: {len(left)} cop{'y' if len(left) == 1 else 'ies'} of the previous master {owner[0]} "
+                    f"left open, no longer managed (not closed, resized or copied again): {listed}")
+        else:
+            text = f"{slave.id} now copies from {identity} (it held no copy of the previous master {owner[0]})"
+        self.journal.record("state", text, account=slave.id, master=identity, previous_master=owner[0],
+                            left=[[c.kind, c.ticket, c.symbol, c.master_ticket, c.volume] for c in left])
+        self._notify(Notice("state", slave.id, text))
+
+    def _left_shares(self, slave: SlaveLink) -> dict[str, dict[int, float]]:
+        out: dict[str, dict[int, float]] = {}
+        for c in self.lineage.left(slave.id):
+            if c.kind == SHARE:
+                out.setdefault(c.symbol, {})[c.ticket] = c.volume
+        return out
+
     def _note_unfollowed(self, slave: SlaveLink, only: set[int] | None) -> None:
         """A pass that broke off: the master changes it was for are journaled as waiting."""
         if self.master_snapshot is None:
@@ -942,6 +1076,10 @@ class Copier:
             else:
                 net = p.side.sign * p.volume if p.magic == slave.magic else 0.0
             ours[p.symbol] = round(ours.get(p.symbol, 0.0) + net, 8)
+        left = self._left_shares(slave)
+        for symbol, by_ticket in left.items():
+            # Another master's shares left open are not ours to count (see _own_copies).
+            ours[symbol] = round(ours.get(symbol, 0.0) - sum(by_ticket.values()), 8)
         symbols = set(book.share_symbols(slave.id)) | {i.symbol for i in book.intents(slave.id)} | set(ours)
         unsettled: set[int] = set()
         out: dict[str, dict[int, float]] = {}
@@ -971,7 +1109,8 @@ class Copier:
                 if shares is None:
                     # Nothing to scale: take the shares from the tags on the position's own deals.
                     position = next((p for p in actual.positions if p.symbol == symbol), None)
-                    shares = netting_shares(position, slave.magic, self.instance)
+                    shares = {t: v for t, v in netting_shares(position, slave.magic, self.instance).items()
+                              if t not in left.get(symbol, {})}
                 book.set_shares(slave.id, symbol, shares)
                 text = (f"{symbol} at {slave.id} changed outside the copier (a stop or target hit at the slave, a "
                         f"stop-out or a manual trade): {gap:+g} lots; each master position's share follows")

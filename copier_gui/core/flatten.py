@@ -28,24 +28,24 @@ class FlattenItem(NamedTuple):
 
 
 def items(snapshot: Snapshot | None, *, magic: int, instance: str,
-          leave: frozenset[int] = frozenset()) -> list[FlattenItem]:
-    """What a flatten of a slave that holds ``snapshot`` closes; ``leave``: slave tickets that are
-    not this copier's to manage (another master's copies kept open)."""
+          left_shares: dict[str, dict[int, float]] | None = None) -> list[FlattenItem]:
+    """What a flatten of a slave that holds ``snapshot`` closes. ``left_shares``: on a netting
+    account, the shares of another master's copies kept open, by symbol (not this copier's to close)."""
     if snapshot is None:
         return []
     out: list[FlattenItem] = []
+    left_shares = left_shares or {}
     for p in snapshot.positions:
-        if p.ticket in leave:
-            continue
         if p.deals is not None:
             # A netting position: only the part our tagged deals built is ours to close.
-            net = round(sum(netting_shares(p, magic, instance).values()), 8)
+            left = left_shares.get(p.symbol, {})
+            net = round(sum(v for t, v in netting_shares(p, magic, instance).items() if t not in left), 8)
             if abs(net) > 1e-9:
                 out.append(FlattenItem(p.symbol, "buy" if net > 0 else "sell", abs(net), p.ticket))
         elif p.magic == magic and tags.is_ours(p.comment, instance):
             out.append(FlattenItem(p.symbol, p.side.value, p.volume, p.ticket))
     for o in snapshot.orders:
-        if o.ticket not in leave and o.magic == magic and tags.is_ours(o.comment, instance):
+        if o.magic == magic and tags.is_ours(o.comment, instance):
             out.append(FlattenItem(o.symbol, o.kind.value.replace("_", " "), o.volume, o.ticket))
     return sorted(out, key=lambda i: (i.symbol, i.ticket))
 
