@@ -68,6 +68,9 @@ class TerminalPanel(QWidget):
         terminal_layout.addWidget(self.status)
         self.terminal_list = QListWidget()
         self.terminal_list.setObjectName("terminal_list")
+        self.terminal_list.setWordWrap(True)
+        self.terminal_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.terminal_list.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.terminal_list.currentItemChanged.connect(self._on_terminal_chosen)
         terminal_layout.addWidget(self.terminal_list, 1)
         row = QHBoxLayout()
@@ -110,6 +113,10 @@ class TerminalPanel(QWidget):
         # The demo panel: one entry per simulated broker.
         self.profiles = QListWidget()
         self.profiles.setObjectName("demo_profiles")
+        # Wrapped, never scrolled sideways: the edit dialog gives the list half a small screen.
+        self.profiles.setWordWrap(True)
+        self.profiles.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.profiles.setResizeMode(QListWidget.ResizeMode.Adjust)
         for name, profile in sorted(PROFILES.items()):
             mode = "hedging" if profile.margin_mode == 2 else "netting"
             sample = ", ".join(s.name for s in profile.symbols[:2])
