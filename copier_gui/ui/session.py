@@ -66,9 +66,8 @@ class Session:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._start
         with contextlib.suppress(Exception):
-            await self.runtime.stop()
-        with contextlib.suppress(Exception):
-            self.runtime.close()
+            # Closes on a thread: the worker processes' exits are waited for off the loop.
+            await self.runtime.aclose()
 
 
 class SettingsStore:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
+import time
+from dataclasses import dataclass
 
 import keyring.backends.fail
 import keyring.core
@@ -11,9 +14,10 @@ import pytest
 
 from copier_gui import secrets
 from copier_gui.core.copier import LinkState
+from copier_gui.core.journal import JournalError
 from copier_gui.core.rules import CopyRules, Sizing
 from copier_gui.paths import user_paths
-from copier_gui.runtime import RuntimeSetupError, open_connection
+from copier_gui.runtime import Connection, LinkedTerminals, RuntimeSetupError, open_connection
 from copier_gui.settings import AccountSettings, Settings
 from copier_gui.sim import PROFILES, new_terminal
 
@@ -217,3 +221,65 @@ def test_a_damaged_copy_book_is_a_setup_error_naming_it_and_is_left_untouched(pa
         build_copier(_demo_settings(), paths, weekday_clock)
     assert str(book) in caught.value.message and "left untouched" in caught.value.message
     assert book.read_bytes() == b"not a copy book\n" * 20
+
+
+class LoopTicks:
+    """Ticks every 5 ms on the running loop; ``worst_ms`` is the longest it went unserved."""
+
+    def __init__(self) -> None:
+        self.worst_ms = 0.0
+        self._task: asyncio.Task | None = None
+
+    async def __aenter__(self) -> LoopTicks:
+        self._task = asyncio.get_running_loop().create_task(self._tick())
+        await asyncio.sleep(0)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await asyncio.sleep(0.01)  # one more tick, so a stall at the very end counts too
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def _tick(self) -> None:
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0.005)
+            now = time.perf_counter()
+            self.worst_ms = max(self.worst_ms, (now - last - 0.005) * 1000.0)
+            last = now
+
+
+@dataclass
+class SlowClosing(Connection):
+    """A connection that takes 300 ms to close, as a worker process takes to wind down and exit."""
+
+    close_s: float = 0.3
+
+    def close(self) -> None:
+        time.sleep(self.close_s)
+        super().close()
+
+
+class SlowToClose(LinkedTerminals):
+    def connect(self, account):
+        made = super().connect(account)
+        return SlowClosing(made.account, made.api, made.invoker, made.connector)
+
+
+def test_closing_waits_for_the_terminals_on_a_thread_never_on_the_loop(paths, weekday_clock):
+    from copier_gui.assembly import build_runtime
+
+    settings = _demo_settings()
+    runtime = build_runtime(settings, paths, weekday_clock, terminals=SlowToClose(weekday_clock, poll_s=0.02))
+
+    async def run() -> float:
+        async with LoopTicks() as ticks:
+            await runtime.aclose()
+        return ticks.worst_ms
+
+    assert asyncio.run(run()) < 50.0  # three terminals closing on the loop would hold it 900 ms
+    assert all(c.invoker._executor._shutdown for c in runtime.connections.values())
+    assert paths.journal_file.exists()
+    with pytest.raises(JournalError):
+        runtime.journal.record("note", "closed with the runtime")
