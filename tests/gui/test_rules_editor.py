@@ -1,4 +1,5 @@
-"""The rules editor: one slave's rules as YAML, checked on save, applied to the copier and saved."""
+"""The rules editor's YAML behind Advanced, and the editor opened from the dashboard: rules checked,
+applied to the running copier and saved, with a preview read from the copier's own accounts."""
 
 from __future__ import annotations
 
@@ -26,28 +27,31 @@ def test_the_dialog_shows_the_rules_as_yaml(qtbot):
     assert "multiplier: 2.5" in editor.text()
     assert CopyRules.model_validate(yaml.safe_load(editor.text())) == rules
     assert "docs/rules.md" in editor.help.text()
+    assert editor.tabs.tabText(editor.tabs.indexOf(editor.advanced)).startswith("Advanced")
 
 
 def test_an_invalid_edit_names_the_field_and_is_not_emitted(qtbot):
     editor = RulesEditor("slave-1", CopyRules(), saved_to_file=True)
     qtbot.addWidget(editor)
     editor.open()
-    editor.editor.setPlainText(edited(editor.text(), "multiplier: 1.0", "multiplier: 0"))
+    editor.yaml_edit.setPlainText(edited(editor.text(), "multiplier: 1.0", "multiplier: 0"))
+    assert not editor.save_button.isEnabled()
     with qtbot.assertNotEmitted(editor.rulesSaved):
         editor.save_button.click()
-    assert editor.message.text() == "sizing.multiplier: Input should be greater than 0"
+        editor.save()
+    assert editor.yaml_error.text() == "sizing.multiplier: Input should be greater than 0"
     assert editor.isVisible(), "the dialog stays open to fix the error"
 
-    editor.editor.setPlainText(rules_yaml(CopyRules()).replace("copy_pending: true", "copy_pendign: true"))
-    editor.validate_button.click()
-    assert editor.message.text().startswith("copy_pendign: Extra inputs are not permitted")
+    editor.yaml_edit.setPlainText(rules_yaml(CopyRules()).replace("copy_pending: true", "copy_pendign: true"))
+    assert editor.yaml_error.text().startswith("copy_pendign: Extra inputs are not permitted")
+    assert editor.rules() is None
     assert parse_rules("sizing: [unclosed")[1].startswith("not valid YAML at line 1")
 
 
 def test_a_price_limit_is_edited_in_its_unit_and_per_symbol(qtbot):
     editor = RulesEditor("slave-1", CopyRules(), saved_to_file=True)
     qtbot.addWidget(editor)
-    assert "unit: pip" in editor.help.text()
+    assert "unit: pip" in editor.advanced.help.text()
     assert "max_price_deviation: null" in editor.text()  # the asset class's default
     text = edited(editor.text(), "max_price_deviation: null", "max_price_deviation: {value: 2, unit: pip}")
     text = edited(text, "  per_symbol: {}\nrisk:", "  per_symbol: {BTCUSD: {max_price_deviation: {value: 20, unit: bp}}}\nrisk:")
@@ -63,7 +67,7 @@ def test_a_price_limit_is_edited_in_its_unit_and_per_symbol(qtbot):
 def test_a_valid_edit_is_emitted(qtbot):
     editor = RulesEditor("slave-1", CopyRules(), saved_to_file=True)
     qtbot.addWidget(editor)
-    editor.editor.setPlainText(edited(editor.text(), "multiplier: 1.0", "multiplier: 3.0"))
+    editor.yaml_edit.setPlainText(edited(editor.text(), "multiplier: 1.0", "multiplier: 3.0"))
     with qtbot.waitSignal(editor.rulesSaved) as blocker:
         editor.save_button.click()
     slave_id, rules = blocker.args
@@ -79,10 +83,14 @@ def test_the_demo_applies_saved_rules_to_the_running_copier_only(demo, qtbot):
     assert demo.dashboard.edit_rules("slave-2") is editor, "one editor per slave"
     assert CopyRules.model_validate(yaml.safe_load(editor.text())) == link.rules
     assert "no settings file" in editor.help.text()
+    # The preview reads the running copier's accounts: the demo master's EURUSD onto this slave's own name.
+    assert editor.preview.line.text().startswith("master buy 1.00 EURUSD → this slave buy ")
+    assert "EURUSD-ECN" in editor.preview.line.text()
+    assert editor.symbols_page.table.rowCount() >= 13
 
     notices = []
     demo.copier.subscribe(notices.append)
-    editor.editor.setPlainText(edited(editor.text(), "copy_pending: true", "copy_pending: false"))
+    editor.yaml_edit.setPlainText(edited(editor.text(), "copy_pending: true", "copy_pending: false"))
     editor.save_button.click()
     assert link.rules.copy_pending is False
     assert link.executor.rules is link.rules
@@ -107,7 +115,7 @@ def test_saved_rules_go_to_the_settings_file_and_the_copier(demo, tmp_path):
 
     editor = demo.dashboard.edit_rules("slave-1")
     assert "settings file" in editor.help.text() and "no settings file" not in editor.help.text()
-    editor.editor.setPlainText(edited(editor.text(), "multiplier: ", "multiplier: 4.0 #"))
+    editor.yaml_edit.setPlainText(edited(editor.text(), "multiplier: ", "multiplier: 4.0 #"))
     editor.save_button.click()
     assert demo.copier.slaves["slave-1"].rules.sizing.multiplier == 4.0
     saved = load_settings(paths.settings_file, backups_dir=paths.backups_dir)
@@ -126,7 +134,7 @@ def test_a_settings_file_that_failed_to_load_is_never_written_over(demo, tmp_pat
     before = demo.copier.slaves["slave-1"].rules
 
     editor = demo.dashboard.edit_rules("slave-1")
-    editor.editor.setPlainText(edited(editor.text(), "multiplier: ", "multiplier: 4.0 #"))
+    editor.yaml_edit.setPlainText(edited(editor.text(), "multiplier: ", "multiplier: 4.0 #"))
     editor.save_button.click()
     assert paths.settings_file.read_text() == '{"accounts": [ broken'
     assert demo.copier.slaves["slave-1"].rules is before
