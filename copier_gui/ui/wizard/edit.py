@@ -38,7 +38,6 @@ from copier_gui.ui.wizard.common import error_label, show_error
 from copier_gui.ui.wizard.connection_page import ConnectionTestPanel, where
 from copier_gui.ui.wizard.draft import (
     PLATFORMS,
-    SET_AS_MASTER_HINT,
     AccountDraft,
     DraftInvalid,
     sizing_text,
@@ -92,8 +91,9 @@ class EditAccountDialog(QDialog):
         self.account_id.setToolTip("An account's id stays as it is: the journal and its copies' tags use it.")
         self.role = QLabel("Master: its trades are copied" if account.role == "master"
                            else "Slave: copies the master")
-        self.role_note = QLabel(SET_AS_MASTER_HINT.replace("link it as a slave, then ", "")
-                                if account.role == "slave" else
+        # The role is changed where the master is changed, for every account at once.
+        self.role_note = QLabel('To make this account the master, choose "Set as master" on it in '
+                                "the accounts menu." if account.role == "slave" else
                                 'To copy from another account, choose "Set as master" on it in the '
                                 "accounts menu.")
         self.role_note.setWordWrap(True)
