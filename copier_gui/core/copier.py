@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from copier_gui.clock import Clock
-from copier_gui.core import flatten, tags
+from copier_gui.core import tags
 from copier_gui.core.copybook import CopyBook
 from copier_gui.core.events import EventKind, MasterEvent, diff
 from copier_gui.core.executor import (
@@ -27,6 +27,7 @@ from copier_gui.core.executor import (
     TradingDisabled,
     Unreachable,
 )
+from copier_gui.core.flatten import FlattenItem, as_flattened, describe_items, flatten_items
 from copier_gui.core.journal import Journal
 from copier_gui.core.lineage import ORDER, POSITION, SHARE, LeftCopy, Lineage
 from copier_gui.core.metrics import Metrics
@@ -255,12 +256,149 @@ class Copier:
         self.journal.record("state", text, account=slave_id)
         self._notify(Notice("state", slave_id, text))
 
+    # ------------------------------------------------------------------ accounts while copying
+    # How long a removal waits for its flatten's closes before it removes the slave anyway.
+    REMOVE_FLATTEN_S = 15.0
+
+    def _slave(self, slave_id: str) -> SlaveLink:
+        slave = self.slaves.get(slave_id)
+        if slave is None:
+            raise KeyError(f"{slave_id} is not a linked slave")
+        return slave
+
+    async def add_slave(self, link: SlaveLink, *, by: str = "the window") -> str:
+        """Link a slave while copying: it connects, is reconciled, then copies. The master's open
+        positions are existing ones to it, so its ``copy_existing`` rule decides them. Returns the
+        journal's text."""
+        if link.id in self.slaves or link.id == self.master_id:
+            raise ValueError(f"{link.id} is already linked")
+        self.slaves[link.id] = link
+        link.lock = asyncio.Lock()
+        owner = self.lineage.owner(link.id)
+        if self.master_identity and (owner is None or owner[0] == self.master_identity):
+            # Copying to it starts now, even for an account id linked before (a copy book entry
+            # from then would make the master's positions since then look late, not existing).
+            self.lineage.set_owner(link.id, self.master_identity, self.clock.time())
+        text = f"slave {link.id} linked while copying (asked by {by}); mode {link.mode.label.lower()}"
+        self.journal.record("state", text, account=link.id, linked=True, mode=link.mode.value, by=by)
+        self._notify(Notice("state", link.id, text))
+        if self._running:
+            if await self._connect_slave(link):
+                await self._sync(link, reason="linked")
+            else:
+                self._note_unreachable(link)
+                self._schedule_reconnect(link)
+        return text
+
+    async def remove_slave(self, slave_id: str, *, flatten: bool, by: str = "the window") -> str:
+        """Unlink a slave while copying. With ``flatten`` its copies are closed first (waiting at
+        most REMOVE_FLATTEN_S); whatever stays open is journaled with its tickets as left open,
+        no longer managed. Its tasks stop and its session closes. Returns the journal's text."""
+        slave = self._slave(slave_id)
+        if flatten and self._running:
+            if slave.mode is not SlaveMode.CLOSE_ONLY:
+                self.set_mode(slave_id, SlaveMode.CLOSE_ONLY, by=by)
+            slave.flattening = True
+            deadline = self.clock.monotonic() + self.REMOVE_FLATTEN_S
+            while slave.flattening and self.clock.monotonic() < deadline:
+                if slave.state in (LinkState.CONNECTED, LinkState.DEGRADED):
+                    await self._sync(slave, reason="flatten before removal")
+                if slave.flattening:
+                    await asyncio.sleep(0.25)
+        # Out of the table first, so no new pass starts for it; then its passes end.
+        del self.slaves[slave_id]
+        await self._end_tasks(slave_id)
+        left: list[FlattenItem] = []
+        if slave.state in (LinkState.CONNECTED, LinkState.DEGRADED):
+            with contextlib.suppress(ConnectorError, Unreachable, asyncio.TimeoutError):
+                slave.last_snapshot = self._own_copies(slave, await asyncio.wait_for(slave.connector.snapshot(), 5.0))
+        left = flatten_items(slave.last_snapshot, magic=slave.magic, instance=self.instance,
+                             left_shares=self._left_shares(slave))
+        with contextlib.suppress(Exception):
+            await slave.connector.close_session()
+        for key in [k for k in self._copy_positions if k[0] == slave_id]:
+            del self._copy_positions[key]
+        self._copy_volumes.pop(slave_id, None)
+        self._lineage_seen.discard(slave_id)
+        head = f"{slave_id} removed (asked by {by})"
+        count = f"{len(left)} cop{'y' if len(left) == 1 else 'ies'}"
+        if not left:
+            text = f"{head}: every copy of this copier there is closed"
+        elif flatten:
+            text = f"{head}: its {count} could not be closed and are left open, no longer managed: {describe_items(left)}"
+        else:
+            text = f"{head}: its {count} left open, no longer managed: {describe_items(left)}"
+        self.journal.record("state", text, account=slave_id, removed=True, by=by,
+                            tickets=[i.ticket for i in left], positions=[list(i) for i in left])
+        self._notify(Notice("state", slave_id, text, state="removed"))
+        return text
+
+    async def _end_tasks(self, slave_id: str) -> None:
+        """Cancel a slave's passes, watches and retries; its deal reads may finish (bounded)."""
+        mine = [t for t in self._tasks if t.get_name().split(":")[1:2] == [slave_id]]
+        reads = [t for t in mine if t.get_name().startswith("deals:")]
+        if reads:
+            await asyncio.wait(reads, timeout=5.0)
+        await cancel_and_wait({t for t in mine if not t.done()})
+
+    async def reconnect(self, slave_id: str, *, by: str = "the window") -> str:
+        """Drop a slave's session and establish it again now; a full pass follows. Journaled."""
+        slave = self._slave(slave_id)
+        text = f"reconnect of {slave_id} asked by {by}: its session is closed and opened again now"
+        self.journal.record("state", text, account=slave_id, by=by)
+        self._notify(Notice("state", slave_id, text))
+        await self._renew(slave, "reconnecting, as asked")
+        return text
+
+    async def replace_connector(self, slave_id: str, connector: Connector, *, by: str = "the window") -> str:
+        """A slave's terminal, login, server or password changed: it reconnects through the new
+        connection and is reconciled. The caller closes the old connection. Journaled."""
+        slave = self._slave(slave_id)
+        text = f"{slave_id} uses a new connection (its terminal or login changed, asked by {by}): reconnecting"
+        self.journal.record("state", text, account=slave_id, by=by)
+        self._notify(Notice("state", slave_id, text))
+        before = slave.account
+        held = self.flatten_preview(slave_id)
+        await self._renew(slave, "moving to the new connection", connector)
+        after = slave.account
+        if before is not None and held and after is not None and (after.login, after.server) != (before.login,
+                                                                                                 before.server):
+            moved = (f"{slave_id} is now {after.login}@{after.server}: its copies at {before.login}@{before.server} "
+                     f"are left open there, no longer managed: {describe_items(held)}")
+            self.journal.record("state", moved, account=slave_id, tickets=[i.ticket for i in held])
+            self._notify(Notice("state", slave_id, moved))
+        return text
+
+    async def _renew(self, slave: SlaveLink, why: str, connector: Connector | None = None) -> None:
+        await cancel_and_wait({t for t in (slave.reconnect_task, slave.watch_task) if t is not None})
+        lock = slave.lock or asyncio.Lock()
+        async with lock:  # no pass is sending while the session goes
+            with contextlib.suppress(Exception):
+                await slave.connector.close_session()
+            self._set_slave_state(slave, LinkState.DISCONNECTED, why)
+            if connector is not None:
+                # Perhaps another account: nothing read from the old one is kept.
+                slave.connector = connector
+                slave.last_snapshot = None
+                slave.deals_read = False
+                slave.server_offset_s = None
+                slave.synced_taken_at = float("-inf")
+                self._copy_volumes.pop(slave.id, None)
+                self._lineage_seen.discard(slave.id)
+        if not self._running:
+            return
+        if await self._connect_slave(slave):
+            self._note_missed_round_trips(slave)
+            await self._sync(slave, reason="reconnect")
+        else:
+            self._schedule_reconnect(slave)
+
     # ------------------------------------------------------------------ flatten
-    def flatten_preview(self, slave_id: str) -> list[flatten.FlattenItem]:
+    def flatten_preview(self, slave_id: str) -> list[FlattenItem]:
         """What ``flatten`` would close at this slave, as last read from its broker: this copier's
         copies only, never the trader's own trades or another copier's."""
         slave = self.slaves[slave_id]
-        return flatten.items(slave.last_snapshot, magic=slave.magic, instance=self.instance,
+        return flatten_items(slave.last_snapshot, magic=slave.magic, instance=self.instance,
                              left_shares=self._left_shares(slave))
 
     def flatten(self, slave_id: str, *, by: str = "the window") -> str:
@@ -272,7 +410,7 @@ class Copier:
             self.set_mode(slave_id, SlaveMode.CLOSE_ONLY, by=by)
         slave.flattening = True
         found = self.flatten_preview(slave_id)
-        what = flatten.describe(found) if found else "nothing of this copier's was open at the last look"
+        what = describe_items(found) if found else "nothing of this copier's was open at the last look"
         text = f"flatten of {slave_id} asked by {by}: closing every copy of this copier there ({what})"
         if not self._running or slave.state not in (LinkState.CONNECTED, LinkState.DEGRADED):
             text += f"; {slave_id} is {slave.state.value}, so it is flattened as soon as it can trade"
@@ -320,13 +458,13 @@ class Copier:
                 if slave.mode is SlaveMode.COPYING:
                     self.copybook.remember_start(slave.id, now)
         await self._connect_master_with_retry()
-        connected = await asyncio.gather(*(self._connect_slave(s) for s in self.slaves.values()))
-        for slave, ok in zip(self.slaves.values(), connected, strict=True):
+        links = list(self.slaves.values())
+        connected = await asyncio.gather(*(self._connect_slave(s) for s in links))
+        for slave, ok in zip(links, connected, strict=True):
             if not ok:
                 self._note_unreachable(slave)
                 self._schedule_reconnect(slave)
-        await asyncio.gather(*(self._sync(s, reason="start") for s in self.slaves.values()
-                               if s.state is LinkState.CONNECTED))
+        await asyncio.gather(*(self._sync(s, reason="start") for s in links if s.state is LinkState.CONNECTED))
         self._spawn(self._poll_loop(), "poll")
         self._spawn(self._reconcile_loop(), "reconcile")
         self._spawn(self._heartbeat(), "heartbeat")
@@ -827,7 +965,7 @@ class Copier:
                                   follow_stops=slave.rules.stops.follow_modifications,
                                   only=only)
                 if flattening:
-                    steps = flatten.as_flattened(steps)
+                    steps = as_flattened(steps)
                 if gate is not None:
                     tally = actual.positions if actual.positions or slave.last_snapshot is None \
                         else slave.last_snapshot.positions
@@ -1476,10 +1614,13 @@ class Copier:
                 self._forget_closed_tickets()
             with contextlib.suppress(ConnectorError):
                 self.master_account = await self.master.account()
-            for slave in self.slaves.values():
-                if slave.state in (LinkState.CONNECTED, LinkState.DEGRADED):
+            # A copy of the table: a slave may be linked or removed while this loop waits.
+            for slave in list(self.slaves.values()):
+                if slave.id in self.slaves and slave.state in (LinkState.CONNECTED, LinkState.DEGRADED):
                     with contextlib.suppress(ConnectorError):
                         slave.account = await slave.connector.account()
+                    if slave.id not in self.slaves:
+                        continue
                     if slave.state is LinkState.CONNECTED and slave.account and not slave.account.trade_allowed:
                         self._trading_off(slave, _blocked_text(slave.account))
                     self._spawn(self._sync(slave, reason="periodic"), f"reconcile:{slave.id}")

@@ -27,7 +27,7 @@ class FlattenItem(NamedTuple):
     ticket: int
 
 
-def items(snapshot: Snapshot | None, *, magic: int, instance: str,
+def flatten_items(snapshot: Snapshot | None, *, magic: int, instance: str,
           left_shares: dict[str, dict[int, float]] | None = None) -> list[FlattenItem]:
     """What a flatten of a slave that holds ``snapshot`` closes. ``left_shares``: on a netting
     account, the shares of another master's copies kept open, by symbol (not this copier's to close)."""
@@ -56,6 +56,6 @@ def as_flattened(steps: list[Step]) -> list[Step]:
             for s in steps]
 
 
-def describe(found: list[FlattenItem]) -> str:
+def describe_items(found: list[FlattenItem]) -> str:
     """"EURUSD.m buy 0.50 #123, ..." for a journal line or a confirmation."""
     return ", ".join(f"{i.symbol} {i.side} {i.volume:g} #{i.ticket}" for i in found)
