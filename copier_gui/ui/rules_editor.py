@@ -44,7 +44,7 @@ __all__ = ["RulesEditor", "parse_rules", "rules_yaml"]
 
 HELP = ("Each change is checked as you type; Save is ready once nothing is wrong. What each rule means is "
         "explained, with examples, in docs/rules.md.")
-PREFERRED = QSize(1000, 760)
+PREFERRED = QSize(1080, 860)
 MINIMUM = QSize(620, 480)
 SOURCE_POLL_MS = 1000  # the accounts behind the preview: connections, balances, the master's positions
 
@@ -169,6 +169,7 @@ class RulesEditor(QDialog):
             QLabel#previewLine {{ font-weight: 600; font-size: 11pt; }}
             QFrame#previewBar {{ border: 1px solid {t.border}; border-radius: 6px; background: {t.panel}; }}
             QLineEdit[invalid="true"], QComboBox[invalid="true"] {{ border: 1px solid {t.bad}; }}
+            QLineEdit:disabled, QComboBox:disabled {{ color: {t.text_dim}; background: transparent; }}
             QGroupBox {{ font-weight: 600; }}
         """)
 

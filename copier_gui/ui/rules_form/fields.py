@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -61,6 +61,8 @@ class Field(QWidget):
 
     edited = Signal(object, object, object)  # the field, its path, the value typed
 
+    wide = False  # text that may run long (lists of symbols) takes the row's width; the rest their own
+
     def __init__(self, path: Path, editor: QWidget, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.path = path
@@ -72,7 +74,10 @@ class Field(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        layout.addWidget(editor)
+        if self.wide:
+            layout.addWidget(editor)
+        else:
+            layout.addWidget(editor, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.error)
 
     def load(self, value: Any) -> None:
@@ -111,6 +116,8 @@ class NumberField(Field):
 class TextField(Field):
     """Free text; empty is None."""
 
+    wide = True
+
     def __init__(self, path: Path, *, placeholder: str = "", parent: QWidget | None = None) -> None:
         self.edit = QLineEdit()
         self.edit.setPlaceholderText(placeholder)
@@ -125,6 +132,8 @@ class TextField(Field):
 
 class ListField(Field):
     """A list typed as comma-separated items: symbols, or whole numbers."""
+
+    wide = True
 
     def __init__(self, path: Path, *, integer: bool = False, placeholder: str = "", parent: QWidget | None = None) -> None:
         self.edit = QLineEdit()
@@ -153,6 +162,7 @@ class ChoiceField(Field):
 
     def __init__(self, path: Path, choices: list[tuple[Any, str]], parent: QWidget | None = None) -> None:
         self.combo = QComboBox()
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         for value, text in choices:
             self.combo.addItem(text, _NONE if value is None else value)
         super().__init__(path, self.combo, parent)
@@ -249,6 +259,9 @@ class PairField(Field):
         return self.combo
 
 
+LABEL_WIDTH = 250
+
+
 class Page(QScrollArea):
     """One tab of the form: groups of labelled fields in a scroll area, so a short screen loses none.
 
@@ -294,6 +307,8 @@ class Page(QScrollArea):
 
     def add(self, form: QFormLayout, label: str, field: Field, tip: str = "") -> Field:
         name = QLabel(label) if label else None
+        if name is not None:
+            name.setMinimumWidth(LABEL_WIDTH)  # one label column down the whole page
         if name is not None and tip:
             name.setToolTip(tip)
         if tip:
@@ -311,10 +326,11 @@ class Page(QScrollArea):
         self.body.addWidget(self.error)
         self._error_placed = True
 
-    def finish(self) -> None:
+    def finish(self, *, stretch: bool = True) -> None:
         if not getattr(self, "_error_placed", False):
             self.place_error()
-        self.body.addStretch(1)
+        if stretch:  # a page whose table takes the height left has none
+            self.body.addStretch(1)
 
     # -- the editor calls these after every change
     def load(self, draft, origin: object) -> None:

@@ -77,7 +77,7 @@ class SymbolsPage(Page):
         self.table.itemChanged.connect(self._item_changed)
         self.body.addWidget(self.table, 1)
         self.place_error()
-        self.finish()
+        self.finish(stretch=False)
         self.inputs = PreviewInputs()
         self._rows: dict[str, SymbolRow] = {}
         self._auto: dict[str, str | None] = {}
@@ -160,7 +160,8 @@ class SymbolsPage(Page):
                 copy.setToolTip(info.why_not or "Copied")
                 self.table.item(row, HOW).setToolTip(info.how)
                 for column in (MASTER, SLAVE, HOW):
-                    self.table.item(row, column).setForeground(QBrush() if info.copied else muted)
+                    usable = info.copied and info.slave is not None
+                    self.table.item(row, column).setForeground(QBrush() if usable else muted)
         finally:
             self.table.blockSignals(False)
         self._filter(self.find.text())
