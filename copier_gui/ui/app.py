@@ -1,13 +1,16 @@
 """Starts the window: QApplication, theme, and the qasync loop that the copier and Qt share.
 
-Terminal calls run on worker threads, never here. Quitting is an ordered async shutdown: strategy,
-copier, journal, connectors; then the loop, and Qt with it, ends.
+Terminal calls run on worker threads or processes, never here; a session is built on a thread too
+(terminals reached, files opened), so the window paints meanwhile. Quitting is an ordered async
+shutdown: strategy, copier, journal, connectors; then the loop, and Qt with it, ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import logging
 import signal
 import sys
 from collections.abc import Callable
@@ -26,7 +29,10 @@ from copier_gui.ui.instance import RaiseServer
 from copier_gui.ui.main_window import MainWindow, screen_key
 from copier_gui.ui.session import Session, SettingsStore
 
-# Builds the demo's session. Handed in by the caller, so the window never imports the demo.
+log = logging.getLogger(__name__)
+
+# Builds the demo's session. Handed in by the caller, so the window never imports the demo. Called
+# on a thread: it must not touch Qt.
 DemoFactory = Callable[[], Session]
 
 
@@ -59,6 +65,8 @@ class Application:
         self.layout: dict[str, str] = {}  # splitter positions, kept for this run
         self._quit = asyncio.Event()
         self._wizard = None
+        self._opening: asyncio.Task | None = None  # a session being built
+        self._leaving = False
 
     async def run(self) -> int:
         # The window's close button asks for an ordered shutdown; Qt must not end the loop first.
@@ -116,41 +124,68 @@ class Application:
 
     # ---------------------------------------------------------------- sessions
     def start_demo(self) -> None:
-        from copier_gui.core.copybook import CopyBookError
-        from copier_gui.core.journal_schema import JournalError
-        from copier_gui.runtime import RuntimeSetupError
-
-        if self.session is not None or self.demo is None:
+        if self.session is not None or self.demo is None or self._opening is not None:
             return
-        try:
-            session = self.demo()
-        except RuntimeSetupError as exc:
-            self.window.show_welcome(f"The demo could not start: {exc.message}")
-            return
-        except (JournalError, CopyBookError) as exc:
-            # A damaged or newer file in the user folder: say which, and leave it as it is.
-            self.window.show_welcome(f"The demo could not start: {exc}")
-            return
-        self.attach(session)
+        self._open(self.demo, failure="The demo could not start: ", waiting="Starting the demo…")
 
     def open_saved(self) -> None:
         """The linked accounts' copier, or the welcome saying what is missing or wrong."""
-        from copier_gui.runtime import RuntimeSetupError
-
+        if self.session is not None or self._opening is not None:
+            return
         if not self.store.ready():
             self.window.show_welcome(self.store.describe())
             return
         from copier_gui.watchers import watcher_factories
 
+        build = functools.partial(self.store.session,
+                                  services=watcher_factories(self.store.settings, http=self.options.http))
+        self._open(build, failure="", waiting="Opening the linked accounts…", saved=True)
+
+    def _open(self, build: Callable[[], Session], *, failure: str, waiting: str, saved: bool = False) -> None:
+        """Build a session on a thread (reaching terminals, opening the journal and the copy book can
+        take a while: a keyring, a terminal package's import, a journal migration), then attach it."""
+        self.window.welcome.demo_button.setEnabled(False)
+        self.window.statusBar().showMessage(waiting)
+        self._opening = asyncio.get_running_loop().create_task(self._build(build, failure, saved),
+                                                               name="session-build")
+
+    async def _build(self, build: Callable[[], Session], failure: str, saved: bool) -> None:
+        from copier_gui.core.copybook import CopyBookError
+        from copier_gui.core.journal_schema import JournalError
+        from copier_gui.runtime import RuntimeSetupError
+
         try:
-            session = self.store.session(services=watcher_factories(self.store.settings, http=self.options.http))
+            session = await _to_thread(build)
         except RuntimeSetupError as exc:
-            self.window.show_welcome(exc.message)
+            self._not_opened(f"{failure}{exc.message}")
             return
+        except (JournalError, CopyBookError) as exc:
+            # A damaged or newer file in the user folder: say which, and leave it as it is.
+            self._not_opened(f"{failure}{exc}")
+            return
+        except Exception as exc:  # a bug must reach the log, and the trader a sentence
+            log.exception("building the session failed")
+            self._not_opened(f"{failure or 'The copier could not start: '}{type(exc).__name__}: {exc}")
+            return
+        finally:
+            self._opening = None
+            if self.window is not None:
+                self.window.welcome.demo_button.setEnabled(True)
+        if self._leaving or self.window is None:
+            await session.shutdown()  # quit while it was being built: it never ran
+            return
+        self.window.statusBar().clearMessage()
         self.attach(session)
-        dashboard = self.window.dashboard
-        dashboard.copyingChanged.connect(self._remember_copying)
-        dashboard.copyEnabledChanged.connect(self._remember_copy_enabled)
+        if saved:
+            dashboard = self.window.dashboard
+            dashboard.copyingChanged.connect(self._remember_copying)
+            dashboard.copyEnabledChanged.connect(self._remember_copy_enabled)
+
+    def _not_opened(self, message: str) -> None:
+        if self.window is None:
+            return
+        self.window.statusBar().clearMessage()
+        self.window.show_welcome(message)
 
     def _remember_copying(self, copying: bool) -> None:
         # Saved so that a trader who stopped copying finds it stopped after a restart.
@@ -209,6 +244,11 @@ class Application:
         print(f"screenshot saved to {path}{detail}", flush=True)
 
     async def shutdown(self) -> None:
+        self._leaving = True
+        if self._opening is not None:
+            # A session still being built is closed as soon as it is (see _build).
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._opening)
         if self.window is not None:
             self.layout = self.window.layout_state()
             # Only into a settings file that loaded cleanly: a broken one is never written over.
@@ -222,6 +262,19 @@ class Application:
         if self.window is not None:
             self.window.allow_close()
             self.window.close()
+
+
+async def _to_thread(call: Callable[[], Session]) -> Session:
+    """``call()`` on a thread, awaited to its end even if the caller is cancelled: a session built
+    meanwhile would otherwise be left running, with its worker processes and files."""
+    built = asyncio.ensure_future(asyncio.to_thread(call))
+    try:
+        return await asyncio.shield(built)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            session = await built
+            await session.shutdown()
+        raise
 
 
 def run_gui(paths: UserPaths, options: GuiOptions, demo: DemoFactory | None = None) -> int:

@@ -8,15 +8,20 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import time
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QImage
 
+from copier_gui.assembly import build_runtime
+from copier_gui.clock import SYSTEM_CLOCK
+from copier_gui.demo.rig import DemoTerminals, demo_settings
 from copier_gui.demo.session import demo_session
 from copier_gui.paths import user_paths
 from copier_gui.settings import AccountSettings, Settings, save_settings
 from copier_gui.ui.app import Application, GuiOptions
+from copier_gui.ui.session import Session
 from tests.gui.conftest import dispose, until
 
 
@@ -74,6 +79,7 @@ def test_first_run_shows_the_welcome_and_try_the_demo_starts_it(start, run, tmp_
         assert window.pages.currentWidget() is window.welcome
         assert window.dashboard is None
         qtbot.mouseClick(window.welcome.demo_button, Qt.MouseButton.LeftButton)
+        await until(lambda: window.dashboard is not None, what="the demo's dashboard")
         assert window.pages.currentWidget() is window.dashboard
         assert "DEMO" in window.windowTitle()
         await until(lambda: app.session.started, what="the demo copier to start")
@@ -174,3 +180,57 @@ def test_a_damaged_journal_is_explained_in_the_window_and_left_untouched(start, 
     shown = app.window.welcome.message.text()
     assert shown.startswith("The demo could not start: cannot open the journal") and str(journal) in shown
     assert journal.read_bytes() == b"not a journal\n" * 10
+
+
+class SlowDemoTerminals(DemoTerminals):
+    """The demo's brokers, each taking 300 ms to reach: what a slow keyring or the MetaTrader5
+    package's import costs a trader's own accounts."""
+
+    def connect(self, account):
+        time.sleep(0.3)
+        return super().connect(account)
+
+
+async def _tick(ticks: list[float]) -> None:
+    while True:
+        ticks.append(time.perf_counter())
+        await asyncio.sleep(0.005)
+
+
+def test_accounts_are_reached_off_the_loop_so_the_window_keeps_painting(qapp, run, tmp_path):
+    paths = user_paths(tmp_path / "home")
+    built: list[tuple[float, float]] = []
+
+    def slow_demo() -> Session:
+        began = time.perf_counter()
+        terminals = SlowDemoTerminals(clock=SYSTEM_CLOCK)
+        runtime = build_runtime(demo_settings(2), paths, SYSTEM_CLOCK, terminals=terminals, durable=False)
+        built.append((began, time.perf_counter()))
+        return Session(runtime, demo=True, title="slow demo", rig=terminals)
+
+    app = Application(qapp, paths, GuiOptions(demo=True), slow_demo)
+    ticks: list[float] = []
+
+    async def script():
+        probe = asyncio.ensure_future(_tick(ticks))
+        task = asyncio.ensure_future(app.run())
+        await until(lambda: app.session is not None and app.session.started, what="the slow demo to start")
+        app.request_quit()
+        await task
+        probe.cancel()
+
+    try:
+        run(script)
+    finally:
+        app.window.allow_close()
+        dispose(app.window)
+    (began, ended), = built
+    assert ended - began >= 0.9  # three accounts, 300 ms each
+    # Every gap between the loop's ticks while the accounts were being reached, in ms (up to the
+    # build's last moments: its end hands the session to the loop, which builds the dashboard).
+    during = [(a, b) for a, b in zip(ticks, ticks[1:], strict=False) if b > began and a < ended - 0.02]
+    worst = max(during, key=lambda gap: gap[1] - gap[0])
+    assert len(during) > 20 and worst[1] - worst[0] < 0.05, (
+        f"the loop stalled {(worst[1] - worst[0]) * 1000:.0f} ms while accounts connected "
+        f"({worst[0] - began:+.3f} s from the start of the build, which took {ended - began:.3f} s)")
+    assert app.session._closed
