@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+import time
 
 import pytest
 
@@ -152,3 +153,35 @@ async def test_a_hung_worker_is_stopped_and_restarted_only_after_backoff():
             await connector.connect()
     finally:
         await connector.aclose()
+
+
+class SlowHost(RecordingHost):
+    """Starting a process takes 300 ms here, as on a loaded machine or under a virus scanner."""
+
+    began = ended = 0.0
+
+    def start(self, config):
+        self.began = time.perf_counter()
+        time.sleep(0.3)
+        self.ended = time.perf_counter()
+        return super().start(config)
+
+
+async def test_a_slow_worker_start_never_holds_the_loop():
+    host = SlowHost()
+    connector = connector_for(config(), host=host)
+    ticks: list[float] = []
+
+    async def tick() -> None:
+        while True:
+            ticks.append(time.perf_counter())
+            await asyncio.sleep(0.005)
+
+    probe = asyncio.ensure_future(tick())
+    try:
+        await connector.connect()
+    finally:
+        probe.cancel()
+        await connector.aclose()
+    during = [b - a for a, b in zip(ticks, ticks[1:], strict=False) if b > host.began and a < host.ended]
+    assert len(during) > 20 and max(during) < 0.05, f"the loop stalled {max(during) * 1000:.0f} ms"
