@@ -177,6 +177,12 @@ def apply_theme(app: QApplication, theme: Theme) -> None:
     _current = theme
     app.setStyle(QStyleFactory.create("Fusion"))
     app.setPalette(_palette(theme))
+    # Fusion outlines a radio button or check box in the Window colour made darker, which on a dark
+    # window is no outline at all: those two get a window colour whose darker shade is visible.
+    indicators = _palette(theme)
+    indicators.setColor(QPalette.ColorRole.Window, QColor(theme.idle).lighter(150 if theme.dark else 115))
+    for cls in ("QRadioButton", "QCheckBox"):
+        app.setPalette(indicators, cls)
     app.setStyleSheet(style_sheet(theme))
     dot_icon.cache_clear()
     signals.changed.emit(theme)

@@ -25,3 +25,19 @@ def test_an_unknown_theme_is_refused_by_name(qapp):
     with pytest.raises(ValueError, match="auto, light, dark"):
         palette.follow_os(qapp, "sepia")
     assert palette.choice() in palette.THEME_CHOICES
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_radio_buttons_and_check_boxes_have_an_outline_that_shows(qapp, theme):
+    # Fusion draws their outline in the Window colour made 40% darker; on the dark theme's window
+    # that was all but black on black (the wizard's platform choice could not be seen).
+    from PySide6.QtWidgets import QApplication
+
+    palette.follow_os(qapp, theme)
+    try:
+        for cls in ("QRadioButton", "QCheckBox"):
+            colours = QApplication.palette(cls)
+            outline = colours.window().color().darker(140)
+            assert abs(outline.lightness() - colours.base().color().lightness()) >= 60, cls
+    finally:
+        palette.follow_os(qapp, "auto")
