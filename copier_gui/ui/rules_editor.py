@@ -277,8 +277,10 @@ class RulesEditor(QDialog):
         if self._source is None:
             return
         inputs = self._source()
+        # A position's price and profit move every poll; what the preview reads of it does not.
+        held = tuple((p.ticket, p.symbol, p.side, p.volume, p.price_open, p.sl, p.tp) for p in inputs.master_positions)
         key = (id(inputs.master.symbols), id(inputs.slave.symbols), inputs.master.account, inputs.slave.account,
-               inputs.slave.broker, inputs.master_positions)
+               inputs.slave.broker, held)
         if key == self._inputs_key and not force:
             return
         self._inputs, self._inputs_key = inputs, key

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -23,11 +23,13 @@ from PySide6.QtWidgets import (
 
 from copier_gui.core.rules import CopyRules
 from copier_gui.core.rules_preview import PreviewInputs, SymbolRow, affixes, symbol_rows
+from copier_gui.core.symbols import SymbolMap
 from copier_gui.ui import palette
 from copier_gui.ui.rules_form.draft import Path
 from copier_gui.ui.rules_form.fields import CheckField, Page, number_text, parse_number
 
 MASTER, SLAVE, HOW, COPY, VOLUME = range(5)
+HINTS_PER_TICK = 2  # closest names cost a few ms each on a long list: a few per turn of the loop
 _HOW = {"exact": "same name", "affix": "slave's suffix/prefix", "known alias": "known alias", "alias": "your choice"}
 ALIASES: Path = ("symbols", "aliases")
 PER_SYMBOL: Path = ("symbols", "per_symbol")
@@ -84,6 +86,13 @@ class SymbolsPage(Page):
         self._order: list[str] = []
         self._key: Any = None
         self.draft = None  # the editor's: a change here starts from the values the draft holds now
+        # The slave's closest names for each symbol it lacks, found a few at a time after the map shows.
+        self._closest: dict[str, tuple[str, ...]] = {}
+        self._pending: list[str] = []
+        self._closest_map: SymbolMap | None = None
+        self._hints = QTimer(self)
+        self._hints.setInterval(0)
+        self._hints.timeout.connect(self._next_hints)
 
     # -- reading the table
     def row_of(self, master: str) -> int:
@@ -91,21 +100,31 @@ class SymbolsPage(Page):
 
     def set_inputs(self, inputs: PreviewInputs) -> None:
         self.inputs = inputs
-        self._key = None
 
     # -- from the draft
     def load(self, draft, origin: object) -> None:
         super().load(draft, origin)
         rules: CopyRules = draft.rules
         data = {p: draft.get(p) for p in (ALIASES, PER_SYMBOL, EXCLUDE, INCLUDE, ("symbols", "detect_affixes"))}
-        key = (id(self.inputs), json.dumps({".".join(p): v for p, v in data.items()}, sort_keys=True, default=str))
+        # Recomputed only when the symbol lists or the rules behind the map change: a broker lists
+        # hundreds of symbols, and the accounts' figures change every second.
+        held = tuple(p.symbol for p in self.inputs.master_positions)
+        key = (id(self.inputs.master.symbols), id(self.inputs.slave.symbols), held, json.dumps({".".join(p): v for p, v in data.items()}, sort_keys=True, default=str))
         if key == self._key:
             return
         self._key = key
         # The last rules that validated decide the map; the draft's own values fill the cells.
-        self._rows = {r.master: r for r in symbol_rows(rules, self.inputs)}
-        unaliased = rules.model_copy(update={"symbols": rules.symbols.model_copy(update={"aliases": {}})})
-        self._auto = {r.master: r.slave for r in symbol_rows(unaliased, self.inputs, self._rows)}
+        self._rows = {r.master: r for r in symbol_rows(rules, self.inputs, closest=False)}
+        # What the map finds by itself, so a typed name equal to it keeps no alias: the same as
+        # shown, except where an alias is set now.
+        self._auto = {name: row.slave for name, row in self._rows.items()}
+        if rules.symbols.aliases:
+            unaliased = SymbolMap(list(self.inputs.slave.symbols), rules.symbols.model_copy(update={"aliases": {}}))
+            self._auto.update({name: unaliased.resolve(name).slave_symbol for name in rules.symbols.aliases})
+        self._closest, self._closest_map = {}, SymbolMap(list(self.inputs.slave.symbols), rules.symbols)
+        self._pending = [name for name, row in self._rows.items() if row.slave is None]
+        if self._pending and self.inputs.slave.symbols:
+            self._hints.start()
         if self.inputs.slave.symbols:
             prefix, suffix = affixes(rules, self.inputs)
             detected = ("This slave's symbols " + _affix_text(prefix, suffix) + "."
@@ -132,9 +151,7 @@ class SymbolsPage(Page):
                 alias = aliases.get(name) if isinstance(aliases, dict) else None
                 own = per_symbol.get(name) if isinstance(per_symbol, dict) else None
                 factor = own.get("volume_multiplier", 1.0) if isinstance(own, dict) else 1.0
-                how = _HOW.get(info.how, "not at this broker")
-                if info.slave is None and info.candidates:
-                    how += f" (closest: {', '.join(info.candidates)})"
+                how = self._how(name)
                 cells = {
                     MASTER: (name, False),
                     SLAVE: (alias if alias else (info.slave or ""), True),
@@ -165,6 +182,27 @@ class SymbolsPage(Page):
         finally:
             self.table.blockSignals(False)
         self._filter(self.find.text())
+
+    def _how(self, name: str) -> str:
+        info = self._rows[name]
+        how = _HOW.get(info.how, "not at this broker")
+        closest = self._closest.get(name)
+        if info.slave is None and closest:
+            how += f" (closest: {', '.join(closest)})"
+        return how
+
+    def _next_hints(self) -> None:
+        batch, self._pending = self._pending[:HINTS_PER_TICK], self._pending[HINTS_PER_TICK:]
+        if not self._pending:
+            self._hints.stop()
+        self.table.blockSignals(True)
+        try:
+            for name in batch:
+                self._closest[name] = self._closest_map.resolve(name).candidates
+                if name in self._order:
+                    self.table.item(self._order.index(name), HOW).setText(self._how(name))
+        finally:
+            self.table.blockSignals(False)
 
     def _filter(self, text: str) -> None:
         needle = text.strip().upper()

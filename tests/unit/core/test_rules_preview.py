@@ -204,3 +204,11 @@ def test_the_symbol_map_lists_each_master_symbol_with_its_slave_name(brokers):
     assert not rows["GBPUSD"].copied and rows["GBPUSD"].why_not == "GBPUSD is in filters.exclude_symbols"
     assert not rows["ETHUSD"].copied and "copying ETHUSD is off" in rows["ETHUSD"].why_not
     assert rows["BTCUSD"].volume_multiplier == 0.5
+
+
+def test_the_map_of_a_long_symbol_list_can_leave_the_closest_names_for_later(brokers):
+    rows = symbol_rows(CopyRules(), inputs(brokers), closest=False)
+    silver = next(r for r in rows if r.master == "XAGUSD")
+    assert (silver.slave, silver.how, silver.candidates) == (None, "no symbol matches XAGUSD", ())
+    assert [(r.master, r.slave, r.how) for r in rows] == [(r.master, r.slave, r.how) for r in symbol_rows(
+        CopyRules(), inputs(brokers))]
