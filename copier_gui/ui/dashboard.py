@@ -1,8 +1,9 @@
 """The live page: accounts, mirrored positions, journal, charts and the per-slave summary.
 
 Notices feed the journal, charts and tray; one 10 Hz timer refreshes every table model from the
-core's views. Commands reach the copier only through set_copying, set_copy_enabled, set_rules and
-reset_risk.
+core's views. Commands reach the copier only through set_copying, set_copy_enabled, set_mode,
+set_rules, resync, flatten and reset_risk; account changes (link, edit, reconnect, set as master,
+remove) go out as signals for the app to carry out.
 """
 
 from __future__ import annotations
@@ -29,11 +30,11 @@ from PySide6.QtWidgets import (
 )
 
 from copier_gui.core import view
-from copier_gui.core.copier import Copier
+from copier_gui.core.copier import Copier, SlaveMode
 from copier_gui.core.executor import Notice
 from copier_gui.core.rules import CopyRules
+from copier_gui.ui import account_actions, palette
 from copier_gui.ui import format as fmt
-from copier_gui.ui import palette
 from copier_gui.ui.attribution_view import AttributionView
 from copier_gui.ui.charts import DriftCharts
 from copier_gui.ui.models import (
@@ -43,7 +44,6 @@ from copier_gui.ui.models import (
     PositionsModel,
     SummaryModel,
 )
-from copier_gui.ui.models.accounts import RESETTABLE
 from copier_gui.ui.models.journal import PROBLEMS
 from copier_gui.ui.models.summary import SummaryCache
 from copier_gui.ui.rules_editor import RulesEditor
@@ -80,7 +80,14 @@ class Dashboard(QWidget):
 
     copyingChanged = Signal(bool)
     copyEnabledChanged = Signal(str, bool)
+    modeChanged = Signal(str, str)  # account id, SlaveMode value: the trader changed a slave's mode
     statusChanged = Signal(dict)
+    # Account actions the app carries out (the dashboard only asks, non-modally where it must).
+    linkAccountRequested = Signal()
+    editAccountRequested = Signal(str)
+    reconnectRequested = Signal(str)
+    setMasterRequested = Signal(str)
+    removeAccountRequested = Signal(str, bool)  # account id, close its copies first
 
     def __init__(self, session: Session, *, clock: Callable[[], float],
                  notify: Callable[[str, str], None] | None = None, parent=None) -> None:
@@ -96,7 +103,8 @@ class Dashboard(QWidget):
         slave_ids = list(self.copier.slaves)
 
         # ---------------------------------------------------------------- models
-        self.accounts_model = AccountsModel(lambda: view.accounts(self.copier), self._toggle_slave, self)
+        self.accounts_model = account_actions.ModeAccountsModel(
+            lambda: account_actions.rows_with_mode(view.accounts(self.copier), self.copier), self._toggle_slave, self)
         self.positions_model = PositionsModel(lambda: view.mirrored_positions(self.copier), self)
         self.journal_model = JournalModel(JOURNAL_ROWS, self)
         self.journal_filter = JournalFilter(self)
@@ -112,7 +120,7 @@ class Dashboard(QWidget):
         self.accounts_view.setSelectionMode(self.accounts_view.SelectionMode.NoSelection)
         header = self.accounts_view.horizontalHeader()
         set_widths(header, {0: 96, 1: 56, 2: 150, 3: 140, 4: 70, 5: 92, 6: 96, 7: 96, 8: 40, 9: 104, 10: 76,
-                            11: 52})
+                            11: 52, 12: 84})
         header.setStretchLastSection(False)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
@@ -314,29 +322,33 @@ class Dashboard(QWidget):
     def _toggle_slave(self, slave_id: str, enabled: bool) -> None:
         self.copier.set_copy_enabled(slave_id, enabled)
         self.copyEnabledChanged.emit(slave_id, enabled)
+        self.modeChanged.emit(slave_id, self.copier.slaves[slave_id].mode.value)
+
+    def set_mode(self, slave_id: str, mode: SlaveMode) -> None:
+        """The row menu's Copying / Close-only / Paused: journaled by the copier, saved by the app."""
+        self.copier.set_mode(slave_id, mode, by="the window")
+        self.modeChanged.emit(slave_id, SlaveMode(mode).value)
+        self.accounts_model.refresh()
+
+    def flatten(self, slave_ids: list[str]) -> QMessageBox:
+        """Ask first, naming every position that closes (non-modal); on Flatten the copier closes them."""
+        return account_actions.flatten_box(self, slave_ids)
+
+    def remove_account(self, slave_id: str) -> QMessageBox:
+        """Ask whether to keep or close its copies (non-modal); the answer goes out as removeAccountRequested."""
+        return account_actions.remove_box(self, slave_id)
 
     def _accounts_menu(self, pos: QPoint) -> None:
         index = self.accounts_view.indexAt(pos)
         if not index.isValid():
             return
         row = self.accounts_model.row_at(index.row())
-        if row.role != "slave":
-            return
         menu = self.account_menu(row.id)
         menu.popup(self.accounts_view.viewport().mapToGlobal(pos))
 
-    def account_menu(self, slave_id: str) -> QMenu:
-        """A slave row's menu: its rules, and a reset while a risk limit holds it."""
-        row = next(r for r in self.accounts_model.rows() if r.id == slave_id)
-        menu = QMenu(self)
-        menu.addAction(f"Edit rules for {slave_id}…", lambda: self.edit_rules(slave_id))
-        resync = menu.addAction(f"Resync {slave_id} now", lambda: self.copier.resync(slave_id, by="the window"))
-        resync.setToolTip("Read what this slave holds from its broker and bring it to the master's positions now, "
-                          "not at the next periodic pass")
-        reset = menu.addAction(f"Reset risk halt for {slave_id}…", lambda: self.reset_risk(slave_id))
-        reset.setEnabled(row.trading in RESETTABLE)
-        reset.setToolTip(row.trading_detail or "No risk limit is holding this slave")
-        return menu
+    def account_menu(self, account_id: str) -> QMenu:
+        """A row's menu: a slave's rules, resync, mode, flatten and risk reset, then the account's actions."""
+        return account_actions.build_menu(self, account_id)
 
     def reset_risk(self, slave_id: str) -> QMessageBox:
         """Ask first (non-modal, answered through ``finished``); on Yes the copier resets and journals it."""
