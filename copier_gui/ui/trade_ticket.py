@@ -16,6 +16,7 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -247,7 +248,11 @@ class TradeTicket(QDialog):
         self.activateWindow()
 
     def done(self, result: int) -> None:
+        """Closed (and kept by its launcher, to be shown again): no more reads of the master. A
+        request already sent is left to finish; its answer is there when the ticket reopens."""
         self.timer.stop()
+        if self._quote_task is not None:
+            self._quote_task.cancel()
         super().done(result)
 
     def _style(self, theme) -> None:
@@ -324,10 +329,10 @@ class TradeTicket(QDialog):
         try:
             spec = await self.desk.spec(name)
         except TicketError as error:  # the master is out of reach, or lost the symbol
-            if name == self.symbol_box.currentText():
+            if shiboken6.isValid(self) and name == self.symbol_box.currentText():
                 self.quote_label.setText(error.problem)
             return
-        if name == self.symbol_box.currentText():
+        if shiboken6.isValid(self) and name == self.symbol_box.currentText():
             self._spec = spec
             self._show_spec()
 
@@ -468,6 +473,8 @@ class TradeTicket(QDialog):
 
     def _done(self, task: asyncio.Task, answered) -> None:
         self._tasks.discard(task)
+        if not shiboken6.isValid(self):
+            return  # the ticket went with its session; the order itself was sent and stands
         self.busy = False
         if task.cancelled():
             self.answer.setText("The request was cancelled; the positions list shows whether it was sent.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QItemSelectionModel, Qt
 from PySide6.QtWidgets import QWidget
 
 from copier_gui.paths import user_paths
@@ -207,3 +207,26 @@ def test_the_launcher_opens_one_ticket_per_session(session, qtbot):
     assert launcher.open() is ticket, "one ticket, raised again"
     launcher.set_session(None)
     assert launcher.ticket is None and not ticket.isVisible() and not launcher.action.isEnabled()
+
+
+def test_a_ticket_dropped_with_a_request_in_flight_lets_the_order_stand(session, qtbot, run, loop):
+    errors: list = []
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    window = QWidget()
+    qtbot.addWidget(window)
+    launcher = TradeTicketLauncher(window)
+    launcher.set_session(session)
+    ticket = launcher.open()
+
+    async def script():
+        await until(lambda: ticket.symbol_box.count() > 0 and "Bid" in ticket.quote_label.text(), what="the quote")
+        ticket.volume_edit.setText("0.1")
+        click(qtbot, ticket.buy_button)
+        launcher.set_session(None)  # the window dropped the session: the ticket goes at once
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        await until(lambda: len(positions(session, "master")) == 1, what="the order at the master")
+        await until(lambda: len(positions(session, "harbor")) == 1, what="the slave's copy")
+        await asyncio.sleep(0.1)
+
+    run(script)
+    assert errors == []
