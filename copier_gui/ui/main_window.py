@@ -33,6 +33,7 @@ from copier_gui.ui.docs_viewer import DocsWindow
 from copier_gui.ui.journal_health import JournalHealth
 from copier_gui.ui.logs_folder import open_folder
 from copier_gui.ui.session import Session
+from copier_gui.ui.trade_ticket import TradeTicketLauncher
 from copier_gui.ui.tray import Tray
 from copier_gui.ui.welcome import WelcomePage
 from copier_gui.ui.widgets import save_dialog
@@ -134,6 +135,9 @@ class MainWindow(QMainWindow):
         self.addAction(self.link_action)  # the shortcut works before the menu was ever opened
         self.copying_action = QAction("Stop copying", self)
         self.copying_action.triggered.connect(self._tray_toggle)
+        # Buy, sell, change stops and close on a simulated master, so copying can be tried by hand.
+        self.trade_ticket = TradeTicketLauncher(self)
+        self.addAction(self.trade_ticket.action)  # Ctrl+T before the menu was ever opened
         self._fill_accounts_menu()
         self._build_view_menu()
         help_menu = self.menuBar().addMenu("&Help")
@@ -167,6 +171,7 @@ class MainWindow(QMainWindow):
             self.dashboard.deleteLater()
         self.dashboard = Dashboard(session, clock=self._clock, notify=self._tray_notify, parent=self)
         self._first_splitters = self.dashboard.splitter_states()  # for View → Reset layout
+        self.trade_ticket.set_session(session)
         self._exports_enabled(True)
         self.dashboard.statusChanged.connect(self.status.show_status)
         self.dashboard.copyingChanged.connect(self._copying_changed)
@@ -198,6 +203,7 @@ class MainWindow(QMainWindow):
         copying = dashboard is not None and dashboard.copier.copying
         self.copying_action.setText("Stop copying (all slaves)" if copying else "Start copying")
         menu.addAction(self.copying_action)
+        menu.addAction(self.trade_ticket.action)
         if dashboard is None:
             return
         menu.addSeparator()

@@ -25,7 +25,8 @@ def test_the_menus_name_what_a_trader_does_from_the_window(qtbot):
     menus = _titles(window)
     assert list(menus) == ["File", "Accounts", "View", "Help"]
     assert menus["File"] == ["Export journal…", "Export drift report…", "Quit"]
-    assert menus["Accounts"] == ["Link another account…", "Start copying"]
+    assert menus["Accounts"] == ["Link another account…", "Start copying", "Trade the demo master…"]
+    assert not window.trade_ticket.action.isEnabled()  # no master to trade yet
     assert menus["View"] == ["Theme", "Panels", "Reset layout", "Full screen", "Find in journal"]
     assert menus["Help"] == ["Documentation", "Open logs folder", "About copier_gui"]
     assert window.link_action.shortcut().toString() == "Ctrl+L"
@@ -79,7 +80,9 @@ def test_accounts_menu_lists_each_slave_with_its_row_actions(demo, run):
     window = demo.window
     items = _open(window.accounts_menu)
     slaves = list(demo.copier.slaves)
-    assert items[:2] == ["Link another account…", "Stop copying (all slaves)"] and items[2:] == slaves
+    assert items[:3] == ["Link another account…", "Stop copying (all slaves)", "Trade the demo master…"]
+    assert items[3:] == slaves
+    assert window.trade_ticket.action.isEnabled()  # the demo's master is simulated
     submenu = next(a.menu() for a in window.accounts_menu.actions() if a.text() == slaves[0])
     assert f"Resync {slaves[0]} now" in [a.text() for a in submenu.actions()]
     linked = []
