@@ -230,7 +230,11 @@ class Copier:
         the broker and brought to the master's), not at the next periodic one. Journaled; returns
         the journal's text."""
         slave = self.slaves[slave_id]
-        if self._running and slave.state in (LinkState.CONNECTED, LinkState.DEGRADED):
+        if self._running and slave.mode is SlaveMode.PAUSED:
+            text = (f"resync of {slave_id} asked by {by}: it is paused, so it is only read now; nothing is sent to "
+                    "it until it resumes")
+            self._spawn(self._sync(slave, reason="resync"), f"sync:{slave_id}")
+        elif self._running and slave.state in (LinkState.CONNECTED, LinkState.DEGRADED):
             text = f"resync of {slave_id} asked by {by}: reading it and bringing it to the master's positions now"
             self._spawn(self._sync(slave, reason="resync"), f"sync:{slave_id}")
         else:

@@ -115,7 +115,7 @@ def test_resume_reconciles_exits_and_entries_opened_meanwhile_follow_the_late_st
     assert any("maximum delay" in m for m in missed), missed
 
 
-def test_a_paused_slave_does_not_open_what_the_risk_gate_or_a_resync_asks_for():
+def test_a_resync_of_a_paused_slave_reads_it_and_sends_nothing():
     rig = Rig(slaves=("harbor_fx",))
 
     async def script():
@@ -124,13 +124,14 @@ def test_a_paused_slave_does_not_open_what_the_risk_gate_or_a_resync_asks_for():
         copier.set_mode("s0", SlaveMode.PAUSED)
         rig.trade("EURUSD", 0, 0.5)
         await asyncio.sleep(0.05)
-        copier.resync("s0")
+        text = copier.resync("s0")
         await asyncio.sleep(0.2)
         out = symbols(rig, "s0")
         await copier.stop()
-        return out
+        return text, out
 
-    assert rig.run(script) == []
+    text, out = rig.run(script)
+    assert out == [] and "it is paused, so it is only read now" in text
 
 
 def test_set_copy_enabled_still_switches_between_copying_and_close_only():
