@@ -25,7 +25,7 @@ from copier_gui.connectors.mt5.discovery import TERMINAL_EXE
 from copier_gui.core.model import AccountState
 from copier_gui.core.ports import ConnectorError
 from copier_gui.runtime import Connection, RuntimeSetupError, open_connection, terminal_api
-from copier_gui.settings import ACCOUNT_ID_PATTERN, AccountSettings, slugify
+from copier_gui.settings import ACCOUNT_ID_PATTERN, AccountSettings, Settings, slugify
 from copier_gui.sim import PROFILES
 
 __all__ = [
@@ -144,6 +144,30 @@ def suggest_id(server: str, login: int | None, existing_ids: Collection[str]) ->
 def account_password_key(account: AccountSettings) -> str:
     """The keyring entry the copier reads ``account``'s password from."""
     return secrets.password_key(login=account.login, server=account.server, account_id=account.id)
+
+
+def forget_secrets(account: AccountSettings, remaining: Settings) -> list[str]:
+    """Delete what the keyring holds for an unlinked ``account``: its password, unless an account
+    still linked (``remaining``) reads the same entry, and its bridge's shared secret with the last
+    account that reaches that bridge. Returns what was done, in sentences; SecretsUnavailable when
+    the keyring cannot be reached."""
+    from copier_gui.bridge import pairing
+
+    said = []
+    key = account_password_key(account)
+    sharing = [a.id for a in remaining.accounts if account_password_key(a) == key]
+    if sharing:
+        said.append(f"its password stays in the keyring ({key}): {', '.join(sharing)} uses it too")
+    else:
+        secrets.delete_password(key)
+        said.append(f"its password was deleted from the keyring ({key})")
+    if account.platform == "mt5_bridge":
+        address = (account.bridge_host, account.bridge_port)
+        if not any(a.platform == "mt5_bridge" and (a.bridge_host, a.bridge_port) == address
+                   for a in remaining.accounts):
+            pairing.delete_bridge_secret(*address)
+            said.append(f"the shared secret of the bridge at {address[0]}:{address[1]} was deleted from the keyring")
+    return said
 
 
 # ---------------------------------------------------------------------------- the connection test

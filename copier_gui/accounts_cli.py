@@ -495,18 +495,13 @@ def _remove(paths: UserPaths, args: argparse.Namespace) -> int:
         updated = current.without_account(account.id)
         _save(paths, updated)
     print(f"{account.id} removed")
-    key = setup.account_password_key(account)
-    sharing = [a.id for a in updated.accounts if setup.account_password_key(a) == key]
     try:
         if args.keep_password:
+            key = setup.account_password_key(account)
             print(f"its password is kept in the keyring ({key}): linking the account again uses it")
         else:
-            if sharing:
-                print(f"its password stays in the keyring ({key}): {', '.join(sharing)} uses it too")
-            else:
-                secrets.delete_password(key)
-                print(f"its password was deleted from the keyring ({key})")
-            _forget_bridge_secret(account, updated)
+            for line in setup.forget_secrets(account, updated):
+                print(line)
     except secrets.SecretsUnavailable as exc:
         raise Refused(f"{account.id} was removed, but its password could not be deleted: {exc.message}") from None
     if account.role == "master":
@@ -521,22 +516,8 @@ def _bridge_secret(account: AccountSettings) -> str | None:
     return pairing.bridge_secret(account.bridge_host, account.bridge_port)
 
 
-def _forget_bridge_secret(account: AccountSettings, remaining: Settings) -> None:
-    """A bridge's secret goes with the last account that reaches that bridge."""
-    from copier_gui.bridge import pairing
-
-    if account.platform != "mt5_bridge":
-        return
-    address = (account.bridge_host, account.bridge_port)
-    if any(a.platform == "mt5_bridge" and (a.bridge_host, a.bridge_port) == address for a in remaining.accounts):
-        return
-    pairing.delete_bridge_secret(*address)
-    print(f"the shared secret of the bridge at {address[0]}:{address[1]} was deleted from the keyring")
-
-
 def _set_master(paths: UserPaths, args: argparse.Namespace) -> int:
     from copier_gui.core.rules import CopyRules
-    from copier_gui.settings import AccountSettings
 
     with _changing(paths) as current:
         account = _account(current, args.id)
@@ -544,11 +525,7 @@ def _set_master(paths: UserPaths, args: argparse.Namespace) -> int:
             print(f"{account.id} is already the master")
             return 0
         old = current.master
-        changed = {account.id: AccountSettings.model_validate({**dict(account), "role": "master", "rules": None})}
-        if old is not None:
-            changed[old.id] = AccountSettings.model_validate({**dict(old), "role": "slave", "rules": None})
-        updated = current.updated(accounts=[changed.get(a.id, a) for a in current.accounts])
-        _save(paths, updated)
+        _save(paths, current.with_master(account.id))
     print(f"{account.id} is now the master")
     if account.copy_rules != CopyRules():
         # A master has no rules: what was set is printed as a command, so it is not lost.

@@ -187,6 +187,8 @@ class WindowSettings(_Strict):
     # The geometry per screen (name, size and scale): a laptop docked to a large screen and
     # undocked again opens right on each. Added without a new schema version (empty by default).
     by_screen: dict[str, str] = Field(default_factory=dict)
+    # View → Theme: the system's scheme, or always light or dark. Added without a new schema version.
+    theme: Literal["auto", "light", "dark"] = "auto"
 
     def geometry_for(self, screen: str) -> str | None:
         """The layout saved on this screen; a new screen gets none (the window fits it), except
@@ -246,6 +248,21 @@ class Settings(_Strict):
 
     def without_account(self, account_id: str) -> Settings:
         return self.updated(accounts=[a for a in self.accounts if a.id != account_id])
+
+    def with_master(self, account_id: str, *, old_master_mode: SlaveMode = SlaveMode.COPYING) -> Settings:
+        """``account_id`` made the master (its rules dropped: a master has none), the master before
+        it made a slave with default rules in ``old_master_mode``. KeyError for an unknown id."""
+        account = self.account(account_id)
+        if account is None:
+            raise KeyError(f"no linked account has the id {account_id!r}")
+        if account.role == "master":
+            return self
+        old = self.master
+        changed = {account.id: AccountSettings.model_validate({**dict(account), "role": "master", "rules": None})}
+        if old is not None:
+            changed[old.id] = AccountSettings.model_validate({**dict(old), "role": "slave", "rules": None,
+                                                              "mode": old_master_mode})
+        return self.updated(accounts=[changed.get(a.id, a) for a in self.accounts])
 
 
 class SettingsError(Exception):

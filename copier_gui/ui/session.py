@@ -13,7 +13,7 @@ from typing import Any
 
 from copier_gui.assembly import Runtime
 from copier_gui.clock import SYSTEM_CLOCK, Clock
-from copier_gui.core.copier import Copier
+from copier_gui.core.copier import Copier, SlaveMode
 from copier_gui.core.rules import CopyRules
 from copier_gui.paths import UserPaths
 from copier_gui.settings import (
@@ -137,6 +137,56 @@ class SettingsStore:
             return False
         changed = AccountSettings.model_validate({**dict(account), "copy_enabled": enabled})
         return self._save(self.settings.with_account(changed))
+
+    def set_mode(self, account_id: str, mode: SlaveMode | str) -> bool:
+        """A slave's copying / close-only / paused, as the trader left it, for the next start."""
+        account = self.settings.account(account_id) if self.settings is not None else None
+        if account is None or account.mode == SlaveMode(mode):
+            return False
+        changed = AccountSettings.model_validate({**dict(account), "mode": SlaveMode(mode)})
+        return self._save(self.settings.with_account(changed))
+
+    def replace_account(self, account: AccountSettings) -> bool:
+        """An edited account saved over the one with its id (which must be linked)."""
+        if self.settings is None or self.settings.account(account.id) is None:
+            self.error = self.error or f"no linked account has the id {account.id!r}"
+            return False
+        return self._save(self.settings.with_account(account))
+
+    def remove_account(self, account_id: str) -> tuple[bool, str]:
+        """Unlink an account and delete its keyring entries (its password unless another linked
+        account reads the same one, a bridge's secret with the last account using that bridge).
+
+        Returns whether the settings were saved, and what was done in words. The settings are saved
+        first: a keyring that cannot be reached leaves a password behind, never a linked account
+        without its password."""
+        from copier_gui import account_setup
+        from copier_gui.secrets import SecretsUnavailable
+
+        account = self.settings.account(account_id) if self.settings is not None else None
+        if account is None:
+            return False, f"no linked account has the id {account_id!r}"
+        remaining = self.settings.without_account(account_id)
+        if not self._save(remaining):
+            return False, self.error
+        try:
+            done = account_setup.forget_secrets(account, remaining)
+        except SecretsUnavailable as exc:
+            return True, f"{account_id} was unlinked, but its password could not be deleted: {exc.message}"
+        return True, f"{account_id} was unlinked; " + "; ".join(done) + "."
+
+    def set_master(self, account_id: str) -> bool:
+        """Make a slave the master. The master before it stays linked as a close-only slave: nothing
+        is copied to it until the trader turns copying on for it."""
+        if self.settings is None or self.settings.account(account_id) is None:
+            return False
+        return self._save(self.settings.with_master(account_id, old_master_mode=SlaveMode.CLOSE_ONLY))
+
+    def set_theme(self, theme: str) -> bool:
+        if self.settings is None or self.settings.window.theme == theme:
+            return False
+        window = self.settings.window
+        return self._save(self.settings.updated(window=type(window).model_validate({**dict(window), "theme": theme})))
 
     def set_rules(self, account_id: str, rules: CopyRules) -> bool:
         account = self.settings.account(account_id) if self.settings is not None else None
