@@ -9,10 +9,9 @@ with ``open()``, answered through ``finished``) and calls the copier or emits a 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QMenu, QMessageBox
+from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
 
 from copier_gui.core.copier import Copier, SlaveMode
 from copier_gui.core.flatten import FlattenItem
@@ -21,8 +20,9 @@ from copier_gui.ui import palette
 from copier_gui.ui.models.accounts import RESETTABLE, AccountsModel
 from copier_gui.ui.models.base import Column
 
-if TYPE_CHECKING:
-    from copier_gui.ui.dashboard import Dashboard
+# The functions below take the Dashboard (its copier, accounts model, signals and dialogs); it is
+# named QWidget here because the dashboard imports this module, and the ui layer has no cycles.
+Dashboard = QWidget
 
 MODE_TIP = {
     "copying": "Copying: new trades and every exit are mirrored to this slave",
