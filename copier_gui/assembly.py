@@ -141,7 +141,7 @@ def assemble_copier(settings: Settings, connections: Mapping[str, Connection], s
     check_accounts(settings)
     master = settings.master
     links = [SlaveLink(a.id, connections[a.id].connector, a.copy_rules, broker=broker_name(a),
-                       copy_enabled=a.copy_enabled, magic=a.magic) for a in settings.slaves]
+                       mode=a.mode, magic=a.magic) for a in settings.slaves]
     if instance is None:
         instance = copier_instance(stores.copybook) if stores.copybook.path is not None else ""
     copier = Copier(connections[master.id].connector, links, journal=stores.journal, clock=clock,

@@ -103,6 +103,20 @@ def test_copying_left_off_stays_off(paths, weekday_clock):
         runtime.close()
 
 
+def test_each_slave_starts_in_the_mode_it_was_saved_in(paths, weekday_clock):
+    from copier_gui.core.copier import SlaveMode
+
+    settings = _demo_settings()
+    harbor = settings.account("harbor")
+    settings = settings.with_account(type(harbor).model_validate({**dict(harbor), "mode": "paused"}))
+    runtime = build_copier(settings, paths, weekday_clock)
+    try:
+        assert runtime.copier.slaves["harbor"].mode is SlaveMode.PAUSED
+        assert runtime.copier.slaves["summit"].mode is SlaveMode.CLOSE_ONLY  # saved with copy off
+    finally:
+        runtime.close()
+
+
 def test_terminals_are_contacted_only_when_the_copier_connects(paths, weekday_clock):
     settings = _demo_settings()
     runtime = build_copier(settings, paths, weekday_clock)
