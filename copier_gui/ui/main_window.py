@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
     linkRequested = Signal()
     demoRequested = Signal()
     themeChosen = Signal(str)  # View → Theme: "auto", "light" or "dark", for the settings
+    dashboardAttached = Signal(object)  # each dashboard built (a session attached, or a slave came or went)
 
     def __init__(self, *, clock: Callable[[], float] = SYSTEM_CLOCK.time, tray: bool = True,
                  logs_dir: Path | None = None) -> None:
@@ -164,13 +165,23 @@ class MainWindow(QMainWindow):
         self.status.mode.setText("No accounts linked")
 
     def attach(self, session: Session) -> Dashboard:
-        """Show the live dashboard for this session (replacing any earlier one)."""
+        """Show the live dashboard for this session (replacing any earlier one: a rebuilt dashboard
+        of the same session, after a slave came or went, keeps the panels as the trader left them)."""
+        kept_splitters: dict[str, bytes] = {}
+        hidden: list[str] = []
         if self.dashboard is not None:
+            if self.dashboard.session is session:
+                kept_splitters = self.dashboard.splitter_states()
+                hidden = [title for title, card in self.panels().items() if card.isHidden()]
             self.dashboard.stop()
             self.pages.removeWidget(self.dashboard)
             self.dashboard.deleteLater()
         self.dashboard = Dashboard(session, clock=self._clock, notify=self._tray_notify, parent=self)
         self._first_splitters = self.dashboard.splitter_states()  # for View → Reset layout
+        if kept_splitters:
+            self.dashboard.restore_splitters(kept_splitters)
+        for title in hidden:
+            self.show_panel(title, False)
         self.trade_ticket.set_session(session)
         self._exports_enabled(True)
         self.dashboard.statusChanged.connect(self.status.show_status)
@@ -186,6 +197,7 @@ class MainWindow(QMainWindow):
         self.status.show_status(self.dashboard.status())
         self._copying_changed(session.copier.copying)
         self.journal_health.watch(getattr(session.copier, "journal", None))
+        self.dashboardAttached.emit(self.dashboard)
         return self.dashboard
 
     # ---------------------------------------------------------------- menus
