@@ -168,3 +168,34 @@ def test_time_axis_reads_as_clock_time_at_every_zoom(qtbot, density, point_size)
     values = axis.tickValues(start, start + density * 600, 600)
     strings = [s for _spacing, ticks in values for s in axis.tickStrings(ticks, 1.0, _spacing)]
     assert strings and all(":" in s for s in strings), strings
+
+
+def test_charts_behind_another_tab_draw_nothing_and_catch_up_when_shown(qtbot):
+    # In the dashboard the charts share a tab with the tracking-difference view, which is shown
+    # first: pyqtgraph work for curves nobody sees only delays the copier's loop.
+    from PySide6.QtWidgets import QLabel, QTabWidget
+
+    clock = Clock()
+    tabs = QTabWidget()
+    qtbot.addWidget(tabs)
+    tabs.addTab(QLabel("tracking difference"), "first")
+    charts = DriftCharts(["slave-1"], clock=clock, window_s=60.0)
+    tabs.addTab(charts, "charts")
+    tabs.show()
+    qtbot.waitExposed(tabs)
+    for i in range(30):
+        clock.now += 1.0
+        charts.add("slave-1", clock.now, 10.0 + i, 1.0)
+    view = charts.latency_plot.getPlotItem().getViewBox()
+    before = view.viewRange()
+    for _ in range(4 * 40):  # eight seconds of frames, four follow() passes among them
+        charts.tick()
+    assert charts.redraws == 0 and view.viewRange() == before
+
+    tabs.setCurrentWidget(charts)
+    (x0, x1), _ = view.viewRange()
+    assert x0 == pytest.approx(clock.now - 30.0) and x1 > clock.now  # followed at once
+    charts.tick()
+    charts.tick()
+    assert charts.redraws == 2  # both curves drawn with everything the rings hold
+    assert len(charts._series["slave-1"].latency_curve.getData()[0]) == 30

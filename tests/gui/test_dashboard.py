@@ -201,6 +201,7 @@ def test_the_journal_is_newest_first_and_filters_by_account_and_kind(demo, run):
 
 def test_charts_and_status_follow_the_copies(demo, run):
     d = demo.dashboard
+    d.drift_tabs.setCurrentWidget(d.charts)  # behind the tracking-difference tab they draw nothing
 
     async def script():
         demo.trade("EURUSD", 1.0)
