@@ -238,3 +238,40 @@ def test_accounts_show_role_balance_currency_and_drift(demo, run):
     assert model.index(rows["slave-1"], 0).data(Qt.ItemDataRole.DecorationRole) is not None
     assert model.headerData(AccountsModel.COPY, Qt.Orientation.Horizontal) == "Copy"
     assert model.rowCount(QModelIndex()) == 4
+
+
+def test_table_refresh_chart_frames_and_tracking_view_fall_in_different_loop_passes(demo, run):
+    # With timers of their own, Qt nudges them onto shared 50 and 100 ms boundaries; then all
+    # three fire in one pass, and their work and repaints add up to one long stall of the loop.
+    import asyncio
+    import bisect
+    import time
+
+    d = demo.dashboard
+    fires: dict[str, list[float]] = {"tables": [], "charts": [], "tracking": []}
+
+    def recorded(name, call):
+        def record(*args):
+            fires[name].append(time.perf_counter())
+            return call(*args)
+        return record
+
+    d.refresh = recorded("tables", d.refresh)
+    d.charts.tick = recorded("charts", d.charts.tick)
+    d.attribution.tick = recorded("tracking", d.attribution.tick)
+
+    async def script():
+        await asyncio.sleep(2.0)
+
+    run(script)
+    tables = fires["tables"]
+    # Ten times a second each, the charts twenty (their plots take turns).
+    assert 10 <= len(tables) <= 25 and abs(len(fires["tracking"]) - len(tables)) <= 2
+    assert abs(len(fires["charts"]) - 2 * len(tables)) <= 3
+    for name in ("charts", "tracking"):
+        apart = []
+        for t in fires[name]:
+            i = bisect.bisect_left(tables, t)
+            apart.append(min(abs(t - tables[j]) for j in (i - 1, i) if 0 <= j < len(tables)))
+        near = sum(1 for a in apart if a < 0.01)
+        assert len(apart) >= 10 and near <= len(apart) // 5, f"{near} of {len(apart)} {name} ticks beside a table refresh"
