@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -174,6 +175,7 @@ class Runtime:
     _started: list[Service] = field(default_factory=list, repr=False)
     _stopped: bool = field(default=False, repr=False)
     _closed: bool = field(default=False, repr=False)
+    _frozen: bool = field(default=False, repr=False)
 
     @property
     def journal(self) -> Journal:
@@ -207,6 +209,8 @@ class Runtime:
                 continue
             self._started.append(service)
         await self.copier.start()
+        _long_lived.enter()
+        self._frozen = True
         loop = asyncio.get_running_loop()
         for name, factory in self.background:
             task = loop.create_task(factory(), name=name)
@@ -224,7 +228,12 @@ class Runtime:
                 await service.aclose()
             except Exception as exc:
                 log.warning("%s did not stop cleanly: %s", type(service).__name__, exc)
-        await self.copier.stop()
+        try:
+            await self.copier.stop()
+        finally:
+            if self._frozen:
+                self._frozen = False
+                _long_lived.leave()
 
     async def aclose(self) -> None:
         """Stop, then release everything on a thread: worker processes take up to seconds to wind
@@ -244,6 +253,33 @@ class Runtime:
         with contextlib.suppress(Exception):
             self.terminals.close()
         self.stores.close()
+
+
+class _LongLived:
+    """While a copier runs, Python's full collections skip what existed once it had started.
+
+    A full collection walks every tracked object: with the window's widgets, the plotting library
+    and the copier's start-up, ~140,000 of them, a ~70 ms pause of the loop every few seconds
+    (measured with 20 slaves; ~10 ms once frozen). That start-up heap lives as long as the copier,
+    so it is frozen (``gc.freeze``) when a copier has started, and handed back to the collector
+    when the last one stops. Reference counting still frees whatever is dropped meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self.running = 0
+
+    def enter(self) -> None:
+        self.running += 1
+        gc.collect(1)  # the young garbage of start-up goes now, not frozen with the rest
+        gc.freeze()
+
+    def leave(self) -> None:
+        self.running = max(0, self.running - 1)
+        if not self.running:
+            gc.unfreeze()
+
+
+_long_lived = _LongLived()
 
 
 async def _on_a_thread(call: Callable[[], None]) -> None:
