@@ -100,11 +100,10 @@ def run_gui(seconds: float, slaves: int) -> dict:
         paths = user_paths(home)
         demo = functools.partial(demo_session, slaves, paths, strategy_interval_s=0.2, workers=True)
         application = Application(app, paths, GuiOptions(demo=True, duration=seconds), demo)
-        ends = time.perf_counter() + seconds
 
         def phase() -> str:
             session = application.session
-            if time.perf_counter() >= ends:
+            if application.leaving:
                 return "shutdown"
             if session is None or not session.begun:
                 return "window"
@@ -141,7 +140,7 @@ def run_headless(seconds: float, slaves: int) -> dict:
 
     async def main() -> None:
         ready = False
-        ends = time.perf_counter() + seconds
+        ends = time.perf_counter() + seconds  # headless stops when its duration is over
 
         def phase() -> str:
             if time.perf_counter() >= ends:

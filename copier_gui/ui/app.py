@@ -103,6 +103,11 @@ class Application:
             await self.shutdown()
         return 0
 
+    @property
+    def leaving(self) -> bool:
+        """The ordered shutdown has begun."""
+        return self._leaving
+
     def request_quit(self) -> None:
         self._quit.set()
 
@@ -200,6 +205,10 @@ class Application:
         self.window.attach(session)
         if self.layout:
             self.window.restore_layout_state(self.layout)
+        if self.window.isVisible():
+            # The dashboard's first paint (its fonts and plots, 100-300 ms once) happens now,
+            # before the copier starts, so it never holds up connecting, reconciling or a copy.
+            self.window.repaint()
         session.begin().add_done_callback(self._started)
 
     def _started(self, task: asyncio.Task) -> None:
@@ -250,6 +259,9 @@ class Application:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self._opening)
         if self.window is not None:
+            if self.window.dashboard is not None:
+                # Nothing more to show: the copier's orderly stop has the loop to itself.
+                self.window.dashboard.stop()
             self.layout = self.window.layout_state()
             # Only into a settings file that loaded cleanly: a broken one is never written over.
             self.store.set_geometry(self.layout["geometry"], screen_key(self.window.screen()))

@@ -234,3 +234,54 @@ def test_accounts_are_reached_off_the_loop_so_the_window_keeps_painting(qapp, ru
         f"the loop stalled {(worst[1] - worst[0]) * 1000:.0f} ms while accounts connected "
         f"({worst[0] - began:+.3f} s from the start of the build, which took {ended - began:.3f} s)")
     assert app.session._closed
+
+
+def test_the_dashboard_is_painted_before_the_copier_starts_and_stops_refreshing_at_quit(qapp, run, tmp_path):
+    # A first paint (fonts, plots) takes 100-300 ms once; done before the copier starts, it never
+    # holds up connecting or a first copy. At quit the copier's orderly stop has the loop alone.
+    from PySide6.QtCore import QEvent, QObject
+
+    from copier_gui.ui.dashboard import Dashboard
+
+    paths = user_paths(tmp_path / "home")
+    order: list[str] = []
+
+    class Painted(QObject):
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.Paint and isinstance(obj, Dashboard) and "painted" not in order:
+                order.append("painted")
+            return False
+
+    def demo() -> Session:
+        session = demo_session(1, paths, inline=True, trade=False)
+        begin = session.begin
+
+        def begun():
+            order.append("begun")
+            return begin()
+
+        session.begin = begun
+        return session
+
+    painted = Painted()
+    qapp.installEventFilter(painted)
+    app = Application(qapp, paths, GuiOptions(demo=True), demo)
+    refreshing: list[bool] = []
+
+    async def script():
+        task = asyncio.ensure_future(app.run())
+        await until(lambda: app.session is not None and app.session.started, what="the demo to start")
+        dashboard = app.window.dashboard
+        app.request_quit()
+        await until(lambda: app.session._closed, what="the shutdown")
+        refreshing.append(dashboard.timer.isActive())
+        await task
+
+    try:
+        run(script)
+    finally:
+        qapp.removeEventFilter(painted)
+        app.window.allow_close()
+        dispose(app.window)
+    assert order[:2] == ["painted", "begun"]
+    assert refreshing == [False]
