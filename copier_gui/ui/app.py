@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QApplication
 from copier_gui.clock import SYSTEM_CLOCK
 from copier_gui.paths import UserPaths
 from copier_gui.ui import palette
+from copier_gui.ui.account_changes import AccountChanges
 from copier_gui.ui.instance import RaiseServer
 from copier_gui.ui.main_window import MainWindow, screen_key
 from copier_gui.ui.session import Session, SettingsStore
@@ -64,7 +65,7 @@ class Application:
         self.store = SettingsStore(paths)
         self.layout: dict[str, str] = {}  # splitter positions, kept for this run
         self._quit = asyncio.Event()
-        self._wizard = None
+        self.accounts: AccountChanges | None = None
         self._opening: asyncio.Task | None = None  # a session being built
         self._leaving = False
 
@@ -74,13 +75,17 @@ class Application:
         self.window = MainWindow(clock=SYSTEM_CLOCK.time, logs_dir=self.paths.logs_dir)
         self.window.quitRequested.connect(self.request_quit)
         self.window.demoRequested.connect(self.start_demo)
-        self.window.linkRequested.connect(self.open_wizard)
+        # Linking, editing, removing accounts and a new master, taken by the running copier and saved.
+        self.accounts = AccountChanges(self.window, self.store, session=lambda: self.session,
+                                       open_saved=self.open_saved, restart=self.restart_saved)
+        self.window.themeChosen.connect(self.store.set_theme)
         self.window.welcome.demo_button.setVisible(self.demo is not None)
         # A second start on this folder finds this window through the beacon and brings it forward.
         self.beacon = RaiseServer(self.paths, parent=self.window)
         self.beacon.raiseRequested.connect(self.bring_forward)
         self.beacon.listen()
         self.store.load()
+        self._apply_saved_theme()
         geometry = self.store.geometry(screen_key(self.window.screen()))
         if geometry:
             self.window.restore_layout_state({"geometry": geometry})
@@ -180,11 +185,8 @@ class Application:
             await session.shutdown()  # quit while it was being built: it never ran
             return
         self.window.statusBar().clearMessage()
+        # The dashboard's switches, modes and account actions are wired as it is built (AccountChanges).
         self.attach(session)
-        if saved:
-            dashboard = self.window.dashboard
-            dashboard.copyingChanged.connect(self._remember_copying)
-            dashboard.copyEnabledChanged.connect(self._remember_copy_enabled)
 
     def _not_opened(self, message: str) -> None:
         if self.window is None:
@@ -192,13 +194,23 @@ class Application:
         self.window.statusBar().clearMessage()
         self.window.show_welcome(message)
 
-    def _remember_copying(self, copying: bool) -> None:
-        # Saved so that a trader who stopped copying finds it stopped after a restart.
-        if self.store.settings is not None and self.store.settings.copying != copying:
-            self.store.set_copying(copying)
+    def _apply_saved_theme(self) -> None:
+        """The theme chosen in View → Theme last time, unless ``--theme`` chose one for this run."""
+        settings = self.store.settings
+        if self.options.theme == "auto" and settings is not None and settings.window.theme != palette.choice():
+            palette.follow_os(self.app, settings.window.theme)
+        self.window.theme_actions[palette.choice()].setChecked(True)
 
-    def _remember_copy_enabled(self, account_id: str, enabled: bool) -> None:
-        self.store.set_copy_enabled(account_id, enabled)
+    async def restart_saved(self) -> None:
+        """Stop the running session in order and open the saved accounts again (a new master)."""
+        session, self.session = self.session, None
+        if session is not None:
+            self.window.statusBar().showMessage("Restarting the copier with the changed accounts…")
+            if self.window.dashboard is not None:
+                self.window.dashboard.stop()
+            await session.shutdown()
+        if not self._leaving:
+            self.open_saved()
 
     def attach(self, session: Session) -> None:
         self.session = session
@@ -218,28 +230,11 @@ class Application:
 
     def open_wizard(self) -> None:
         """Open the account-linking wizard without blocking the loop (``open()``, never ``exec()``)."""
-        from copier_gui.ui.wizard import LinkAccountWizard
+        self.accounts.link()
 
-        if self._wizard is not None:
-            self._wizard.raise_()
-            return
-        if self.store.settings is None:
-            self.window.show_welcome(self.store.error)
-            return
-        accounts = self.store.settings.accounts
-        master = self.store.settings.master
-        self._wizard = LinkAccountWizard(self.window, existing_ids=[a.id for a in accounts],
-                                         existing_master=master.id if master else None)
-        self._wizard.accountLinked.connect(self._account_linked)
-        self._wizard.finished.connect(lambda _result: setattr(self, "_wizard", None))
-        self._wizard.open()
-
-    def _account_linked(self, account) -> None:
-        if not self.store.add_account(account):
-            self.window.show_welcome(self.store.error or "The account could not be saved.")
-            return
-        if self.session is None:
-            self.open_saved()
+    @property
+    def _wizard(self):
+        return self.accounts.wizard if self.window is not None else None
 
     # ---------------------------------------------------------------- leaving
     def save_screenshot(self, path: Path) -> None:

@@ -285,3 +285,36 @@ def test_the_dashboard_is_painted_before_the_copier_starts_and_stops_refreshing_
         dispose(app.window)
     assert order[:2] == ["painted", "begun"]
     assert refreshing == [False]
+
+
+def test_a_new_master_restarts_the_session_and_the_theme_is_remembered(start, run, tmp_path):
+    from copier_gui.ui import palette
+
+    paths = user_paths(tmp_path / "home")
+    save_settings(Settings(accounts=[
+        AccountSettings(id="master", role="master", platform="demo", demo_profile="meridian_ecn"),
+        AccountSettings(id="harbor", role="slave", platform="demo", demo_profile="harbor_fx"),
+    ]), paths.settings_file)
+    app = start()
+
+    async def script():
+        task = asyncio.ensure_future(app.run())
+        await until(lambda: app.session is not None and app.session.started, what="the saved accounts")
+        first = app.session
+        app.window.theme_actions["light"].trigger()
+        app.accounts.set_master("harbor")
+        await until(lambda: app.session is not None and app.session is not first and app.session.started,
+                    what="the session to restart with the new master")
+        assert first._closed
+        assert app.session.copier.master_id == "harbor" and list(app.session.copier.slaves) == ["master"]
+        assert [r.id for r in app.window.dashboard.accounts_model.rows()] == ["harbor", "master"]
+        app.request_quit()
+        await task
+
+    try:
+        run(script)
+    finally:
+        palette.follow_os(QGuiApplication.instance(), "auto")
+    saved = json.loads(paths.settings_file.read_text())
+    assert saved["window"]["theme"] == "light"
+    assert {a["id"]: a["role"] for a in saved["accounts"]} == {"master": "slave", "harbor": "master"}
