@@ -37,6 +37,7 @@ from copier_gui.ui import account_actions, palette
 from copier_gui.ui import format as fmt
 from copier_gui.ui.attribution_view import AttributionView
 from copier_gui.ui.charts import DriftCharts
+from copier_gui.ui.fitted_columns import FittedColumns
 from copier_gui.ui.models import (
     AccountsModel,
     JournalFilter,
@@ -119,11 +120,14 @@ class Dashboard(QWidget):
         self.accounts_view.setItemDelegateForColumn(AccountsModel.COPY, SwitchDelegate(self.accounts_view))
         self.accounts_view.setSelectionMode(self.accounts_view.SelectionMode.NoSelection)
         header = self.accounts_view.horizontalHeader()
-        set_widths(header, {0: 96, 1: 56, 2: 150, 3: 140, 4: 70, 5: 92, 6: 96, 7: 96, 8: 40, 9: 104, 10: 76,
-                            11: 52, 12: 84})
+        widths = {0: 96, 1: 56, 2: 150, 3: 140, 4: 70, 5: 92, 6: 96, 7: 96, 8: 40, 9: 104, 10: 76, 11: 52, 12: 84}
+        set_widths(header, widths)
         header.setStretchLastSection(False)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        # Narrow (a 1366x768 laptop): server, login, broker, currency and role step aside first, so
+        # the balances, drift, risk, copy switch and mode stay in view.
+        self.accounts_columns = FittedColumns(self.accounts_view, widths, optional=[3, 4, 2, 8, 1])
 
         self.positions_view = PlaceholderTree(self)
         self.positions_view.placeholder = ("No open master positions. Each trade the master opens appears "
@@ -134,7 +138,11 @@ class Dashboard(QWidget):
         self.positions_view.setRootIsDecorated(True)
         self.positions_view.setIndentation(16)
         self.positions_view.setItemDelegate(RowHeightDelegate(24, self.positions_view))
-        set_widths(self.positions_view.header(), {0: 128, 1: 96, 2: 40, 3: 56, 4: 88, 5: 78, 6: 78, 7: 70, 8: 70})
+        widths = {0: 128, 1: 96, 2: 40, 3: 56, 4: 88, 5: 78, 6: 78, 7: 70, 8: 70}
+        set_widths(self.positions_view.header(), widths)
+        # Narrow: latency (also in the drift charts), then TP and SL step aside before the status.
+        # The status ("3/3 mirrored", "Mirrored (netting)") fills what is left: about 110 pixels.
+        self.positions_columns = FittedColumns(self.positions_view, {**widths, 9: 110}, optional=[8, 6, 5])
         self.positions_model.rowsInserted.connect(self._expand_new)
         self.positions_model.modelReset.connect(self.positions_view.expandAll)
 
