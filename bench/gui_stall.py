@@ -7,8 +7,8 @@ runs take the same path to their terminals (worker processes), so their copy lat
 
 A 5 ms timer measures the loop's stalls (the gap beyond 5 ms between ticks). Each stall counts in
 the phase it began in:
-- ``window``: before the session starts (the window and its dashboard are built; nothing is
-  connected or copying yet); headless has no such phase;
+- ``window``: before the session starts (the window and its dashboard are built and painted once;
+  nothing is connected or copying yet, so nothing waits for it); headless has no such phase;
 - ``startup``: the session starting (worker processes spawned, accounts connected, reconciled);
 - ``copying``: the copier running;
 - ``shutdown``: stopping in order and closing the workers.
