@@ -28,6 +28,14 @@ def test_on_a_laptop_screen_the_copy_switch_and_mode_are_in_view(demo, qtbot):
     assert not header.isSectionHidden(copy) and not header.isSectionHidden(5)  # connection stays
     status = positions.model().columnCount() - 1
     assert _fits(positions, [status])
+    # What stepped aside is one hover away: the account's broker, server and login, its currency.
+    from PySide6.QtCore import Qt
+
+    model = dashboard.accounts_model
+    row = [r.id for r in model.rows()].index("slave-2")
+    tip = model.index(row, 0).data(Qt.ItemDataRole.ToolTipRole)
+    assert tip.startswith("slave-2 (slave, Summit Securities"), tip
+    assert model.index(row, 6).data(Qt.ItemDataRole.ToolTipRole).endswith("JPY")
 
 
 def test_columns_step_aside_in_order_and_come_back_as_the_view_widens(qtbot):

@@ -47,13 +47,20 @@ def _state_tip(row: AccountRow) -> str:
     return f"{row.state}: {row.detail}" if row.detail else row.state
 
 
+def _account_tip(r) -> str:
+    """Who the account is, whichever columns a narrow table has set aside."""
+    where = " · ".join(part for part in (r.broker, r.server, f"login {r.login}" if r.login else "") if part)
+    head = f"{r.id} ({r.role}{', ' + where if where else ''})"
+    return f"{head}: {DRIFT_TEXT.get(r.drift, r.drift).lower()}" if r.role == "slave" else head
+
+
 class AccountsModel(RowsTableModel):
     RISK = 10
     COPY = 11
 
     columns = (
         Column("Account", lambda r: r.id, decoration=lambda r: palette.dot_icon(drift_colour(r.drift)),
-               tooltip=lambda r: f"{r.id}: {DRIFT_TEXT.get(r.drift, r.drift).lower()}"),
+               tooltip=lambda r: _account_tip(r)),
         Column("Role", lambda r: r.role.capitalize(),
                foreground=lambda r: palette.current().color("accent") if r.role == "master" else None),
         Column("Broker", lambda r: r.broker or fmt.DASH, tooltip=lambda r: r.broker),
@@ -62,8 +69,10 @@ class AccountsModel(RowsTableModel):
         Column("Connection", lambda r: r.state.capitalize(),
                foreground=lambda r: palette.current().color(_STATE_COLOUR.get(r.state, "text")),
                tooltip=_state_tip),
-        Column("Balance", lambda r: fmt.money(r.balance, r.currency) if r.currency else fmt.DASH, RIGHT),
-        Column("Equity", lambda r: fmt.money(r.equity, r.currency) if r.currency else fmt.DASH, RIGHT),
+        Column("Balance", lambda r: fmt.money(r.balance, r.currency) if r.currency else fmt.DASH, RIGHT,
+               tooltip=lambda r: f"balance {fmt.money(r.balance, r.currency)} {r.currency}" if r.currency else ""),
+        Column("Equity", lambda r: fmt.money(r.equity, r.currency) if r.currency else fmt.DASH, RIGHT,
+               tooltip=lambda r: f"equity {fmt.money(r.equity, r.currency)} {r.currency}" if r.currency else ""),
         Column("Ccy", lambda r: r.currency or fmt.DASH),
         Column("Drift", lambda r: DRIFT_TEXT.get(r.drift, r.drift) if r.role == "slave" else fmt.DASH,
                foreground=lambda r: palette.current().color("text_dim") if r.drift == "idle" else
