@@ -32,9 +32,10 @@ def test_on_a_laptop_screen_the_copy_switch_and_mode_are_in_view(demo, qtbot):
     from PySide6.QtCore import Qt
 
     model = dashboard.accounts_model
+    model.refresh()  # the rows as the copier has them now that it is connected
     row = [r.id for r in model.rows()].index("slave-2")
     tip = model.index(row, 0).data(Qt.ItemDataRole.ToolTipRole)
-    assert tip.startswith("slave-2 (slave, Summit Securities"), tip
+    assert tip.startswith("slave-2 (slave, Summit Securities") and "login 7000002" in tip, tip
     assert model.index(row, 6).data(Qt.ItemDataRole.ToolTipRole).endswith("JPY")
 
 
