@@ -120,7 +120,7 @@ fi
 
 # Help -> Documentation reads the guide from the bundle's docs folder.
 missing_docs=""
-for page in README.md rules.md drift.md faults.md alerts.md monitoring.md scenarios.md; do
+for page in README.md desktop.md rules.md drift.md faults.md alerts.md monitoring.md scenarios.md; do
     [[ -s "$BUNDLE/_internal/docs/$page" || -s "$BUNDLE/docs/$page" ]] || missing_docs="$missing_docs $page"
 done
 if [[ -z "$missing_docs" ]]; then

@@ -26,6 +26,7 @@ ROLE = Qt.ItemDataRole.UserRole  # a topic item keeps its file here
 # The guide's pages in reading order: (title, file name in the docs folder).
 TOPICS: tuple[tuple[str, str], ...] = (
     ("Getting started", "README.md"),
+    ("The window", "desktop.md"),
     ("Copy rules", "rules.md"),
     ("Drift and its attribution", "drift.md"),
     ("Copying under faults", "faults.md"),
