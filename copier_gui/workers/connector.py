@@ -9,7 +9,9 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import os
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +47,21 @@ _IPC_CALL_FAILED = -10000
 _NO_CONNECTION = -10004
 
 StateListener = Callable[[str, str, str], None]
+
+# How many workers may boot (be spawned and import the copier, up to their hello) at once. Booting
+# takes a full core; twenty demo workers booting together left the window's process half of one
+# and stalled its loop. A few at a time, they boot as fast overall (the work is the same, the cores
+# as many), and the core keeps its share. Connecting to terminals, which mostly waits, is not held.
+BOOTING_AT_ONCE = max(2, os.cpu_count() or 2)
+
+_boot_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _booting(loop: asyncio.AbstractEventLoop) -> asyncio.Semaphore:
+    slots = _boot_slots.get(loop)
+    if slots is None:
+        slots = _boot_slots[loop] = asyncio.Semaphore(BOOTING_AT_ONCE)
+    return slots
 
 
 class WorkerDown(ConnectorError):
@@ -359,6 +376,10 @@ class WorkerConnector:
                              f"in {self._restart_at - now:.1f} s")
         self._loop = loop
         self._set_state("connecting", "starting the worker process")
+        async with _booting(loop):
+            return await self._spawn(loop)
+
+    async def _spawn(self, loop: asyncio.AbstractEventLoop) -> _Link:
         try:
             # Starting a process takes milliseconds of blocking work: not on the loop.
             channel, process = await loop.run_in_executor(None, self._host.start, self.config)

@@ -185,3 +185,35 @@ async def test_a_slow_worker_start_never_holds_the_loop():
         await connector.aclose()
     during = [b - a for a, b in zip(ticks, ticks[1:], strict=False) if b > host.began and a < host.ended]
     assert len(during) > 20 and max(during) < 0.05, f"the loop stalled {max(during) * 1000:.0f} ms"
+
+
+class CountingHost(RecordingHost):
+    """Notes, each time one more worker starts, how many started before it have not greeted yet."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = 0
+        self.booting_at_start: list[int] = []
+
+    def start(self, config):
+        greeted = sum(1 for direction, data in list(self.wire)
+                      if direction == "to_core" and json.loads(data).get("kind") == "hello")
+        self.booting_at_start.append(self.started - greeted)
+        self.started += 1
+        return super().start(config)
+
+
+async def test_workers_boot_a_few_at_a_time(monkeypatch):
+    # A new worker imports the copier on a full core; twenty at once left the window's process
+    # half a core. A few at a time boot as fast overall, and the core's process keeps its share.
+    from copier_gui.workers import connector as connector_module
+
+    monkeypatch.setattr(connector_module, "BOOTING_AT_ONCE", 2)
+    host = CountingHost()
+    connectors = [connector_for(config(f"w{i}"), host=host) for i in range(4)]
+    try:
+        accounts = await asyncio.gather(*(c.connect() for c in connectors))
+    finally:
+        await asyncio.gather(*(c.aclose() for c in connectors))
+    assert [a.login for a in accounts] == [11] * 4
+    assert len(host.booting_at_start) == 4 and max(host.booting_at_start) <= 1
