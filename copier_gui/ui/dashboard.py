@@ -451,26 +451,34 @@ class Dashboard(QWidget):
             self._notify("failure", f"{notice.account}: {notice.text}")
 
     def _next_frame(self) -> None:
-        """Every 25 ms: the tables in one frame of four, the tracking view in another, the charts
-        in the two between (10, 10 and 20 times a second)."""
+        """Every 25 ms, in turn: the accounts and the tree; a chart frame; the tracking view; a
+        chart frame with the journal and the summary. Each frame's repaint stays short."""
         self._frame += 1
         slot = self._frame % 4
         if slot == 0:
-            self.refresh()
+            self._refresh_live()
         elif slot == 2:
             self.attribution.tick()
         else:
             self.charts.tick()
+            if slot == 3:
+                self._refresh_records()
 
     def refresh(self) -> None:
         """The one table refresh: journal rows, accounts, the tree; slower figures every 5th."""
+        self._refresh_live()
+        self._refresh_records()
+
+    def _refresh_live(self) -> None:
         self._ticks += 1
-        # New journal rows shift the whole view, a full repaint: five times a second is enough.
-        if self._ticks % 2:
-            self.journal_model.flush()
         self.accounts_model.refresh()
         self.positions_model.refresh()
         self._watch_connections()
+
+    def _refresh_records(self) -> None:
+        # New journal rows shift the whole view, a full repaint: five times a second is enough.
+        if self._ticks % 2:
+            self.journal_model.flush()
         if self._ticks % SLOW_EVERY == 1:
             self.summary_model.refresh()
             self._update_tiles()
