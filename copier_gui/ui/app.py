@@ -149,17 +149,17 @@ class Application:
 
         build = functools.partial(self.store.session,
                                   services=watcher_factories(self.store.settings, http=self.options.http))
-        self._open(build, failure="", waiting="Opening the linked accounts…", saved=True)
+        self._open(build, failure="", waiting="Opening the linked accounts…")
 
-    def _open(self, build: Callable[[], Session], *, failure: str, waiting: str, saved: bool = False) -> None:
+    def _open(self, build: Callable[[], Session], *, failure: str, waiting: str) -> None:
         """Build a session on a thread (reaching terminals, opening the journal and the copy book can
         take a while: a keyring, a terminal package's import, a journal migration), then attach it."""
         self.window.welcome.demo_button.setEnabled(False)
         self.window.statusBar().showMessage(waiting)
-        self._opening = asyncio.get_running_loop().create_task(self._build(build, failure, saved),
+        self._opening = asyncio.get_running_loop().create_task(self._build(build, failure),
                                                                name="session-build")
 
-    async def _build(self, build: Callable[[], Session], failure: str, saved: bool) -> None:
+    async def _build(self, build: Callable[[], Session], failure: str) -> None:
         from copier_gui.core.copybook import CopyBookError
         from copier_gui.core.journal_schema import JournalError
         from copier_gui.runtime import RuntimeSetupError
