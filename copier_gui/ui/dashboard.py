@@ -122,7 +122,8 @@ class Dashboard(QWidget):
         header = self.accounts_view.horizontalHeader()
         widths = {0: 96, 1: 56, 2: 150, 3: 140, 4: 70, 5: 92, 6: 96, 7: 96, 8: 40, 9: 104, 10: 76, 11: 52, 12: 84}
         set_widths(header, widths)
-        header.setStretchLastSection(False)
+        # The mode, last, takes what the broker and server leave when a narrow table sets them aside.
+        header.setStretchLastSection(True)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         # Narrow (a 1366x768 laptop): server, login, broker, currency and role step aside first, so

@@ -26,6 +26,8 @@ def test_on_a_laptop_screen_the_copy_switch_and_mode_are_in_view(demo, qtbot):
     assert header.isSectionHidden(3)  # the server column stepped aside
     assert _fits(accounts, [copy, mode]), (accounts.viewport().width(), _visible_right_edge(accounts, mode))
     assert not header.isSectionHidden(copy) and not header.isSectionHidden(5)  # connection stays
+    # No empty header strip after the last column: the mode fills what the hidden ones left.
+    assert _visible_right_edge(accounts, mode) >= accounts.viewport().width() - 1
     status = positions.model().columnCount() - 1
     assert _fits(positions, [status])
     # What stepped aside is one hover away: the account's broker, server and login, its currency.
