@@ -376,7 +376,11 @@ class DriftLedger:
         if entries or copy.exits:
             trade, done_at, final = self._taken(slave, m, view, copy, entries, end, marks, master)
             return trade, done_at, final
-        reason, data = copy.refusal  # type: ignore[misc]  # a copy record has entries, exits or a refusal
+        if copy.refusal is None:
+            # Filled after the end (a round ends its period at "now", then reads what was journaled
+            # meanwhile): at the end it was on its way, neither held nor refused.
+            raise ValueError(f"{slave}'s copy of it was still on its way at the period's end")
+        reason, data = copy.refusal
         side = _SIGN.get(str(data.get("side")), m.side)
         own_k = float(data.get("money_per_price_lot") or 0.0)
         k = own_k or k_by_symbol().get(str(data.get("symbol")), 0.0)

@@ -252,6 +252,21 @@ def test_an_unjournaled_trade_is_listed_not_silently_dropped():
     assert _drift(j)["s1"].unvalued == ["master #1 EURUSD: no copy and no refusal journaled for s1"]
 
 
+
+def test_a_copy_that_filled_only_after_the_periods_end_is_listed_not_an_error():
+    # The window's rounds end their period at "now", then read the journal: a copy journaled in
+    # between filled after the end. At the end the copy was on its way, neither taken nor refused.
+    j = Journal()
+    j.start("s1")
+    j.master(10.0, 1, "opened", price_open=1.10000)
+    j.fill(10.2, "s1", 1, "open", volume=1.0, price=1.10002, ideal=1.0, sized=1.0, master_volume=1.0)
+    j.marks(10.05, {"master": {"EURUSD": {"buy": 1.10010}}, "s1": {"EURUSD.m": {"buy": 1.10008}}})
+    d = _drift(j, end=10.1)["s1"]
+    assert d.trades == [] and d.unvalued == [
+        "master #1 EURUSD: s1's copy of it was still on its way at the period's end"]
+    assert _drift(j, end=10.3)["s1"].trades[0].status == "open"
+
+
 # ----------------------------------------------------------------------------- random journals
 
 fills = st.lists(st.tuples(st.floats(0.01, 2.0), st.floats(-0.002, 0.002), st.floats(-0.0005, 0.0005)),
