@@ -88,6 +88,12 @@ def period_bounds(period: str, now: float, session_start: float) -> tuple[float,
     return start, now
 
 
+def _holds(shown: tuple[float, float] | None, lo: float, hi: float) -> bool:
+    """The range shown still holds [lo, hi] and is at most half again as wide: keep it (a new range
+    redraws the axis, its ticks and text, the costliest part of a plot's repaint)."""
+    return shown is not None and shown[0] <= lo and hi <= shown[1] and shown[1] - shown[0] <= 1.5 * (hi - lo)
+
+
 def headline(d: SlaveDrift) -> str:
     """"Tracking difference −12.76 EUR · ideal −2.96 · actual −15.72 · 2 trades, 0 missed"."""
     a = d.attribution
@@ -100,18 +106,38 @@ def headline(d: SlaveDrift) -> str:
     return text
 
 
+class _Amount(pg.TextItem):
+    """A row's amount beside its bar, remembering what it shows so an unchanged one is not set again."""
+
+    def __init__(self) -> None:
+        super().__init__("", anchor=(0.0, 0.5))
+        self.shown_as: tuple[str, str] | None = None  # (text, colour)
+
+
 class WaterfallPlot(pg.PlotWidget):
     """Ideal P&L at the top, each part a step right (green, more money) or left (red), actual P&L at
-    the bottom; each row's amount beside its bar and its meaning as the row's tooltip."""
+    the bottom; each row's amount beside its bar and its meaning as the row's tooltip.
+
+    A redraw runs on the copier's loop every round, so it does only what changed: the same steps
+    draw nothing, the amounts' text items are kept and edited (creating and placing them was most
+    of a redraw), and the axes, whose text is the costliest part of a repaint, change only when their
+    labels or range must.
+    """
 
     ROW_HEIGHT = 0.62  # of a row, in data units
     ROW_PX = 28  # a row's height on screen at most
     MIN_ROW_PX = 17  # and at least: its label's height
+    HEADROOM = 0.15  # of the range, added where the bars may grow, so small changes keep the axis
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.steps: list[Step] = []
         self.currency = ""
+        self.draws = 0  # redraws done, for tests
+        self._drawn = False  # self.steps are what the plot shows
+        self._ticks: list[tuple[float, str]] | None = None
+        self._x_range: tuple[float, float] | None = None
+        self._rows = -1  # the row count the heights and the vertical range were set for
         item = self.getPlotItem()
         item.setMenuEnabled(False)
         item.hideButtons()
@@ -129,27 +155,33 @@ class WaterfallPlot(pg.PlotWidget):
         item.addItem(self.zero, ignoreBounds=True)
         item.addItem(self.links)
         item.addItem(self.bars)
-        self.labels: list[pg.TextItem] = []
+        self.labels: list[_Amount] = []  # one per row shown, in row order
+        self._spare: list[_Amount] = []  # hidden, kept for when rows come back
         self.setMinimumHeight(120)
         self.setMouseTracking(True)
         self.scene().sigMouseMoved.connect(self._hover)
 
-    def set_steps(self, steps: Sequence[Step], currency: str) -> None:
-        self.steps = list(steps)
+    def set_steps(self, steps: Sequence[Step], currency: str) -> bool:
+        """Show these steps; False, having touched nothing, when they are the ones shown."""
+        steps = list(steps)
+        if self._drawn and steps == self.steps and currency == self.currency:
+            return False
+        self.steps = steps
         self.currency = currency
         self._draw()
+        return True
 
     def _draw(self) -> None:
         theme = palette.current()
         steps = self.steps
         item = self.getPlotItem()
-        for label in self.labels:
-            item.removeItem(label)
-        self.labels = []
+        self.draws += 1
+        self._drawn = True
+        self._set_ticks([(float(i), s.label) for i, s in enumerate(steps)])
         if not steps:
             self.bars.setOpts(x0=[], x1=[], y=[], height=self.ROW_HEIGHT)
             self.links.setData([], [])
-            item.getAxis("left").setTicks([[]])
+            self._set_labels([], [], 0.0, theme)
             return
         rows = np.arange(len(steps), dtype=float)
         starts = np.array([min(s.start, s.end) for s in steps])
@@ -164,23 +196,58 @@ class WaterfallPlot(pg.PlotWidget):
             xs += [level, level]
             ys += [i + self.ROW_HEIGHT / 2, i + 1 - self.ROW_HEIGHT / 2]
         self.links.setData(xs, ys, connect="pairs")
-        self.links.setPen(pg.mkPen(theme.text_dim, width=1, style=Qt.PenStyle.DotLine))
-        item.getAxis("left").setTicks([[(float(i), s.label) for i, s in enumerate(steps)]])
         lo, hi = float(min(0.0, starts.min())), float(max(0.0, ends.max()))
         span = max(hi - lo, 1.0)
-        for i, step in enumerate(steps):
-            label = pg.TextItem(_text(step.value_text), color=theme.text if step.total else theme.text_dim,
-                                anchor=(0.0, 0.5))
-            label.setPos(float(ends[i]) + span * 0.015, float(i))
-            item.addItem(label, ignoreBounds=True)
-            self.labels.append(label)
+        self._set_labels(steps, ends, span, theme)
         # Room on the right for the amounts, which sit beyond each bar's right end.
-        item.setXRange(lo - span * 0.04, hi + span * 0.28, padding=0)
-        item.setYRange(-0.6, len(steps) - 0.4, padding=0)
-        # Never taller than its rows need, so bars keep one thickness and a tall window gives the
-        # line the rest; in a short one the two share the height, down to rows still readable.
-        self.setMinimumHeight(self.MIN_ROW_PX * len(steps) + 30)
-        self.setMaximumHeight(self.ROW_PX * len(steps) + 34)
+        self._set_x_range(lo - span * 0.04, hi + span * 0.28, grow_left=lo < 0.0)
+        if self._rows != len(steps):
+            self._rows = len(steps)
+            item.setYRange(-0.6, len(steps) - 0.4, padding=0)
+            # Never taller than its rows need, so bars keep one thickness and a tall window gives the
+            # line the rest; in a short one the two share the height, down to rows still readable.
+            self.setMinimumHeight(self.MIN_ROW_PX * len(steps) + 30)
+            self.setMaximumHeight(self.ROW_PX * len(steps) + 34)
+
+    def _set_labels(self, steps: list[Step], ends, span: float, theme: palette.Theme) -> None:
+        """Each row's amount beyond its bar's right end, in text items kept from the last redraw."""
+        item = self.getPlotItem()
+        while len(self.labels) > len(steps):
+            label = self.labels.pop()
+            label.hide()
+            self._spare.append(label)
+        while len(self.labels) < len(steps):
+            if self._spare:
+                label = self._spare.pop()
+                label.show()
+            else:
+                label = _Amount()
+                item.addItem(label, ignoreBounds=True)
+            label.shown_as = None
+            self.labels.append(label)
+        for i, (label, step) in enumerate(zip(self.labels, steps, strict=True)):
+            text = _text(step.value_text)
+            colour = theme.text if step.total else theme.text_dim
+            if label.shown_as != (text, colour):
+                label.setText(text, color=colour)
+                label.shown_as = (text, colour)
+            pos = (float(ends[i]) + span * 0.015, float(i))
+            if (label.pos().x(), label.pos().y()) != pos:
+                label.setPos(*pos)
+
+    def _set_ticks(self, ticks: list[tuple[float, str]]) -> None:
+        if ticks != self._ticks:
+            self._ticks = ticks
+            self.getPlotItem().getAxis("left").setTicks([ticks])
+
+    def _set_x_range(self, lo: float, hi: float, *, grow_left: bool) -> None:
+        """A new range only when the bars left the one shown or fill too little of it; with some
+        headroom on the sides they grow on."""
+        if _holds(self._x_range, lo, hi):
+            return
+        room = (hi - lo) * self.HEADROOM
+        self._x_range = (lo - room if grow_left else lo, hi + room)
+        self.getPlotItem().setXRange(*self._x_range, padding=0)
 
     @staticmethod
     def _colour(step: Step, theme: palette.Theme) -> QColor:
@@ -217,6 +284,7 @@ class WaterfallPlot(pg.PlotWidget):
             axis.setPen(pg.mkPen(theme.border, width=1))
             axis.setTextPen(pg.mkPen(theme.text if name == "left" else theme.text_dim))
         self.zero.setPen(pg.mkPen(theme.text_dim, width=1))
+        self.links.setPen(pg.mkPen(theme.text_dim, width=1, style=Qt.PenStyle.DotLine))
         self._draw()
 
 
@@ -235,6 +303,10 @@ class AttributionView(QWidget):
         self.figures: Figures | None = None  # the latest computed round
         self._polls = 0
         self._dirty = True  # a round is due now, not at the next two-second mark
+        self._line_due = False  # a round's line waits for the tick after its waterfall
+        self._line_drawn: tuple | None = None  # what the line shows, to skip drawing it again
+        self._line_range: tuple[tuple[float, float], tuple[float, float]] | None = None  # x, y shown
+        self.line_draws = 0  # for tests
         self.message_box: QMessageBox | None = None
         self.file_dialog: QFileDialog | None = None
 
@@ -341,13 +413,21 @@ class AttributionView(QWidget):
         return period_bounds(self.period, self._clock(), self._session_start)
 
     def tick(self) -> None:
-        """Take a finished round, and start the next one when it is due. Never waits."""
+        """Take a finished round, and start the next one when it is due. Never waits.
+
+        A round's headline and waterfall are drawn in one tick, its line in the next: each plot's
+        redraw and repaint is a loop pass of its own, never one pass holding the copier for both.
+        """
         feed = self.feed
         if feed is None:
             return
+        if self._line_due:
+            self._line_due = False
+            self._draw_shown_line()
+            return
         figures = feed.take()
         if figures is not None:
-            self._took(figures)
+            self._took(figures, split=True)
         if feed.busy:
             return
         self._polls += 1
@@ -362,7 +442,7 @@ class AttributionView(QWidget):
             self._polls = 0
             self._dirty = False
 
-    def _took(self, figures: Figures) -> None:
+    def _took(self, figures: Figures, *, split: bool = False) -> None:
         if not figures.caught_up:
             self._dirty = True  # more entries are waiting: the next round starts at once
         if figures.error:
@@ -373,7 +453,7 @@ class AttributionView(QWidget):
         for slave in figures.slaves:
             if self.slave_box.findData(slave) < 0:  # a slave from an earlier session, say
                 self.slave_box.addItem(slave, slave)
-        self._show()
+        self._show(split=split)
 
     def _period_changed(self) -> None:
         self.figures = None
@@ -402,7 +482,10 @@ class AttributionView(QWidget):
         self._dirty = True  # figures are not computed while hidden
 
     # ---------------------------------------------------------------- drawing
-    def _show(self) -> None:
+    def _show(self, *, split: bool = False) -> None:
+        """Draw the figures of the slave chosen; with ``split``, a changed waterfall leaves the line
+        to the next tick."""
+        self._line_due = False
         figures = self.figures
         if figures is None:
             return
@@ -419,9 +502,11 @@ class AttributionView(QWidget):
                                                                       else theme.bad)
         # Wrapped only between the figures, never inside one ("5 trades, 0 missed" stays whole).
         keep = [html.escape(part).replace(" ", "&nbsp;") for part in rest]
-        self.headline.setText(f"<span style='font-size:12pt; font-weight:600; color:{tone}'>"
-                              f"{html.escape(total_text).replace(' ', '&nbsp;')}</span>"
-                              f"<span style='color:{theme.text_dim}'> · {' · '.join(keep)}</span>")
+        rich = (f"<span style='font-size:12pt; font-weight:600; color:{tone}'>"
+                f"{html.escape(total_text).replace(' ', '&nbsp;')}</span>"
+                f"<span style='color:{theme.text_dim}'> · {' · '.join(keep)}</span>")
+        if rich != self.headline.text():  # rich text is laid out again on every set
+            self.headline.setText(rich)
         self.headline.setToolTip("The slave's P&L minus what perfect copying of the master under its rules "
                                  "would have made, over the master trades opened in this period. Open trades "
                                  "are valued at live prices.")
@@ -431,15 +516,31 @@ class AttributionView(QWidget):
                        "(hover for why)", "\n".join(d.unvalued))
         elif not figures.error:
             self.warning.hide()
-        self.waterfall.set_steps(waterfall_steps(d.attribution), d.currency)
-        self._draw_line(d, figures)
+        drew = self.waterfall.set_steps(waterfall_steps(d.attribution), d.currency)
+        if split and drew:
+            self._line_due = True
+        else:
+            self._draw_line(d, figures)
+
+    def _draw_shown_line(self) -> None:
+        figures = self.figures
+        d = figures.drifts.get(self.slave) if figures is not None else None
+        if d is not None:
+            self._draw_line(d, figures)
 
     def _draw_line(self, d: SlaveDrift, figures: Figures) -> None:
         """Closed trades as a filled step line; what open trades add now as a dashed jump at the
         period's end to a hollow dot (the ledger books open trades at the end), so a jump that
         can still change is not read as one that happened."""
+        drawing = (d.slave, d.currency, tuple(d.series), figures.end, self.slave_box.currentIndex(),
+                   palette.current().name)
+        if drawing == self._line_drawn:
+            return
+        self._line_drawn = drawing
+        self.line_draws += 1
         item = self.line_plot.getPlotItem()
-        item.getAxis("left").setLabel(d.currency or "")
+        if item.getAxis("left").labelText != (d.currency or ""):
+            item.getAxis("left").setLabel(d.currency or "")
         if not d.series:
             self._clear_line()
             return
@@ -469,16 +570,31 @@ class AttributionView(QWidget):
                                 brush=pg.mkBrush(palette.current().panel), size=7, symbol="o")
         self.open_point.setToolTip("Open trades valued at live prices now" if has_open else "")
         span = max(end - first, 60.0)
-        item.setXRange(first - span * 0.02, end + span * 0.03, padding=0)
         lo, hi = float(min(0.0, y.min(), now)), float(max(0.0, y.max(), now))
         pad = max((hi - lo) * 0.12, 0.5)
-        item.setYRange(lo - pad, hi + pad, padding=0)
+        self._set_line_range(first, (first - span * 0.02, end + span * 0.03), (lo - pad, hi + pad))
+
+    def _set_line_range(self, first: float, x: tuple[float, float], y: tuple[float, float]) -> None:
+        """Keep each range shown while it holds the line: time grows into room left on the right (a
+        tenth of the span), so the axes are not laid out again every round."""
+        item = self.line_plot.getPlotItem()
+        x_shown, y_shown = self._line_range or (None, None)
+        if not _holds(x_shown, first, x[1]):
+            x_shown = (x[0], x[1] + (x[1] - x[0]) * 0.1)
+            item.setXRange(*x_shown, padding=0)
+        if not _holds(y_shown, *y):
+            room = (y[1] - y[0]) * 0.1
+            y_shown = (y[0] - room, y[1] + room)
+            item.setYRange(*y_shown, padding=0)
+        self._line_range = (x_shown, y_shown)
 
     def _clear_line(self) -> None:
         for curve in (self.line, self.points, self.open_jump, self.open_point):
             curve.setData([], [])
 
     def _say(self, text: str) -> None:
+        self._line_due = False
+        self._line_drawn = None
         self.headline_plain = text
         self.headline.setText(html.escape(text))
         self.headline.setToolTip("")

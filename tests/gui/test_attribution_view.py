@@ -35,8 +35,9 @@ def journal(tmp_path):
 def make_view(qtbot):
     views = []
 
-    def make(journal, slaves=("s1", "s2"), *, session_start=T0, now=NOW, marks=dict, shown=False):
-        view = AttributionView(journal, list(slaves), session_start=session_start, clock=lambda: now, marks=marks)
+    def make(journal, slaves=("s1", "s2"), *, session_start=T0, now=NOW, clock=None, marks=dict, shown=False):
+        view = AttributionView(journal, list(slaves), session_start=session_start, clock=clock or (lambda: now),
+                               marks=marks)
         views.append(view)
         if shown:
             view.resize(640, 560)
@@ -307,3 +308,61 @@ def test_hovering_a_waterfall_row_shows_what_that_part_means(journal, make_view,
         assert EXPLANATIONS[part] in plot.toolTip()
     plot.scene().sigMouseMoved.emit(QPointF(-50.0, -50.0))  # outside the plot: no tooltip
     assert plot.toolTip() == ""
+
+
+def _next_round(view, qtbot) -> None:
+    """Tick as the dashboard's clock does until the view takes a new round's figures."""
+    before, started = view.figures, time.perf_counter()
+    while view.figures is before:
+        view.tick()
+        qtbot.wait(10)
+        assert time.perf_counter() - started < 20, "no round came"
+
+
+def _one_more_trade(journal) -> None:
+    """s1 copies a trade and makes what the master makes: 10 USD."""
+    j = HandJournal()
+    j.master(3700, 20, "opened", price_open=1.1)
+    j.fill(3700.1, "s1", 20, "open", volume=1.0, price=1.1, ideal=1.0, sized=1.0, master_volume=1.0)
+    j.master(3750, 20, "closed", previous=1.0, price=1.1001)
+    j.fill(3750.1, "s1", 20, "close", volume=1.0, price=1.1001, entry_price=1.1)
+    copy_into(journal, journal.test_clock, j.entries)
+
+
+def test_a_rounds_waterfall_and_line_are_drawn_in_ticks_of_their_own(journal, make_view, qtbot):
+    # Each plot's redraw and repaint holds the copier's loop; in one tick they held it for their sum.
+    copy_into(journal, journal.test_clock, two_slaves().entries)
+    now = [NOW]
+    view = make_view(journal, clock=lambda: now[0], shown=True)
+    view.timer.stop()  # ticked by hand, as the dashboard's clock ticks it
+    view.refresh_now()
+    labels = list(view.waterfall.labels)
+    x_before, y_before = (list(a) for a in view.line.getData())
+    range_before = view.line_plot.getPlotItem().viewRange()
+
+    _one_more_trade(journal)
+    now[0] = NOW + 2  # the next round's period ends two seconds later
+    _next_round(view, qtbot)
+    assert [view.waterfall.labels[i].toPlainText() for i in (0, -1)] == ["422.90", "340.00"]
+    assert [list(a) for a in view.line.getData()] == [x_before, y_before]  # not yet
+    view.tick()
+    x, y = view.line.getData()
+    assert x[-1] == pytest.approx(NOW + 2) and len(x) == len(x_before) + 2  # one more step
+    # The same text items, edited: making and placing new ones was most of a redraw.
+    assert view.waterfall.labels == labels
+    # The line's end moved two seconds into room left for it: the axes keep their range and text.
+    assert view.line_plot.getPlotItem().viewRange() == range_before
+
+
+def test_a_round_with_the_same_figures_draws_nothing(journal, make_view, qtbot):
+    copy_into(journal, journal.test_clock, two_slaves().entries)
+    view = make_view(journal, shown=True)
+    view.timer.stop()
+    view.refresh_now()
+    waterfall, line = view.waterfall.draws, view.line_draws
+    for _ in range(2):
+        _next_round(view, qtbot)
+        view.tick()
+    assert (view.waterfall.draws, view.line_draws) == (waterfall, line)
+    view.slave_box.setCurrentIndex(view.slave_box.findData("s2"))  # another slave: drawn at once
+    assert (view.waterfall.draws, view.line_draws) == (waterfall + 1, line + 1)
