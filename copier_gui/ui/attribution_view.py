@@ -410,6 +410,7 @@ class AttributionView(QWidget):
         return figures is not None and figures.caught_up and not self._dirty and not (self.feed and self.feed.busy)
 
     def bounds(self) -> tuple[float, float]:
+        """Every period ends now (the feed stretches the end to what its round read)."""
         return period_bounds(self.period, self._clock(), self._session_start)
 
     def tick(self) -> None:
@@ -438,7 +439,7 @@ class AttributionView(QWidget):
         start, end = self.bounds()
         # Hidden (another tab is shown), a round only reads: the figures wait until they are seen.
         shown = self.isVisible()
-        if self.feed.start_round(start=start, end=end, marks=self._marks(), compute=shown):
+        if self.feed.start_round(start=start, end=end, marks=self._marks(), compute=shown, now=True):
             self._polls = 0
             self._dirty = False
 
@@ -469,7 +470,7 @@ class AttributionView(QWidget):
             self.feed.wait(timeout)
         while True:
             start, end = self.bounds()
-            self.feed.start_round(start=start, end=end, marks=self._marks(), compute=True)
+            self.feed.start_round(start=start, end=end, marks=self._marks(), compute=True, now=True)
             figures = self.feed.wait(timeout)
             if figures is None:
                 return None

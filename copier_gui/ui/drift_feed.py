@@ -59,12 +59,16 @@ class DriftFeed:
         return self._job is not None
 
     def start_round(self, *, start: float | None, end: float, marks: Marks | None = None,
-                    compute: bool = True) -> bool:
+                    compute: bool = True, now: bool = False) -> bool:
         """Read what is new and, with ``compute``, the figures over [start, end), open trades
-        valued at ``marks`` over the journal's own; False if a round is still running."""
+        valued at ``marks`` over the journal's own; False if a round is still running.
+
+        ``now``: the period ends now, so it reaches the last entry read when that came after
+        ``end`` (journaled while the round started); else a copy filled meanwhile would be after
+        the end, neither held nor refused there, and listed as not valued."""
         if self._job is not None or self._closed:
             return False
-        self._job = self._executor.submit(self._round, start, end, marks or {}, compute)
+        self._job = self._executor.submit(self._round, start, end, marks or {}, compute, now)
         return True
 
     def take(self) -> Figures | None:
@@ -89,10 +93,12 @@ class DriftFeed:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     # ---------------------------------------------------------------- the worker thread
-    def _round(self, start: float | None, end: float, live: Marks, compute: bool) -> Figures:
+    def _round(self, start: float | None, end: float, live: Marks, compute: bool, now: bool) -> Figures:
         ledger = self._ledger
         try:
             caught_up = self._read()
+            if now and ledger.last_wall >= end:
+                end = ledger.last_wall + 1e-3  # [start, end): just past the last entry read
             drifts = {}
             if compute:
                 marks = _overlay(ledger.marks_at(end), live)

@@ -7,7 +7,7 @@ import pytest
 
 from copier_gui.core.journal import Journal
 from copier_gui.ui.drift_feed import DriftFeed
-from tests.unit.reports.journals import T0, two_slaves
+from tests.unit.reports.journals import T0, HandJournal, two_slaves
 
 
 class SetClock:
@@ -106,3 +106,26 @@ def test_a_journal_that_cannot_be_read_is_a_message_not_an_exception(tmp_path):
         feed.close()
     assert not figures.computed and figures.error.startswith("the journal cannot be read: ")
     assert "closed" in figures.error
+
+
+def test_a_period_ending_now_takes_in_a_copy_journaled_while_the_round_read(journal):
+    # The window's rounds end their period at "now", then read: a copy that filled in between is
+    # after the end. Ending now, the period reaches the last entry read and values the copy.
+    j = HandJournal()
+    j.start({"s1": "USD"})
+    j.master(60, 1, "opened", price_open=1.1)
+    j.fill(60.2, "s1", 1, "open", volume=1.0, price=1.1, ideal=1.0, sized=1.0, master_volume=1.0)
+    copy_into(journal, journal.test_clock, j.entries)
+    live = {"master": {"EURUSD": {"buy": 1.1001}}, "s1": {"EURUSD.m": {"buy": 1.1001}}}
+    feed = DriftFeed(journal)
+    try:
+        feed.start_round(start=T0, end=T0 + 60.1, marks=live)
+        fixed = feed.wait()
+        feed.start_round(start=T0, end=T0 + 60.1, marks=live, now=True)
+        now = feed.wait()
+    finally:
+        feed.close()
+    assert fixed.end == T0 + 60.1 and fixed.drifts["s1"].unvalued == [
+        "master #1 EURUSD: s1's copy of it was still on its way at the period's end"]
+    assert T0 + 60.2 < now.end < T0 + 60.21
+    assert now.drifts["s1"].unvalued == [] and [t.status for t in now.drifts["s1"].trades] == ["open"]
