@@ -162,7 +162,8 @@ class Dashboard(QWidget):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
 
-        self.charts = DriftCharts(slave_ids, clock=clock, parent=self)
+        # Behind the tracking-difference tab: its plots are built when first shown (see DriftCharts).
+        self.charts = DriftCharts(slave_ids, clock=clock, lazy=True, parent=self)
         # Journal walls are on the copier's clock, so its periods are too.
         self.attribution = AttributionView(
             getattr(self.copier, "journal", None), slave_ids, session_start=self.copier.started_wall,

@@ -199,3 +199,36 @@ def test_charts_behind_another_tab_draw_nothing_and_catch_up_when_shown(qtbot):
     charts.tick()
     assert charts.redraws == 2  # both curves drawn with everything the rings hold
     assert len(charts._series["slave-1"].latency_curve.getData()[0]) == 30
+
+
+def test_lazy_charts_build_their_plots_when_first_shown_and_draw_every_copy_so_far(qtbot):
+    # Behind the dashboard's first tab, building two plots with a curve per slave in each was a
+    # third of the dashboard's construction, for charts that may never be looked at.
+    from PySide6.QtWidgets import QLabel, QTabWidget
+
+    clock = Clock()
+    tabs = QTabWidget()
+    qtbot.addWidget(tabs)
+    tabs.addTab(QLabel("tracking difference"), "first")
+    slaves = [f"slave-{i}" for i in range(1, 21)]
+    charts = DriftCharts(slaves, clock=clock, window_s=60.0, lazy=True)
+    tabs.addTab(charts, "charts")
+    tabs.show()
+    qtbot.waitExposed(tabs)
+    for i in range(30):
+        clock.now += 1.0
+        for slave in slaves:
+            charts.add(slave, clock.now, 10.0 + i, 1.0)
+    for _ in range(8):
+        charts.tick()
+    assert not charts.built and charts.findChildren(pg.PlotWidget) == [] and charts.redraws == 0
+    assert charts.series_count("slave-20") == 30  # the rings fill all the same
+
+    tabs.setCurrentWidget(charts)
+    assert charts.built and len(charts.findChildren(pg.PlotWidget)) == 2
+    assert list(charts.legend.chips) == slaves
+    (x0, x1), _ = charts.latency_plot.getPlotItem().getViewBox().viewRange()
+    assert x0 == pytest.approx(clock.now - 30.0) and x1 > clock.now  # followed at once
+    charts.tick()
+    charts.tick()
+    assert charts.redraws == 40 and len(charts._series["slave-20"].slippage_curve.getData()[0]) == 30

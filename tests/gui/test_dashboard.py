@@ -280,3 +280,22 @@ def test_table_refresh_chart_frames_and_tracking_view_fall_in_different_loop_pas
 
     assert beside("charts", tables) == beside("tracking", tables) == beside("journal", tables) == ""
     assert beside("journal", fires["tracking"]) == ""
+
+
+def test_the_latency_charts_are_built_when_their_tab_is_first_shown(demo, run):
+    # They start behind the tracking-difference tab; building them was a third of the dashboard's
+    # construction, all of it on the copier's loop.
+    import pyqtgraph as pg
+
+    d = demo.dashboard
+    assert d.drift_tabs.currentWidget() is d.attribution
+    assert not d.charts.built and d.charts.findChildren(pg.PlotWidget) == []
+
+    async def script():
+        demo.trade("EURUSD", 1.0)
+        await until(lambda: all(d.charts.series_count(s) >= 1 for s in ("slave-1", "slave-2", "slave-3")))
+
+    run(script)
+    assert not d.charts.built
+    d.drift_tabs.setCurrentWidget(d.charts)
+    assert d.charts.built and len(d.charts.findChildren(pg.PlotWidget)) == 2
