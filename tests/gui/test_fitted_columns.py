@@ -24,7 +24,9 @@ def test_on_a_laptop_screen_the_copy_switch_and_mode_are_in_view(demo, qtbot):
     window.resize(1366, 740)
     window.layout().activate()
     assert header.isSectionHidden(3)  # the server column stepped aside
-    assert _fits(accounts, [copy, mode]), (accounts.viewport().width(), _visible_right_edge(accounts, mode))
+    assert _fits(accounts, [copy, mode]), (accounts.viewport().width(), _visible_right_edge(accounts, mode),
+                                           [(c, header.isSectionHidden(c), header.sectionSize(c))
+                                            for c in range(accounts.model().columnCount())])
     assert not header.isSectionHidden(copy) and not header.isSectionHidden(5)  # connection stays
     # No empty header strip after the last column: the mode fills what the hidden ones left.
     assert _visible_right_edge(accounts, mode) >= accounts.viewport().width() - 1
