@@ -6,6 +6,7 @@ The rows are the frozen values ``core.view`` produces, so every structural case 
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 
 from PySide6.QtCore import QModelIndex, Qt
 
@@ -77,6 +78,39 @@ def test_accounts_model_signals_changed_rows_only(model_check):
     model.set_rows([rows[0], rows[2], account("slave-4")])
     assert signals.log == [("remove", None, 3, 3), ("remove", None, 1, 1), ("insert", None, 2, 2)]
     assert [model.index(i, 0).data() for i in range(3)] == ["master", "slave-2", "slave-4"]
+
+
+
+def test_a_refresh_signals_only_the_cells_that_show_something_new(model_check):
+    # A table repaints what dataChanged covers: whole rows repainted every copy switch, dot and
+    # balance of an account whose equity alone moved.
+    model = AccountsModel()
+    model_check(model)
+    rows = [account("master", role="master"), account("slave-1"), account("slave-2")]
+    model.set_rows(rows)
+    cells: list[tuple[int, int, int, int]] = []
+    model.dataChanged.connect(lambda a, b, *_: cells.append((a.row(), b.row(), a.column(), b.column())))
+    equity = model.columns.index(next(c for c in model.columns if c.title == "Equity"))
+
+    model.set_rows([rows[0], account("slave-1", equity=9_990.0), account("slave-2", equity=9_990.0)])
+    assert cells == [(1, 2, equity, equity)]
+    cells.clear()
+    model.set_rows([rows[0], account("slave-1", equity=9_990.001), account("slave-2", equity=9_990.0)])
+    assert cells == []  # shown to the cent: nothing new to paint, though the row changed
+    assert model.row_at(1).equity == 9_990.001  # and the model holds the new row
+    model.set_rows([rows[0], account("slave-1", equity=9_990.001, copy=False), account("slave-2", equity=9_990.0)])
+    assert cells == [(1, 1, AccountsModel.COPY, AccountsModel.COPY)]
+
+    tree = PositionsModel()
+    model_check(tree)
+    tree.set_rows([position(1)])
+    tree_cells: list[tuple] = []
+    tree.dataChanged.connect(lambda a, b, *_: tree_cells.append((a.parent().row(), a.row(), b.row(), a.column(),
+                                                                 b.column())))
+    before = position(1)
+    slower = replace(before.copies[1], latency_ms=9.8)
+    tree.set_rows([replace(before, copies=(before.copies[0], slower))])
+    assert tree_cells == [(0, 1, 1, 8, 8)]  # slave-2's latency only; its master's row shows nothing new
 
 
 def test_accounts_model_reorder_falls_back_to_a_reset(model_check):

@@ -95,12 +95,15 @@ def ranges(rows: Sequence[int]) -> list[tuple[int, int]]:
 
 def sync_rows(model: QAbstractItemModel, parent: QModelIndex, rows: list, new: Sequence,
               key: Callable[[Any], Hashable], *, same: Callable[[Any, Any], bool] | None = None,
-              assign: Callable[[int, Any], None] | None = None, last_column: int = 0) -> bool:
+              assign: Callable[[int, Any], None] | None = None, last_column: int = 0,
+              columns: Callable[[Any, Any], Sequence[int]] | None = None) -> bool:
     """Bring ``rows`` (the model's own list under ``parent``) to ``new`` with the right signals.
 
     Returns False, having changed nothing, when the survivors changed order or keys repeat; the
     caller then resets. ``assign(i, item)`` stores a changed item (default: replace it), which lets
-    a tree keep a node's children while its own fields change.
+    a tree keep a node's children while its own fields change. ``columns(old, new)`` names the
+    columns whose cells differ: only those are signalled (none when nothing shown changed, an
+    equity moving by less than a cent), so a view repaints those cells and not whole rows.
     """
     new_keys = [key(item) for item in new]
     if len(set(new_keys)) != len(new_keys):
@@ -133,17 +136,34 @@ def sync_rows(model: QAbstractItemModel, parent: QModelIndex, rows: list, new: S
         i = j
 
     equal = same or (lambda a, b: a == b)
-    changed = []
+    changed: list[tuple[int, tuple[tuple[int, int], ...]]] = []  # row, its changed column ranges
+    every = ((0, last_column),)
     for i, item in enumerate(new):
         if not equal(rows[i], item):
+            spans = every if columns is None else tuple(ranges(sorted(columns(rows[i], item))))
             if assign is None:
                 rows[i] = item
             else:
                 assign(i, item)
-            changed.append(i)
-    for first, last in ranges(changed):
-        model.dataChanged.emit(model.index(first, 0, parent), model.index(last, last_column, parent))
+            if spans:
+                changed.append((i, spans))
+    # Neighbouring rows that changed in the same columns go out as one signal per column range.
+    start = 0
+    while start < len(changed):
+        first, spans = changed[start]
+        end = start
+        while end + 1 < len(changed) and changed[end + 1] == (changed[end][0] + 1, spans):
+            end += 1
+        last = changed[end][0]
+        for left, right in spans:
+            model.dataChanged.emit(model.index(first, left, parent), model.index(last, right, parent))
+        start = end + 1
     return True
+
+
+def changed_columns(old: Cells, new: Cells) -> list[int]:
+    """The columns whose cells (every role) differ."""
+    return [i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
 
 
 @dataclass(frozen=True)
@@ -177,7 +197,11 @@ class RowsTableModel(QAbstractTableModel):
         return row.id
 
     def set_rows(self, new: Sequence) -> None:
-        if not sync_rows(self, QModelIndex(), self._rows, new, self.key, last_column=len(self.columns) - 1):
+        def columns(old, row) -> list[int]:
+            return changed_columns(self._cells.get(old, self.cells), self._cells.get(row, self.cells))
+
+        if not sync_rows(self, QModelIndex(), self._rows, new, self.key, last_column=len(self.columns) - 1,
+                         columns=columns):
             self.beginResetModel()
             self._rows = list(new)
             self.endResetModel()

@@ -13,7 +13,15 @@ from PySide6.QtGui import QFont
 from copier_gui.core.view import MasterPositionRow, SlaveCopyRow
 from copier_gui.ui import format as fmt
 from copier_gui.ui import palette
-from copier_gui.ui.models.base import LEFT, RIGHT, CellCache, Index, fill_roles, sync_rows
+from copier_gui.ui.models.base import (
+    LEFT,
+    RIGHT,
+    CellCache,
+    Index,
+    changed_columns,
+    fill_roles,
+    sync_rows,
+)
 
 # Column order; titles carry the units so the cells can be bare numbers.
 HEADERS = ("Position / slave", "Symbol", "Side", "Volume", "Open price", "SL", "TP", "Slippage",
@@ -92,9 +100,12 @@ class PositionsModel(QAbstractItemModel):
         def assign(i: int, node: _Node) -> None:
             self._nodes[i].head = node.head
 
+        def head_columns(old: _Node, node: _Node) -> list[int]:
+            return changed_columns(self._cells.get(old.head, self._build), self._cells.get(node.head, self._build))
+
         last = len(HEADERS) - 1
         if not sync_rows(self, QModelIndex(), self._nodes, new, lambda n: n.ticket,
-                         same=lambda a, b: a.head == b.head, assign=assign, last_column=last):
+                         same=lambda a, b: a.head == b.head, assign=assign, last_column=last, columns=head_columns):
             self.beginResetModel()
             self._nodes = new
             self.endResetModel()
@@ -104,7 +115,14 @@ class PositionsModel(QAbstractItemModel):
             if node is fresh:  # just inserted, children and all
                 continue
             parent = self.index(i, 0)
-            if not sync_rows(self, parent, node.children, fresh.children, lambda c: c.slave, last_column=last):
+            digits = node.head.digits
+
+            def child_columns(old: SlaveCopyRow, child: SlaveCopyRow, digits=digits) -> list[int]:
+                return changed_columns(self._cells.get(old, self._build, digits),
+                                       self._cells.get(child, self._build, digits))
+
+            if not sync_rows(self, parent, node.children, fresh.children, lambda c: c.slave, last_column=last,
+                             columns=child_columns):
                 if node.children:
                     self.beginRemoveRows(parent, 0, len(node.children) - 1)
                     node.children.clear()
