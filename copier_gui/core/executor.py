@@ -64,7 +64,7 @@ class Notice:
 # by then the maximum delay usually turns the retry into a final, journaled refusal.
 ENTRY_RETRY_S = 15.0
 # A trailing stop at the master can move many times a second. Brokers answer a burst of modifies
-# with 10024 (too many requests) and some prop firms flag it, so one slave position gets at most one
+# with "too many requests" and some prop firms flag it, so one slave position gets at most one
 # modify per this interval; a later pass sends the latest target, so the final stops still match.
 MODIFY_INTERVAL_S = 0.2
 
@@ -171,7 +171,8 @@ class SlaveExecutor:
         text = f"failed: {label or what}: {report.message}"
         # An entry's failure is why a trade was missed if no later try fills it; ``drift`` values it.
         self.journal.record("result", text, account=self.slave_id, copy_id=copy_id, master_ticket=master_ticket,
-                            status=report.status.value, retcode=report.retcode, **({"drift": drift} if drift else {}))
+                            status=report.status.value, retcode=report.retcode, **_reason(report),
+                            **({"drift": drift} if drift else {}))
         _raise_for_account_state(report)
         key = (master_ticket, what)
         if self.failed.get(key, (None,))[0] != text:
@@ -193,7 +194,7 @@ class SlaveExecutor:
 
     def _result(self, copy_id: str, report: ExecutionReport) -> None:
         self.journal.record("result", f"{report.status.value}: {report.message}", account=self.slave_id,
-                            copy_id=copy_id, status=report.status.value, retcode=report.retcode,
+                            copy_id=copy_id, status=report.status.value, retcode=report.retcode, **_reason(report),
                             volume=report.volume, price=report.price, order=report.order, deal=report.deal,
                             broker_ms=round(report.broker_latency_s * 1000, 3), **report.extra)
 
@@ -344,10 +345,9 @@ class SlaveExecutor:
                 self.journal.record("correction", f"partial fill {report.volume:g} of {request.volume:g}; "
                                     f"{remaining:g} left ({tol.partial_fill.value})", account=self.slave_id,
                                     copy_id=cid)
-                # With RETURN filling the broker keeps the rest working itself; topping up as well
-                # would buy it twice.
+                # When the broker keeps the rest working itself, topping up as well would buy it twice.
                 if (tol.partial_fill is PartialFillPolicy.TOP_UP and remaining >= spec.volume_min - 1e-9
-                        and report.extra.get("filling") != "return"):
+                        and not report.rest_working):
                     step = OpenStep(d, remaining, top_up=True)
                     cid = tags.copy_id(ctx.master_account, d.master_ticket, self.slave_id, _entry_leg(step))
                     continue
@@ -363,12 +363,12 @@ class SlaveExecutor:
         if report.status.ok:
             self.copybook.settle(intent, request.side.sign * report.volume)
             rest = round(request.volume - report.volume, 8)
-            if report.status is Status.PARTIAL and report.extra.get("filling") == "return" and rest > 1e-9:
+            if report.status is Status.PARTIAL and report.rest_working and rest > 1e-9:
                 # The broker keeps the rest working and fills it later under the same tag: that fill
                 # is this share's too, and the next passes settle it when the broker's net shows it.
                 self.copybook.intend(self.slave_id, request.symbol, master_ticket, request.side.sign * rest,
                                      f"{cid}:rest", self.clock.time())
-        elif report.status is not Status.UNREACHABLE or not report.extra.get("sent", True):
+        elif report.status is not Status.UNREACHABLE or not report.sent:
             self.copybook.settle(intent, 0.0)
         # Unreachable after sending: the outcome is unknown; the next pass settles it from the broker.
         return report
@@ -409,7 +409,7 @@ class SlaveExecutor:
 
     def _deviation_text(self, d: DesiredPosition, spec: SymbolSpec, report: ExecutionReport, attempts: int) -> str:
         price = report.ask if d.side is Side.BUY else report.bid
-        if report.extra.get("sent", True):
+        if report.sent:
             return (f"skipped: requoted {attempts + 1} times by {self.broker} ({report.message}); "
                     f"tolerances.requote_retries is {self.rules.tolerances.requote_retries}")
         if price and d.master_price:
@@ -630,15 +630,19 @@ def _raise_for_account_state(report: ExecutionReport) -> None:
         raise Throttled(report.message)
 
 
+def _reason(report: ExecutionReport) -> dict:
+    """The platform-neutral reason beside the broker's own code, for journals read across platforms."""
+    return {"reason": report.reason.value} if report.reason is not None else {}
+
+
 def _master_ticket(step: OpenStep | NetStep) -> int:
     return step.desired.master_ticket if isinstance(step, OpenStep) else step.master_ticket
 
 
 def _sent_stops(report: ExecutionReport, asked: tuple[float, float]) -> tuple[float, float]:
     """The SL/TP the connector sent (after fitting them to the broker's distances), when it says."""
-    sent = report.extra.get("request")
-    if isinstance(sent, dict) and "sl" in sent and "tp" in sent:
-        return float(sent["sl"]), float(sent["tp"])
+    if report.sent_sl is not None and report.sent_tp is not None:
+        return report.sent_sl, report.sent_tp
     return asked
 
 
@@ -651,9 +655,8 @@ def _limit_points(limit: PriceLimit, report: ExecutionReport, spec: SymbolSpec, 
     spread it saw, else at the spread the slave's symbol last showed; None without a master price."""
     if not master_price:
         return None
-    applied = report.extra.get("deviation_limit_points")
-    if isinstance(applied, int | float):
-        return float(applied)
+    if report.deviation_limit_points is not None:
+        return report.deviation_limit_points
     spread = (spec.ask - spec.bid) / spec.point if spec.point > 0 and spec.ask > spec.bid > 0 else 0.0
     return round(limit.points_at(spread), 2)
 
@@ -666,6 +669,4 @@ def _limits_applied(limits: tuple[float | None, float] | None, max_delay_ms: flo
 def _quote(report: ExecutionReport) -> float:
     """The slave's own price when the request went: the price the connector put in the request
     (read from a fresh quote just before sending), else the fill itself."""
-    request = report.extra.get("request")
-    price = request.get("price", 0.0) if isinstance(request, dict) else 0.0
-    return float(price) if price else report.price
+    return report.quote or report.price

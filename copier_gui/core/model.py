@@ -58,6 +58,15 @@ class Execution(Enum):
         return self in (Execution.REQUEST, Execution.INSTANT)
 
 
+class VolumeUnit(Enum):
+    """What a symbol's volumes count. MetaTrader counts lots, each ``contract_size`` units of the base
+    asset; cTrader counts the units themselves. Sizing goes through units of the base asset, so a
+    master in lots and a slave in units hold the same exposure."""
+
+    LOTS = "lots"
+    UNITS = "units"
+
+
 class TradeMode(Enum):
     DISABLED = "disabled"
     LONG_ONLY = "long_only"
@@ -91,6 +100,29 @@ class SymbolSpec:
     ask: float = 0.0
     pending_kinds: frozenset[PendingKind] = frozenset(PendingKind)
     expiry_specified: bool = True  # the broker accepts an order expiring at a given time
+    # What volume, volume_min, volume_step and volume_max count. ``contract_size`` is always the
+    # units of the base asset in one lot, and ``tick_value`` the money one tick makes on one volume
+    # unit of this symbol (a lot, or a unit).
+    volume_unit: VolumeUnit = VolumeUnit.LOTS
+
+    @property
+    def base_per_volume(self) -> float:
+        """Units of the base asset in one volume unit of this symbol: a lot's contract, or one."""
+        if self.volume_unit is VolumeUnit.UNITS:
+            return 1.0
+        return self.contract_size
+
+    def to_lots(self, volume: float) -> float:
+        """A volume of this symbol in lots, the unit traders and the copy rules speak in."""
+        if self.volume_unit is VolumeUnit.LOTS or self.contract_size <= 0:
+            return volume
+        return volume / self.contract_size
+
+    def from_lots(self, lots: float) -> float:
+        """Lots (a copy rule's ``lots``, ``min_lot``, ``max_lot``) as a volume of this symbol."""
+        if self.volume_unit is VolumeUnit.LOTS or self.contract_size <= 0:
+            return lots
+        return lots * self.contract_size
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,9 +327,39 @@ class Status(Enum):
         return self in (Status.FILLED, Status.PARTIAL, Status.PLACED)
 
 
+class Reason(Enum):
+    """Why a request ended as it did, finer than its Status and the same on every platform: each
+    connector maps its broker's codes here, and journals and listeners read it without knowing them.
+    A fill or an accepted order has no reason, except a change the broker already held."""
+
+    NO_CHANGES = "no_changes"  # PLACED: what was asked is already in place
+    REQUOTE = "requote"  # REQUOTED: the broker offers another price
+    PRICE_CHANGED = "price_changed"  # REQUOTED: the price moved while the request travelled
+    NO_QUOTE = "no_quote"  # REQUOTED: no price to execute at
+    INVALID_VOLUME = "invalid_volume"  # off the volume step, under the minimum, over the maximum
+    INVALID_PRICE = "invalid_price"
+    INVALID_STOPS = "invalid_stops"  # SL or TP too close to the price or on its wrong side
+    INVALID_EXPIRATION = "invalid_expiration"
+    INVALID_REQUEST = "invalid_request"
+    UNSUPPORTED = "unsupported"  # a filling mode or order type the symbol does not take
+    MARKET_CLOSED = "market_closed"
+    TRADE_RESTRICTED = "trade_restricted"  # the symbol is disabled, close-only, long-only or short-only
+    NO_MONEY = "no_money"
+    LIMIT_REACHED = "limit_reached"  # the account's limit on positions, orders or volume
+    NOT_FOUND = "not_found"  # the position or order is gone or changed meanwhile
+    BUSY = "busy"  # the broker is still at an earlier request, or the level is frozen near the price
+    ACCOUNT_RULE = "account_rule"  # the account forbids it (FIFO, no hedging, real accounts only)
+    REFUSED = "refused"  # the broker said no and no more
+    THROTTLED = "throttled"  # THROTTLED: too many requests
+    TRADING_DISABLED = "trading_disabled"  # DISABLED: trading is off at the account or the terminal
+    NO_CONNECTION = "no_connection"  # UNREACHABLE: the platform or its server did not answer
+
+
 @dataclass(frozen=True, slots=True)
 class ExecutionReport:
-    """What came back for one request. ``retcode`` keeps the platform's own code."""
+    """What came back for one request. The core reads ``status`` (and ``reason``, ``sent`` and
+    ``rest_working``); ``retcode`` and ``message`` keep the broker's own code and words for the
+    journal, ``extra`` what else the connector wants journaled."""
 
     status: Status
     retcode: int
@@ -311,6 +373,20 @@ class ExecutionReport:
     sent_at: float = 0.0
     received_at: float = 0.0
     extra: dict = field(default_factory=dict)
+    reason: Reason | None = None
+    # False when the connector answered without sending (a check of its own refused the request):
+    # an unreachable report with ``sent`` true may still have reached the broker.
+    sent: bool = True
+    # A partial fill whose rest the broker keeps working (it fills later under the same tag), rather
+    # than cancelling it: topping up as well would buy that rest twice.
+    rest_working: bool = False
+    # What went to the broker after the connector fitted the request: the stops (None where the
+    # request sets none, a close or a cancel), the price of its fresh quote for a market deal, and
+    # the copier's price limit in points of the symbol as applied at that quote's spread.
+    sent_sl: float | None = None
+    sent_tp: float | None = None
+    quote: float = 0.0
+    deviation_limit_points: float | None = None
 
     @property
     def broker_latency_s(self) -> float:

@@ -7,9 +7,9 @@ implements it; the core never asks which one it has. What an adapter can do is d
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from copier_gui.core.capabilities import Capabilities
 from copier_gui.core.model import (
     AccountState,
     CancelPending,
@@ -24,15 +24,7 @@ from copier_gui.core.model import (
     SymbolSpec,
 )
 
-
-@dataclass(frozen=True, slots=True)
-class Capabilities:
-    platform: str
-    hedging: bool
-    pending_orders: bool = True
-    stop_limit_orders: bool = True
-    close_by: bool = False
-    max_comment_length: int = 27
+__all__ = ["Capabilities", "Connector", "ConnectorError"]
 
 
 class ConnectorError(Exception):
@@ -51,7 +43,8 @@ class Connector(Protocol):
     account_id: str
 
     @property
-    def capabilities(self) -> Capabilities: ...
+    def capabilities(self) -> Capabilities:
+        """What the account can do; known for certain once ``connect()`` returned."""
 
     async def connect(self) -> AccountState:
         """Open the session; raises ConnectorError with a trader-readable message."""

@@ -54,6 +54,7 @@ from copier_gui.replay.virtual_loop import run_virtual
 from copier_gui.runtime import Connection
 from copier_gui.settings import AccountSettings, Settings
 from copier_gui.sim import PROFILES, Faults, Latency, Market, new_terminal
+from copier_gui.sim import constants as _mt5
 from copier_gui.sim.faults import NO_FAULTS
 
 __all__ = ["Replay", "play", "report_bytes", "run_scenario", "run_scenario_file"]
@@ -233,9 +234,9 @@ async def _play(run: _Run) -> None:
         elif isinstance(fault, RejectFault):
             schedule(fault.at, lambda s=sim, f=fault: s.force_retcodes(*[f.retcode] * f.count))
         elif isinstance(fault, PartialFillFault):
-            schedule(fault.at, lambda s=sim, f=fault: s.force_retcodes(*[10010] * f.count))
+            schedule(fault.at, lambda s=sim, f=fault: s.force_retcodes(*[_mt5.TRADE_RETCODE_DONE_PARTIAL] * f.count))
         elif isinstance(fault, RequoteFault):
-            schedule(fault.at, lambda s=sim, f=fault: s.force_retcodes(*[10004] * f.count))
+            schedule(fault.at, lambda s=sim, f=fault: s.force_retcodes(*[_mt5.TRADE_RETCODE_REQUOTE] * f.count))
         elif isinstance(fault, LatencyFault):
             schedule(fault.at, lambda f=fault: latency(f))
     for seconds in sorted(scenario.checkpoints):

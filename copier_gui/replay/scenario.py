@@ -408,10 +408,10 @@ class RejectFault(_Fault):
     def _a_rejection(cls, value: int) -> int:
         if value in INJECTABLE_REJECTIONS:
             return value
-        if value in (10008, 10009):
+        if value in (_mt5.TRADE_RETCODE_PLACED, _mt5.TRADE_RETCODE_DONE):
             raise ValueError(f"{value} is a success, not a rejection")
-        if value == 10010:
-            raise ValueError("10010 fills part of the request: use a partial_fill fault")
+        if value == _mt5.TRADE_RETCODE_DONE_PARTIAL:
+            raise ValueError(f"{value} fills part of the request: use a partial_fill fault")
         raise ValueError(
             f"{value} is not in the trade server's return code table "
             f"(codes {min(REJECTION_COMMENTS)} to {max(REJECTION_COMMENTS)}, without 10005 and 10037)"

@@ -25,9 +25,12 @@ from copier_gui.replay.scenario import (
     PythonApiOffAction,
     PythonApiOnAction,
 )
+from copier_gui.sim import constants as _mt5
 
-PENDING_TYPES = {"buy_limit": 2, "sell_limit": 3, "buy_stop": 4, "sell_stop": 5}
-_DONE = (10008, 10009, 10010)
+# The simulated terminal's own codes: the master trades through it as a trader's script would.
+PENDING_TYPES = {"buy_limit": _mt5.ORDER_TYPE_BUY_LIMIT, "sell_limit": _mt5.ORDER_TYPE_SELL_LIMIT,
+                 "buy_stop": _mt5.ORDER_TYPE_BUY_STOP, "sell_stop": _mt5.ORDER_TYPE_SELL_STOP}
+_DONE = (_mt5.TRADE_RETCODE_PLACED, _mt5.TRADE_RETCODE_DONE, _mt5.TRADE_RETCODE_DONE_PARTIAL)
 
 # What each terminal action does, and how the report says it.
 TERMINAL_LEVERS: dict[type, tuple[Callable[[object], None], str]] = {

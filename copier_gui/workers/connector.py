@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from copier_gui.clock import SYSTEM_CLOCK, Clock
-from copier_gui.connectors.mt5.translate import COMMENT_LIMIT
+from copier_gui.connectors.mt5.capabilities import UNCONNECTED
 from copier_gui.core.model import (
     AccountState,
     CancelPending,
@@ -30,6 +30,7 @@ from copier_gui.core.model import (
     PendingOrder,
     PlacePending,
     Position,
+    Reason,
     Snapshot,
     Status,
     SymbolSpec,
@@ -147,7 +148,8 @@ class WorkerConnector:
         self._max_in_flight = max_in_flight
         self._restart_backoff_s = restart_backoff_s
         self._stable_after_s = stable_after_s
-        self._capabilities = Capabilities(platform="mt5", hedging=False, max_comment_length=COMMENT_LIMIT)
+        # The worker's connector reports the account's own at connect.
+        self._capabilities = UNCONNECTED
         self._link: _Link | None = None
         self._generations = itertools.count(1)
         self._ids = itertools.count(1)
@@ -271,7 +273,8 @@ class WorkerConnector:
 
         def unreachable(message: str, code: int, **extra) -> ExecutionReport:
             return ExecutionReport(Status.UNREACHABLE, code, message, sent_at=sent_at,
-                                   received_at=self._clock.time(), extra=extra)
+                                   received_at=self._clock.time(), extra=extra, reason=Reason.NO_CONNECTION,
+                                   sent=extra.get("sent", True))
 
         try:
             link = self._alive()

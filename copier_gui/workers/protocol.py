@@ -10,6 +10,7 @@ import json
 import math
 import typing
 from enum import Enum
+from types import UnionType
 from typing import Any
 
 from copier_gui.core.model import (
@@ -180,6 +181,17 @@ def _convert(hint: Any, value: Any, name: str) -> Any:
         except ValueError:
             raise ProtocolError(f"{name}: {value!r} is not a {hint.__name__}") from None
     origin = typing.get_origin(hint)
+    if origin in (typing.Union, UnionType):
+        # Only optional values travel: ``X | None``.
+        (inner,) = [a for a in typing.get_args(hint) if a is not type(None)]
+        return None if value is None else _convert(inner, value, name)
+    if dataclasses.is_dataclass(hint):
+        return dataclass_from_wire(hint, value)
+    if origin is tuple:
+        inner, *rest = typing.get_args(hint)
+        if rest != [Ellipsis] or not isinstance(value, list):
+            raise ProtocolError(f"{name} must be a list")
+        return tuple(_convert(inner, v, name) for v in value)
     if origin is frozenset:
         (inner,) = typing.get_args(hint)
         if not isinstance(value, list):
@@ -197,6 +209,10 @@ def _to_wire_value(value: Any) -> Any:
         return value.value
     if isinstance(value, frozenset):
         return sorted(_to_wire_value(v) for v in value)
+    if isinstance(value, tuple):
+        return [_to_wire_value(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclass_to_wire(value)
     return value
 
 

@@ -13,10 +13,9 @@ from dataclasses import replace
 
 from copier_gui.clock import Clock
 from copier_gui.connectors.mt5 import retcodes
+from copier_gui.connectors.mt5.capabilities import UNCONNECTED, account_capabilities
 from copier_gui.connectors.mt5.invoker import Invoker
 from copier_gui.connectors.mt5.translate import (
-    ACCOUNT_MARGIN_MODE_RETAIL_HEDGING,
-    COMMENT_LIMIT,
     DEAL_TYPE_BUY,
     DEAL_TYPE_SELL,
     ORDER_FILLING_RETURN,
@@ -57,6 +56,7 @@ from copier_gui.core.model import (
     OpenPosition,
     PlacePending,
     Position,
+    Reason,
     Side,
     Snapshot,
     Status,
@@ -137,7 +137,7 @@ class MT5Connector:
         self._path = path
         self._password_provider = password_provider
         self._keep_magic = _magic_predicate(magic_filter)
-        self._hedging = False
+        self._capabilities = UNCONNECTED
         self._deal_cache: dict[int, tuple[tuple, tuple[DealShare, ...]]] = {}
         self._company = "the broker"
         self._terminal = f"'{account_id}'"
@@ -155,9 +155,7 @@ class MT5Connector:
 
     @property
     def capabilities(self) -> Capabilities:
-        # Close-by exists in MetaTrader 5, but the port has no request for it yet.
-        return Capabilities(platform="mt5", hedging=self._hedging, pending_orders=True,
-                            stop_limit_orders=True, close_by=False, max_comment_length=COMMENT_LIMIT)
+        return self._capabilities
 
     # ------------------------------------------------------------------ session
     async def connect(self) -> AccountState:
@@ -244,7 +242,7 @@ class MT5Connector:
         return to_account_state(account, terminal)
 
     def _remember(self, account, terminal) -> None:
-        self._hedging = account.margin_mode == ACCOUNT_MARGIN_MODE_RETAIL_HEDGING
+        self._capabilities = account_capabilities(account)
         self._company = account.company or "the broker"
         self._terminal = f"'{terminal.name}' (account {account.login})"
 
@@ -265,7 +263,7 @@ class MT5Connector:
         now = self._clock.time()
         orders = self._read(self._api.orders_get, what="working orders")
         keep = self._keep_magic
-        if self._hedging:
+        if self._capabilities.hedging:
             converted = tuple(to_position(p) for p in positions if keep is None or keep(p.magic))
         else:
             converted = tuple(self._with_deals(to_position(p), int(p.time_update_msc)) for p in positions
@@ -553,13 +551,14 @@ class MT5Connector:
             # The same Status the broker's own answer would get: "no quote" may pass on a retry.
             status = retcodes.status_for(refusal.retcode, deal=deal)
             return ExecutionReport(status, refusal.retcode, message, bid=refusal.bid, ask=refusal.ask,
-                                   sent_at=now, received_at=now, extra={"sent": False})
+                                   sent_at=now, received_at=now, extra={"sent": False},
+                                   reason=retcodes.reason_for(refusal.retcode), sent=False)
         except _Unreachable as lost:
             now = self._clock.time()
             message = f"not sent: {lost.message}"
             log.warning("%s: %s", self.account_id, message)
             return ExecutionReport(Status.UNREACHABLE, lost.code, message, sent_at=now, received_at=now,
-                                   extra={"sent": False})
+                                   extra={"sent": False}, reason=Reason.NO_CONNECTION, sent=False)
         extra["sent"] = True
         extra["request"] = order
         self._deal_cache.clear()
@@ -573,13 +572,14 @@ class MT5Connector:
                        "broker; the next snapshot shows whether it did")
             log.warning("%s: %s", self.account_id, message)
             return ExecutionReport(Status.UNREACHABLE, _IPC_CALL_FAILED, message, sent_at=sent_at,
-                                   received_at=received_at, extra=extra)
+                                   received_at=received_at, extra=extra, reason=Reason.NO_CONNECTION)
         received_at = self._clock.time()
         if result is None:
             code, text = self._last_error()
             status, message = retcodes.call_failure(code, text, terminal=self._terminal)
             log.warning("%s: %s", self.account_id, message)
-            return ExecutionReport(status, code, message, sent_at=sent_at, received_at=received_at, extra=extra)
+            return ExecutionReport(status, code, message, sent_at=sent_at, received_at=received_at, extra=extra,
+                                   reason=retcodes.call_failure_reason(code))
         report = self._report(order, result, deal=deal, extra=extra, sent_at=sent_at, received_at=received_at)
         if not report.status.ok:
             # The broker may have changed what it allows (stops level, filling, lot limits).
@@ -602,9 +602,17 @@ class MT5Connector:
             message = f"{message}; {extra['adjusted']}"
         if status is Status.PARTIAL:
             extra["requested_volume"] = order.get("volume", 0.0)
+        # A partly filled RETURN order keeps its rest working at the broker; FOK and IOC cancel it.
+        rest_working = status is Status.PARTIAL and order.get("type_filling") == ORDER_FILLING_RETURN
+        stops = (float(order["sl"]), float(order["tp"])) if "sl" in order and "tp" in order else (None, None)
+        applied = extra.get("deviation_limit_points")
         return ExecutionReport(status, retcode, message, volume=float(result.volume), price=float(result.price),
                                bid=float(result.bid), ask=float(result.ask), order=int(result.order),
-                               deal=int(result.deal), sent_at=sent_at, received_at=received_at, extra=extra)
+                               deal=int(result.deal), sent_at=sent_at, received_at=received_at, extra=extra,
+                               reason=retcodes.reason_for(retcode), rest_working=rest_working,
+                               sent_sl=stops[0], sent_tp=stops[1],
+                               quote=float(order.get("price", 0.0)) if order["action"] == TRADE_ACTION_DEAL else 0.0,
+                               deviation_limit_points=float(applied) if applied is not None else None)
 
     @staticmethod
     def _detail(status: Status, order: dict, result) -> str:

@@ -7,7 +7,7 @@ comment and code, and says what to do where there is something to do.
 
 from __future__ import annotations
 
-from copier_gui.core.model import Status
+from copier_gui.core.model import Reason, Status
 
 # Trade server retcodes (TRADE_RETCODE_* in the package; the values never changed between releases).
 REQUOTE = 10004
@@ -99,6 +99,30 @@ _EXPLANATIONS = {
 }
 
 
+# What each code means in the port's platform-neutral words (Reason); a success has none.
+_REASONS = {
+    10004: Reason.REQUOTE, 10006: Reason.REFUSED, 10007: Reason.REFUSED, 10011: Reason.BUSY,
+    10012: Reason.BUSY, 10013: Reason.INVALID_REQUEST, 10014: Reason.INVALID_VOLUME,
+    10015: Reason.INVALID_PRICE, 10016: Reason.INVALID_STOPS, 10017: Reason.TRADE_RESTRICTED,
+    10018: Reason.MARKET_CLOSED, 10019: Reason.NO_MONEY, 10020: Reason.PRICE_CHANGED, 10021: Reason.NO_QUOTE,
+    10022: Reason.INVALID_EXPIRATION, 10023: Reason.NOT_FOUND, 10024: Reason.THROTTLED,
+    10025: Reason.NO_CHANGES, 10026: Reason.TRADING_DISABLED, 10027: Reason.TRADING_DISABLED,
+    10028: Reason.BUSY, 10029: Reason.BUSY, 10030: Reason.UNSUPPORTED, 10031: Reason.NO_CONNECTION,
+    10032: Reason.ACCOUNT_RULE, 10033: Reason.LIMIT_REACHED, 10034: Reason.LIMIT_REACHED,
+    10035: Reason.UNSUPPORTED, 10036: Reason.NOT_FOUND, 10038: Reason.INVALID_VOLUME,
+    10039: Reason.BUSY, 10040: Reason.LIMIT_REACHED, 10041: Reason.REFUSED,
+    10042: Reason.TRADE_RESTRICTED, 10043: Reason.TRADE_RESTRICTED, 10044: Reason.TRADE_RESTRICTED,
+    10045: Reason.ACCOUNT_RULE, 10046: Reason.ACCOUNT_RULE,
+}
+
+
+def reason_for(retcode: int) -> Reason | None:
+    """The platform-neutral reason of an order_send result; None for a success."""
+    if retcode in (PLACED, DONE, DONE_PARTIAL):
+        return None
+    return _REASONS.get(retcode, Reason.REFUSED)
+
+
 def status_for(retcode: int, *, deal: bool) -> Status:
     """The Status of an order_send result; ``deal`` is True for market orders and closes."""
     if retcode == DONE:
@@ -156,6 +180,15 @@ def result_message(status: Status, retcode: int, comment: str, *, company: str, 
     verb = "requoted" if status is Status.REQUOTED else "rejected"
     explanation = _EXPLANATIONS.get(retcode)
     return f"{verb} by {company} {said}" + (f": {explanation}" if explanation else "")
+
+
+def call_failure_reason(code: int) -> Reason:
+    """The reason that goes with ``call_failure``'s status."""
+    if code == RES_AUTO_TRADING_DISABLED:
+        return Reason.TRADING_DISABLED
+    if code == RES_INVALID_PARAMS:
+        return Reason.INVALID_REQUEST
+    return Reason.NO_CONNECTION
 
 
 def call_failure(code: int, text: str, *, terminal: str) -> tuple[Status, str]:

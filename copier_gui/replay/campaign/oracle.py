@@ -29,7 +29,7 @@ from copier_gui.replay.campaign.reasons import (
     switched_off,
 )
 from copier_gui.replay.scenario import OpenAction, PartialCloseAction, PlacePendingAction, Scenario
-from copier_gui.sim.constants import ACCOUNT_MARGIN_MODE_RETAIL_NETTING as _NETTING
+from copier_gui.sim import constants as _mt5
 from copier_gui.sim.profiles import SymbolSpec
 
 # Violation kinds. The first six hold whatever the journal says; the others are differences
@@ -61,8 +61,10 @@ _CAUSES = {
     ORPHAN_ORDER: ("pending_cancelled", "pending_triggered"),
 }
 
-_BUY_ORDER_TYPES = {2: "buy_limit", 3: "sell_limit", 4: "buy_stop", 5: "sell_stop",
-                    6: "buy_stop_limit", 7: "sell_stop_limit"}
+_BUY_ORDER_TYPES = {_mt5.ORDER_TYPE_BUY_LIMIT: "buy_limit", _mt5.ORDER_TYPE_SELL_LIMIT: "sell_limit",
+                    _mt5.ORDER_TYPE_BUY_STOP: "buy_stop", _mt5.ORDER_TYPE_SELL_STOP: "sell_stop",
+                    _mt5.ORDER_TYPE_BUY_STOP_LIMIT: "buy_stop_limit",
+                    _mt5.ORDER_TYPE_SELL_STOP_LIMIT: "sell_stop_limit"}
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ def _is_netting(scenario: Scenario, account_id: str) -> bool:
     account = scenario.account(account_id)
     if account.margin_mode is not None:
         return account.margin_mode == "netting"
-    return expected.PROFILES[scenario.profile_of(account_id)].margin_mode == _NETTING
+    return expected.PROFILES[scenario.profile_of(account_id)].margin_mode == _mt5.ACCOUNT_MARGIN_MODE_RETAIL_NETTING
 
 
 class _Judge:

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from copier_gui import secrets
 from copier_gui.bridge import pairing
+from copier_gui.connectors.mt5.capabilities import account_capabilities
 from copier_gui.connectors.mt5.discovery import TERMINAL_EXE, DiscoveredTerminal
 from copier_gui.sim import PROFILES
 from copier_gui.ui.wizard.common import WizardHost, error_label, show_error
@@ -118,7 +119,7 @@ class TerminalPanel(QWidget):
         self.profiles.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.profiles.setResizeMode(QListWidget.ResizeMode.Adjust)
         for name, profile in sorted(PROFILES.items()):
-            mode = "hedging" if profile.margin_mode == 2 else "netting"
+            mode = account_capabilities(profile).position_model.value
             sample = ", ".join(s.name for s in profile.symbols[:2])
             item = QListWidgetItem(f"{profile.company}\n    server {profile.server} · {profile.currency} "
                                    f"account · {mode} · symbols like {sample}")

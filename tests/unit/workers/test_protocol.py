@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from copier_gui.core.capabilities import EventDelivery, OrderType, PositionModel, TagField
 from copier_gui.core.model import (
     AccountState,
     CancelPending,
@@ -20,10 +21,12 @@ from copier_gui.core.model import (
     PendingOrder,
     PlacePending,
     Position,
+    Reason,
     Side,
     Status,
     SymbolSpec,
     TradeMode,
+    VolumeUnit,
 )
 from copier_gui.core.ports import Capabilities
 from copier_gui.workers import protocol
@@ -146,8 +149,24 @@ def test_a_request_with_a_wrong_field_type_is_refused():
 def test_symbols_accounts_and_capabilities_round_trip():
     assert protocol.spec_from_wire(json.loads(json.dumps(protocol.dataclass_to_wire(SPEC)))) == SPEC
     assert protocol.account_from_wire(json.loads(json.dumps(protocol.dataclass_to_wire(ACCOUNT)))) == ACCOUNT
-    caps = Capabilities(platform="mt5", hedging=True, max_comment_length=27)
-    assert protocol.capabilities_from_wire(protocol.dataclass_to_wire(caps)) == caps
+    caps = Capabilities(platform="ctrader", position_model=PositionModel.NETTING,
+                        order_types=frozenset({OrderType.MARKET, OrderType.LIMIT}), fillings=frozenset({Filling.IOC}),
+                        volume_unit=VolumeUnit.UNITS, tag_fields=(TagField("label", 100), TagField("comment", 512)),
+                        events=EventDelivery.PUSHED)
+    back = protocol.capabilities_from_wire(json.loads(json.dumps(protocol.dataclass_to_wire(caps))))
+    assert back == caps and back.max_comment_length == 512 and not back.hedging
+    with pytest.raises(ProtocolError, match="tag_fields"):
+        protocol.capabilities_from_wire({**protocol.dataclass_to_wire(caps), "tag_fields": "label"})
+
+
+def test_a_reports_neutral_reason_and_what_was_sent_travel():
+    report = ExecutionReport(Status.PARTIAL, 10010, "partly filled", 0.05, 1.1, reason=None, sent=True,
+                             rest_working=True, sent_sl=1.0, sent_tp=1.2, quote=1.1, deviation_limit_points=12.5)
+    rejected = ExecutionReport(Status.REJECTED, 10018, "market closed", reason=Reason.MARKET_CLOSED, sent=False)
+    for r in (report, rejected):
+        assert protocol.report_from_wire(json.loads(json.dumps(protocol.report_to_wire(r)))) == r
+    with pytest.raises(ProtocolError, match="reason"):
+        protocol.report_from_wire({**protocol.report_to_wire(rejected), "reason": "closed for lunch"})
 
 
 def test_reports_round_trip_and_odd_extras_still_travel():

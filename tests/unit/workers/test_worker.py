@@ -64,7 +64,7 @@ def test_connect_pushes_a_full_snapshot_before_the_reply():
         reply = h.call("connect")
         assert reply["ok"], reply.body
         assert reply["result"]["account"]["login"] == 11
-        assert reply["result"]["capabilities"]["hedging"] is True
+        assert reply["result"]["capabilities"]["position_model"] == "hedging"
         kinds = [m.kind for m in h.messages]
         first_push = next(m for m in h.messages if m.kind == "snapshot")
         assert first_push["base"] is None and kinds.index("snapshot") < kinds.index("reply")

@@ -7,7 +7,15 @@ import logging
 import pytest
 
 from copier_gui.connectors.mt5 import InlineInvoker, MT5Connector
-from copier_gui.core.model import AccountState, ClosePosition, OpenPosition, Side
+from copier_gui.core.capabilities import EventDelivery, OrderType, PositionModel
+from copier_gui.core.model import (
+    AccountState,
+    ClosePosition,
+    Filling,
+    OpenPosition,
+    Side,
+    VolumeUnit,
+)
 from copier_gui.core.ports import Connector, ConnectorError
 from copier_gui.sim import new_terminal
 from tests.unit.connectors.mt5.brokers import COMPANY
@@ -77,9 +85,13 @@ async def test_bare_connect_initializes_and_returns_the_account(fresh_terminal, 
     assert state.leverage == 500
     assert state.hedging is True
     assert state.trade_allowed is True
-    assert connector.capabilities.platform == "mt5"
-    assert connector.capabilities.hedging is True
-    assert connector.capabilities.max_comment_length == 27
+    caps = connector.capabilities
+    assert caps.platform == "mt5"
+    assert caps.hedging is True and caps.position_model is PositionModel.HEDGING
+    assert caps.max_comment_length == 27
+    assert [(f.name, f.numeric) for f in caps.tag_fields] == [("magic", True), ("comment", False)]
+    assert caps.order_types == frozenset(OrderType) and caps.fillings == frozenset(Filling)
+    assert (caps.volume_unit, caps.events) == (VolumeUnit.LOTS, EventDelivery.POLLED)
 
 
 async def test_connect_passes_path_login_password_and_server(fresh_terminal, weekday_clock):
@@ -106,6 +118,7 @@ async def test_a_netting_account_is_not_hedging(make_terminal, weekday_clock):
     assert state.hedging is False
     assert state.currency == "JPY"
     assert connector.capabilities.hedging is False
+    assert connector.capabilities.position_model is PositionModel.NETTING
 
 
 async def test_terminal_not_found(fresh_terminal, weekday_clock):

@@ -19,6 +19,7 @@ from copier_gui.core.model import (
     OpenPosition,
     PendingKind,
     PlacePending,
+    Reason,
     Side,
     Status,
 )
@@ -74,6 +75,36 @@ async def test_forced_retcodes(connected, retcode, status, message):
     assert terminal.positions_get() == ()
 
 
+@pytest.mark.parametrize(("retcode", "reason"), [
+    (10004, Reason.REQUOTE), (10020, Reason.PRICE_CHANGED), (10021, Reason.NO_QUOTE),
+    (10006, Reason.REFUSED), (10014, Reason.INVALID_VOLUME), (10016, Reason.INVALID_STOPS),
+    (10018, Reason.MARKET_CLOSED), (10019, Reason.NO_MONEY), (10024, Reason.THROTTLED),
+    (10026, Reason.TRADING_DISABLED), (10027, Reason.TRADING_DISABLED), (10029, Reason.BUSY),
+    (10030, Reason.UNSUPPORTED), (10031, Reason.NO_CONNECTION), (10045, Reason.ACCOUNT_RULE),
+    (10099, Reason.REFUSED), (10008, None),
+])
+async def test_each_retcode_comes_with_its_platform_neutral_reason(connected, retcode, reason):
+    connector, terminal = await connected("meridian_ecn")
+    terminal.sim.force_retcodes(retcode)
+    report = await connector.open(buy())
+    # The core reads the reason; the broker's own code stays beside it for the journal.
+    assert (report.reason, report.retcode, report.sent) == (reason, retcode, True)
+
+
+async def test_a_change_already_in_place_is_done_with_no_changes_as_its_reason(connected):
+    connector, terminal = await connected("meridian_ecn")
+    opened = await connector.open(buy())
+    terminal.sim.force_retcodes(10025)
+    report = await connector.modify(ModifyStops(opened.order, "EURUSD", 0.0, 0.0))
+    assert (report.status, report.reason) == (Status.PLACED, Reason.NO_CHANGES)
+
+
+async def test_a_request_refused_before_sending_says_it_was_not_sent(connected):
+    connector, _ = await connected("meridian_ecn")
+    report = await connector.open(buy(volume=0.015))  # off the 0.01 lot step
+    assert (report.status, report.reason, report.sent) == (Status.REJECTED, Reason.INVALID_VOLUME, False)
+
+
 async def test_requote_carries_the_new_prices(connected):
     connector, terminal = await connected("harbor_fx")
     tick = terminal.symbol_info_tick("EURUSD.m")
@@ -95,6 +126,8 @@ async def test_partial_fill(connected, profile, symbol, fate):
     assert 0 < report.volume < 1.0
     assert report.extra["requested_volume"] == 1.0
     assert fate in report.message
+    # Whether the broker keeps the rest working is a typed fact, not the filling mode's name.
+    assert report.rest_working is (fate == "stay working at the broker")
     assert f"{report.volume:.10g} of 1 lots of {symbol}" in report.message
     snapshot = await connector.snapshot()
     assert [p.volume for p in snapshot.positions] == [report.volume]

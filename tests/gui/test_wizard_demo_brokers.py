@@ -1,0 +1,22 @@
+"""The wizard's list of demo brokers says whether each account hedges or nets, as its capabilities do."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from copier_gui.sim import PROFILES
+from copier_gui.sim import constants as mt5
+from copier_gui.ui.wizard.terminal_page import TerminalPanel
+
+
+def test_each_demo_broker_shows_hedging_or_netting(qtbot):
+    panel = TerminalPanel(lambda: [])
+    qtbot.addWidget(panel)
+    shown = {panel.profiles.item(i).data(Qt.ItemDataRole.UserRole): panel.profiles.item(i).text()
+             for i in range(panel.profiles.count())}
+    assert set(shown) == set(PROFILES)
+    for name, profile in PROFILES.items():
+        mode = "hedging" if profile.margin_mode == mt5.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING else "netting"
+        assert f"· {mode} ·" in shown[name], shown[name]
+    assert any("· netting ·" in text for text in shown.values())
+    assert any("· hedging ·" in text for text in shown.values())
