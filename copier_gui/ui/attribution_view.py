@@ -157,7 +157,9 @@ class WaterfallPlot(pg.PlotWidget):
         item.addItem(self.bars)
         self.labels: list[_Amount] = []  # one per row shown, in row order
         self._spare: list[_Amount] = []  # hidden, kept for when rows come back
-        self.setMinimumHeight(120)
+        # As tall as the two rows (ideal and actual P&L) of a first round, before any trade: a
+        # new height lays the whole view out again and repaints both plots (~25 ms).
+        self._fit(2)
         self.setMouseTracking(True)
         self.scene().sigMouseMoved.connect(self._hover)
 
@@ -204,10 +206,13 @@ class WaterfallPlot(pg.PlotWidget):
         if self._rows != len(steps):
             self._rows = len(steps)
             item.setYRange(-0.6, len(steps) - 0.4, padding=0)
-            # Never taller than its rows need, so bars keep one thickness and a tall window gives the
-            # line the rest; in a short one the two share the height, down to rows still readable.
-            self.setMinimumHeight(self.MIN_ROW_PX * len(steps) + 30)
-            self.setMaximumHeight(self.ROW_PX * len(steps) + 34)
+            self._fit(len(steps))
+
+    def _fit(self, rows: int) -> None:
+        # Never taller than its rows need, so bars keep one thickness and a tall window gives the
+        # line the rest; in a short one the two share the height, down to rows still readable.
+        self.setMinimumHeight(self.MIN_ROW_PX * rows + 30)
+        self.setMaximumHeight(self.ROW_PX * rows + 34)
 
     def _set_labels(self, steps: list[Step], ends, span: float, theme: palette.Theme) -> None:
         """Each row's amount beyond its bar's right end, in text items kept from the last redraw."""

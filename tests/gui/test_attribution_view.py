@@ -366,3 +366,15 @@ def test_a_round_with_the_same_figures_draws_nothing(journal, make_view, qtbot):
     assert (view.waterfall.draws, view.line_draws) == (waterfall, line)
     view.slave_box.setCurrentIndex(view.slave_box.findData("s2"))  # another slave: drawn at once
     assert (view.waterfall.draws, view.line_draws) == (waterfall + 1, line + 1)
+
+
+def test_a_first_round_before_any_trade_needs_no_new_layout(journal, make_view):
+    # A new waterfall height lays the view out again and repaints both plots, at start-up too.
+    j = HandJournal()
+    j.start({"s1": "USD"})
+    copy_into(journal, journal.test_clock, j.entries)
+    view = make_view(journal, ["s1"])
+    heights = (view.waterfall.minimumHeight(), view.waterfall.maximumHeight())
+    view.refresh_now()
+    assert [step.label for step in view.waterfall.steps] == ["Ideal P&L", "Actual P&L"]
+    assert (view.waterfall.minimumHeight(), view.waterfall.maximumHeight()) == heights
