@@ -1,0 +1,568 @@
+"""One simulated cTrader trading account: the shared trade engine, spoken to in Open API terms.
+
+Requests arrive as Open API messages and leave as the events a cTrader server sends: an order is
+ORDER_ACCEPTED, then ORDER_FILLED with its deal and a position snapshot; a close carries
+``closingOrder`` and a deal with ``closePositionDetail``; a pending order gets a CREATED position.
+Underneath, the same :class:`~copier_gui.sim.engine.TradeEngine` as the simulated MT5 terminal
+fills, nets, triggers stops and stops out, on the same market, in lots of the symbol's lot size.
+
+Ids: an order's id is the engine's order ticket, a position's id the engine's position
+identifier (the opening order's ticket, so a pending order's CREATED position has its order's id),
+a deal's id the engine's deal ticket. On a netted account a reversal keeps the position's id.
+Label, comment and clientOrderId, which the engine has no room for, are kept here by id.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from copier_gui.clock import Clock
+from copier_gui.ctrader_messages import messages as M
+from copier_gui.ctrader_messages import model as MM
+from copier_gui.sim import constants as mt5
+from copier_gui.sim.account import AccountSettings, Position
+from copier_gui.sim.ctrader.profiles import NETTED, CTraderBroker, CTraderSymbol
+from copier_gui.sim.engine import TradeEngine
+from copier_gui.sim.market import Market
+from copier_gui.sim.structs import TradeDeal, TradeRequest
+
+_DIGITS_OF = {"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0}
+_REFUSALS = {
+    mt5.TRADE_RETCODE_INVALID_VOLUME: ("TRADING_BAD_VOLUME", "Order volume is invalid for the symbol"),
+    mt5.TRADE_RETCODE_MARKET_CLOSED: ("MARKET_CLOSED", "Market is closed"),
+    mt5.TRADE_RETCODE_NO_MONEY: ("NOT_ENOUGH_MONEY", "Not enough money"),
+    mt5.TRADE_RETCODE_TRADE_DISABLED: ("TRADING_DISABLED", "Trading is disabled for the symbol"),
+    mt5.TRADE_RETCODE_INVALID_PRICE: ("TRADING_BAD_PRICES", "Price is on the wrong side of the market"),
+    mt5.TRADE_RETCODE_INVALID_EXPIRATION: ("TRADING_BAD_EXPIRATION_DATE", "Expiration date is in the past"),
+    mt5.TRADE_RETCODE_LIMIT_ORDERS: ("TOO_MANY_POSITIONS", "Too many pending orders"),
+    mt5.TRADE_RETCODE_POSITION_CLOSED: ("POSITION_NOT_FOUND", "Position not found"),
+    mt5.TRADE_RETCODE_INVALID_CLOSE_VOLUME: ("TRADING_BAD_VOLUME", "Volume exceeds the position's"),
+}
+_PENDING = {
+    (MM.LIMIT, MM.BUY): mt5.ORDER_TYPE_BUY_LIMIT, (MM.LIMIT, MM.SELL): mt5.ORDER_TYPE_SELL_LIMIT,
+    (MM.STOP, MM.BUY): mt5.ORDER_TYPE_BUY_STOP, (MM.STOP, MM.SELL): mt5.ORDER_TYPE_SELL_STOP,
+}
+# String limits of ProtoOANewOrderReq (OpenApiMessages.proto comments).
+LABEL_MAX, COMMENT_MAX, CLIENT_ORDER_ID_MAX = 100, 512, 50
+
+
+class TradeRefusal(Exception):
+    """A trade request refused; ``order_id``/``position_id`` are what the error event carries
+    (0 for most refusals, as real servers send)."""
+
+    def __init__(self, code: str, description: str, *, order_id: int = 0, position_id: int = 0,
+                 as_error_res: bool = False) -> None:
+        super().__init__(f"{code}: {description}")
+        self.code = code
+        self.description = description
+        self.order_id = order_id
+        self.position_id = position_id
+        self.as_error_res = as_error_res  # a malformed request: ProtoOAErrorRes, not an order error
+
+
+@dataclass(slots=True)
+class OrderTags:
+    """What an order carries that the engine does not: its Open API type, tags and terms."""
+
+    order_type: int
+    side: int
+    volume: int  # cents
+    symbol_id: int
+    created_ms: int
+    label: str = ""
+    comment: str = ""
+    client_order_id: str = ""
+    time_in_force: int = MM.GOOD_TILL_CANCEL
+    expiration_ms: int = 0
+    limit_price: float = 0.0
+    stop_price: float = 0.0
+    stop_loss: float = 0.0
+    take_profit: float = 0.0
+    relative_sl: int = 0
+    relative_tp: int = 0
+    position_id: int = 0
+    closing: bool = False
+    status: int = MM.ORDER_STATUS_ACCEPTED
+    executed: int = 0  # cents
+    execution_price: float = 0.0
+    updated_ms: int = 0
+    is_stop_out: bool = False
+
+
+@dataclass(slots=True)
+class _Seen:
+    """A position as last reported: what a later closing deal's detail needs."""
+
+    price: float
+    volume: float
+    buy: bool
+    symbol: CTraderSymbol
+    commission: float = 0.0
+
+
+@dataclass(slots=True)
+class Events:
+    """What one request or one tick produced, in the order the server sends it."""
+
+    items: list[M.ProtoOAExecutionEvent] = field(default_factory=list)
+
+
+class SimCTraderAccount:
+    def __init__(self, account_id: int, login: int, broker: CTraderBroker, market: Market, clock: Clock,
+                 *, balance: float | None = None, is_live: bool = False, seed: int = 0) -> None:
+        self.account_id = account_id
+        self.login = login
+        self.broker = broker
+        self.is_live = is_live
+        self.clock = clock
+        self.access_rights = MM.FULL_ACCESS
+        profile = broker.engine_profile()
+        settings = AccountSettings(
+            login=login, password="", name="cTrader Trader",
+            balance=broker.default_balance if balance is None else float(balance), currency=broker.currency,
+            margin_mode=profile.margin_mode, leverage=broker.leverage, trade_mode=mt5.ACCOUNT_TRADE_MODE_DEMO,
+            currency_digits=_DIGITS_OF[broker.currency])
+        self.engine = TradeEngine(profile, settings, market, clock, random.Random(f"ctrader:{seed}:{account_id}"))
+        self.money_digits = broker.money_digits
+        self.balance_version = 1
+        self.orders: dict[int, OrderTags] = {}
+        self.position_tags: dict[int, tuple[str, str]] = {}
+        self.registered_ms = int(clock.time() * 1000)
+        self._by_name = {s.name: s for s in broker.symbols}
+        self._deals_seen = len(self.engine.deals)
+        self._seen: dict[int, _Seen] = {}
+
+    # ------------------------------------------------------------------ units
+    def money(self, amount: float) -> int:
+        return int(round(amount * 10**self.money_digits))
+
+    @staticmethod
+    def cents(lots: float, symbol: CTraderSymbol) -> int:
+        return int(round(lots * symbol.lot_size * 100))
+
+    @staticmethod
+    def lots(cents: int, symbol: CTraderSymbol) -> float:
+        return round(cents / 100 / symbol.lot_size, 10)
+
+    def now_ms(self) -> int:
+        return int(round(self.clock.time() * 1000))
+
+    def symbol(self, symbol_id: int) -> CTraderSymbol:
+        symbol = self.broker.by_id.get(symbol_id)
+        if symbol is None:
+            raise TradeRefusal("SYMBOL_NOT_FOUND", f"Symbol with id {symbol_id} not found", as_error_res=True)
+        return symbol
+
+    def quote(self, symbol: CTraderSymbol) -> tuple[float, float]:
+        bid, ask, _ = self.engine.quote(self.engine.symbol(symbol.name))
+        return bid, ask
+
+    # ------------------------------------------------------------------ snapshots
+    def _position_record(self, position_id: int) -> Position | None:
+        for pos in self.engine.positions.values():
+            if pos.identifier == position_id:
+                return pos
+        return None
+
+    def position_message(self, pos: Position) -> MM.ProtoOAPosition:
+        symbol = self._by_name[pos.spec.name]
+        label, comment = self.position_tags.get(pos.identifier, ("", ""))
+        trade = MM.ProtoOATradeData(
+            symbolId=symbol.symbol_id, volume=self.cents(pos.volume, symbol),
+            tradeSide=MM.BUY if pos.type == mt5.POSITION_TYPE_BUY else MM.SELL,
+            openTimestamp=pos.time_msc, label=label, comment=comment)
+        message = MM.ProtoOAPosition(
+            positionId=pos.identifier, tradeData=trade, positionStatus=MM.POSITION_STATUS_OPEN,
+            swap=self.money(pos.swap), price=pos.price_open, utcLastUpdateTimestamp=pos.time_update_msc,
+            commission=self.money(self._open_commission(pos.identifier)), moneyDigits=self.money_digits,
+            usedMargin=self.money(self.engine.margin_of(pos.spec, pos.volume, pos.price_open)))
+        if pos.sl:
+            message.stopLoss = pos.sl
+        if pos.tp:
+            message.takeProfit = pos.tp
+        return message
+
+    def _closed_position(self, position_id: int, seen: _Seen, ms: int) -> MM.ProtoOAPosition:
+        label, comment = self.position_tags.get(position_id, ("", ""))
+        trade = MM.ProtoOATradeData(symbolId=seen.symbol.symbol_id, volume=0,
+                                    tradeSide=MM.BUY if seen.buy else MM.SELL, label=label, comment=comment,
+                                    closeTimestamp=ms)
+        return MM.ProtoOAPosition(positionId=position_id, tradeData=trade, positionStatus=MM.POSITION_STATUS_CLOSED,
+                                  swap=0, price=seen.price, utcLastUpdateTimestamp=ms, moneyDigits=self.money_digits)
+
+    def _created_position(self, order_id: int, tags: OrderTags) -> MM.ProtoOAPosition:
+        trade = MM.ProtoOATradeData(symbolId=tags.symbol_id, volume=0, tradeSide=tags.side, label=tags.label,
+                                    comment=tags.comment)
+        return MM.ProtoOAPosition(positionId=order_id, tradeData=trade, positionStatus=MM.POSITION_STATUS_CREATED,
+                                  swap=0, utcLastUpdateTimestamp=tags.created_ms, moneyDigits=self.money_digits)
+
+    def _open_commission(self, position_id: int) -> float:
+        return sum(d.commission for d in self.engine.deals
+                   if d.position_id == position_id and d.entry == mt5.DEAL_ENTRY_IN)
+
+    def order_message(self, order_id: int, tags: OrderTags) -> MM.ProtoOAOrder:
+        trade = MM.ProtoOATradeData(symbolId=tags.symbol_id, volume=tags.volume, tradeSide=tags.side,
+                                    openTimestamp=tags.created_ms, label=tags.label, comment=tags.comment)
+        message = MM.ProtoOAOrder(
+            orderId=order_id, tradeData=trade, orderType=tags.order_type, orderStatus=tags.status,
+            executedVolume=tags.executed, utcLastUpdateTimestamp=tags.updated_ms or tags.created_ms,
+            closingOrder=tags.closing, timeInForce=tags.time_in_force, isStopOut=tags.is_stop_out)
+        if tags.client_order_id:
+            message.clientOrderId = tags.client_order_id
+        if tags.position_id:
+            message.positionId = tags.position_id
+        if tags.execution_price:
+            message.executionPrice = tags.execution_price
+        if tags.limit_price:
+            message.limitPrice = tags.limit_price
+        if tags.stop_price:
+            message.stopPrice = tags.stop_price
+        if tags.stop_loss:
+            message.stopLoss = tags.stop_loss
+        if tags.take_profit:
+            message.takeProfit = tags.take_profit
+        if tags.relative_sl:
+            message.relativeStopLoss = tags.relative_sl
+        if tags.relative_tp:
+            message.relativeTakeProfit = tags.relative_tp
+        if tags.expiration_ms:
+            message.expirationTimestamp = tags.expiration_ms
+        return message
+
+    def trader(self) -> MM.ProtoOATrader:
+        return MM.ProtoOATrader(
+            ctidTraderAccountId=self.account_id, balance=self.money(self.engine.balance),
+            balanceVersion=self.balance_version, depositAssetId=self.broker.deposit_asset_id,
+            accessRights=self.access_rights, leverageInCents=self.broker.leverage * 100,
+            totalMarginCalculationType=MM.MAX if self.broker.account_type != NETTED else MM.NET,
+            traderLogin=self.login, accountType=self.broker.account_type, brokerName=self.broker.broker_name,
+            registrationTimestamp=self.registered_ms, moneyDigits=self.money_digits)
+
+    def reconcile(self) -> tuple[list[MM.ProtoOAPosition], list[MM.ProtoOAOrder]]:
+        self.engine.refresh()
+        positions = [self.position_message(p) for p in self.engine.positions.values()]
+        orders = [self.order_message(oid, self.orders[oid]) for oid in self.engine.orders if oid in self.orders]
+        return positions, orders
+
+    def symbols_light(self) -> list[MM.ProtoOALightSymbol]:
+        return [MM.ProtoOALightSymbol(symbolId=s.symbol_id, symbolName=s.name, enabled=True, description=s.description)
+                for s in self.broker.symbols]
+
+    def symbol_full(self, symbol: CTraderSymbol) -> MM.ProtoOASymbol:
+        return MM.ProtoOASymbol(
+            symbolId=symbol.symbol_id, digits=symbol.digits, pipPosition=symbol.pip_position, enableShortSelling=True,
+            minVolume=int(round(symbol.min_volume * 100)), stepVolume=int(round(symbol.step_volume * 100)),
+            maxVolume=int(round(symbol.max_volume * 100)), lotSize=symbol.lot_size * 100,
+            tradingMode=MM.ENABLED, commissionType=MM.USD_PER_LOT,
+            preciseTradingCommissionRate=int(round(abs(self.broker.commission_per_lot) * 10**8)))
+
+    # ------------------------------------------------------------------ requests
+    def _event(self, execution_type: int, **fields) -> M.ProtoOAExecutionEvent:
+        return M.ProtoOAExecutionEvent(ctidTraderAccountId=self.account_id, executionType=execution_type, **fields)
+
+    def _check_strings(self, req: M.ProtoOANewOrderReq) -> None:
+        for name, limit in (("label", LABEL_MAX), ("comment", COMMENT_MAX), ("clientOrderId", CLIENT_ORDER_ID_MAX)):
+            if len(getattr(req, name)) > limit:
+                raise TradeRefusal("INVALID_REQUEST", f"{name} is longer than {limit} characters", as_error_res=True)
+
+    def _check_volume(self, symbol: CTraderSymbol, cents: int) -> None:
+        units = cents / 100
+        steps = (units - symbol.min_volume) / symbol.step_volume
+        if units < symbol.min_volume - 1e-9 or units > symbol.max_volume + 1e-9 or abs(steps - round(steps)) > 1e-7:
+            raise TradeRefusal(
+                "TRADING_BAD_VOLUME",
+                f"Order volume = {units:g} units is invalid for {symbol.name}: min {symbol.min_volume:g}, "
+                f"step {symbol.step_volume:g}, max {symbol.max_volume:g}")
+
+    def _request(self, *, action: int, symbol: CTraderSymbol, volume: float = 0.0, order_type: int = 0,
+                 price: float = 0.0, sl: float = 0.0, tp: float = 0.0, type_time: int = mt5.ORDER_TIME_GTC,
+                 expiration: int = 0, filling: int = mt5.ORDER_FILLING_FOK, position: int = 0, order: int = 0,
+                 comment: str = "") -> TradeRequest:
+        return TradeRequest((action, 0, order, symbol.name, volume, price, 0.0, sl, tp, 0, order_type, filling,
+                             type_time, expiration, comment[:31], position, 0))
+
+    def new_order(self, req: M.ProtoOANewOrderReq) -> list[M.ProtoOAExecutionEvent]:
+        self._check_access(closing=False)
+        self._check_strings(req)
+        symbol = self.symbol(req.symbolId)
+        self._check_volume(symbol, req.volume)
+        if req.orderType == MM.MARKET:
+            if req.HasField("stopLoss") or req.HasField("takeProfit"):
+                raise TradeRefusal("TRADING_BAD_STOPS",
+                                   "SL/TP in absolute values are allowed only for order types: [LIMIT, STOP, STOP_LIMIT]")
+            return self._market(req, symbol)
+        if (req.orderType, req.tradeSide) in _PENDING:
+            return self._pending(req, symbol)
+        raise TradeRefusal("INVALID_REQUEST", f"Order type {MM.ProtoOAOrderType.Name(req.orderType)} is not supported",
+                           as_error_res=True)
+
+    def _check_access(self, *, closing: bool) -> None:
+        if self.access_rights == MM.FULL_ACCESS or (closing and self.access_rights == MM.CLOSE_ONLY):
+            return
+        raise TradeRefusal("TRADING_NOT_ALLOWED", "Trading is not allowed for the account")
+
+    def _refuse(self, retcode: int) -> TradeRefusal:
+        code, text = _REFUSALS.get(retcode, ("INVALID_REQUEST", f"Request refused (engine code {retcode})"))
+        return TradeRefusal(code, text)
+
+    def _market(self, req: M.ProtoOANewOrderReq, symbol: CTraderSymbol) -> list[M.ProtoOAExecutionEvent]:
+        buy = req.tradeSide == MM.BUY
+        position = 0
+        if req.HasField("positionId") and req.positionId and self.broker.account_type != NETTED:
+            pos = self._position_record(req.positionId)
+            if pos is None:
+                raise TradeRefusal("POSITION_NOT_FOUND", f"Position not found with id {req.positionId}")
+            position = pos.ticket
+        filling = mt5.ORDER_FILLING_IOC if req.timeInForce == MM.IMMEDIATE_OR_CANCEL else mt5.ORDER_FILLING_FOK
+        request = self._request(action=mt5.TRADE_ACTION_DEAL, symbol=symbol, volume=self.lots(req.volume, symbol),
+                                order_type=mt5.ORDER_TYPE_BUY if buy else mt5.ORDER_TYPE_SELL, filling=filling,
+                                position=position, comment=req.comment)
+        tags = OrderTags(order_type=MM.MARKET, side=req.tradeSide, volume=req.volume, symbol_id=symbol.symbol_id,
+                         created_ms=self.now_ms(), label=req.label, comment=req.comment,
+                         client_order_id=req.clientOrderId, time_in_force=req.timeInForce,
+                         relative_sl=req.relativeStopLoss, relative_tp=req.relativeTakeProfit,
+                         position_id=req.positionId if position else 0, closing=bool(position))
+        return self._execute(request, tags)
+
+    def _execute(self, request: TradeRequest, tags: OrderTags) -> list[M.ProtoOAExecutionEvent]:
+        """Send a market deal to the engine and report it as ACCEPTED then FILLED."""
+        self.engine.refresh()
+        before = self._deals_seen
+        self._remember_positions()
+        outcome = self.engine.send(request)
+        if outcome.retcode not in (mt5.TRADE_RETCODE_DONE, mt5.TRADE_RETCODE_DONE_PARTIAL):
+            self._deals_seen = len(self.engine.deals)
+            raise self._refuse(outcome.retcode)
+        order_id = outcome.order
+        self.orders[order_id] = tags
+        accepted = self._event(MM.ORDER_ACCEPTED, order=self.order_message(order_id, tags))
+        if tags.closing and tags.position_id:
+            pos = self._position_record(tags.position_id)
+            if pos is not None:
+                accepted.position.CopyFrom(self.position_message(pos))
+        events = [accepted]
+        events.extend(self._fills(before))
+        self._apply_relative_stops(order_id, tags)
+        return events
+
+    def _apply_relative_stops(self, order_id: int, tags: OrderTags) -> None:
+        """Relative SL/TP (1/100000 of price) become absolute levels on the filled position."""
+        if not (tags.relative_sl or tags.relative_tp) or tags.executed == 0:
+            return
+        pos = self._position_record(self._position_of_order(order_id))
+        if pos is None:
+            return
+        buy = pos.type == mt5.POSITION_TYPE_BUY
+        sign = 1 if buy else -1
+        digits = pos.spec.digits
+        sl = round(tags.execution_price - sign * tags.relative_sl / 100_000, digits) if tags.relative_sl else 0.0
+        tp = round(tags.execution_price + sign * tags.relative_tp / 100_000, digits) if tags.relative_tp else 0.0
+        symbol = self._by_name[pos.spec.name]
+        self.engine.send(self._request(action=mt5.TRADE_ACTION_SLTP, symbol=symbol, sl=sl, tp=tp,
+                                       position=pos.ticket))
+
+    def _position_of_order(self, order_id: int) -> int:
+        for deal in reversed(self.engine.deals):
+            if deal.order == order_id:
+                return deal.position_id
+        return 0
+
+    def _pending(self, req: M.ProtoOANewOrderReq, symbol: CTraderSymbol) -> list[M.ProtoOAExecutionEvent]:
+        price = req.limitPrice if req.orderType == MM.LIMIT else req.stopPrice
+        if not price:
+            raise TradeRefusal("INVALID_REQUEST", "A LIMIT order needs limitPrice and a STOP order stopPrice",
+                               as_error_res=True)
+        type_time, expiration = mt5.ORDER_TIME_GTC, 0
+        if req.timeInForce == MM.GOOD_TILL_DATE:
+            if not req.expirationTimestamp:
+                raise TradeRefusal("TRADING_BAD_EXPIRATION_DATE", "GOOD_TILL_DATE needs expirationTimestamp")
+            type_time = mt5.ORDER_TIME_SPECIFIED
+            expiration = int(self.engine.server_time(req.expirationTimestamp / 1000))
+        request = self._request(action=mt5.TRADE_ACTION_PENDING, symbol=symbol, volume=self.lots(req.volume, symbol),
+                                order_type=_PENDING[(req.orderType, req.tradeSide)], price=price, sl=req.stopLoss,
+                                tp=req.takeProfit, type_time=type_time, expiration=expiration,
+                                filling=mt5.ORDER_FILLING_RETURN, comment=req.comment)
+        self.engine.refresh()
+        outcome = self.engine.send(request)
+        if outcome.retcode == mt5.TRADE_RETCODE_INVALID_STOPS:
+            raise TradeRefusal("TRADING_BAD_STOPS", "Stop loss or take profit is on the wrong side of the order price")
+        if outcome.retcode != mt5.TRADE_RETCODE_DONE:
+            raise self._refuse(outcome.retcode)
+        order_id = outcome.order
+        tags = OrderTags(order_type=req.orderType, side=req.tradeSide, volume=req.volume, symbol_id=symbol.symbol_id,
+                         created_ms=self.now_ms(), label=req.label, comment=req.comment,
+                         client_order_id=req.clientOrderId, time_in_force=req.timeInForce,
+                         expiration_ms=req.expirationTimestamp if type_time == mt5.ORDER_TIME_SPECIFIED else 0,
+                         limit_price=req.limitPrice if req.orderType == MM.LIMIT else 0.0,
+                         stop_price=req.stopPrice if req.orderType == MM.STOP else 0.0,
+                         stop_loss=req.stopLoss, take_profit=req.takeProfit, position_id=order_id)
+        self.orders[order_id] = tags
+        self.position_tags.setdefault(order_id, (req.label, req.comment))
+        return [self._event(MM.ORDER_ACCEPTED, order=self.order_message(order_id, tags),
+                            position=self._created_position(order_id, tags))]
+
+    def close_position(self, req: M.ProtoOAClosePositionReq) -> list[M.ProtoOAExecutionEvent]:
+        self._check_access(closing=True)
+        self.engine.refresh()
+        pos = self._position_record(req.positionId)
+        if pos is None:
+            raise TradeRefusal("POSITION_NOT_FOUND", f"Position not found with id {req.positionId}")
+        symbol = self._by_name[pos.spec.name]
+        open_cents = self.cents(pos.volume, symbol)
+        if req.volume <= 0 or req.volume > open_cents:
+            raise TradeRefusal("TRADING_BAD_VOLUME",
+                               f"Close volume {req.volume / 100:g} is invalid; the position holds {open_cents / 100:g}")
+        if req.volume < open_cents:
+            self._check_volume(symbol, req.volume)
+        buy = pos.type == mt5.POSITION_TYPE_BUY
+        label, comment = self.position_tags.get(pos.identifier, ("", ""))
+        request = self._request(action=mt5.TRADE_ACTION_DEAL, symbol=symbol, volume=self.lots(req.volume, symbol),
+                                order_type=mt5.ORDER_TYPE_SELL if buy else mt5.ORDER_TYPE_BUY, position=pos.ticket)
+        tags = OrderTags(order_type=MM.MARKET, side=MM.SELL if buy else MM.BUY, volume=req.volume,
+                         symbol_id=symbol.symbol_id, created_ms=self.now_ms(), label=label, comment=comment,
+                         time_in_force=MM.IMMEDIATE_OR_CANCEL, position_id=pos.identifier, closing=True)
+        return self._execute(request, tags)
+
+    def amend_position(self, req: M.ProtoOAAmendPositionSLTPReq) -> list[M.ProtoOAExecutionEvent]:
+        self.engine.refresh()
+        pos = self._position_record(req.positionId)
+        if pos is None:
+            raise TradeRefusal("POSITION_NOT_FOUND", f"Position not found with id {req.positionId}")
+        symbol = self._by_name[pos.spec.name]
+        # A field left out removes that level: send both to keep both.
+        sl = req.stopLoss if req.HasField("stopLoss") else 0.0
+        tp = req.takeProfit if req.HasField("takeProfit") else 0.0
+        outcome = self.engine.send(self._request(action=mt5.TRADE_ACTION_SLTP, symbol=symbol, sl=sl, tp=tp,
+                                                 position=pos.ticket))
+        if outcome.retcode == mt5.TRADE_RETCODE_INVALID_STOPS:
+            raise TradeRefusal("TRADING_BAD_STOPS", self._bad_stops_text(pos, sl, tp))
+        if outcome.retcode not in (mt5.TRADE_RETCODE_DONE, mt5.TRADE_RETCODE_NO_CHANGES):
+            raise self._refuse(outcome.retcode)
+        return [self._event(MM.ORDER_REPLACED, position=self.position_message(pos))]
+
+    def _bad_stops_text(self, pos: Position, sl: float, tp: float) -> str:
+        """The server's own wording (openapi-proto-messages#23)."""
+        bid, ask, _ = self.engine.quote(pos.spec)
+        digits = pos.spec.digits
+        if pos.type == mt5.POSITION_TYPE_BUY:
+            if tp and tp <= bid:
+                return f"New TP for BUY position should be >= current BID price. current BID: {bid:.{digits}f}, TP: {tp:.{digits}f}"
+            return f"New SL for BUY position should be <= current BID price. current BID: {bid:.{digits}f}, SL: {sl:.{digits}f}"
+        if tp and tp >= ask:
+            return f"New TP for SELL position should be <= current ASK price. current ASK: {ask:.{digits}f}, TP: {tp:.{digits}f}"
+        return f"New SL for SELL position should be >= current ASK price. current ASK: {ask:.{digits}f}, SL: {sl:.{digits}f}"
+
+    def cancel_order(self, req: M.ProtoOACancelOrderReq) -> list[M.ProtoOAExecutionEvent]:
+        self.engine.refresh()
+        tags = self.orders.get(req.orderId)
+        if tags is None or req.orderId not in self.engine.orders:
+            raise TradeRefusal("ORDER_NOT_FOUND", f"Order with id {req.orderId} not found", order_id=req.orderId)
+        symbol = self.symbol(tags.symbol_id)
+        outcome = self.engine.send(self._request(action=mt5.TRADE_ACTION_REMOVE, symbol=symbol, order=req.orderId))
+        if outcome.retcode != mt5.TRADE_RETCODE_DONE:
+            raise TradeRefusal("UNABLE_TO_CANCEL_ORDER", "Order cannot be cancelled", order_id=req.orderId)
+        tags.status = MM.ORDER_STATUS_CANCELLED
+        tags.updated_ms = self.now_ms()
+        return [self._event(MM.ORDER_CANCELLED, order=self.order_message(req.orderId, tags))]
+
+    # ------------------------------------------------------------------ what the engine did
+    def _remember_positions(self) -> None:
+        for pos in self.engine.positions.values():
+            self._seen[pos.identifier] = _Seen(pos.price_open, pos.volume, pos.type == mt5.POSITION_TYPE_BUY,
+                                               self._by_name[pos.spec.name])
+
+    def poll(self) -> list[M.ProtoOAExecutionEvent]:
+        """Bring the engine up to the clock and report what it did on its own: pending fills and
+        expiries, SL/TP and stop-out closes, and trades made on the account by anything else."""
+        self._remember_positions()
+        self.engine.refresh()
+        events = self._fills(self._deals_seen)
+        events.extend(self._gone_orders())
+        return events
+
+    def _gone_orders(self) -> list[M.ProtoOAExecutionEvent]:
+        events = []
+        for order_id, tags in self.orders.items():
+            if tags.status != MM.ORDER_STATUS_ACCEPTED or tags.order_type == MM.MARKET:
+                continue
+            if order_id in self.engine.orders:
+                continue
+            state = next((o.state for o in reversed(self.engine.history_orders) if o.ticket == order_id), None)
+            if state == mt5.ORDER_STATE_EXPIRED:
+                tags.status, kind = MM.ORDER_STATUS_EXPIRED, MM.ORDER_EXPIRED
+            elif state == mt5.ORDER_STATE_REJECTED:
+                tags.status, kind = MM.ORDER_STATUS_REJECTED, MM.ORDER_REJECTED
+            else:
+                continue
+            tags.updated_ms = self.now_ms()
+            events.append(self._event(kind, order=self.order_message(order_id, tags)))
+        return events
+
+    def _fills(self, start: int) -> list[M.ProtoOAExecutionEvent]:
+        """ORDER_FILLED for each trade deal the engine booked since ``start``."""
+        events = []
+        deals = self.engine.deals
+        for deal in deals[start:]:
+            if deal.type not in (mt5.DEAL_TYPE_BUY, mt5.DEAL_TYPE_SELL):
+                continue
+            events.append(self._fill_event(deal))
+            self.balance_version += 1
+        self._deals_seen = len(deals)
+        self._remember_positions()
+        return events
+
+    def _fill_event(self, deal: TradeDeal) -> M.ProtoOAExecutionEvent:
+        symbol = self._by_name[deal.symbol]
+        cents = self.cents(deal.volume, symbol)
+        tags = self.orders.get(deal.order)
+        server_event = False
+        if tags is None:
+            # An order the server made (SL/TP, stop-out) or another application placed.
+            stop = deal.reason in (mt5.DEAL_REASON_SL, mt5.DEAL_REASON_TP)
+            stop_out = deal.reason == mt5.DEAL_REASON_SO
+            server_event = stop or stop_out
+            label, comment = self.position_tags.get(deal.position_id, ("", ""))
+            tags = OrderTags(order_type=MM.STOP_LOSS_TAKE_PROFIT if stop else MM.MARKET,
+                             side=MM.BUY if deal.type == mt5.DEAL_TYPE_BUY else MM.SELL, volume=cents,
+                             symbol_id=symbol.symbol_id, created_ms=deal.time_msc, label=label, comment=comment,
+                             time_in_force=MM.IMMEDIATE_OR_CANCEL, position_id=deal.position_id,
+                             closing=deal.entry in (mt5.DEAL_ENTRY_OUT, mt5.DEAL_ENTRY_OUT_BY), is_stop_out=stop_out)
+            self.orders[deal.order] = tags
+        tags.executed += cents
+        tags.execution_price = deal.price
+        tags.position_id = deal.position_id
+        tags.updated_ms = deal.time_msc
+        if tags.executed >= tags.volume:
+            tags.status = MM.ORDER_STATUS_FILLED
+        if deal.entry == mt5.DEAL_ENTRY_IN and deal.position_id not in self.position_tags:
+            self.position_tags[deal.position_id] = (tags.label, tags.comment)
+        message = MM.ProtoOADeal(
+            dealId=deal.ticket, orderId=deal.order, positionId=deal.position_id, volume=tags.volume,
+            filledVolume=cents, symbolId=symbol.symbol_id, createTimestamp=tags.created_ms,
+            executionTimestamp=deal.time_msc, utcLastUpdateTimestamp=deal.time_msc, executionPrice=deal.price,
+            tradeSide=MM.BUY if deal.type == mt5.DEAL_TYPE_BUY else MM.SELL, dealStatus=MM.FILLED,
+            commission=self.money(deal.commission), moneyDigits=self.money_digits)
+        seen = self._seen.get(deal.position_id)
+        if deal.entry in (mt5.DEAL_ENTRY_OUT, mt5.DEAL_ENTRY_INOUT, mt5.DEAL_ENTRY_OUT_BY) and seen is not None:
+            closed = seen.volume if deal.entry == mt5.DEAL_ENTRY_INOUT else deal.volume
+            message.closePositionDetail.CopyFrom(MM.ProtoOAClosePositionDetail(
+                entryPrice=seen.price, grossProfit=self.money(deal.profit), swap=self.money(deal.swap),
+                commission=self.money(deal.commission), balance=self.money(self._balance_after(deal)),
+                closedVolume=self.cents(closed, symbol), balanceVersion=self.balance_version + 1,
+                moneyDigits=self.money_digits))
+        pos = self._position_record(deal.position_id)
+        position = (self.position_message(pos) if pos is not None
+                    else self._closed_position(deal.position_id, seen or _Seen(deal.price, 0, True, symbol),
+                                               deal.time_msc))
+        return self._event(MM.ORDER_FILLED, order=self.order_message(deal.order, tags), deal=message,
+                           position=position, isServerEvent=server_event)
+
+    def _balance_after(self, deal: TradeDeal) -> float:
+        """The balance right after ``deal``: today's, less what later deals booked."""
+        balance = self.engine.balance
+        for later in reversed(self.engine.deals):
+            if later is deal:
+                break
+            balance -= later.profit + later.commission + later.swap
+        return balance

@@ -1,0 +1,493 @@
+"""A simulated cTrader Open API proxy on 127.0.0.1: TLS, length-prefixed ``ProtoMessage`` frames,
+the official messages, and the session rules a real proxy enforces.
+
+A client must authorize its application first, may list the accounts of an access token, and
+must authorize each account on its link before naming it in a request. Replies echo the request's
+``clientMsgId``; pushed events (fills after an ORDER_ACCEPTED, spots, SL/TP closes, another
+application's trades) carry none. Refusals take the form real servers use: ``ProtoOAErrorRes`` for
+a request refused, ``ProtoErrorRes`` for a message it cannot take, and ``ProtoOAOrderErrorEvent``
+with orderId and positionId 0 for a trade refused.
+
+The accounts run on the shared trade engine and market of the simulated MT5 terminal
+(:mod:`copier_gui.sim.ctrader.account`). :class:`ServerFaults` scripts what real servers do that
+their documentation does not say.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from google.protobuf.message import DecodeError, Message
+
+from copier_gui import ctrader_messages as cm
+from copier_gui.clock import SYSTEM_CLOCK, Clock
+from copier_gui.sim.ctrader.account import SimCTraderAccount, TradeRefusal
+from copier_gui.sim.ctrader.certs import Certificate, self_signed
+from copier_gui.sim.ctrader.profiles import CTRADER_PROFILES, CTraderBroker
+from copier_gui.sim.ctrader.tokens import SCOPE_TRADE, Grant, TokenBook, TokenRefused
+from copier_gui.sim.market import Market, shared_market
+
+log = logging.getLogger(__name__)
+
+M = cm.messages
+MM = cm.model
+_LENGTH = struct.Struct(">I")
+_HEARTBEAT = cm.common.ProtoHeartbeatEvent
+_PRICE_SCALE = 100_000  # spot prices travel as integers of 1/100000
+
+
+@dataclass(slots=True)
+class ServerFaults:
+    """What real servers do beyond their documentation; all off by default, changeable at any time."""
+
+    # The next N new orders get no answer at all (OpenApiPy#47). ``execute_unanswered`` says
+    # whether such an order is still executed (the dangerous case: the client must reconcile).
+    unanswered_orders: int = 0
+    execute_unanswered: bool = True
+    # The next N new orders are filled, then the link drops before any reply leaves.
+    drop_after_fill: int = 0
+    # Whether the events after the first reply (the fill after ORDER_ACCEPTED) repeat the request's
+    # clientMsgId; real servers' behaviour is undocumented.
+    follow_ups_carry_id: bool = False
+    # An account-session end reported after each token refresh even for sessions it did not end.
+    spurious_disconnect_on_refresh: bool = False
+
+
+class _Link:
+    """One client connection: its authorizations, spot subscriptions and writer."""
+
+    def __init__(self, server: SimulatedOpenApiServer, reader: asyncio.StreamReader,
+                 writer: asyncio.StreamWriter) -> None:
+        self.server = server
+        self.reader = reader
+        self.writer = writer
+        self.app_authorized = False
+        self.accounts: dict[int, str] = {}  # authorized account -> the access token it used
+        self.spots: dict[int, dict[int, tuple[float, float]]] = {}  # account -> symbol -> last sent
+        self.last_received = asyncio.get_running_loop().time()
+        self.heartbeats_received = 0
+        self.closed = False
+
+    def send(self, message: Message, client_msg_id: str | None = None) -> None:
+        if self.closed:
+            return
+        body = cm.wrap(message, client_msg_id).SerializeToString()
+        self.writer.write(_LENGTH.pack(len(body)) + body)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.writer.close()
+        if self in self.server.links:
+            self.server.links.remove(self)
+
+
+class SimulatedOpenApiServer:
+    """The proxy. ``add_application``, ``add_account`` and ``grant`` set it up; ``start`` listens."""
+
+    def __init__(self, *, clock: Clock = SYSTEM_CLOCK, seed: int = 0, market: Market | None = None,
+                 live: bool = False, heartbeat_interval: float = 10.0, idle_timeout: float | None = None,
+                 max_frame: int = 1024 * 1024, poll_interval: float = 0.05) -> None:
+        self.clock = clock
+        self.seed = seed
+        self.market = market or shared_market(seed, clock)
+        self.live = live
+        self.heartbeat_interval = heartbeat_interval
+        self.idle_timeout = idle_timeout
+        self.max_frame = max_frame
+        self.poll_interval = poll_interval
+        self.faults = ServerFaults()
+        self.tokens = TokenBook(clock, random.Random(f"ctrader-tokens:{seed}"))
+        self.accounts: dict[int, SimCTraderAccount] = {}
+        self.links: list[_Link] = []
+        self.requests: list[tuple[str, str | None]] = []  # (message name, clientMsgId), as received
+        self.host = "127.0.0.1"
+        self.port = 0
+        self._apps: dict[str, str] = {}
+        self._certificate: Certificate | None = None
+        self._server: asyncio.base_events.Server | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self._next_account = 40_000_000 + random.Random(f"ctrader-ids:{seed}").randrange(1, 1_000_000)
+        self._handlers: dict[type, Callable] = {
+            M.ProtoOAApplicationAuthReq: self._app_auth,
+            M.ProtoOAGetAccountListByAccessTokenReq: self._account_list,
+            M.ProtoOAAccountAuthReq: self._account_auth,
+            M.ProtoOARefreshTokenReq: self._refresh,
+            M.ProtoOAAccountLogoutReq: self._logout,
+            M.ProtoOAVersionReq: self._version,
+            M.ProtoOATraderReq: self._trader,
+            M.ProtoOASymbolsListReq: self._symbols,
+            M.ProtoOASymbolByIdReq: self._symbol_by_id,
+            M.ProtoOAReconcileReq: self._reconcile,
+            M.ProtoOANewOrderReq: self._new_order,
+            M.ProtoOAClosePositionReq: self._close_position,
+            M.ProtoOAAmendPositionSLTPReq: self._amend_position,
+            M.ProtoOACancelOrderReq: self._cancel_order,
+            M.ProtoOASubscribeSpotsReq: self._subscribe_spots,
+            M.ProtoOAUnsubscribeSpotsReq: self._unsubscribe_spots,
+        }
+
+    # ------------------------------------------------------------------ set-up
+    def add_application(self, client_id: str, client_secret: str) -> None:
+        self._apps[client_id] = client_secret
+
+    def add_account(self, profile: str | CTraderBroker, *, balance: float | None = None, login: int | None = None,
+                    is_live: bool | None = None) -> SimCTraderAccount:
+        broker = profile if isinstance(profile, CTraderBroker) else CTRADER_PROFILES[profile]
+        self._next_account += 1
+        account_id = self._next_account
+        account = SimCTraderAccount(account_id, login or 3_000_000 + len(self.accounts) + 1, broker, self.market,
+                                    self.clock, balance=balance, is_live=self.live if is_live is None else is_live,
+                                    seed=self.seed)
+        self.accounts[account_id] = account
+        return account
+
+    def grant(self, *account_ids: int, scope: int = SCOPE_TRADE) -> Grant:
+        """The trader authorizes the application for these accounts: a new token pair."""
+        return self.tokens.issue(tuple(account_ids), scope=scope)
+
+    def client_ssl_context(self):
+        assert self._certificate is not None, "start the server first"
+        return self._certificate.client_context()
+
+    # ------------------------------------------------------------------ life
+    async def start(self) -> int:
+        self._certificate = self_signed()
+        self._server = await asyncio.start_server(self._serve, self.host, 0, ssl=self._certificate.server_context())
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._spawn(self._poll_loop(), "ctrader-sim-poll")
+        return self.port
+
+    async def stop(self) -> None:
+        for link in list(self.links):
+            link.close()
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await self._server.wait_closed()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def drop_connections(self) -> None:
+        """Cut every link at the TCP level, with no goodbye."""
+        for link in list(self.links):
+            link.close()
+
+    def push(self, message: Message, *, account_id: int | None = None) -> None:
+        """Send an event to every link (or every link that authorized ``account_id``)."""
+        for link in self.links:
+            if account_id is None or account_id in link.accounts:
+                link.send(message)
+
+    def _spawn(self, coro, name: str) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        link = _Link(self, reader, writer)
+        self.links.append(link)
+        beat = self._spawn(self._heartbeats(link), "ctrader-sim-heartbeat")
+        try:
+            while not link.closed:
+                head = await reader.readexactly(_LENGTH.size)
+                (length,) = _LENGTH.unpack(head)
+                if length > self.max_frame:
+                    link.send(cm.common.ProtoErrorRes(errorCode="FRAME_TOO_LONG",
+                                                      description=f"Frame of {length} bytes is too long"))
+                    await writer.drain()
+                    break
+                body = await reader.readexactly(length)
+                link.last_received = asyncio.get_running_loop().time()
+                await self._on_frame(link, body)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            pass
+        finally:
+            beat.cancel()
+            link.close()
+
+    async def _heartbeats(self, link: _Link) -> None:
+        loop = asyncio.get_running_loop()
+        tick = self.heartbeat_interval if self.idle_timeout is None else min(self.heartbeat_interval,
+                                                                               self.idle_timeout / 4)
+        last_beat = loop.time()
+        while not link.closed:
+            await asyncio.sleep(tick)
+            now = loop.time()
+            if self.idle_timeout is not None and now - link.last_received > self.idle_timeout:
+                link.close()
+                return
+            if now - last_beat >= self.heartbeat_interval:
+                last_beat = now
+                link.send(_HEARTBEAT())
+
+    async def _poll_loop(self) -> None:
+        """Bring every account up to the clock; push what the server did on its own, and spots."""
+        while True:
+            await asyncio.sleep(self.poll_interval)
+            for account in self.accounts.values():
+                try:
+                    events = account.poll()
+                except Exception:
+                    log.exception("the simulated account %d failed to update", account.account_id)
+                    continue
+                for event in events:
+                    self.push(event, account_id=account.account_id)
+            for link in list(self.links):
+                self._push_spots(link)
+
+    # ------------------------------------------------------------------ dispatch
+    async def _on_frame(self, link: _Link, body: bytes) -> None:
+        try:
+            envelope = cm.ProtoMessage.FromString(body)
+        except DecodeError:
+            link.send(cm.common.ProtoErrorRes(errorCode="INVALID_REQUEST", description="Malformed message"))
+            return
+        client_msg_id = envelope.clientMsgId if envelope.HasField("clientMsgId") else None
+        if envelope.payloadType == cm.payload_type(_HEARTBEAT()):
+            link.heartbeats_received += 1
+            return
+        cls = cm.message_class(envelope.payloadType)
+        handler = self._handlers.get(cls) if cls is not None else None
+        self.requests.append((cls.DESCRIPTOR.name if cls else str(envelope.payloadType), client_msg_id))
+        if handler is None:
+            link.send(cm.common.ProtoErrorRes(
+                errorCode="UNSUPPORTED_MESSAGE",
+                description=f"Unsupported message {cm.payload_name(envelope.payloadType)}"), client_msg_id)
+            return
+        try:
+            request = cm.unwrap(envelope)
+        except DecodeError as exc:
+            link.send(M.ProtoOAErrorRes(errorCode="INVALID_REQUEST", description=str(exc)), client_msg_id)
+            return
+        try:
+            await handler(link, request, client_msg_id)
+        except _Refused as refused:
+            link.send(M.ProtoOAErrorRes(errorCode=refused.code, description=refused.description,
+                                        ctidTraderAccountId=refused.account_id), client_msg_id)
+
+    def _need_app(self, link: _Link) -> None:
+        if not link.app_authorized:
+            raise _Refused("CH_CLIENT_NOT_AUTHENTICATED", "Open API application is not authorized")
+
+    def _need_account(self, link: _Link, account_id: int) -> SimCTraderAccount:
+        self._need_app(link)
+        account = self.accounts.get(account_id)
+        if account is not None and account.is_live != self.live:
+            raise _Refused("CANT_ROUTE_REQUEST", "Account is not on this environment (live/demo)", account_id)
+        if account is None or account_id not in link.accounts:
+            raise _Refused("ACCOUNT_NOT_AUTHORIZED", "Trading account is not authorized", account_id)
+        token = link.accounts[account_id]
+        try:
+            self.tokens.check(token)
+        except TokenRefused as exc:
+            raise _Refused(exc.code, exc.description, account_id) from None
+        return account
+
+    # ------------------------------------------------------------------ session
+    async def _app_auth(self, link, req, cid) -> None:
+        if link.app_authorized:
+            raise _Refused("CH_CLIENT_ALREADY_AUTHENTICATED", "Open API application is already authorized")
+        if self._apps.get(req.clientId) != req.clientSecret:
+            raise _Refused("CH_CLIENT_AUTH_FAILURE", "Client authorization failed: wrong client id or secret")
+        link.app_authorized = True
+        link.send(M.ProtoOAApplicationAuthRes(), cid)
+
+    async def _account_list(self, link, req, cid) -> None:
+        self._need_app(link)
+        grant = self._check_token(req.accessToken)
+        reply = M.ProtoOAGetAccountListByAccessTokenRes(accessToken=req.accessToken, permissionScope=grant.scope)
+        for account_id in grant.account_ids:
+            account = self.accounts[account_id]
+            reply.ctidTraderAccount.add(ctidTraderAccountId=account_id, isLive=account.is_live,
+                                        traderLogin=account.login, brokerTitleShort=account.broker.broker_title)
+        link.send(reply, cid)
+
+    def _check_token(self, token: str, account_id: int = 0) -> Grant:
+        try:
+            return self.tokens.check(token)
+        except TokenRefused as exc:
+            raise _Refused(exc.code, exc.description, account_id) from None
+
+    async def _account_auth(self, link, req, cid) -> None:
+        self._need_app(link)
+        account_id = req.ctidTraderAccountId
+        grant = self._check_token(req.accessToken, account_id)
+        account = self.accounts.get(account_id)
+        if account is None or account_id not in grant.account_ids:
+            raise _Refused("CH_CTID_TRADER_ACCOUNT_NOT_FOUND", f"Trading account {account_id} not found", account_id)
+        if account.is_live != self.live:
+            raise _Refused("CANT_ROUTE_REQUEST", "Account is not on this environment (live/demo)", account_id)
+        if link.accounts.get(account_id) == req.accessToken:
+            raise _Refused("ALREADY_LOGGED_IN", "Trading account is already authorized in this channel", account_id)
+        link.accounts[account_id] = req.accessToken
+        link.spots.pop(account_id, None)  # subscriptions do not survive a new authorization
+        link.send(M.ProtoOAAccountAuthRes(ctidTraderAccountId=account_id), cid)
+
+    async def _refresh(self, link, req, cid) -> None:
+        self._need_app(link)
+        try:
+            old, new = self.tokens.refresh(req.refreshToken)
+        except TokenRefused as exc:
+            raise _Refused(exc.code, exc.description) from None
+        link.send(M.ProtoOARefreshTokenRes(accessToken=new.access_token, tokenType="bearer",
+                                           expiresIn=new.expires_in, refreshToken=new.refresh_token), cid)
+        # The old pair is dead at once: every session it held ends, on every link.
+        for other in self.links:
+            ended = [a for a, token in other.accounts.items() if token == old.access_token]
+            for account_id in ended:
+                del other.accounts[account_id]
+                other.spots.pop(account_id, None)
+            if ended:
+                other.send(M.ProtoOAAccountsTokenInvalidatedEvent(ctidTraderAccountIds=ended,
+                                                                  reason="Access token was refreshed"))
+            if self.faults.spurious_disconnect_on_refresh:
+                for account_id in ended:
+                    other.send(M.ProtoOAAccountDisconnectEvent(ctidTraderAccountId=account_id))
+
+    async def _logout(self, link, req, cid) -> None:
+        self._need_account(link, req.ctidTraderAccountId)
+        del link.accounts[req.ctidTraderAccountId]
+        link.send(M.ProtoOAAccountLogoutRes(ctidTraderAccountId=req.ctidTraderAccountId), cid)
+
+    async def _version(self, link, req, cid) -> None:
+        link.send(M.ProtoOAVersionRes(version="91"), cid)
+
+    # ------------------------------------------------------------------ reference data
+    async def _trader(self, link, req, cid) -> None:
+        account = self._need_account(link, req.ctidTraderAccountId)
+        link.send(M.ProtoOATraderRes(ctidTraderAccountId=account.account_id, trader=account.trader()), cid)
+
+    async def _symbols(self, link, req, cid) -> None:
+        account = self._need_account(link, req.ctidTraderAccountId)
+        reply = M.ProtoOASymbolsListRes(ctidTraderAccountId=account.account_id)
+        reply.symbol.extend(account.symbols_light())
+        link.send(reply, cid)
+
+    async def _symbol_by_id(self, link, req, cid) -> None:
+        account = self._need_account(link, req.ctidTraderAccountId)
+        reply = M.ProtoOASymbolByIdRes(ctidTraderAccountId=account.account_id)
+        for symbol_id in req.symbolId:
+            symbol = account.broker.by_id.get(symbol_id)
+            if symbol is None:
+                raise _Refused("SYMBOL_NOT_FOUND", f"Symbol with id {symbol_id} not found", account.account_id)
+            reply.symbol.append(account.symbol_full(symbol))
+        link.send(reply, cid)
+
+    async def _reconcile(self, link, req, cid) -> None:
+        account = self._need_account(link, req.ctidTraderAccountId)
+        positions, orders = account.reconcile()
+        reply = M.ProtoOAReconcileRes(ctidTraderAccountId=account.account_id)
+        reply.position.extend(positions)
+        reply.order.extend(orders)
+        link.send(reply, cid)
+
+    # ------------------------------------------------------------------ trading
+    async def _trade(self, link: _Link, cid: str | None, account_id: int, act: Callable[[], list]) -> None:
+        account = self._need_account(link, account_id)
+        try:
+            events = act()
+        except TradeRefusal as refusal:
+            if refusal.as_error_res:
+                raise _Refused(refusal.code, refusal.description, account.account_id) from None
+            link.send(M.ProtoOAOrderErrorEvent(ctidTraderAccountId=account.account_id, errorCode=refusal.code,
+                                               orderId=refusal.order_id, positionId=refusal.position_id,
+                                               description=refusal.description), cid)
+            return
+        self._deliver(link, account, events, cid)
+
+    def _deliver(self, link: _Link, account: SimCTraderAccount, events: list, cid: str | None) -> None:
+        """The first event answers the request; the rest, and every other link's copies, are pushed."""
+        for index, event in enumerate(events):
+            for other in self.links:
+                if other is link:
+                    carry = cid if index == 0 or self.faults.follow_ups_carry_id else None
+                    other.send(event, carry)
+                elif account.account_id in other.accounts:
+                    other.send(event)
+
+    async def _new_order(self, link, req, cid) -> None:
+        account = self._need_account(link, req.ctidTraderAccountId)
+        if self.faults.unanswered_orders > 0:
+            self.faults.unanswered_orders -= 1
+            if self.faults.execute_unanswered:
+                with contextlib.suppress(TradeRefusal):
+                    account.new_order(req)
+            return
+        if self.faults.drop_after_fill > 0:
+            self.faults.drop_after_fill -= 1
+            with contextlib.suppress(TradeRefusal):
+                account.new_order(req)
+            link.close()
+            return
+        await self._trade(link, cid, req.ctidTraderAccountId, lambda: account.new_order(req))
+
+    async def _close_position(self, link, req, cid) -> None:
+        account = self._need_account(link, req.ctidTraderAccountId)
+        await self._trade(link, cid, req.ctidTraderAccountId, lambda: account.close_position(req))
+
+    async def _amend_position(self, link, req, cid) -> None:
+        account = self._need_account(link, req.ctidTraderAccountId)
+        await self._trade(link, cid, req.ctidTraderAccountId, lambda: account.amend_position(req))
+
+    async def _cancel_order(self, link, req, cid) -> None:
+        account = self._need_account(link, req.ctidTraderAccountId)
+        await self._trade(link, cid, req.ctidTraderAccountId, lambda: account.cancel_order(req))
+
+    # ------------------------------------------------------------------ spots
+    async def _subscribe_spots(self, link, req, cid) -> None:
+        account = self._need_account(link, req.ctidTraderAccountId)
+        subscribed = link.spots.setdefault(account.account_id, {})
+        for symbol_id in req.symbolId:
+            if symbol_id not in account.broker.by_id:
+                raise _Refused("SYMBOL_NOT_FOUND", f"Symbol with id {symbol_id} not found", account.account_id)
+            if symbol_id in subscribed:
+                raise _Refused("ALREADY_SUBSCRIBED", f"Already subscribed to spots of symbol {symbol_id}",
+                               account.account_id)
+        link.send(M.ProtoOASubscribeSpotsRes(ctidTraderAccountId=account.account_id), cid)
+        for symbol_id in req.symbolId:
+            subscribed[symbol_id] = (0.0, 0.0)
+        self._push_spots(link)
+
+    async def _unsubscribe_spots(self, link, req, cid) -> None:
+        account = self._need_account(link, req.ctidTraderAccountId)
+        subscribed = link.spots.get(account.account_id, {})
+        for symbol_id in req.symbolId:
+            subscribed.pop(symbol_id, None)
+        link.send(M.ProtoOAUnsubscribeSpotsRes(ctidTraderAccountId=account.account_id), cid)
+
+    def _push_spots(self, link: _Link) -> None:
+        for account_id, subscribed in link.spots.items():
+            account = self.accounts[account_id]
+            for symbol_id, (last_bid, last_ask) in subscribed.items():
+                symbol = account.broker.by_id[symbol_id]
+                bid, ask = account.quote(symbol)
+                if (bid, ask) == (last_bid, last_ask):
+                    continue
+                event = M.ProtoOASpotEvent(ctidTraderAccountId=account_id, symbolId=symbol_id,
+                                           timestamp=int(self.clock.time() * 1000))
+                if bid != last_bid:
+                    event.bid = int(round(bid * _PRICE_SCALE))
+                if ask != last_ask:
+                    event.ask = int(round(ask * _PRICE_SCALE))
+                subscribed[symbol_id] = (bid, ask)
+                link.send(event)
+
+
+class _Refused(Exception):
+    def __init__(self, code: str, description: str, account_id: int = 0) -> None:
+        super().__init__(f"{code}: {description}")
+        self.code = code
+        self.description = description
+        self.account_id = account_id

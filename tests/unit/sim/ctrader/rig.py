@@ -1,0 +1,94 @@
+"""The simulated cTrader server and a client over real TLS on 127.0.0.1, for the tests of both sides.
+
+``RawClient`` frames by hand, independently of the connector, so the server's wire format is
+checked by code that does not share the connector's mistakes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import struct
+import time
+
+from copier_gui import ctrader_messages as cm
+from copier_gui.sim.ctrader import SimulatedOpenApiServer
+from tests.kit import WEEKDAY_NOON_UTC
+
+M = cm.messages
+MM = cm.model
+CLIENT_ID = "1234_copier"
+CLIENT_SECRET = "s3cret-app"
+
+
+class SteppingClock:
+    """Real time from a weekday noon (markets open), which a test may also jump forward."""
+
+    def __init__(self) -> None:
+        self._t0 = time.monotonic()
+        self._jump = 0.0
+
+    def time(self) -> float:
+        return WEEKDAY_NOON_UTC + (time.monotonic() - self._t0) + self._jump
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self._jump
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(seconds, 0))
+
+    def advance(self, seconds: float) -> None:
+        self._jump += seconds
+
+
+@contextlib.asynccontextmanager
+async def running_server(**options):
+    """A started server with the copier's application, a hedged and a netted account, and a grant."""
+    clock = options.pop("clock", None) or SteppingClock()
+    server = SimulatedOpenApiServer(clock=clock, poll_interval=0.02, **options)
+    server.add_application(CLIENT_ID, CLIENT_SECRET)
+    server.hedged = server.add_account("lumen_ctrader")
+    server.netted = server.add_account("kestrel_netting")
+    server.grant_pair = server.grant(server.hedged.account_id, server.netted.account_id)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+class RawClient:
+    """Frames written and read by hand."""
+
+    def __init__(self, reader, writer) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def connect(cls, server: SimulatedOpenApiServer) -> RawClient:
+        reader, writer = await asyncio.open_connection(
+            server.host, server.port, ssl=server.client_ssl_context(), server_hostname=server.host)
+        return cls(reader, writer)
+
+    def send_bytes(self, body: bytes) -> None:
+        self.writer.write(struct.pack(">I", len(body)) + body)
+
+    def send(self, message, client_msg_id: str | None = None) -> None:
+        self.send_bytes(cm.wrap(message, client_msg_id).SerializeToString())
+
+    async def receive(self, timeout: float = 2.0, *, skip_heartbeats: bool = True) -> cm.ProtoMessage:
+        while True:
+            async with asyncio.timeout(timeout):
+                (length,) = struct.unpack(">I", await self.reader.readexactly(4))
+                envelope = cm.ProtoMessage.FromString(await self.reader.readexactly(length))
+            if not (skip_heartbeats and envelope.payloadType == 51):
+                return envelope
+
+    async def ask(self, message, client_msg_id: str = "t-1"):
+        self.send(message, client_msg_id)
+        envelope = await self.receive()
+        return envelope, cm.unwrap(envelope)
+
+    async def close(self) -> None:
+        self.writer.close()
+        with contextlib.suppress(Exception):
+            await self.writer.wait_closed()
