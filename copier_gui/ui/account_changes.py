@@ -138,18 +138,26 @@ class AccountChanges(QObject):
             return None
         return self._spawn(self._add(session, account), f"link:{account.id}")
 
-    async def _add(self, session: Session, account: AccountSettings) -> None:
+    async def _live(self, title: str, change, failure: str) -> None:
+        """Run one live change (a coroutine of ``live_accounts``); on success the dashboard is built
+        again and the journal's text is said, on failure ``failure`` and the reason are shown."""
         from copier_gui import live_accounts
         from copier_gui.runtime import RuntimeSetupError
 
         try:
-            text = await live_accounts.add_account(session.runtime, account)
+            text = await change
         except (live_accounts.LiveChangeError, RuntimeSetupError) as exc:
-            self.warn("Link account", f"{account.id} is saved, but the running copier could not take it: "
-                                      f"{exc.message}\nIt is tried again at the next start.")
+            self.warn(title, failure.format(reason=exc.message))
             return
         self._refresh_dashboard()
         self.say(text)
+
+    async def _add(self, session: Session, account: AccountSettings) -> None:
+        from copier_gui import live_accounts
+
+        await self._live("Link account", live_accounts.add_account(session.runtime, account),
+                         f"{account.id} is saved, but the running copier could not take it: {{reason}}\nIt is tried "
+                         "again at the next start.")
 
     # ---------------------------------------------------------------- edit
     def edit(self, account_id: str):
@@ -217,16 +225,11 @@ class AccountChanges(QObject):
 
     async def _update(self, session: Session, account: AccountSettings, new_password: bool) -> None:
         from copier_gui import live_accounts
-        from copier_gui.runtime import RuntimeSetupError
 
-        try:
-            text = await live_accounts.update_account(session.runtime, account, new_password=new_password)
-        except (live_accounts.LiveChangeError, RuntimeSetupError) as exc:
-            self.warn("Edit account", f"{account.id} is saved, but the running copier could not take the change: "
-                                      f"{exc.message}\nIt applies at the next start.")
-            return
-        self._refresh_dashboard()
-        self.say(text)
+        await self._live("Edit account",
+                         live_accounts.update_account(session.runtime, account, new_password=new_password),
+                         f"{account.id} is saved, but the running copier could not take the change: {{reason}}\nIt "
+                         "applies at the next start.")
 
     # ---------------------------------------------------------------- reconnect
     def reconnect(self, account_id: str) -> asyncio.Task | None:

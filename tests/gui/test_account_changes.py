@@ -203,3 +203,23 @@ def test_the_demos_accounts_are_not_edited_or_removed(qtbot, monkeypatch, tmp_pa
                 lambda: changes.ask_set_master("slave-1")):
         assert ask() is None
         assert changes.boxes[-1].text() == DEMO_ACCOUNTS and isinstance(changes.boxes[-1], QMessageBox)
+
+
+def test_a_slave_the_running_copier_cannot_take_stays_saved_and_the_window_says_why(desk, run, monkeypatch):
+    from copier_gui import live_accounts
+
+    async def refuse(runtime, account, **_kw):
+        raise live_accounts.LiveChangeError("its terminal did not answer")
+
+    monkeypatch.setattr(live_accounts, "add_account", refuse)
+    summit = _link(_demo_account("summit", "slave", "summit_netting", 7_100_003))
+
+    async def script():
+        await desk.changes.linked(summit)
+
+    run(script)
+    assert [a["id"] for a in desk.saved()["accounts"]] == ["master", "harbor", "summit"]
+    said = desk.changes.boxes[-1].text()
+    assert said == ("summit is saved, but the running copier could not take it: its terminal did not answer\n"
+                    "It is tried again at the next start.")
+    assert list(desk.copier.slaves) == ["harbor"]
