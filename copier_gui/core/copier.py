@@ -1255,7 +1255,8 @@ class Copier:
                               if t not in left.get(symbol, {})}
                 book.set_shares(slave.id, symbol, shares)
                 text = (f"{symbol} at {slave.id} changed outside the copier (a stop or target hit at the slave, a "
-                        f"stop-out or a manual trade): {gap:+g} lots; each master position's share follows")
+                        f"stop-out or a manual trade): {gap:+g} {spec.volume_unit.value if spec else 'lots'}; "
+                        "each master position's share follows")
                 self.journal.record("correction", text, account=slave.id, symbol=symbol)
                 self._notify(Notice("info", slave.id, text))
             out[symbol] = shares

@@ -139,8 +139,8 @@ def _rule_volume(master_symbol: str, master_volume: float, spec: SymbolSpec, mas
     master_spec = master.symbols.get(master_symbol)
     volume, note = intended_volume(
         master_volume, sizing,
-        master_contract=master_spec.contract_size if master_spec else spec.contract_size,
-        slave_contract=spec.contract_size, figures=figures, sl_distance=sl_distance, spec=spec,
+        master_per_volume=(master_spec or spec).base_per_volume,
+        slave_per_volume=spec.base_per_volume, figures=figures, sl_distance=sl_distance, spec=spec,
         slave_equity_own_currency=slave.equity or slave.balance)
     rule = slave.rules.symbols.per_symbol.get(master_symbol)
     if rule is not None:

@@ -221,11 +221,12 @@ class RiskGate:
         refused: list[tuple[Step, str, str]] = []
         warnings: list[Breach] = []
         count = len(positions)
-        lots_total = sum(p.volume for p in positions)
+        # The lot limits count lots on every platform; a slave counting units is converted.
+        lots_total = sum(_lots(p.symbol, p.volume, specs) for p in positions)
         lots_by_symbol: dict[str, float] = {}
         exposure = 0.0
         for p in positions:
-            lots_by_symbol[p.symbol] = lots_by_symbol.get(p.symbol, 0.0) + p.volume
+            lots_by_symbol[p.symbol] = lots_by_symbol.get(p.symbol, 0.0) + _lots(p.symbol, p.volume, specs)
             exposure += _exposure(p.symbol, p.volume, p.price_open, specs)
         for step in steps:
             entry = _entry_of(step)
@@ -233,6 +234,7 @@ class RiskGate:
                 allowed.append(step)
                 continue
             symbol, volume, price, new_position = entry
+            lots = _lots(symbol, volume, specs)
             if not self.entries_allowed:
                 why = self.reason or "risk: entries stopped"
                 refused.append((step, f"skipped: {why}; exits only ({self.state.value})", self.state.value))
@@ -241,9 +243,9 @@ class RiskGate:
             checks = (
                 (r.max_open_positions, count + (1 if new_position else 0),
                  lambda n, v: f"{n:g} open positions would exceed the maximum {v:g}"),
-                (r.max_lots_per_symbol, lots_by_symbol.get(symbol, 0.0) + volume,
+                (r.max_lots_per_symbol, lots_by_symbol.get(symbol, 0.0) + lots,
                  lambda n, v, s=symbol: f"{n:g} lots on {s} would exceed the maximum {v:g}"),
-                (r.max_lots_total, lots_total + volume, lambda n, v: f"{n:g} lots in total would exceed the maximum {v:g}"),
+                (r.max_lots_total, lots_total + lots, lambda n, v: f"{n:g} lots in total would exceed the maximum {v:g}"),
                 (r.max_exposure, exposure + _exposure(symbol, volume, price, specs),
                  lambda n, v: f"exposure {n:,.0f} would exceed the maximum {v:,.0f}"),
             )
@@ -266,8 +268,8 @@ class RiskGate:
                 continue
             allowed.append(step)
             count += 1 if new_position else 0
-            lots_total += volume
-            lots_by_symbol[symbol] = lots_by_symbol.get(symbol, 0.0) + volume
+            lots_total += lots
+            lots_by_symbol[symbol] = lots_by_symbol.get(symbol, 0.0) + lots
             exposure += _exposure(symbol, volume, price, specs)
         return allowed, refused, warnings
 
@@ -301,8 +303,14 @@ def _entry_of(step: Step) -> tuple[str, float, float, bool] | None:
     return None
 
 
+def _lots(symbol: str, volume: float, specs: dict[str, SymbolSpec]) -> float:
+    spec = specs.get(symbol)
+    return spec.to_lots(volume) if spec is not None else volume
+
+
 def _exposure(symbol: str, volume: float, price: float, specs: dict[str, SymbolSpec]) -> float:
-    """Notional value in the account currency: price in ticks x tick value x lots."""
+    """Notional value in the account currency: price in ticks x the tick value of one volume unit x
+    the volume."""
     spec = specs.get(symbol)
     if spec is None or spec.tick_size <= 0 or not price:
         return 0.0

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from copier_gui.core import units
-from copier_gui.core.model import AccountState, Position, Side, SymbolSpec
+from copier_gui.core.model import AccountState, Position, Side, SymbolSpec, VolumeUnit
 from copier_gui.core.planner import (
     DesiredPosition,
     MasterContext,
@@ -131,7 +131,10 @@ def default_sample(inputs: PreviewInputs, volume: float = 1.0) -> SampleTrade | 
 
 
 def _lots(volume: float, spec: SymbolSpec | None) -> str:
-    """A volume with as many decimals as the symbol's lot step, and never fewer than two."""
+    """A volume with as many decimals as the symbol's lot step, and never fewer than two; a volume
+    in units whole, and named."""
+    if spec is not None and spec.volume_unit is VolumeUnit.UNITS:
+        return f"{volume:.0f} units"
     digits = 2
     if spec is not None and 0 < spec.volume_step < 1:
         digits = max(2, -int(math.floor(math.log10(spec.volume_step) + 1e-9)))

@@ -165,10 +165,10 @@ def comparable(price_gap: float, spec: SymbolSpec, reference_price: float) -> Co
 
 
 def money(price_gap: float, volume: float, spec: SymbolSpec) -> float:
-    """A signed price gap on ``volume`` lots, in the account currency.
+    """A signed price gap on ``volume`` (in the symbol's volume unit), in the account currency.
 
-    MT5's tick value is already the account-currency worth of one tick on one lot, so it carries
-    the contract size and the conversion from the profit currency.
+    A symbol's tick value is already the account-currency worth of one tick on one volume unit (a
+    lot, or a unit), so it carries the contract size and the conversion from the profit currency.
     """
     ticks = price_gap / _positive("the tick size", spec.tick_size, spec)
     return ticks * spec.tick_value * volume

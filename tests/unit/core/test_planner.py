@@ -1,6 +1,8 @@
-"""Planning pending orders for slaves whose brokers accept fewer order types."""
+"""Planning for slaves whose brokers accept fewer order types or count volumes in other units."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from copier_gui.core.copybook import CopyBook
 from copier_gui.core.model import (
@@ -8,10 +10,21 @@ from copier_gui.core.model import (
     Filling,
     PendingKind,
     PendingOrder,
+    Position,
+    Side,
     SymbolSpec,
     TradeMode,
+    VolumeUnit,
 )
-from copier_gui.core.planner import DesiredOrder, MasterContext, Refusal, SlaveContext, plan_order
+from copier_gui.core.planner import (
+    DesiredOrder,
+    DesiredPosition,
+    MasterContext,
+    Refusal,
+    SlaveContext,
+    plan_order,
+    plan_position,
+)
 from copier_gui.core.rules import CopyRules, SymbolMapping
 from copier_gui.core.symbols import SymbolMap
 
@@ -48,3 +61,35 @@ def test_expiry_moves_between_server_time_zones_or_becomes_gtc():
     master, slave = contexts(spec(expiry=False))
     gtc = plan_order(expiring, master, slave)
     assert isinstance(gtc, DesiredOrder) and gtc.expiration == 0
+
+
+def units(name="EURUSD"):
+    """The symbol at a platform counting units of the base asset (a lot is 100,000 of them)."""
+    return SymbolSpec(name, "", 5, 1e-5, 100_000.0, 1_000.0, 1_000.0, 10_000_000.0, 0, 0, frozenset({Filling.IOC}),
+                      Execution.MARKET, TradeMode.FULL, "EUR", "USD", 1e-5, 1e-5, 1.08, 1.0801,
+                      volume_unit=VolumeUnit.UNITS)
+
+
+def cross_contexts(master_spec, slave_spec):
+    master = MasterContext("m", 10_000, {"EURUSD": master_spec}, "USD", 7200, 1_000_000.0)
+    slave = SlaveContext("s", "Other", CopyRules(), {slave_spec.name: slave_spec},
+                         SymbolMap([slave_spec.name], SymbolMapping()), 10_000, "USD", 10800)
+    return master, slave
+
+
+def position(volume):
+    return Position(5, 5, "EURUSD", Side.BUY, volume, 1.08, 0.0, 0.0, 0, "", 0)
+
+
+def test_a_master_in_lots_sizes_a_slave_in_units_and_the_other_way_round():
+    book = CopyBook(None)
+    master, slave = cross_contexts(replace(spec(), name="EURUSD"), units())
+    there = plan_position(position(0.37), master, slave, book)
+    assert isinstance(there, DesiredPosition) and (there.symbol, there.volume) == ("EURUSD", 37_000.0)
+    pending = plan_order(replace(order(PendingKind.BUY_STOP), volume=0.5), master, slave)
+    assert isinstance(pending, DesiredOrder) and pending.volume == 50_000.0
+
+    master, slave = cross_contexts(units(), spec())
+    back = plan_position(position(25_000.0), master, slave, book)
+    assert isinstance(back, DesiredPosition) and (back.symbol, back.volume) == ("EURUSD.raw", 0.25)
+    book.close()

@@ -7,7 +7,16 @@ import sqlite3
 import pytest
 
 from copier_gui.clock import VirtualClock
-from copier_gui.core.model import AccountState, Side
+from copier_gui.core.model import (
+    AccountState,
+    Execution,
+    Filling,
+    Position,
+    Side,
+    SymbolSpec,
+    TradeMode,
+    VolumeUnit,
+)
 from copier_gui.core.planner import DesiredPosition
 from copier_gui.core.reconciler import OpenStep
 from copier_gui.core.risk import RiskGate, TradingState, describe_reset
@@ -223,3 +232,23 @@ def test_a_failing_write_is_reported_and_the_gate_goes_on_from_memory(tmp_path):
     gate.update(account(10_000, 9_800), DAY)
     assert gate.state is TradingState.HALTED
     assert errors and all("cannot write the risk state file" in e for e in errors)
+
+
+def test_lot_limits_count_lots_at_a_slave_whose_volumes_are_units(tmp_path):
+    store = RiskStore(tmp_path / "risk.sqlite3")
+    gate = gate_on(store, Risk(max_lots_per_symbol=Limit(value=1.0, action=LimitAction.STOP_ENTRIES)))
+    gate.update(account(10_000), DAY)
+    units = SymbolSpec("EURUSD", "", 5, 1e-5, 100_000.0, 1_000.0, 1_000.0, 10_000_000.0, 0, 0,
+                       frozenset({Filling.IOC}), Execution.MARKET, TradeMode.FULL, "EUR", "USD", 1e-5, 1e-5,
+                       volume_unit=VolumeUnit.UNITS)
+    held = (Position(7, 7, "EURUSD", Side.BUY, 60_000.0, 1.1, 0.0, 0.0, 1, "", 0),)
+
+    def entry(volume: float) -> OpenStep:
+        return OpenStep(DesiredPosition(1, "EURUSD", Side.BUY, volume, volume, 0.0, 0.0, 1.1, 0, 0.1), volume)
+
+    # 0.6 lot held: 30,000 units more is 0.9 lot, 50,000 more would be 1.1.
+    allowed, refused, _ = gate.screen([entry(30_000.0)], held, {"EURUSD": units})
+    assert len(allowed) == 1 and refused == []
+    allowed, refused, _ = gate.screen([entry(50_000.0)], held, {"EURUSD": units})
+    assert allowed == [] and "1.1 lots on EURUSD would exceed the maximum 1" in refused[0][1]
+    store.close()

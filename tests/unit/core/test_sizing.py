@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from copier_gui.core.model import Execution, Filling, SymbolSpec, TradeMode
+from copier_gui.core.model import Execution, Filling, SymbolSpec, TradeMode, VolumeUnit
 from copier_gui.core.rules import Rounding, Sizing, SizingMode
 from copier_gui.core.sizing import Figures, intended_volume, normalise
 
@@ -14,6 +14,13 @@ from copier_gui.core.sizing import Figures, intended_volume, normalise
 def spec(vmin=0.01, step=0.01, vmax=500.0, contract=100_000.0):
     return SymbolSpec("EURUSD.x", "", 5, 1e-5, contract, vmin, step, vmax, 0, 0, frozenset({Filling.FOK}),
                       Execution.MARKET, TradeMode.FULL, "EUR", "USD", 1e-5, 1.0)
+
+
+def units_spec(vmin=1_000.0, step=1_000.0, vmax=10_000_000.0, lot=100_000.0):
+    """EURUSD at a platform that counts units of the base asset: a lot is still 100,000 of them, and a
+    tick makes 0.00001 USD on one unit."""
+    return SymbolSpec("EURUSD", "", 5, 1e-5, lot, vmin, step, vmax, 0, 0, frozenset({Filling.IOC}),
+                      Execution.MARKET, TradeMode.FULL, "EUR", "USD", 1e-5, 1e-5, volume_unit=VolumeUnit.UNITS)
 
 
 def figures(**kw):
@@ -24,7 +31,7 @@ def figures(**kw):
 
 
 def volume(master_volume, rule, *, figures_=None, master_contract=1, slave_contract=1, **kw):
-    return intended_volume(master_volume, rule, master_contract=master_contract, slave_contract=slave_contract,
+    return intended_volume(master_volume, rule, master_per_volume=master_contract, slave_per_volume=slave_contract,
                            figures=figures_ or figures(), **kw)
 
 
@@ -95,3 +102,46 @@ def test_normalised_volume_is_always_on_the_step(volume, rule):
 
 def test_a_tie_under_rounding_nearest_rounds_up_whatever_the_float_noise():
     assert normalise(0.37 * 1.5, spec(), "B", rounding=Rounding.NEAREST).volume == 0.56
+
+
+# ------------------------------------------------------------------ volumes in lots and in units
+
+
+def test_a_symbol_says_what_its_volume_counts():
+    lots, units = spec(), units_spec()
+    assert (lots.base_per_volume, units.base_per_volume) == (100_000.0, 1.0)
+    assert (lots.to_lots(0.3), lots.from_lots(0.3)) == (0.3, 0.3)
+    assert (units.to_lots(30_000.0), units.from_lots(0.3)) == (0.3, 30_000.0)
+
+
+def test_a_master_in_lots_maps_to_a_slave_in_units_and_back():
+    lots, units = spec(), units_spec()
+    rule = Sizing(mode=SizingMode.LOT_MULTIPLIER, multiplier=1.0)
+    # Through units of the base asset: 0.5 lot of 100,000 EUR is 50,000 EUR.
+    there = volume(0.5, rule, master_contract=lots.base_per_volume, slave_contract=units.base_per_volume, spec=units)
+    assert there == (pytest.approx(50_000.0), None)
+    back = volume(25_000.0, rule, master_contract=units.base_per_volume, slave_contract=lots.base_per_volume,
+                  spec=lots)
+    assert back == (pytest.approx(0.25), None)
+    assert normalise(there[0], units, "cTrader broker").volume == 50_000.0
+
+
+def test_fixed_lots_and_the_lot_limits_mean_lots_at_a_slave_counting_units():
+    units = units_spec()
+    fixed = volume(3.0, Sizing(mode=SizingMode.FIXED_LOT, lots=0.2), spec=units)
+    assert fixed == (pytest.approx(20_000.0), None)
+    assert normalise(500.0, units, "B", min_lot=0.01).volume == 1_000.0
+    capped = normalise(90_000.0, units, "B", max_lot=0.5)
+    assert capped.volume == 50_000.0 and "max_lot 0.5" in capped.note
+
+
+def test_fixed_risk_at_a_slave_counting_units():
+    # 1% of 10,000 = 100 at risk; a 0.0050 stop loses 0.005 USD per EUR unit: 20,000 units.
+    v, note = volume(1.0, Sizing(mode=SizingMode.FIXED_RISK, risk_percent=1.0), sl_distance=0.005, spec=units_spec(),
+                     slave_equity_own_currency=10_000)
+    assert v == pytest.approx(20_000.0) and note is None
+
+
+def test_a_refusal_at_a_slave_counting_units_names_the_unit():
+    sized = normalise(400.0, units_spec(), "cBroker")
+    assert sized.refusal == "volume 400 units is below the minimum 1000 units for EURUSD at cBroker"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -148,6 +149,8 @@ def test_a_request_with_a_wrong_field_type_is_refused():
 
 def test_symbols_accounts_and_capabilities_round_trip():
     assert protocol.spec_from_wire(json.loads(json.dumps(protocol.dataclass_to_wire(SPEC)))) == SPEC
+    in_units = dataclasses.replace(SPEC, volume_unit=VolumeUnit.UNITS, volume_min=1000.0, volume_step=1000.0)
+    assert protocol.spec_from_wire(json.loads(json.dumps(protocol.dataclass_to_wire(in_units)))) == in_units
     assert protocol.account_from_wire(json.loads(json.dumps(protocol.dataclass_to_wire(ACCOUNT)))) == ACCOUNT
     caps = Capabilities(platform="ctrader", position_model=PositionModel.NETTING,
                         order_types=frozenset({OrderType.MARKET, OrderType.LIMIT}), fillings=frozenset({Filling.IOC}),
