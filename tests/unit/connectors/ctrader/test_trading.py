@@ -226,3 +226,16 @@ async def test_heartbeats_go_both_ways_and_a_silent_server_is_taken_as_gone():
         async with asyncio.timeout(3):
             await connection.closed.wait()
         assert "no message from the server" in connection.close_reason
+
+
+async def test_a_fill_whose_reply_is_lost_with_the_link_is_found_by_reconcile_on_a_new_link():
+    async with running_server() as server:
+        async with trader_on(server) as t:
+            server.faults.drop_after_fill = 1
+            with pytest.raises(ConnectionLost):
+                await t.ask(M.ProtoOANewOrderReq(ctidTraderAccountId=server.hedged.account_id, symbolId=1,
+                                                 orderType=MM.MARKET, tradeSide=MM.BUY, volume=100_000,
+                                                 clientOrderId="cg-dropped"), timeout=5)
+        async with trader_on(server) as again:
+            reconciled = await again.ask(M.ProtoOAReconcileReq(ctidTraderAccountId=server.hedged.account_id))
+            assert [p.tradeData.volume for p in reconciled.position] == [100_000]
