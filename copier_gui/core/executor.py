@@ -308,8 +308,9 @@ class SlaveExecutor:
                 continue
             if not report.status.ok:
                 if report.status is Status.REQUOTED:
+                    caps = self.connector.capabilities
                     if (tol.on_price_deviation is DeviationPolicy.LIMIT_AT_MASTER_PRICE and not step.top_up
-                            and d.master_price and self.connector.capabilities.hedging):
+                            and d.master_price and caps.hedging and caps.supports(_limit_kind(d.side))):
                         await self._limit_at_master_price(d, spec, report, cid)
                         return
                     self._refuse_entry(step, self._deviation_text(d, spec, report, attempts), cid, d)
@@ -376,7 +377,7 @@ class SlaveExecutor:
     async def _limit_at_master_price(self, d: DesiredPosition, spec: SymbolSpec, report: ExecutionReport,
                                      cid: str) -> None:
         """The market ran beyond the tolerance: wait for the master's price with a limit order."""
-        kind = PendingKind.BUY_LIMIT if d.side is Side.BUY else PendingKind.SELL_LIMIT
+        kind = _limit_kind(d.side)
         request = PlacePending(symbol=d.symbol, kind=kind, volume=d.volume, price=round(d.master_price, spec.digits),
                                stoplimit=0.0, sl=d.sl, tp=d.tp, expiration=0, magic=self.magic,
                                comment=tags.comment_for(d.master_ticket, instance=self.instance, chase=True))
@@ -628,6 +629,10 @@ def _raise_for_account_state(report: ExecutionReport) -> None:
         raise TradingDisabled(report.message)
     if report.status is Status.THROTTLED:
         raise Throttled(report.message)
+
+
+def _limit_kind(side: Side) -> PendingKind:
+    return PendingKind.BUY_LIMIT if side is Side.BUY else PendingKind.SELL_LIMIT
 
 
 def _reason(report: ExecutionReport) -> dict:

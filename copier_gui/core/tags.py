@@ -14,7 +14,8 @@ import string
 PREFIX = "CG"
 _DIGITS = string.digits + string.ascii_uppercase
 
-# Brokers have been seen to keep only 28 of MetaTrader's 29 comment characters; 27 is safe.
+# The longest tag written (an 8-digit ticket, a 4-character instance, the chase mark). Every
+# connector's tag field must hold it: its Capabilities say how long that field is.
 MAX_COMMENT = 27
 
 

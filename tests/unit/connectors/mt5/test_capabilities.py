@@ -9,6 +9,7 @@ from copier_gui.connectors.mt5.capabilities import (
     account_capabilities,
     capabilities_for,
 )
+from copier_gui.core import tags
 from copier_gui.core.capabilities import OrderType, PositionModel
 from copier_gui.core.model import PendingKind
 from copier_gui.sim import PROFILES
@@ -38,3 +39,7 @@ def test_every_order_kind_is_supported_and_nothing_is_known_before_connecting():
     assert OrderType.STOP_LIMIT in caps.order_types
     # Before the account answers, the connector guesses netting: every deal is written ahead.
     assert not UNCONNECTED.hedging and UNCONNECTED.max_comment_length == caps.max_comment_length
+
+
+def test_the_comment_field_holds_the_longest_tag_the_copier_writes():
+    assert capabilities_for(mt5.ACCOUNT_MARGIN_MODE_RETAIL_NETTING).max_comment_length >= tags.MAX_COMMENT
