@@ -17,7 +17,14 @@ import rpyc
 
 from copier_gui import secrets
 from copier_gui.bridge import pairing
-from copier_gui.bridge.handshake import PAIRING_HINT, BridgeAuthError, client_handshake
+from copier_gui.bridge.handshake import (
+    PAIRING_HINT,
+    BridgeAuthError,
+    NotABridge,
+    NoTLS,
+    client_handshake,
+)
+from copier_gui.bridge.probe import identify
 from copier_gui.bridge.server import (
     API_FUNCTIONS,
     DEFAULT_PORT,
@@ -32,7 +39,7 @@ from copier_gui.sim.structs import STRUCT_TYPES
 
 # The package's constants never change between releases, and reading each off the server would be
 # a round trip; the simulator's copy is checked against the package's list by its own tests.
-_CONSTANTS = {name: value for name, value in vars(_constants).items() if name.isupper()}
+CONSTANTS = {name: value for name, value in vars(_constants).items() if name.isupper()}
 # After the bridge refused the secret, the same secret is not tried again for this long: the
 # copier retries a lost terminal every second, and each try would be one more refusal in the
 # bridge's log. A secret changed in the keyring is tried at once.
@@ -60,13 +67,35 @@ def connect(host: str, port: int, secret: str | None, *, timeout: float = 300.0,
     except OSError as exc:
         raise ConnectionError(f"could not reach the bridge at {where} ({exc})") from None
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    conn = client_handshake(sock, secret, where=where, timeout=handshake_timeout)
+    try:
+        conn = client_handshake(sock, secret, where=where, timeout=handshake_timeout)
+    except NoTLS as exc:
+        raise NotABridge(what_answered(host, port, exc.detail, timeout=handshake_timeout)) from None
     conn.settimeout(_SOCKET_TIMEOUT_S)
     try:
         return rpyc.connect_stream(TLSStream(conn), config=dict(PROTOCOL_CONFIG, sync_request_timeout=timeout))
     except BaseException:
         conn.close()
         raise
+
+
+def what_answered(host: str, port: int, tls_failure: str, *, timeout: float) -> str:
+    """What to tell the trader when the bridge's port answered without TLS: what it is instead."""
+    where = f"{host}:{port}"
+    answer = identify(host, port, timeout=timeout)
+    if answer.classic:
+        return (f"an mt5linux server (rpyc classic) answered at {where}, not a copier_gui bridge: set this "
+                "account's bridge to mt5linux to use it (\"bridge_kind\": \"mt5linux\"), knowing that such a "
+                "server runs any code a client sends, as the terminal's user, with no password and no "
+                "encryption (see docs/bridge-mt5linux.md); or start the copier_gui bridge there instead")
+    if answer.service == "MT5":
+        return (f"an rpyc server of another kind (service MT5) answered at {where}: an older copier_gui "
+                "bridge without encryption? Run the same copier_gui version on both sides")
+    if answer.service is not None:
+        return (f"an rpyc server of another kind (service {answer.service}) answered at {where}, neither a "
+                "copier_gui bridge nor an mt5linux server: is another program using that port?")
+    return (f"something that is not an rpyc server answered at {where}: not a copier_gui bridge (it does "
+            f"not speak TLS: {tls_failure}) nor an mt5linux server; is another program using that port?")
 
 
 class MT5Bridge:
@@ -99,7 +128,7 @@ class MT5Bridge:
 
     def __getattr__(self, name: str) -> Any:
         try:
-            return _CONSTANTS[name]
+            return CONSTANTS[name]
         except KeyError:
             raise AttributeError(name) from None
 

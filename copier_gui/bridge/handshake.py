@@ -31,6 +31,7 @@ __all__ = [
     "BridgeAuthError",
     "BridgeError",
     "HandshakeFailed",
+    "NoTLS",
     "NotABridge",
     "ServerTLS",
     "client_handshake",
@@ -59,6 +60,13 @@ class BridgeError(ConnectionError):
 
 class NotABridge(BridgeError):
     """Something answered on the bridge's port, but not a copier_gui bridge of this version."""
+
+
+class NoTLS(NotABridge):
+    """What answered does not speak TLS (``detail`` says how it failed): the client then asks what
+    it is (see ``probe``)."""
+
+    detail: str = ""
 
 
 class BridgeAuthError(BridgeError):
@@ -198,8 +206,10 @@ def client_handshake(sock: socket.socket, secret: str, *, where: str, timeout: f
     except (OSError, ValueError) as exc:
         with contextlib.suppress(OSError):
             sock.close()
-        raise NotABridge(f"{not_a_bridge}: it does not speak TLS ({_describe(exc)}). Is it an older "
-                         "copier_gui bridge without encryption, or another program on that port?") from None
+        failure = NoTLS(f"{not_a_bridge}: it does not speak TLS ({_describe(exc)}). Is it an older "
+                        "copier_gui bridge without encryption, or another program on that port?")
+        failure.detail = _describe(exc)
+        raise failure from None
     try:
         fingerprint = hashlib.sha256(conn.getpeercert(binary_form=True) or b"").digest()
         try:
