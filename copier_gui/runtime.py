@@ -82,6 +82,15 @@ def terminal_api(account: AccountSettings, clock: Clock, *,
     if account.platform == "mt5_bridge":
         from copier_gui.bridge.client import MT5Bridge
 
+        if account.bridge_kind != "copier":
+            from copier_gui.bridge import BridgeError
+            from copier_gui.bridge.mt5linux import MT5LinuxBridge
+
+            try:
+                return MT5LinuxBridge(account.bridge_host, account.bridge_port,
+                                      allow_remote=account.bridge_kind == "mt5linux_remote")
+            except BridgeError as exc:
+                raise RuntimeSetupError(f"account {account.id}: {exc}") from None
         return MT5Bridge(account.bridge_host, account.bridge_port)
     from copier_gui.sim import new_terminal
 

@@ -111,6 +111,11 @@ class AccountSettings(_Strict):
     server: str | None = Field(default=None, min_length=1, max_length=253)
     bridge_host: str = "127.0.0.1"
     bridge_port: int = Field(default=18812, ge=1, le=65535)
+    # What answers at bridge_host:bridge_port: the copier's own bridge (TLS, pairing), or an
+    # mt5linux server (rpyc classic: no encryption, runs any code sent) on this computer;
+    # mt5linux_remote lets it be on another, the password crossing the network in clear. Added
+    # without a new schema version: a file without it means the copier's bridge.
+    bridge_kind: Literal["copier", "mt5linux", "mt5linux_remote"] = "copier"
     demo_profile: str | None = None
     label: str = ""
     # Copying, close-only (no new entries; exits mirrored) or paused (nothing sent). Added without a
