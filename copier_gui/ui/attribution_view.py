@@ -549,6 +549,11 @@ class AttributionView(QWidget):
             item.getAxis("left").setLabel(d.currency or "")
         if not d.series:
             self._clear_line()
+            # Nothing closed or open yet: the axis still shows the period's time (without this it
+            # stayed at pyqtgraph's 0..1, the first second of 1970).
+            start = figures.start if figures.start is not None else figures.end - 60.0
+            span = max(figures.end - start, 60.0)
+            self._set_line_range(start, (start - span * 0.02, start + span), (-1.0, 1.0))
             return
         end = figures.end
         closed = [(wall, value) for wall, value in d.series if wall < end]

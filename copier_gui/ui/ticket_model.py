@@ -172,7 +172,7 @@ def _refused(error: TicketError) -> Answer:
 
 
 def _answer(title: str, report: ExecutionReport, *, ticket: int, digits: int, success: str = "") -> Answer:
-    sent = bool(report.extra.get("sent", True))
+    sent = report.sent
     if not report.status.ok:
         return Answer(False, f"{title} refused: {report.message}", sent=sent, ticket=ticket, status=report.status)
     head = success or f"ticket {ticket} at {report.price:.{digits}f}"

@@ -378,3 +378,15 @@ def test_a_first_round_before_any_trade_needs_no_new_layout(journal, make_view):
     view.refresh_now()
     assert [step.label for step in view.waterfall.steps] == ["Ideal P&L", "Actual P&L"]
     assert (view.waterfall.minimumHeight(), view.waterfall.maximumHeight()) == heights
+
+
+def test_a_period_with_no_trades_yet_shows_its_own_time_on_the_axis(journal, make_view):
+    # A session that has copied nothing yet (the Windows smoke's first seconds): the line's axis
+    # spans the period, not pyqtgraph's default 0..1 (00:00:00 on 1 January 1970).
+    journal.record("state", "copier starting", account="master", slaves=["s1"])
+    journal.flush()
+    view = make_view(journal, ("s1",), session_start=NOW - 30, now=NOW)
+    view.refresh_now()
+    view.tick()
+    (x0, x1), _y = view.line_plot.getPlotItem().getViewBox().viewRange()
+    assert NOW - 120 < x0 < NOW and x1 > NOW - 30, (x0, x1)
