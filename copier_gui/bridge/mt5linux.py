@@ -165,7 +165,7 @@ class MT5LinuxBridge:
     def _connect(self):
         where = f"{self.host}:{self.port}"
         try:
-            conn = rpyc.connect(self.host, self.port, service=InertPeer,
+            conn = rpyc.connect(self.host, self.port, service=InertPeer, ipv6=":" in self.host,
                                 config=dict(SAFE_CLIENT_CONFIG, sync_request_timeout=self.connect_timeout))
         except ConnectionRefusedError:
             raise ConnectionRefusedError(f"nothing is listening at {where}: start the mt5linux server there "

@@ -68,7 +68,7 @@ class Answer:
 def identify(host: str, port: int, *, timeout: float) -> Answer:
     """Ask what answers at ``host:port`` over plain rpyc; never raises for what it finds."""
     try:
-        conn = rpyc.connect(host, port, service=InertPeer,
+        conn = rpyc.connect(host, port, service=InertPeer, ipv6=":" in host,
                             config=dict(SAFE_CLIENT_CONFIG, sync_request_timeout=timeout))
     except Exception as exc:  # any failure means: not an rpyc server we could reach
         return Answer(None, f"{type(exc).__name__}: {exc}")

@@ -49,9 +49,9 @@ class QuietServer(ThreadedServer):
 
 
 @contextlib.contextmanager
-def classic_server(service=rpyc.ClassicService, port: int = 0):
+def classic_server(service=rpyc.ClassicService, port: int = 0, host: str = "127.0.0.1"):
     """An rpyc classic server on loopback, as mt5linux's server is (without Wine)."""
-    server = QuietServer(service, hostname="127.0.0.1", port=port)
+    server = QuietServer(service, hostname=host, port=port, ipv6=":" in host)
     thread = _run(server)
     try:
         yield server
@@ -68,9 +68,11 @@ def terminal(monkeypatch):
     return sim
 
 
-@pytest.fixture
-def mt5(terminal):
-    with classic_server() as server:
+# rpyc 6's ``rpyc_classic`` (what mt5linux's mt5server.exe runs) serves SlaveService; ClassicService
+# is two-way and asks the client for its own modules on connect.
+@pytest.fixture(params=[rpyc.SlaveService, rpyc.ClassicService], ids=["slave", "classic"])
+def mt5(terminal, request):
+    with classic_server(request.param) as server:
         client = MT5LinuxBridge("127.0.0.1", server.port)
         yield client
         client.close()
@@ -167,6 +169,17 @@ def test_loopback_addresses(host):
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "::", "example.org", "localhost.example.org", ""])
 def test_other_addresses_are_not_loopback(host):
     assert not is_loopback(host)
+
+
+def test_an_ipv6_loopback_server(terminal):
+    with classic_server(rpyc.SlaveService, host="::1") as server:
+        client = MT5LinuxBridge("::1", server.port)
+        assert client.initialize(login=LOGIN, password=PASSWORD, server=SERVER)
+        assert client.account_info().login == LOGIN
+        client.close()
+        bridge = MT5Bridge("::1", server.port, secret=lambda: "s" * 43, handshake_timeout=1.0)
+        with pytest.raises(NotABridge, match=rf"an mt5linux server \(rpyc classic\) answered at ::1:{server.port}"):
+            bridge.initialize()
 
 
 def test_a_server_beyond_this_computer_is_refused_before_anything_is_sent():
