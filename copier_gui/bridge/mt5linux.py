@@ -186,6 +186,12 @@ class MT5LinuxBridge:
                 hint = ("; if it is a copier_gui bridge, set this account's bridge back to copier"
                         if name is None or name == "MT5" else "")
                 raise NotABridge(f"{where} is not an mt5linux server: {what} answered{hint}")
+            try:
+                conn.root.execute("import MetaTrader5")
+            except Exception as exc:  # the server's own failure, as rpyc rebuilds it here
+                raise BridgeError(f"the mt5linux server at {where} cannot import the MetaTrader5 package "
+                                  f"({type(exc).__name__}): install it in the Windows Python that runs "
+                                  "the server") from None
             conn.root.execute(_REMOTE_SOURCE)
             remote_call = conn.root.eval(_CALL)
             conn._config["sync_request_timeout"] = self.timeout

@@ -147,6 +147,22 @@ def test_a_lost_server_is_a_connection_error_and_the_next_call_connects_again(te
         thread.join(5)
 
 
+def test_a_server_without_the_metatrader5_package_is_named(monkeypatch):
+    monkeypatch.setitem(sys.modules, "MetaTrader5", None)  # import fails, as without the package
+    with classic_server(rpyc.SlaveService) as server:
+        client = MT5LinuxBridge("127.0.0.1", server.port)
+        with pytest.raises(BridgeError, match=rf"the mt5linux server at 127\.0\.0\.1:{server.port} cannot "
+                                              r"import the MetaTrader5 package \(ModuleNotFoundError\)"):
+            client.initialize()
+
+
+def test_the_modules_own_errors_come_back_as_such(mt5):
+    assert mt5.initialize(login=LOGIN, password=PASSWORD, server=SERVER)
+    with pytest.raises(TypeError):
+        mt5.symbol_info(symbol="BTCUSD")  # positional only, as in the real module
+    assert mt5.symbol_info("BTCUSD").name == "BTCUSD"  # and the connection is still good
+
+
 def test_our_bridge_on_that_port_is_named(terminal):
     server = make_server({"alpha": terminal}, secret="s" * 43, port=0)
     thread = _run(server)
