@@ -194,6 +194,8 @@ class MT5LinuxBridge:
                                   "the server") from None
             conn.root.execute(_REMOTE_SOURCE)
             remote_call = conn.root.eval(_CALL)
+            # Set up in connect_timeout; calls then get the module's long timeout. rpyc keeps a
+            # live connection's timeout only in its config, with no public setter.
             conn._config["sync_request_timeout"] = self.timeout
         except BaseException:
             with contextlib.suppress(Exception):
