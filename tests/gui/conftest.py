@@ -16,24 +16,7 @@ from PySide6.QtCore import QCoreApplication, QEvent
 from copier_gui.demo.session import demo_session
 from copier_gui.paths import user_paths
 from copier_gui.ui.main_window import MainWindow
-from tests.kit import WEEKDAY_NOON_UTC
-
-
-class WeekdayClock:
-    """Real time, running from a weekday noon (UTC): markets open, latencies real."""
-
-    def __init__(self) -> None:
-        self._t0 = time.time()
-
-    def time(self) -> float:
-        return WEEKDAY_NOON_UTC + (time.time() - self._t0)
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            time.sleep(seconds)
+from tests.kit import WeekdayClock
 
 
 @pytest.fixture(autouse=True)

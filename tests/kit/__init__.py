@@ -6,6 +6,7 @@ Fixtures defined here are registered for every test by ``pytest_plugins`` in tes
 from __future__ import annotations
 
 import datetime as _dt
+import time
 
 import pytest
 
@@ -13,6 +14,26 @@ from copier_gui.clock import VirtualClock
 
 # A Wednesday at noon UTC: every simulated market is open, and stays open for nine hours.
 WEEKDAY_NOON_UTC = _dt.datetime(2026, 11, 25, 12, 0, tzinfo=_dt.UTC).timestamp()
+
+
+class WeekdayClock:
+    """Real time, running from a weekday noon (UTC): markets open, latencies real.
+
+    For tests that run simulated brokers in real time: on the system clock they would find every
+    market but crypto closed from Friday 21:00 UTC to Sunday 22:00 UTC, whenever the suite runs."""
+
+    def __init__(self) -> None:
+        self._t0 = time.time()
+
+    def time(self) -> float:
+        return WEEKDAY_NOON_UTC + (time.time() - self._t0)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from copier_gui.runtime import LinkedTerminals
 from copier_gui.settings import AccountSettings, Settings
 from copier_gui.sim import PROFILES
 from copier_gui.stop_signals import CTRL_C_EVENT, CTRL_CLOSE_EVENT, StopSignals
+from tests.kit import WeekdayClock
 from tests.kit.rig import master_trade
 
 pytestmark = pytest.mark.asyncio
@@ -34,11 +35,15 @@ def _linked() -> Settings:
     return Settings(accounts=accounts)
 
 
+# Simulated brokers trading in real time: on a weekday, so their markets are open whenever this runs.
+CLOCK = WeekdayClock()
+
+
 class _Recording(LinkedTerminals):
     """The production factory, remembering each account's terminal so the test can trade the master."""
 
     def __init__(self) -> None:
-        super().__init__(SYSTEM_CLOCK, poll_s=0.005)
+        super().__init__(CLOCK, poll_s=0.005)
         self.apis: dict[str, object] = {}
 
     def connect(self, account):
@@ -59,7 +64,7 @@ async def test_linked_accounts_copy_and_print_a_line_per_copy_and_a_summary(tmp_
         loop.run_in_executor(None, master_trade, master, "EURUSD", 0, 0.3)
 
     metrics = await run_linked_headless(_linked(), paths, duration=4.0, out=out, terminals=terminals,
-                                        on_ready=trade)
+                                        on_ready=trade, clock=CLOCK)
     text = out.getvalue()
     assert text.startswith(f"copier-gui: master master (5001@{PROFILES['meridian_ecn'].server} at the demo broker "
                            "meridian_ecn), 2 slave(s): harbor"), text

@@ -1,4 +1,4 @@
-"""A live copier for the monitoring tests: simulated brokers on the system clock and a real event
+"""A live copier for the monitoring tests: simulated brokers in real time (on a weekday) and a real event
 loop (the endpoint needs real sockets), with a master trade helper and a wait."""
 
 from __future__ import annotations
@@ -8,13 +8,13 @@ import contextlib
 import time
 from collections.abc import Callable
 
-from copier_gui.clock import SYSTEM_CLOCK
 from copier_gui.connectors.mt5 import InlineInvoker, MT5Connector
 from copier_gui.core.copier import Copier, SlaveLink
 from copier_gui.core.copybook import CopyBook
 from copier_gui.core.journal import Journal
 from copier_gui.core.rules import CopyRules, Tolerances
 from copier_gui.sim import PROFILES, Market, new_terminal
+from tests.kit import WeekdayClock
 from tests.kit.rig import master_trade
 
 SLAVE_PROFILES = ("harbor_fx", "summit_netting", "apex_prop")
@@ -44,21 +44,22 @@ class Live:
 
 @contextlib.asynccontextmanager
 async def live_copier(tmp_path, slaves: int = 2):
-    market = Market(3, SYSTEM_CLOCK)
-    master = new_terminal("meridian_ecn", seed=3, clock=SYSTEM_CLOCK, market=market, login=1, balance=25_000.0)
+    clock = WeekdayClock()  # real time on a weekday: the markets are open whenever the suite runs
+    market = Market(3, clock)
+    master = new_terminal("meridian_ecn", seed=3, clock=clock, market=market, login=1, balance=25_000.0)
     assert master.initialize()  # the master's own trader is logged in already
     links = []
     for i in range(slaves):
         profile = SLAVE_PROFILES[i % len(SLAVE_PROFILES)]
         sid = f"slave-{i + 1}"
-        terminal = new_terminal(profile, seed=3, clock=SYSTEM_CLOCK, market=market, login=10 + i)
-        links.append(SlaveLink(sid, MT5Connector(sid, terminal, invoker=InlineInvoker(), clock=SYSTEM_CLOCK),
+        terminal = new_terminal(profile, seed=3, clock=clock, market=market, login=10 + i)
+        links.append(SlaveLink(sid, MT5Connector(sid, terminal, invoker=InlineInvoker(), clock=clock),
                                CopyRules(tolerances=Tolerances(max_price_deviation_points=3000)),
                                broker=PROFILES[profile].company))
-    journal = Journal(tmp_path / "journal.sqlite", SYSTEM_CLOCK)
+    journal = Journal(tmp_path / "journal.sqlite", clock)
     copybook = CopyBook(None)
-    copier = Copier(MT5Connector("master", master, invoker=InlineInvoker(), clock=SYSTEM_CLOCK), links,
-                    journal=journal, clock=SYSTEM_CLOCK, copybook=copybook, poll_interval_s=0.005)
+    copier = Copier(MT5Connector("master", master, invoker=InlineInvoker(), clock=clock), links,
+                    journal=journal, clock=clock, copybook=copybook, poll_interval_s=0.005)
     try:
         await copier.start()
         yield Live(master, copier, journal)
