@@ -138,7 +138,16 @@ def open_worker_connection(account: AccountSettings, clock: Clock, *, poll_s: fl
         _metatrader5_module(account)  # fail here, clearly, rather than in a worker
         terminal = RealTerminal()
     else:
-        terminal = BridgeTerminal(account.bridge_host, account.bridge_port)
+        if account.bridge_kind != "copier":
+            from copier_gui.bridge import BridgeError
+            from copier_gui.bridge.mt5linux import MT5LinuxBridge
+
+            try:  # refused here, as terminal_api does, rather than at each connect in the worker
+                MT5LinuxBridge(account.bridge_host, account.bridge_port,
+                               allow_remote=account.bridge_kind == "mt5linux_remote")
+            except BridgeError as exc:
+                raise RuntimeSetupError(f"account {account.id}: {exc}") from None
+        terminal = BridgeTerminal(account.bridge_host, account.bridge_port, server_kind=account.bridge_kind)
     master = account.role == "master"
     config = WorkerConfig(account.id, terminal, login=account.login, server=account.server,
                           path=account.terminal_path, password_key=_key(account),

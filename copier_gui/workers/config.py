@@ -4,6 +4,7 @@ Picklable and free of secrets: a worker gets a keyring key and reads the passwor
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,10 @@ class BridgeTerminal:
 
     ``terminal`` names one of several terminals a bridge server hosts (its simulated brokers);
     None is the server's only terminal. ``secret_key`` is the keyring name of the bridge's shared
-    secret (never the secret): None is the name pairing gives ``host:port``.
+    secret (never the secret): None is the name pairing gives ``host:port``. ``server_kind`` is
+    the account's ``bridge_kind``: ``copier`` (the copier's bridge) or an mt5linux server
+    (``mt5linux``, loopback only, or ``mt5linux_remote``), which uses neither ``terminal`` nor
+    the secret.
     """
 
     host: str = "127.0.0.1"
@@ -30,8 +34,15 @@ class BridgeTerminal:
     terminal: str | None = None
     timeout_s: float = 300.0
     secret_key: str | None = None
+    server_kind: str = "copier"
 
     kind = "bridge"
+
+    def __setstate__(self, state: tuple) -> None:
+        # A spec pickled before a field existed has fewer values: the fields it lacks keep their
+        # defaults (new fields go last), so a worker config from an earlier copier still reads.
+        for index, f in enumerate(dataclasses.fields(self)):
+            object.__setattr__(self, f.name, state[index] if index < len(state) else f.default)
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,6 +86,12 @@ def build_api(spec, *, on_secret: Callable[[str], None] | None = None) -> Any:
         anchor = spec.anchor if spec.anchor is not None else SYSTEM_CLOCK.time()
         market = Market(spec.seed, SYSTEM_CLOCK, anchor=anchor)
         return new_terminal(spec.profile, seed=spec.seed, market=market, faults=spec.faults, **spec.account)
+    if isinstance(spec, BridgeTerminal) and spec.server_kind != "copier":
+        from copier_gui.bridge.mt5linux import MT5LinuxBridge
+
+        # An mt5linux server the trader runs: no secret; refused beyond loopback unless allowed.
+        return MT5LinuxBridge(spec.host, spec.port, allow_remote=spec.server_kind == "mt5linux_remote",
+                              timeout=spec.timeout_s)
     if isinstance(spec, BridgeTerminal):
         from copier_gui.bridge import MT5Bridge
         from copier_gui.bridge.pairing import WHAT, bridge_secret_key
