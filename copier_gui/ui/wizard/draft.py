@@ -83,6 +83,9 @@ class AccountDraft:
     terminal_path: str = ""
     bridge_host: str = "127.0.0.1"
     bridge_port: int = 18812
+    # Which server answers at the bridge's address; no page shows it (it is set in the settings
+    # file or by `accounts link --bridge-kind`), so an edit keeps it as it was.
+    bridge_kind: str = "copier"
     demo_profile: str | None = None
     demo_login: int | None = None  # the login the demo broker issued for a new demo account
     login: str = ""
@@ -123,7 +126,7 @@ class AccountDraft:
         draft = cls(
             platform=account.platform, terminal_path=account.terminal_path or "",
             bridge_host=account.bridge_host, bridge_port=account.bridge_port,
-            demo_profile=account.demo_profile,
+            bridge_kind=account.bridge_kind, demo_profile=account.demo_profile,
             login="" if account.login is None else str(account.login), server=account.server or "",
             role=account.role, account_id=account.id, label=account.label,
             taken_ids=frozenset(a.id for a in others),
@@ -259,7 +262,8 @@ class AccountDraft:
         else:
             lines.append(f"Terminal: {account.terminal_path}")
         if account.platform == "mt5_bridge":
-            lines.append(f"Bridge: {account.bridge_host}:{account.bridge_port}")
+            server = "" if account.bridge_kind == "copier" else " (an mt5linux server)"
+            lines.append(f"Bridge: {account.bridge_host}:{account.bridge_port}{server}")
         lines.append(f"Login: {account.login} at {account.server}")
         if self.account is not None:
             lines.append(f"Company: {self.account.company}; {self.account.currency}; "
@@ -294,7 +298,7 @@ class AccountDraft:
             id=account_id, role=role, platform=self.platform,
             terminal_path=None if demo else self.terminal_path.strip(),
             login=self.login_number, server=self.server.strip(),
-            bridge_host=self.bridge_host.strip(), bridge_port=self.bridge_port,
+            bridge_host=self.bridge_host.strip(), bridge_port=self.bridge_port, bridge_kind=self.bridge_kind,
             demo_profile=self.demo_profile if demo else None, label=self.label.strip(), rules=rules,
             copy_enabled=self.copy_enabled, magic=self.magic)
 

@@ -187,3 +187,18 @@ def test_rules_saved_elsewhere_meanwhile_are_the_ones_the_edit_saves():
                                            "sizing": Sizing(mode=SizingMode.FIXED_LOT, lots=0.3)})
     draft.keep_rules(newer)
     assert draft.to_settings().rules == newer
+
+
+def test_an_edited_mt5linux_account_keeps_its_bridge_kind():
+    # The pages do not show the kind: editing an account on an mt5linux server must not send it
+    # back to the copier's bridge, in the connection test or in what is saved.
+    wine = AccountSettings(id="wine", role="slave", platform="mt5_bridge", login=51_234_567, server="Broker-Live",
+                           terminal_path=r"C:\Program Files\MetaTrader 5\terminal64.exe", bridge_kind="mt5linux")
+    draft = AccountDraft.from_settings(wine, [MASTER, wine])
+    assert draft.to_settings() == wine
+    draft.label, draft.bridge_port = "Wine", 18813
+    assert draft.test_settings().bridge_kind == "mt5linux"
+    account = draft.to_settings()
+    assert (account.bridge_kind, account.bridge_port, account.label) == ("mt5linux", 18813, "Wine")
+    assert "Bridge: 127.0.0.1:18813 (an mt5linux server)" in draft.summary(account)
+    assert AccountDraft.for_new_account([MASTER]).bridge_kind == "copier"
