@@ -76,6 +76,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     link.add_argument("--server", metavar="S", help="the trade server, as the terminal shows it")
     link.add_argument("--terminal-path", metavar="P", help="the terminal's terminal64.exe (mt5, mt5_bridge)")
     link.add_argument("--bridge", metavar="HOST:PORT", help="the bridge's address (default 127.0.0.1:18812)")
+    link.add_argument("--bridge-kind", choices=("copier", "mt5linux", "mt5linux_remote"),
+                      help="what answers at --bridge (mt5_bridge): copier, the copier's bridge (the default); "
+                           "mt5linux, an mt5linux server on this computer, which has no shared secret; "
+                           "mt5linux_remote, one on another computer (the password crosses the network "
+                           "in clear)")
     link.add_argument("--demo-profile", metavar="NAME", help="the demo broker (demo accounts)")
     link.add_argument("--label", help="a name to show for the account")
     link.add_argument("--magic", type=int, metavar="M", help="the magic number on its copied orders")
@@ -316,12 +321,26 @@ def _new_account(args: argparse.Namespace, current: Settings) -> AccountSettings
         fields.update(login=login, server=args.server.strip(), terminal_path=args.terminal_path)
         if platform == "mt5_bridge" and args.bridge is not None:
             fields["bridge_host"], fields["bridge_port"] = _bridge_address(args.bridge)
+        if platform == "mt5_bridge" and args.bridge_kind is not None:
+            fields["bridge_kind"] = args.bridge_kind
     try:
         account = AccountSettings.model_validate(fields)
         current.with_account(account)  # the checks across accounts, as saving makes them
     except ValidationError as exc:
         raise Refused(_problems(exc, fields)) from None
+    if account.bridge_kind == "mt5linux":
+        _refuse_remote_mt5linux(account)  # even untested: the copier would refuse it when it starts
     return account
+
+
+def _refuse_remote_mt5linux(account: AccountSettings) -> None:
+    from copier_gui.bridge import BridgeError
+    from copier_gui.bridge.mt5linux import MT5LinuxBridge
+
+    try:  # the client's own check, so the message is the one the copier gives; nothing connects
+        MT5LinuxBridge(account.bridge_host, account.bridge_port)
+    except BridgeError as exc:
+        raise Refused(str(exc)) from None
 
 
 def _store_secrets(account: AccountSettings) -> tuple[list[_KeyringChange], str | None]:
@@ -337,7 +356,8 @@ def _store_secrets(account: AccountSettings) -> tuple[list[_KeyringChange], str 
         changes = [_KeyringChange(lambda: secrets.get_password(key),
                                   lambda value: secrets.store_password(key, value),
                                   lambda: secrets.delete_password(key))]
-        if account.platform == "mt5_bridge":
+        # An mt5linux server has no shared secret: only the copier's bridge is paired.
+        if account.platform == "mt5_bridge" and account.bridge_kind == "copier":
             from copier_gui.bridge import pairing
 
             host, port = account.bridge_host, account.bridge_port
@@ -370,6 +390,8 @@ def _options_fit(args: argparse.Namespace) -> None:
     """Options that do not apply to the platform are refused, not ignored: they show a mistake."""
     platform = args.platform
     misplaced = []
+    if platform != "mt5_bridge" and args.bridge_kind is not None:
+        misplaced.append("--bridge-kind")
     if platform == "demo":
         misplaced += [opt for opt, value in (("--terminal-path", args.terminal_path), ("--bridge", args.bridge))
                       if value is not None]
@@ -404,7 +426,8 @@ def _test(account: AccountSettings, broker_password: str | None):
     from copier_gui.sim import PROFILES
 
     where = (f"the demo broker {PROFILES[account.demo_profile].company}" if account.platform == "demo"
-             else f"the bridge at {account.bridge_host}:{account.bridge_port}" if account.platform == "mt5_bridge"
+             else f"the {_server(account)} at {account.bridge_host}:{account.bridge_port}"
+             if account.platform == "mt5_bridge"
              else f"the terminal {account.terminal_path}")
     print(f"testing: connecting to account {account.login} at {account.server} through {where}...", flush=True)
     connection = setup.open_test_connection(account, SYSTEM_CLOCK, broker_password=broker_password)
@@ -459,10 +482,10 @@ def _list(paths: UserPaths, args: argparse.Namespace) -> int:
         if a.platform == "demo":
             where += f" (demo {a.demo_profile})"
         elif a.platform == "mt5_bridge":
-            where += f" via {a.bridge_host}:{a.bridge_port}"
+            where += f" via {a.bridge_host}:{a.bridge_port}" + ("" if a.bridge_kind == "copier" else " (mt5linux)")
         try:
             password = "stored" if secrets.get_password(setup.account_password_key(a)) else "missing"
-            if a.platform == "mt5_bridge" and not _bridge_secret(a):
+            if a.platform == "mt5_bridge" and a.bridge_kind == "copier" and not _bridge_secret(a):
                 password += ", no bridge secret"
         except secrets.SecretsUnavailable as exc:
             password, keyring_problem = "unknown", exc.message
@@ -508,6 +531,10 @@ def _remove(paths: UserPaths, args: argparse.Namespace) -> int:
         print("warning: there is no master now, and copying needs a master: link one, or make a slave "
               "the master with `copier-gui accounts set-master ID`")
     return 0
+
+
+def _server(account: AccountSettings) -> str:
+    return "bridge" if account.bridge_kind == "copier" else "mt5linux server"
 
 
 def _bridge_secret(account: AccountSettings) -> str | None:

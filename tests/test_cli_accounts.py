@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import socket
 import sys
 
@@ -18,10 +19,11 @@ import yaml
 from copier_gui import instance
 from copier_gui.bridge import pairing
 from copier_gui.cli import main
+from copier_gui.clock import SYSTEM_CLOCK
 from copier_gui.core.rules import CopyRules
 from copier_gui.paths import UserPaths
 from copier_gui.settings import load_settings
-from copier_gui.sim import PROFILES
+from copier_gui.sim import PROFILES, new_terminal
 
 PASSWORD = "Tr0ub4dor&3-vps"
 OTHER = "correct-horse-battery"
@@ -262,6 +264,51 @@ def test_a_bridge_that_does_not_answer_fails_the_test_and_stores_nothing(cli, ho
     assert stored("Broker-Live:51234567") is None
     assert pairing.bridge_secret("127.0.0.1", port) == earlier
     assert not (home / "settings.json").exists()
+
+
+def test_an_mt5linux_account_is_tested_on_its_server_and_asked_for_no_bridge_secret(cli, home, monkeypatch):
+    # A real rpyc classic server in this process, whose MetaTrader5 module is a simulated terminal.
+    from tests.unit.bridge.test_mt5linux import LOGIN, SERVER, classic_server
+    from tests.unit.bridge.test_mt5linux import PASSWORD as TERMINAL_PASSWORD
+
+    sim = new_terminal("meridian_ecn", seed=4, clock=SYSTEM_CLOCK, login=LOGIN, password=TERMINAL_PASSWORD)
+    monkeypatch.setitem(sys.modules, "MetaTrader5", sim)
+    with classic_server() as server:
+        # Only the password is read: a bridge secret on the next line would be left unread.
+        code, out, err = cli("accounts", "link", "wine", "--role", "master", "--platform", "mt5_bridge",
+                             "--login", str(LOGIN), "--server", SERVER,
+                             "--terminal-path", PROFILES["meridian_ecn"].terminal_path,
+                             "--bridge", f"127.0.0.1:{server.port}", "--bridge-kind", "mt5linux",
+                             stdin=f"{TERMINAL_PASSWORD}\n")
+    assert code == 0, err
+    assert f"through the mt5linux server at 127.0.0.1:{server.port}" in out and f"account {LOGIN}" in out
+    account = settings(home).account("wine")
+    assert (account.bridge_kind, account.bridge_port) == ("mt5linux", server.port)
+    assert stored(f"{SERVER}:{LOGIN}") == TERMINAL_PASSWORD
+    assert pairing.bridge_secret("127.0.0.1", server.port) is None
+    code, out, _ = cli("accounts", "list")
+    assert f"via 127.0.0.1:{server.port} (mt5linux)" in out and "no bridge secret" not in out
+
+
+@pytest.mark.parametrize("args, problem", [
+    (["--platform", "mt5_bridge", "--bridge", "192.0.2.7:18812", "--bridge-kind", "mt5linux"],
+     r"the mt5linux server at 192\.0\.2\.7:18812 is not on this computer.*mt5linux_remote"),
+    (["--platform", "mt5", "--bridge-kind", "mt5linux"], "--bridge-kind does not apply to mt5 accounts"),
+])
+def test_an_mt5linux_server_beyond_this_computer_or_off_the_bridge_is_refused(cli, home, args, problem):
+    code, _, err = cli("accounts", "link", "wine", "--role", "master", "--login", "51234567", "--server",
+                       "Broker-Live", "--terminal-path", TERMINAL, *args, "--no-test", stdin=f"{PASSWORD}\n")
+    assert code == 2 and re.search(problem, err), err
+    assert "Traceback" not in err and not (home / "settings.json").exists()
+
+
+def test_an_mt5linux_remote_account_is_linked_untested_with_its_kind(cli, home):
+    code, out, err = cli("accounts", "link", "wine", "--role", "master", "--platform", "mt5_bridge", "--login",
+                         "51234567", "--server", "Broker-Live", "--terminal-path", TERMINAL, "--bridge",
+                         "192.0.2.7:18812", "--bridge-kind", "mt5linux_remote", "--no-test", stdin=f"{PASSWORD}\n")
+    assert code == 0, err
+    assert settings(home).account("wine").bridge_kind == "mt5linux_remote"
+    assert stored("Broker-Live:51234567") == PASSWORD
 
 
 def test_without_a_usable_keyring_nothing_is_linked_and_list_says_why(cli, home, monkeypatch):
