@@ -161,9 +161,10 @@ def forget_secrets(account: AccountSettings, remaining: Settings) -> list[str]:
     else:
         secrets.delete_password(key)
         said.append(f"its password was deleted from the keyring ({key})")
-    if account.platform == "mt5_bridge":
+    # Only our bridge has a shared secret; an mt5linux server has none, and must not take ours away.
+    if account.platform == "mt5_bridge" and account.bridge_kind == "copier":
         address = (account.bridge_host, account.bridge_port)
-        if not any(a.platform == "mt5_bridge" and (a.bridge_host, a.bridge_port) == address
+        if not any(a.platform == "mt5_bridge" and a.bridge_kind == "copier" and (a.bridge_host, a.bridge_port) == address
                    for a in remaining.accounts):
             pairing.delete_bridge_secret(*address)
             said.append(f"the shared secret of the bridge at {address[0]}:{address[1]} was deleted from the keyring")

@@ -83,14 +83,7 @@ def terminal_api(account: AccountSettings, clock: Clock, *,
         from copier_gui.bridge.client import MT5Bridge
 
         if account.bridge_kind != "copier":
-            from copier_gui.bridge import BridgeError
-            from copier_gui.bridge.mt5linux import MT5LinuxBridge
-
-            try:
-                return MT5LinuxBridge(account.bridge_host, account.bridge_port,
-                                      allow_remote=account.bridge_kind == "mt5linux_remote")
-            except BridgeError as exc:
-                raise RuntimeSetupError(f"account {account.id}: {exc}") from None
+            return _mt5linux_bridge(account)
         return MT5Bridge(account.bridge_host, account.bridge_port)
     from copier_gui.sim import new_terminal
 
@@ -139,14 +132,7 @@ def open_worker_connection(account: AccountSettings, clock: Clock, *, poll_s: fl
         terminal = RealTerminal()
     else:
         if account.bridge_kind != "copier":
-            from copier_gui.bridge import BridgeError
-            from copier_gui.bridge.mt5linux import MT5LinuxBridge
-
-            try:  # refused here, as terminal_api does, rather than at each connect in the worker
-                MT5LinuxBridge(account.bridge_host, account.bridge_port,
-                               allow_remote=account.bridge_kind == "mt5linux_remote")
-            except BridgeError as exc:
-                raise RuntimeSetupError(f"account {account.id}: {exc}") from None
+            _mt5linux_bridge(account)  # refused here, as terminal_api does, not at each connect in the worker
         terminal = BridgeTerminal(account.bridge_host, account.bridge_port, server_kind=account.bridge_kind)
     master = account.role == "master"
     config = WorkerConfig(account.id, terminal, login=account.login, server=account.server,
@@ -155,6 +141,19 @@ def open_worker_connection(account: AccountSettings, clock: Clock, *, poll_s: fl
                           poll_idle_s=poll_s if master else 0.1, poll_rest_s=None if master else 1.0,
                           log_level=worker_log_level())
     return Connection(account, None, None, WorkerConnector(config, clock=clock))
+
+
+def _mt5linux_bridge(account: AccountSettings):
+    """The client of the account's mt5linux server (it connects only when used); RuntimeSetupError
+    naming the account for one it must not use (a server off this computer, not allowed)."""
+    from copier_gui.bridge import BridgeError
+    from copier_gui.bridge.mt5linux import MT5LinuxBridge
+
+    try:
+        return MT5LinuxBridge(account.bridge_host, account.bridge_port,
+                              allow_remote=account.bridge_kind == "mt5linux_remote")
+    except BridgeError as exc:
+        raise RuntimeSetupError(f"account {account.id}: {exc}") from None
 
 
 def worker_log_level() -> int:

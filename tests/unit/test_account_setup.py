@@ -96,3 +96,21 @@ def test_a_typed_password_is_tested_without_touching_the_keyring():
         setup.open_test_connection(account, SYSTEM_CLOCK, password="typed, not saved yet")))
     assert result.state.login == 6_000_003
     assert secrets.get_password(key) == "the old one"
+
+
+def test_unlinking_an_mt5linux_account_leaves_our_bridges_secret_at_the_same_address():
+    from copier_gui.account_setup import forget_secrets
+    from copier_gui.bridge import pairing
+    from copier_gui.settings import AccountSettings, Settings
+
+    ours = AccountSettings(id="wine", role="slave", platform="mt5_bridge", login=11, server="S", bridge_port=18812)
+    other = AccountSettings(id="linux", role="slave", platform="mt5_bridge", login=12, server="S", bridge_port=18812,
+                            bridge_kind="mt5linux")
+    pairing.store_bridge_secret("127.0.0.1", 18812, pairing.new_secret())
+    said = forget_secrets(other, Settings(accounts=[ours]))
+    assert pairing.bridge_secret("127.0.0.1", 18812) is not None
+    assert not any("bridge" in line for line in said)
+    # The last of our bridge's accounts takes its secret with it, even when an mt5linux account
+    # at that address stays.
+    said = forget_secrets(ours, Settings(accounts=[other]))
+    assert pairing.bridge_secret("127.0.0.1", 18812) is None and any("bridge" in line for line in said)
