@@ -17,9 +17,9 @@ from pathlib import Path
 import yaml
 
 from copier_gui.replay.campaign.generator import generate
-from copier_gui.replay.campaign.oracle import KINDS, check
+from copier_gui.replay.campaign.judge import judge
+from copier_gui.replay.campaign.oracle import KINDS
 from copier_gui.replay.campaign.shrink import shrink
-from copier_gui.replay.runner import run_scenario
 from copier_gui.replay.scenario import parse_scenario
 
 REPLAY_ERROR = "replay_error"  # the run itself raised: as much a finding as a violation
@@ -65,7 +65,7 @@ def run_seed(seed: int, out: str | None = None) -> dict:
     result = {"seed": seed, "crashes": crashes, "coverage": dict(_coverage(data)),
               "violations": [], "explained": {}, "master_skipped": 0}
     try:
-        report = run_scenario(scenario)
+        scenario, report, violations, explained = judge(data, source=f"campaign seed {seed}")
     except Exception as exc:  # a run that raises is itself a finding; the campaign goes on
         detail = f"{type(exc).__name__}: {exc}"
         result["violations"] = [{"kind": REPLAY_ERROR, "account": "", "symbol": "", "detail": detail,
@@ -81,9 +81,7 @@ def run_seed(seed: int, out: str | None = None) -> dict:
         result["master_skipped"] = sum(
             e["account"] == scenario.master.id and any(s in e["text"] for s in _SKIPPED_MASTER)
             for e in report.get("events", ()))
-        explained: list = []
-        result["violations"] = [v.as_dict() | {"description": v.describe()}
-                                for v in check(scenario, report, explained)]
+        result["violations"] = [v.as_dict() | {"description": v.describe()} for v in violations]
         result["explained"] = dict(Counter(v.kind for v in explained))
     if out and result["violations"]:
         write_scenario(data, result["violations"], Path(out))

@@ -14,14 +14,12 @@ from collections.abc import Callable, Iterator
 
 from copier_gui.replay.campaign.disruptions import busy_spans
 from copier_gui.replay.campaign.generator import QUIET_TAIL_S
-from copier_gui.replay.campaign.oracle import check
-from copier_gui.replay.runner import run_scenario
+from copier_gui.replay.campaign.judge import judge
 from copier_gui.replay.scenario import ScenarioError, parse_scenario
 
 
 def _fails(data: dict, kind: str, account: str) -> bool:
-    scenario = parse_scenario(data)
-    return any(v.kind == kind and v.account == account for v in check(scenario, run_scenario(scenario)))
+    return any(v.kind == kind and v.account == account for v in judge(data)[2])
 
 
 def _retimed(data: dict) -> dict:

@@ -1,0 +1,54 @@
+"""A copy closed by the slave's own broker in a run's last moments is not a missed trade: the
+copier journals why at its next look, and the campaign gives it that look before judging."""
+
+from __future__ import annotations
+
+from copier_gui.replay.campaign.judge import judge
+from copier_gui.replay.campaign.oracle import MISSING, check
+from copier_gui.replay.runner import run_scenario
+from copier_gui.replay.scenario import parse_scenario
+
+_REVERSED = {"sizing": {"mode": "fixed_lot", "lots": 0.1, "rounding": "nearest", "min_lot": 0.1},
+             "tolerances": {"max_delay_ms": 600000, "max_price_deviation": {"value": 1000000, "unit": "point"}},
+             "copy_partial_closes": False, "filters": {"reverse": True}}
+
+# Reversed onto a netting slave, the master's take profit 7 points away becomes the slave's stop
+# loss at that price; it is hit at the slave (a spread earlier than the master's target) at
+# 74.49 s, after the copier's pass at 74 s and before its next at 76 s, with the run ending at
+# 74.873 s.
+STOP_HIT_AT_THE_END = {
+    "description": "a slave's stop hit between the copier's last look and the end", "seed": 40098,
+    "duration_s": 74.873,
+    "brokers": {"b": {"profile": "summit_netting"}},
+    "accounts": [
+        {"id": "master", "role": "master", "broker": "b", "margin_mode": "hedging", "balance": 30000000.0,
+         "leverage": 500},
+        {"id": "summit", "role": "slave", "broker": "b", "margin_mode": "netting", "balance": 30000000.0,
+         "leverage": 500, "rules": _REVERSED},
+    ],
+    "timeline": [
+        {"at": 31.473, "action": "open", "id": "p3", "symbol": "EURUSD-ECN", "side": "sell", "volume": 0.5,
+         "sl_points": 279, "tp_points": 7},
+        {"at": 34.173, "action": "open", "id": "p6", "symbol": "EURUSD-ECN", "side": "sell", "volume": 0.3,
+         "sl_points": 298, "tp_points": 232},
+        {"at": 34.873, "action": "close", "id": "p6"},
+    ],
+    "faults": [], "checkpoints": [],
+}
+
+
+def test_a_stop_hit_at_the_slave_after_the_copiers_last_look_is_not_a_missed_trade():
+    scenario = parse_scenario(STOP_HIT_AT_THE_END)
+    report = run_scenario(scenario)
+    # Judged as the run ended, the slave holds nothing and no reason is journaled yet.
+    assert [(v.kind, v.master_id) for v in check(scenario, report)] == [(MISSING, "p3")]
+    _, _, violations, explained = judge(STOP_HIT_AT_THE_END)
+    assert violations == []
+    assert [(v.kind, v.account, v.master_id) for v in explained] == [(MISSING, "summit", "p3")]
+
+
+def test_a_difference_the_copier_never_explains_stays_a_violation():
+    # A copier that never journals the reason: the longer run ends as the short one did.
+    short = run_scenario(parse_scenario(STOP_HIT_AT_THE_END))
+    _, _, violations, _ = judge(STOP_HIT_AT_THE_END, run=lambda scenario: short)
+    assert [(v.kind, v.account, v.master_id) for v in violations] == [(MISSING, "summit", "p3")]
