@@ -38,6 +38,10 @@ FOUND: dict[int, tuple[str, str]] = {
     50005: ("wrong_stops",
             "netting slave, fixed_lot shares: the master moves the take profit of its largest position "
             "and 18 s later the slave's position still carries the old one"),
+    40098: ("missing",
+            "reversed onto a netting slave, the master's take profit becomes the slave's stop, hit "
+            "there 0.4 s before the run ends and before the copier's next look: judged at once, the "
+            "copy the copier would have explained at that look counted as missed"),
 }
 
 
