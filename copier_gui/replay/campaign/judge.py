@@ -6,16 +6,16 @@ stop-out). The copier only learns of it when it next reads that slave, at its ne
 reconciliation pass, and journals the reason then. A stop hit in the last moments of a run is
 therefore at the broker with no reason journaled yet: the run ended before the copier looked.
 The report holds only what the accounts ended with, not when the slave's broker closed what, so
-the oracle cannot tell such a close from a missed copy. The same scenario run a settle spell
-longer can: a difference the copier explains or mends once it has looked was in flight at the
-end, and one that is still there is a violation.
+the oracle cannot tell such a close from a missed copy. The same scenario run a little longer
+can: a difference the copier explains or mends once it has looked was in flight at the
+end, and one that is still there is a violation. The look comes within one reconciliation
+interval; the longer run allows two.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from copier_gui.replay.campaign.disruptions import SETTLE_S
 from copier_gui.replay.campaign.oracle import MISSING, WRONG_VOLUME, Violation, check
 from copier_gui.replay.runner import run_scenario
 from copier_gui.replay.scenario import Scenario, parse_scenario
@@ -34,7 +34,8 @@ def judge(data: dict, source: str = "campaign",
     """Replay ``data`` and check it: (scenario, report, violations, explained differences).
 
     A difference of a ``SLAVE_SIDE`` kind at the end is a violation only if the same scenario
-    run ``SETTLE_S`` longer still shows it; otherwise it counts among the explained ones.
+    run two reconciliation intervals longer still shows it; otherwise it counts among the
+    explained ones.
     """
     scenario = parse_scenario(data, source=source)
     report = run(scenario)
@@ -42,7 +43,8 @@ def judge(data: dict, source: str = "campaign",
     found = check(scenario, report, explained)
     at_end = [v for v in found if v.at == "end" and v.kind in SLAVE_SIDE]
     if at_end:
-        longer = parse_scenario({**data, "duration_s": round(data["duration_s"] + SETTLE_S, 3)}, source=source)
+        look_s = 2 * scenario.reconcile_interval_s
+        longer = parse_scenario({**data, "duration_s": round(data["duration_s"] + look_s, 3)}, source=source)
         still = {_key(v) for v in check(longer, run(longer)) if v.at == "end"}
         settled = [v for v in at_end if _key(v) not in still]
         found = [v for v in found if v not in settled]
