@@ -5,13 +5,10 @@ connector cannot tell it from the module.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import socket
-import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 import rpyc
 
@@ -25,21 +22,16 @@ from copier_gui.bridge.handshake import (
     client_handshake,
 )
 from copier_gui.bridge.probe import identify
+from copier_gui.bridge.remote_module import RemoteModule
 from copier_gui.bridge.server import (
-    API_FUNCTIONS,
     DEFAULT_PORT,
     HANDSHAKE_TIMEOUT_S,
     PROTOCOL_CONFIG,
     TLSStream,
-    from_plain,
-    to_plain,
 )
-from copier_gui.sim import constants as _constants
-from copier_gui.sim.structs import STRUCT_TYPES
 
 # The package's constants never change between releases, and reading each off the server would be
 # a round trip; the simulator's copy is checked against the package's list by its own tests.
-CONSTANTS = {name: value for name, value in vars(_constants).items() if name.isupper()}
 # After the bridge refused the secret, the same secret is not tried again for this long: the
 # copier retries a lost terminal every second, and each try would be one more refusal in the
 # bridge's log. A secret changed in the keyring is tried at once.
@@ -98,7 +90,7 @@ def what_answered(host: str, port: int, tls_failure: str, *, timeout: float) -> 
             f"not speak TLS: {tls_failure}) nor an mt5linux server; is another program using that port?")
 
 
-class MT5Bridge:
+class MT5Bridge(RemoteModule):
     """One connection to a bridge server; ``terminal`` picks one of a test broker's terminals.
 
     Connects on first use and again after the connection drops. A lost or refused connection
@@ -108,6 +100,8 @@ class MT5Bridge:
     ``secret`` returns the bridge's shared secret when a connection is made (default: the one
     paired in the keyring for ``host:port``); the secret is not kept between connections.
     """
+
+    where = "through the bridge"
 
     def __init__(self, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, terminal: str | None = None,
                  timeout: float = 300.0, secret: SecretProvider | None = None,
@@ -119,18 +113,10 @@ class MT5Bridge:
         self.handshake_timeout = float(handshake_timeout)
         self._secret = secret or (lambda: pairing.bridge_secret(self.host, self.port))
         self._refused: tuple[float, bytes, BridgeAuthError] | None = None
-        self._conn: rpyc.Connection | None = None
-        self._remote_call = None
-        self._lock = threading.Lock()
+        super().__init__()
 
     def __repr__(self) -> str:
         return f"MT5Bridge({self.host!r}, {self.port}, terminal={self.terminal!r})"
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return CONSTANTS[name]
-        except KeyError:
-            raise AttributeError(name) from None
 
     def _read_secret(self) -> str | None:
         try:
@@ -167,38 +153,3 @@ class MT5Bridge:
             raise
         self._conn, self._remote_call = conn, remote_call
         return remote_call
-
-    def call(self, function: str, *args: Any, **kwargs: Any) -> Any:
-        """Call one module function remotely and return its result as the module would."""
-        with self._lock:  # one RPyC connection is one conversation at a time
-            remote_call = self._remote_call or self._connect()
-            try:
-                raw = remote_call(function, to_plain(args), tuple((k, to_plain(v)) for k, v in kwargs.items()))
-            except (EOFError, OSError):
-                self._drop()
-                raise
-        return from_plain(raw, STRUCT_TYPES)
-
-    def _drop(self) -> None:
-        conn, self._conn, self._remote_call = self._conn, None, None
-        if conn is not None:
-            with contextlib.suppress(Exception):  # closing a broken connection may fail any way
-                conn.close()
-
-    def close(self) -> None:
-        with self._lock:
-            self._drop()
-
-
-def _method(name: str):
-    def call(self, *args, **kwargs):
-        return self.call(name, *args, **kwargs)
-
-    call.__name__ = call.__qualname__ = name
-    call.__doc__ = f"MetaTrader5.{name}, called through the bridge."
-    return call
-
-
-for _name in sorted(API_FUNCTIONS):
-    setattr(MT5Bridge, _name, _method(_name))
-del _name

@@ -26,24 +26,20 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import threading
 from typing import Any
 
 import rpyc
 
-from copier_gui.bridge.client import CONSTANTS
 from copier_gui.bridge.handshake import BridgeError, NotABridge
 from copier_gui.bridge.probe import CLASSIC_NAMES, SAFE_CLIENT_CONFIG, InertPeer, identify
+from copier_gui.bridge.remote_module import RemoteModule
 from copier_gui.bridge.server import (
     API_FUNCTIONS,
     STRUCT_NAMES,
     TAG_ARRAY,
     TAG_DICT,
     TAG_STRUCT,
-    from_plain,
-    to_plain,
 )
-from copier_gui.sim.structs import STRUCT_TYPES
 
 __all__ = ["DEFAULT_PORT", "MT5LinuxBridge", "is_loopback"]
 
@@ -124,7 +120,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-class MT5LinuxBridge:
+class MT5LinuxBridge(RemoteModule):
     """The MetaTrader5 module behind an mt5linux (rpyc classic) server at ``host:port``.
 
     Connects on first use and again after the connection drops. A lost or refused connection
@@ -135,6 +131,8 @@ class MT5LinuxBridge:
     clear, and anyone on the path can take over the server. Without it such a host raises
     BridgeError here, before anything is sent.
     """
+
+    where = "on the mt5linux server"
 
     def __init__(self, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, allow_remote: bool = False,
                  timeout: float = 300.0, connect_timeout: float = CONNECT_TIMEOUT_S) -> None:
@@ -149,18 +147,10 @@ class MT5LinuxBridge:
         self.port = int(port)
         self.timeout = float(timeout)
         self.connect_timeout = float(connect_timeout)
-        self._conn: rpyc.Connection | None = None
-        self._remote_call = None
-        self._lock = threading.Lock()
+        super().__init__()
 
     def __repr__(self) -> str:
         return f"MT5LinuxBridge({self.host!r}, {self.port})"
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return CONSTANTS[name]
-        except KeyError:
-            raise AttributeError(name) from None
 
     def _connect(self):
         where = f"{self.host}:{self.port}"
@@ -213,35 +203,4 @@ class MT5LinuxBridge:
         """Call one module function on the server and return its result as the module would."""
         if function not in API_FUNCTIONS:
             raise AttributeError(f"the mt5linux bridge does not call {function!r}")
-        with self._lock:  # one rpyc connection is one conversation at a time
-            remote_call = self._remote_call or self._connect()
-            try:
-                raw = remote_call(function, to_plain(args), tuple((k, to_plain(v)) for k, v in kwargs.items()))
-            except (EOFError, OSError):
-                self._drop()
-                raise
-        return from_plain(raw, STRUCT_TYPES)
-
-    def _drop(self) -> None:
-        conn, self._conn, self._remote_call = self._conn, None, None
-        if conn is not None:
-            with contextlib.suppress(Exception):  # closing a broken connection may fail any way
-                conn.close()
-
-    def close(self) -> None:
-        with self._lock:
-            self._drop()
-
-
-def _method(name: str):
-    def call(self, *args, **kwargs):
-        return self.call(name, *args, **kwargs)
-
-    call.__name__ = call.__qualname__ = name
-    call.__doc__ = f"MetaTrader5.{name}, called on the mt5linux server."
-    return call
-
-
-for _name in sorted(API_FUNCTIONS):
-    setattr(MT5LinuxBridge, _name, _method(_name))
-del _name
+        return super().call(function, *args, **kwargs)
