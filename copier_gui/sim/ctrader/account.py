@@ -208,26 +208,15 @@ class SimCTraderAccount:
             orderId=order_id, tradeData=trade, orderType=tags.order_type, orderStatus=tags.status,
             executedVolume=tags.executed, utcLastUpdateTimestamp=tags.updated_ms or tags.created_ms,
             closingOrder=tags.closing, timeInForce=tags.time_in_force, isStopOut=tags.is_stop_out)
-        if tags.client_order_id:
-            message.clientOrderId = tags.client_order_id
-        if tags.position_id:
-            message.positionId = tags.position_id
-        if tags.execution_price:
-            message.executionPrice = tags.execution_price
-        if tags.limit_price:
-            message.limitPrice = tags.limit_price
-        if tags.stop_price:
-            message.stopPrice = tags.stop_price
-        if tags.stop_loss:
-            message.stopLoss = tags.stop_loss
-        if tags.take_profit:
-            message.takeProfit = tags.take_profit
-        if tags.relative_sl:
-            message.relativeStopLoss = tags.relative_sl
-        if tags.relative_tp:
-            message.relativeTakeProfit = tags.relative_tp
-        if tags.expiration_ms:
-            message.expirationTimestamp = tags.expiration_ms
+        # proto2 keeps presence: a field the order does not have is left unset, not sent as 0.
+        for name, value in (("clientOrderId", tags.client_order_id), ("positionId", tags.position_id),
+                             ("executionPrice", tags.execution_price), ("limitPrice", tags.limit_price),
+                             ("stopPrice", tags.stop_price), ("stopLoss", tags.stop_loss),
+                             ("takeProfit", tags.take_profit), ("relativeStopLoss", tags.relative_sl),
+                             ("relativeTakeProfit", tags.relative_tp),
+                             ("expirationTimestamp", tags.expiration_ms)):
+            if value:
+                setattr(message, name, value)
         return message
 
     def trader(self) -> MM.ProtoOATrader:
