@@ -105,7 +105,7 @@ class AccountSettings(_Strict):
 
     id: str
     role: Literal["master", "slave"]
-    platform: Literal["mt5", "mt5_bridge", "demo"]
+    platform: Literal["mt5", "mt5_bridge", "ctrader", "demo"]
     terminal_path: str | None = None
     login: int | None = Field(default=None, ge=0, lt=2**64)
     server: str | None = Field(default=None, min_length=1, max_length=253)
@@ -116,6 +116,17 @@ class AccountSettings(_Strict):
     # mt5linux_remote lets it be on another, the password crossing the network in clear. Added
     # without a new schema version: a file without it means the copier's bridge.
     bridge_kind: Literal["copier", "mt5linux", "mt5linux_remote"] = "copier"
+    # A cTrader account, reached over the Open API: the endpoint (live.ctraderapi.com for live
+    # accounts, demo.ctraderapi.com for demo ones), the Open API application's id (its secret is in
+    # the keyring), and the account's ctidTraderAccountId, chosen from those the trader's token
+    # may use. ``login`` holds the number the trader sees in cTrader. The trader's tokens are in
+    # the keyring under ``ctrader_token_key``: one pair serves every account of one cTrader ID, so
+    # accounts authorized together share it (a refresh spends the old refresh token for all).
+    ctrader_host: str = Field(default="live.ctraderapi.com", min_length=1, max_length=253)
+    ctrader_port: int = Field(default=5035, ge=1, le=65535)
+    ctrader_client_id: str | None = Field(default=None, min_length=1, max_length=200)
+    ctrader_account_id: int | None = Field(default=None, gt=0, lt=2**63)
+    ctrader_token_key: str | None = Field(default=None, min_length=1, max_length=200)
     demo_profile: str | None = None
     label: str = ""
     # Copying, close-only (no new entries; exits mirrored) or paused (nothing sent). Added without a
@@ -166,13 +177,28 @@ class AccountSettings(_Strict):
             raise ValueError("a master has no copy rules: rules belong to each slave")
         if self.platform == "demo":
             from copier_gui.sim import PROFILES
+            from copier_gui.sim.ctrader import CTRADER_PROFILES
 
-            if self.demo_profile not in PROFILES:
-                raise ValueError(f"demo_profile must name a simulated broker ({', '.join(sorted(PROFILES))}), "
+            known = set(PROFILES) | set(CTRADER_PROFILES)
+            if self.demo_profile not in known:
+                raise ValueError(f"demo_profile must name a simulated broker ({', '.join(sorted(known))}), "
                                  f"not {self.demo_profile!r}")
         elif self.demo_profile is not None:
             raise ValueError(f"demo_profile applies only to the demo platform, not to {self.platform}")
+        if self.platform == "ctrader":
+            missing = [name for name in ("ctrader_client_id", "ctrader_account_id", "ctrader_token_key")
+                       if getattr(self, name) is None]
+            if missing:
+                raise ValueError(f"a cTrader account needs {', '.join(missing)}: link it again with the "
+                                 "account wizard or 'accounts link --platform ctrader'")
         return self
+
+    @property
+    def demo_platform(self) -> str:
+        """The platform a demo account's simulated broker speaks: "ctrader" or "mt5"."""
+        from copier_gui.sim.ctrader import CTRADER_PROFILES
+
+        return "ctrader" if self.demo_profile in CTRADER_PROFILES else "mt5"
 
     @computed_field
     @property

@@ -113,7 +113,7 @@ def test_slave_rules_default_and_master_rules_are_refused():
     ({"id": "Has Spaces"}, "not a valid account id"),
     ({"id": "-lead"}, "not a valid account id"),
     ({"role": "boss"}, "'master' or 'slave'"),
-    ({"platform": "mt4"}, "'mt5', 'mt5_bridge' or 'demo'"),
+    ({"platform": "mt4"}, "'mt5', 'mt5_bridge', 'ctrader' or 'demo'"),
     ({"platform": "demo", "demo_profile": "nowhere"}, "demo_profile must name a simulated broker"),
     ({"platform": "demo"}, "demo_profile must name a simulated broker"),
     ({"demo_profile": "harbor_fx"}, "demo_profile applies only to the demo platform"),
@@ -508,3 +508,17 @@ def test_an_unknown_mode_is_refused_naming_the_field_and_the_choices(paths):
         load_settings(paths.settings_file)
     text = str(caught.value)
     assert "accounts[0] (id 's').mode" in text and "'paused'" in text and "sleeping" in text
+
+
+def test_a_ctrader_account_names_what_it_lacks():
+    with pytest.raises(ValidationError, match="ctrader_client_id, ctrader_account_id, ctrader_token_key"):
+        AccountSettings(id="ct", role="slave", platform="ctrader")
+    account = AccountSettings(id="ct", role="slave", platform="ctrader", ctrader_client_id="app-1",
+                              ctrader_account_id=40_123_456, ctrader_token_key="ctrader:app-1:live")
+    assert account.ctrader_host == "live.ctraderapi.com" and account.ctrader_port == 5035
+
+
+def test_a_demo_account_may_sit_at_a_simulated_ctrader_broker():
+    account = AccountSettings(id="ct", role="slave", platform="demo", demo_profile="kestrel_netting")
+    assert account.demo_platform == "ctrader"
+    assert AccountSettings(id="mt", role="slave", platform="demo", demo_profile="harbor_fx").demo_platform == "mt5"
