@@ -127,7 +127,10 @@ def broker_name(account: AccountSettings) -> str:
         return account.label
     if account.platform == "demo":
         from copier_gui.sim import PROFILES
+        from copier_gui.sim.ctrader import CTRADER_PROFILES
 
+        if account.demo_profile in CTRADER_PROFILES:
+            return CTRADER_PROFILES[account.demo_profile].broker_name
         return PROFILES[account.demo_profile].company
     return ""
 

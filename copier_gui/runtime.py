@@ -23,7 +23,9 @@ from copier_gui.core.copybook import CopyBook
 from copier_gui.settings import AccountSettings
 
 __all__ = ["DEMO_SEED", "Connection", "LinkedTerminals", "RuntimeSetupError", "copier_instance",
-           "open_connection", "open_worker_connection", "terminal_api"]
+           "ctrader_app_key", "open_connection", "open_ctrader_connection", "open_demo_ctrader_connection",
+           "open_worker_connection",
+           "terminal_api"]
 
 PasswordLookup = Callable[[str], str | None]
 
@@ -64,8 +66,10 @@ class Connection:
         elif hasattr(self.connector, "wait_closed"):
             self.connector.request_shutdown()
             self.connector.wait_closed()
-        else:
+        elif hasattr(self.connector, "shutdown"):
             self.connector.shutdown()
+        # A connector on the loop (cTrader) has nothing here to release: the copier closed its
+        # session on the loop when it stopped, and this runs on a thread after that.
 
 
 def terminal_api(account: AccountSettings, clock: Clock, *,
@@ -163,22 +167,85 @@ def worker_log_level() -> int:
     return logging.getLogger("copier_gui").getEffectiveLevel()
 
 
+def ctrader_app_key(client_id: str) -> str:
+    """The keyring name of a cTrader Open API application's secret."""
+    return f"ctrader-app:{client_id}"
+
+
+def open_ctrader_connection(account: AccountSettings, clock: Clock, *,
+                            secret_lookup: Callable[[str], str | None] | None = None) -> Connection:
+    """A cTrader account's connector: the Open API over TLS, on the copier's own loop (network code
+    needs no worker process). The application's secret and the trader's tokens are read from the
+    keyring now and kept in memory only; RuntimeSetupError names what is missing."""
+    from copier_gui.connectors.ctrader.connector import CTraderConnector
+    from copier_gui.connectors.ctrader.session import AppCredentials
+    from copier_gui.connectors.ctrader.token_keyring import KeyringTokenStore
+
+    lookup = secret_lookup or (lambda key: _secrets.get_secret(key, what="cTrader application secret"))
+    try:
+        secret = lookup(ctrader_app_key(account.ctrader_client_id))
+    except _secrets.SecretsUnavailable as exc:
+        raise RuntimeSetupError(f"account {account.id}: {exc.message}") from None
+    if not secret:
+        raise RuntimeSetupError(f"account {account.id}: the secret of the cTrader application "
+                                f"{account.ctrader_client_id} is not in the keyring; link the account "
+                                "again to enter it")
+    connector = CTraderConnector(account.id, host=account.ctrader_host, port=account.ctrader_port,
+                                 app=AppCredentials(account.ctrader_client_id, secret),
+                                 ctid_account_id=account.ctrader_account_id,
+                                 tokens=KeyringTokenStore(account.ctrader_token_key), clock=clock)
+    return Connection(account, None, None, connector)
+
+
+def open_demo_ctrader_connection(account: AccountSettings, server, clock: Clock, *, login: int,
+                                 balance: float | None = None) -> Connection:
+    """A new account at ``server`` (a ThreadedOpenApiServer), behind the same cTrader connector a
+    real account uses; its tokens stay in memory. The connection's ``api`` is the broker's side."""
+    from copier_gui.connectors.ctrader.connector import CTraderConnector
+    from copier_gui.connectors.ctrader.session import AppCredentials, TokenPair
+    from copier_gui.connectors.ctrader.token_keyring import MemoryTokenStore
+
+    opened = server.open_account(account.demo_profile, login=login, balance=balance)
+    tokens = MemoryTokenStore(TokenPair(opened.access_token, opened.refresh_token, opened.expires_at))
+    connector = CTraderConnector(account.id, host=opened.host, port=opened.port,
+                                 app=AppCredentials(opened.client_id, opened.client_secret),
+                                 ctid_account_id=opened.ctid_account_id, tokens=tokens, clock=clock,
+                                 ssl_context=opened.ssl_context)
+    return Connection(account, opened.account, None, connector)
+
+
 class LinkedTerminals:
     """The trader's linked accounts: real and bridged terminals each in a worker process of its
-    own, simulated brokers (the wizard's demo accounts) on a worker thread."""
+    own, cTrader accounts on the loop, simulated brokers (the wizard's demo accounts) on a worker
+    thread, or at the demo's simulated cTrader server."""
 
     def __init__(self, clock: Clock, *, poll_s: float, password_lookup: PasswordLookup = _secrets.get_password) -> None:
         self.clock = clock
         self.poll_s = poll_s
         self.password_lookup = password_lookup
+        self._ctrader_demo = None
 
     def connect(self, account: AccountSettings) -> Connection:
         if account.platform in ("mt5", "mt5_bridge"):
             return open_worker_connection(account, self.clock, poll_s=self.poll_s)
+        if account.platform == "ctrader":
+            return open_ctrader_connection(account, self.clock)
+        if account.demo_platform == "ctrader":
+            return self._demo_ctrader(account)
         return open_connection(account, self.clock, password_lookup=self.password_lookup)
 
+    def _demo_ctrader(self, account: AccountSettings) -> Connection:
+        from copier_gui.sim.ctrader.threaded import ThreadedOpenApiServer
+
+        if self._ctrader_demo is None:
+            self._ctrader_demo = ThreadedOpenApiServer(clock=self.clock, seed=DEMO_SEED)
+        return open_demo_ctrader_connection(account, self._ctrader_demo, self.clock,
+                                            login=account.login or 3_100_000)
+
     def close(self) -> None:
-        """Nothing beyond the connections, which their owner closes."""
+        """The demo's cTrader server, if one was started; the connections are their owner's."""
+        if self._ctrader_demo is not None:
+            self._ctrader_demo.close()
 
 
 def _metatrader5_module(account: AccountSettings) -> object:
