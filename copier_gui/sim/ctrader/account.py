@@ -22,6 +22,7 @@ from copier_gui.ctrader_messages import messages as M
 from copier_gui.ctrader_messages import model as MM
 from copier_gui.sim import constants as mt5
 from copier_gui.sim.account import AccountSettings, Position
+from copier_gui.sim.ctrader.history import DealBook
 from copier_gui.sim.ctrader.profiles import NETTED, CTraderBroker, CTraderSymbol
 from copier_gui.sim.engine import TradeEngine
 from copier_gui.sim.market import Market
@@ -132,6 +133,7 @@ class SimCTraderAccount:
         self._by_name = {s.name: s for s in broker.symbols}
         self._deals_seen = len(self.engine.deals)
         self._seen: dict[int, _Seen] = {}
+        self.history = DealBook()
 
     # ------------------------------------------------------------------ units
     def money(self, amount: float) -> int:
@@ -493,6 +495,9 @@ class SimCTraderAccount:
         events = []
         deals = self.engine.deals
         for deal in deals[start:]:
+            if deal.type == mt5.DEAL_TYPE_BALANCE:
+                events.extend(self._cash_flow(deal))
+                continue
             if deal.type not in (mt5.DEAL_TYPE_BUY, mt5.DEAL_TYPE_SELL):
                 continue
             events.append(self._fill_event(deal))
@@ -540,6 +545,7 @@ class SimCTraderAccount:
                 commission=self.money(deal.commission), balance=self.money(self._balance_after(deal)),
                 closedVolume=self.cents(closed, symbol), balanceVersion=self.balance_version + 1,
                 moneyDigits=self.money_digits))
+        self.history.record(message)
         pos = self._position_record(deal.position_id)
         position = (self.position_message(pos) if pos is not None
                     else self._closed_position(deal.position_id, seen or _Seen(deal.price, 0, True, symbol),
@@ -555,3 +561,49 @@ class SimCTraderAccount:
                 break
             balance -= later.profit + later.commission + later.swap
         return balance
+
+    def _cash_flow(self, deal: TradeDeal) -> list:
+        """A deposit or a withdrawal: the DEPOSIT_WITHDRAW execution (no order) and the trader."""
+        self.balance_version += 1
+        flow = MM.ProtoOADepositWithdraw(
+            operationType=MM.BALANCE_DEPOSIT if deal.profit >= 0 else MM.BALANCE_WITHDRAW,
+            balanceHistoryId=deal.ticket, balance=self.money(self._balance_after(deal)),
+            delta=self.money(abs(deal.profit)), changeBalanceTimestamp=deal.time_msc, externalNote=deal.comment,
+            balanceVersion=self.balance_version, equity=self.money(self.engine.equity()),
+            moneyDigits=self.money_digits)
+        return [self._event(MM.DEPOSIT_WITHDRAW, depositWithdraw=flow), self.trader_updated()]
+
+    def trader_updated(self) -> M.ProtoOATraderUpdatedEvent:
+        return M.ProtoOATraderUpdatedEvent(ctidTraderAccountId=self.account_id, trader=self.trader())
+
+    def deposit(self, amount: float, note: str = "") -> None:
+        """Cash in (or out, when negative) by the broker's back office; the next poll reports it."""
+        self.engine.deposit(amount, note or ("Deposit" if amount >= 0 else "Withdrawal"))
+
+    # ------------------------------------------------------------------ queries
+    def order_details(self, order_id: int) -> tuple[MM.ProtoOAOrder, list[MM.ProtoOADeal]]:
+        tags = self.orders.get(order_id)
+        if tags is None:
+            raise TradeRefusal("ORDER_NOT_FOUND", f"Order with id {order_id} not found", order_id=order_id,
+                               as_error_res=True)
+        return self.order_message(order_id, tags), self.history.of_order(order_id)
+
+    def orders_between(self, start: int, end: int, position_id: int | None = None) -> list[MM.ProtoOAOrder]:
+        """Orders last updated in the window (of one position, if given), newest first."""
+        found = [(oid, tags) for oid, tags in self.orders.items()
+                 if start <= (tags.updated_ms or tags.created_ms) <= end
+                 and (position_id is None or tags.position_id == position_id)]
+        found.sort(key=lambda item: (item[1].updated_ms or item[1].created_ms, item[0]), reverse=True)
+        return [self.order_message(oid, tags) for oid, tags in found]
+
+    def unrealized_pnl(self) -> list[MM.ProtoOAPositionUnrealizedPnL]:
+        """Per open position: gross PnL at the current price, and net of swap and the opening
+        commission (the closing commission is not in it, as the proto says)."""
+        self.engine.refresh()
+        rows = []
+        for pos in self.engine.positions.values():
+            gross = self.engine.position_profit(pos)[1]
+            net = gross + pos.swap + self._open_commission(pos.identifier)
+            rows.append(MM.ProtoOAPositionUnrealizedPnL(positionId=pos.identifier, grossUnrealizedPnL=self.money(gross),
+                                                        netUnrealizedPnL=self.money(net)))
+        return rows

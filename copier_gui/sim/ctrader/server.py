@@ -29,6 +29,7 @@ from copier_gui import ctrader_messages as cm
 from copier_gui.clock import SYSTEM_CLOCK, Clock
 from copier_gui.sim.ctrader.account import SimCTraderAccount, TradeRefusal
 from copier_gui.sim.ctrader.certs import Certificate, self_signed
+from copier_gui.sim.ctrader.history import BadWindow, cut, window
 from copier_gui.sim.ctrader.profiles import CTRADER_PROFILES, CTraderBroker
 from copier_gui.sim.ctrader.tokens import SCOPE_TRADE, Grant, TokenBook, TokenRefused
 from copier_gui.sim.market import Market, shared_market
@@ -131,6 +132,12 @@ class SimulatedOpenApiServer:
             M.ProtoOACancelOrderReq: self._cancel_order,
             M.ProtoOASubscribeSpotsReq: self._subscribe_spots,
             M.ProtoOAUnsubscribeSpotsReq: self._unsubscribe_spots,
+            M.ProtoOADealListReq: self._deal_list,
+            M.ProtoOADealListByPositionIdReq: self._deals_of_position,
+            M.ProtoOAOrderListReq: self._order_list,
+            M.ProtoOAOrderListByPositionIdReq: self._orders_of_position,
+            M.ProtoOAOrderDetailsReq: self._order_details,
+            M.ProtoOAGetPositionUnrealizedPnLReq: self._unrealized_pnl,
         }
 
     # ------------------------------------------------------------------ set-up
@@ -181,6 +188,18 @@ class SimulatedOpenApiServer:
         """Cut every link at the TCP level, with no goodbye."""
         for link in list(self.links):
             link.close()
+
+    def deposit(self, account_id: int, amount: float, note: str = "") -> None:
+        """The broker's back office moves cash in (or out, when negative); the account's links get the
+        DEPOSIT_WITHDRAW execution and the updated trader at once."""
+        account = self.accounts[account_id]
+        account.deposit(amount, note)
+        self._sync(account)
+
+    def _sync(self, account: SimCTraderAccount) -> None:
+        """Push what the account did on its own up to now, before a query reports its state."""
+        for event in account.poll():
+            self.push(event, account_id=account.account_id)
 
     def push(self, message: Message, *, account_id: int | None = None) -> None:
         """Send an event to every link (or every link that authorized ``account_id``)."""
@@ -392,6 +411,60 @@ class SimulatedOpenApiServer:
         reply.position.extend(positions)
         reply.order.extend(orders)
         link.send(reply, cid)
+
+    # ------------------------------------------------------------------ history and money
+    def _window(self, req, account_id: int) -> tuple[int, int]:
+        try:
+            return window(req.fromTimestamp if req.HasField("fromTimestamp") else None,
+                          req.toTimestamp if req.HasField("toTimestamp") else None)
+        except BadWindow as exc:
+            raise _Refused("INCORRECT_BOUNDARIES", str(exc), account_id) from None
+
+    async def _deal_list(self, link, req, cid) -> None:
+        account = self._need_account(link, req.ctidTraderAccountId)
+        start, end = self._window(req, account.account_id)
+        self._sync(account)
+        deals, more = cut(account.history.between(start, end), req.maxRows if req.HasField("maxRows") else None)
+        link.send(M.ProtoOADealListRes(ctidTraderAccountId=account.account_id, deal=deals, hasMore=more), cid)
+
+    async def _deals_of_position(self, link, req, cid) -> None:
+        account = self._need_account(link, req.ctidTraderAccountId)
+        start, end = self._window(req, account.account_id)
+        self._sync(account)
+        deals, more = cut(account.history.of_position(req.positionId, start, end), None)
+        link.send(M.ProtoOADealListByPositionIdRes(ctidTraderAccountId=account.account_id, deal=deals,
+                                                   hasMore=more), cid)
+
+    async def _order_list(self, link, req, cid) -> None:
+        account = self._need_account(link, req.ctidTraderAccountId)
+        start, end = self._window(req, account.account_id)
+        self._sync(account)
+        orders, more = cut(account.orders_between(start, end), None)
+        link.send(M.ProtoOAOrderListRes(ctidTraderAccountId=account.account_id, order=orders, hasMore=more), cid)
+
+    async def _orders_of_position(self, link, req, cid) -> None:
+        account = self._need_account(link, req.ctidTraderAccountId)
+        start, end = self._window(req, account.account_id)
+        self._sync(account)
+        orders, more = cut(account.orders_between(start, end, req.positionId), None)
+        link.send(M.ProtoOAOrderListByPositionIdRes(ctidTraderAccountId=account.account_id, order=orders,
+                                                    hasMore=more), cid)
+
+    async def _order_details(self, link, req, cid) -> None:
+        account = self._need_account(link, req.ctidTraderAccountId)
+        self._sync(account)
+        try:
+            order, deals = account.order_details(req.orderId)
+        except TradeRefusal as refusal:
+            raise _Refused(refusal.code, refusal.description, account.account_id) from None
+        link.send(M.ProtoOAOrderDetailsRes(ctidTraderAccountId=account.account_id, order=order, deal=deals), cid)
+
+    async def _unrealized_pnl(self, link, req, cid) -> None:
+        account = self._need_account(link, req.ctidTraderAccountId)
+        self._sync(account)
+        link.send(M.ProtoOAGetPositionUnrealizedPnLRes(ctidTraderAccountId=account.account_id,
+                                                       positionUnrealizedPnL=account.unrealized_pnl(),
+                                                       moneyDigits=account.money_digits), cid)
 
     # ------------------------------------------------------------------ trading
     async def _trade(self, link: _Link, cid: str | None, account_id: int, act: Callable[[], list]) -> None:

@@ -92,3 +92,39 @@ class RawClient:
         self.writer.close()
         with contextlib.suppress(Exception):
             await self.writer.wait_closed()
+
+
+async def connected(server: SimulatedOpenApiServer, *accounts, **options):
+    """The connector's own link to ``server``, with the application and ``accounts`` authorized."""
+    from copier_gui.connectors.ctrader.connection import OpenApiConnection
+
+    link = await OpenApiConnection.open(server.host, server.port, ssl_context=server.client_ssl_context(),
+                                        request_timeout=options.pop("request_timeout", 5.0), **options)
+    await link.request(M.ProtoOAApplicationAuthReq(clientId=CLIENT_ID, clientSecret=CLIENT_SECRET))
+    for account in accounts:
+        await link.request(M.ProtoOAAccountAuthReq(ctidTraderAccountId=account.account_id,
+                                                   accessToken=server.grant_pair.access_token))
+    return link
+
+
+class Events:
+    """Every event a link receives, kept for a test to wait on."""
+
+    def __init__(self, link) -> None:
+        self.items: list = []
+        self._arrived = asyncio.Event()
+        link.add_listener(self._on)
+
+    def _on(self, message, client_msg_id) -> None:
+        self.items.append(message)
+        self._arrived.set()
+
+    async def wait_for(self, predicate, timeout: float = 3.0):
+        async with asyncio.timeout(timeout):
+            while True:
+                for item in self.items:
+                    if predicate(item):
+                        self.items.remove(item)
+                        return item
+                self._arrived.clear()
+                await self._arrived.wait()

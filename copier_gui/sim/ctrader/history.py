@@ -1,0 +1,51 @@
+"""What a simulated cTrader account remembers for the history requests: every deal as it was
+reported, searched by time window, position or order.
+
+Windows follow the protos: ``fromTimestamp`` >= 0 and ``toTimestamp`` <= 2147483646000, both in
+ms, both ends included; a window that ends before it starts is ``INCORRECT_BOUNDARIES``. A reply
+holds at most ``maxRows`` (or the server's chunk) rows, oldest first, and ``hasMore`` says the
+window held more. Which rows a real server keeps when it cuts a list short is undocumented.
+"""
+
+from __future__ import annotations
+
+from copier_gui.ctrader_messages import model as MM
+
+MAX_TIMESTAMP = 2_147_483_646_000
+CHUNK = 1_000  # rows per reply when the request sets no maxRows (undocumented at real servers)
+
+
+class BadWindow(Exception):
+    """A search window the protocol refuses."""
+
+
+def window(from_ms: int | None, to_ms: int | None) -> tuple[int, int]:
+    start = 0 if from_ms is None else from_ms
+    end = MAX_TIMESTAMP if to_ms is None else to_ms
+    if start < 0 or end > MAX_TIMESTAMP or end < start:
+        raise BadWindow(f"fromTimestamp {start} and toTimestamp {end} do not make a window")
+    return start, end
+
+
+def cut(rows: list, max_rows: int | None) -> tuple[list, bool]:
+    limit = CHUNK if not max_rows or max_rows <= 0 else min(max_rows, CHUNK)
+    return rows[:limit], len(rows) > limit
+
+
+class DealBook:
+    def __init__(self) -> None:
+        self.deals: list[MM.ProtoOADeal] = []
+
+    def record(self, deal: MM.ProtoOADeal) -> None:
+        kept = MM.ProtoOADeal()
+        kept.CopyFrom(deal)
+        self.deals.append(kept)
+
+    def between(self, start: int, end: int) -> list[MM.ProtoOADeal]:
+        return [d for d in self.deals if start <= d.executionTimestamp <= end]
+
+    def of_position(self, position_id: int, start: int, end: int) -> list[MM.ProtoOADeal]:
+        return [d for d in self.between(start, end) if d.positionId == position_id]
+
+    def of_order(self, order_id: int) -> list[MM.ProtoOADeal]:
+        return [d for d in self.deals if d.orderId == order_id]

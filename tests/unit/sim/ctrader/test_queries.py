@@ -1,0 +1,124 @@
+"""The simulated server's history and account queries, asked by the connector's own link: deal
+lists by time window and by position, order details, orders of a position, unrealized PnL, and
+what a deposit or a withdrawal pushes."""
+
+from __future__ import annotations
+
+import pytest
+
+from copier_gui import ctrader_messages as cm
+from copier_gui.connectors.ctrader.errors import OpenApiError
+from tests.unit.sim.ctrader.rig import Events, connected, running_server
+
+M = cm.messages
+MM = cm.model
+
+pytestmark = pytest.mark.asyncio
+
+
+def _buy(account, cents=100_000, **fields):
+    return M.ProtoOANewOrderReq(ctidTraderAccountId=account.account_id, symbolId=1, orderType=MM.MARKET,
+                                tradeSide=MM.BUY, volume=cents, **fields)
+
+
+async def _filled(link, events, request):
+    """Send a market order; return (ACCEPTED reply, the ORDER_FILLED that follows)."""
+    accepted = await link.request(request)
+    filled = await events.wait_for(lambda e: isinstance(e, M.ProtoOAExecutionEvent)
+                                   and e.executionType == MM.ORDER_FILLED and e.order.orderId == accepted.order.orderId)
+    return accepted, filled
+
+
+async def test_deal_list_by_position_and_order_details_join_deals_to_their_orders():
+    async with running_server() as server:
+        account = server.hedged
+        link = await connected(server, account)
+        events = Events(link)
+        _, opened = await _filled(link, events, _buy(account, 200_000, label="cg", clientOrderId="c-1"))
+        position_id = opened.position.positionId
+        close = await link.request(M.ProtoOAClosePositionReq(ctidTraderAccountId=account.account_id,
+                                                             positionId=position_id, volume=100_000))
+        await events.wait_for(lambda e: getattr(e, "executionType", 0) == MM.ORDER_FILLED
+                              and e.order.orderId == close.order.orderId)
+        reply = await link.request(M.ProtoOADealListByPositionIdReq(ctidTraderAccountId=account.account_id,
+                                                                     positionId=position_id))
+        assert isinstance(reply, M.ProtoOADealListByPositionIdRes) and reply.HasField("hasMore")
+        assert [d.positionId for d in reply.deal] == [position_id, position_id] and not reply.hasMore
+        assert reply.deal[0].dealId == opened.deal.dealId and reply.deal[1].HasField("closePositionDetail")
+        details = await link.request(M.ProtoOAOrderDetailsReq(ctidTraderAccountId=account.account_id,
+                                                              orderId=opened.order.orderId))
+        assert details.order.clientOrderId == "c-1" and details.order.orderStatus == MM.ORDER_STATUS_FILLED
+        assert [d.dealId for d in details.deal] == [opened.deal.dealId]
+        orders = await link.request(M.ProtoOAOrderListByPositionIdReq(ctidTraderAccountId=account.account_id,
+                                                                       positionId=position_id))
+        # newest first, as the proto says
+        assert [o.orderId for o in orders.order] == [close.order.orderId, opened.order.orderId]
+        with pytest.raises(OpenApiError) as caught:
+            await link.request(M.ProtoOAOrderDetailsReq(ctidTraderAccountId=account.account_id, orderId=12345))
+        assert caught.value.code == "ORDER_NOT_FOUND"
+        await link.close()
+
+
+async def test_deal_list_takes_a_time_window_and_max_rows_and_says_when_there_is_more():
+    async with running_server() as server:
+        account = server.hedged
+        link = await connected(server, account)
+        events = Events(link)
+        start_ms = int(server.clock.time() * 1000)
+        fills = []
+        for _ in range(3):
+            fills.append((await _filled(link, events, _buy(account)))[1].deal)
+            server.clock.advance(60)
+        ask = M.ProtoOADealListReq(ctidTraderAccountId=account.account_id, fromTimestamp=start_ms,
+                                   toTimestamp=int(server.clock.time() * 1000))
+        reply = await link.request(ask)
+        assert [d.dealId for d in reply.deal] == [d.dealId for d in fills] and reply.hasMore is False
+        ask.maxRows = 2
+        reply = await link.request(ask)
+        assert len(reply.deal) == 2 and reply.hasMore is True
+        ask.ClearField("maxRows")
+        ask.fromTimestamp = fills[1].executionTimestamp
+        reply = await link.request(ask)
+        assert [d.dealId for d in reply.deal] == [fills[1].dealId, fills[2].dealId]
+        ask.toTimestamp = ask.fromTimestamp - 1
+        with pytest.raises(OpenApiError) as caught:
+            await link.request(ask)
+        assert caught.value.code == "INCORRECT_BOUNDARIES"
+        await link.close()
+
+
+async def test_unrealized_pnl_per_position_in_money_digits():
+    async with running_server() as server:
+        account = server.hedged
+        link = await connected(server, account)
+        events = Events(link)
+        _, filled = await _filled(link, events, _buy(account, 10_000_000))
+        reply = await link.request(M.ProtoOAGetPositionUnrealizedPnLReq(ctidTraderAccountId=account.account_id))
+        assert reply.moneyDigits == 2
+        (pnl,) = reply.positionUnrealizedPnL
+        assert pnl.positionId == filled.position.positionId
+        pos = next(iter(account.engine.positions.values()))
+        gross = account.engine.position_profit(pos)[1]
+        assert abs(pnl.grossUnrealizedPnL - round(gross * 100)) <= 2  # the market may tick in between
+        assert pnl.netUnrealizedPnL == pnl.grossUnrealizedPnL + filled.position.commission  # open commission
+        await link.close()
+
+
+async def test_a_deposit_or_withdrawal_pushes_the_cash_flow_and_the_trader():
+    async with running_server() as server:
+        account = server.hedged
+        link = await connected(server, account)
+        events = Events(link)
+        before = (await link.request(M.ProtoOATraderReq(ctidTraderAccountId=account.account_id))).trader
+        server.deposit(account.account_id, 250.0)
+        flow = await events.wait_for(lambda e: getattr(e, "executionType", 0) == MM.DEPOSIT_WITHDRAW)
+        assert flow.depositWithdraw.operationType == MM.BALANCE_DEPOSIT
+        assert flow.depositWithdraw.delta == 25_000 and flow.depositWithdraw.balance == before.balance + 25_000
+        assert flow.depositWithdraw.moneyDigits == 2 and not flow.HasField("order")
+        updated = await events.wait_for(lambda e: isinstance(e, M.ProtoOATraderUpdatedEvent))
+        assert updated.trader.balance == before.balance + 25_000
+        assert updated.trader.balanceVersion > before.balanceVersion
+        server.deposit(account.account_id, -100.0)
+        flow = await events.wait_for(lambda e: getattr(e, "executionType", 0) == MM.DEPOSIT_WITHDRAW)
+        assert flow.depositWithdraw.operationType == MM.BALANCE_WITHDRAW and flow.depositWithdraw.delta == 10_000
+        await link.close()
