@@ -603,6 +603,8 @@ class Copier:
                 account = await slave.connector.account()
             except ConnectorError as exc:
                 self._set_slave_state(slave, LinkState.DISCONNECTED, exc.message)
+                # What waited on trading being switched on now waits on the link: say so.
+                self._note_unfollowed(slave, None)
                 self._schedule_reconnect(slave)
                 return
             slave.account = account
@@ -1144,8 +1146,11 @@ class Copier:
         if self.master_snapshot is None:
             return
         master = {p.ticket for p in self.master_snapshot.positions} | {o.ticket for o in self.master_snapshot.orders}
-        tickets = master if only is None else only
         copied = self._known_copies(slave)
+        # A full pass is also the one that closes copies of master positions that went while no
+        # event could reach this slave (closed while the copier was down or the slave away): only
+        # the copies name them, so they are journaled from there.
+        tickets = master | copied if only is None else only
         why = self._entries_blocked(slave)
         positions = {p.ticket for p in self.master_snapshot.positions}
         changes = []

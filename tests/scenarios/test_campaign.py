@@ -42,6 +42,10 @@ FOUND: dict[int, tuple[str, str]] = {
             "reversed onto a netting slave, the master's take profit becomes the slave's stop, hit "
             "there 0.4 s before the run ends and before the copier's next look: judged at once, the "
             "copy the copier would have explained at that look counted as missed"),
+    42026: ("orphan_position",
+            "netting slave: the master closes US30 while the copier is down; after the restart the first "
+            "exit of the pass is refused (AutoTrading disabled by the server) and the link is lost, and "
+            "nothing journaled named the US30 copy left open"),
 }
 
 
