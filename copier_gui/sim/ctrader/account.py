@@ -14,6 +14,7 @@ Label, comment and clientOrderId, which the engine has no room for, are kept her
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass, field
 
@@ -43,7 +44,12 @@ _REFUSALS = {
 _PENDING = {
     (MM.LIMIT, MM.BUY): mt5.ORDER_TYPE_BUY_LIMIT, (MM.LIMIT, MM.SELL): mt5.ORDER_TYPE_SELL_LIMIT,
     (MM.STOP, MM.BUY): mt5.ORDER_TYPE_BUY_STOP, (MM.STOP, MM.SELL): mt5.ORDER_TYPE_SELL_STOP,
+    # A STOP_LIMIT waits for its stop price like a STOP; see SimCTraderAccount._pending for what
+    # its slippage does and does not do here.
+    (MM.STOP_LIMIT, MM.BUY): mt5.ORDER_TYPE_BUY_STOP, (MM.STOP_LIMIT, MM.SELL): mt5.ORDER_TYPE_SELL_STOP,
 }
+_MARKET_TYPES = (MM.MARKET, MM.MARKET_RANGE)
+_PENDING_TYPES = (MM.LIMIT, MM.STOP, MM.STOP_LIMIT)
 # String limits of ProtoOANewOrderReq (OpenApiMessages.proto comments).
 LABEL_MAX, COMMENT_MAX, CLIENT_ORDER_ID_MAX = 100, 512, 50
 
@@ -82,6 +88,8 @@ class OrderTags:
     take_profit: float = 0.0
     relative_sl: int = 0
     relative_tp: int = 0
+    slippage: int = 0  # points, for MARKET_RANGE and STOP_LIMIT
+    base_slippage_price: float = 0.0
     position_id: int = 0
     closing: bool = False
     status: int = MM.ORDER_STATUS_ACCEPTED
@@ -134,6 +142,10 @@ class SimCTraderAccount:
         self._deals_seen = len(self.engine.deals)
         self._seen: dict[int, _Seen] = {}
         self.history = DealBook()
+        # Ids of orders the engine never sees (protection orders, a MARKET_RANGE out of range),
+        # far from the engine's own tickets.
+        self._own_ids = itertools.count(90_000_000 + random.Random(f"ctrader-own:{seed}:{account_id}").randrange(1, 10**6))
+        self._protection_ids: dict[int, int] = {}
 
     # ------------------------------------------------------------------ units
     def money(self, amount: float) -> int:
@@ -215,7 +227,8 @@ class SimCTraderAccount:
                              ("executionPrice", tags.execution_price), ("limitPrice", tags.limit_price),
                              ("stopPrice", tags.stop_price), ("stopLoss", tags.stop_loss),
                              ("takeProfit", tags.take_profit), ("relativeStopLoss", tags.relative_sl),
-                             ("relativeTakeProfit", tags.relative_tp),
+                             ("relativeTakeProfit", tags.relative_tp), ("slippageInPoints", tags.slippage),
+                             ("baseSlippagePrice", tags.base_slippage_price),
                              ("expirationTimestamp", tags.expiration_ms)):
             if value:
                 setattr(message, name, value)
@@ -230,11 +243,34 @@ class SimCTraderAccount:
             traderLogin=self.login, accountType=self.broker.account_type, brokerName=self.broker.broker_name,
             registrationTimestamp=self.registered_ms, moneyDigits=self.money_digits)
 
-    def reconcile(self) -> tuple[list[MM.ProtoOAPosition], list[MM.ProtoOAOrder]]:
+    def reconcile(self, protection_orders: bool = False) -> tuple[list[MM.ProtoOAPosition], list[MM.ProtoOAOrder]]:
+        """Open positions and working orders; with ``protection_orders``, also each position's
+        SL/TP as the server's own STOP_LOSS_TAKE_PROFIT order (the positions keep their levels)."""
         self.engine.refresh()
         positions = [self.position_message(p) for p in self.engine.positions.values()]
         orders = [self.order_message(oid, self.orders[oid]) for oid in self.engine.orders if oid in self.orders]
+        if protection_orders:
+            orders.extend(self._protection_order(p) for p in self.engine.positions.values() if p.sl or p.tp)
         return positions, orders
+
+    def _protection_order(self, pos: Position) -> MM.ProtoOAOrder:
+        """One order per protected position, with a stable id, closing the whole position."""
+        order_id = self._protection_ids.setdefault(pos.identifier, next(self._own_ids))
+        symbol = self._by_name[pos.spec.name]
+        label, comment = self.position_tags.get(pos.identifier, ("", ""))
+        buy = pos.type == mt5.POSITION_TYPE_BUY
+        trade = MM.ProtoOATradeData(symbolId=symbol.symbol_id, volume=self.cents(pos.volume, symbol),
+                                    tradeSide=MM.SELL if buy else MM.BUY, openTimestamp=pos.time_update_msc,
+                                    label=label, comment=comment)
+        message = MM.ProtoOAOrder(orderId=order_id, tradeData=trade, orderType=MM.STOP_LOSS_TAKE_PROFIT,
+                                  orderStatus=MM.ORDER_STATUS_ACCEPTED, executedVolume=0,
+                                  utcLastUpdateTimestamp=pos.time_update_msc, closingOrder=True,
+                                  timeInForce=MM.GOOD_TILL_CANCEL, positionId=pos.identifier)
+        if pos.sl:
+            message.stopLoss = pos.sl
+        if pos.tp:
+            message.takeProfit = pos.tp
+        return message
 
     def symbols_light(self) -> list[MM.ProtoOALightSymbol]:
         return [MM.ProtoOALightSymbol(symbolId=s.symbol_id, symbolName=s.name, enabled=True, description=s.description)
@@ -273,16 +309,17 @@ class SimCTraderAccount:
         return TradeRequest((action, 0, order, symbol.name, volume, price, 0.0, sl, tp, 0, order_type, filling,
                              type_time, expiration, comment[:31], position, 0))
 
-    def new_order(self, req: M.ProtoOANewOrderReq) -> list[M.ProtoOAExecutionEvent]:
+    def new_order(self, req: M.ProtoOANewOrderReq, *, split: bool = False) -> list[M.ProtoOAExecutionEvent]:
+        """``split``: a market order fills in two deals (an IOC order then cancels the rest)."""
         self._check_access(closing=False)
         self._check_strings(req)
         symbol = self.symbol(req.symbolId)
         self._check_volume(symbol, req.volume)
-        if req.orderType == MM.MARKET:
+        if req.orderType in _MARKET_TYPES:
             if req.HasField("stopLoss") or req.HasField("takeProfit"):
                 raise TradeRefusal("TRADING_BAD_STOPS",
                                    "SL/TP in absolute values are allowed only for order types: [LIMIT, STOP, STOP_LIMIT]")
-            return self._market(req, symbol)
+            return self._market(req, symbol, split=split)
         if (req.orderType, req.tradeSide) in _PENDING:
             return self._pending(req, symbol)
         raise TradeRefusal("INVALID_REQUEST", f"Order type {MM.ProtoOAOrderType.Name(req.orderType)} is not supported",
@@ -297,31 +334,58 @@ class SimCTraderAccount:
         code, text = _REFUSALS.get(retcode, ("INVALID_REQUEST", f"Request refused (engine code {retcode})"))
         return TradeRefusal(code, text)
 
-    def _market(self, req: M.ProtoOANewOrderReq, symbol: CTraderSymbol) -> list[M.ProtoOAExecutionEvent]:
+    def _market(self, req: M.ProtoOANewOrderReq, symbol: CTraderSymbol, *,
+                split: bool = False) -> list[M.ProtoOAExecutionEvent]:
         buy = req.tradeSide == MM.BUY
+        ranged = req.orderType == MM.MARKET_RANGE
+        if ranged and not (req.HasField("baseSlippagePrice") and req.HasField("slippageInPoints")):
+            raise TradeRefusal("INVALID_REQUEST", "A MARKET_RANGE order needs baseSlippagePrice and slippageInPoints",
+                               as_error_res=True)
         position = 0
         if req.HasField("positionId") and req.positionId and self.broker.account_type != NETTED:
             pos = self._position_record(req.positionId)
             if pos is None:
                 raise TradeRefusal("POSITION_NOT_FOUND", f"Position not found with id {req.positionId}")
             position = pos.ticket
-        filling = mt5.ORDER_FILLING_IOC if req.timeInForce == MM.IMMEDIATE_OR_CANCEL else mt5.ORDER_FILLING_FOK
+        ioc = req.timeInForce == MM.IMMEDIATE_OR_CANCEL
+        filling = mt5.ORDER_FILLING_IOC if ioc else mt5.ORDER_FILLING_FOK
+        if split and not ioc:
+            filling = mt5.ORDER_FILLING_RETURN  # the engine keeps the rest working: it fills on the next tick
         request = self._request(action=mt5.TRADE_ACTION_DEAL, symbol=symbol, volume=self.lots(req.volume, symbol),
                                 order_type=mt5.ORDER_TYPE_BUY if buy else mt5.ORDER_TYPE_SELL, filling=filling,
                                 position=position, comment=req.comment)
-        tags = OrderTags(order_type=MM.MARKET, side=req.tradeSide, volume=req.volume, symbol_id=symbol.symbol_id,
+        tags = OrderTags(order_type=req.orderType, side=req.tradeSide, volume=req.volume, symbol_id=symbol.symbol_id,
                          created_ms=self.now_ms(), label=req.label, comment=req.comment,
                          client_order_id=req.clientOrderId, time_in_force=req.timeInForce,
                          relative_sl=req.relativeStopLoss, relative_tp=req.relativeTakeProfit,
+                         slippage=req.slippageInPoints if ranged else 0,
+                         base_slippage_price=req.baseSlippagePrice if ranged else 0.0,
                          position_id=req.positionId if position else 0, closing=bool(position))
-        return self._execute(request, tags)
+        if ranged and not self._in_range(symbol, buy, req.baseSlippagePrice, req.slippageInPoints):
+            return self._out_of_range(tags)
+        return self._execute(request, tags, fault=mt5.TRADE_RETCODE_DONE_PARTIAL if split else 0)
 
-    def _execute(self, request: TradeRequest, tags: OrderTags) -> list[M.ProtoOAExecutionEvent]:
+    def _in_range(self, symbol: CTraderSymbol, buy: bool, base: float, points: int) -> bool:
+        """A MARKET_RANGE order fills only at its base price or at most ``points`` worse."""
+        self.engine.refresh()
+        bid, ask = self.quote(symbol)
+        reach = points * 10.0**-symbol.digits + 1e-9
+        return ask <= base + reach if buy else bid >= base - reach
+
+    def _out_of_range(self, tags: OrderTags) -> list[M.ProtoOAExecutionEvent]:
+        """ACCEPTED, then CANCELLED with nothing executed (how a real server words this is undocumented)."""
+        order_id = next(self._own_ids)
+        self.orders[order_id] = tags
+        accepted = self._event(MM.ORDER_ACCEPTED, order=self.order_message(order_id, tags))
+        tags.status, tags.updated_ms = MM.ORDER_STATUS_CANCELLED, self.now_ms()
+        return [accepted, self._event(MM.ORDER_CANCELLED, order=self.order_message(order_id, tags))]
+
+    def _execute(self, request: TradeRequest, tags: OrderTags, *, fault: int = 0) -> list[M.ProtoOAExecutionEvent]:
         """Send a market deal to the engine and report it as ACCEPTED then FILLED."""
         self.engine.refresh()
         before = self._deals_seen
         self._remember_positions()
-        outcome = self.engine.send(request)
+        outcome = self.engine.send(request, fault=fault)
         if outcome.retcode not in (mt5.TRADE_RETCODE_DONE, mt5.TRADE_RETCODE_DONE_PARTIAL):
             self._deals_seen = len(self.engine.deals)
             raise self._refuse(outcome.retcode)
@@ -334,6 +398,13 @@ class SimCTraderAccount:
                 accepted.position.CopyFrom(self.position_message(pos))
         events = [accepted]
         events.extend(self._fills(before))
+        if (tags.time_in_force == MM.IMMEDIATE_OR_CANCEL and 0 < tags.executed < tags.volume
+                and order_id not in self.engine.orders and len(events) > 1):
+            # An IOC order filled in part: its last deal comes as ORDER_CANCELLED with the executed
+            # volume and the position (the documented trading-events flow).
+            tags.status = MM.ORDER_STATUS_CANCELLED
+            events[-1].executionType = MM.ORDER_CANCELLED
+            events[-1].order.orderStatus = MM.ORDER_STATUS_CANCELLED
         self._apply_relative_stops(order_id, tags)
         return events
 
@@ -360,9 +431,12 @@ class SimCTraderAccount:
         return 0
 
     def _pending(self, req: M.ProtoOANewOrderReq, symbol: CTraderSymbol) -> list[M.ProtoOAExecutionEvent]:
+        """A LIMIT, STOP or STOP_LIMIT order. A STOP_LIMIT keeps its ``slippageInPoints`` and
+        triggers at its stop price, but once triggered it fills at the market like a STOP: the
+        engine has no order that limits a triggered stop to a price range."""
         price = req.limitPrice if req.orderType == MM.LIMIT else req.stopPrice
         if not price:
-            raise TradeRefusal("INVALID_REQUEST", "A LIMIT order needs limitPrice and a STOP order stopPrice",
+            raise TradeRefusal("INVALID_REQUEST", "A LIMIT order needs limitPrice, a STOP or STOP_LIMIT order stopPrice",
                                as_error_res=True)
         type_time, expiration = mt5.ORDER_TIME_GTC, 0
         if req.timeInForce == MM.GOOD_TILL_DATE:
@@ -386,7 +460,8 @@ class SimCTraderAccount:
                          client_order_id=req.clientOrderId, time_in_force=req.timeInForce,
                          expiration_ms=req.expirationTimestamp if type_time == mt5.ORDER_TIME_SPECIFIED else 0,
                          limit_price=req.limitPrice if req.orderType == MM.LIMIT else 0.0,
-                         stop_price=req.stopPrice if req.orderType == MM.STOP else 0.0,
+                         stop_price=req.stopPrice if req.orderType != MM.LIMIT else 0.0,
+                         slippage=req.slippageInPoints if req.orderType == MM.STOP_LIMIT else 0,
                          stop_loss=req.stopLoss, take_profit=req.takeProfit, position_id=order_id)
         self.orders[order_id] = tags
         self.position_tags.setdefault(order_id, (req.label, req.comment))
@@ -443,6 +518,53 @@ class SimCTraderAccount:
         if tp and tp >= ask:
             return f"New TP for SELL position should be <= current ASK price. current ASK: {ask:.{digits}f}, TP: {tp:.{digits}f}"
         return f"New SL for SELL position should be >= current ASK price. current ASK: {ask:.{digits}f}, SL: {sl:.{digits}f}"
+
+    def amend_order(self, req: M.ProtoOAAmendOrderReq) -> list[M.ProtoOAExecutionEvent]:
+        """Change a pending order: a price, volume or expiry left out stays; an SL or TP left out
+        is removed (send both to keep both, as with positions)."""
+        self.engine.refresh()
+        tags = self.orders.get(req.orderId)
+        order = self.engine.orders.get(req.orderId)
+        if tags is None or order is None or tags.order_type not in _PENDING_TYPES:
+            raise TradeRefusal("ORDER_NOT_FOUND", f"Order with id {req.orderId} not found", order_id=req.orderId)
+        symbol = self.symbol(tags.symbol_id)
+        volume = req.volume if req.HasField("volume") else tags.volume
+        if volume != tags.volume:
+            self._check_volume(symbol, volume)
+        price = order.price_open
+        if tags.order_type == MM.LIMIT and req.HasField("limitPrice"):
+            price = req.limitPrice
+        elif tags.order_type != MM.LIMIT and req.HasField("stopPrice"):
+            price = req.stopPrice
+        sl = req.stopLoss if req.HasField("stopLoss") else 0.0
+        tp = req.takeProfit if req.HasField("takeProfit") else 0.0
+        type_time, expiration, expiration_ms = order.type_time, order.time_expiration, tags.expiration_ms
+        if req.HasField("expirationTimestamp"):
+            type_time, expiration_ms = mt5.ORDER_TIME_SPECIFIED, req.expirationTimestamp
+            expiration = int(self.engine.server_time(req.expirationTimestamp / 1000))
+        outcome = self.engine.send(self._request(action=mt5.TRADE_ACTION_MODIFY, symbol=symbol, order=req.orderId,
+                                                 price=price, sl=sl, tp=tp, type_time=type_time,
+                                                 expiration=expiration))
+        if outcome.retcode == mt5.TRADE_RETCODE_INVALID_STOPS:
+            raise TradeRefusal("TRADING_BAD_STOPS", "Stop loss or take profit is on the wrong side of the order price")
+        if outcome.retcode not in (mt5.TRADE_RETCODE_DONE, mt5.TRADE_RETCODE_NO_CHANGES):
+            raise self._refuse(outcome.retcode)  # ids 0: only ORDER_NOT_FOUND names the order
+        if volume != tags.volume:
+            # The engine's modify cannot resize an order; a working order's volume is its own field.
+            order.volume_initial = order.volume_current = self.lots(volume, symbol)
+            self.engine.version += 1
+        tags.volume, tags.stop_loss, tags.take_profit = volume, sl, tp
+        if tags.order_type == MM.LIMIT:
+            tags.limit_price = price
+        else:
+            tags.stop_price = price
+        if req.HasField("slippageInPoints") and tags.order_type == MM.STOP_LIMIT:
+            tags.slippage = req.slippageInPoints
+        if type_time == mt5.ORDER_TIME_SPECIFIED:
+            tags.time_in_force, tags.expiration_ms = MM.GOOD_TILL_DATE, expiration_ms
+        tags.updated_ms = self.now_ms()
+        return [self._event(MM.ORDER_REPLACED, order=self.order_message(req.orderId, tags),
+                            position=self._created_position(req.orderId, tags))]
 
     def cancel_order(self, req: M.ProtoOACancelOrderReq) -> list[M.ProtoOAExecutionEvent]:
         self.engine.refresh()

@@ -58,6 +58,9 @@ class ServerFaults:
     follow_ups_carry_id: bool = False
     # An account-session end reported after each token refresh even for sessions it did not end.
     spurious_disconnect_on_refresh: bool = False
+    # The next N market orders fill in two deals: an IMMEDIATE_OR_CANCEL one is then cancelled with
+    # its executed volume, any other fills its rest on the next tick (each deal an ORDER_FILLED).
+    split_fills: int = 0
 
 
 class _Link:
@@ -130,6 +133,7 @@ class SimulatedOpenApiServer:
             M.ProtoOAClosePositionReq: self._close_position,
             M.ProtoOAAmendPositionSLTPReq: self._amend_position,
             M.ProtoOACancelOrderReq: self._cancel_order,
+            M.ProtoOAAmendOrderReq: self._amend_order,
             M.ProtoOASubscribeSpotsReq: self._subscribe_spots,
             M.ProtoOAUnsubscribeSpotsReq: self._unsubscribe_spots,
             M.ProtoOADealListReq: self._deal_list,
@@ -406,7 +410,7 @@ class SimulatedOpenApiServer:
 
     async def _reconcile(self, link, req, cid) -> None:
         account = self._need_account(link, req.ctidTraderAccountId)
-        positions, orders = account.reconcile()
+        positions, orders = account.reconcile(protection_orders=req.returnProtectionOrders)
         reply = M.ProtoOAReconcileRes(ctidTraderAccountId=account.account_id)
         reply.position.extend(positions)
         reply.order.extend(orders)
@@ -504,7 +508,10 @@ class SimulatedOpenApiServer:
                 account.new_order(req)
             link.close()
             return
-        await self._trade(link, cid, req.ctidTraderAccountId, lambda: account.new_order(req))
+        split = self.faults.split_fills > 0 and req.orderType in (MM.MARKET, MM.MARKET_RANGE)
+        if split:
+            self.faults.split_fills -= 1
+        await self._trade(link, cid, req.ctidTraderAccountId, lambda: account.new_order(req, split=split))
 
     async def _close_position(self, link, req, cid) -> None:
         account = self._need_account(link, req.ctidTraderAccountId)
@@ -513,6 +520,10 @@ class SimulatedOpenApiServer:
     async def _amend_position(self, link, req, cid) -> None:
         account = self._need_account(link, req.ctidTraderAccountId)
         await self._trade(link, cid, req.ctidTraderAccountId, lambda: account.amend_position(req))
+
+    async def _amend_order(self, link, req, cid) -> None:
+        account = self._need_account(link, req.ctidTraderAccountId)
+        await self._trade(link, cid, req.ctidTraderAccountId, lambda: account.amend_order(req))
 
     async def _cancel_order(self, link, req, cid) -> None:
         account = self._need_account(link, req.ctidTraderAccountId)
