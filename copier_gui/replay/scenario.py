@@ -29,8 +29,10 @@ from pydantic import (
 
 from copier_gui.core.model import PendingKind, Side
 from copier_gui.core.rules import CopyRules
-from copier_gui.sim import PROFILES, BrokerProfile
+from copier_gui.sim import BrokerProfile
 from copier_gui.sim import constants as _mt5
+from copier_gui.sim.catalog import ALL_PROFILES as PROFILES
+from copier_gui.sim.catalog import platform_of
 from copier_gui.sim.faults import INJECTABLE_REJECTIONS, REJECTION_COMMENTS
 
 __all__ = [
@@ -128,7 +130,8 @@ class _Problems(ValueError):
 
 
 class Broker(_Strict):
-    """A simulated broker the scenario's accounts live at."""
+    """A simulated broker the scenario's accounts live at: a MetaTrader 5 server, or a cTrader one
+    (lumen_ctrader, kestrel_netting) reached over the Open API."""
 
     profile: str = Field(description="A simulated broker profile: " + ", ".join(sorted(PROFILES)))
 
@@ -452,6 +455,9 @@ Fault = Annotated[
     Field(discriminator="kind"),
 ]
 _SLAVE_FAULTS = (RejectFault, RequoteFault, PartialFillFault)
+# A cTrader server fills a market order at the market or refuses it: it has no requotes, and its
+# partial fills are not simulated yet.
+_MT5_ONLY_FAULTS = (RequoteFault, PartialFillFault)
 
 
 # --------------------------------------------------------------------------------------- scenario
@@ -554,6 +560,12 @@ class Scenario(_Strict):
                 problems.add(
                     f"{here}.broker", f"unknown broker {account.broker!r} (known: {known})"
                 )
+            elif account.currency is not None and platform_of(self.brokers[account.broker].profile) == "ctrader":
+                problems.add(
+                    f"{here}.currency",
+                    "a cTrader account's currency is its broker's deposit asset; pick the cTrader "
+                    "profile with the currency you want instead",
+                )
             if account.role == "master":
                 if master is not None:
                     problems.add(
@@ -585,6 +597,13 @@ class Scenario(_Strict):
                     problems.add(
                         f"{here}.account",
                         f"unknown account {action.account!r} (known: {', '.join(accounts)})",
+                    )
+                elif (self.platform_of(action.account) == "ctrader"
+                      and not isinstance(action, ConnectionLostAction | ConnectionRestoredAction)):
+                    problems.add(
+                        f"{here}.action",
+                        f"{action.action} is a MetaTrader 5 terminal's switch; {action.account!r} "
+                        "is a cTrader account (connection_lost and connection_restored apply to it)",
                     )
                 continue
             if isinstance(action, OpenAction | PlacePendingAction):
@@ -665,6 +684,13 @@ class Scenario(_Strict):
                         f"{account!r} is the master; {fault.kind} faults apply to slaves",
                     )
                     continue
+                if isinstance(fault, _MT5_ONLY_FAULTS) and self.platform_of(account) == "ctrader":
+                    problems.add(
+                        f"{here}.kind",
+                        f"{account!r} is a cTrader account, which has no {fault.kind.replace('_', ' ')}s "
+                        "(reject, disconnect and latency faults apply to it)",
+                    )
+                    continue
             # Two outages of one thing at once have no clear meaning: say so instead of guessing.
             # Crashes may overlap: a crash while the copier is down or starting postpones its
             # restart, and there is still only one copier.
@@ -716,6 +742,10 @@ class Scenario(_Strict):
 
     def profile_of(self, account_id: str) -> str:
         return self.brokers[self.account(account_id).broker].profile
+
+    def platform_of(self, account_id: str) -> str:
+        """"mt5" or "ctrader": which kind of server the account's broker runs."""
+        return platform_of(self.profile_of(account_id))
 
     def terminal_overrides(self, account_id: str) -> dict[str, Any]:
         """``new_terminal`` keyword arguments for one account, its login unique in the scenario."""

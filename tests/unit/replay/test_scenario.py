@@ -219,8 +219,30 @@ def test_unknown_profile_lists_the_known_ones(good):
     good["brokers"]["harbor"]["profile"] = "harbour_fx"
     assert problem(good) == (
         "scenario.yaml: brokers.harbor.profile: unknown broker profile "
-        "'harbour_fx' (known: apex_prop, harbor_fx, meridian_ecn, summit_netting)"
+        "'harbour_fx' (known: apex_prop, harbor_fx, kestrel_netting, lumen_ctrader, meridian_ecn, "
+        "summit_netting)"
     )
+
+
+def test_a_ctrader_account_takes_its_currency_from_its_broker(good):
+    good["brokers"]["harbor"]["profile"] = "kestrel_netting"
+    harbor = next(a for a in good["accounts"] if a["broker"] == "harbor")
+    harbor["currency"] = "USD"
+    index = good["accounts"].index(harbor)
+    assert problem(good).startswith(f"scenario.yaml: accounts[{index}].currency: a cTrader account's currency")
+
+
+def test_mt5_switches_and_faults_are_refused_on_a_ctrader_account(good):
+    good["brokers"]["harbor"]["profile"] = "lumen_ctrader"
+    harbor = next(a for a in good["accounts"] if a["broker"] == "harbor")
+    harbor.pop("currency", None)
+    slave = harbor["id"]
+    good["faults"] = []
+    good["timeline"].append({"at": 1, "action": "autotrading_off", "account": slave})
+    assert "autotrading_off is a MetaTrader 5 terminal's switch" in problem(good)
+    good["timeline"].pop()
+    good["faults"] = [{"at": 1, "kind": "requote", "account": slave, "count": 1}]
+    assert f"{slave!r} is a cTrader account, which has no requotes" in problem(good)
 
 
 def test_negative_volume(good):
