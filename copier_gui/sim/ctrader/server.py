@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import struct
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from copier_gui.clock import SYSTEM_CLOCK, Clock
 from copier_gui.sim.ctrader.account import SimCTraderAccount, TradeRefusal
 from copier_gui.sim.ctrader.certs import Certificate, self_signed
 from copier_gui.sim.ctrader.history import BadWindow, cut, window
+from copier_gui.sim.ctrader.limits import HISTORICAL_PER_SECOND, PER_SECOND, RateLimiter
 from copier_gui.sim.ctrader.profiles import CTRADER_PROFILES, CTraderBroker
 from copier_gui.sim.ctrader.tokens import SCOPE_TRADE, Grant, TokenBook, TokenRefused
 from copier_gui.sim.market import Market, shared_market
@@ -77,6 +79,9 @@ class _Link:
         self.last_received = asyncio.get_running_loop().time()
         self.heartbeats_received = 0
         self.closed = False
+        self.limiter = (RateLimiter(asyncio.get_running_loop().time, per_second=server.per_second,
+                                    historical_per_second=server.historical_per_second)
+                        if server.per_second else None)
 
     def send(self, message: Message, client_msg_id: str | None = None) -> None:
         if self.closed:
@@ -97,7 +102,8 @@ class SimulatedOpenApiServer:
 
     def __init__(self, *, clock: Clock = SYSTEM_CLOCK, seed: int = 0, market: Market | None = None,
                  live: bool = False, heartbeat_interval: float = 10.0, idle_timeout: float | None = None,
-                 max_frame: int = 1024 * 1024, poll_interval: float = 0.05) -> None:
+                 max_frame: int = 1024 * 1024, poll_interval: float = 0.05, per_second: int | None = PER_SECOND,
+                 historical_per_second: int = HISTORICAL_PER_SECOND) -> None:
         self.clock = clock
         self.seed = seed
         self.market = market or shared_market(seed, clock)
@@ -106,6 +112,11 @@ class SimulatedOpenApiServer:
         self.idle_timeout = idle_timeout
         self.max_frame = max_frame
         self.poll_interval = poll_interval
+        # Requests a link may send a second (None: unlimited), and how an excess is refused:
+        # REQUEST_FREQUENCY_EXCEEDED, or BLOCKED_PAYLOAD_TYPE with retryAfter in seconds.
+        self.per_second = per_second
+        self.historical_per_second = historical_per_second
+        self.rate_limit_code = "REQUEST_FREQUENCY_EXCEEDED"
         self.faults = ServerFaults()
         self.tokens = TokenBook(clock, random.Random(f"ctrader-tokens:{seed}"))
         self.accounts: dict[int, SimCTraderAccount] = {}
@@ -283,7 +294,17 @@ class SimulatedOpenApiServer:
             return
         cls = cm.message_class(envelope.payloadType)
         handler = self._handlers.get(cls) if cls is not None else None
-        self.requests.append((cls.DESCRIPTOR.name if cls else str(envelope.payloadType), client_msg_id))
+        name = cls.DESCRIPTOR.name if cls else str(envelope.payloadType)
+        self.requests.append((name, client_msg_id))
+        wait = link.limiter.admit(name) if link.limiter is not None else 0.0
+        if wait:
+            # Real servers answer with account id 0, whatever the request named (Mida#28).
+            refusal = M.ProtoOAErrorRes(errorCode=self.rate_limit_code, ctidTraderAccountId=0,
+                                        description="You have reached the rate limit of requests")
+            if self.rate_limit_code == "BLOCKED_PAYLOAD_TYPE":
+                refusal.retryAfter = max(1, math.ceil(wait))
+            link.send(refusal, client_msg_id)
+            return
         if handler is None:
             link.send(cm.common.ProtoErrorRes(
                 errorCode="UNSUPPORTED_MESSAGE",
