@@ -24,7 +24,8 @@ from copier_gui.ctrader_messages import model as MM
 from copier_gui.sim import constants as mt5
 from copier_gui.sim.account import AccountSettings, Position
 from copier_gui.sim.ctrader.history import DealBook
-from copier_gui.sim.ctrader.profiles import NETTED, CTraderBroker, CTraderSymbol
+from copier_gui.sim.ctrader.profiles import NETTED, CTraderBroker, CTraderSymbol, Holiday
+from copier_gui.sim.ctrader.schedule import TIME_ZONE, holiday_message, intervals
 from copier_gui.sim.engine import TradeEngine
 from copier_gui.sim.market import Market
 from copier_gui.sim.structs import TradeDeal, TradeRequest
@@ -146,6 +147,8 @@ class SimCTraderAccount:
         # far from the engine's own tickets.
         self._own_ids = itertools.count(90_000_000 + random.Random(f"ctrader-own:{seed}:{account_id}").randrange(1, 10**6))
         self._protection_ids: dict[int, int] = {}
+        self.holidays: dict[int, list[Holiday]] = {
+            s.symbol_id: [] if s.category == "Crypto" else list(broker.holidays) for s in broker.symbols}
 
     # ------------------------------------------------------------------ units
     def money(self, amount: float) -> int:
@@ -282,7 +285,21 @@ class SimCTraderAccount:
             minVolume=int(round(symbol.min_volume * 100)), stepVolume=int(round(symbol.step_volume * 100)),
             maxVolume=int(round(symbol.max_volume * 100)), lotSize=symbol.lot_size * 100,
             tradingMode=MM.ENABLED, commissionType=MM.USD_PER_LOT,
-            preciseTradingCommissionRate=int(round(abs(self.broker.commission_per_lot) * 10**8)))
+            preciseTradingCommissionRate=int(round(abs(self.broker.commission_per_lot) * 10**8)),
+            schedule=intervals(symbol.instrument), scheduleTimeZone=TIME_ZONE,
+            holiday=[holiday_message(h) for h in self.holidays[symbol.symbol_id]])
+
+    def add_holiday(self, holiday: Holiday, *symbol_ids: int) -> None:
+        """The broker declares a holiday on these symbols (all but crypto when none is named)."""
+        for symbol in self.broker.symbols:
+            if symbol.symbol_id in symbol_ids or (not symbol_ids and symbol.category != "Crypto"):
+                self.holidays[symbol.symbol_id].append(holiday)
+
+    def _check_holiday(self, symbol: CTraderSymbol) -> None:
+        now = self.clock.time()
+        for holiday in self.holidays[symbol.symbol_id]:
+            if holiday.covers(now):
+                raise TradeRefusal("SYMBOL_HAS_HOLIDAY", f"{symbol.name} does not trade today: {holiday.name}")
 
     # ------------------------------------------------------------------ requests
     def _event(self, execution_type: int, **fields) -> M.ProtoOAExecutionEvent:
@@ -315,6 +332,7 @@ class SimCTraderAccount:
         self._check_strings(req)
         symbol = self.symbol(req.symbolId)
         self._check_volume(symbol, req.volume)
+        self._check_holiday(symbol)
         if req.orderType in _MARKET_TYPES:
             if req.HasField("stopLoss") or req.HasField("takeProfit"):
                 raise TradeRefusal("TRADING_BAD_STOPS",
@@ -475,6 +493,7 @@ class SimCTraderAccount:
         if pos is None:
             raise TradeRefusal("POSITION_NOT_FOUND", f"Position not found with id {req.positionId}")
         symbol = self._by_name[pos.spec.name]
+        self._check_holiday(symbol)
         open_cents = self.cents(pos.volume, symbol)
         if req.volume <= 0 or req.volume > open_cents:
             raise TradeRefusal("TRADING_BAD_VOLUME",
@@ -496,6 +515,7 @@ class SimCTraderAccount:
         if pos is None:
             raise TradeRefusal("POSITION_NOT_FOUND", f"Position not found with id {req.positionId}")
         symbol = self._by_name[pos.spec.name]
+        self._check_holiday(symbol)
         # A field left out removes that level: send both to keep both.
         sl = req.stopLoss if req.HasField("stopLoss") else 0.0
         tp = req.takeProfit if req.HasField("takeProfit") else 0.0
@@ -528,6 +548,7 @@ class SimCTraderAccount:
         if tags is None or order is None or tags.order_type not in _PENDING_TYPES:
             raise TradeRefusal("ORDER_NOT_FOUND", f"Order with id {req.orderId} not found", order_id=req.orderId)
         symbol = self.symbol(tags.symbol_id)
+        self._check_holiday(symbol)
         volume = req.volume if req.HasField("volume") else tags.volume
         if volume != tags.volume:
             self._check_volume(symbol, volume)

@@ -9,6 +9,7 @@ account fills, stops out and accrues swap exactly as a simulated MT5 account on 
 
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass, field
 
 from copier_gui.sim import bits
@@ -18,6 +19,29 @@ from copier_gui.sim.profiles import BrokerProfile, SymbolSpec
 # ProtoOAAccountType (OpenApiModelMessages.proto), written out so the profiles need no messages.
 HEDGED = 0
 NETTED = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Holiday:
+    """A day (or part of one, seconds from its 00:00 UTC) without trading; ``recurring``: every year."""
+
+    holiday_id: int
+    name: str
+    date: _dt.date
+    recurring: bool = False
+    start_second: int = 0
+    end_second: int = 86_400
+
+    def covers(self, utc: float) -> bool:
+        moment = _dt.datetime.fromtimestamp(utc, _dt.UTC)
+        day = moment.date()
+        if self.recurring:
+            if (day.month, day.day) != (self.date.month, self.date.day):
+                return False
+        elif day != self.date:
+            return False
+        second = moment.hour * 3600 + moment.minute * 60 + moment.second
+        return self.start_second <= second < self.end_second
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +89,7 @@ class CTraderBroker:
     default_balance: float = 10_000.0
     quote_offset_points: int = 0
     spread_factor_all: float = 1.0  # the broker's spreads against the market's, on every symbol
+    holidays: tuple[Holiday, ...] = ()  # the broker's, on every symbol but crypto
     by_id: dict[int, CTraderSymbol] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -151,6 +176,7 @@ CTRADER_PROFILES: dict[str, CTraderBroker] = {
                               category="Crypto"),
             ),
             spread_factor_all=1.4,
+            holidays=(Holiday(1, "Christmas Day", _dt.date(2026, 12, 25), recurring=True),),
             server_utc_offset_hours=0,
             default_balance=10_000.0,
             quote_offset_points=1,

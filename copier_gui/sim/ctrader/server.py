@@ -117,6 +117,7 @@ class SimulatedOpenApiServer:
         self.per_second = per_second
         self.historical_per_second = historical_per_second
         self.rate_limit_code = "REQUEST_FREQUENCY_EXCEEDED"
+        self.maintenance_until: float | None = None  # UTC seconds; requests before then are refused
         self.faults = ServerFaults()
         self.tokens = TokenBook(clock, random.Random(f"ctrader-tokens:{seed}"))
         self.accounts: dict[int, SimCTraderAccount] = {}
@@ -203,6 +204,23 @@ class SimulatedOpenApiServer:
         """Cut every link at the TCP level, with no goodbye."""
         for link in list(self.links):
             link.close()
+
+    def start_maintenance(self, until: float, *, disconnect: bool = True) -> None:
+        """Server maintenance until ``until`` (UTC seconds): the links are cut (unless
+        ``disconnect`` is False) and every request until then is refused with
+        SERVER_IS_UNDER_MAINTENANCE and the end time."""
+        self.maintenance_until = until
+        if disconnect:
+            self.drop_connections()
+
+    def end_sessions(self, account_id: int | None = None) -> None:
+        """Account sessions end while the links stay up, as at weekends: each gets an
+        AccountDisconnectEvent and must be authorized again; its spot subscriptions are gone."""
+        for link in self.links:
+            for ended in [a for a in link.accounts if account_id is None or a == account_id]:
+                del link.accounts[ended]
+                link.spots.pop(ended, None)
+                link.send(M.ProtoOAAccountDisconnectEvent(ctidTraderAccountId=ended))
 
     def deposit(self, account_id: int, amount: float, note: str = "") -> None:
         """The broker's back office moves cash in (or out, when negative); the account's links get the
@@ -296,6 +314,11 @@ class SimulatedOpenApiServer:
         handler = self._handlers.get(cls) if cls is not None else None
         name = cls.DESCRIPTOR.name if cls else str(envelope.payloadType)
         self.requests.append((name, client_msg_id))
+        until = self.maintenance_until
+        if until is not None and self.clock.time() < until:
+            link.send(M.ProtoOAErrorRes(errorCode="SERVER_IS_UNDER_MAINTENANCE", maintenanceEndTimestamp=int(until),
+                                        description="Server is under maintenance"), client_msg_id)
+            return
         wait = link.limiter.admit(name) if link.limiter is not None else 0.0
         if wait:
             # Real servers answer with account id 0, whatever the request named (Mida#28).

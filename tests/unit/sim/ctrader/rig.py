@@ -22,14 +22,16 @@ CLIENT_SECRET = "s3cret-app"
 
 
 class SteppingClock:
-    """Real time from a weekday noon (markets open), which a test may also jump forward."""
+    """Real time from a weekday noon (markets open), or from ``start``, which a test may also jump
+    forward."""
 
-    def __init__(self) -> None:
+    def __init__(self, start: float = WEEKDAY_NOON_UTC) -> None:
+        self._start = start
         self._t0 = time.monotonic()
         self._jump = 0.0
 
     def time(self) -> float:
-        return WEEKDAY_NOON_UTC + (time.monotonic() - self._t0) + self._jump
+        return self._start + (time.monotonic() - self._t0) + self._jump
 
     def monotonic(self) -> float:
         return time.monotonic() + self._jump
