@@ -8,7 +8,10 @@ fills, nets, triggers stops and stops out, on the same market, in lots of the sy
 
 Ids: an order's id is the engine's order ticket, a position's id the engine's position
 identifier (the opening order's ticket, so a pending order's CREATED position has its order's id),
-a deal's id the engine's deal ticket. On a netted account a reversal keeps the position's id.
+a deal's id the engine's deal ticket. On a netted account an opposite order larger than the
+position turns it over; whether a real server keeps the position's id then is undocumented, so
+``reversal_policy`` chooses: "keep" (one deal, the same id) or "new" (the position closes in one
+deal and the rest opens a new id in a second, both deals of the one order).
 Label, comment and clientOrderId, which the engine has no room for, are kept here by id.
 """
 
@@ -147,6 +150,10 @@ class SimCTraderAccount:
         # far from the engine's own tickets.
         self._own_ids = itertools.count(90_000_000 + random.Random(f"ctrader-own:{seed}:{account_id}").randrange(1, 10**6))
         self._protection_ids: dict[int, int] = {}
+        self.reversal_policy = "keep"  # or "new": see the module's docstring
+        # Engine order tickets that are a part of another order (the opening half of a reversal
+        # under the "new" policy) -> that order's id.
+        self._order_alias: dict[int, int] = {}
         self.holidays: dict[int, list[Holiday]] = {
             s.symbol_id: [] if s.category == "Crypto" else list(broker.holidays) for s in broker.symbols}
 
@@ -381,7 +388,41 @@ class SimCTraderAccount:
                          position_id=req.positionId if position else 0, closing=bool(position))
         if ranged and not self._in_range(symbol, buy, req.baseSlippagePrice, req.slippageInPoints):
             return self._out_of_range(tags)
+        if self.broker.account_type == NETTED and self.reversal_policy == "new" and not split:
+            current = next((p for p in self.engine.positions.values() if p.spec.name == symbol.name), None)
+            if current is not None and (current.type == mt5.POSITION_TYPE_BUY) != buy:
+                held = self.cents(current.volume, symbol)
+                if req.volume > held:
+                    close = self._request(action=mt5.TRADE_ACTION_DEAL, symbol=symbol, volume=current.volume,
+                                          order_type=request.type, filling=filling, comment=req.comment)
+                    rest = self._request(action=mt5.TRADE_ACTION_DEAL, symbol=symbol,
+                                         volume=self.lots(req.volume - held, symbol), order_type=request.type,
+                                         filling=filling, comment=req.comment)
+                    return self._reverse_as_new(close, rest, tags)
         return self._execute(request, tags, fault=mt5.TRADE_RETCODE_DONE_PARTIAL if split else 0)
+
+    def _reverse_as_new(self, close: TradeRequest, rest: TradeRequest, tags: OrderTags) -> list[M.ProtoOAExecutionEvent]:
+        """One order, two deals: the netted position closes, then the rest opens a new position."""
+        self.engine.refresh()
+        before = self._deals_seen
+        self._remember_positions()
+        outcome = self.engine.send(close)
+        if outcome.retcode != mt5.TRADE_RETCODE_DONE:
+            self._deals_seen = len(self.engine.deals)
+            raise self._refuse(outcome.retcode)
+        order_id = outcome.order
+        self.orders[order_id] = tags
+        events = [self._event(MM.ORDER_ACCEPTED, order=self.order_message(order_id, tags))]
+        opened = self.engine.send(rest)
+        if opened.retcode == mt5.TRADE_RETCODE_DONE:
+            self._order_alias[opened.order] = order_id
+        events.extend(self._fills(before))
+        if tags.executed < tags.volume:
+            # The new side was refused (margin, most likely): the order ends with what it closed.
+            tags.status, tags.updated_ms = MM.ORDER_STATUS_CANCELLED, self.now_ms()
+            events.append(self._event(MM.ORDER_CANCELLED, order=self.order_message(order_id, tags)))
+        self._apply_relative_stops(order_id, tags)
+        return events
 
     def _in_range(self, symbol: CTraderSymbol, buy: bool, base: float, points: int) -> bool:
         """A MARKET_RANGE order fills only at its base price or at most ``points`` worse."""
@@ -444,7 +485,7 @@ class SimCTraderAccount:
 
     def _position_of_order(self, order_id: int) -> int:
         for deal in reversed(self.engine.deals):
-            if deal.order == order_id:
+            if self._order_alias.get(deal.order, deal.order) == order_id:
                 return deal.position_id
         return 0
 
@@ -652,7 +693,8 @@ class SimCTraderAccount:
     def _fill_event(self, deal: TradeDeal) -> M.ProtoOAExecutionEvent:
         symbol = self._by_name[deal.symbol]
         cents = self.cents(deal.volume, symbol)
-        tags = self.orders.get(deal.order)
+        order_id = self._order_alias.get(deal.order, deal.order)
+        tags = self.orders.get(order_id)
         server_event = False
         if tags is None:
             # An order the server made (SL/TP, stop-out) or another application placed.
@@ -665,7 +707,7 @@ class SimCTraderAccount:
                              symbol_id=symbol.symbol_id, created_ms=deal.time_msc, label=label, comment=comment,
                              time_in_force=MM.IMMEDIATE_OR_CANCEL, position_id=deal.position_id,
                              closing=deal.entry in (mt5.DEAL_ENTRY_OUT, mt5.DEAL_ENTRY_OUT_BY), is_stop_out=stop_out)
-            self.orders[deal.order] = tags
+            self.orders[order_id] = tags
         tags.executed += cents
         tags.execution_price = deal.price
         tags.position_id = deal.position_id
@@ -675,7 +717,7 @@ class SimCTraderAccount:
         if deal.entry == mt5.DEAL_ENTRY_IN and deal.position_id not in self.position_tags:
             self.position_tags[deal.position_id] = (tags.label, tags.comment)
         message = MM.ProtoOADeal(
-            dealId=deal.ticket, orderId=deal.order, positionId=deal.position_id, volume=tags.volume,
+            dealId=deal.ticket, orderId=order_id, positionId=deal.position_id, volume=tags.volume,
             filledVolume=cents, symbolId=symbol.symbol_id, createTimestamp=tags.created_ms,
             executionTimestamp=deal.time_msc, utcLastUpdateTimestamp=deal.time_msc, executionPrice=deal.price,
             tradeSide=MM.BUY if deal.type == mt5.DEAL_TYPE_BUY else MM.SELL, dealStatus=MM.FILLED,
@@ -693,7 +735,7 @@ class SimCTraderAccount:
         position = (self.position_message(pos) if pos is not None
                     else self._closed_position(deal.position_id, seen or _Seen(deal.price, 0, True, symbol),
                                                deal.time_msc))
-        return self._event(MM.ORDER_FILLED, order=self.order_message(deal.order, tags), deal=message,
+        return self._event(MM.ORDER_FILLED, order=self.order_message(order_id, tags), deal=message,
                            position=position, isServerEvent=server_event)
 
     def _balance_after(self, deal: TradeDeal) -> float:
