@@ -27,6 +27,7 @@ from copier_gui.core.ports import ConnectorError
 from copier_gui.runtime import Connection, RuntimeSetupError, open_connection, terminal_api
 from copier_gui.settings import ACCOUNT_ID_PATTERN, AccountSettings, Settings, slugify
 from copier_gui.sim import PROFILES
+from copier_gui.sim.ctrader import CTRADER_PROFILES
 
 __all__ = [
     "ConnectionTestFailed",
@@ -34,7 +35,13 @@ __all__ = [
     "account_id_problem",
     "account_password_key",
     "bridge_host_problem",
+    "bridge_kind_problem",
+    "ctrader_fields",
+    "demo_company",
     "demo_profile_problem",
+    "demo_server",
+    "is_ctrader_demo",
+    "store_ctrader_secrets",
     "issue_demo_login",
     "login_problem",
     "master_problem",
@@ -93,11 +100,46 @@ def bridge_host_problem(host: str) -> str:
     return ""
 
 
-def demo_profile_problem(profile: str | None) -> str:
-    if profile not in PROFILES:
-        return (f"{profile!r} is not a demo broker; the demo brokers are "
-                f"{', '.join(sorted(PROFILES))}.")
+def bridge_kind_problem(kind: str, host: str) -> str:
+    """What is wrong with reaching ``kind`` of server at ``host`` ("" when nothing): an mt5linux
+    server runs whatever its client sends and takes the password in clear, so one beyond this
+    computer must be asked for as such (mt5linux_remote)."""
+    if kind not in ("copier", "mt5linux", "mt5linux_remote"):
+        return f"{kind!r} is not a bridge kind: copier, mt5linux or mt5linux_remote."
+    if kind == "mt5linux":
+        from copier_gui.bridge.mt5linux import is_loopback
+
+        if not is_loopback(host):
+            return (f"An mt5linux server at {host} is not on this computer: the password would cross the "
+                    "network in clear, and the server runs any code sent to it. Choose \"mt5linux on another "
+                    "computer\" only for a network you trust, or run the server here.")
     return ""
+
+
+def demo_profile_problem(profile: str | None) -> str:
+    if profile not in PROFILES and profile not in CTRADER_PROFILES:
+        return (f"{profile!r} is not a demo broker; the demo brokers are "
+                f"{', '.join(sorted([*PROFILES, *CTRADER_PROFILES]))}.")
+    return ""
+
+
+def is_ctrader_demo(profile: str | None) -> bool:
+    """A simulated cTrader broker: reached over the Open API, with no password or terminal."""
+    return profile in CTRADER_PROFILES
+
+
+def demo_company(profile: str) -> str:
+    """The company a demo broker is named after, MetaTrader 5 or cTrader."""
+    if profile in CTRADER_PROFILES:
+        return CTRADER_PROFILES[profile].broker_name
+    return PROFILES[profile].company
+
+
+def demo_server(profile: str) -> str:
+    """The server name a demo broker's accounts show."""
+    if profile in CTRADER_PROFILES:
+        return CTRADER_PROFILES[profile].engine_profile().server
+    return PROFILES[profile].server
 
 
 def account_id_problem(account_id: str, existing_ids: Collection[str]) -> str:
@@ -153,7 +195,9 @@ def forget_secrets(account: AccountSettings, remaining: Settings) -> list[str]:
     the keyring cannot be reached."""
     from copier_gui.bridge import pairing
 
-    said = []
+    said: list[str] = []
+    if account.platform == "ctrader":
+        return _forget_ctrader(account, remaining)
     key = account_password_key(account)
     sharing = [a.id for a in remaining.accounts if account_password_key(a) == key]
     if sharing:
@@ -169,6 +213,44 @@ def forget_secrets(account: AccountSettings, remaining: Settings) -> list[str]:
             pairing.delete_bridge_secret(*address)
             said.append(f"the shared secret of the bridge at {address[0]}:{address[1]} was deleted from the keyring")
     return said
+
+
+def _forget_ctrader(account: AccountSettings, remaining: Settings) -> list[str]:
+    """A cTrader account's tokens go with the last account authorized by them, and the Open API
+    application's secret with the last account that uses the application."""
+    from copier_gui import ctrader_auth
+
+    said = []
+    key = account.ctrader_token_key
+    sharing = [a.id for a in remaining.accounts if a.platform == "ctrader" and a.ctrader_token_key == key]
+    if sharing:
+        said.append(f"its cTrader tokens stay in the keyring ({key}): {', '.join(sharing)} uses them too")
+    elif key:
+        secrets.delete_secret(key, what="cTrader tokens")
+        said.append(f"its cTrader tokens were deleted from the keyring ({key})")
+    app_key = ctrader_auth.app_secret_key(account.ctrader_client_id or "")
+    if not any(a.platform == "ctrader" and a.ctrader_client_id == account.ctrader_client_id
+               for a in remaining.accounts):
+        secrets.delete_secret(app_key, what="cTrader application secret")
+        said.append(f"the Open API application's secret was deleted from the keyring ({app_key})")
+    return said
+
+
+def ctrader_fields(account, *, client_id: str, token_key: str) -> dict:
+    """The AccountSettings fields of a cTrader account chosen from the list a token gave
+    (``account`` a ``ctrader_auth.LinkableAccount``); ``server`` holds the broker's short name."""
+    return {"platform": "ctrader", "login": account.login, "server": account.broker or None,
+            "ctrader_host": account.host, "ctrader_port": account.port, "ctrader_client_id": client_id,
+            "ctrader_account_id": account.account_id, "ctrader_token_key": token_key}
+
+
+def store_ctrader_secrets(client_id: str, client_secret: str, token_key: str, tokens) -> None:
+    """Keep the application's secret and the trader's token pair (``tokens``, a TokenPair) in the
+    keyring; SecretsUnavailable when it cannot be reached."""
+    from copier_gui import ctrader_auth
+
+    secrets.store_secret(ctrader_auth.app_secret_key(client_id), client_secret, what="cTrader application secret")
+    secrets.store_secret(token_key, ctrader_auth.tokens_to_json(tokens), what="cTrader tokens")
 
 
 # ---------------------------------------------------------------------------- the connection test

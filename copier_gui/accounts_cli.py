@@ -27,8 +27,10 @@ EXIT_BAD_INPUT = 2
 # Long enough for a terminal to start and log in; a bridge or terminal that never answers must
 # not hang a script.
 TEST_TIMEOUT_S = 60.0
-_LINK_EXAMPLE = ("copier-gui accounts link ID --role master|slave --platform mt5|mt5_bridge|demo "
-                 "[--login N --server S --terminal-path P | --demo-profile NAME]")
+_LINK_EXAMPLE = ("copier-gui accounts link ID --role master|slave --platform mt5|mt5_bridge|ctrader|demo "
+                 "[--login N --server S --terminal-path P | --client-id ID | --demo-profile NAME]")
+# The cTrader sign-in waits this long for the browser, and the Open API this long for the list.
+CTRADER_BROWSER_TIMEOUT_S = 300.0
 
 
 class Refused(Exception):
@@ -62,6 +64,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     actions.add_parser("list", help="the linked accounts, and whether each one's password is in the keyring")
 
+    show = actions.add_parser("show", help="one account's settings, and which of its secrets the keyring holds "
+                                           "(never the secrets)")
+    show.add_argument("id")
+
     link = actions.add_parser(
         "link", help="link an account: checked, its password stored in the keyring, its connection tested",
         description="Link an account. The password is asked for (or read as one line from standard "
@@ -69,10 +75,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "system keyring; a demo broker opens the account with the password you choose.")
     link.add_argument("id", help="the account's id: lower-case letters, digits, '-' or '_'")
     link.add_argument("--role", required=True, choices=("master", "slave"))
-    link.add_argument("--platform", required=True, choices=("mt5", "mt5_bridge", "demo"),
+    link.add_argument("--platform", required=True, choices=("mt5", "mt5_bridge", "ctrader", "demo"),
                       help="mt5: a terminal on this Windows computer; mt5_bridge: a terminal under Wine "
-                           "reached through the bridge; demo: a simulated broker")
-    link.add_argument("--login", metavar="N", help="the account number (a demo broker issues one if left out)")
+                           "reached through the bridge; ctrader: a cTrader account over the Open API; demo: "
+                           "a simulated broker")
+    link.add_argument("--login", metavar="N", help="the account number (a demo broker issues one if left out; "
+                                                   "for cTrader, the number cTrader shows, to choose the account)")
     link.add_argument("--server", metavar="S", help="the trade server, as the terminal shows it")
     link.add_argument("--terminal-path", metavar="P", help="the terminal's terminal64.exe (mt5, mt5_bridge)")
     link.add_argument("--bridge", metavar="HOST:PORT", help="the bridge's address (default 127.0.0.1:18812)")
@@ -87,7 +95,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     link.add_argument("--no-test", action="store_true",
                       help="link without connecting (for a terminal on another computer): nothing is checked "
                            "at the broker and the terminal path is taken as given")
-    for flag in ("--password", "--bridge-secret", "--secret"):
+    ctrader = link.add_argument_group(
+        "cTrader (--platform ctrader)",
+        "The Open API application's secret is asked for (or read as the first line of standard input). "
+        "The browser opens cTrader's sign-in; allow access, and the accounts of your cTrader ID are "
+        "listed. docs/ctrader-linking.md explains each step.")
+    ctrader.add_argument("--client-id", metavar="ID", help="the Open API application's client id")
+    where = ctrader.add_mutually_exclusive_group()
+    where.add_argument("--live", action="store_true", help="choose among live accounts only")
+    where.add_argument("--demo-server", action="store_true",
+                       help="choose among demo accounts only (on demo.ctraderapi.com)")
+    ctrader.add_argument("--ctid-account", type=int, metavar="N",
+                         help="the ctidTraderAccountId of the account to link (or use --login)")
+    ctrader.add_argument("--paste-token", action="store_true",
+                         help="no browser: paste an access token and a refresh token (from Spotware's "
+                              "playground) when asked, after the application's secret")
+    ctrader.add_argument("--redirect-port", type=int, metavar="P", default=0,
+                         help="the port on 127.0.0.1 the browser returns to (default: any free one); "
+                              "give the one in a redirect URI registered for the application")
+    for flag in ("--password", "--bridge-secret", "--secret", "--client-secret", "--access-token",
+                 "--refresh-token", "--token"):
         link.add_argument(flag, nargs="?", action=_RefuseSecret, help=argparse.SUPPRESS)
 
     remove = actions.add_parser("remove", help="unlink an account and delete its password from the keyring")
@@ -234,9 +261,18 @@ def _link(paths: UserPaths, args: argparse.Namespace) -> int:
     from copier_gui.settings import AccountSettings
 
     _options_fit(args)
+    if args.platform == "ctrader":
+        from copier_gui import accounts_cli_ctrader
+
+        return accounts_cli_ctrader.link(paths, args)
     with _changing(paths) as current:
         account = _new_account(args, current)
         updated = current.with_account(account)
+        if account.platform == "demo" and setup.is_ctrader_demo(account.demo_profile):
+            # A simulated cTrader broker is authorized by the demo itself: no password, no terminal.
+            _save(paths, updated)
+            _report_ctrader_demo(account)
+            return 0
         # Nothing is stored before every check has passed; a failed test puts back what was there.
         changes, broker_password = _store_secrets(account)
         tested = None
@@ -257,6 +293,15 @@ def _link(paths: UserPaths, args: argparse.Namespace) -> int:
         _save(paths, updated)
     _report_link(account, tested, setup.account_password_key(account))
     return 0
+
+
+def _report_ctrader_demo(account: AccountSettings) -> None:
+    from copier_gui import account_setup as setup
+
+    role = "the master" if account.role == "master" else "a slave"
+    print(f"{account.id} linked as {role}: account {account.login} at the simulated cTrader broker "
+          f"{setup.demo_company(account.demo_profile)} ({account.server}); a simulated cTrader broker needs no "
+          "password, and it is not tested here: the copier connects to it when it starts")
 
 
 def _new_account(args: argparse.Namespace, current: Settings) -> AccountSettings:
@@ -287,12 +332,14 @@ def _new_account(args: argparse.Namespace, current: Settings) -> AccountSettings
         fields["magic"] = args.magic
     if platform == "demo":
         if args.demo_profile is None:
+            from copier_gui.sim.ctrader import CTRADER_PROFILES
+
             raise Refused(f"a demo account needs --demo-profile, the demo broker: one of "
-                          f"{', '.join(sorted(PROFILES))}")
+                          f"{', '.join(sorted([*PROFILES, *CTRADER_PROFILES]))}")
         problem = setup.demo_profile_problem(args.demo_profile)
         if problem:
             raise Refused(problem)
-        server = PROFILES[args.demo_profile].server
+        server = setup.demo_server(args.demo_profile)
         if args.server is not None and args.server != server:
             raise Refused(f"the demo broker {args.demo_profile}'s server is {server}, not "
                           f"{args.server}: leave out --server")
@@ -392,7 +439,19 @@ def _options_fit(args: argparse.Namespace) -> None:
     misplaced = []
     if platform != "mt5_bridge" and args.bridge_kind is not None:
         misplaced.append("--bridge-kind")
-    if platform == "demo":
+    if platform == "ctrader":
+        misplaced += [opt for opt, value in (("--server", args.server), ("--terminal-path", args.terminal_path),
+                                             ("--bridge", args.bridge), ("--demo-profile", args.demo_profile),
+                                             ("--no-test", args.no_test or None)) if value is not None]
+    else:
+        misplaced += [opt for opt, value in (("--client-id", args.client_id), ("--live", args.live or None),
+                                             ("--demo-server", args.demo_server or None),
+                                             ("--ctid-account", args.ctid_account),
+                                             ("--paste-token", args.paste_token or None),
+                                             ("--redirect-port", args.redirect_port or None)) if value is not None]
+    if platform == "ctrader":
+        pass
+    elif platform == "demo":
         misplaced += [opt for opt, value in (("--terminal-path", args.terminal_path), ("--bridge", args.bridge))
                       if value is not None]
     else:
@@ -479,6 +538,12 @@ def _list(paths: UserPaths, args: argparse.Namespace) -> int:
     rows = [("", "ID", "ROLE", "PLATFORM", "ACCOUNT", "COPY", "PASSWORD", "LABEL")]
     for a in current.accounts:
         where = f"{a.login}@{a.server}" if a.login is not None else "(as saved in the terminal)"
+        if a.platform == "ctrader":
+            state, problem = _ctrader_secrets_state(a)
+            keyring_problem = problem or keyring_problem
+            rows.append(("*" if a.role == "master" else "", a.id, a.role, a.platform,
+                         f"{where} ({_ctrader_kind(a)})", "on" if a.copy_enabled else "off", state, a.label))
+            continue
         if a.platform == "demo":
             where += f" (demo {a.demo_profile})"
         elif a.platform == "mt5_bridge":
@@ -505,6 +570,84 @@ def _list(paths: UserPaths, args: argparse.Namespace) -> int:
     if keyring_problem:
         print(f"the keyring could not be read: {keyring_problem}")
     return 0
+
+
+def _ctrader_kind(account: AccountSettings) -> str:
+    return "live" if account.ctrader_host.startswith("live.") else "demo" if account.ctrader_host.startswith(
+        "demo.") else f"at {account.ctrader_host}:{account.ctrader_port}"
+
+
+def _ctrader_secrets_state(account: AccountSettings) -> tuple[str, str]:
+    """The PASSWORD column of a cTrader account (its tokens and application secret), and the
+    keyring's problem when it could not be read ("" when it could)."""
+    from copier_gui import ctrader_auth, secrets
+
+    try:
+        tokens = secrets.get_secret(account.ctrader_token_key or "") is not None
+        app = secrets.get_secret(ctrader_auth.app_secret_key(account.ctrader_client_id or "")) is not None
+    except secrets.SecretsUnavailable as exc:
+        return "unknown", exc.message
+    state = "tokens stored" if tokens else "tokens missing"
+    if not app:
+        state += ", no app secret"
+    return state, ""
+
+
+# ---------------------------------------------------------------------------- show
+
+def _show(paths: UserPaths, args: argparse.Namespace) -> int:
+    """One account's settings in words; of its secrets only where the keyring keeps them."""
+    from copier_gui import account_setup as setup
+    from copier_gui import ctrader_auth, secrets
+
+    account = _account(_load(paths), args.id)
+    lines = [("id", account.id), ("role", account.role), ("platform", account.platform),
+             ("label", account.label or "(none)"), ("mode", str(account.mode.value)), ("magic", str(account.magic))]
+    entries: list[tuple[str, str]] = []
+    if account.platform == "ctrader":
+        lines += [("login", str(account.login)), ("broker", account.server or "(unknown)"),
+                  ("ctidTraderAccountId", str(account.ctrader_account_id)),
+                  ("Open API", f"{account.ctrader_host}:{account.ctrader_port} ({_ctrader_kind(account)})"),
+                  ("application", account.ctrader_client_id or "")]
+        entries = [("application secret", ctrader_auth.app_secret_key(account.ctrader_client_id or "")),
+                   ("tokens", account.ctrader_token_key or "")]
+    else:
+        lines += [("login", str(account.login)), ("server", account.server or "(as saved in the terminal)")]
+        if account.platform == "demo":
+            lines.append(("demo broker", f"{account.demo_profile} ({setup.demo_company(account.demo_profile)})"))
+        else:
+            lines.append(("terminal", account.terminal_path or ""))
+        if account.platform == "mt5_bridge":
+            lines.append(("bridge", f"{account.bridge_host}:{account.bridge_port} ({account.bridge_kind})"))
+        if not (account.platform == "demo" and setup.is_ctrader_demo(account.demo_profile)):
+            entries = [("password", setup.account_password_key(account))]
+    width = max(len(name) for name, _ in lines + entries) + 1
+    for name, value in lines:
+        print(f"{name + ':':<{width}} {value}")
+    for name, key in entries:
+        try:
+            value = secrets.get_secret(key)
+            state = (f"in the system keyring ({key})" if value is not None
+                     else f"MISSING from the system keyring ({key})")
+            if name == "tokens" and value is not None:
+                state += _token_expiry(value)
+        except secrets.SecretsUnavailable as exc:
+            state = f"unknown ({key}): {exc.message}"
+        print(f"{name + ':':<{width}} {state}")
+    return 0
+
+
+def _token_expiry(text: str) -> str:
+    import datetime as dt
+
+    from copier_gui import ctrader_auth
+
+    try:
+        pair = ctrader_auth.tokens_from_json(text)
+    except ctrader_auth.AuthFailed:
+        return ", but not readable: link the account again"
+    when = dt.datetime.fromtimestamp(pair.expires_at, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"; the access token runs until {when} and is refreshed then"
 
 
 # ---------------------------------------------------------------------------- remove, set-master
@@ -762,6 +905,7 @@ def _shown(value: Any) -> str:
 
 _COMMANDS = {
     "list": _list,
+    "show": _show,
     "link": _link,
     "remove": _remove,
     "set-master": _set_master,
