@@ -164,7 +164,7 @@ class CTraderConnector:
         self._clock = clock
         self._ssl_context = ssl_context
         self._keep_magic = _magic_predicate(magic_filter)
-        self._pool = pool or POOL
+        self._pool = pool if pool is not None else POOL
         self._connection_options = connection_options
         self.fill_timeout = fill_timeout
         self.reconcile_every = reconcile_every
