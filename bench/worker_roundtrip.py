@@ -216,7 +216,7 @@ async def with_workers(n_slaves: int, events: int, idle_s: float) -> dict:
         async def trade(side: int, position: int) -> int:
             # The master's own trader, in its terminal (inside the worker): not through the copier.
             spec = await master.symbol("BTCUSD")
-            result = await master.sim("order_send", _deal(side, spec.bid, spec.ask, position))
+            result = await master.sim("trader", "order_send", _deal(side, spec.bid, spec.ask, position))
             assert result is not None and result["retcode"] == 10009, result
             return result["order"]
 
