@@ -154,6 +154,7 @@ class SimCTraderAccount:
         # Engine order tickets that are a part of another order (the opening half of a reversal
         # under the "new" policy) -> that order's id.
         self._order_alias: dict[int, int] = {}
+        self.trading_modes: dict[int, int] = {s.symbol_id: MM.ENABLED for s in broker.symbols}
         self.holidays: dict[int, list[Holiday]] = {
             s.symbol_id: [] if s.category == "Crypto" else list(broker.holidays) for s in broker.symbols}
 
@@ -291,7 +292,7 @@ class SimCTraderAccount:
             symbolId=symbol.symbol_id, digits=symbol.digits, pipPosition=symbol.pip_position, enableShortSelling=True,
             minVolume=int(round(symbol.min_volume * 100)), stepVolume=int(round(symbol.step_volume * 100)),
             maxVolume=int(round(symbol.max_volume * 100)), lotSize=symbol.lot_size * 100,
-            tradingMode=MM.ENABLED, commissionType=MM.USD_PER_LOT,
+            tradingMode=self.trading_modes[symbol.symbol_id], commissionType=MM.USD_PER_LOT,
             preciseTradingCommissionRate=int(round(abs(self.broker.commission_per_lot) * 10**8)),
             schedule=intervals(symbol.instrument), scheduleTimeZone=TIME_ZONE,
             holiday=[holiday_message(h) for h in self.holidays[symbol.symbol_id]])
@@ -301,6 +302,19 @@ class SimCTraderAccount:
         for symbol in self.broker.symbols:
             if symbol.symbol_id in symbol_ids or (not symbol_ids and symbol.category != "Crypto"):
                 self.holidays[symbol.symbol_id].append(holiday)
+
+    def set_trading_mode(self, symbol_id: int, mode: int) -> None:
+        """The broker opens or closes a symbol to trading (ProtoOATradingMode). The engine still
+        triggers working orders and stops whatever the mode."""
+        self.symbol(symbol_id)
+        self.trading_modes[symbol_id] = mode
+
+    def _check_mode(self, symbol: CTraderSymbol, *, closing: bool) -> None:
+        mode = self.trading_modes[symbol.symbol_id]
+        if mode == MM.ENABLED or (closing and mode == MM.CLOSE_ONLY_MODE):
+            return
+        what = "only closes" if mode == MM.CLOSE_ONLY_MODE else "no trading"
+        raise TradeRefusal("TRADING_DISABLED", f"Trading is disabled for {symbol.name}: {what}")
 
     def _check_holiday(self, symbol: CTraderSymbol) -> None:
         now = self.clock.time()
@@ -340,6 +354,7 @@ class SimCTraderAccount:
         symbol = self.symbol(req.symbolId)
         self._check_volume(symbol, req.volume)
         self._check_holiday(symbol)
+        self._check_mode(symbol, closing=False)
         if req.orderType in _MARKET_TYPES:
             if req.HasField("stopLoss") or req.HasField("takeProfit"):
                 raise TradeRefusal("TRADING_BAD_STOPS",
@@ -535,6 +550,7 @@ class SimCTraderAccount:
             raise TradeRefusal("POSITION_NOT_FOUND", f"Position not found with id {req.positionId}")
         symbol = self._by_name[pos.spec.name]
         self._check_holiday(symbol)
+        self._check_mode(symbol, closing=True)
         open_cents = self.cents(pos.volume, symbol)
         if req.volume <= 0 or req.volume > open_cents:
             raise TradeRefusal("TRADING_BAD_VOLUME",
@@ -557,6 +573,7 @@ class SimCTraderAccount:
             raise TradeRefusal("POSITION_NOT_FOUND", f"Position not found with id {req.positionId}")
         symbol = self._by_name[pos.spec.name]
         self._check_holiday(symbol)
+        self._check_mode(symbol, closing=True)
         # A field left out removes that level: send both to keep both.
         sl = req.stopLoss if req.HasField("stopLoss") else 0.0
         tp = req.takeProfit if req.HasField("takeProfit") else 0.0
@@ -590,6 +607,7 @@ class SimCTraderAccount:
             raise TradeRefusal("ORDER_NOT_FOUND", f"Order with id {req.orderId} not found", order_id=req.orderId)
         symbol = self.symbol(tags.symbol_id)
         self._check_holiday(symbol)
+        self._check_mode(symbol, closing=False)
         volume = req.volume if req.HasField("volume") else tags.volume
         if volume != tags.volume:
             self._check_volume(symbol, volume)
@@ -627,6 +645,14 @@ class SimCTraderAccount:
         tags.updated_ms = self.now_ms()
         return [self._event(MM.ORDER_REPLACED, order=self.order_message(req.orderId, tags),
                             position=self._created_position(req.orderId, tags))]
+
+    def cancel_rejected(self, order_id: int) -> list[M.ProtoOAExecutionEvent] | None:
+        """ORDER_CANCEL_REJECTED for a working order, which stays; None when there is no such order."""
+        tags = self.orders.get(order_id)
+        if tags is None or order_id not in self.engine.orders:
+            return None
+        return [self._event(MM.ORDER_CANCEL_REJECTED, order=self.order_message(order_id, tags),
+                            errorCode="UNABLE_TO_CANCEL_ORDER")]
 
     def cancel_order(self, req: M.ProtoOACancelOrderReq) -> list[M.ProtoOAExecutionEvent]:
         self.engine.refresh()
@@ -686,6 +712,8 @@ class SimCTraderAccount:
                 continue
             events.append(self._fill_event(deal))
             self.balance_version += 1
+            if deal.entry in (mt5.DEAL_ENTRY_OUT, mt5.DEAL_ENTRY_INOUT, mt5.DEAL_ENTRY_OUT_BY):
+                events.append(self.trader_updated())  # a close books its result: the balance moved
         self._deals_seen = len(deals)
         self._remember_positions()
         return events

@@ -63,6 +63,11 @@ class ServerFaults:
     # The next N market orders fill in two deals: an IMMEDIATE_OR_CANCEL one is then cancelled with
     # its executed volume, any other fills its rest on the next tick (each deal an ORDER_FILLED).
     split_fills: int = 0
+    # The next N cancels of a working order are answered ORDER_CANCEL_REJECTED; the order stays.
+    rejected_cancels: int = 0
+    # The next N requests are refused as over the rate limit whatever the rate (Mida#28: a single
+    # ProtoOAOrderListReq was).
+    rate_limited_requests: int = 0
 
 
 class _Link:
@@ -103,7 +108,7 @@ class SimulatedOpenApiServer:
     def __init__(self, *, clock: Clock = SYSTEM_CLOCK, seed: int = 0, market: Market | None = None,
                  live: bool = False, heartbeat_interval: float = 10.0, idle_timeout: float | None = None,
                  max_frame: int = 1024 * 1024, poll_interval: float = 0.05, per_second: int | None = PER_SECOND,
-                 historical_per_second: int = HISTORICAL_PER_SECOND) -> None:
+                 historical_per_second: int = HISTORICAL_PER_SECOND, tls: bool = True) -> None:
         self.clock = clock
         self.seed = seed
         self.market = market or shared_market(seed, clock)
@@ -112,6 +117,7 @@ class SimulatedOpenApiServer:
         self.idle_timeout = idle_timeout
         self.max_frame = max_frame
         self.poll_interval = poll_interval
+        self.tls = tls  # real servers take only TLS on their TCP ports; plaintext is for debugging
         # Requests a link may send a second (None: unlimited), and how an excess is refused:
         # REQUEST_FREQUENCY_EXCEEDED, or BLOCKED_PAYLOAD_TYPE with retryAfter in seconds.
         self.per_second = per_second
@@ -182,7 +188,8 @@ class SimulatedOpenApiServer:
     # ------------------------------------------------------------------ life
     async def start(self) -> int:
         self._certificate = self_signed()
-        self._server = await asyncio.start_server(self._serve, self.host, 0, ssl=self._certificate.server_context())
+        context = self._certificate.server_context() if self.tls else None
+        self._server = await asyncio.start_server(self._serve, self.host, 0, ssl=context)
         self.port = self._server.sockets[0].getsockname()[1]
         self._spawn(self._poll_loop(), "ctrader-sim-poll")
         return self.port
@@ -199,6 +206,13 @@ class SimulatedOpenApiServer:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+    def disconnect_clients(self, reason: str) -> None:
+        """End every link the way the server announces it: a ProtoOAClientDisconnectEvent with the
+        reason, then the TCP close."""
+        for link in list(self.links):
+            link.send(M.ProtoOAClientDisconnectEvent(reason=reason))
+            link.close()
 
     def drop_connections(self) -> None:
         """Cut every link at the TCP level, with no goodbye."""
@@ -320,6 +334,9 @@ class SimulatedOpenApiServer:
                                         description="Server is under maintenance"), client_msg_id)
             return
         wait = link.limiter.admit(name) if link.limiter is not None else 0.0
+        if self.faults.rate_limited_requests > 0:
+            self.faults.rate_limited_requests -= 1
+            wait = wait or 1.0
         if wait:
             # Real servers answer with account id 0, whatever the request named (Mida#28).
             refusal = M.ProtoOAErrorRes(errorCode=self.rate_limit_code, ctidTraderAccountId=0,
@@ -571,6 +588,12 @@ class SimulatedOpenApiServer:
 
     async def _cancel_order(self, link, req, cid) -> None:
         account = self._need_account(link, req.ctidTraderAccountId)
+        if self.faults.rejected_cancels > 0:
+            events = account.cancel_rejected(req.orderId)
+            if events is not None:
+                self.faults.rejected_cancels -= 1
+                self._deliver(link, account, events, cid)
+                return
         await self._trade(link, cid, req.ctidTraderAccountId, lambda: account.cancel_order(req))
 
     # ------------------------------------------------------------------ spots

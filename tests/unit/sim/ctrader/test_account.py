@@ -36,7 +36,7 @@ def _until(clock, account, predicate, *, step=5.0, limit=20_000):
     for _ in range(limit):
         clock.advance(step)
         for event in account.poll():
-            if predicate(event):
+            if isinstance(event, M.ProtoOAExecutionEvent) and predicate(event):
                 return event
     raise AssertionError("the market never got there")
 
