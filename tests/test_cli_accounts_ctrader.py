@@ -14,7 +14,7 @@ import sys
 import keyring
 import pytest
 
-from copier_gui import accounts_cli_ctrader
+from copier_gui import accounts_cli
 from copier_gui.cli import main
 from copier_gui.settings import load_settings
 from tests.unit.sim.ctrader.oauth_rig import CLIENT_ID, CLIENT_SECRET, Browser, servers_in_thread
@@ -28,7 +28,7 @@ def home(tmp_path):
 @pytest.fixture
 def servers(monkeypatch):
     with servers_in_thread() as running:
-        monkeypatch.setattr(accounts_cli_ctrader, "endpoints", lambda: running.endpoints)
+        monkeypatch.setattr(accounts_cli, "ctrader_endpoints", lambda: running.endpoints)
         yield running
 
 
