@@ -1,9 +1,10 @@
 """Mapping a master symbol to the slave's name for the same instrument.
 
-Brokers rename instruments: suffixes (EURUSD.m, EURUSD-ECN), prefixes (#US30), and aliases (GOLD
-for XAUUSD, DJ30.cash for US30). The map tries, in order: an explicit alias, the exact name, the
-master name with the slave's own detected affix, and known aliases with that affix. When nothing
-fits, the refusal names the slave's closest candidates so the trader can add an alias.
+Brokers rename instruments: suffixes (EURUSD.m, EURUSD-ECN), prefixes (#US30), separators (cTrader
+brokers' EUR/USD and US 30), and aliases (GOLD for XAUUSD, DJ30.cash for US30). The map tries, in
+order: an explicit alias, the exact name, the master name with the slave's own detected affix, the
+same letters and digits spelled with other separators, and known aliases with that affix. When
+nothing fits, the refusal names the slave's closest candidates so the trader can add an alias.
 """
 
 from __future__ import annotations
@@ -98,15 +99,21 @@ class SymbolMap:
         if master in self._set:
             return Resolution(master, "exact")
         bare = self._strip_master_affix(master)
-        for name in (f"{self.prefix}{bare}{self.suffix}", bare):
+        # The instrument's letters and digits alone: EUR/USD and US 30 (cTrader) are EURUSD and US30.
+        spelled = _normalise(bare)
+        for name in (f"{self.prefix}{bare}{self.suffix}", bare, f"{self.prefix}{spelled}{self.suffix}"):
             if name in self._set:
                 return Resolution(name, "affix")
+        if spelled in self._by_normal:
+            return Resolution(self._by_normal[spelled], "spelling")
         for group in KNOWN_ALIASES:
-            if _normalise(bare) in group:
+            if spelled in group:
                 for other in sorted(group):
                     for name in (f"{self.prefix}{other}{self.suffix}", other):
                         if name in self._set:
                             return Resolution(name, "known alias")
+                    if other in self._by_normal:
+                        return Resolution(self._by_normal[other], "known alias")
                     # Cash indices are often spelled with their own suffix (DJ30.cash).
                     for normal, name in sorted(self._by_normal.items()):
                         if normal.startswith(other) and normal[len(other):] in ("CASH", "SPOT", "CFD"):

@@ -56,3 +56,26 @@ def test_unknown_symbol_names_the_closest_candidates():
 def test_affix_detection_can_be_turned_off():
     m = SymbolMap(names("harbor_fx"), SymbolMapping(detect_affixes=False))
     assert m.resolve("EURUSD").slave_symbol is None
+
+
+KESTREL = ["EUR/USD", "GBP/USD", "USD/JPY", "EUR/GBP", "GOLD", "US 30", "BTC/USD"]  # a cTrader broker's spelling
+
+
+@pytest.mark.parametrize(("master", "slave"), [
+    ("EURUSD", "EUR/USD"), ("EURUSD.m", "EUR/USD"), ("US30", "US 30"), ("DJ30.cash", "US 30"),
+    ("XAUUSD-ECN", "GOLD"), ("BTCUSD", "BTC/USD"),
+])
+def test_names_spelled_with_separators_match(master, slave):
+    assert SymbolMap(KESTREL, SymbolMapping()).resolve(master).slave_symbol == slave
+
+
+@pytest.mark.parametrize(("master", "profile", "slave"), [
+    ("EUR/USD", "harbor_fx", "EURUSD.m"), ("US 30", "harbor_fx", "US30.m"), ("US 30", "summit_netting", "DJ30.cash"),
+    ("BTC/USD", "summit_netting", "BTCUSD-ECN"), ("EUR/GBP", "meridian_ecn", "EURGBP"),
+])
+def test_a_master_spelled_with_separators_maps_to_mt5_names(master, profile, slave):
+    assert SymbolMap(names(profile), SymbolMapping()).resolve(master).slave_symbol == slave
+
+
+def test_a_separator_does_not_join_different_instruments():
+    assert SymbolMap(KESTREL, SymbolMapping()).resolve("EURUSDX").slave_symbol is None
