@@ -27,9 +27,10 @@ from copier_gui.ctrader_messages import model as MM
 from copier_gui.sim import constants as mt5
 from copier_gui.sim.account import AccountSettings, Position
 from copier_gui.sim.ctrader.history import DealBook
-from copier_gui.sim.ctrader.profiles import NETTED, CTraderBroker, CTraderSymbol, Holiday
+from copier_gui.sim.ctrader.profiles import ASSETS, NETTED, CTraderBroker, CTraderSymbol, Holiday
 from copier_gui.sim.ctrader.schedule import TIME_ZONE, holiday_message, intervals
 from copier_gui.sim.engine import TradeEngine
+from copier_gui.sim.instruments import INSTRUMENTS
 from copier_gui.sim.market import Market
 from copier_gui.sim.structs import TradeDeal, TradeRequest
 
@@ -284,8 +285,18 @@ class SimCTraderAccount:
         return message
 
     def symbols_light(self) -> list[MM.ProtoOALightSymbol]:
-        return [MM.ProtoOALightSymbol(symbolId=s.symbol_id, symbolName=s.name, enabled=True, description=s.description)
-                for s in self.broker.symbols]
+        assets = self.broker.asset_ids
+        rows = []
+        for s in self.broker.symbols:
+            inst = INSTRUMENTS[s.instrument]
+            rows.append(MM.ProtoOALightSymbol(symbolId=s.symbol_id, symbolName=s.name, enabled=True,
+                                              description=s.description, baseAssetId=assets[inst.base],
+                                              quoteAssetId=assets[inst.profit]))
+        return rows
+
+    def assets(self) -> list[MM.ProtoOAAsset]:
+        return [MM.ProtoOAAsset(assetId=self.broker.asset_ids[name], name=name, displayName=name, digits=digits)
+                for name, digits in ASSETS]
 
     def symbol_full(self, symbol: CTraderSymbol) -> MM.ProtoOASymbol:
         return MM.ProtoOASymbol(

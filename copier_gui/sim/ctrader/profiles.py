@@ -19,6 +19,9 @@ from copier_gui.sim.profiles import BrokerProfile, SymbolSpec
 # ProtoOAAccountType (OpenApiModelMessages.proto), written out so the profiles need no messages.
 HEDGED = 0
 NETTED = 1
+# The assets the market's instruments are made of, with their precision; each broker numbers them.
+ASSETS = (("USD", 2), ("EUR", 2), ("GBP", 2), ("JPY", 0), ("ZAR", 2), ("XAU", 2), ("XAG", 3), ("BTC", 8),
+          ("ETH", 8))
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +93,17 @@ class CTraderBroker:
     quote_offset_points: int = 0
     spread_factor_all: float = 1.0  # the broker's spreads against the market's, on every symbol
     holidays: tuple[Holiday, ...] = ()  # the broker's, on every symbol but crypto
+    first_asset_id: int = 1  # the broker numbers the assets from here; the deposit asset keeps its id
     by_id: dict[int, CTraderSymbol] = field(init=False, repr=False, compare=False)
+    asset_ids: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_id", {s.symbol_id: s for s in self.symbols})
+        ids = {name: self.first_asset_id + i for i, (name, _) in enumerate(ASSETS)}
+        ids[self.currency] = self.deposit_asset_id
+        if len(set(ids.values())) != len(ids):
+            raise ValueError(f"{self.name}: the deposit asset id {self.deposit_asset_id} is another asset's")
+        object.__setattr__(self, "asset_ids", ids)
 
     def engine_profile(self) -> BrokerProfile:
         """The same broker as the shared trade engine's profile."""
@@ -177,6 +187,7 @@ CTRADER_PROFILES: dict[str, CTraderBroker] = {
             ),
             spread_factor_all=1.4,
             holidays=(Holiday(1, "Christmas Day", _dt.date(2026, 12, 25), recurring=True),),
+            first_asset_id=101,
             server_utc_offset_hours=0,
             default_balance=10_000.0,
             quote_offset_points=1,

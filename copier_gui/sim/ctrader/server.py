@@ -146,6 +146,7 @@ class SimulatedOpenApiServer:
             M.ProtoOATraderReq: self._trader,
             M.ProtoOASymbolsListReq: self._symbols,
             M.ProtoOASymbolByIdReq: self._symbol_by_id,
+            M.ProtoOAAssetListReq: self._assets,
             M.ProtoOAReconcileReq: self._reconcile,
             M.ProtoOANewOrderReq: self._new_order,
             M.ProtoOAClosePositionReq: self._close_position,
@@ -458,6 +459,10 @@ class SimulatedOpenApiServer:
         reply = M.ProtoOASymbolsListRes(ctidTraderAccountId=account.account_id)
         reply.symbol.extend(account.symbols_light())
         link.send(reply, cid)
+
+    async def _assets(self, link, req, cid) -> None:
+        account = self._need_account(link, req.ctidTraderAccountId)
+        link.send(M.ProtoOAAssetListRes(ctidTraderAccountId=account.account_id, asset=account.assets()), cid)
 
     async def _symbol_by_id(self, link, req, cid) -> None:
         account = self._need_account(link, req.ctidTraderAccountId)

@@ -122,3 +122,18 @@ async def test_a_deposit_or_withdrawal_pushes_the_cash_flow_and_the_trader():
         flow = await events.wait_for(lambda e: getattr(e, "executionType", 0) == MM.DEPOSIT_WITHDRAW)
         assert flow.depositWithdraw.operationType == MM.BALANCE_WITHDRAW and flow.depositWithdraw.delta == 10_000
         await link.close()
+
+
+async def test_assets_name_the_deposit_currency_and_each_symbols_base_and_quote():
+    async with running_server() as server:
+        link = await connected(server, server.hedged, server.netted)
+        for account, currency in ((server.hedged, "USD"), (server.netted, "EUR")):
+            assets = await link.request(M.ProtoOAAssetListReq(ctidTraderAccountId=account.account_id))
+            names = {a.assetId: a.name for a in assets.asset}
+            trader = (await link.request(M.ProtoOATraderReq(ctidTraderAccountId=account.account_id))).trader
+            assert names[trader.depositAssetId] == currency and len(names) == len(assets.asset)
+            symbols = await link.request(M.ProtoOASymbolsListReq(ctidTraderAccountId=account.account_id))
+            gold = next(s for s in symbols.symbol if s.symbolName in ("XAUUSD", "GOLD"))
+            assert (names[gold.baseAssetId], names[gold.quoteAssetId]) == ("XAU", "USD")
+        assert server.hedged.broker.asset_ids["EUR"] != server.netted.broker.asset_ids["EUR"]  # each broker's own
+        await link.close()
