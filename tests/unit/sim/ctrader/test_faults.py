@@ -120,3 +120,44 @@ async def test_the_server_may_listen_without_tls():
         link = OpenApiConnection(reader, writer)
         await link.request(M.ProtoOAApplicationAuthReq(clientId=CLIENT_ID, clientSecret=CLIENT_SECRET))
         await link.close()
+
+
+async def test_a_refresh_ends_the_old_tokens_sessions_on_every_link_and_spends_the_refresh_token():
+    async with running_server() as server:
+        account = server.hedged
+        first, second = await connected(server, account), await connected(server, account)
+        events = Events(second)
+        old = server.grant_pair
+        fresh = await first.request(M.ProtoOARefreshTokenReq(refreshToken=old.refresh_token))
+        assert fresh.expiresIn == 2_628_000 and fresh.refreshToken != old.refresh_token
+        invalidated = await events.wait_for(lambda e: isinstance(e, M.ProtoOAAccountsTokenInvalidatedEvent))
+        assert list(invalidated.ctidTraderAccountIds) == [account.account_id]
+        with pytest.raises(OpenApiError) as caught:
+            await second.request(M.ProtoOATraderReq(ctidTraderAccountId=account.account_id))
+        assert caught.value.code == "ACCOUNT_NOT_AUTHORIZED"
+        with pytest.raises(OpenApiError) as caught:
+            await second.request(M.ProtoOARefreshTokenReq(refreshToken=old.refresh_token))
+        assert caught.value.code == "CH_ACCESS_TOKEN_INVALID"
+        await second.request(M.ProtoOAAccountAuthReq(ctidTraderAccountId=account.account_id,
+                                                     accessToken=fresh.accessToken))
+        await second.request(M.ProtoOATraderReq(ctidTraderAccountId=account.account_id))
+        await first.close()
+        await second.close()
+
+
+async def test_an_order_beyond_the_margin_is_refused_and_a_stop_out_is_a_server_event():
+    async with running_server() as server:
+        account = server.hedged
+        link = await connected(server, account)
+        events = Events(link)
+        with pytest.raises(OpenApiError) as caught:
+            await link.request(_order(account, MM.BUY, 10_000, symbol_id=22395))  # 100 BTC at 1:500
+        assert caught.value.code == "NOT_ENOUGH_MONEY" and caught.value.order_id == 0
+        accepted = await link.request(_order(account, MM.BUY, 10_000_000, label="doomed"))  # one lot
+        opened = await events.wait_for(_execution(MM.ORDER_FILLED, accepted.order.orderId))
+        server.deposit(account.account_id, -9_910.0)  # equity (about 87) falls under half the margin (about 217)
+        stopped = await events.wait_for(lambda e: isinstance(e, M.ProtoOAExecutionEvent) and e.order.isStopOut)
+        assert stopped.executionType == MM.ORDER_FILLED and stopped.isServerEvent and stopped.order.closingOrder
+        assert stopped.position.positionId == opened.position.positionId
+        assert stopped.position.positionStatus == MM.POSITION_STATUS_CLOSED and stopped.position.tradeData.label == "doomed"
+        await link.close()
