@@ -79,6 +79,7 @@ class _Link:
         self.reader = reader
         self.writer = writer
         self.app_authorized = False
+        self.client_id = ""
         self.accounts: dict[int, str] = {}  # authorized account -> the access token it used
         self.spots: dict[int, dict[int, tuple[float, float]]] = {}  # account -> symbol -> last sent
         self.last_received = asyncio.get_running_loop().time()
@@ -124,6 +125,9 @@ class SimulatedOpenApiServer:
         self.historical_per_second = historical_per_second
         self.rate_limit_code = "REQUEST_FREQUENCY_EXCEEDED"
         self.maintenance_until: float | None = None  # UTC seconds; requests before then are refused
+        # Concurrent authorized links per application (None: no limit). Older docs said 25 per
+        # application; the limit real proxies apply is not documented now.
+        self.max_links_per_application: int | None = None
         self.faults = ServerFaults()
         self.tokens = TokenBook(clock, random.Random(f"ctrader-tokens:{seed}"))
         self.accounts: dict[int, SimCTraderAccount] = {}
@@ -386,7 +390,11 @@ class SimulatedOpenApiServer:
             raise _Refused("CH_CLIENT_ALREADY_AUTHENTICATED", "Open API application is already authorized")
         if self._apps.get(req.clientId) != req.clientSecret:
             raise _Refused("CH_CLIENT_AUTH_FAILURE", "Client authorization failed: wrong client id or secret")
+        limit = self.max_links_per_application
+        if limit is not None and sum(1 for o in self.links if o.app_authorized and o.client_id == req.clientId) >= limit:
+            raise _Refused("CONNECTIONS_LIMIT_EXCEEDED", f"The application already has {limit} connections")
         link.app_authorized = True
+        link.client_id = req.clientId
         link.send(M.ProtoOAApplicationAuthRes(), cid)
 
     async def _account_list(self, link, req, cid) -> None:

@@ -161,3 +161,19 @@ async def test_an_order_beyond_the_margin_is_refused_and_a_stop_out_is_a_server_
         assert stopped.position.positionId == opened.position.positionId
         assert stopped.position.positionStatus == MM.POSITION_STATUS_CLOSED and stopped.position.tradeData.label == "doomed"
         await link.close()
+
+
+async def test_an_application_over_its_connection_limit_is_refused():
+    async with running_server() as server:
+        server.max_links_per_application = 1
+        first = await connected(server)
+        second = await OpenApiConnection.open(server.host, server.port, ssl_context=server.client_ssl_context())
+        with pytest.raises(OpenApiError) as caught:
+            await second.request(M.ProtoOAApplicationAuthReq(clientId=CLIENT_ID, clientSecret=CLIENT_SECRET))
+        assert caught.value.code == "CONNECTIONS_LIMIT_EXCEEDED"
+        await first.close()
+        async with asyncio.timeout(2):
+            while len(server.links) > 1:
+                await asyncio.sleep(0.01)
+        await second.request(M.ProtoOAApplicationAuthReq(clientId=CLIENT_ID, clientSecret=CLIENT_SECRET))
+        await second.close()
