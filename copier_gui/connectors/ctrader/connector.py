@@ -104,6 +104,15 @@ QUOTE_WAIT_S = 3.0
 RECONCILE_EVERY_S = 60.0
 _ORDER_LOG = 512  # recent orders whose events are kept for a request waiting on them
 _FINAL = frozenset({reasons.ORDER_CANCELLED, reasons.ORDER_EXPIRED, reasons.ORDER_REJECTED})
+# Trade requests are never sent twice by the connector: a refusal goes back to the core as a report.
+_TRADES = frozenset({"ProtoOANewOrderReq", "ProtoOAClosePositionReq", "ProtoOAAmendPositionSLTPReq",
+                     "ProtoOAAmendOrderReq", "ProtoOACancelOrderReq"})
+_RATE_LIMITED = frozenset({"REQUEST_FREQUENCY_EXCEEDED", "BLOCKED_PAYLOAD_TYPE"})
+_READ_RETRIES = 3
+# After the server ends an account's session on a live link, how often and how long the mirror
+# is read again while the session is authorized anew.
+_RECOVER_EVERY_S = 0.25
+_RECOVER_FOR_S = 30.0
 
 
 def _magic_predicate(magic_filter: MagicFilter) -> Callable[[int], bool] | None:
@@ -372,6 +381,38 @@ class CTraderConnector:
         # A new authorization starts without the old one's spot subscriptions.
         self._subscribed.clear()
 
+    def on_session_ended(self, reason: str) -> None:
+        """The server ended the account's session while the link stays up (weekends, a token
+        rotation): events may have been missed, so the mirror is not live until the session is
+        authorized again (the session does that) and the mirror reconciled."""
+        self._set_down(f"the server ended the session of cTrader account {self.ctid} ({reason}); "
+                       "authorizing it again")
+        self._subscribed.clear()
+        self._spawn(self._recover(), f"ctrader-recover-{self.ctid}")
+
+    async def _recover(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _RECOVER_FOR_S
+        pause = 0.02  # the session is usually authorized again at once
+        while loop.time() < deadline and not self._closed:
+            await asyncio.sleep(pause)
+            pause = _RECOVER_EVERY_S
+            link = self._link
+            session = link.session if link is not None else None
+            if session is None or not link.up or self.ctid in session.lost:
+                return  # the link's own end, or a lost account, has said why already
+            if self.ctid not in session.authorized:
+                with contextlib.suppress(LinkUnavailable):
+                    await link.authorize(self.ctid)
+                continue
+            try:
+                await self._reconcile()
+                log.info("%s: the session of cTrader account %d is back and its mirror reconciled",
+                         self.account_id, self.ctid)
+                return
+            except OpenApiError as exc:
+                log.info("%s: the mirror is not read yet after the session ended (%s)", self.account_id, exc.code)
+
     def _set_down(self, reason: str) -> None:
         self._live = False
         self._down = reason
@@ -637,6 +678,7 @@ class CTraderConnector:
         self._require_link()
         try:
             await self._load_symbols()
+            self._full.clear()
             await self._load_full(self._light)
         except OpenApiError as exc:
             raise self._read_error("the symbol list", exc) from None
@@ -650,6 +692,7 @@ class CTraderConnector:
         if symbol_id is None:
             return None
         try:
+            self._full.pop(symbol_id, None)  # a fresh read: the trading mode or limits may have changed
             await self._load_full([symbol_id])
             await self._fresh_quote(symbol_id)
             base, quote = currencies(self._light[symbol_id], self._assets or {})
@@ -918,6 +961,15 @@ class CTraderConnector:
         return M.ProtoOACancelOrderReq(ctidTraderAccountId=self.ctid, orderId=int(req.ticket)), None, {}, {}
 
     async def _trade(self, build, request, *, deal: bool) -> ExecutionReport:
+        report = await self._trade_once(build, request, deal=deal)
+        if not report.status.ok and report.sent:
+            # The broker may have changed what it allows (trading mode, volumes): read it again.
+            symbol_id = self._names.get(getattr(request, "symbol", ""))
+            if symbol_id is not None:
+                self._full.pop(symbol_id, None)
+        return report
+
+    async def _trade_once(self, build, request, *, deal: bool) -> ExecutionReport:
         """Build the message, send it, wait for a market order's fill, and report; never raises on
         a refusal."""
         now = self._clock.time()
@@ -947,14 +999,18 @@ class CTraderConnector:
             reply = await self._ask(message)
         except OpenApiError as exc:
             return self._refused(exc, sent_at=sent_at, extra=extra, sent=True, fitted=fitted)
-        self._apply(reply, reply_since=since)
         if not isinstance(reply, M.ProtoOAExecutionEvent):
             return self._refused(OpenApiError("UNKNOWN_ERROR", f"unexpected answer {reply.DESCRIPTOR.name}"),
                                  sent_at=sent_at, extra=extra, sent=True)
+        self._apply(reply, reply_since=since)
         if deal:
             return await self._deal_report(reply, spec, extra, fitted, sent_at)
         received_at = self._clock.time()
         order_id = reply.order.orderId if reply.HasField("order") else 0
+        if reply.executionType == reasons.ORDER_CANCEL_REJECTED:
+            code = reply.errorCode if reply.HasField("errorCode") and reply.errorCode else "UNABLE_TO_CANCEL_ORDER"
+            return self._refused(OpenApiError(code, f"order {order_id} stays working"), sent_at=sent_at,
+                                 extra=extra, sent=True)
         what = reasons.execution_name(reply.executionType)
         text = f"{what} by {self._company}"
         if reply.HasField("order") and reply.order.orderType in PENDING_TYPES and spec is not None:
@@ -1086,9 +1142,21 @@ class CTraderConnector:
     async def _ask(self, message: Message, *, timeout: float | None = None) -> Message:
         link = self._link
         session = link.session if link is not None else None
+        name = message.DESCRIPTOR.name
         if session is None:
-            raise ConnectionLost(self._down or "not connected", request=message.DESCRIPTOR.name)
-        return await session.connection.request(message, timeout=timeout)
+            raise ConnectionLost(self._down or "not connected", request=name)
+        for attempt in range(_READ_RETRIES + 1):
+            await link.pacer.pace(name)
+            try:
+                return await session.connection.request(message, timeout=timeout)
+            except OpenApiError as exc:
+                if exc.code not in _RATE_LIMITED or name in _TRADES or attempt == _READ_RETRIES:
+                    raise
+                retry_after = getattr(exc.message, "retryAfter", 0) if exc.message is not None else 0
+                wait = float(retry_after) if retry_after else 1.0
+                log.info("%s: %s was rate-limited (%s); asking again in %g s", self.account_id, name, exc.code, wait)
+                await asyncio.sleep(wait)
+        raise AssertionError("unreachable")
 
     def _require_link(self) -> None:
         if self._link is None or not self._link.up:

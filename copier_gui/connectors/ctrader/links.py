@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,6 +40,15 @@ REFRESH_MARGIN_S = 24 * 3600.0
 # A refresh that failed on a live link is tried again after this long.
 REFRESH_RETRY_S = 300.0
 _TOKEN_ERRORS = frozenset({"OA_AUTH_TOKEN_EXPIRED", "CH_ACCESS_TOKEN_INVALID"})
+# The Open API allows 50 requests a second on a link, 5 of them for history; a little under both,
+# so a clock a few milliseconds off the server's does not cross them.
+PER_SECOND = 45
+HISTORICAL_PER_SECOND = 4
+HISTORICAL = frozenset({
+    "ProtoOADealListReq", "ProtoOADealListByPositionIdReq", "ProtoOAOrderListReq", "ProtoOAOrderListByPositionIdReq",
+    "ProtoOAOrderDetailsReq", "ProtoOAGetTrendbarsReq", "ProtoOAGetTickDataReq", "ProtoOACashFlowHistoryListReq",
+    "ProtoOADealOffsetListReq",
+})
 
 
 class LinkUnavailable(Exception):
@@ -71,6 +81,39 @@ class Member:
 
     def on_reauthorized(self) -> None: ...
 
+    def on_session_ended(self, reason: str) -> None: ...
+
+
+class Pacer:
+    """Keeps one link's requests under the Open API's rates: each waits, on the loop, until the
+    last second holds fewer than its class's limit."""
+
+    def __init__(self, now: Callable[[], float], *, per_second: int = PER_SECOND,
+                 historical_per_second: int = HISTORICAL_PER_SECOND) -> None:
+        self._now = now
+        self._limits = {False: per_second, True: historical_per_second}
+        self._sent: dict[bool, deque[float]] = {False: deque(), True: deque()}
+        self.waited = 0.0
+
+    async def pace(self, request: str) -> None:
+        historical = request in HISTORICAL
+        # Every request counts against the overall rate, history against its own as well.
+        for kind in ((False, True) if historical else (False,)):
+            sent, limit = self._sent[kind], self._limits[kind]
+            while True:
+                now = self._now()
+                while sent and now - sent[0] >= 1.0:
+                    sent.popleft()
+                if len(sent) < limit:
+                    break
+                wait = 1.0 - (now - sent[0]) + 1e-3
+                self.waited += wait
+                await asyncio.sleep(wait)
+        now = self._now()
+        self._sent[False].append(now)
+        if historical:
+            self._sent[True].append(now)
+
 
 class SharedLink:
     """One endpoint, application and token store; opened on demand, closed with its last member."""
@@ -94,6 +137,7 @@ class SharedLink:
         self.can_trade = True
         self._tasks: set[asyncio.Task] = set()
         self.refreshes = 0
+        self.pacer = Pacer(asyncio.get_running_loop().time)
 
     def __repr__(self) -> str:
         return f"SharedLink({self.host}:{self.port}, accounts={sorted(self._members)})"
@@ -149,6 +193,8 @@ class SharedLink:
             session = OpenApiSession(connection, self._app, tokens, self._store, clock=self._clock)
             session.add_listener(self._route)
             session.on_account_lost(self._lost)
+            # After the session's own listener, which authorizes the account again.
+            connection.add_listener(self._session_event)
             try:
                 await self._open(session)
             except BaseException:
@@ -250,6 +296,18 @@ class SharedLink:
         member = self._members.get(int(account_id))
         if member is not None:
             member.on_event(message, client_msg_id)
+
+    def _session_event(self, message: Message, client_msg_id: str | None) -> None:
+        if isinstance(message, M.ProtoOAAccountDisconnectEvent):
+            ids, reason = [message.ctidTraderAccountId], "the server ended the account's session"
+        elif isinstance(message, M.ProtoOAAccountsTokenInvalidatedEvent):
+            ids, reason = list(message.ctidTraderAccountIds), message.reason or "the access token was invalidated"
+        else:
+            return
+        for account_id in ids:
+            member = self._members.get(account_id)
+            if member is not None:
+                member.on_session_ended(reason)
 
     def _lost(self, account_id: int, reason: str) -> None:
         member = self._members.get(account_id)

@@ -4,8 +4,6 @@ mirror, a lost link, token refresh and accounts sharing one link."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from copier_gui import ctrader_messages as cm
@@ -265,7 +263,9 @@ async def test_two_accounts_of_one_ctrader_id_share_one_link_and_one_refresh():
             assert hedged.link is netted.link and len(pool) == 1 and len(server.links) == 1
             await hedged.link.refresh_now()
             assert store.saves == 1
-            await asyncio.sleep(0.1)
+            # The refresh ended both sessions at the server: each is authorized again with the new
+            # token and its mirror reconciled, since events of the gap may be lost.
+            await until(lambda: hedged._live and netted._live)
             a = await hedged.open(OpenPosition("EURUSD", Side.BUY, 1_000, 0, 0, 3, "CG:1"))
             b = await netted.open(OpenPosition("EUR/USD", Side.SELL, 10_000, 0, 0, 3, "CG:1"))
             assert a.status is b.status is Status.FILLED
