@@ -488,8 +488,10 @@ class SimCTraderAccount:
             # An IOC order filled in part: its last deal comes as ORDER_CANCELLED with the executed
             # volume and the position (the documented trading-events flow).
             tags.status = MM.ORDER_STATUS_CANCELLED
-            events[-1].executionType = MM.ORDER_CANCELLED
-            events[-1].order.orderStatus = MM.ORDER_STATUS_CANCELLED
+            last = next(e for e in reversed(events) if isinstance(e, M.ProtoOAExecutionEvent)
+                        and e.executionType == MM.ORDER_FILLED)  # a close's trader update may follow it
+            last.executionType = MM.ORDER_CANCELLED
+            last.order.orderStatus = MM.ORDER_STATUS_CANCELLED
         self._apply_relative_stops(order_id, tags)
         return events
 

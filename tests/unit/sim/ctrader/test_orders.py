@@ -174,3 +174,19 @@ async def test_reconcile_returns_protection_orders_separately_when_asked():
                                                          returnProtectionOrders=True))
         assert again.order[0].orderId == protection.orderId  # the same order, not a new one each time
         await link.close()
+
+
+async def test_an_ioc_order_that_partly_reduces_a_netted_position_is_cancelled_before_the_trader_update():
+    async with running_server() as server:
+        account = server.netted
+        link = await connected(server, account)
+        events = Events(link)
+        opened = await link.request(_order(account, MM.BUY, 5_000_000, symbol_id=101))
+        await events.wait_for(_execution(MM.ORDER_FILLED, opened.order.orderId))
+        server.faults.split_fills = 1
+        accepted = await link.request(_order(account, MM.SELL, 3_000_000, symbol_id=101,
+                                             timeInForce=MM.IMMEDIATE_OR_CANCEL))
+        cancelled = await events.wait_for(_execution(MM.ORDER_CANCELLED, accepted.order.orderId))
+        assert 0 < cancelled.order.executedVolume < 3_000_000 and cancelled.deal.HasField("closePositionDetail")
+        await events.wait_for(lambda e: isinstance(e, M.ProtoOATraderUpdatedEvent))
+        await link.close()
