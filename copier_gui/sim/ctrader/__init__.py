@@ -4,7 +4,8 @@ simulated MT5 terminal.
 ``SimulatedOpenApiServer`` listens on 127.0.0.1 with TLS (a self-signed certificate made at
 start; ``client_ssl_context()`` trusts it) and speaks the real wire format with the official
 messages. ``CTRADER_PROFILES`` lists the cTrader brokers: their own symbol ids and names, volume
-steps in units, commission per lot, hedged or netted accounts.
+steps in units, commission per lot, hedged or netted accounts, assets and holidays. The server
+module's docstring lists what of a real server's behaviour is reproduced and what is not.
 """
 
 from copier_gui.sim.ctrader.account import SimCTraderAccount, TradeRefusal
@@ -14,6 +15,7 @@ from copier_gui.sim.ctrader.profiles import (
     NETTED,
     CTraderBroker,
     CTraderSymbol,
+    Holiday,
 )
 from copier_gui.sim.ctrader.server import ServerFaults, SimulatedOpenApiServer
 from copier_gui.sim.ctrader.tokens import ACCESS_TOKEN_SECONDS, SCOPE_TRADE, SCOPE_VIEW, Grant
@@ -28,6 +30,7 @@ __all__ = [
     "CTraderBroker",
     "CTraderSymbol",
     "Grant",
+    "Holiday",
     "ServerFaults",
     "SimCTraderAccount",
     "SimulatedOpenApiServer",

@@ -11,6 +11,55 @@ with orderId and positionId 0 for a trade refused.
 The accounts run on the shared trade engine and market of the simulated MT5 terminal
 (:mod:`copier_gui.sim.ctrader.account`). :class:`ServerFaults` scripts what real servers do that
 their documentation does not say.
+
+What a faithful fake must reproduce, and where this one stands:
+
+1. Wire - done: 4-byte big-endian length and ``ProtoMessage``; TLS, or plaintext with ``tls=False``;
+   ``clientMsgId`` echoed on replies, none on pushed events; UNSUPPORTED_MESSAGE, INVALID_REQUEST,
+   FRAME_TOO_LONG; the tag-91 protos with proto2 presence.
+2. Session - done: CH_CLIENT_NOT_AUTHENTICATED / ALREADY_AUTHENTICATED / AUTH_FAILURE,
+   ACCOUNT_NOT_AUTHORIZED, ALREADY_LOGGED_IN, CH_ACCESS_TOKEN_INVALID, OA_AUTH_TOKEN_EXPIRED,
+   CH_CTID_TRADER_ACCOUNT_NOT_FOUND, CANT_ROUTE_REQUEST for live against demo, many accounts per
+   link, CONNECTIONS_LIMIT_EXCEEDED when ``max_links_per_application`` is set.
+3. Tokens - done: ``expiresIn`` 2628000, single-use refresh tokens, the old pair dead at once with
+   an AccountsTokenInvalidatedEvent on every link that used it, an optional spurious account
+   disconnect after a refresh.
+4. Liveness - done: heartbeats, idle links dropped (``idle_timeout``), ``disconnect_clients``
+   (ProtoOAClientDisconnectEvent), ``end_sessions`` (AccountDisconnectEvent, links kept: the
+   weekend drop), ``drop_connections`` (raw TCP), ``start_maintenance`` (links cut, then
+   SERVER_IS_UNDER_MAINTENANCE with ``maintenanceEndTimestamp`` in seconds until its end).
+5. Rate limits - done: per link, 50 requests a second and 5 historical (deal and order lists,
+   trendbars, ticks), refused with REQUEST_FREQUENCY_EXCEEDED and account id 0, or
+   BLOCKED_PAYLOAD_TYPE with ``retryAfter`` (``rate_limit_code``); a single request refused on
+   demand. Not done: the per-application limit some docs state instead (the docs disagree).
+6. Reference data - done: symbol ids, names, volumes in cents, ``lotSize`` and ``digits`` per
+   broker; the weekly ``schedule`` (UTC) and the broker's holidays (SYMBOL_HAS_HOLIDAY); a closed
+   market refused with MARKET_CLOSED; ``tradingMode`` set per symbol (TRADING_DISABLED); assets
+   with the deposit currency; a trader with ``moneyDigits``, ``accountType`` and ``accessRights``.
+   Not done: symbol categories, conversion symbols, ProtoOASymbolChangedEvent.
+7. Spots - done: reply, then a snapshot, then ticks in 1/100000; ALREADY_SUBSCRIBED; subscriptions
+   lost with the session. Not done: depth, trendbars and tick data (UNSUPPORTED_MESSAGE).
+8. Orders - done: MARKET (ACCEPTED without a position, then FILLED with deal and position),
+   optionally in two deals (``split_fills``: each an ORDER_FILLED, or an IOC order cancelled with
+   its executed volume); MARKET_RANGE (cancelled when out of range); LIMIT, STOP, STOP_LIMIT with a
+   CREATED position, triggered, EXPIRED, REPLACED by AmendOrder, CANCELLED, CANCEL_REJECTED
+   (``rejected_cancels``); TRADING_BAD_VOLUME, TRADING_BAD_STOPS in the server's words,
+   NOT_ENOUGH_MONEY, TRADING_DISABLED, TRADING_NOT_ALLOWED, the 100/512/50 string limits; label,
+   comment and clientOrderId kept everywhere, Reconcile included. Approximated: a triggered
+   STOP_LIMIT fills at the market like a STOP (its slippage is kept, not enforced). Not done:
+   guaranteed and trailing stops, stop trigger methods, relative SL/TP on pending orders.
+9. Closes - done: full and partial; ``closingOrder``, the deal's ``closePositionDetail``, the
+   CLOSED position, then a TraderUpdatedEvent; server-side SL/TP (STOP_LOSS_TAKE_PROFIT) and
+   stop-out (``isStopOut``), both ``isServerEvent``; POSITION_NOT_FOUND in the server's words.
+10. Queries - done: Reconcile with or without protection orders, DealList (window, ``maxRows``,
+    ``hasMore``, INCORRECT_BOUNDARIES), DealListByPositionId, OrderList, OrderListByPositionId,
+    OrderDetails, unrealized PnL, deposits and withdrawals (DEPOSIT_WITHDRAW and the trader).
+    Not done: DealOffsetList, CashFlowHistoryList, MarginChangedEvent.
+11. Netting - done: one position per symbol at its average price, opposite orders closing, an
+    oversized one turning it over under either id policy (``reversal_policy`` per account, since
+    the real rule is undocumented).
+12. Faults - done: an order never answered (executed or not), an order filled then the link
+    dropped before the reply, OrderErrorEvents with ids 0, trades by another application.
 """
 
 from __future__ import annotations
