@@ -15,9 +15,12 @@ from copier_gui.core.drift_ledger import DriftLedger, Marks, SlaveDrift
 from copier_gui.core.journal import JournalEntry
 
 
-def account_report(role: str, profile: str, terminal, master_ids: dict[str, int]) -> dict:
-    """An account's balance, equity, positions and orders, each linked to the master's id."""
-    info, positions, orders = terminal.sim.view()
+def account_report(role: str, profile: str, view: tuple, master_ids: dict[str, int]) -> dict:
+    """An account's balance, equity, positions and orders, each linked to the master's id.
+
+    ``view`` is (account, positions, orders) as the broker's side shows them (a simulated MT5
+    terminal's ``sim.view()``, or a cTrader account's, in the same shape)."""
+    info, positions, orders = view
     positions = sorted(positions, key=lambda p: (p.symbol, p.comment, p.ticket))
     orders = sorted(orders, key=lambda o: (o.symbol, o.comment, o.ticket))
     names = {ticket: name for name, ticket in master_ids.items()}
@@ -74,12 +77,12 @@ def copy_times(entries: list[JournalEntry], copies: list[dict], start: float) ->
     return out
 
 
-def terminal_marks(terminals: Mapping[str, object]) -> Marks:
-    """account -> symbol -> side -> the price each open position closes at now, as its terminal
+def terminal_marks(views: Mapping[str, tuple]) -> Marks:
+    """account -> symbol -> side -> the price each open position closes at now, as its broker
     shows it (``price_current``): what drift values a trade still open at the end of a run at."""
     marks: dict[str, dict[str, dict[str, float]]] = {}
-    for account, terminal in terminals.items():
-        _, positions, _ = terminal.sim.view()
+    for account, view in views.items():
+        _, positions, _ = view
         for p in sorted(positions, key=lambda p: (p.symbol, p.type, p.ticket)):
             if p.price_current > 0:
                 side = "buy" if p.type == 0 else "sell"

@@ -28,6 +28,8 @@ from copier_gui.core.executor import Notice
 from copier_gui.core.journal import Journal
 from copier_gui.core.metrics import CopyMetrics, Metrics
 from copier_gui.core.riskstore import RISK_FILE, RiskStore
+from copier_gui.replay.ctrader_side import CTraderBrokers
+from copier_gui.replay.ctrader_trader import CTraderMasterTrader
 from copier_gui.replay.process import CopierProcess
 from copier_gui.replay.report import (
     account_report,
@@ -53,8 +55,9 @@ from copier_gui.replay.trader import ActionFailed, MasterTrader, pull_lever
 from copier_gui.replay.virtual_loop import run_virtual
 from copier_gui.runtime import Connection
 from copier_gui.settings import AccountSettings, Settings
-from copier_gui.sim import PROFILES, Faults, Latency, Market, new_terminal
+from copier_gui.sim import Faults, Latency, Market, new_terminal
 from copier_gui.sim import constants as _mt5
+from copier_gui.sim.catalog import ALL_PROFILES as PROFILES
 from copier_gui.sim.faults import NO_FAULTS
 
 __all__ = ["Replay", "play", "report_bytes", "run_scenario", "run_scenario_file"]
@@ -80,9 +83,14 @@ class _Account:
     id: str
     role: str
     profile: str
-    terminal: object
+    terminal: object  # a simulated MT5 terminal; None for an account at the run's cTrader server
     rules: object = None
     copy_enabled: bool = True
+    ctrader: CTraderBrokers | None = None
+
+    def view(self) -> tuple:
+        """(account, positions, orders) as the broker's side shows them, for reports."""
+        return self.ctrader.view(self.id) if self.ctrader is not None else self.terminal.sim.view()
 
     @property
     def settings(self) -> AccountSettings:
@@ -105,6 +113,7 @@ class _Run:
     master_tickets: dict[str, int] = field(default_factory=dict)
     checkpoints: list[dict] = field(default_factory=list)
     crashes: int = 0
+    ctrader: CTraderBrokers | None = None
 
     @property
     def master(self) -> _Account:
@@ -120,6 +129,8 @@ class _Run:
     def build_copier(self) -> tuple[Copier, list]:
         """A fresh copier process: new connectors and state, the same terminals and files."""
         connections = {a.id: Connection(a.settings, a.terminal, None, _connector(a, self.clock)) for a in self.accounts}
+        # A dying process's sockets die with it: the cTrader server sees its links drop.
+        links = [_Link(c.connector) for c in connections.values() if hasattr(c.connector, "abort")]
         copybook = CopyBook(self.copybook_path)
         # The risk state lives beside the copy book, so a simulated crash and restart keep it too.
         risk_store = RiskStore(self.copybook_path.with_name(RISK_FILE))
@@ -130,7 +141,7 @@ class _Run:
         copier.copying = True
         copier.subscribe(self.on_notice)
         # A dead process's handles on its files go with it.
-        return copier, [copybook, risk_store]
+        return copier, [copybook, risk_store, *links]
 
     @property
     def settings(self) -> Settings:
@@ -153,11 +164,24 @@ class _Run:
         self.checkpoints.append({"at_s": at_s, "accounts": self.accounts_report()})
 
     def accounts_report(self) -> dict:
-        return {a.id: account_report(a.role, a.profile, a.terminal, self.master_tickets) for a in self.accounts}
+        return {a.id: account_report(a.role, a.profile, a.view(), self.master_tickets) for a in self.accounts}
 
 
-def _connector(account: _Account, clock: VirtualClock) -> MT5Connector:
-    """The copier's connector to one terminal, its calls' latency passing on the loop's clock."""
+class _Link:
+    """A cTrader connector's socket as a file a crash closes."""
+
+    def __init__(self, connector) -> None:
+        self._connector = connector
+
+    def close(self) -> None:
+        self._connector.abort()
+
+
+def _connector(account: _Account, clock: VirtualClock):
+    """The copier's connector to one account: an MT5 terminal's calls' latency passing on the loop's
+    clock, or a cTrader account over the wire to the run's server (its latency is the server's)."""
+    if account.ctrader is not None:
+        return account.ctrader.connector(account.id)
     terminal = account.terminal
     terminal.sim.defer_latency(True)
 
@@ -175,6 +199,22 @@ def _terminal_for(scenario: Scenario, index: int, account, market: Market, clock
     return profile, terminal
 
 
+def _accounts(scenario: Scenario, market: Market, clock: VirtualClock) -> tuple[list[_Account], CTraderBrokers]:
+    """Every account at its broker: an MT5 terminal, or an account at the run's cTrader server."""
+    ctrader = CTraderBrokers(clock, market, scenario.seed)
+    accounts = []
+    for i, acc in enumerate(scenario.accounts):
+        if scenario.platform_of(acc.id) == "ctrader":
+            profile = scenario.profile_of(acc.id)
+            ctrader.add(acc.id, profile, login=8_000_000 + i, balance=acc.balance, margin_mode=acc.margin_mode,
+                        leverage=acc.leverage)
+            accounts.append(_Account(acc.id, acc.role, profile, None, acc.rules, acc.copy_enabled, ctrader))
+        else:
+            profile, terminal = _terminal_for(scenario, i, acc, market, clock)
+            accounts.append(_Account(acc.id, acc.role, profile, terminal, acc.rules, acc.copy_enabled))
+    return accounts, ctrader
+
+
 # ---------------------------------------------------------------------- running
 
 
@@ -183,8 +223,14 @@ async def _play(run: _Run) -> None:
     start = scenario.start.timestamp()
     loop = asyncio.get_running_loop()
     by_id = {a.id: a for a in run.accounts}
-    trader = MasterTrader(run.master.terminal, run.master_tickets,
-                          PROFILES[run.master.profile].server_utc_offset_hours * 3600)
+    ctrader = run.ctrader
+    if ctrader is not None:
+        await ctrader.start()
+    master = run.master
+    if master.ctrader is not None:
+        trader = CTraderMasterTrader(ctrader, master.id, run.master_tickets)
+    else:
+        trader = MasterTrader(master.terminal, run.master_tickets, PROFILES[master.profile].server_utc_offset_hours * 3600)
 
     def say(text: str) -> None:
         run.event("copier", text)
@@ -201,17 +247,25 @@ async def _play(run: _Run) -> None:
         if asyncio.iscoroutine(result):
             await result
 
-    def act(action) -> None:
+    async def act(action) -> None:
         if isinstance(action, TerminalAction):
-            run.event(action.account, pull_lever(by_id[action.account].terminal, action))
+            account = by_id[action.account]
+            text = (ctrader.pull_lever(account.id, action) if account.ctrader is not None
+                    else pull_lever(account.terminal, action))
+            run.event(action.account, text)
             return
         try:
-            trader.act(action)
+            done = trader.act(action)
+            if asyncio.iscoroutine(done):
+                await done
         except ActionFailed as exc:
             run.event(run.master.id, str(exc))
 
     def latency(fault: LatencyFault):
-        terminal = by_id[fault.account].terminal
+        account = by_id[fault.account]
+        if account.ctrader is not None:
+            return ctrader.slow_down(account.id, fault.median_ms / 1000.0, fault.duration_ms / 1000.0)
+        terminal = account.terminal
         terminal.sim.faults = Faults(read_latency=Latency(fault.median_ms / 10), trade_latency=Latency(fault.median_ms))
 
         async def restore():
@@ -222,17 +276,32 @@ async def _play(run: _Run) -> None:
     def schedule(seconds: float, fn) -> None:
         pending.append(loop.create_task(at(seconds, fn)))
 
+    def disconnect(fault: DisconnectFault) -> None:
+        account = by_id[fault.account]
+        if account.ctrader is not None:
+            ctrader.disconnect(account.id, fault.duration_ms / 1000)
+        else:
+            account.terminal.sim.disconnect(fault.duration_ms / 1000)
+
+    def reject(fault: RejectFault) -> None:
+        account = by_id[fault.account]
+        if account.ctrader is not None:
+            ctrader.reject(account.id, *[fault.retcode] * fault.count)
+        else:
+            account.terminal.sim.force_retcodes(*[fault.retcode] * fault.count)
+
     process.launch()
     for _, action in scenario.ordered_timeline():
         schedule(action.at, lambda a=action: act(a))
     for _, fault in scenario.ordered_faults():
-        sim = by_id[fault.account].terminal.sim if hasattr(fault, "account") else None
+        account = by_id[fault.account] if hasattr(fault, "account") else None
+        sim = account.terminal.sim if account is not None and account.terminal is not None else None
         if isinstance(fault, CopierCrashFault):
             schedule(fault.at, lambda f=fault: process.crash(f.restart_after_ms / 1000.0))
         elif isinstance(fault, DisconnectFault):
-            schedule(fault.at, lambda s=sim, f=fault: s.disconnect(f.duration_ms / 1000))
+            schedule(fault.at, lambda f=fault: disconnect(f))
         elif isinstance(fault, RejectFault):
-            schedule(fault.at, lambda s=sim, f=fault: s.force_retcodes(*[f.retcode] * f.count))
+            schedule(fault.at, lambda f=fault: reject(f))
         elif isinstance(fault, PartialFillFault):
             schedule(fault.at, lambda s=sim, f=fault: s.force_retcodes(*[_mt5.TRADE_RETCODE_DONE_PARTIAL] * f.count))
         elif isinstance(fault, RequoteFault):
@@ -248,6 +317,10 @@ async def _play(run: _Run) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
     await process.stop()
+    if isinstance(trader, CTraderMasterTrader):
+        await trader.aclose()
+    if ctrader is not None:
+        await ctrader.stop()
     run.crashes = process.crashes
 
 
@@ -255,14 +328,11 @@ def play(scenario: Scenario) -> Replay:
     """Run a scenario; the same scenario gives the same report and drift, to the byte."""
     clock = VirtualClock(scenario.start.timestamp())
     market = Market(scenario.seed, clock)
-    accounts = []
-    for i, acc in enumerate(scenario.accounts):
-        profile, terminal = _terminal_for(scenario, i, acc, market, clock)
-        accounts.append(_Account(acc.id, acc.role, profile, terminal, acc.rules, acc.copy_enabled))
+    accounts, ctrader = _accounts(scenario, market, clock)
     start = scenario.start.timestamp()
     with tempfile.TemporaryDirectory(prefix="copier-gui-replay-") as tmp:
         journal = Journal(None, clock)
-        run = _Run(scenario, clock, accounts, journal, Path(tmp) / "copies.sqlite3")
+        run = _Run(scenario, clock, accounts, journal, Path(tmp) / "copies.sqlite3", ctrader=ctrader)
         try:
             run_virtual(lambda: _play(run), clock)
             entries = journal.entries(newest_first=False)
@@ -270,7 +340,7 @@ def play(scenario: Scenario) -> Replay:
             journal.close()
         # Valued at the terminals' own prices when the run ends: there even when the copier is
         # down at the end and never journaled any.
-        drifts = slave_drifts(entries, terminal_marks({a.id: a.terminal for a in accounts}))
+        drifts = slave_drifts(entries, terminal_marks({a.id: a.view() for a in accounts}))
         copies = [m.as_dict() for m in run.metrics.copies]
         report = {
             "scenario": {"description": scenario.description, "seed": scenario.seed,

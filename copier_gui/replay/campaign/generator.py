@@ -22,10 +22,17 @@ from copier_gui.replay.campaign.disruptions import (
     switches,
 )
 from copier_gui.replay.scenario import Scenario, parse_scenario
+from copier_gui.sim.catalog import ALL_PROFILES as PROFILES
+from copier_gui.sim.ctrader import CTRADER_PROFILES
+from copier_gui.sim.faults import INJECTABLE_REJECTIONS
 from copier_gui.sim.instruments import INSTRUMENTS
-from copier_gui.sim.profiles import PROFILES, SymbolSpec
+from copier_gui.sim.profiles import PROFILES as MT5_PROFILES
+from copier_gui.sim.profiles import SymbolSpec
 
-PROFILE_NAMES = tuple(sorted(PROFILES))
+# The MT5 brokers a scenario draws from first; cTrader accounts come from a stream of their own
+# (see ``_with_ctrader``), so the MT5 part of every seed's scenario is what it was before.
+PROFILE_NAMES = tuple(sorted(MT5_PROFILES))
+CTRADER_NAMES = tuple(sorted(CTRADER_PROFILES))
 MARGIN_MODES = ("hedging", "netting")
 PENDING_KINDS = ("buy_limit", "sell_limit", "buy_stop", "sell_stop")
 # After the last action and the last fault: reconciliation runs every 2 s and a refused entry is
@@ -61,7 +68,7 @@ class _Draft:
 
 
 def _everywhere(instrument: str) -> bool:
-    return all(any(s.instrument == instrument for s in p.symbols) for p in PROFILES.values())
+    return all(any(s.instrument == instrument for s in p.symbols) for p in MT5_PROFILES.values())
 
 
 def _spec(profile: str, symbol: str) -> SymbolSpec:
@@ -79,7 +86,7 @@ def _min_distance(spec: SymbolSpec) -> int:
     """Points every broker accepts between an order or stop and the market, with room to spare."""
     point = 10.0**-spec.digits
     widest = 0.0
-    for profile in PROFILES.values():
+    for profile in MT5_PROFILES.values():
         for other in profile.symbols:
             if other.instrument == spec.instrument:
                 other_point = 10.0**-other.digits
@@ -318,8 +325,9 @@ def _account(account_id: str, role: str, broker: str, profile: str, margin_mode:
             "balance": 30_000_000.0 if jpy else 250_000.0, "leverage": 500}
 
 
-def generate(seed: int) -> dict:
-    """The scenario for ``seed``, as plain data (what a scenario file holds)."""
+def generate(seed: int, *, ctrader: bool = False) -> dict:
+    """The scenario for ``seed``, as plain data (what a scenario file holds); with ``ctrader``,
+    some seeds also put a slave, or the master, at a simulated cTrader broker."""
     rng = random.Random(f"copier_gui.campaign:{seed}")
     master_profile = rng.choice(PROFILE_NAMES)
     # The replay's master trader does not select a symbol hidden from Market Watch (EURJPY), and
@@ -351,6 +359,10 @@ def generate(seed: int) -> dict:
     trouble = faults(rng, times, slaves, "master", times[-1])
     timeline = draft.timeline + switches(rng, times, slaves, "master", times[-1])
     ends = [end for _, end in busy_spans(timeline, trouble) if end != math.inf]
+    if ctrader:
+        master_profile = _with_ctrader(random.Random(f"copier_gui.campaign:{seed}:ctrader"), master_profile,
+                                       symbols, accounts, slaves, draft.timeline, timeline, trouble, brokers)
+        ends = [end for _, end in busy_spans(timeline, trouble) if end != math.inf]
     used = {account["broker"] for account in accounts}
     crashes = sum(f["kind"] == "copier_crash" for f in trouble)
     description = (f"campaign seed {seed}: {'netting ' if netting else ''}master at {master_profile}, "
@@ -365,6 +377,110 @@ def generate(seed: int) -> dict:
         "faults": trouble,
         "checkpoints": checkpoints(timeline, trouble),
     }
+
+
+def _moved(profile: str, master_profile: str, actions: list[dict]) -> dict[str, str] | None:
+    """The master's symbols renamed to ``profile``'s symbols of the same instruments, with the
+    actions' volumes rounded to that broker's steps in place; None (nothing changed) when the
+    broker lacks an instrument or a partial close would no longer leave anything open."""
+    target = PROFILES[profile]
+    by_instrument = {s.instrument: s for s in target.symbols if s.selected}
+    names: dict[str, str] = {}
+    for action in actions:
+        if "symbol" in action and action["symbol"] not in names:
+            theirs = by_instrument.get(_spec(master_profile, action["symbol"]).instrument)
+            if theirs is None:
+                return None
+            names[action["symbol"]] = theirs.name
+    opened = {a["id"]: names[a["symbol"]] for a in actions if "symbol" in a}
+    moved = [dict(a) for a in actions]
+    left: dict[str, float] = {}
+    for action in moved:
+        name = opened.get(action.get("id", ""))
+        if name is None:
+            continue
+        spec = target.symbols_by_name[name]
+        if "symbol" in action:
+            action["symbol"] = name
+        if "volume" in action:
+            steps = max(1, round(action["volume"] / spec.volume_step))
+            action["volume"] = round(max(spec.volume_min, steps * spec.volume_step), 8)
+        if action["action"] in ("open", "place_pending"):
+            left[action["id"]] = action["volume"]
+        elif action["action"] == "partial_close":
+            if action["volume"] >= left[action["id"]] - 1e-9:
+                return None
+            left[action["id"]] = round(left[action["id"]] - action["volume"], 8)
+    actions[:] = moved
+    return names
+
+
+def _renamed(rules: dict, names: dict[str, str]) -> dict:
+    """A slave's rules with every master symbol they name renamed as the master's were."""
+    def name(symbol: str) -> str:
+        return names.get(symbol, symbol)
+
+    rules = {**rules}
+    symbols = rules.get("symbols")
+    if symbols:
+        rules["symbols"] = {key: ({name(k): v for k, v in value.items()} if isinstance(value, dict) else value)
+                            for key, value in symbols.items()}
+    tolerances = rules.get("tolerances")
+    if tolerances and "per_symbol" in tolerances:
+        rules["tolerances"] = {**tolerances, "per_symbol": {name(k): v for k, v in tolerances["per_symbol"].items()}}
+    filters = rules.get("filters")
+    if filters:
+        rules["filters"] = {k: ([name(x) for x in v] if k.endswith("_symbols") else v) for k, v in filters.items()}
+    return rules
+
+
+def _with_ctrader(rng: random.Random, master_profile: str, symbols: list[str], accounts: list[dict],
+                  slaves: list[str], actions: list[dict], timeline: list[dict], trouble: list[dict],
+                  brokers: dict) -> str:
+    """Put cTrader accounts into a drawn scenario, from their own random stream: a cTrader slave
+    with its own rules, outages and rejections in half the seeds, and the master moved to a cTrader
+    broker in some seeds whose trades that broker can take as they are. Returns the master's profile."""
+    for name in CTRADER_NAMES:
+        brokers[f"b-{name}"] = {"profile": name}
+    master = accounts[0]
+    if rng.random() < 0.25:
+        profile = rng.choice(CTRADER_NAMES)
+        names = _moved(profile, master_profile, actions)
+        if names is not None:
+            master_profile = profile
+            timeline[:len(actions)] = actions
+            symbols[:] = [names.get(s, s) for s in symbols]
+            for account in accounts[1:]:
+                account["rules"] = _renamed(account["rules"], names)
+            master["broker"] = f"b-{master_profile}"
+            # The MT5 terminal's own switches do not exist at a cTrader master; its connection does.
+            timeline[:] = [a for a in timeline if a.get("account") != "master" or "connection" in a["action"]]
+    if rng.random() < 0.5:
+        profile = rng.choice(CTRADER_NAMES)
+        mode = rng.choice(MARGIN_MODES)
+        account = _account(f"s{len(slaves) + 1}-{profile.split('_')[0]}-{mode[0]}", "slave", f"b-{profile}",
+                           profile, mode)
+        account["rules"] = _rules(rng, master_profile, profile, symbols)
+        accounts.append(account)
+        slaves.append(account["id"])
+        times = sorted({a["at"] for a in actions})
+        last = times[-1]
+        if rng.random() < 0.4:
+            trouble.append({"at": round(rng.uniform(0.0, last), 3), "kind": "disconnect", "account": account["id"],
+                            "duration_ms": rng.choice([300, 1500, 5000, 12000])})
+        if rng.random() < 0.3:
+            trouble.append({"at": round(rng.uniform(0.0, last), 3), "kind": "latency", "account": account["id"],
+                            "median_ms": rng.choice([30, 100, 300]), "duration_ms": rng.choice([2000, 5000])})
+        if rng.random() < 0.3:
+            trouble.append({"at": round(max(0.0, rng.choice(times) - 0.001), 3), "kind": "reject",
+                            "account": account["id"], "retcode": rng.choice(INJECTABLE_REJECTIONS),
+                            "count": rng.randint(1, 3)})
+        if rng.random() < 0.15:
+            at = round(rng.choice(times) + rng.choice([-0.5, 0.002, 0.5]), 3)
+            timeline.append({"at": max(0.0, at), "action": "connection_lost", "account": account["id"]})
+            timeline.append({"at": round(max(0.0, at) + rng.choice([1.5, 4.0, 10.0]), 3),
+                             "action": "connection_restored", "account": account["id"]})
+    return master_profile
 
 
 def scenario(seed: int) -> Scenario:

@@ -1,0 +1,72 @@
+"""Replay across platforms: an MT5 master copied to cTrader slaves over the simulated Open API
+(TLS on the run's own virtual-time loop), beside an MT5 slave, and the reverse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from copier_gui.replay.runner import play, report_bytes
+from copier_gui.replay.scenario import load_scenario
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "scenarios"
+
+
+@pytest.fixture(scope="module")
+def mt5_master():
+    return play(load_scenario(EXAMPLES / "cross_platform.yaml"))
+
+
+def _positions(report: dict, at_s: float, account: str) -> list[tuple]:
+    checkpoint = next(c for c in report["checkpoints"] if c["at_s"] == at_s)
+    return sorted((p["symbol"], p["side"], p["volume"], p["master_id"]) for p in checkpoint["accounts"][account]["positions"])
+
+
+def test_every_slave_copies_every_trade_in_its_own_names_and_units(mt5_master):
+    report = mt5_master.report
+    for slave in ("lumen-usd", "kestrel-eur", "harbor-eur"):
+        assert report["summary"][slave]["copies"] == 9, slave
+        assert report["summary"][slave]["refusals"] == 0 and report["summary"][slave]["failures"] == 0
+        assert report["accounts"][slave]["positions"] == [] and report["accounts"][slave]["orders"] == []
+    # A hedged cTrader account holds both EURUSD trades; the netted one holds their net, tagged by
+    # the first; volumes are reported in lots of each broker's lot size (100 000 units here).
+    assert _positions(report, 15, "lumen-usd") == [("EURUSD", "buy", 0.5, "eu1"), ("EURUSD", "sell", 0.2, "eu2")]
+    assert [(s, side, v) for s, side, v, _ in _positions(report, 15, "kestrel-eur")] == [("EUR/USD", "buy", 0.3)]
+    # Two lots of the Dow (1 unit a lot at the master) are 2 units at both cTrader brokers.
+    assert _positions(report, 58, "lumen-usd") == [("US30", "buy", 2.0, "dow1")]
+    assert _positions(report, 58, "kestrel-eur") == [("US 30", "buy", 2.0, "dow1")]
+    assert _positions(report, 58, "harbor-eur") == [("US30.m", "buy", 0.2, "dow1")]
+
+
+def test_the_stops_reach_the_ctrader_slaves(mt5_master):
+    events = [e["text"] for e in mt5_master.report["events"] if e["account"] == "lumen-usd"]
+    assert any(t.startswith("stops EURUSD sl ") for t in events), events
+
+
+def test_a_cross_platform_run_is_reproducible_to_the_byte(mt5_master):
+    again = play(load_scenario(EXAMPLES / "cross_platform.yaml"))
+    assert report_bytes(again.report) == report_bytes(mt5_master.report)
+
+
+@pytest.fixture(scope="module")
+def ctrader_master():
+    return play(load_scenario(EXAMPLES / "cross_platform_ctrader_master.yaml"))
+
+
+def test_a_ctrader_master_reaches_mt5_and_ctrader_slaves(ctrader_master):
+    report = ctrader_master.report
+    for slave in ("harbor-eur", "summit-jpy", "kestrel-eur"):
+        assert report["summary"][slave]["copies"] == 7, slave
+        assert report["summary"][slave]["refusals"] == 0 and report["summary"][slave]["failures"] == 0
+        assert report["accounts"][slave]["positions"] == [] and report["accounts"][slave]["orders"] == []
+    # 0.3 lot of gold (30 oz at the master) is 0.3 lot of 100 oz at harbor and 3 lots of 10 oz at summit.
+    gold = {a: [(p["symbol"], p["volume"]) for p in v["positions"]]
+            for a, v in next(c for c in report["checkpoints"] if c["at_s"] == 42)["accounts"].items()}
+    assert gold["harbor-eur"] == [("GOLD.m", 0.3)] and gold["summit-jpy"] == [("XAUUSD-ECN", 3.0)]
+    assert gold["kestrel-eur"] == [("GOLD", 0.3)]
+    # The master's pending order is copied to the hedging MT5 slave, moved and cancelled with it.
+    orders = next(c for c in report["checkpoints"] if c["at_s"] == 42)["accounts"]["harbor-eur"]["orders"]
+    assert [(o["symbol"], o["volume"], o["master_id"]) for o in orders] == [("EURUSD.m", 0.3, "lim")]
+    texts = [e["text"] for e in report["events"] if e["account"] == "harbor-eur"]
+    assert any(t.startswith("cancelled buy_limit EURUSD.m") for t in texts), texts
