@@ -89,8 +89,9 @@ class Pacer:
     last second holds fewer than its class's limit."""
 
     def __init__(self, now: Callable[[], float], *, per_second: int = PER_SECOND,
-                 historical_per_second: int = HISTORICAL_PER_SECOND) -> None:
+                 historical_per_second: int = HISTORICAL_PER_SECOND, sleep=asyncio.sleep) -> None:
         self._now = now
+        self._sleep = sleep
         self._limits = {False: per_second, True: historical_per_second}
         self._sent: dict[bool, deque[float]] = {False: deque(), True: deque()}
         self.waited = 0.0
@@ -108,7 +109,7 @@ class Pacer:
                     break
                 wait = 1.0 - (now - sent[0]) + 1e-3
                 self.waited += wait
-                await asyncio.sleep(wait)
+                await self._sleep(wait)
         now = self._now()
         self._sent[False].append(now)
         if historical:

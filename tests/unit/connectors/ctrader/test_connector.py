@@ -132,20 +132,6 @@ async def test_a_netted_account_keeps_one_position_whose_deals_say_which_master_
         assert (too_big.status, too_big.reason, too_big.sent) == (Status.REJECTED, Reason.INVALID_VOLUME, False)
 
 
-async def test_a_netted_mirror_rebuilt_on_connect_reads_the_shares_or_falls_back_on_the_tags():
-    async with running_server() as server:
-        store, pool = store_for(server), LinkPool()
-        async with connected(server, server.netted, store=store, pool=pool) as c:
-            await c.open(OpenPosition("EUR/USD", Side.SELL, 20_000, 0, 0, magic=9, comment="CG:A"))
-        async with connected(server, server.netted, store=store, pool=pool) as again:
-            (position,) = (await again.snapshot()).positions
-            assert (position.side, position.volume, position.magic, position.comment) == (Side.SELL, 20_000, 9, "CG:A")
-            if "deals" in again._unsupported:
-                assert position.deals is None  # the core then reads the position's own tag
-            else:
-                assert [(d.comment, d.volume) for d in position.deals] == [("CG:A", -20_000)]
-
-
 async def test_pending_orders_are_placed_mirrored_and_cancelled():
     async with running_server() as server, connected(server) as c:
         spec = await c.symbol("EURUSD")
