@@ -10,7 +10,12 @@ from PySide6.QtWidgets import QLabel
 
 from copier_gui.clock import Clock
 from copier_gui.connectors.mt5.discovery import DiscoveredTerminal
+from copier_gui.ctrader_auth import Endpoints
 from copier_gui.ui.wizard.draft import AccountDraft
+
+# The wizard's pages, by id; a page that skips ahead (cTrader, a simulated cTrader broker) names
+# the page it goes to. The cTrader page comes last in the numbering, not in the walk.
+PLATFORM_PAGE, TERMINAL_PAGE, LOGIN_PAGE, TEST_PAGE, ROLE_PAGE, FINISH_PAGE, CTRADER_PAGE = range(7)
 
 ID_PATTERN = QRegularExpression(r"[a-z0-9][a-z0-9_-]{0,39}")
 LOGIN_PATTERN = QRegularExpression(r"\d{1,20}")
@@ -24,7 +29,9 @@ class WizardHost(Protocol):
     clock: Clock
     discover: Callable[[], Iterable[DiscoveredTerminal]]
     master_symbols: Sequence[str] | None
+    ctrader_endpoints: Endpoints
 
+    def open_browser(self, url: str) -> bool: ...
     def issue_demo_login(self, profile: str) -> int: ...
     def suggest_id(self, server: str, login: int | None) -> str: ...
     def password_stored(self, key: str | None, *, created: bool) -> None: ...

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
 
 from copier_gui import account_setup
 from copier_gui.runtime import Connection
-from copier_gui.sim import PROFILES
 from copier_gui.ui.wizard.common import WizardHost, error_label, money, show_error
 from copier_gui.ui.wizard.draft import AccountDraft, DraftInvalid
 
@@ -34,8 +33,8 @@ ConnectionFactory = Callable[[], Connection]
 def where(draft: AccountDraft) -> str:
     """What the test connects through, in words."""
     if draft.demo:
-        profile = PROFILES.get(draft.demo_profile or "")
-        return f"the demo broker {profile.company if profile else draft.demo_profile}"
+        known = not account_setup.demo_profile_problem(draft.demo_profile)
+        return f"the demo broker {account_setup.demo_company(draft.demo_profile) if known else draft.demo_profile}"
     if draft.platform == "mt5_bridge":
         return f"the bridge at {draft.bridge_host}:{draft.bridge_port}"
     return f"the terminal {draft.terminal_path}"

@@ -3,6 +3,9 @@
 Qt-free: the wizard's pages and the edit dialog copy their widgets into an AccountDraft, ask it what
 is wrong (each problem keyed by the field it names) and, at the end, turn it into AccountSettings.
 It never holds a password: those go straight to the keyring, and the draft keeps only their keys.
+A cTrader account's application secret and token pair are the exception: they are needed before
+the account is chosen (to list the accounts), so the draft holds them, out of its repr, until
+Finish puts them in the keyring.
 """
 
 from __future__ import annotations
@@ -13,14 +16,15 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from copier_gui import account_setup, secrets
+from copier_gui import account_setup, ctrader_auth, secrets
+from copier_gui.connectors.ctrader import TokenPair
 from copier_gui.core.copier import DEFAULT_MAGIC
 from copier_gui.core.model import AccountState
 from copier_gui.core.rules import CopyRules, SizingMode
 from copier_gui.settings import AccountSettings, validation_problems
-from copier_gui.sim import PROFILES
 
 __all__ = [
+    "LINK_PLATFORMS",
     "PLATFORMS",
     "SET_AS_MASTER_HINT",
     "SIZING_LABELS",
@@ -44,6 +48,12 @@ PLATFORMS = (
     ("demo", "Demo broker",
      "A simulated broker: try copying with no broker account and no terminal."),
 )
+CTRADER_PLATFORM = ("ctrader", "cTrader account",
+                    "An account at a cTrader broker, reached over cTrader's Open API: you sign in with your "
+                    "cTrader ID in the browser and choose the account.")
+# The wizard links cTrader accounts too; the edit dialog's platform list (PLATFORMS) does not offer
+# to turn an MT5 account into one, since a cTrader account is chosen from what a sign-in lists.
+LINK_PLATFORMS = (*PLATFORMS[:2], CTRADER_PLATFORM, PLATFORMS[2])
 SIZING_LABELS = {
     SizingMode.LOT_MULTIPLIER: "Master's lots × multiplier",
     SizingMode.BALANCE_RATIO: "In proportion to balances × multiplier",
@@ -83,8 +93,8 @@ class AccountDraft:
     terminal_path: str = ""
     bridge_host: str = "127.0.0.1"
     bridge_port: int = 18812
-    # Which server answers at the bridge's address; no page shows it (it is set in the settings
-    # file or by `accounts link --bridge-kind`), so an edit keeps it as it was.
+    # Which server answers at the bridge's address: our bridge, or an mt5linux server here or on
+    # another computer (the terminal page's "Server" choice, or `accounts link --bridge-kind`).
     bridge_kind: str = "copier"
     demo_profile: str | None = None
     demo_login: int | None = None  # the login the demo broker issued for a new demo account
@@ -111,13 +121,24 @@ class AccountDraft:
     # Kept from an edited account; a new one gets the defaults.
     copy_enabled: bool = True
     magic: int = DEFAULT_MAGIC
+    # A cTrader account: the Open API application, what the trader's sign-in gave, the account
+    # chosen from those it lists. The secret and the pair stay out of the repr; Finish stores them.
+    ctrader_client_id: str = ""
+    ctrader_secret: str = field(default="", repr=False)
+    ctrader_tokens: TokenPair | None = field(default=None, repr=False)
+    ctrader_accounts: list[ctrader_auth.LinkableAccount] = field(default_factory=list)
+    ctrader_account: ctrader_auth.LinkableAccount | None = None
+    ctrader_token_key: str | None = None
+    # The accounts already linked, whose keyring entry for cTrader tokens a new one may share.
+    linked: tuple[AccountSettings, ...] = field(default=(), repr=False)
 
     @classmethod
     def for_new_account(cls, linked: Collection[AccountSettings] = (), *, taken_ids: Collection[str] = (),
                         master_id: str | None = None) -> AccountDraft:
         """A blank draft for an account to link beside ``linked`` (and any other ids taken)."""
         master = next((a.id for a in linked if a.role == "master"), None)
-        return cls(taken_ids=frozenset(taken_ids) | {a.id for a in linked}, master_id=master_id or master)
+        return cls(taken_ids=frozenset(taken_ids) | {a.id for a in linked}, master_id=master_id or master,
+                   linked=tuple(linked))
 
     @classmethod
     def from_settings(cls, account: AccountSettings, linked: Collection[AccountSettings] = ()) -> AccountDraft:
@@ -131,7 +152,13 @@ class AccountDraft:
             role=account.role, account_id=account.id, label=account.label,
             taken_ids=frozenset(a.id for a in others),
             master_id=next((a.id for a in others if a.role == "master"), None),
-            editing=True, copy_enabled=account.copy_enabled, magic=account.magic)
+            editing=True, copy_enabled=account.copy_enabled, magic=account.magic,
+            ctrader_client_id=account.ctrader_client_id or "", ctrader_token_key=account.ctrader_token_key,
+            linked=tuple(others))
+        if account.platform == "ctrader":
+            draft.ctrader_account = ctrader_auth.LinkableAccount(
+                account.ctrader_account_id or 0, account.login or 0, account.server or "",
+                account.ctrader_host.startswith("live."), account.ctrader_host, account.ctrader_port)
         draft.keep_rules(account.rules if account.rules is not None else CopyRules())
         return draft
 
@@ -150,6 +177,15 @@ class AccountDraft:
         return self.platform == "demo"
 
     @property
+    def ctrader(self) -> bool:
+        return self.platform == "ctrader"
+
+    @property
+    def ctrader_demo(self) -> bool:
+        """A simulated cTrader broker: no terminal, no password, no connection test here."""
+        return self.demo and account_setup.is_ctrader_demo(self.demo_profile)
+
+    @property
     def login_number(self) -> int | None:
         """The login as a number, or None while it is not a valid one."""
         return int(self.login.strip()) if not account_setup.login_problem(self.login) else None
@@ -163,9 +199,11 @@ class AccountDraft:
     def terminal_problems(self, *, check_exists: bool = True) -> Problems:
         """The platform and where its terminal is: a path, the bridge's address, a demo broker."""
         problems: Problems = {}
-        if self.platform not in {key for key, _title, _text in PLATFORMS}:
+        if self.platform not in {key for key, _title, _text in LINK_PLATFORMS}:
             problems["platform"] = f"{self.platform!r} is not a platform copier_gui links."
             return problems
+        if self.ctrader:
+            return self.ctrader_problems()
         if self.demo:
             problem = account_setup.demo_profile_problem(self.demo_profile)
             if problem:
@@ -181,10 +219,41 @@ class AccountDraft:
                 problems["bridge_host"] = problem
             if not 1 <= self.bridge_port <= 65535:
                 problems["bridge_port"] = f"{self.bridge_port} is not a port: use 1 to 65535."
+            problem = account_setup.bridge_kind_problem(self.bridge_kind, self.bridge_host.strip())
+            if problem:
+                problems["bridge_kind"] = problem
         return problems
+
+    def ctrader_problems(self) -> Problems:
+        """The application, the sign-in and the account chosen (the edit dialog keeps them as they are)."""
+        problems: Problems = {}
+        problem = ctrader_auth.client_id_problem(self.ctrader_client_id)
+        if problem:
+            problems["ctrader_client_id"] = problem
+        if self.editing:
+            return problems
+        problem = ctrader_auth.client_secret_problem(self.ctrader_secret)
+        if problem:
+            problems["ctrader_secret"] = problem
+        if self.ctrader_tokens is None:
+            problems["ctrader_tokens"] = ("Sign in with cTrader in the browser, or paste tokens from the "
+                                          "playground, to list your accounts.")
+        elif self.ctrader_account is None:
+            problems["ctrader_account"] = "Choose the account to link from the list."
+        return problems
+
+    def ctrader_key(self) -> str:
+        """The keyring entry for the sign-in's token pair (shared with accounts of the same cTrader ID)."""
+        if self.editing and self.ctrader_token_key:
+            return self.ctrader_token_key
+        granted = [a.account_id for a in self.ctrader_accounts] or (
+            [self.ctrader_account.account_id] if self.ctrader_account else [])
+        return ctrader_auth.token_key(self.ctrader_client_id.strip(), granted, self.linked)
 
     def login_problems(self) -> Problems:
         problems: Problems = {}
+        if self.ctrader:
+            return problems  # the login comes from the account chosen
         for name, problem in (("login", account_setup.login_problem(self.login)),
                               ("server", account_setup.server_problem(self.server))):
             if problem:
@@ -253,29 +322,49 @@ class AccountDraft:
 
     def summary(self, account: AccountSettings) -> str:
         """What the finish page shows: the account, in lines of plain text, never a secret."""
-        platform = {key: title for key, title, _ in PLATFORMS}[account.platform]
+        platform = {key: title for key, title, _ in LINK_PLATFORMS}[account.platform]
         lines = [f"Account id: {account.id}", f"Role: {account.role}", f"Platform: {platform}"]
         if account.label:
             lines.append(f"Label: {account.label}")
-        if account.platform == "demo":
-            lines.append(f"Demo broker: {PROFILES[account.demo_profile].company}")
+        if account.platform == "ctrader":
+            lines += self._ctrader_summary(account)
+        elif account.platform == "demo":
+            lines.append(f"Demo broker: {account_setup.demo_company(account.demo_profile)}")
         else:
             lines.append(f"Terminal: {account.terminal_path}")
         if account.platform == "mt5_bridge":
             server = "" if account.bridge_kind == "copier" else " (an mt5linux server)"
             lines.append(f"Bridge: {account.bridge_host}:{account.bridge_port}{server}")
-        lines.append(f"Login: {account.login} at {account.server}")
+        if account.platform != "ctrader":
+            lines.append(f"Login: {account.login} at {account.server}")
         if self.account is not None:
             lines.append(f"Company: {self.account.company}; {self.account.currency}; "
                          f"{'hedging' if self.account.hedging else 'netting'}")
-        lines.append("Password: " + ("kept in the system keyring" if self.secret_key
-                                     else "the one saved in the terminal"))
+        if account.platform == "ctrader":
+            lines.append("Application secret and cTrader tokens: kept in the system keyring")
+        elif self.ctrader_demo:
+            lines.append("Password: none (a simulated cTrader broker)")
+        else:
+            lines.append("Password: " + ("kept in the system keyring" if self.secret_key
+                                         else "the one saved in the terminal"))
         if account.rules is not None:
             lines.append(f"Sizing: {sizing_text(account.rules)}")
             aliases = account.rules.symbols.aliases
             lines.append("Symbol corrections: " + (", ".join(f"{m} -> {s}" for m, s in aliases.items())
                                                    if aliases else "none (detected automatically)"))
         return "\n".join(lines)
+
+    def _ctrader_summary(self, account: AccountSettings) -> list[str]:
+        chosen = self.ctrader_account
+        broker = (chosen.broker_name or chosen.broker) if chosen is not None else account.server
+        kind = chosen.kind if chosen is not None else ""
+        lines = [f"Login: {account.login} at {broker}" + (f" ({kind})" if kind else ""),
+                 f"ctidTraderAccountId: {account.ctrader_account_id}",
+                 f"Open API: {account.ctrader_host}:{account.ctrader_port}",
+                 f"Application: {account.ctrader_client_id}"]
+        if chosen is not None and chosen.account_type:
+            lines.append(f"Positions: {chosen.account_type}")
+        return lines
 
     # ------------------------------------------------------------------ inside
     def _rules_raw(self) -> dict:
@@ -294,6 +383,13 @@ class AccountDraft:
 
     def _settings(self, account_id: str, role: str, rules: CopyRules | None) -> AccountSettings:
         demo = self.demo
+        if self.ctrader:
+            if self.ctrader_account is None:
+                raise DraftInvalid({"ctrader_account": "Choose the account to link from the list."})
+            fields = account_setup.ctrader_fields(self.ctrader_account, client_id=self.ctrader_client_id.strip(),
+                                                  token_key=self.ctrader_key())
+            return AccountSettings(id=account_id, role=role, label=self.label.strip(), rules=rules,
+                                   copy_enabled=self.copy_enabled, magic=self.magic, **fields)
         return AccountSettings(
             id=account_id, role=role, platform=self.platform,
             terminal_path=None if demo else self.terminal_path.strip(),

@@ -33,7 +33,6 @@ from copier_gui.clock import SYSTEM_CLOCK, Clock
 from copier_gui.connectors.mt5.discovery import DiscoveredTerminal, discover_terminals
 from copier_gui.core.rules import CopyRules
 from copier_gui.settings import AccountSettings
-from copier_gui.sim import PROFILES
 from copier_gui.ui.wizard.common import error_label, show_error
 from copier_gui.ui.wizard.connection_page import ConnectionTestPanel, where
 from copier_gui.ui.wizard.draft import (
@@ -113,7 +112,8 @@ class EditAccountDialog(QDialog):
             self.platform.addItem(title, key)
         platform_row.addRow("Platform:", self.platform)
         terminal_layout.addLayout(platform_row)
-        self.terminal = TerminalPanel(discover, bridge_host=account.bridge_host, bridge_port=account.bridge_port)
+        self.terminal = TerminalPanel(discover, bridge_host=account.bridge_host, bridge_port=account.bridge_port,
+                                      bridge_kind=account.bridge_kind)
         self.terminal.terminal_list.setMaximumHeight(110)
         self.terminal.path.setText(account.terminal_path or "")
         self.terminal.select_profile(account.demo_profile)
@@ -256,7 +256,7 @@ class EditAccountDialog(QDialog):
                 self._issued[profile] = account_setup.issue_demo_login(profile, self.clock, taken)
             login = self._issued[profile]
         self.login_form.login.setText("" if login is None else str(login))
-        self.login_form.server.setText(PROFILES[profile].server)
+        self.login_form.server.setText(account_setup.demo_server(profile))
 
     def _explain_login(self) -> None:
         try:
@@ -273,6 +273,8 @@ class EditAccountDialog(QDialog):
         draft.terminal_path = self.terminal.path.text().strip()
         draft.bridge_host = self.terminal.bridge_host.text().strip()
         draft.bridge_port = self.terminal.bridge_port.value()
+        if draft.platform == "mt5_bridge":
+            draft.bridge_kind = self.terminal.selected_bridge_kind()
         draft.demo_profile = self.terminal.selected_profile() if draft.demo else None
         draft.login = self.login_form.login.text().strip()
         draft.server = self.login_form.server.text().strip()
@@ -281,6 +283,7 @@ class EditAccountDialog(QDialog):
     def _field_widget(self, name: str) -> QWidget | None:
         return {"label": self.label, "platform": self.platform, "terminal_path": self.terminal.path,
                 "bridge_host": self.terminal.bridge_host, "bridge_port": self.terminal.bridge_port,
+                "bridge_kind": self.terminal.bridge_kind,
                 "demo_profile": self.terminal.profiles, "login": self.login_form.login,
                 "server": self.login_form.server, "password": self.login_form.password,
                 }.get(name, self.rules_button)
@@ -294,8 +297,8 @@ class EditAccountDialog(QDialog):
 
     def _pair_bridge(self, draft: AccountDraft) -> bool:
         """For the bridge, a pasted secret goes to the keyring, or one must be there already."""
-        if draft.platform != "mt5_bridge":
-            return True
+        if draft.platform != "mt5_bridge" or draft.bridge_kind != "copier":
+            return True  # an mt5linux server has no shared secret
         paired = self.terminal.pair_bridge(draft.bridge_host, draft.bridge_port)
         if paired is None:
             return False

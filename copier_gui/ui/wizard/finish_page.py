@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWizardPage
 
+from copier_gui import account_setup, secrets
 from copier_gui.settings import AccountSettings
 from copier_gui.ui.wizard.common import WizardHost, error_label, show_error
 from copier_gui.ui.wizard.draft import DraftInvalid
@@ -43,3 +44,22 @@ class FinishPage(QWizardPage):
 
     def isComplete(self) -> bool:
         return self.settings is not None
+
+    def store_secrets(self) -> bool:
+        """A cTrader account's application secret and tokens go to the keyring as it is linked (the
+        wizard calls this on Finish, before it hands the account on); False once the error is shown."""
+        draft, settings = self._wizard.draft, self.settings
+        if settings is None:
+            return False
+        if settings.platform != "ctrader" or draft.editing:
+            return True
+        try:
+            account_setup.store_ctrader_secrets(settings.ctrader_client_id, draft.ctrader_secret,
+                                                settings.ctrader_token_key, draft.ctrader_tokens)
+        except secrets.SecretsUnavailable as exc:
+            show_error(self.error, exc.message)
+            return False
+        # Kept only in the keyring from here on.
+        draft.ctrader_secret = ""
+        draft.ctrader_tokens = None
+        return True

@@ -1,12 +1,15 @@
-"""The account-linking wizard: platform, terminal, login, a live connection test, role and rules.
+"""The account-linking wizard: platform, terminal, login, a live connection test, role and rules;
+or, for a cTrader account, the sign-in and the account chosen in place of terminal, login and test.
 
 Its product is one AccountSettings, emitted as ``accountLinked`` for the window to save. It may
 be opened while the copier runs, beside a master and slaves already linked. The password goes
-straight to the keyring; the connection test runs as a task on the qasync loop.
+straight to the keyring (a cTrader application's secret and tokens at Finish); the connection test
+and the cTrader sign-in run as tasks on the qasync loop.
 """
 
 from __future__ import annotations
 
+import webbrowser
 from collections.abc import Callable, Iterable, Sequence
 
 from PySide6.QtCore import Qt, Signal
@@ -15,8 +18,11 @@ from PySide6.QtWidgets import QWidget, QWizard
 from copier_gui import account_setup
 from copier_gui.clock import SYSTEM_CLOCK, Clock
 from copier_gui.connectors.mt5.discovery import DiscoveredTerminal, discover_terminals
+from copier_gui.ctrader_auth import DEFAULT_ENDPOINTS, Endpoints
 from copier_gui.settings import AccountSettings
+from copier_gui.ui.wizard import common
 from copier_gui.ui.wizard.connection_page import ConnectionTestPage
+from copier_gui.ui.wizard.ctrader_page import CTraderPage
 from copier_gui.ui.wizard.draft import AccountDraft
 from copier_gui.ui.wizard.finish_page import FinishPage
 from copier_gui.ui.wizard.keyring_cleanup import KeyringCleanup
@@ -35,19 +41,26 @@ class LinkAccountWizard(QWizard):
     their demo logins are not issued again); ``existing_ids`` and ``existing_master`` add to them.
     ``master_symbols`` (the master's symbol names, when it is connected) enables the symbol
     preview for a slave. Cancelling removes any password this wizard put in the keyring for an
-    account it did not link.
+    account it did not link. ``ctrader_endpoints`` says where cTrader's sign-in and Open API are
+    (Spotware's by default; the demo and tests give simulated ones) and ``open_browser`` opens the
+    sign-in page (``webbrowser.open`` by default).
     """
 
     accountLinked = Signal(object)  # AccountSettings
 
-    PLATFORM_PAGE, TERMINAL_PAGE, LOGIN_PAGE, TEST_PAGE, ROLE_PAGE, FINISH_PAGE = range(6)
+    PLATFORM_PAGE, TERMINAL_PAGE, LOGIN_PAGE, TEST_PAGE, ROLE_PAGE, FINISH_PAGE, CTRADER_PAGE = (
+        common.PLATFORM_PAGE, common.TERMINAL_PAGE, common.LOGIN_PAGE, common.TEST_PAGE, common.ROLE_PAGE,
+        common.FINISH_PAGE, common.CTRADER_PAGE)
 
     def __init__(self, parent: QWidget | None = None, *, accounts: Iterable[AccountSettings] = (),
                  master_symbols: Sequence[str] | None = None, existing_ids: Iterable[str] = (),
                  clock: Clock | None = None,
                  discover: Callable[[], Iterable[DiscoveredTerminal]] = discover_terminals,
-                 existing_master: str | None = None) -> None:
+                 existing_master: str | None = None, ctrader_endpoints: Endpoints = DEFAULT_ENDPOINTS,
+                 open_browser: Callable[[str], bool] | None = None) -> None:
         super().__init__(parent)
+        self.ctrader_endpoints = ctrader_endpoints
+        self._open_browser = open_browser
         self.accounts = list(accounts)
         self.master_symbols = list(master_symbols) if master_symbols is not None else None
         self.clock = clock or SYSTEM_CLOCK
@@ -65,8 +78,9 @@ class LinkAccountWizard(QWizard):
         self.test_page = ConnectionTestPage(self)
         self.role_page = RolePage(self)
         self.finish_page = FinishPage(self)
+        self.ctrader_page = CTraderPage(self)
         for page_id, page in enumerate((self.platform_page, self.terminal_page, self.login_page,
-                                        self.test_page, self.role_page, self.finish_page)):
+                                        self.test_page, self.role_page, self.finish_page, self.ctrader_page)):
             self.setPage(page_id, page)
         self.setStartId(self.PLATFORM_PAGE)
 
@@ -87,6 +101,12 @@ class LinkAccountWizard(QWizard):
         self.activateWindow()
 
     # -- used by the pages
+    def open_browser(self, url: str) -> bool:
+        """Open ``url`` in the trader's browser (called off the loop: launchers may wait)."""
+        if self._open_browser is not None:
+            return self._open_browser(url)
+        return webbrowser.open(url)
+
     def issue_demo_login(self, profile: str) -> int:
         """The login a demo broker gives a new account: in the range real brokers use, and not one
         an account linked at that broker already has."""
@@ -116,7 +136,7 @@ class LinkAccountWizard(QWizard):
     # -- closing
     def accept(self) -> None:
         settings = self.finish_page.settings
-        if settings is None:
+        if settings is None or not self.finish_page.store_secrets():
             return
         self.linked = settings
         self._keyring.keep(self.draft.secret_key)
@@ -127,6 +147,7 @@ class LinkAccountWizard(QWizard):
 
     def done(self, result: int) -> None:
         self.test_page.stop()
+        self.ctrader_page.stop()
         if self.linked is None:
             # Cancelled: a password stored for an account that was never linked is removed again.
             self.draft.secret_key = None

@@ -9,8 +9,7 @@ from __future__ import annotations
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget, QWizardPage
 
-from copier_gui import secrets
-from copier_gui.sim import PROFILES
+from copier_gui import account_setup, secrets
 from copier_gui.ui.wizard.common import LOGIN_PATTERN, WizardHost, error_label, show_error
 
 
@@ -82,7 +81,7 @@ class LoginPage(QWizardPage):
         if demo and self._prefilled_for != prefill:
             # The simulated broker has just opened this account; its login and server are given.
             self.login.setText(str(draft.demo_login))
-            self.server.setText(PROFILES[draft.demo_profile].server)
+            self.server.setText(account_setup.demo_server(draft.demo_profile))
             self._prefilled_for = prefill
         elif not demo and self._prefilled_for is not None and self._prefilled_for[0] == "demo":
             self.login.clear()

@@ -1,11 +1,11 @@
-"""Page 1 of the wizard: where the account trades (a terminal, the Linux bridge, a demo broker)."""
+"""Page 1 of the wizard: where the account trades (a terminal, the Linux bridge, cTrader, a demo broker)."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QButtonGroup, QLabel, QRadioButton, QVBoxLayout, QWizardPage
 
-from copier_gui.ui.wizard.common import WizardHost
-from copier_gui.ui.wizard.draft import PLATFORMS
+from copier_gui.ui.wizard.common import CTRADER_PAGE, TERMINAL_PAGE, WizardHost
+from copier_gui.ui.wizard.draft import LINK_PLATFORMS
 
 
 class PlatformPage(QWizardPage):
@@ -17,7 +17,7 @@ class PlatformPage(QWizardPage):
         layout = QVBoxLayout(self)
         self.group = QButtonGroup(self)
         self.buttons: dict[str, QRadioButton] = {}
-        for key, title, text in PLATFORMS:
+        for key, title, text in LINK_PLATFORMS:
             button = QRadioButton(title)
             button.setObjectName(f"platform_{key}")
             self.group.addButton(button)
@@ -33,6 +33,10 @@ class PlatformPage(QWizardPage):
 
     def selected(self) -> str | None:
         return next((key for key, button in self.buttons.items() if button.isChecked()), None)
+
+    def nextId(self) -> int:
+        # A cTrader account has no terminal, login or password: its own page replaces those.
+        return CTRADER_PAGE if self.selected() == "ctrader" else TERMINAL_PAGE
 
     def isComplete(self) -> bool:
         return self.selected() is not None

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from copier_gui import account_setup
 from copier_gui.core.rules import SizingMode
 from copier_gui.ui.wizard.common import ID_PATTERN, WizardHost, error_label, show_error
 from copier_gui.ui.wizard.draft import SIZING_LABELS
@@ -103,8 +104,13 @@ class RolePage(QWizardPage):
         if not self.account_id.text() or self.account_id.text() == self._suggested_id:
             self.account_id.setText(suggested)
         self._suggested_id = suggested
+        chosen = draft.ctrader_account if draft.ctrader else None
         if not self.label.text() and state is not None:
             self.label.setText(f"{state.company} {state.login}")
+        elif not self.label.text() and chosen is not None:
+            self.label.setText(f"{chosen.broker_name or chosen.broker} {chosen.login}")
+        elif not self.label.text() and draft.ctrader_demo:
+            self.label.setText(f"{account_setup.demo_company(draft.demo_profile)} {draft.login}")
         self.preview.fill(wizard.master_symbols, draft.slave_symbols,
                           master_linked=draft.master_id is not None)
         self._on_role()

@@ -1,7 +1,8 @@
 """Page 2 of the wizard, and the edit dialog's terminal section: which terminal, bridge or demo broker.
 
 ``TerminalPanel`` is the part both use: discovered terminals, a path with Browse, the bridge's
-address and shared secret, and the list of demo brokers. The bridge's secret goes to the keyring
+address, what answers there (our bridge or an mt5linux server) and our bridge's shared secret, and
+the list of demo brokers (MetaTrader 5 and cTrader ones). The bridge's secret goes to the keyring
 the moment it is accepted; the panel forgets it at once.
 """
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -29,16 +31,29 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from copier_gui import secrets
+from copier_gui import account_setup, secrets
 from copier_gui.bridge import pairing
 from copier_gui.connectors.mt5.capabilities import account_capabilities
 from copier_gui.connectors.mt5.discovery import TERMINAL_EXE, DiscoveredTerminal
 from copier_gui.sim import PROFILES
-from copier_gui.ui.wizard.common import WizardHost, error_label, show_error
+from copier_gui.sim.ctrader import CTRADER_PROFILES, NETTED
+from copier_gui.ui.wizard.common import ROLE_PAGE, WizardHost, error_label, show_error
 
 log = logging.getLogger(__name__)
 
 Discover = Callable[[], Iterable[DiscoveredTerminal]]
+
+# What answers at the bridge's address, and what each means for the trader.
+BRIDGE_KINDS = (
+    ("copier", "copier_gui's bridge (encrypted, paired with a shared secret)"),
+    ("mt5linux", "an mt5linux server on this computer"),
+    ("mt5linux_remote", "an mt5linux server on another computer"),
+)
+MT5LINUX_WARNING = ("An mt5linux server runs any Python code its client sends, with no password of its own: "
+                    "anyone who can reach its port controls the terminal and the computer it runs on. Keep it "
+                    "bound to 127.0.0.1.")
+REMOTE_WARNING = (" On another computer, the account's password also crosses the network in clear: use this only "
+                  "over a network you trust (an SSH tunnel or a VPN).")
 
 
 class TerminalPanel(QWidget):
@@ -48,7 +63,7 @@ class TerminalPanel(QWidget):
     changed = Signal()
 
     def __init__(self, discover: Discover, *, bridge_host: str = "127.0.0.1", bridge_port: int = 18812,
-                 parent: QWidget | None = None) -> None:
+                 bridge_kind: str = "copier", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._discover_fn = discover
         self._dialog: QFileDialog | None = None
@@ -97,9 +112,21 @@ class TerminalPanel(QWidget):
         self.bridge_secret = QLineEdit()
         self.bridge_secret.setObjectName("bridge_secret")
         self.bridge_secret.setEchoMode(QLineEdit.EchoMode.Password)
+        self.bridge_kind = QComboBox()
+        self.bridge_kind.setObjectName("bridge_kind")
+        for key, text in BRIDGE_KINDS:
+            self.bridge_kind.addItem(text, key)
+        self.bridge_kind.setCurrentIndex(max(self.bridge_kind.findData(bridge_kind), 0))
+        self.bridge_warning = QLabel()
+        self.bridge_warning.setObjectName("bridge_warning")
+        self.bridge_warning.setWordWrap(True)
+        self.bridge_warning.setStyleSheet("color: #8a4b00;")
+        bridge_form.addRow("Server:", self.bridge_kind)
+        bridge_form.addRow(self.bridge_warning)
         bridge_form.addRow("Host:", self.bridge_host)
         bridge_form.addRow("Port:", self.bridge_port)
         bridge_form.addRow("Shared secret:", self.bridge_secret)
+        self._secret_label = bridge_form.labelForField(self.bridge_secret)
         self.bridge_hint = QLabel(
             "The bridge server prints its shared secret at its first start; run it with "
             "--show-pairing to see it again. The secret goes straight into the system keyring.")
@@ -108,6 +135,8 @@ class TerminalPanel(QWidget):
         self.bridge_host.textChanged.connect(self._show_pairing_state)
         self.bridge_port.valueChanged.connect(self._show_pairing_state)
         self.bridge_secret.textChanged.connect(lambda *_: show_error(self.error, ""))
+        self.bridge_kind.currentIndexChanged.connect(lambda *_: self._on_bridge_kind())
+        self._on_bridge_kind()
         terminal_layout.addWidget(self.bridge_box)
         self.stack.addWidget(panel)
 
@@ -123,6 +152,14 @@ class TerminalPanel(QWidget):
             sample = ", ".join(s.name for s in profile.symbols[:2])
             item = QListWidgetItem(f"{profile.company}\n    server {profile.server} · {profile.currency} "
                                    f"account · {mode} · symbols like {sample}")
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            self.profiles.addItem(item)
+        # Simulated cTrader brokers: reached over the Open API, so no terminal and no password.
+        for name, broker in sorted(CTRADER_PROFILES.items()):
+            mode = "netting" if broker.account_type == NETTED else "hedging"
+            sample = ", ".join(s.name for s in broker.symbols[:2])
+            item = QListWidgetItem(f"{broker.broker_name} (cTrader)\n    server {account_setup.demo_server(name)} · "
+                                   f"{broker.currency} account · {mode} · symbols like {sample}")
             item.setData(Qt.ItemDataRole.UserRole, name)
             self.profiles.addItem(item)
         self.profiles.currentItemChanged.connect(lambda *_: self.changed.emit())
@@ -208,6 +245,27 @@ class TerminalPanel(QWidget):
             self.terminal_list.clearSelection()
             self.path.setText(path)
 
+    # -- what answers at the bridge's address
+    def selected_bridge_kind(self) -> str:
+        return self.bridge_kind.currentData()
+
+    def select_bridge_kind(self, kind: str) -> None:
+        self.bridge_kind.setCurrentIndex(max(self.bridge_kind.findData(kind), 0))
+
+    def _on_bridge_kind(self) -> None:
+        kind = self.selected_bridge_kind()
+        ours = kind == "copier"
+        # Only our bridge has a shared secret; an mt5linux server has none to paste.
+        self.bridge_secret.setVisible(ours)
+        if self._secret_label is not None:
+            self._secret_label.setVisible(ours)
+        self.bridge_hint.setVisible(ours)
+        warning = "" if ours else MT5LINUX_WARNING + (REMOTE_WARNING if kind == "mt5linux_remote" else "")
+        self.bridge_warning.setText(warning)
+        self.bridge_warning.setVisible(bool(warning))
+        show_error(self.error, "")
+        self.changed.emit()
+
     # -- the bridge's shared secret
     def _paired(self, host: str, port: int) -> bool:
         try:
@@ -254,13 +312,14 @@ class TerminalPage(QWizardPage):
         self._wizard = wizard
         self.setTitle("Terminal")
         self.panel = TerminalPanel(wizard.discover, bridge_host=wizard.draft.bridge_host,
-                                   bridge_port=wizard.draft.bridge_port)
+                                   bridge_port=wizard.draft.bridge_port, bridge_kind=wizard.draft.bridge_kind)
         layout = QVBoxLayout(self)
         layout.addWidget(self.panel)
         self.panel.changed.connect(self.completeChanged.emit)
         # The panel's parts, by the names the page always had.
         for name in ("stack", "status", "terminal_list", "path", "browse", "bridge_box", "bridge_host",
-                     "bridge_port", "bridge_secret", "bridge_hint", "profiles", "error"):
+                     "bridge_port", "bridge_secret", "bridge_hint", "bridge_kind", "bridge_warning", "profiles",
+                     "error"):
             setattr(self, name, getattr(self.panel, name))
 
     @property
@@ -274,6 +333,12 @@ class TerminalPage(QWizardPage):
     @property
     def demo(self) -> bool:
         return self._wizard.draft.demo
+
+    def nextId(self) -> int:
+        # A simulated cTrader broker has no login to type and no terminal to test.
+        if self.demo and account_setup.is_ctrader_demo(self.panel.selected_profile()):
+            return ROLE_PAGE
+        return super().nextId()
 
     def initializePage(self) -> None:
         platform = self._wizard.draft.platform
@@ -301,17 +366,24 @@ class TerminalPage(QWizardPage):
                 draft.demo_profile = profile
                 draft.demo_login = wizard.issue_demo_login(profile)
             draft.terminal_path = ""
+            if account_setup.is_ctrader_demo(profile):
+                # Opened by the simulated broker: its login and server are given, and there is no password.
+                draft.login = str(draft.demo_login)
+                draft.server = account_setup.demo_server(profile)
+                draft.account = None
+                draft.slave_symbols = [s.name for s in CTRADER_PROFILES[profile].symbols]
             return True
         draft.terminal_path = self.path.text().strip()
         draft.bridge_host = self.bridge_host.text().strip()
         draft.bridge_port = self.bridge_port.value()
+        draft.bridge_kind = self.panel.selected_bridge_kind() if draft.platform == "mt5_bridge" else "copier"
         problems = draft.terminal_problems()
         if problems:
             show_error(self.error, next(iter(problems.values())))
             return False
         draft.demo_profile = None
         draft.demo_login = None
-        if draft.platform == "mt5_bridge":
+        if draft.platform == "mt5_bridge" and draft.bridge_kind == "copier":
             paired = self.panel.pair_bridge(draft.bridge_host, draft.bridge_port)
             if paired is None:
                 return False
