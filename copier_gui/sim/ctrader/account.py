@@ -147,6 +147,8 @@ class SimCTraderAccount:
         self._deals_seen = len(self.engine.deals)
         self._seen: dict[int, _Seen] = {}
         self.history = DealBook()
+        self.cash_flows: list[MM.ProtoOADepositWithdraw] = []
+        self._notices: list = []  # events the broker's own changes owe the links, sent at the next poll
         # Ids of orders the engine never sees (protection orders, a MARKET_RANGE out of range),
         # far from the engine's own tickets.
         self._own_ids = itertools.count(90_000_000 + random.Random(f"ctrader-own:{seed}:{account_id}").randrange(1, 10**6))
@@ -310,15 +312,24 @@ class SimCTraderAccount:
 
     def add_holiday(self, holiday: Holiday, *symbol_ids: int) -> None:
         """The broker declares a holiday on these symbols (all but crypto when none is named)."""
+        changed = []
         for symbol in self.broker.symbols:
             if symbol.symbol_id in symbol_ids or (not symbol_ids and symbol.category != "Crypto"):
                 self.holidays[symbol.symbol_id].append(holiday)
+                changed.append(symbol.symbol_id)
+        if changed:
+            self._changed(*changed)
 
     def set_trading_mode(self, symbol_id: int, mode: int) -> None:
         """The broker opens or closes a symbol to trading (ProtoOATradingMode). The engine still
         triggers working orders and stops whatever the mode."""
         self.symbol(symbol_id)
         self.trading_modes[symbol_id] = mode
+        self._changed(symbol_id)
+
+    def _changed(self, *symbol_ids: int) -> None:
+        self._notices.append(M.ProtoOASymbolChangedEvent(ctidTraderAccountId=self.account_id,
+                                                         symbolId=list(symbol_ids)))
 
     def _check_mode(self, symbol: CTraderSymbol, *, closing: bool) -> None:
         mode = self.trading_modes[symbol.symbol_id]
@@ -691,7 +702,8 @@ class SimCTraderAccount:
         expiries, SL/TP and stop-out closes, and trades made on the account by anything else."""
         self._remember_positions()
         self.engine.refresh()
-        events = self._fills(self._deals_seen)
+        events, self._notices = self._notices, []
+        events.extend(self._fills(self._deals_seen))
         events.extend(self._gone_orders())
         return events
 
@@ -797,6 +809,7 @@ class SimCTraderAccount:
             delta=self.money(abs(deal.profit)), changeBalanceTimestamp=deal.time_msc, externalNote=deal.comment,
             balanceVersion=self.balance_version, equity=self.money(self.engine.equity()),
             moneyDigits=self.money_digits)
+        self.cash_flows.append(flow)
         return [self._event(MM.DEPOSIT_WITHDRAW, depositWithdraw=flow), self.trader_updated()]
 
     def trader_updated(self) -> M.ProtoOATraderUpdatedEvent:

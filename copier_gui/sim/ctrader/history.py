@@ -49,3 +49,36 @@ class DealBook:
 
     def of_order(self, order_id: int) -> list[MM.ProtoOADeal]:
         return [d for d in self.deals if d.orderId == order_id]
+
+    def offsets(self, deal_id: int) -> tuple[list[MM.ProtoOADealOffset], list[MM.ProtoOADealOffset]] | None:
+        """(the deals that closed ``deal_id``, the deals it closed), matched first in, first out
+        within its position; None for an unknown deal."""
+        deal = next((d for d in self.deals if d.dealId == deal_id), None)
+        if deal is None:
+            return None
+        matches: list[tuple[MM.ProtoOADeal, MM.ProtoOADeal, int]] = []  # (opening, closing, volume)
+        queue: list[list] = []  # [opening deal, volume still open]
+        for d in (d for d in self.deals if d.positionId == deal.positionId):
+            opened = d.filledVolume
+            if d.HasField("closePositionDetail"):
+                left = d.closePositionDetail.closedVolume
+                opened -= left  # a netted turnover also opens what it did not close
+                while left > 0 and queue:
+                    head = queue[0]
+                    take = min(left, head[1])
+                    matches.append((head[0], d, take))
+                    head[1] -= take
+                    left -= take
+                    if head[1] == 0:
+                        queue.pop(0)
+            if opened > 0:
+                queue.append([d, opened])
+
+        def row(other: MM.ProtoOADeal, volume: int) -> MM.ProtoOADealOffset:
+            return MM.ProtoOADealOffset(dealId=other.dealId, volume=volume,
+                                        executionTimestamp=other.executionTimestamp,
+                                        executionPrice=other.executionPrice)
+
+        offset_by = [row(closing, v) for opening, closing, v in matches if opening.dealId == deal_id]
+        offsetting = [row(opening, v) for opening, closing, v in matches if closing.dealId == deal_id]
+        return offset_by, offsetting

@@ -36,7 +36,8 @@ What a faithful fake must reproduce, and where this one stands:
    broker; the weekly ``schedule`` (UTC) and the broker's holidays (SYMBOL_HAS_HOLIDAY); a closed
    market refused with MARKET_CLOSED; ``tradingMode`` set per symbol (TRADING_DISABLED); assets
    with the deposit currency; a trader with ``moneyDigits``, ``accountType`` and ``accessRights``.
-   Not done: symbol categories, conversion symbols, ProtoOASymbolChangedEvent.
+   ProtoOASymbolChangedEvent when the broker changes a symbol's mode or holidays.
+   Not done: symbol categories, conversion symbols.
 7. Spots - done: reply, then a snapshot, then ticks in 1/100000; ALREADY_SUBSCRIBED; subscriptions
    lost with the session. Not done: depth, trendbars and tick data (UNSUPPORTED_MESSAGE).
 8. Orders - done: MARKET (ACCEPTED without a position, then FILLED with deal and position),
@@ -54,7 +55,8 @@ What a faithful fake must reproduce, and where this one stands:
 10. Queries - done: Reconcile with or without protection orders, DealList (window, ``maxRows``,
     ``hasMore``, INCORRECT_BOUNDARIES), DealListByPositionId, OrderList, OrderListByPositionId,
     OrderDetails, unrealized PnL, deposits and withdrawals (DEPOSIT_WITHDRAW and the trader).
-    Not done: DealOffsetList, CashFlowHistoryList, MarginChangedEvent.
+    DealOffsetList (first in, first out within a position), CashFlowHistoryList (a week at most).
+    Not done: MarginChangedEvent.
 11. Netting - done: one position per symbol at its average price, opposite orders closing, an
     oversized one turning it over under either id policy (``reversal_policy`` per account, since
     the real rule is undocumented).
@@ -92,6 +94,7 @@ MM = cm.model
 _LENGTH = struct.Struct(">I")
 _HEARTBEAT = cm.common.ProtoHeartbeatEvent
 _PRICE_SCALE = 100_000  # spot prices travel as integers of 1/100000
+_CASH_FLOW_WINDOW_MS = 604_800_000  # ProtoOACashFlowHistoryListReq: at most one week
 
 
 @dataclass(slots=True)
@@ -214,6 +217,8 @@ class SimulatedOpenApiServer:
             M.ProtoOAOrderListByPositionIdReq: self._orders_of_position,
             M.ProtoOAOrderDetailsReq: self._order_details,
             M.ProtoOAGetPositionUnrealizedPnLReq: self._unrealized_pnl,
+            M.ProtoOACashFlowHistoryListReq: self._cash_flow,
+            M.ProtoOADealOffsetListReq: self._deal_offsets,
         }
 
     # ------------------------------------------------------------------ set-up
@@ -585,6 +590,26 @@ class SimulatedOpenApiServer:
         except TradeRefusal as refusal:
             raise _Refused(refusal.code, refusal.description, account.account_id) from None
         link.send(M.ProtoOAOrderDetailsRes(ctidTraderAccountId=account.account_id, order=order, deal=deals), cid)
+
+    async def _cash_flow(self, link, req, cid) -> None:
+        account = self._need_account(link, req.ctidTraderAccountId)
+        start, end = self._window(req, account.account_id)
+        if end - start > _CASH_FLOW_WINDOW_MS:
+            raise _Refused("INCORRECT_BOUNDARIES", "toTimestamp - fromTimestamp must be at most one week",
+                           account.account_id)
+        self._sync(account)
+        flows = [f for f in account.cash_flows if start <= f.changeBalanceTimestamp <= end]
+        link.send(M.ProtoOACashFlowHistoryListRes(ctidTraderAccountId=account.account_id, depositWithdraw=flows), cid)
+
+    async def _deal_offsets(self, link, req, cid) -> None:
+        account = self._need_account(link, req.ctidTraderAccountId)
+        self._sync(account)
+        found = account.history.offsets(req.dealId)
+        if found is None:
+            raise _Refused("ENTITY_NOT_FOUND", f"Deal with id {req.dealId} not found", account.account_id)
+        offset_by, offsetting = found
+        link.send(M.ProtoOADealOffsetListRes(ctidTraderAccountId=account.account_id, offsetBy=offset_by,
+                                             offsetting=offsetting), cid)
 
     async def _unrealized_pnl(self, link, req, cid) -> None:
         account = self._need_account(link, req.ctidTraderAccountId)

@@ -137,3 +137,61 @@ async def test_assets_name_the_deposit_currency_and_each_symbols_base_and_quote(
             assert (names[gold.baseAssetId], names[gold.quoteAssetId]) == ("XAU", "USD")
         assert server.hedged.broker.asset_ids["EUR"] != server.netted.broker.asset_ids["EUR"]  # each broker's own
         await link.close()
+
+
+async def test_cash_flow_history_lists_deposits_and_withdrawals_within_a_week():
+    async with running_server() as server:
+        account = server.hedged
+        link = await connected(server, account)
+        start = int(server.clock.time() * 1000) - 1
+        server.deposit(account.account_id, 500.0)
+        server.deposit(account.account_id, -200.0)
+        ask = M.ProtoOACashFlowHistoryListReq(ctidTraderAccountId=account.account_id, fromTimestamp=start,
+                                              toTimestamp=int(server.clock.time() * 1000) + 1)
+        reply = await link.request(ask)
+        assert [(f.operationType, f.delta) for f in reply.depositWithdraw] == [
+            (MM.BALANCE_DEPOSIT, 50_000), (MM.BALANCE_WITHDRAW, 20_000)]
+        ask.toTimestamp = start + 604_800_001
+        with pytest.raises(OpenApiError) as caught:
+            await link.request(ask)
+        assert caught.value.code == "INCORRECT_BOUNDARIES"
+        await link.close()
+
+
+async def test_deal_offsets_say_which_deals_closed_which():
+    async with running_server() as server:
+        account = server.hedged
+        link = await connected(server, account)
+        events = Events(link)
+        _, opened = await _filled(link, events, _buy(account, 300_000))
+        position_id = opened.position.positionId
+        closes = []
+        for cents in (100_000, 200_000):
+            close = await link.request(M.ProtoOAClosePositionReq(ctidTraderAccountId=account.account_id,
+                                                                 positionId=position_id, volume=cents))
+            closes.append((await events.wait_for(lambda e, oid=close.order.orderId: getattr(e, "executionType", 0)
+                                                 == MM.ORDER_FILLED and e.order.orderId == oid)).deal)
+        reply = await link.request(M.ProtoOADealOffsetListReq(ctidTraderAccountId=account.account_id,
+                                                               dealId=opened.deal.dealId))
+        assert [(o.dealId, o.volume) for o in reply.offsetBy] == [(closes[0].dealId, 100_000),
+                                                                  (closes[1].dealId, 200_000)]
+        assert list(reply.offsetting) == []
+        reply = await link.request(M.ProtoOADealOffsetListReq(ctidTraderAccountId=account.account_id,
+                                                               dealId=closes[1].dealId))
+        assert [(o.dealId, o.volume) for o in reply.offsetting] == [(opened.deal.dealId, 200_000)]
+        assert reply.offsetting[0].executionPrice == opened.deal.executionPrice
+        with pytest.raises(OpenApiError) as caught:
+            await link.request(M.ProtoOADealOffsetListReq(ctidTraderAccountId=account.account_id, dealId=1))
+        assert caught.value.code == "ENTITY_NOT_FOUND"
+        await link.close()
+
+
+async def test_a_symbol_changed_by_the_broker_is_announced():
+    async with running_server() as server:
+        account = server.hedged
+        link = await connected(server, account)
+        events = Events(link)
+        account.set_trading_mode(2, MM.CLOSE_ONLY_MODE)
+        changed = await events.wait_for(lambda e: isinstance(e, M.ProtoOASymbolChangedEvent))
+        assert list(changed.symbolId) == [2] and changed.ctidTraderAccountId == account.account_id
+        await link.close()
