@@ -1,11 +1,14 @@
 """The demo: generated settings (one master and N slaves at simulated brokers) and the terminals
 they run on, assembled into a copier by the same builder as the trader's own accounts.
 
-Each account is a simulated MetaTrader 5 terminal behind the same MT5 connector a real terminal
-uses; only the module under the connector differs. Slaves cycle through the broker profiles so the
-demo shows suffixes, aliases, lot steps, contract sizes, a netting JPY account and a prop-firm
-server side by side. With ``workers=True`` each terminal lives in its own worker process behind a
-WorkerConnector, the code path real terminals take.
+Each MetaTrader 5 account is a simulated terminal behind the same MT5 connector a real terminal
+uses; only the module under the connector differs. Each cTrader account sits at a simulated Open
+API server (one for the demo, on a thread of its own) behind the same cTrader connector a real
+account uses, over TLS on 127.0.0.1. Slaves cycle through the broker profiles so the demo shows
+both platforms side by side, and suffixes, aliases, lot steps, volumes in units, contract sizes,
+netting accounts in JPY and EUR and a prop-firm server. With ``workers=True`` each MT5 terminal
+lives in its own worker process behind a WorkerConnector, the code path real terminals take; a
+cTrader account needs no worker (its connector is asyncio network code on the copier's loop).
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ from copier_gui.connectors.mt5 import InlineInvoker, MT5Connector, ThreadInvoker
 from copier_gui.core.rules import CopyRules, Sizing, SizingMode, SymbolMapping
 from copier_gui.demo.strategy import LocalTrader, MasterStrategy, WorkerTrader
 from copier_gui.paths import UserPaths
-from copier_gui.runtime import Connection, worker_log_level
+from copier_gui.runtime import Connection, open_demo_ctrader_connection, worker_log_level
 from copier_gui.settings import AccountSettings, Settings
 from copier_gui.sim import new_terminal
+from copier_gui.sim.ctrader.threaded import ThreadedOpenApiServer
 
 MASTER_PROFILE = "meridian_ecn"
-SLAVE_PROFILES = ("harbor_fx", "summit_netting", "apex_prop", "meridian_ecn")
+SLAVE_PROFILES = ("harbor_fx", "lumen_ctrader", "summit_netting", "kestrel_netting", "apex_prop", "meridian_ecn")
 MASTER_BALANCE = 25_000.0
 FIRST_LOGIN = 7_000_000
 
@@ -56,8 +60,8 @@ def demo_settings(n_slaves: int, *, poll_interval_ms: float = 5.0) -> Settings:
 class DemoAccount:
     id: str
     profile: str
-    terminal: object  # None when the terminal lives in a worker process
-    connector: object  # MT5Connector, or WorkerConnector with workers
+    terminal: object  # None when the terminal lives in a worker process; a SimCTraderAccount for cTrader
+    connector: object  # MT5Connector, WorkerConnector with workers, or CTraderConnector
     invoker: InlineInvoker | ThreadInvoker | None
 
 
@@ -79,6 +83,7 @@ class DemoTerminals:
         self.master_poll_s = master_poll_s
         self.anchor = clock.time()  # every process's market starts its price path here, so they all agree
         self.accounts: dict[str, DemoAccount] = {}
+        self.ctrader = ThreadedOpenApiServer(clock=clock, seed=seed)
 
     @property
     def master(self) -> DemoAccount:
@@ -95,7 +100,9 @@ class DemoTerminals:
                      "name": "Demo Master" if master else f"Demo Slave {index}"}
         if master:
             overrides["balance"] = MASTER_BALANCE
-        if self.workers:
+        if account.demo_platform == "ctrader":
+            demo = self._ctrader_account(account, overrides)
+        elif self.workers:
             from copier_gui.workers.config import SimTerminal, WorkerConfig
             from copier_gui.workers.connector import WorkerConnector
 
@@ -113,6 +120,11 @@ class DemoTerminals:
         self.accounts[account.id] = demo
         return Connection(account, demo.terminal, demo.invoker, demo.connector)
 
+    def _ctrader_account(self, account: AccountSettings, overrides: dict) -> DemoAccount:
+        connection = open_demo_ctrader_connection(account, self.ctrader, self.clock, login=overrides["login"],
+                                                  balance=overrides.get("balance"))
+        return DemoAccount(account.id, account.demo_profile, connection.api, connection.connector, None)
+
     def strategy(self, interval_s: float) -> MasterStrategy:
         """The automated master: trades the master's terminal from this process, as its owner would."""
         master = self.master
@@ -120,7 +132,8 @@ class DemoTerminals:
         return MasterStrategy(trader, seed=self.seed, interval_s=interval_s)
 
     def close(self) -> None:
-        """Nothing beyond the connections, which the runtime closes."""
+        """The cTrader server, once the copier has closed its sessions; the runtime closes the rest."""
+        self.ctrader.close()
 
 
 def build_demo_runtime(n_slaves: int, paths: UserPaths, *, clock: Clock = SYSTEM_CLOCK, seed: int = 0,

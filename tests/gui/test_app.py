@@ -61,6 +61,9 @@ def test_demo_runs_trades_saves_a_screenshot_and_shuts_down_in_order(start, run,
     for account in [session.rig.master, *session.rig.slaves]:
         if account.invoker is not None:
             assert account.invoker._executor._shutdown
+        elif type(account.connector).__name__ == "CTraderConnector":
+            # A cTrader slave's session ended with the copier, and the demo's server was stopped.
+            assert account.connector._closed and session.rig.ctrader.server is None
         else:  # the demo's terminals run in worker processes: each one was shut down
             assert account.connector._closed and account.connector.pid is None
     assert not app.window.isVisible()
