@@ -282,3 +282,33 @@ def test_the_bridge_page_chooses_the_server_kind_and_warns_about_mt5linux(make_w
         assert wizard.draft.bridge_kind == "mt5linux_remote" and wizard.draft.bridge_secret_key is None
 
     run(steps)
+
+
+def test_editing_a_ctrader_account_shows_it_and_saves_only_what_the_dialog_edits(qtbot, run, weekday_clock):
+    from PySide6.QtWidgets import QDialogButtonBox, QWidget
+
+    from copier_gui.ui.wizard import EditAccountDialog
+
+    account = AccountSettings(id="kestrel", role="master", platform="ctrader", login=3_000_002, server="Kestrel",
+                              ctrader_host="demo.ctraderapi.com", ctrader_client_id=CLIENT_ID,
+                              ctrader_account_id=40_002, ctrader_token_key=f"ctrader:{CLIENT_ID}:40001",
+                              label="Kestrel")
+    window = QWidget()
+    qtbot.addWidget(window)
+    edited: list[AccountSettings] = []
+
+    async def steps():
+        dialog = EditAccountDialog(account, window, accounts=[account], clock=weekday_clock, discover=lambda: [])
+        dialog.accountEdited.connect(lambda a, _changed: edited.append(a))
+        dialog.open()
+        assert not dialog.platform.isEnabled() and dialog.platform.currentData() == "ctrader"
+        assert dialog.ctrader_info.isVisible() and not dialog.terminal.isVisible()
+        assert "ctidTraderAccountId 40002 on demo.ctraderapi.com:5035" in dialog.ctrader_info.text()
+        dialog.label.setText("Kestrel netted")
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+        await until(lambda: not dialog.isVisible())
+
+    run(steps)
+    (saved,) = edited
+    assert saved.label == "Kestrel netted"
+    assert saved.model_dump(exclude={"label"}) == account.model_dump(exclude={"label"})

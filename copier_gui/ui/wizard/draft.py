@@ -24,6 +24,7 @@ from copier_gui.core.rules import CopyRules, SizingMode
 from copier_gui.settings import AccountSettings, validation_problems
 
 __all__ = [
+    "CTRADER_PLATFORM",
     "LINK_PLATFORMS",
     "PLATFORMS",
     "SET_AS_MASTER_HINT",

@@ -36,6 +36,7 @@ from copier_gui.settings import AccountSettings
 from copier_gui.ui.wizard.common import error_label, show_error
 from copier_gui.ui.wizard.connection_page import ConnectionTestPanel, where
 from copier_gui.ui.wizard.draft import (
+    CTRADER_PLATFORM,
     PLATFORMS,
     AccountDraft,
     DraftInvalid,
@@ -108,7 +109,7 @@ class EditAccountDialog(QDialog):
         platform_row = QFormLayout()
         self.platform = QComboBox()
         self.platform.setObjectName("platform")
-        for key, title, _text in PLATFORMS:
+        for key, title, _text in PLATFORMS if account.platform != "ctrader" else (CTRADER_PLATFORM,):
             self.platform.addItem(title, key)
         platform_row.addRow("Platform:", self.platform)
         terminal_layout.addLayout(platform_row)
@@ -118,6 +119,14 @@ class EditAccountDialog(QDialog):
         self.terminal.path.setText(account.terminal_path or "")
         self.terminal.select_profile(account.demo_profile)
         terminal_layout.addWidget(self.terminal, 1)
+        # A cTrader account was chosen from what a sign-in listed: it is shown here, and a trader who
+        # wants another account (or to sign in again) unlinks it and links it again.
+        self.ctrader_info = QLabel()
+        self.ctrader_info.setObjectName("ctrader_info")
+        self.ctrader_info.setWordWrap(True)
+        self.ctrader_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        terminal_layout.addWidget(self.ctrader_info)
+        self.ctrader_info.hide()
 
         left = QVBoxLayout()
         left.addWidget(account_box)
@@ -168,6 +177,8 @@ class EditAccountDialog(QDialog):
         right.addWidget(login_box)
         right.addWidget(self.rules_box)
         right.addWidget(test_box)
+        if account.platform == "ctrader":
+            self._show_ctrader(account, (login_box, test_box))
         right.addStretch(1)
 
         columns = QHBoxLayout()
@@ -186,7 +197,8 @@ class EditAccountDialog(QDialog):
 
         self._show_rules()
         self.platform.setCurrentIndex(self.platform.findData(account.platform))
-        self.terminal.show_platform(account.platform)
+        if account.platform != "ctrader":
+            self.terminal.show_platform(account.platform)
         self._explain_login()
         self.platform.currentIndexChanged.connect(lambda *_: self._on_platform())
         self.terminal.profiles.currentItemChanged.connect(lambda *_: self._on_profile())
@@ -212,6 +224,20 @@ class EditAccountDialog(QDialog):
             width = min(width, available.width() - 40)
             height = min(height, available.height() - 60)
         self.resize(width, height)
+
+    def _show_ctrader(self, account: AccountSettings, hidden: tuple[QWidget, ...]) -> None:
+        self.platform.setEnabled(False)
+        self.terminal.hide()
+        for widget in hidden:
+            widget.hide()
+        kind = ("live" if account.ctrader_host.startswith("live.") else "demo"
+                if account.ctrader_host.startswith("demo.") else "")
+        self.ctrader_info.setText(
+            f"Account {account.login} at {account.server or 'its broker'}{f' ({kind})' if kind else ''}\n"
+            f"ctidTraderAccountId {account.ctrader_account_id} on {account.ctrader_host}:{account.ctrader_port}\n"
+            f"Open API application {account.ctrader_client_id}; its secret and the cTrader tokens are in the "
+            "system keyring.\n\nTo use another account or sign in again, unlink this one and link it again.")
+        self.ctrader_info.show()
 
     def set_rules(self, rules: CopyRules) -> None:
         """The account's rules were saved in the rules editor: show them, and save them with it."""
@@ -269,6 +295,8 @@ class EditAccountDialog(QDialog):
         """The draft, with what the fields say now."""
         draft = self.draft
         draft.label = self.label.text().strip()
+        if self.original.platform == "ctrader":
+            return draft  # nothing else of a cTrader account is edited here
         draft.platform = self.platform.currentData()
         draft.terminal_path = self.terminal.path.text().strip()
         draft.bridge_host = self.terminal.bridge_host.text().strip()
@@ -312,6 +340,10 @@ class EditAccountDialog(QDialog):
         """Test what is entered now, typed password included, without saving anything."""
         show_error(self.error, "")
         draft = self._collect()
+        if draft.ctrader_demo:
+            self.test.status.setText("A simulated cTrader broker is not tested here: the copier connects to it "
+                                     "when it starts, and says if it cannot.")
+            return
         problems = {**draft.terminal_problems(), **draft.login_problems()}
         if problems:
             self._refuse(problems)
@@ -347,6 +379,12 @@ class EditAccountDialog(QDialog):
             self._refuse(exc.problems)
             return
         if not self._pair_bridge(draft):
+            return
+        if account.platform == "ctrader" or draft.ctrader_demo:
+            # No password: a cTrader account's secrets stay as the sign-in left them.
+            self.edited = account
+            self.accountEdited.emit(account, False)
+            self.accept()
             return
         old_key = account_setup.account_password_key(self.original)
         new_key = account_setup.account_password_key(account)
