@@ -507,7 +507,8 @@ class SimCTraderAccount:
         return events
 
     def _apply_relative_stops(self, order_id: int, tags: OrderTags) -> None:
-        """Relative SL/TP (1/100000 of price) become absolute levels on the filled position."""
+        """Relative SL/TP (1/100000 of price) become absolute levels on the filled position (again
+        harmless: the engine answers that nothing changed)."""
         if not (tags.relative_sl or tags.relative_tp) or tags.executed == 0:
             return
         pos = self._position_record(self._position_of_order(order_id))
@@ -560,6 +561,7 @@ class SimCTraderAccount:
                          limit_price=req.limitPrice if req.orderType == MM.LIMIT else 0.0,
                          stop_price=req.stopPrice if req.orderType != MM.LIMIT else 0.0,
                          slippage=req.slippageInPoints if req.orderType == MM.STOP_LIMIT else 0,
+                         relative_sl=req.relativeStopLoss, relative_tp=req.relativeTakeProfit,
                          stop_loss=req.stopLoss, take_profit=req.takeProfit, position_id=order_id)
         self.orders[order_id] = tags
         self.position_tags.setdefault(order_id, (req.label, req.comment))
@@ -784,6 +786,10 @@ class SimCTraderAccount:
                 closedVolume=self.cents(closed, symbol), balanceVersion=self.balance_version + 1,
                 moneyDigits=self.money_digits))
         self.history.record(message)
+        if (tags.executed >= tags.volume and (tags.relative_sl or tags.relative_tp)
+                and deal.entry in (mt5.DEAL_ENTRY_IN, mt5.DEAL_ENTRY_INOUT)):
+            # Set before the snapshot below, so the filled position shows its stops.
+            self._apply_relative_stops(order_id, tags)
         pos = self._position_record(deal.position_id)
         position = (self.position_message(pos) if pos is not None
                     else self._closed_position(deal.position_id, seen or _Seen(deal.price, 0, True, symbol),

@@ -47,8 +47,9 @@ What a faithful fake must reproduce, and where this one stands:
    (``rejected_cancels``); TRADING_BAD_VOLUME, TRADING_BAD_STOPS in the server's words,
    NOT_ENOUGH_MONEY, TRADING_DISABLED, TRADING_NOT_ALLOWED, the 100/512/50 string limits; label,
    comment and clientOrderId kept everywhere, Reconcile included. Approximated: a triggered
-   STOP_LIMIT fills at the market like a STOP (its slippage is kept, not enforced). Not done:
-   guaranteed and trailing stops, stop trigger methods, relative SL/TP on pending orders.
+   STOP_LIMIT fills at the market like a STOP (its slippage is kept, not enforced). Relative
+   SL/TP are set from the fill price and shown on the filled position. Not done: guaranteed and
+   trailing stops, stop trigger methods.
 9. Closes - done: full and partial; ``closingOrder``, the deal's ``closePositionDetail``, the
    CLOSED position, then a TraderUpdatedEvent; server-side SL/TP (STOP_LOSS_TAKE_PROFIT) and
    stop-out (``isStopOut``), both ``isServerEvent``; POSITION_NOT_FOUND in the server's words.

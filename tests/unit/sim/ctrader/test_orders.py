@@ -190,3 +190,31 @@ async def test_an_ioc_order_that_partly_reduces_a_netted_position_is_cancelled_b
         assert 0 < cancelled.order.executedVolume < 3_000_000 and cancelled.deal.HasField("closePositionDetail")
         await events.wait_for(lambda e: isinstance(e, M.ProtoOATraderUpdatedEvent))
         await link.close()
+
+
+async def test_relative_stops_are_set_from_the_fill_price_and_shown_on_the_filled_position():
+    async with running_server() as server:
+        account = server.hedged
+        link = await connected(server, account)
+        events = Events(link)
+        accepted = await link.request(_order(account, MM.BUY, 100_000, relativeStopLoss=500, relativeTakeProfit=900))
+        filled = await events.wait_for(_execution(MM.ORDER_FILLED, accepted.order.orderId))
+        price = filled.deal.executionPrice
+        assert filled.position.stopLoss == round(price - 0.005, 5)
+        assert filled.position.takeProfit == round(price + 0.009, 5)
+        _, ask = account.quote(account.broker.by_id[1])
+        placed = await link.request(_order(account, MM.SELL, 100_000, MM.LIMIT, limitPrice=round(ask + 0.0003, 5),
+                                           relativeStopLoss=700))
+        assert placed.order.relativeStopLoss == 700
+        for _ in range(400):
+            server.clock.advance(30)
+            try:
+                triggered = await events.wait_for(_execution(MM.ORDER_FILLED, placed.order.orderId), timeout=0.05)
+                break
+            except TimeoutError:
+                continue
+        else:
+            raise AssertionError("the limit was never reached")
+        assert triggered.position.stopLoss == round(triggered.deal.executionPrice + 0.007, 5)
+        assert not triggered.position.HasField("takeProfit")
+        await link.close()
