@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
+    QWidget,
     QWizardPage,
 )
 
@@ -63,6 +64,7 @@ class CTraderPage(QWizardPage):
         self.port.setObjectName("ctrader_redirect_port")
         self.port.setRange(0, 65535)
         self.port.setSpecialValueText("any free port")
+        self.port.setMaximumWidth(180)
         self.port.setToolTip("The browser returns to http://127.0.0.1:PORT/callback: choose the port of a "
                              "redirect URI registered for the application, if it needs one.")
         form.addRow("Application id:", self.client_id)
@@ -92,7 +94,12 @@ class CTraderPage(QWizardPage):
         self.paste_box.setObjectName("ctrader_paste")
         self.paste_box.setCheckable(True)
         self.paste_box.setChecked(False)
-        paste = QFormLayout(self.paste_box)
+        # The fields sit in a panel of their own, shown only while the box is ticked.
+        box_layout = QVBoxLayout(self.paste_box)
+        self.paste_fields = QWidget()
+        box_layout.addWidget(self.paste_fields)
+        paste = QFormLayout(self.paste_fields)
+        paste.setContentsMargins(0, 0, 0, 0)
         self.access_token = QLineEdit()
         self.access_token.setObjectName("ctrader_access_token")
         self.refresh_token = QLineEdit()
@@ -313,8 +320,7 @@ class CTraderPage(QWizardPage):
         self.completeChanged.emit()
 
     def _on_paste_toggled(self, on: bool) -> None:
-        for widget in (self.access_token, self.refresh_token, self.use_tokens):
-            widget.setVisible(on)
+        self.paste_fields.setVisible(on)
 
     def _set_busy(self, busy: bool, *, waiting: bool = False) -> None:
         self.sign_in.setEnabled(not busy)
