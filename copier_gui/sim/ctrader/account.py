@@ -49,9 +49,8 @@ _REFUSALS = {
 _PENDING = {
     (MM.LIMIT, MM.BUY): mt5.ORDER_TYPE_BUY_LIMIT, (MM.LIMIT, MM.SELL): mt5.ORDER_TYPE_SELL_LIMIT,
     (MM.STOP, MM.BUY): mt5.ORDER_TYPE_BUY_STOP, (MM.STOP, MM.SELL): mt5.ORDER_TYPE_SELL_STOP,
-    # A STOP_LIMIT waits for its stop price like a STOP; see SimCTraderAccount._pending for what
-    # its slippage does and does not do here.
-    (MM.STOP_LIMIT, MM.BUY): mt5.ORDER_TYPE_BUY_STOP, (MM.STOP_LIMIT, MM.SELL): mt5.ORDER_TYPE_SELL_STOP,
+    # The engine's stop-limit: at the stop price it becomes a limit order (see _pending for the price).
+    (MM.STOP_LIMIT, MM.BUY): mt5.ORDER_TYPE_BUY_STOP_LIMIT, (MM.STOP_LIMIT, MM.SELL): mt5.ORDER_TYPE_SELL_STOP_LIMIT,
 }
 _MARKET_TYPES = (MM.MARKET, MM.MARKET_RANGE)
 _PENDING_TYPES = (MM.LIMIT, MM.STOP, MM.STOP_LIMIT)
@@ -365,8 +364,8 @@ class SimCTraderAccount:
     def _request(self, *, action: int, symbol: CTraderSymbol, volume: float = 0.0, order_type: int = 0,
                  price: float = 0.0, sl: float = 0.0, tp: float = 0.0, type_time: int = mt5.ORDER_TIME_GTC,
                  expiration: int = 0, filling: int = mt5.ORDER_FILLING_FOK, position: int = 0, order: int = 0,
-                 comment: str = "") -> TradeRequest:
-        return TradeRequest((action, 0, order, symbol.name, volume, price, 0.0, sl, tp, 0, order_type, filling,
+                 comment: str = "", stoplimit: float = 0.0) -> TradeRequest:
+        return TradeRequest((action, 0, order, symbol.name, volume, price, stoplimit, sl, tp, 0, order_type, filling,
                              type_time, expiration, comment[:31], position, 0))
 
     def new_order(self, req: M.ProtoOANewOrderReq, *, split: bool = False) -> list[M.ProtoOAExecutionEvent]:
@@ -530,9 +529,9 @@ class SimCTraderAccount:
         return 0
 
     def _pending(self, req: M.ProtoOANewOrderReq, symbol: CTraderSymbol) -> list[M.ProtoOAExecutionEvent]:
-        """A LIMIT, STOP or STOP_LIMIT order. A STOP_LIMIT keeps its ``slippageInPoints`` and
-        triggers at its stop price, but once triggered it fills at the market like a STOP: the
-        engine has no order that limits a triggered stop to a price range."""
+        """A LIMIT, STOP or STOP_LIMIT order. A cTrader STOP_LIMIT triggers at its stop price and
+        then fills at most ``slippageInPoints`` worse; it waits as a limit at that price if the
+        market has run past it."""
         price = req.limitPrice if req.orderType == MM.LIMIT else req.stopPrice
         if not price:
             raise TradeRefusal("INVALID_REQUEST", "A LIMIT order needs limitPrice, a STOP or STOP_LIMIT order stopPrice",
@@ -546,7 +545,8 @@ class SimCTraderAccount:
         request = self._request(action=mt5.TRADE_ACTION_PENDING, symbol=symbol, volume=self.lots(req.volume, symbol),
                                 order_type=_PENDING[(req.orderType, req.tradeSide)], price=price, sl=req.stopLoss,
                                 tp=req.takeProfit, type_time=type_time, expiration=expiration,
-                                filling=mt5.ORDER_FILLING_RETURN, comment=req.comment)
+                                filling=mt5.ORDER_FILLING_RETURN, comment=req.comment,
+                                stoplimit=price if req.orderType == MM.STOP_LIMIT else 0.0)
         self.engine.refresh()
         outcome = self.engine.send(request)
         if outcome.retcode == mt5.TRADE_RETCODE_INVALID_STOPS:
@@ -554,6 +554,8 @@ class SimCTraderAccount:
         if outcome.retcode != mt5.TRADE_RETCODE_DONE:
             raise self._refuse(outcome.retcode)
         order_id = outcome.order
+        if req.orderType == MM.STOP_LIMIT:
+            self._set_stop_limit(order_id, symbol, req.tradeSide, price, req.slippageInPoints)
         tags = OrderTags(order_type=req.orderType, side=req.tradeSide, volume=req.volume, symbol_id=symbol.symbol_id,
                          created_ms=self.now_ms(), label=req.label, comment=req.comment,
                          client_order_id=req.clientOrderId, time_in_force=req.timeInForce,
@@ -567,6 +569,15 @@ class SimCTraderAccount:
         self.position_tags.setdefault(order_id, (req.label, req.comment))
         return [self._event(MM.ORDER_ACCEPTED, order=self.order_message(order_id, tags),
                             position=self._created_position(order_id, tags))]
+
+    def _set_stop_limit(self, order_id: int, symbol: CTraderSymbol, side: int, stop: float, points: int) -> None:
+        """Put the limit of a triggered stop at the slippage beyond the stop price. MT5's stop-limit
+        (which the engine checks) has its limit on the other side of the stop, so the engine's
+        order is placed with the limit at the stop, then given cTrader's limit."""
+        reach = points * 10.0**-symbol.digits
+        limit = round(stop + reach if side == MM.BUY else stop - reach, symbol.digits)
+        self.engine.orders[order_id].price_stoplimit = limit
+        self.engine.version += 1
 
     def close_position(self, req: M.ProtoOAClosePositionReq) -> list[M.ProtoOAExecutionEvent]:
         self._check_access(closing=True)
@@ -637,11 +648,17 @@ class SimCTraderAccount:
         volume = req.volume if req.HasField("volume") else tags.volume
         if volume != tags.volume:
             self._check_volume(symbol, volume)
+        # A STOP_LIMIT whose stop was reached is a limit order now: its stop price cannot move.
+        stop_limit = order.type in (mt5.ORDER_TYPE_BUY_STOP_LIMIT, mt5.ORDER_TYPE_SELL_STOP_LIMIT)
+        triggered = tags.order_type == MM.STOP_LIMIT and not stop_limit
         price = order.price_open
         if tags.order_type == MM.LIMIT and req.HasField("limitPrice"):
             price = req.limitPrice
-        elif tags.order_type != MM.LIMIT and req.HasField("stopPrice"):
+        elif tags.order_type != MM.LIMIT and req.HasField("stopPrice") and not triggered:
             price = req.stopPrice
+        slippage = tags.slippage
+        if req.HasField("slippageInPoints") and tags.order_type == MM.STOP_LIMIT:
+            slippage = req.slippageInPoints
         sl = req.stopLoss if req.HasField("stopLoss") else 0.0
         tp = req.takeProfit if req.HasField("takeProfit") else 0.0
         type_time, expiration, expiration_ms = order.type_time, order.time_expiration, tags.expiration_ms
@@ -650,7 +667,7 @@ class SimCTraderAccount:
             expiration = int(self.engine.server_time(req.expirationTimestamp / 1000))
         outcome = self.engine.send(self._request(action=mt5.TRADE_ACTION_MODIFY, symbol=symbol, order=req.orderId,
                                                  price=price, sl=sl, tp=tp, type_time=type_time,
-                                                 expiration=expiration))
+                                                 expiration=expiration, stoplimit=price if stop_limit else 0.0))
         if outcome.retcode == mt5.TRADE_RETCODE_INVALID_STOPS:
             raise TradeRefusal("TRADING_BAD_STOPS", "Stop loss or take profit is on the wrong side of the order price")
         if outcome.retcode not in (mt5.TRADE_RETCODE_DONE, mt5.TRADE_RETCODE_NO_CHANGES):
@@ -659,13 +676,13 @@ class SimCTraderAccount:
             # The engine's modify cannot resize an order; a working order's volume is its own field.
             order.volume_initial = order.volume_current = self.lots(volume, symbol)
             self.engine.version += 1
-        tags.volume, tags.stop_loss, tags.take_profit = volume, sl, tp
+        if stop_limit:
+            self._set_stop_limit(req.orderId, symbol, tags.side, price, slippage)
+        tags.volume, tags.stop_loss, tags.take_profit, tags.slippage = volume, sl, tp, slippage
         if tags.order_type == MM.LIMIT:
             tags.limit_price = price
-        else:
+        elif not triggered:
             tags.stop_price = price
-        if req.HasField("slippageInPoints") and tags.order_type == MM.STOP_LIMIT:
-            tags.slippage = req.slippageInPoints
         if type_time == mt5.ORDER_TIME_SPECIFIED:
             tags.time_in_force, tags.expiration_ms = MM.GOOD_TILL_DATE, expiration_ms
         tags.updated_ms = self.now_ms()

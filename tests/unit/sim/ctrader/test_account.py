@@ -144,3 +144,31 @@ def test_read_only_access_refuses_new_trades(clock):
     with pytest.raises(TradeRefusal) as caught:
         account.new_order(_order(account, 1, MM.BUY, 100_000))
     assert caught.value.code == "TRADING_NOT_ALLOWED"
+
+
+@pytest.mark.parametrize("side", [MM.BUY, MM.SELL])
+def test_a_triggered_stop_limit_fills_only_within_its_slippage_of_the_stop_price(clock, side):
+    account = _account(clock)
+    eurusd = account.broker.by_id[1]
+    bid, ask = account.quote(eurusd)
+    stop = round(ask + 0.0003, 5) if side == MM.BUY else round(bid - 0.0003, 5)
+    (placed,) = account.new_order(_order(account, 1, side, 100_000, MM.STOP_LIMIT, stopPrice=stop,
+                                         slippageInPoints=2))
+    filled = _until(clock, account, lambda e: e.executionType == MM.ORDER_FILLED, step=1.0)
+    assert filled.order.orderId == placed.order.orderId and filled.order.orderType == MM.STOP_LIMIT
+    price = filled.deal.executionPrice
+    assert price <= stop + 0.00002 + 1e-9 if side == MM.BUY else price >= stop - 0.00002 - 1e-9
+
+
+def test_a_stop_limit_is_amended_in_stop_price_and_slippage(clock):
+    account = _account(clock)
+    _, ask = account.quote(account.broker.by_id[1])
+    (placed,) = account.new_order(_order(account, 1, MM.BUY, 100_000, MM.STOP_LIMIT, stopPrice=round(ask + 0.001, 5),
+                                         slippageInPoints=3))
+    order_id = placed.order.orderId
+    (replaced,) = account.amend_order(M.ProtoOAAmendOrderReq(ctidTraderAccountId=account.account_id, orderId=order_id,
+                                                             stopPrice=round(ask + 0.002, 5), slippageInPoints=10))
+    assert replaced.executionType == MM.ORDER_REPLACED
+    assert (replaced.order.stopPrice, replaced.order.slippageInPoints) == (round(ask + 0.002, 5), 10)
+    engine_order = account.engine.orders[order_id]
+    assert (engine_order.price_open, engine_order.price_stoplimit) == (round(ask + 0.002, 5), round(ask + 0.0021, 5))
