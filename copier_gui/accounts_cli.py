@@ -754,7 +754,10 @@ def _list(paths: UserPaths, args: argparse.Namespace) -> int:
         elif a.platform == "mt5_bridge":
             where += f" via {a.bridge_host}:{a.bridge_port}" + ("" if a.bridge_kind == "copier" else " (mt5linux)")
         try:
-            password = "stored" if secrets.get_password(setup.account_password_key(a)) else "missing"
+            if a.platform == "demo" and setup.is_ctrader_demo(a.demo_profile):
+                password = "none needed"  # a simulated cTrader broker has no password
+            else:
+                password = "stored" if secrets.get_password(setup.account_password_key(a)) else "missing"
             if a.platform == "mt5_bridge" and a.bridge_kind == "copier" and not _bridge_secret(a):
                 password += ", no bridge secret"
         except secrets.SecretsUnavailable as exc:

@@ -201,3 +201,17 @@ def test_a_simulated_ctrader_broker_links_as_a_demo_account_without_a_password(c
     assert "Kestrel Markets Europe" in out and "needs no password" in out
     code, out, _ = cli("accounts", "show", "demo-kestrel")
     assert "demo broker: kestrel_netting (Kestrel Markets Europe)" in out and "password" not in out
+    assert "none needed" in cli("accounts", "list")[1]
+
+
+def test_show_prints_an_mt5_demo_account_and_where_its_password_is(cli, home):
+    code, _, err = cli("accounts", "link", "harbor", "--role", "master", "--platform", "demo",
+                       "--demo-profile", "harbor_fx", stdin="Tr0ub4dor&3-vps\n")
+    assert code == 0, err
+    account = load_settings(home / "settings.json").account("harbor")
+    code, out, _ = cli("accounts", "show", "harbor")
+    assert code == 0 and "platform:    demo" in out and "demo broker: harbor_fx (Harbor FX Europe AG)" in out
+    assert f"password:    in the system keyring (HarborFX-Live2:{account.login})" in out
+    assert "Tr0ub4dor" not in out
+    code, _, err = cli("accounts", "show", "nobody")
+    assert code == 2 and "nobody" in err
