@@ -61,7 +61,8 @@ What a faithful fake must reproduce, and where this one stands:
     oversized one turning it over under either id policy (``reversal_policy`` per account, since
     the real rule is undocumented).
 12. Faults - done: an order never answered (executed or not), an order filled then the link
-    dropped before the reply, OrderErrorEvents with ids 0, trades by another application.
+    dropped before the reply, OrderErrorEvents with ids 0, trades by another application, a
+    refused trade in any of the three forms (``refusal_channel``).
 """
 
 from __future__ import annotations
@@ -120,6 +121,10 @@ class ServerFaults:
     # The next N requests are refused as over the rate limit whatever the rate (Mida#28: a single
     # ProtoOAOrderListReq was).
     rate_limited_requests: int = 0
+    # Which of the three forms a refused trade takes (which one a real server uses for which
+    # failure is undocumented): "order_error" (ProtoOAOrderErrorEvent, ids 0), "rejected" (an
+    # ORDER_REJECTED execution with errorCode) or "error_res" (ProtoOAErrorRes).
+    refusal_channel: str = "order_error"
 
 
 class _Link:
@@ -624,8 +629,13 @@ class SimulatedOpenApiServer:
         try:
             events = act()
         except TradeRefusal as refusal:
-            if refusal.as_error_res:
+            channel = self.faults.refusal_channel
+            if refusal.as_error_res or channel == "error_res":
                 raise _Refused(refusal.code, refusal.description, account.account_id) from None
+            if channel == "rejected":
+                link.send(M.ProtoOAExecutionEvent(ctidTraderAccountId=account.account_id,
+                                                  executionType=MM.ORDER_REJECTED, errorCode=refusal.code), cid)
+                return
             link.send(M.ProtoOAOrderErrorEvent(ctidTraderAccountId=account.account_id, errorCode=refusal.code,
                                                orderId=refusal.order_id, positionId=refusal.position_id,
                                                description=refusal.description), cid)

@@ -177,3 +177,20 @@ async def test_an_application_over_its_connection_limit_is_refused():
                 await asyncio.sleep(0.01)
         await second.request(M.ProtoOAApplicationAuthReq(clientId=CLIENT_ID, clientSecret=CLIENT_SECRET))
         await second.close()
+
+
+@pytest.mark.parametrize(("channel", "reply"), [("order_error", M.ProtoOAOrderErrorEvent),
+                                                ("rejected", M.ProtoOAExecutionEvent),
+                                                ("error_res", M.ProtoOAErrorRes)])
+async def test_a_refused_trade_can_come_back_on_each_channel_real_servers_use(channel, reply):
+    async with running_server() as server:
+        account = server.hedged
+        link = await connected(server, account)
+        server.faults.refusal_channel = channel
+        with pytest.raises(OpenApiError) as caught:
+            await link.request(_order(account, MM.BUY, 100_050))  # not a whole step
+        assert caught.value.code == "TRADING_BAD_VOLUME" and isinstance(caught.value.message, reply)
+        if channel == "rejected":
+            assert caught.value.message.executionType == MM.ORDER_REJECTED
+            assert caught.value.message.errorCode == "TRADING_BAD_VOLUME"
+        await link.close()
