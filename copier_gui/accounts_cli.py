@@ -3,7 +3,8 @@ window, as on a server.
 
 It checks what the wizard checks (``copier_gui.account_setup``) and tests the connection the same
 way. A password comes from a prompt, or one line of standard input when that is not a terminal,
-and goes to the keyring; never through the command line. A command that changes the settings
+and goes to the keyring; never through the command line. So does a cTrader application's secret;
+a cTrader account's tokens come from the browser sign-in or the same prompts. A command that changes the settings
 holds the user folder's lock meanwhile: a running copier reads the settings only when it starts
 and the window writes them back when it closes, so a change made under it would be lost.
 """

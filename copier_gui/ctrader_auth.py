@@ -25,7 +25,7 @@ import ssl
 import urllib.parse
 import webbrowser
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import httpx
 from aiohttp import web
@@ -55,9 +55,11 @@ __all__ = [
     "app_secret_key",
     "authorization_url",
     "client_id_problem",
+    "client_secret_problem",
     "exchange_code",
     "list_accounts",
     "pasted_tokens",
+    "refresh_over_http",
     "token_key",
     "tokens_from_json",
     "tokens_to_json",
@@ -544,8 +546,6 @@ async def _details(session: OpenApiSession, account: LinkableAccount) -> Linkabl
 
 
 def _replace(account: LinkableAccount, **changes) -> LinkableAccount:
-    from dataclasses import replace
-
     return replace(account, **changes)
 
 
