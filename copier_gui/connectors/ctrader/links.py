@@ -139,6 +139,7 @@ class SharedLink:
         self._tasks: set[asyncio.Task] = set()
         self.refreshes = 0
         self.pacer = Pacer(asyncio.get_running_loop().time)
+        self.server_said = ""  # the reason of the server's ProtoOAClientDisconnectEvent, if it sent one
 
     def __repr__(self) -> str:
         return f"SharedLink({self.host}:{self.port}, accounts={sorted(self._members)})"
@@ -156,10 +157,12 @@ class SharedLink:
             del self._members[account_id]
             session = self.session
             if session is not None and account_id in session.authorized and self.up:
+                # Out of the session's set first: the logout's own AccountDisconnectEvent must not
+                # make the session authorize the account again.
+                session.authorized.discard(account_id)
                 with contextlib.suppress(OpenApiError):
                     await session.connection.request(M.ProtoOAAccountLogoutReq(ctidTraderAccountId=account_id),
                                                      timeout=5.0)
-                session.authorized.discard(account_id)
         if not self._members:
             await self.close()
             if self._on_empty is not None:
@@ -176,6 +179,7 @@ class SharedLink:
             if self.up:
                 return self.session
             await self._drop_session()
+            self.server_said = ""
             try:
                 tokens = await self._store.load() if hasattr(self._store, "load") else None
             except Exception as exc:
@@ -275,6 +279,8 @@ class SharedLink:
     async def _watch(self, session: OpenApiSession) -> None:
         await session.connection.closed.wait()
         reason = session.connection.close_reason or "the link closed"
+        if self.server_said:
+            reason = f"{reason}; the server said: {self.server_said}"
         for member in list(self._members.values()):
             member.on_link_down(reason)
 
@@ -299,6 +305,10 @@ class SharedLink:
             member.on_event(message, client_msg_id)
 
     def _session_event(self, message: Message, client_msg_id: str | None) -> None:
+        if isinstance(message, M.ProtoOAClientDisconnectEvent):
+            # The server ends the whole link next; its reason goes with the members' notice.
+            self.server_said = message.reason or "it ends the connection"
+            return
         if isinstance(message, M.ProtoOAAccountDisconnectEvent):
             ids, reason = [message.ctidTraderAccountId], "the server ended the account's session"
         elif isinstance(message, M.ProtoOAAccountsTokenInvalidatedEvent):

@@ -260,8 +260,9 @@ def pending_kind(order) -> PendingKind | None:
     return _KINDS.get((order.orderType, order.tradeData.tradeSide))
 
 
-def to_pending_order(o, *, name: str, digits: int) -> PendingOrder | None:
-    """A working pending order; None for a market or protection order (no PendingKind)."""
+def to_pending_order(o, *, name: str, digits: int, ticket: int = 0) -> PendingOrder | None:
+    """A working pending order (known by ``ticket``, its order id by default); None for a market
+    or protection order (no PendingKind)."""
     kind = pending_kind(o)
     if kind is None:
         return None
@@ -276,7 +277,7 @@ def to_pending_order(o, *, name: str, digits: int) -> PendingOrder | None:
             stoplimit = round_price(price + sign * o.slippageInPoints * point, digits)
     remaining = int(o.tradeData.volume) - int(o.executedVolume)
     return PendingOrder(
-        ticket=int(o.orderId), symbol=name, kind=kind, volume=units(remaining), price=round_price(price, digits),
+        ticket=int(ticket or o.orderId), symbol=name, kind=kind, volume=units(remaining), price=round_price(price, digits),
         stoplimit=stoplimit, sl=round_price(o.stopLoss, digits) if o.HasField("stopLoss") else 0.0,
         tp=round_price(o.takeProfit, digits) if o.HasField("takeProfit") else 0.0,
         expiration=int(o.expirationTimestamp // 1000) if o.HasField("expirationTimestamp") else 0,

@@ -199,7 +199,7 @@ async def test_a_dropped_link_raises_then_reconnecting_reconciles_the_mirror():
     async with running_server() as server, connected(server) as c:
         opened = await c.open(OpenPosition("EURUSD", Side.BUY, 1_000, 0, 0, 3, "CG:1"))
         server.drop_connections()
-        await until(lambda: not c._live)
+        await until(lambda: not c.live)
         with pytest.raises(ConnectorError) as caught:
             await c.snapshot()
         assert "not reachable" in caught.value.message
@@ -251,7 +251,7 @@ async def test_two_accounts_of_one_ctrader_id_share_one_link_and_one_refresh():
             assert store.saves == 1
             # The refresh ended both sessions at the server: each is authorized again with the new
             # token and its mirror reconciled, since events of the gap may be lost.
-            await until(lambda: hedged._live and netted._live)
+            await until(lambda: hedged.live and netted.live)
             a = await hedged.open(OpenPosition("EURUSD", Side.BUY, 1_000, 0, 0, 3, "CG:1"))
             b = await netted.open(OpenPosition("EUR/USD", Side.SELL, 10_000, 0, 0, 3, "CG:1"))
             assert a.status is b.status is Status.FILLED

@@ -202,3 +202,26 @@ async def test_equity_is_the_balance_plus_the_open_profit_the_server_reports():
         assert state.equity == pytest.approx(state.balance + position.profit, abs=0.011)
         assert position.profit != 0.0  # the spread at least
         assert state.margin > 0 and state.margin_free == pytest.approx(state.equity - state.margin, abs=0.011)
+
+
+async def test_a_link_the_server_ends_with_a_reason_names_it_until_the_copier_reconnects():
+    async with running_server() as server, connected(server) as c:
+        server.disconnect_clients("Server restart for an update")
+        await until(lambda: not c.live)
+        with pytest.raises(ConnectorError) as caught:
+            await c.snapshot()
+        assert "Server restart for an update" in caught.value.message
+        await c.connect()
+        assert (await c.snapshot()).positions == ()
+
+
+async def test_an_account_leaving_a_shared_link_logs_out_without_being_authorized_again():
+    async with running_server() as server:
+        store, pool = store_for(server), LinkPool()
+        async with connected(server, server.hedged, server.netted, store=store, pool=pool) as (hedged, netted):
+            auths = sum(1 for name, _ in server.requests if name == "ProtoOAAccountAuthReq")
+            await hedged.close_session()
+            await until(lambda: server.hedged.account_id not in server.links[0].accounts)
+            await netted.snapshot()
+            assert sum(1 for name, _ in server.requests if name == "ProtoOAAccountAuthReq") == auths
+            assert server.netted.account_id in server.links[0].accounts

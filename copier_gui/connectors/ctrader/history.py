@@ -1,0 +1,91 @@
+"""A cTrader position's deals from the server's history, each with the tags of the order that
+made it (a deal has no label or comment of its own). Deal and order lists are the Open API's
+"historical" requests, limited to 5 a second per link; the link paces them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+
+from google.protobuf.message import Message
+
+from copier_gui import ctrader_messages as cm
+from copier_gui.clock import Clock
+from copier_gui.connectors.ctrader.errors import OpenApiError
+
+M = cm.messages
+MM = cm.model
+
+Ask = Callable[[Message], Awaitable[Message]]
+
+_PAGES = 50  # a position with more deals than fifty pages hold is read no further
+_AHEAD_MS = 60_000  # the window ends a minute ahead, in case this machine's clock is behind the server's
+
+
+class Unsupported(Exception):
+    """The server does not answer this kind of request."""
+
+
+class History:
+    def __init__(self, ctid: int, ask: Ask, clock: Clock, order_tags: MutableMapping[int, tuple[str, str]]) -> None:
+        self._ctid = ctid
+        self._ask = ask
+        self._clock = clock
+        self._order_tags = order_tags  # shared with the mirror: tags seen in events need no request
+        self.unsupported: set[str] = set()
+
+    async def deals(self, position_id: int) -> list[MM.ProtoOADeal]:
+        """The filled deals of a position, oldest first; Unsupported when the server lists none."""
+        if "deals" in self.unsupported:
+            raise Unsupported
+        deals: dict[int, MM.ProtoOADeal] = {}
+        to_ms = int(self._clock.time() * 1000) + _AHEAD_MS
+        for _ in range(_PAGES):
+            try:
+                reply = await self._ask(M.ProtoOADealListByPositionIdReq(
+                    ctidTraderAccountId=self._ctid, positionId=position_id, fromTimestamp=0, toTimestamp=to_ms))
+            except OpenApiError as exc:
+                if exc.code == "UNSUPPORTED_MESSAGE":
+                    self.unsupported.add("deals")
+                    raise Unsupported from None
+                raise
+            for deal in reply.deal:
+                deals[deal.dealId] = deal
+            if not reply.hasMore or not reply.deal:
+                break
+            to_ms = min(d.executionTimestamp for d in reply.deal) - 1
+        return sorted((d for d in deals.values() if d.dealStatus in (MM.FILLED, MM.PARTIALLY_FILLED)),
+                      key=lambda d: (d.executionTimestamp, d.dealId))
+
+    async def order_tags(self, position_id: int, order_ids: set[int]) -> dict[int, tuple[str, str]]:
+        """(label, comment) of each order, from what was seen, the position's order list, or
+        each order's details."""
+        tags = {oid: self._order_tags[oid] for oid in order_ids if oid in self._order_tags}
+        if set(tags) >= order_ids:
+            return tags
+        if "orders" not in self.unsupported:
+            try:
+                reply = await self._ask(M.ProtoOAOrderListByPositionIdReq(
+                    ctidTraderAccountId=self._ctid, positionId=position_id, fromTimestamp=0,
+                    toTimestamp=int(self._clock.time() * 1000) + _AHEAD_MS))
+                for o in reply.order:
+                    tags[o.orderId] = self._order_tags[o.orderId] = (o.tradeData.label, o.tradeData.comment)
+            except OpenApiError as exc:
+                if exc.code != "UNSUPPORTED_MESSAGE":
+                    raise
+                self.unsupported.add("orders")
+        for oid in sorted(order_ids - set(tags)):
+            order, _ = await self.order_details(oid)
+            tags[oid] = self._order_tags[oid] = (order.tradeData.label, order.tradeData.comment)
+        return tags
+
+    async def order_details(self, order_id: int) -> tuple[MM.ProtoOAOrder, list[MM.ProtoOADeal]]:
+        if "details" in self.unsupported:
+            raise Unsupported
+        try:
+            reply = await self._ask(M.ProtoOAOrderDetailsReq(ctidTraderAccountId=self._ctid, orderId=order_id))
+        except OpenApiError as exc:
+            if exc.code == "UNSUPPORTED_MESSAGE":
+                self.unsupported.add("details")
+                raise Unsupported from None
+            raise
+        return reply.order, list(reply.deal)
