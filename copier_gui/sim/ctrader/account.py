@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from copier_gui.clock import Clock
 from copier_gui.ctrader_messages import messages as M
@@ -27,10 +27,10 @@ from copier_gui.ctrader_messages import model as MM
 from copier_gui.sim import constants as mt5
 from copier_gui.sim.account import AccountSettings, Position
 from copier_gui.sim.ctrader.history import DealBook
-from copier_gui.sim.ctrader.profiles import ASSETS, NETTED, CTraderBroker, CTraderSymbol, Holiday
-from copier_gui.sim.ctrader.schedule import TIME_ZONE, holiday_message, intervals
+from copier_gui.sim.ctrader.profiles import NETTED, CTraderBroker, CTraderSymbol, Holiday
+from copier_gui.sim.ctrader.refusal import TradeRefusal
+from copier_gui.sim.ctrader.symbols import SymbolBook
 from copier_gui.sim.engine import TradeEngine
-from copier_gui.sim.instruments import INSTRUMENTS
 from copier_gui.sim.market import Market
 from copier_gui.sim.structs import TradeDeal, TradeRequest
 
@@ -56,20 +56,6 @@ _MARKET_TYPES = (MM.MARKET, MM.MARKET_RANGE)
 _PENDING_TYPES = (MM.LIMIT, MM.STOP, MM.STOP_LIMIT)
 # String limits of ProtoOANewOrderReq (OpenApiMessages.proto comments).
 LABEL_MAX, COMMENT_MAX, CLIENT_ORDER_ID_MAX = 100, 512, 50
-
-
-class TradeRefusal(Exception):
-    """A trade request refused; ``order_id``/``position_id`` are what the error event carries
-    (0 for most refusals, as real servers send)."""
-
-    def __init__(self, code: str, description: str, *, order_id: int = 0, position_id: int = 0,
-                 as_error_res: bool = False) -> None:
-        super().__init__(f"{code}: {description}")
-        self.code = code
-        self.description = description
-        self.order_id = order_id
-        self.position_id = position_id
-        self.as_error_res = as_error_res  # a malformed request: ProtoOAErrorRes, not an order error
 
 
 @dataclass(slots=True)
@@ -114,13 +100,6 @@ class _Seen:
     commission: float = 0.0
 
 
-@dataclass(slots=True)
-class Events:
-    """What one request or one tick produced, in the order the server sends it."""
-
-    items: list[M.ProtoOAExecutionEvent] = field(default_factory=list)
-
-
 class SimCTraderAccount:
     def __init__(self, account_id: int, login: int, broker: CTraderBroker, market: Market, clock: Clock,
                  *, balance: float | None = None, is_live: bool = False, seed: int = 0) -> None:
@@ -147,7 +126,6 @@ class SimCTraderAccount:
         self._seen: dict[int, _Seen] = {}
         self.history = DealBook()
         self.cash_flows: list[MM.ProtoOADepositWithdraw] = []
-        self._notices: list = []  # events the broker's own changes owe the links, sent at the next poll
         # Ids of orders the engine never sees (protection orders, a MARKET_RANGE out of range),
         # far from the engine's own tickets.
         self._own_ids = itertools.count(90_000_000 + random.Random(f"ctrader-own:{seed}:{account_id}").randrange(1, 10**6))
@@ -156,9 +134,7 @@ class SimCTraderAccount:
         # Engine order tickets that are a part of another order (the opening half of a reversal
         # under the "new" policy) -> that order's id.
         self._order_alias: dict[int, int] = {}
-        self.trading_modes: dict[int, int] = {s.symbol_id: MM.ENABLED for s in broker.symbols}
-        self.holidays: dict[int, list[Holiday]] = {
-            s.symbol_id: [] if s.category == "Crypto" else list(broker.holidays) for s in broker.symbols}
+        self.symbols = SymbolBook(account_id, broker, clock)
 
     # ------------------------------------------------------------------ units
     def money(self, amount: float) -> int:
@@ -285,63 +261,22 @@ class SimCTraderAccount:
             message.takeProfit = pos.tp
         return message
 
+    # The symbols as this account's broker sets them (SymbolBook), named as the server asks.
     def symbols_light(self) -> list[MM.ProtoOALightSymbol]:
-        assets = self.broker.asset_ids
-        rows = []
-        for s in self.broker.symbols:
-            inst = INSTRUMENTS[s.instrument]
-            rows.append(MM.ProtoOALightSymbol(symbolId=s.symbol_id, symbolName=s.name, enabled=True,
-                                              description=s.description, baseAssetId=assets[inst.base],
-                                              quoteAssetId=assets[inst.profit]))
-        return rows
+        return self.symbols.light()
 
     def assets(self) -> list[MM.ProtoOAAsset]:
-        return [MM.ProtoOAAsset(assetId=self.broker.asset_ids[name], name=name, displayName=name, digits=digits)
-                for name, digits in ASSETS]
+        return self.symbols.assets()
 
     def symbol_full(self, symbol: CTraderSymbol) -> MM.ProtoOASymbol:
-        return MM.ProtoOASymbol(
-            symbolId=symbol.symbol_id, digits=symbol.digits, pipPosition=symbol.pip_position, enableShortSelling=True,
-            minVolume=int(round(symbol.min_volume * 100)), stepVolume=int(round(symbol.step_volume * 100)),
-            maxVolume=int(round(symbol.max_volume * 100)), lotSize=symbol.lot_size * 100,
-            tradingMode=self.trading_modes[symbol.symbol_id], commissionType=MM.USD_PER_LOT,
-            preciseTradingCommissionRate=int(round(abs(self.broker.commission_per_lot) * 10**8)),
-            schedule=intervals(symbol.instrument), scheduleTimeZone=TIME_ZONE,
-            holiday=[holiday_message(h) for h in self.holidays[symbol.symbol_id]])
+        return self.symbols.full(symbol)
 
     def add_holiday(self, holiday: Holiday, *symbol_ids: int) -> None:
-        """The broker declares a holiday on these symbols (all but crypto when none is named)."""
-        changed = []
-        for symbol in self.broker.symbols:
-            if symbol.symbol_id in symbol_ids or (not symbol_ids and symbol.category != "Crypto"):
-                self.holidays[symbol.symbol_id].append(holiday)
-                changed.append(symbol.symbol_id)
-        if changed:
-            self._changed(*changed)
+        self.symbols.add_holiday(holiday, *symbol_ids)
 
     def set_trading_mode(self, symbol_id: int, mode: int) -> None:
-        """The broker opens or closes a symbol to trading (ProtoOATradingMode). The engine still
-        triggers working orders and stops whatever the mode."""
         self.symbol(symbol_id)
-        self.trading_modes[symbol_id] = mode
-        self._changed(symbol_id)
-
-    def _changed(self, *symbol_ids: int) -> None:
-        self._notices.append(M.ProtoOASymbolChangedEvent(ctidTraderAccountId=self.account_id,
-                                                         symbolId=list(symbol_ids)))
-
-    def _check_mode(self, symbol: CTraderSymbol, *, closing: bool) -> None:
-        mode = self.trading_modes[symbol.symbol_id]
-        if mode == MM.ENABLED or (closing and mode == MM.CLOSE_ONLY_MODE):
-            return
-        what = "only closes" if mode == MM.CLOSE_ONLY_MODE else "no trading"
-        raise TradeRefusal("TRADING_DISABLED", f"Trading is disabled for {symbol.name}: {what}")
-
-    def _check_holiday(self, symbol: CTraderSymbol) -> None:
-        now = self.clock.time()
-        for holiday in self.holidays[symbol.symbol_id]:
-            if holiday.covers(now):
-                raise TradeRefusal("SYMBOL_HAS_HOLIDAY", f"{symbol.name} does not trade today: {holiday.name}")
+        self.symbols.set_trading_mode(symbol_id, mode)
 
     # ------------------------------------------------------------------ requests
     def _event(self, execution_type: int, **fields) -> M.ProtoOAExecutionEvent:
@@ -374,8 +309,8 @@ class SimCTraderAccount:
         self._check_strings(req)
         symbol = self.symbol(req.symbolId)
         self._check_volume(symbol, req.volume)
-        self._check_holiday(symbol)
-        self._check_mode(symbol, closing=False)
+        self.symbols.check_holiday(symbol)
+        self.symbols.check_mode(symbol, closing=False)
         if req.orderType in _MARKET_TYPES:
             if req.HasField("stopLoss") or req.HasField("takeProfit"):
                 raise TradeRefusal("TRADING_BAD_STOPS",
@@ -586,8 +521,8 @@ class SimCTraderAccount:
         if pos is None:
             raise TradeRefusal("POSITION_NOT_FOUND", f"Position not found with id {req.positionId}")
         symbol = self._by_name[pos.spec.name]
-        self._check_holiday(symbol)
-        self._check_mode(symbol, closing=True)
+        self.symbols.check_holiday(symbol)
+        self.symbols.check_mode(symbol, closing=True)
         open_cents = self.cents(pos.volume, symbol)
         if req.volume <= 0 or req.volume > open_cents:
             raise TradeRefusal("TRADING_BAD_VOLUME",
@@ -609,8 +544,8 @@ class SimCTraderAccount:
         if pos is None:
             raise TradeRefusal("POSITION_NOT_FOUND", f"Position not found with id {req.positionId}")
         symbol = self._by_name[pos.spec.name]
-        self._check_holiday(symbol)
-        self._check_mode(symbol, closing=True)
+        self.symbols.check_holiday(symbol)
+        self.symbols.check_mode(symbol, closing=True)
         # A field left out removes that level: send both to keep both.
         sl = req.stopLoss if req.HasField("stopLoss") else 0.0
         tp = req.takeProfit if req.HasField("takeProfit") else 0.0
@@ -643,8 +578,8 @@ class SimCTraderAccount:
         if tags is None or order is None or tags.order_type not in _PENDING_TYPES:
             raise TradeRefusal("ORDER_NOT_FOUND", f"Order with id {req.orderId} not found", order_id=req.orderId)
         symbol = self.symbol(tags.symbol_id)
-        self._check_holiday(symbol)
-        self._check_mode(symbol, closing=False)
+        self.symbols.check_holiday(symbol)
+        self.symbols.check_mode(symbol, closing=False)
         volume = req.volume if req.HasField("volume") else tags.volume
         if volume != tags.volume:
             self._check_volume(symbol, volume)
@@ -721,7 +656,7 @@ class SimCTraderAccount:
         expiries, SL/TP and stop-out closes, and trades made on the account by anything else."""
         self._remember_positions()
         self.engine.refresh()
-        events, self._notices = self._notices, []
+        events: list = self.symbols.take_notices()
         events.extend(self._fills(self._deals_seen))
         events.extend(self._gone_orders())
         return events
