@@ -13,6 +13,10 @@ trade) is left out of the figures and listed with the reason, never silently dro
 
 Trades the slave's rules leave out (filters, ``copy_pending``) are no part of what perfect copying
 under those rules would make, so they count neither as ideal nor as missed; they are only counted.
+
+The two sides' volumes never meet directly: a slave's volume counts its own lots (of its own
+contract) or units, the master's its own. The master's costs scale by exposure (see
+``_master_costs``), from what the copier journaled with each copy about one volume on either side.
 """
 
 from __future__ import annotations
@@ -61,7 +65,32 @@ class _SlaveCopy:
     sized: float = 0.0
     master_volume: float = 0.0
     money_per_price_lot: float = 0.0
+    units: _Units | None = None  # what one volume holds on either side, as journaled with the entry
     refusal: tuple[str, dict] | None = None  # the latest: (reason, drift data)
+
+
+@dataclass(frozen=True, slots=True)
+class _Units:
+    """What one volume holds on either side of a copy, as the copier journaled it (0.0: not
+    journaled, as in journals written before it was): the units of the base asset in one slave
+    volume and in one master volume (a lot's contract, or one for a platform counting units), and
+    the money, in the master's currency, one price unit makes on one master volume."""
+
+    slave_per_volume: float = 0.0
+    master_per_volume: float = 0.0
+    master_money_per_price_lot: float = 0.0
+
+    @classmethod
+    def read(cls, data: dict) -> _Units:
+        return cls(*(_positive(data.get(name)) for name in (
+            "slave_per_volume", "master_per_volume", "master_money_per_price_lot")))
+
+    def filled_from(self, slave_per_volume: float, master: _Units | None) -> _Units:
+        """These, with what is missing taken from another record of the same symbols."""
+        master = master or _Units()
+        return _Units(self.slave_per_volume or slave_per_volume,
+                      self.master_per_volume or master.master_per_volume,
+                      self.master_money_per_price_lot or master.master_money_per_price_lot)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +153,11 @@ class DriftLedger:
         # or mark changes: kept until an entry about that trade arrives, so a refresh over a long
         # session only values what is still open.
         self._final: dict[tuple[str, int], _Valued] = {}
+        # What one volume holds, learnt from any copy or refusal that journaled it, for one that did
+        # not (a refusal planned before the copier knew the master's symbol): per master symbol for
+        # the master's side, per (slave, slave symbol) for the slave's.
+        self._master_units: dict[str, _Units] = {}
+        self._slave_units: dict[tuple[str, str], float] = {}
         self.last_seq = 0
         self.last_wall = 0.0
 
@@ -195,7 +229,8 @@ class DriftLedger:
         if not isinstance(m, dict) or not m.get("side"):
             return
         self._slave(e.account)
-        copy = self._copies.setdefault((e.account, int(m["master_ticket"])), _SlaveCopy())
+        ticket = int(m["master_ticket"])
+        copy = self._copies.setdefault((e.account, ticket), _SlaveCopy())
         copy.side = _SIGN[m["side"]]
         copy.symbol = str(m["symbol"])
         k = float(m.get("money_per_price_lot") or 0.0)
@@ -207,6 +242,7 @@ class DriftLedger:
                 copy.ideal = float(m["ideal_volume"])
                 copy.sized = float(m.get("sized_volume") or 0.0)
                 copy.master_volume = float(m.get("master_volume") or 0.0)
+                copy.units = self._learn_units(e.account, ticket, copy.symbol, m)
         elif m["action"] in _EXIT_ACTIONS:
             copy.exits.append((e.wall, volume, price, float(m.get("entry_price") or 0.0)))
 
@@ -218,6 +254,23 @@ class DriftLedger:
         copy = self._copies.setdefault((e.account, int(data["master_ticket"])), _SlaveCopy())
         drift = data.get("drift") if isinstance(data.get("drift"), dict) else {}
         copy.refusal = (e.message, drift)
+        if drift.get("symbol"):
+            self._learn_units(e.account, int(data["master_ticket"]), str(drift["symbol"]), drift)
+
+    def _learn_units(self, slave: str, ticket: int, symbol: str, data: dict) -> _Units:
+        units = _Units.read(data)
+        if units.slave_per_volume:
+            self._slave_units[(slave, symbol)] = units.slave_per_volume
+        master = self._masters.get(ticket)
+        if master is not None and (units.master_per_volume or units.master_money_per_price_lot):
+            own = _Units(0.0, units.master_per_volume, units.master_money_per_price_lot)
+            self._master_units[master.symbol] = own.filled_from(0.0, self._master_units.get(master.symbol))
+        return units
+
+    def _units(self, slave: str, m: _MasterTrade, symbol: str, units: _Units | None) -> _Units:
+        """What one volume holds on either side of ``slave``'s copy of ``m`` in ``symbol``."""
+        return (units or _Units()).filled_from(self._slave_units.get((slave, symbol), 0.0),
+                                               self._master_units.get(m.symbol))
 
     def _deals_entry(self, e: JournalEntry) -> None:
         data = e.data
@@ -388,10 +441,11 @@ class DriftLedger:
             raise ValueError(f"{slave} refused it ({reason}) and its money per price unit is unknown")
         ideal = float(data.get("ideal_volume") or 0.0)
         sized_out = data.get("cause") == "sizing"
+        units = self._units(slave, m, str(data.get("symbol") or ""), _Units.read(data))
         trade = CopiedTrade(
             side=side, ideal_volume=ideal, intended_volume=0.0, filled_volume=0.0, money_per_price_unit_per_lot=k,
             missed_reason=None if sized_out else reason, key=f"#{m.ticket}", **master,
-            **_master_costs(view, ideal))
+            **_master_costs(view, ideal, k, units))
         # Valued with another copy's money per price unit, it may change when a later copy does.
         return trade, view.done_at if view.done else end, view.done and own_k > 0
 
@@ -435,15 +489,41 @@ class DriftLedger:
             money_per_price_unit_per_lot=copy.money_per_price_lot, slave_quote_at_request=quote,
             slave_entry=slave_entry, slave_exit=slave_close if slave_done else None,
             slave_mark=None if slave_done else slave_close, key=f"#{m.ticket}",
-            slave_commission=costs[0], slave_swap=costs[1], **master, **_master_costs(view, ideal))
+            slave_commission=costs[0], slave_swap=costs[1], **master,
+            **_master_costs(view, ideal, copy.money_per_price_lot, self._units(slave, m, copy.symbol, copy.units)))
         final = view.done and slave_done
         return trade, max(last_exit, view.done_at) if final else end, final
 
 
-def _master_costs(view: _MasterView, ideal: float) -> dict:
-    """The master's costs scale with the volume, as its P&L does."""
-    share = ideal / view.volume if view.volume > _EPS else 0.0
+def _master_costs(view: _MasterView, ideal: float, k: float, units: _Units) -> dict:
+    """The master's costs as perfect copying would pay them: scaled by the ideal copy's exposure
+    over the master's, as its P&L is, and in the slave's currency.
+
+    ``ideal`` counts the slave's volumes and ``view.volume`` the master's, which may hold other
+    amounts (0.2 lot of a Dow at 10 a lot is 2 lots at 1 a lot; 50,000 units are 0.5 lot of
+    EURUSD), so their ratio alone is no share. What one price unit makes on either side (``k``, the
+    slave's money per price unit on one of its volumes, and the master's) is the exposure in each
+    account's money, which converts the master's costs too; failing that, the units of the base
+    asset per volume on either side give the exposure; journals without either keep what they
+    always meant: lots of equal contract.
+    """
+    if view.volume <= _EPS:
+        return {"master_commission_scaled": 0.0, "master_swap_scaled": 0.0}
+    if k > 0 and units.master_money_per_price_lot > 0:
+        share = ideal * k / (view.volume * units.master_money_per_price_lot)
+    elif units.slave_per_volume > 0 and units.master_per_volume > 0:
+        share = ideal * units.slave_per_volume / (view.volume * units.master_per_volume)
+    else:
+        share = ideal / view.volume
     return {"master_commission_scaled": view.commission * share, "master_swap_scaled": view.swap * share}
+
+
+def _positive(value) -> float:
+    try:
+        number = float(value or 0.0)
+    except (TypeError, ValueError):
+        return 0.0
+    return number if math.isfinite(number) and number > 0 else 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -125,6 +125,10 @@ class SlaveExecutor:
         self._gone_before: set[int] = set()  # slave tickets missing at the last forget_gone
         # Asks the copier for one more pass after a delay (stops held back by MODIFY_INTERVAL_S).
         self.defer: Callable[[float], None] = lambda delay: None
+        # The master's symbol by its name, from the copier: what one master volume holds, journaled
+        # with each copy so drift attribution compares exposures, not volumes of two units. Without
+        # it the journal says nothing of the master's side and attribution reads lots of equal contract.
+        self.master_spec: Callable[[str], SymbolSpec | None] = lambda name: None
 
     # ------------------------------------------------------------------ bookkeeping
     def refuse(self, master_ticket: int, reason: str, *, copy_id: str | None = None, rule: str | None = None,
@@ -137,6 +141,10 @@ class SlaveExecutor:
         self._refusal_keys[master_ticket] = key
         self.refused[master_ticket] = reason
         self.metrics.record_refusal(self.slave_id)
+        drift = data.get("drift")
+        if isinstance(drift, dict) and "ideal_volume" in drift and "slave_per_volume" not in drift:
+            # Planned before the executor saw it (lot limits sized it out): the slave's side at least.
+            data["drift"] = {**drift, **self._units(self.specs.get(str(drift.get("symbol"))), "")}
         self.journal.record("refusal", reason, account=self.slave_id, copy_id=copy_id,
                             master_ticket=master_ticket, **data)
         self.notify(Notice("refusal", self.slave_id, reason, master_ticket))
@@ -335,7 +343,7 @@ class SlaveExecutor:
                               handed_mono, attempts, position_side=d.side,
                               ideal=d.intended if not step.top_up else 0.0,
                               sized=d.volume if not step.top_up else 0.0, master_volume=d.master_volume,
-                              limits=(_limit_points(limit, report, spec, d.master_price),
+                              master_symbol=master_symbol, limits=(_limit_points(limit, report, spec, d.master_price),
                                       tol.for_symbol(master_symbol)[0]))
             # An entry deal is charged commission at once: what an open copy cost so far counts too.
             # On a hedging account the position's id is the order that opened it.
@@ -406,7 +414,18 @@ class SlaveExecutor:
 
     def missed(self, d: DesiredPosition) -> dict:
         """What drift attribution needs to value an entry this slave did not take."""
-        return drift_data("missed", self.specs.get(d.symbol), d.side, d.intended, d.volume, d.master_volume)
+        spec = self.specs.get(d.symbol)
+        return {**drift_data("missed", spec, d.side, d.intended, d.volume, d.master_volume),
+                **self._units(spec, d.master_symbol)}
+
+    def _units(self, spec: SymbolSpec | None, master_symbol: str) -> dict:
+        """What one volume holds on either side of a copy (metrics.CopyMetrics says why); 0.0
+        for what is not known."""
+        master = self.master_spec(master_symbol) if master_symbol else None
+        return {"slave_per_volume": spec.base_per_volume if spec is not None else 0.0,
+                "master_per_volume": master.base_per_volume if master is not None else 0.0,
+                "master_money_per_price_lot": (master.tick_value / master.tick_size
+                                               if master is not None and master.tick_size > 0 else 0.0)}
 
     def _deviation_text(self, d: DesiredPosition, spec: SymbolSpec, report: ExecutionReport, attempts: int) -> str:
         price = report.ask if d.side is Side.BUY else report.bid
@@ -430,7 +449,8 @@ class SlaveExecutor:
                      report: ExecutionReport, intended: float, master_price: float, spec: SymbolSpec,
                      ctx: StepContext, handed_mono: float, retries: int, exit: bool = False, *,
                      position_side: Side, ideal: float = 0.0, sized: float = 0.0, master_volume: float = 0.0,
-                     entry_price: float = 0.0, limits: tuple[float | None, float] | None = None) -> None:
+                     master_symbol: str = "", entry_price: float = 0.0,
+                     limits: tuple[float | None, float] | None = None) -> None:
         # An exit is timed from when the master's close was seen (the close's own fill time is in
         # the master's deal history, which is not polled); an entry from the master's fill.
         # A top-up answers the pass that found the shortfall, not the master's original fill.
@@ -455,7 +475,7 @@ class SlaveExecutor:
             retries=retries, slippage=round(same.value, 3), slippage_unit=same.unit, slippage_bp=round(bp, 3),
             side=position_side.value, ideal_volume=round(ideal, 8), sized_volume=sized, master_volume=master_volume,
             quote=_quote(report), money_per_price_lot=spec.tick_value / spec.tick_size if spec.tick_size else 0.0,
-            entry_price=entry_price,
+            entry_price=entry_price, **self._units(spec, master_symbol),
             # The tolerances this fill is measured against; an exit has no price limit (exits are never refused).
             **_limits_applied(limits, self.rules.tolerances.max_delay_ms))
         self.metrics.record_copy(m)

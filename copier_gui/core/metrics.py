@@ -48,6 +48,14 @@ class CopyMetrics:
     quote: float = 0.0
     money_per_price_lot: float = 0.0
     entry_price: float = 0.0
+    # What one volume holds on either side, so drift attribution scales the master's costs by
+    # exposure rather than by two volumes counted differently (0.2 lot at 10 a lot is 2 lots at 1;
+    # 50,000 units are 0.5 lot of EURUSD): the units of the base asset in one volume of the slave's
+    # symbol and of the master's, and the money (the master's currency) one price unit makes on one
+    # master volume. 0.0 where unknown (an exit, or the master's symbol not known to the executor).
+    slave_per_volume: float = 0.0
+    master_per_volume: float = 0.0
+    master_money_per_price_lot: float = 0.0
     # The tolerances that applied to this fill: the price limit in points of the slave's symbol
     # (None: no price limit, as for an exit) and the maximum delay; the drift colour compares each
     # fill with its own limits, which differ per symbol.
