@@ -79,7 +79,10 @@ class CopiedTrade:
     slave_mark: float | None = None
     slave_commission: float = 0.0
     slave_swap: float = 0.0
-    master_commission_scaled: float = 0.0  # the master's, scaled by the rules, slave currency
+    # The master's costs as the ideal copy would pay them: times the ideal copy's exposure over the
+    # master's (never a ratio of the two sides' volumes, which may count different lots or units),
+    # in the slave's currency.
+    master_commission_scaled: float = 0.0
     master_swap_scaled: float = 0.0
     missed_reason: str | None = None  # why the slave never took it (missed or refused)
     key: str = ""  # e.g. the master position, so a report can name the trade
