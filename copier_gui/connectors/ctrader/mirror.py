@@ -30,6 +30,8 @@ M = cm.messages
 MM = cm.model
 
 ORDER_LOG = 512  # recent orders whose events are kept for a request waiting on them
+FILL_LOG = 4096  # positions whose fills are kept (a closed position's deals are read after its close)
+_TOUCHED_LOG = 8192  # what recent events touched, for answers still travelling
 FINAL = frozenset({reasons.ORDER_CANCELLED, reasons.ORDER_EXPIRED, reasons.ORDER_REJECTED})
 _ENDED = frozenset({MM.ORDER_STATUS_FILLED, MM.ORDER_STATUS_CANCELLED, MM.ORDER_STATUS_EXPIRED,
                     MM.ORDER_STATUS_REJECTED})
@@ -66,7 +68,8 @@ class Mirror:
         self.closed: set[int] = set()
         self.ledger: dict[int, dict[int, tuple[int, DealShare]]] = {}  # netted: position -> deal -> share
         self.complete: set[int] = set()  # netted positions whose ledger holds every deal
-        self.fills: dict[int, dict[int, tuple[MM.ProtoOADeal, str]]] = {}  # position -> deal -> (deal, comment)
+        # position -> deal -> (deal, comment), oldest position first
+        self.fills: OrderedDict[int, dict[int, tuple[MM.ProtoOADeal, str]]] = OrderedDict()
         self.order_tags: OrderedDict[int, tuple[str, str]] = OrderedDict()  # order -> (label, comment)
         self.tracks: OrderedDict[int, Track] = OrderedDict()
         self.pnl: dict[int, float] = {}
@@ -86,6 +89,10 @@ class Mirror:
         the sequence when it left) leaves alone what a later-dispatched event already touched."""
         if reply_since is None:
             self._seq += 1
+            if len(self._touched) > _TOUCHED_LOG:
+                # An answer is read within a request's deadline, long before this many events pass.
+                horizon = self._seq - _TOUCHED_LOG // 2
+                self._touched = {key: seq for key, seq in self._touched.items() if seq >= horizon}
 
         def fresh(kind: str, key: int) -> bool:
             return reply_since is None or self._touched.get((kind, key), -1) <= reply_since
@@ -157,6 +164,9 @@ class Mirror:
         else:
             label, comment = self.order_tags.get(deal.orderId, ("", ""))
         self.fills.setdefault(pid, {})[deal.dealId] = (deal, comment)
+        self.fills.move_to_end(pid)
+        while len(self.fills) > FILL_LOG:
+            self.fills.popitem(last=False)
         if self.hedging:
             return
         ledger = self.ledger.setdefault(pid, {})
