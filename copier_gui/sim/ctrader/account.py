@@ -786,11 +786,11 @@ class SimCTraderAccount:
         return self.order_message(order_id, tags), self.history.of_order(order_id)
 
     def orders_between(self, start: int, end: int, position_id: int | None = None) -> list[MM.ProtoOAOrder]:
-        """Orders last updated in the window (of one position, if given), newest first."""
+        """Orders last updated in the window (of one position, if given), oldest first."""
         found = [(oid, tags) for oid, tags in self.orders.items()
                  if start <= (tags.updated_ms or tags.created_ms) <= end
                  and (position_id is None or tags.position_id == position_id)]
-        found.sort(key=lambda item: (item[1].updated_ms or item[1].created_ms, item[0]), reverse=True)
+        found.sort(key=lambda item: (item[1].updated_ms or item[1].created_ms, item[0]))
         return [self.order_message(oid, tags) for oid, tags in found]
 
     def unrealized_pnl(self) -> list[MM.ProtoOAPositionUnrealizedPnL]:

@@ -3,8 +3,9 @@ reported, searched by time window, position or order.
 
 Windows follow the protos: ``fromTimestamp`` >= 0 and ``toTimestamp`` <= 2147483646000, both in
 ms, both ends included; a window that ends before it starts is ``INCORRECT_BOUNDARIES``. A reply
-holds at most ``maxRows`` (or the server's chunk) rows, oldest first, and ``hasMore`` says the
-window held more. Which rows a real server keeps when it cuts a list short is undocumented.
+holds at most ``maxRows`` (or the server's chunk) rows and ``hasMore`` says the window held more.
+Which rows a real server keeps when it cuts a list short is undocumented: the newest (a client
+pages back by moving ``toTimestamp``) or the oldest, as the server is set.
 """
 
 from __future__ import annotations
@@ -27,9 +28,12 @@ def window(from_ms: int | None, to_ms: int | None) -> tuple[int, int]:
     return start, end
 
 
-def cut(rows: list, max_rows: int | None) -> tuple[list, bool]:
-    limit = CHUNK if not max_rows or max_rows <= 0 else min(max_rows, CHUNK)
-    return rows[:limit], len(rows) > limit
+def cut(rows: list, max_rows: int | None, *, chunk: int = CHUNK, newest: bool = True) -> tuple[list, bool]:
+    """At most ``max_rows`` (and ``chunk``) of ``rows`` (oldest first), and whether some were left."""
+    limit = chunk if not max_rows or max_rows <= 0 else min(max_rows, chunk)
+    if len(rows) <= limit:
+        return rows, False
+    return (rows[-limit:] if newest else rows[:limit]), True
 
 
 class DealBook:

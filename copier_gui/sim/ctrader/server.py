@@ -53,7 +53,8 @@ What a faithful fake must reproduce, and where this one stands:
    CLOSED position, then a TraderUpdatedEvent; server-side SL/TP (STOP_LOSS_TAKE_PROFIT) and
    stop-out (``isStopOut``), both ``isServerEvent``; POSITION_NOT_FOUND in the server's words.
 10. Queries - done: Reconcile with or without protection orders, DealList (window, ``maxRows``,
-    ``hasMore``, INCORRECT_BOUNDARIES), DealListByPositionId, OrderList, OrderListByPositionId,
+    ``hasMore``, INCORRECT_BOUNDARIES; ``history_chunk`` rows a reply at most, keeping the newest
+    or the oldest when cut, ``history_cut_keeps``, since real servers' choice is undocumented), DealListByPositionId, OrderList, OrderListByPositionId,
     OrderDetails, unrealized PnL, deposits and withdrawals (DEPOSIT_WITHDRAW and the trader).
     DealOffsetList (first in, first out within a position), CashFlowHistoryList (a week at most).
     Not done: MarginChangedEvent.
@@ -82,7 +83,7 @@ from copier_gui import ctrader_messages as cm
 from copier_gui.clock import SYSTEM_CLOCK, Clock
 from copier_gui.sim.ctrader.account import SimCTraderAccount, TradeRefusal
 from copier_gui.sim.ctrader.certs import Certificate, self_signed
-from copier_gui.sim.ctrader.history import BadWindow, cut, window
+from copier_gui.sim.ctrader.history import CHUNK, BadWindow, cut, window
 from copier_gui.sim.ctrader.limits import HISTORICAL_PER_SECOND, PER_SECOND, RateLimiter
 from copier_gui.sim.ctrader.profiles import CTRADER_PROFILES, CTraderBroker
 from copier_gui.sim.ctrader.tokens import SCOPE_TRADE, Grant, TokenBook, TokenRefused
@@ -181,6 +182,9 @@ class SimulatedOpenApiServer:
         self.per_second = per_second
         self.historical_per_second = historical_per_second
         self.rate_limit_code = "REQUEST_FREQUENCY_EXCEEDED"
+        # Rows per history reply at most, and which a reply cut short keeps ("newest" or "oldest").
+        self.history_chunk = CHUNK
+        self.history_cut_keeps = "newest"
         self.maintenance_until: float | None = None  # UTC seconds; requests before then are refused
         # Concurrent authorized links per application (None: no limit). Older docs said 25 per
         # application; the limit real proxies apply is not documented now.
@@ -557,18 +561,21 @@ class SimulatedOpenApiServer:
         except BadWindow as exc:
             raise _Refused("INCORRECT_BOUNDARIES", str(exc), account_id) from None
 
+    def _cut(self, rows: list, max_rows: int | None = None) -> tuple[list, bool]:
+        return cut(rows, max_rows, chunk=self.history_chunk, newest=self.history_cut_keeps == "newest")
+
     async def _deal_list(self, link, req, cid) -> None:
         account = self._need_account(link, req.ctidTraderAccountId)
         start, end = self._window(req, account.account_id)
         self._sync(account)
-        deals, more = cut(account.history.between(start, end), req.maxRows if req.HasField("maxRows") else None)
+        deals, more = self._cut(account.history.between(start, end), req.maxRows if req.HasField("maxRows") else None)
         link.send(M.ProtoOADealListRes(ctidTraderAccountId=account.account_id, deal=deals, hasMore=more), cid)
 
     async def _deals_of_position(self, link, req, cid) -> None:
         account = self._need_account(link, req.ctidTraderAccountId)
         start, end = self._window(req, account.account_id)
         self._sync(account)
-        deals, more = cut(account.history.of_position(req.positionId, start, end), None)
+        deals, more = self._cut(account.history.of_position(req.positionId, start, end))
         link.send(M.ProtoOADealListByPositionIdRes(ctidTraderAccountId=account.account_id, deal=deals,
                                                    hasMore=more), cid)
 
@@ -576,14 +583,15 @@ class SimulatedOpenApiServer:
         account = self._need_account(link, req.ctidTraderAccountId)
         start, end = self._window(req, account.account_id)
         self._sync(account)
-        orders, more = cut(account.orders_between(start, end), None)
+        orders, more = self._cut(account.orders_between(start, end))
         link.send(M.ProtoOAOrderListRes(ctidTraderAccountId=account.account_id, order=orders, hasMore=more), cid)
 
     async def _orders_of_position(self, link, req, cid) -> None:
         account = self._need_account(link, req.ctidTraderAccountId)
         start, end = self._window(req, account.account_id)
         self._sync(account)
-        orders, more = cut(account.orders_between(start, end, req.positionId), None)
+        orders, more = self._cut(account.orders_between(start, end, req.positionId))
+        orders.reverse()  # newest first, as the proto says
         link.send(M.ProtoOAOrderListByPositionIdRes(ctidTraderAccountId=account.account_id, order=orders,
                                                     hasMore=more), cid)
 

@@ -195,3 +195,35 @@ async def test_a_symbol_changed_by_the_broker_is_announced():
         changed = await events.wait_for(lambda e: isinstance(e, M.ProtoOASymbolChangedEvent))
         assert list(changed.symbolId) == [2] and changed.ctidTraderAccountId == account.account_id
         await link.close()
+
+
+@pytest.mark.parametrize("keeps", ["newest", "oldest"])
+async def test_a_list_cut_short_keeps_the_newest_or_oldest_rows_as_the_server_is_set(keeps):
+    async with running_server() as server:
+        account = server.hedged
+        server.history_chunk, server.history_cut_keeps = 2, keeps
+        link = await connected(server, account)
+        events = Events(link)
+        _, opened = await _filled(link, events, _buy(account, 300_000))
+        position_id = opened.position.positionId
+        deal_ids = [opened.deal.dealId]
+        for _ in range(2):
+            server.clock.advance(5)
+            close = await link.request(M.ProtoOAClosePositionReq(ctidTraderAccountId=account.account_id,
+                                                                 positionId=position_id, volume=100_000))
+            deal_ids.append((await events.wait_for(lambda e, oid=close.order.orderId: getattr(
+                e, "executionType", 0) == MM.ORDER_FILLED and e.order.orderId == oid)).deal.dealId)
+        ask = M.ProtoOADealListByPositionIdReq(ctidTraderAccountId=account.account_id, positionId=position_id)
+        first = await link.request(ask)
+        assert first.hasMore and [d.dealId for d in first.deal] == (deal_ids[1:] if keeps == "newest" else deal_ids[:2])
+        if keeps == "newest":  # page back in time, as a client does
+            ask.toTimestamp = min(d.executionTimestamp for d in first.deal) - 1
+        else:
+            ask.fromTimestamp = max(d.executionTimestamp for d in first.deal) + 1
+        rest = await link.request(ask)
+        assert not rest.hasMore and [d.dealId for d in rest.deal] == ([deal_ids[0]] if keeps == "newest" else [deal_ids[2]])
+        orders = await link.request(M.ProtoOAOrderListByPositionIdReq(ctidTraderAccountId=account.account_id,
+                                                                       positionId=position_id))
+        times = [o.utcLastUpdateTimestamp for o in orders.order]
+        assert orders.hasMore and times == sorted(times, reverse=True)  # newest first, whatever is kept
+        await link.close()
