@@ -16,6 +16,7 @@ import ssl
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from google.protobuf.message import Message
 
@@ -371,7 +372,23 @@ def _unavailable(exc: OpenApiError, host: str, port: int, *, account_id: int | N
         "REQUEST_TIMEOUT": f"the cTrader Open API at {host}:{port} did not answer in time",
     }
     text = texts.get(code) or f"the cTrader Open API refused the session ({code}: {exc.description})"
+    end = _maintenance_end(exc) if code == "SERVER_IS_UNDER_MAINTENANCE" else None
+    if end is not None:
+        text = text.replace("under maintenance", f"under maintenance until {end:%Y-%m-%d %H:%M} UTC")
     return LinkUnavailable(text, code=code)
+
+
+def _maintenance_end(exc: OpenApiError):
+    """When maintenance ends, from the refusal: seconds in ProtoOAErrorRes, milliseconds in
+    ProtoErrorRes (their .proto comments disagree, and each is taken at its word)."""
+    reply = exc.message
+    if reply is None or not reply.HasField("maintenanceEndTimestamp") or not reply.maintenanceEndTimestamp:
+        return None
+    stamp = int(reply.maintenanceEndTimestamp)
+    seconds = stamp / 1000 if isinstance(reply, cm.common.ProtoErrorRes) else stamp
+    with contextlib.suppress(OverflowError, OSError, ValueError):
+        return datetime.fromtimestamp(seconds, UTC)
+    return None
 
 
 class LinkPool:

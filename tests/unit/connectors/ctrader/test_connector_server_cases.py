@@ -5,6 +5,8 @@ trading, amended and stop-limit orders, history and equity from the server."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from copier_gui import ctrader_messages as cm
@@ -225,3 +227,28 @@ async def test_an_account_leaving_a_shared_link_logs_out_without_being_authorize
             await netted.snapshot()
             assert sum(1 for name, _ in server.requests if name == "ProtoOAAccountAuthReq") == auths
             assert server.netted.account_id in server.links[0].accounts
+
+
+async def test_a_spurious_session_end_after_a_refresh_leaves_the_accounts_trading():
+    async with running_server() as server:
+        store = store_for(server)
+        async with connected(server, server.hedged, server.netted, store=store) as (hedged, netted):
+            server.faults.spurious_disconnect_on_refresh = True
+            await hedged.link.refresh_now()
+            await until(lambda: hedged.live and netted.live, timeout=5)
+            report = await netted.open(OpenPosition("EUR/USD", Side.BUY, 10_000, 0, 0, 3, "CG:1"))
+            assert report.status is Status.FILLED and store.saves == 1
+            assert len((await netted.snapshot()).positions) == 1 and (await hedged.snapshot()).positions == ()
+
+
+async def test_a_server_in_maintenance_is_named_when_reconnecting_and_passed_after_it():
+    async with running_server() as server, connected(server) as c:
+        end = int(server.clock.time() // 60 * 60 + 3600)
+        server.start_maintenance(end)
+        await until(lambda: not c.live)
+        with pytest.raises(ConnectorError) as caught:
+            await c.connect()
+        assert f"under maintenance until {datetime.fromtimestamp(end, UTC):%Y-%m-%d %H:%M} UTC" in caught.value.message
+        server.maintenance_until = None
+        await c.connect()
+        assert (await c.snapshot()).positions == ()
