@@ -79,6 +79,7 @@ class OrderTags:
     relative_sl: int = 0
     relative_tp: int = 0
     slippage: int = 0  # points, for MARKET_RANGE and STOP_LIMIT
+    trailing: bool = False
     base_slippage_price: float = 0.0
     position_id: int = 0
     closing: bool = False
@@ -135,6 +136,9 @@ class SimCTraderAccount:
         # under the "new" policy) -> that order's id.
         self._order_alias: dict[int, int] = {}
         self.symbols = SymbolBook(account_id, broker, clock)
+        # Positions whose stop loss trails the market -> its distance in price. The engine has no
+        # trailing stops: the account moves the stop at each poll.
+        self._trailing: dict[int, float] = {}
 
     # ------------------------------------------------------------------ units
     def money(self, amount: float) -> int:
@@ -184,6 +188,8 @@ class SimCTraderAccount:
             message.stopLoss = pos.sl
         if pos.tp:
             message.takeProfit = pos.tp
+        if pos.identifier in self._trailing:
+            message.trailingStopLoss = True
         return message
 
     def _closed_position(self, position_id: int, seen: _Seen, ms: int) -> MM.ProtoOAPosition:
@@ -354,7 +360,7 @@ class SimCTraderAccount:
                          created_ms=self.now_ms(), label=req.label, comment=req.comment,
                          client_order_id=req.clientOrderId, time_in_force=req.timeInForce,
                          relative_sl=req.relativeStopLoss, relative_tp=req.relativeTakeProfit,
-                         slippage=req.slippageInPoints if ranged else 0,
+                         slippage=req.slippageInPoints if ranged else 0, trailing=req.trailingStopLoss,
                          base_slippage_price=req.baseSlippagePrice if ranged else 0.0,
                          position_id=req.positionId if position else 0, closing=bool(position))
         if ranged and not self._in_range(symbol, buy, req.baseSlippagePrice, req.slippageInPoints):
@@ -456,6 +462,8 @@ class SimCTraderAccount:
         symbol = self._by_name[pos.spec.name]
         self.engine.send(self._request(action=mt5.TRADE_ACTION_SLTP, symbol=symbol, sl=sl, tp=tp,
                                        position=pos.ticket))
+        if tags.trailing and tags.relative_sl:
+            self._trailing[pos.identifier] = tags.relative_sl / 100_000
 
     def _position_of_order(self, order_id: int) -> int:
         for deal in reversed(self.engine.deals):
@@ -499,7 +507,7 @@ class SimCTraderAccount:
                          stop_price=req.stopPrice if req.orderType != MM.LIMIT else 0.0,
                          slippage=req.slippageInPoints if req.orderType == MM.STOP_LIMIT else 0,
                          relative_sl=req.relativeStopLoss, relative_tp=req.relativeTakeProfit,
-                         stop_loss=req.stopLoss, take_profit=req.takeProfit, position_id=order_id)
+                         trailing=req.trailingStopLoss, stop_loss=req.stopLoss, take_profit=req.takeProfit, position_id=order_id)
         self.orders[order_id] = tags
         self.position_tags.setdefault(order_id, (req.label, req.comment))
         return [self._event(MM.ORDER_ACCEPTED, order=self.order_message(order_id, tags),
@@ -555,6 +563,10 @@ class SimCTraderAccount:
             raise TradeRefusal("TRADING_BAD_STOPS", self._bad_stops_text(pos, sl, tp))
         if outcome.retcode not in (mt5.TRADE_RETCODE_DONE, mt5.TRADE_RETCODE_NO_CHANGES):
             raise self._refuse(outcome.retcode)
+        self._trailing.pop(pos.identifier, None)
+        if req.trailingStopLoss and sl:
+            bid, ask = self.quote(symbol)
+            self._trailing[pos.identifier] = abs((bid if pos.type == mt5.POSITION_TYPE_BUY else ask) - sl)
         return [self._event(MM.ORDER_REPLACED, position=self.position_message(pos))]
 
     def _bad_stops_text(self, pos: Position, sl: float, tp: float) -> str:
@@ -659,6 +671,31 @@ class SimCTraderAccount:
         events: list = self.symbols.take_notices()
         events.extend(self._fills(self._deals_seen))
         events.extend(self._gone_orders())
+        events.extend(self._trail())
+        return events
+
+    def _trail(self) -> list[M.ProtoOATrailingSLChangedEvent]:
+        """Move each trailing stop up to its distance behind the market, never back."""
+        events = []
+        for position_id, distance in list(self._trailing.items()):
+            pos = self._position_record(position_id)
+            if pos is None:
+                del self._trailing[position_id]
+                continue
+            symbol = self._by_name[pos.spec.name]
+            bid, ask = self.quote(symbol)
+            buy = pos.type == mt5.POSITION_TYPE_BUY
+            sl = round(bid - distance if buy else ask + distance, symbol.digits)
+            if not pos.sl or (sl <= pos.sl if buy else sl >= pos.sl):
+                continue
+            outcome = self.engine.send(self._request(action=mt5.TRADE_ACTION_SLTP, symbol=symbol, sl=sl, tp=pos.tp,
+                                                     position=pos.ticket))
+            if outcome.retcode != mt5.TRADE_RETCODE_DONE:
+                continue
+            order_id = self._protection_ids.setdefault(position_id, next(self._own_ids))
+            events.append(M.ProtoOATrailingSLChangedEvent(ctidTraderAccountId=self.account_id, positionId=position_id,
+                                                          orderId=order_id, stopPrice=sl,
+                                                          utcLastUpdateTimestamp=self.now_ms()))
         return events
 
     def _gone_orders(self) -> list[M.ProtoOAExecutionEvent]:

@@ -47,8 +47,10 @@ What a faithful fake must reproduce, and where this one stands:
    (``rejected_cancels``); TRADING_BAD_VOLUME, TRADING_BAD_STOPS in the server's words,
    NOT_ENOUGH_MONEY, TRADING_DISABLED, TRADING_NOT_ALLOWED, the 100/512/50 string limits; label,
    comment and clientOrderId kept everywhere, Reconcile included. A triggered STOP_LIMIT fills at
-   most ``slippageInPoints`` beyond its stop, or waits as a limit there. Relative SL/TP are set from the fill price and shown on the filled position. Not done: guaranteed and
-   trailing stops, stop trigger methods.
+   most ``slippageInPoints`` beyond its stop, or waits as a limit there. Relative SL/TP are set
+   from the fill price and shown on the filled position. Trailing stops (from a relative stop,
+   or set by AmendPositionSLTP) follow the market at each poll, each move a
+   ProtoOATrailingSLChangedEvent. Not done: guaranteed stops, stop trigger methods.
 9. Closes - done: full and partial; ``closingOrder``, the deal's ``closePositionDetail``, the
    CLOSED position, then a TraderUpdatedEvent; server-side SL/TP (STOP_LOSS_TAKE_PROFIT) and
    stop-out (``isStopOut``), both ``isServerEvent``; POSITION_NOT_FOUND in the server's words.

@@ -172,3 +172,28 @@ def test_a_stop_limit_is_amended_in_stop_price_and_slippage(clock):
     assert (replaced.order.stopPrice, replaced.order.slippageInPoints) == (round(ask + 0.002, 5), 10)
     engine_order = account.engine.orders[order_id]
     assert (engine_order.price_open, engine_order.price_stoplimit) == (round(ask + 0.002, 5), round(ask + 0.0021, 5))
+
+
+def test_a_trailing_stop_follows_the_market_and_each_move_is_announced(clock):
+    account = _account(clock)
+    fill = account.new_order(_order(account, 1, MM.BUY, 100_000, relativeStopLoss=300, trailingStopLoss=True))[1]
+    position_id = fill.position.positionId
+    assert fill.position.trailingStopLoss and fill.position.stopLoss == round(fill.deal.executionPrice - 0.003, 5)
+    first_sl = fill.position.stopLoss
+    moved = None
+    for _ in range(20_000):
+        clock.advance(5.0)
+        events = account.poll()
+        moved = next((e for e in events if isinstance(e, M.ProtoOATrailingSLChangedEvent)), None)
+        if moved is not None or any(isinstance(e, M.ProtoOAExecutionEvent) for e in events):
+            break
+    assert moved is not None, "the stop was hit before the market rose"
+    assert moved.positionId == position_id and moved.stopPrice > first_sl
+    bid, _ = account.quote(account.broker.by_id[1])
+    assert moved.stopPrice == pytest.approx(bid - 0.003, abs=1e-5)
+    (position,), _ = account.reconcile()
+    assert position.stopLoss == moved.stopPrice and position.trailingStopLoss
+    # Amending without the flag ends the trailing.
+    (replaced,) = account.amend_position(M.ProtoOAAmendPositionSLTPReq(
+        ctidTraderAccountId=account.account_id, positionId=position_id, stopLoss=moved.stopPrice))
+    assert not replaced.position.trailingStopLoss

@@ -218,3 +218,18 @@ async def test_relative_stops_are_set_from_the_fill_price_and_shown_on_the_fille
         assert triggered.position.stopLoss == round(triggered.deal.executionPrice + 0.007, 5)
         assert not triggered.position.HasField("takeProfit")
         await link.close()
+
+
+async def test_a_position_amended_to_trail_its_stop_says_so():
+    async with running_server() as server:
+        account = server.hedged
+        link = await connected(server, account)
+        events = Events(link)
+        accepted = await link.request(_order(account, MM.BUY, 100_000))
+        filled = await events.wait_for(_execution(MM.ORDER_FILLED, accepted.order.orderId))
+        bid, _ = account.quote(account.broker.by_id[1])
+        replaced = await link.request(M.ProtoOAAmendPositionSLTPReq(
+            ctidTraderAccountId=account.account_id, positionId=filled.position.positionId,
+            stopLoss=round(bid - 0.002, 5), trailingStopLoss=True))
+        assert replaced.position.trailingStopLoss and replaced.position.stopLoss == round(bid - 0.002, 5)
+        await link.close()
