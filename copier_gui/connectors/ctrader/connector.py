@@ -417,6 +417,9 @@ class CTraderConnector:
         try:
             await book.load_list()
             await book.load_full(book.light, fresh=True)
+            # The pairs that turn each quote currency into the account's, so every symbol's tick
+            # has its value in the account currency (a handful of pairs, followed from now on).
+            await book.follow({pair for symbol_id in book.full for pair in book.conversion_pairs(symbol_id)})
         except OpenApiError as exc:
             raise self._read_error("the symbol list", exc) from None
         # Prices are those of the symbols this connector follows; ``symbol(name)`` asks for one.
@@ -433,8 +436,7 @@ class CTraderConnector:
             # A fresh read: the trading mode or the limits may have changed.
             await book.load_full([symbol_id], fresh=True)
             await book.fresh_quote(symbol_id)
-            pair = book.conversion_pair(symbol_id)
-            if pair is not None:
+            for pair in book.conversion_pairs(symbol_id):
                 await book.fresh_quote(pair)
         except OpenApiError as exc:
             raise self._read_error(f"the symbol {name}", exc) from None

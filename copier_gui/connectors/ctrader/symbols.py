@@ -123,13 +123,27 @@ class SymbolBook:
                     mids[pair] = (bid + ask) / 2
         return mids
 
-    def conversion_pair(self, symbol_id: int) -> int | None:
-        """The symbol whose price turns this one's quote currency into the deposit currency."""
+    def conversion_pairs(self, symbol_id: int) -> set[int]:
+        """The symbols whose prices turn this one's quote currency into the deposit currency:
+        one pair, or two through a third currency (the dollar first); none when no pair links them."""
         _, quote = self.pair(symbol_id)
         deposit = self.currency
         if not quote or not deposit or quote == deposit:
-            return None
-        return next((other for other in self.light if self.pair(other) in ((quote, deposit), (deposit, quote))), None)
+            return set()
+        by_pair = {}
+        for other in self.light:
+            base, counter = self.pair(other)
+            if base and counter:
+                by_pair[frozenset((base, counter))] = other
+        direct = by_pair.get(frozenset((quote, deposit)))
+        if direct is not None:
+            return {direct}
+        between = sorted({c for pair in by_pair for c in pair} - {quote, deposit}, key=lambda c: (c != "USD", c))
+        for other in between:
+            first, second = by_pair.get(frozenset((quote, other))), by_pair.get(frozenset((other, deposit)))
+            if first is not None and second is not None:
+                return {first, second}
+        return set()
 
     # ------------------------------------------------------------------ quotes
     def on_spot(self, spot: M.ProtoOASpotEvent) -> None:
@@ -156,6 +170,16 @@ class SymbolBook:
             if exc.code != "ALREADY_SUBSCRIBED":
                 self.subscribed.difference_update(wanted)
                 raise
+
+    async def follow(self, symbol_ids: Iterable[int], *, wait: float = QUOTE_WAIT_S) -> None:
+        """Subscribe to these symbols and wait (up to ``wait`` s) for a price of each."""
+        wanted = {i for i in symbol_ids if i in self.light}
+        await self.subscribe(wanted)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(wait):
+                while any(i not in self.quotes for i in wanted):
+                    self._arrived.clear()
+                    await self._arrived.wait()
 
     async def fresh_quote(self, symbol_id: int) -> tuple[float, float]:
         """The symbol's quote, at most ``QUOTE_FRESH_S`` old (0, 0 when none comes)."""

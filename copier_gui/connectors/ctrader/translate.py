@@ -124,18 +124,32 @@ def currencies(light, assets: dict[int, str]) -> tuple[str, str]:
     return base, quote
 
 
-def conversion(quote: str, deposit: str, mids: dict[tuple[str, str], float]) -> float:
-    """Deposit money per unit of ``quote`` money, from pairs' mid prices keyed (base, quote); 0 when
-    no pair links them."""
-    if not quote or not deposit:
-        return 0.0
-    if quote == deposit:
+def _rate(source: str, target: str, mids: dict[tuple[str, str], float]) -> float:
+    if source == target:
         return 1.0
-    direct = mids.get((quote, deposit), 0.0)
+    direct = mids.get((source, target), 0.0)
     if direct > 0:
         return direct
-    inverse = mids.get((deposit, quote), 0.0)
+    inverse = mids.get((target, source), 0.0)
     return 1.0 / inverse if inverse > 0 else 0.0
+
+
+def conversion(quote: str, deposit: str, mids: dict[tuple[str, str], float]) -> float:
+    """Deposit money per unit of ``quote`` money, from pairs' mid prices keyed (base, quote),
+    directly or through one other currency (JPY to EUR through USD/JPY and EUR/USD); 0 when no
+    pair links them."""
+    if not quote or not deposit:
+        return 0.0
+    rate = _rate(quote, deposit, mids)
+    if rate > 0:
+        return rate
+    # Through the dollar first, the currency most pairs are quoted against.
+    between = sorted({c for pair in mids for c in pair} - {quote, deposit}, key=lambda c: (c != "USD", c))
+    for other in between:
+        first, second = _rate(quote, other, mids), _rate(other, deposit, mids)
+        if first > 0 and second > 0:
+            return first * second
+    return 0.0
 
 
 def trade_mode(symbol) -> TradeMode:

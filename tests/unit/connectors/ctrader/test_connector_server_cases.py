@@ -45,6 +45,10 @@ async def test_the_account_currency_and_a_tick_in_it_come_from_the_servers_asset
         eur_account = await netted.symbol("EUR/USD")
         mid = (eur_account.bid + eur_account.ask) / 2
         assert eur_account.tick_value == pytest.approx(1e-5 / mid, rel=1e-3)  # USD turned into EUR
+        # The list has a tick value for every symbol whose quote currency a pair links to the EUR.
+        listed = await netted.symbols()
+        assert listed["GOLD"].tick_value == pytest.approx(0.01 / mid, rel=1e-2)
+        assert listed["USD/JPY"].tick_value > 0 and listed["EUR/GBP"].tick_value > 0
 
 
 async def test_a_market_order_filled_in_two_deals_is_reported_once_all_of_it_filled():

@@ -60,6 +60,8 @@ def test_currencies_come_from_assets_or_a_pairs_name_and_convert_to_the_deposit(
     assert t.conversion("USD", "USD", mids) == 1.0
     assert t.conversion("USD", "EUR", mids) == pytest.approx(0.8)
     assert t.conversion("EUR", "USD", mids) == 1.25 and t.conversion("JPY", "EUR", mids) == 0.0
+    mids[("USD", "JPY")] = 150.0
+    assert t.conversion("JPY", "EUR", mids) == pytest.approx(1 / 150 / 1.25)  # through the dollar
 
 
 def test_volumes_off_the_step_or_limits_are_refused_before_sending():
