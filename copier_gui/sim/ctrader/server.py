@@ -65,7 +65,8 @@ What a faithful fake must reproduce, and where this one stands:
     the real rule is undocumented).
 12. Faults - done: an order never answered (executed or not), an order filled then the link
     dropped before the reply, OrderErrorEvents with ids 0, trades by another application, a
-    refused trade in any of the three forms (``refusal_channel``).
+    refused trade in any of the three forms (``refusal_channel``), UNKNOWN_ERROR (``unknown_errors``,
+    and for any failure of the simulator itself).
 """
 
 from __future__ import annotations
@@ -128,6 +129,8 @@ class ServerFaults:
     # failure is undocumented): "order_error" (ProtoOAOrderErrorEvent, ids 0), "rejected" (an
     # ORDER_REJECTED execution with errorCode) or "error_res" (ProtoOAErrorRes).
     refusal_channel: str = "order_error"
+    # The next N requests fail inside the server: UNKNOWN_ERROR, nothing done.
+    unknown_errors: int = 0
 
 
 class _Link:
@@ -426,10 +429,19 @@ class SimulatedOpenApiServer:
             link.send(M.ProtoOAErrorRes(errorCode="INVALID_REQUEST", description=str(exc)), client_msg_id)
             return
         try:
+            if self.faults.unknown_errors > 0:
+                self.faults.unknown_errors -= 1
+                raise _Refused("UNKNOWN_ERROR", "Internal server error")
             await handler(link, request, client_msg_id)
         except _Refused as refused:
             link.send(M.ProtoOAErrorRes(errorCode=refused.code, description=refused.description,
                                         ctidTraderAccountId=refused.account_id), client_msg_id)
+        except Exception:
+            # A fault of this simulator, not of the client: answer as a real server's internal
+            # error would, and keep the link, so the client's test fails on the answer, not a hang.
+            log.exception("the simulated server failed on %s", type(request).__name__)
+            link.send(M.ProtoOAErrorRes(errorCode="UNKNOWN_ERROR", description="Internal server error"),
+                      client_msg_id)
 
     def _need_app(self, link: _Link) -> None:
         if not link.app_authorized:

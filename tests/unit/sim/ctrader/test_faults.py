@@ -194,3 +194,15 @@ async def test_a_refused_trade_can_come_back_on_each_channel_real_servers_use(ch
             assert caught.value.message.executionType == MM.ORDER_REJECTED
             assert caught.value.message.errorCode == "TRADING_BAD_VOLUME"
         await link.close()
+
+
+async def test_a_request_may_fail_inside_the_server_with_unknown_error_and_the_link_stays_up():
+    async with running_server() as server:
+        account = server.hedged
+        link = await connected(server, account)
+        server.faults.unknown_errors = 1
+        with pytest.raises(OpenApiError) as caught:
+            await link.request(M.ProtoOATraderReq(ctidTraderAccountId=account.account_id))
+        assert caught.value.code == "UNKNOWN_ERROR"
+        await link.request(M.ProtoOATraderReq(ctidTraderAccountId=account.account_id))
+        await link.close()
