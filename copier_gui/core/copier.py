@@ -577,6 +577,8 @@ class Copier:
         slave.executor.instance = self.instance
         slave.executor.currency = slave.account.currency
         slave.executor.specs = slave.symbols
+        # Read at each use, so it follows the master's symbols across its reconnections.
+        slave.executor.master_spec = lambda name: self.master_symbols.get(name)
         slave.executor.defer = lambda delay, slave=slave: self._defer_sync(slave, delay)
         if slave.account.trade_allowed:
             self._set_slave_state(slave, LinkState.CONNECTED)

@@ -70,3 +70,11 @@ def test_a_ctrader_master_reaches_mt5_and_ctrader_slaves(ctrader_master):
     assert [(o["symbol"], o["volume"], o["master_id"]) for o in orders] == [("EURUSD.m", 0.3, "lim")]
     texts = [e["text"] for e in report["events"] if e["account"] == "harbor-eur"]
     assert any(t.startswith("cancelled buy_limit EURUSD.m") for t in texts), texts
+
+
+def test_drift_costs_scale_by_exposure_across_units(mt5_master):
+    # The master's costs reach each slave's attribution in proportion to the exposure it copied,
+    # whatever each side counts volume in: not 100 000 times too much for 50 000 units.
+    lumen = mt5_master.report["drift"]["lumen-usd"]
+    assert lumen["trades"] == 4 and not lumen["unvalued"]
+    assert abs(lumen["attribution"]["costs"]) < 50 and abs(lumen["tracking_difference"]) < 50, lumen
