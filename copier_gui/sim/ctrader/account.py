@@ -449,8 +449,8 @@ class SimCTraderAccount:
     def _apply_relative_stops(self, order_id: int, tags: OrderTags) -> None:
         """Relative SL/TP (1/100000 of price) become absolute levels on the filled position (again
         harmless: the engine answers that nothing changed)."""
-        if not (tags.relative_sl or tags.relative_tp) or tags.executed == 0:
-            return
+        if not (tags.relative_sl or tags.relative_tp) or tags.executed == 0 or tags.closing:
+            return  # a closing order's stops would land on the position it reduces
         pos = self._position_record(self._position_of_order(order_id))
         if pos is None:
             return
