@@ -197,3 +197,12 @@ def test_a_trailing_stop_follows_the_market_and_each_move_is_announced(clock):
     (replaced,) = account.amend_position(M.ProtoOAAmendPositionSLTPReq(
         ctidTraderAccountId=account.account_id, positionId=position_id, stopLoss=moved.stopPrice))
     assert not replaced.position.trailingStopLoss
+
+
+def test_relative_stops_on_a_closing_order_leave_the_reduced_position_alone(clock):
+    account = _account(clock)
+    fill = account.new_order(_order(account, 1, MM.BUY, 200_000))[1]
+    account.new_order(_order(account, 1, MM.SELL, 100_000, positionId=fill.position.positionId,
+                             relativeStopLoss=500))
+    (position,), _ = account.reconcile()
+    assert position.tradeData.volume == 100_000 and not position.HasField("stopLoss")
