@@ -627,8 +627,9 @@ class CTraderConnector:
         executed = int(order.executedVolume)
         status = reasons.fill_status(executed_cents=executed, requested_cents=requested)
         if status is None:
+            # Nothing filled: the order's end names why (ORDER_CANCELLED for a fill-or-kill not filled).
             code = end.errorCode if end.HasField("errorCode") and end.errorCode else \
-                f"ORDER_{reasons.execution_name(end.executionType).upper()}"
+                MM.ProtoOAExecutionType.Name(end.executionType)
             return self._refused(OpenApiError(code, ""), sent_at=sent_at, out=out, sent=True)
         deals = self._mirror.order_deals(order_id)
         price = round_price(order.executionPrice, spec.digits) if order.HasField("executionPrice") else 0.0

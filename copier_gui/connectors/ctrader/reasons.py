@@ -61,6 +61,10 @@ _CODES: dict[str, tuple[Reason, str]] = {
     "SERVER_IS_UNDER_MAINTENANCE": (Reason.NO_CONNECTION, "the Open API server is under maintenance"),
     "CHANNEL_IS_BLOCKED": (Reason.NO_CONNECTION, "the Open API blocked this connection"),
     "CONNECTIONS_LIMIT_EXCEEDED": (Reason.NO_CONNECTION, "the application has too many Open API connections"),
+    # A market order's end without a fill, named by its execution type.
+    "ORDER_CANCELLED": (Reason.NO_QUOTE, "the broker could not fill the whole volume at once and cancelled the order"),
+    "ORDER_EXPIRED": (Reason.REFUSED, "the order expired before it filled"),
+    "ORDER_REJECTED": (Reason.REFUSED, "the broker rejected the order"),
     # The connector's own checks before sending.
     "PRICE_BEYOND_LIMIT": (Reason.REQUOTE, "the price is already past the worst price the copier accepts"),
     # What the connection layer reports when no answer came.
@@ -69,7 +73,8 @@ _CODES: dict[str, tuple[Reason, str]] = {
     "PROTOCOL_ERROR": (Reason.NO_CONNECTION, "the Open API server sent something unreadable"),
 }
 
-_REQUOTES = frozenset({"NO_QUOTES", "PRICE_BEYOND_LIMIT"})
+# A fill-or-kill order cancelled unfilled found no price for all of it: another try may.
+_REQUOTES = frozenset({"NO_QUOTES", "PRICE_BEYOND_LIMIT", "ORDER_CANCELLED"})
 _THROTTLES = frozenset({"BLOCKED_PAYLOAD_TYPE", "REQUEST_FREQUENCY_EXCEEDED"})
 _DISABLED = frozenset({"TRADING_NOT_ALLOWED"})
 # The request did not get through to execution: the same one may pass once the link is back.

@@ -135,6 +135,8 @@ def test_capabilities_follow_the_account_type():
     ("SYMBOL_NOT_FOUND", Status.REJECTED, Reason.INVALID_REQUEST),
     ("NO_QUOTES", Status.REQUOTED, Reason.NO_QUOTE),
     ("PRICE_BEYOND_LIMIT", Status.REQUOTED, Reason.REQUOTE),
+    ("ORDER_CANCELLED", Status.REQUOTED, Reason.NO_QUOTE),
+    ("ORDER_REJECTED", Status.REJECTED, Reason.REFUSED),
     ("REQUEST_FREQUENCY_EXCEEDED", Status.THROTTLED, Reason.THROTTLED),
     ("TRADING_NOT_ALLOWED", Status.DISABLED, Reason.TRADING_DISABLED),
     ("REQUEST_TIMEOUT", Status.UNREACHABLE, Reason.NO_CONNECTION),
