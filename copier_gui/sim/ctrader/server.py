@@ -36,8 +36,8 @@ What a faithful fake must reproduce, and where this one stands:
    broker; the weekly ``schedule`` (UTC) and the broker's holidays (SYMBOL_HAS_HOLIDAY); a closed
    market refused with MARKET_CLOSED; ``tradingMode`` set per symbol (TRADING_DISABLED); assets
    with the deposit currency; a trader with ``moneyDigits``, ``accountType`` and ``accessRights``.
-   ProtoOASymbolChangedEvent when the broker changes a symbol's mode or holidays.
-   Not done: symbol categories, conversion symbols.
+   ProtoOASymbolChangedEvent when the broker changes a symbol's mode or holidays; asset classes
+   and symbol categories (one each per kind of instrument). Not done: conversion symbols.
 7. Spots - done: reply, then a snapshot, then ticks in 1/100000; ALREADY_SUBSCRIBED; subscriptions
    lost with the session. Not done: depth, trendbars and tick data (UNSUPPORTED_MESSAGE).
 8. Orders - done: MARKET (ACCEPTED without a position, then FILLED with deal and position),
@@ -217,6 +217,8 @@ class SimulatedOpenApiServer:
             M.ProtoOASymbolsListReq: self._symbols,
             M.ProtoOASymbolByIdReq: self._symbol_by_id,
             M.ProtoOAAssetListReq: self._assets,
+            M.ProtoOAAssetClassListReq: self._asset_classes,
+            M.ProtoOASymbolCategoryListReq: self._categories,
             M.ProtoOAReconcileReq: self._reconcile,
             M.ProtoOANewOrderReq: self._new_order,
             M.ProtoOAClosePositionReq: self._close_position,
@@ -548,6 +550,16 @@ class SimulatedOpenApiServer:
     async def _assets(self, link, req, cid) -> None:
         account = self._need_account(link, req.ctidTraderAccountId)
         link.send(M.ProtoOAAssetListRes(ctidTraderAccountId=account.account_id, asset=account.assets()), cid)
+
+    async def _asset_classes(self, link, req, cid) -> None:
+        account = self._need_account(link, req.ctidTraderAccountId)
+        link.send(M.ProtoOAAssetClassListRes(ctidTraderAccountId=account.account_id,
+                                             assetClass=account.symbols.asset_classes()), cid)
+
+    async def _categories(self, link, req, cid) -> None:
+        account = self._need_account(link, req.ctidTraderAccountId)
+        link.send(M.ProtoOASymbolCategoryListRes(ctidTraderAccountId=account.account_id,
+                                                 symbolCategory=account.symbols.categories()), cid)
 
     async def _symbol_by_id(self, link, req, cid) -> None:
         account = self._need_account(link, req.ctidTraderAccountId)

@@ -24,6 +24,9 @@ class SymbolBook:
         self.trading_modes: dict[int, int] = {s.symbol_id: MM.ENABLED for s in broker.symbols}
         self.holidays: dict[int, list[Holiday]] = {
             s.symbol_id: [] if s.category == "Crypto" else list(broker.holidays) for s in broker.symbols}
+        # One category per asset class here ("Forex", "Metals", ...), numbered in the order met.
+        names = list(dict.fromkeys(s.category for s in broker.symbols))
+        self.category_ids = {name: i + 1 for i, name in enumerate(names)}
 
     def light(self) -> list[MM.ProtoOALightSymbol]:
         assets = self._broker.asset_ids
@@ -32,8 +35,16 @@ class SymbolBook:
             inst = INSTRUMENTS[s.instrument]
             rows.append(MM.ProtoOALightSymbol(symbolId=s.symbol_id, symbolName=s.name, enabled=True,
                                               description=s.description, baseAssetId=assets[inst.base],
-                                              quoteAssetId=assets[inst.profit]))
+                                              quoteAssetId=assets[inst.profit],
+                                              symbolCategoryId=self.category_ids[s.category]))
         return rows
+
+    def asset_classes(self) -> list[MM.ProtoOAAssetClass]:
+        return [MM.ProtoOAAssetClass(id=i, name=name, sortingNumber=i) for name, i in self.category_ids.items()]
+
+    def categories(self) -> list[MM.ProtoOASymbolCategory]:
+        return [MM.ProtoOASymbolCategory(id=i, assetClassId=i, name=name, sortingNumber=i)
+                for name, i in self.category_ids.items()]
 
     def assets(self) -> list[MM.ProtoOAAsset]:
         return [MM.ProtoOAAsset(assetId=self._broker.asset_ids[name], name=name, displayName=name, digits=digits)

@@ -227,3 +227,19 @@ async def test_a_list_cut_short_keeps_the_newest_or_oldest_rows_as_the_server_is
         times = [o.utcLastUpdateTimestamp for o in orders.order]
         assert orders.hasMore and times == sorted(times, reverse=True)  # newest first, whatever is kept
         await link.close()
+
+
+async def test_symbols_belong_to_categories_of_asset_classes():
+    async with running_server() as server:
+        account = server.netted
+        link = await connected(server, account)
+        classes = await link.request(M.ProtoOAAssetClassListReq(ctidTraderAccountId=account.account_id))
+        categories = await link.request(M.ProtoOASymbolCategoryListReq(ctidTraderAccountId=account.account_id))
+        class_names = {c.id: c.name for c in classes.assetClass}
+        by_id = {c.id: c for c in categories.symbolCategory}
+        assert set(class_names.values()) == {"Forex", "Metals", "Indices", "Crypto"}
+        assert all(c.assetClassId in class_names for c in by_id.values())
+        symbols = await link.request(M.ProtoOASymbolsListReq(ctidTraderAccountId=account.account_id))
+        gold = next(s for s in symbols.symbol if s.symbolName == "GOLD")
+        assert class_names[by_id[gold.symbolCategoryId].assetClassId] == "Metals"
+        await link.close()
