@@ -37,7 +37,7 @@ What a faithful fake must reproduce, and where this one stands:
    market refused with MARKET_CLOSED; ``tradingMode`` set per symbol (TRADING_DISABLED); assets
    with the deposit currency; a trader with ``moneyDigits``, ``accountType`` and ``accessRights``.
    ProtoOASymbolChangedEvent when the broker changes a symbol's mode or holidays; asset classes
-   and symbol categories (one each per kind of instrument). Not done: conversion symbols.
+   and symbol categories (one each per kind of instrument); conversion chains between assets.
 7. Spots - done: reply, then a snapshot, then ticks in 1/100000; ALREADY_SUBSCRIBED; subscriptions
    lost with the session. Not done: depth, trendbars and tick data (UNSUPPORTED_MESSAGE).
 8. Orders - done: MARKET (ACCEPTED without a position, then FILLED with deal and position),
@@ -219,6 +219,7 @@ class SimulatedOpenApiServer:
             M.ProtoOAAssetListReq: self._assets,
             M.ProtoOAAssetClassListReq: self._asset_classes,
             M.ProtoOASymbolCategoryListReq: self._categories,
+            M.ProtoOASymbolsForConversionReq: self._conversion,
             M.ProtoOAReconcileReq: self._reconcile,
             M.ProtoOANewOrderReq: self._new_order,
             M.ProtoOAClosePositionReq: self._close_position,
@@ -560,6 +561,14 @@ class SimulatedOpenApiServer:
         account = self._need_account(link, req.ctidTraderAccountId)
         link.send(M.ProtoOASymbolCategoryListRes(ctidTraderAccountId=account.account_id,
                                                  symbolCategory=account.symbols.categories()), cid)
+
+    async def _conversion(self, link, req, cid) -> None:
+        account = self._need_account(link, req.ctidTraderAccountId)
+        chain = account.symbols.conversion(req.firstAssetId, req.lastAssetId)
+        if chain is None:
+            raise _Refused("SYMBOL_NOT_FOUND", f"No symbols convert asset {req.firstAssetId} into {req.lastAssetId}",
+                           account.account_id)
+        link.send(M.ProtoOASymbolsForConversionRes(ctidTraderAccountId=account.account_id, symbol=chain), cid)
 
     async def _symbol_by_id(self, link, req, cid) -> None:
         account = self._need_account(link, req.ctidTraderAccountId)

@@ -39,6 +39,29 @@ class SymbolBook:
                                               symbolCategoryId=self.category_ids[s.category]))
         return rows
 
+    def conversion(self, first_asset: int, last_asset: int) -> list[MM.ProtoOALightSymbol] | None:
+        """The shortest chain of symbols that converts ``first_asset`` into ``last_asset`` (either
+        side of each symbol may be the one held), or None when the broker's symbols do not link them."""
+        light = {s.symbolId: s for s in self.light()}
+        edges: dict[int, list[tuple[int, int]]] = {}
+        for s in light.values():
+            if s.baseAssetId != s.quoteAssetId:
+                edges.setdefault(s.baseAssetId, []).append((s.quoteAssetId, s.symbolId))
+                edges.setdefault(s.quoteAssetId, []).append((s.baseAssetId, s.symbolId))
+        paths: dict[int, list[int]] = {first_asset: []}
+        frontier = [first_asset]
+        while frontier and last_asset not in paths:
+            nearer = []
+            for asset in frontier:
+                for other, symbol_id in edges.get(asset, []):
+                    if other not in paths:
+                        paths[other] = [*paths[asset], symbol_id]
+                        nearer.append(other)
+            frontier = nearer
+        if last_asset not in paths or first_asset == last_asset:
+            return None
+        return [light[i] for i in paths[last_asset]]
+
     def asset_classes(self) -> list[MM.ProtoOAAssetClass]:
         return [MM.ProtoOAAssetClass(id=i, name=name, sortingNumber=i) for name, i in self.category_ids.items()]
 

@@ -243,3 +243,24 @@ async def test_symbols_belong_to_categories_of_asset_classes():
         gold = next(s for s in symbols.symbol if s.symbolName == "GOLD")
         assert class_names[by_id[gold.symbolCategoryId].assetClassId] == "Metals"
         await link.close()
+
+
+async def test_a_conversion_chain_links_two_assets_through_the_brokers_symbols():
+    async with running_server() as server:
+        account = server.netted  # EUR/USD, GBP/USD, USD/JPY, EUR/GBP, GOLD, US 30, BTC/USD
+        link = await connected(server, account)
+        ids = account.broker.asset_ids
+
+        async def chain(first, last):
+            reply = await link.request(M.ProtoOASymbolsForConversionReq(
+                ctidTraderAccountId=account.account_id, firstAssetId=ids[first], lastAssetId=ids[last]))
+            return [s.symbolName for s in reply.symbol]
+
+        assert await chain("EUR", "USD") == ["EUR/USD"]
+        assert await chain("USD", "EUR") == ["EUR/USD"]
+        assert await chain("XAU", "EUR") == ["GOLD", "EUR/USD"]
+        assert await chain("BTC", "JPY") == ["BTC/USD", "USD/JPY"]
+        with pytest.raises(OpenApiError) as caught:
+            await chain("USD", "ZAR")  # no symbol of this broker quotes rand
+        assert caught.value.code == "SYMBOL_NOT_FOUND"
+        await link.close()
