@@ -184,10 +184,20 @@ async def test_the_snapshot_follows_pushed_events_without_a_round_trip():
         await other_app.market(server.hedged, 1, MM.BUY, 300_000, label="5", comment="manual")
         position = (await until(lambda: _one_position(c)))
         assert (position.volume, position.magic, position.comment) == (3_000, 5, "manual")
+        # A position the copier did not label (a manual trade) has magic 0.
+        await other_app.market(server.hedged, 1, MM.SELL, 100_000, comment="by hand")
+        manual = await until(lambda: _labelless(c))
+        assert (manual.magic, manual.comment, manual.side) == (0, "by hand", Side.SELL)
         for _ in range(50):
             await c.snapshot()
         mine = [name for name, _ in server.requests[before:] if name != "ProtoOASubscribeSpotsReq"]
-        assert "ProtoOAReconcileReq" not in mine and len(mine) <= 3  # the other app's order, nothing of ours
+        # The other application's two orders, and this connector reading the new symbol's record
+        # once: the snapshots themselves sent nothing.
+        assert sorted(mine) == ["ProtoOANewOrderReq", "ProtoOANewOrderReq", "ProtoOASymbolByIdReq"]
+
+
+async def _labelless(c):
+    return next((p for p in (await c.snapshot()).positions if p.comment == "by hand"), None)
 
 
 async def _one_position(c):
