@@ -62,3 +62,19 @@ async def test_memory_stores_without_a_key_are_each_their_own_ctrader_id():
     assert a.key != b.key and MemoryTokenStore(key="shared").key == "shared"
     await a.save(TokenPair("x", "y", 1.0))
     assert a.saves == 1 and (await a.load()).access_token == "x" and (await b.load()) == PAIR
+
+
+async def test_a_refresh_at_connect_lands_in_the_keyring_before_the_new_token_is_used():
+    async with running_server() as server:
+        g = server.grant_pair
+        store = KeyringTokenStore("ctid:trader")
+        await store.save(TokenPair(g.access_token, g.refresh_token, server.clock.time() + 60))
+        connector = connector_for(server, server.hedged, store, LinkPool())
+        try:
+            await connector.connect()
+            saved = await KeyringTokenStore("ctid:trader").load()
+            assert saved.refresh_token != g.refresh_token and saved.expires_at > server.clock.time() + 86400
+            server.tokens.check(saved.access_token)
+            assert (await connector.snapshot()).positions == ()
+        finally:
+            await connector.close_session()
