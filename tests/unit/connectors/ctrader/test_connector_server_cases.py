@@ -256,3 +256,18 @@ async def test_a_server_in_maintenance_is_named_when_reconnecting_and_passed_aft
         server.maintenance_until = None
         await c.connect()
         assert (await c.snapshot()).positions == ()
+
+
+async def test_a_triggered_pending_order_becomes_a_position_under_the_same_ticket():
+    async with running_server() as server, connected(server) as c:
+        spec = await c.symbol("EURUSD")
+        # Stops a point either side of the market: the next move triggers one of them.
+        above = await c.place_pending(PlacePending("EURUSD", PendingKind.BUY_STOP, 1_000, round(spec.ask + 1e-5, 5),
+                                                   0, 0, 0, 0, 3, "CG:UP"))
+        below = await c.place_pending(PlacePending("EURUSD", PendingKind.SELL_STOP, 1_000, round(spec.bid - 1e-5, 5),
+                                                   0, 0, 0, 0, 3, "CG:DOWN"))
+        assert above.status is below.status is Status.PLACED
+        position = await until(lambda: _first_or_none(c), timeout=10)
+        assert position.ticket in (above.order, below.order)
+        assert position.comment == ("CG:UP" if position.ticket == above.order else "CG:DOWN")
+        assert position.ticket not in {o.ticket for o in (await c.snapshot()).orders}
