@@ -46,6 +46,28 @@ _REFUSALS = {
     mt5.TRADE_RETCODE_POSITION_CLOSED: ("POSITION_NOT_FOUND", "Position not found"),
     mt5.TRADE_RETCODE_INVALID_CLOSE_VOLUME: ("TRADING_BAD_VOLUME", "Volume exceeds the position's"),
 }
+# The rest of the trade server's return codes a scenario may force, in the Open API's nearest
+# terms (a market-execution cTrader broker does not requote: it has no price).
+_FORCED = {
+    10004: ("NO_QUOTES", "No quotes"), 10006: ("UNKNOWN_ERROR", "Request rejected"),
+    10007: ("UNKNOWN_ERROR", "Request canceled"), 10011: ("UNKNOWN_ERROR", "Request processing error"),
+    10012: ("TIMEOUT_ERROR", "Deal execution is reached timeout and rejected"),
+    10013: ("INVALID_REQUEST", "Invalid request"), 10016: ("TRADING_BAD_STOPS", "Invalid stops"),
+    10020: ("NO_QUOTES", "Prices changed"), 10021: ("NO_QUOTES", "No quotes"),
+    10023: ("CONCURRENT_MODIFICATION", "Order state changed"),
+    10024: ("REQUEST_FREQUENCY_EXCEEDED", "You have reached the rate limit of requests"),
+    10025: ("INVALID_REQUEST", "No changes"), 10026: ("TRADING_NOT_ALLOWED", "Trading is not allowed"),
+    10027: ("TRADING_NOT_ALLOWED", "Trading is not allowed"), 10028: ("POSITION_LOCKED", "Position is locked"),
+    10029: ("POSITION_LOCKED", "Position is locked"), 10030: ("INVALID_REQUEST", "Unsupported filling"),
+    10031: ("CH_SERVER_NOT_REACHABLE", "Trading server is not reachable"),
+    10032: ("TRADING_NOT_ALLOWED", "Only real accounts allowed"),
+    10034: ("MAX_EXPOSURE_REACHED", "Maximum exposure reached"), 10035: ("INVALID_REQUEST", "Invalid order type"),
+    10039: ("PENDING_EXECUTION", "A close is already pending"), 10040: ("TOO_MANY_POSITIONS", "Too many positions"),
+    10041: ("UNKNOWN_ERROR", "Pending order activation rejected"),
+    10042: ("SHORT_SELLING_NOT_ALLOWED", "Short selling is not allowed"),
+    10043: ("TRADING_DISABLED", "Only short positions are allowed"),
+    10044: ("TRADING_DISABLED", "Only closing positions is allowed"), 10045: ("INVALID_REQUEST", "FIFO rule violation"),
+}
 _PENDING = {
     (MM.LIMIT, MM.BUY): mt5.ORDER_TYPE_BUY_LIMIT, (MM.LIMIT, MM.SELL): mt5.ORDER_TYPE_SELL_LIMIT,
     (MM.STOP, MM.BUY): mt5.ORDER_TYPE_BUY_STOP, (MM.STOP, MM.SELL): mt5.ORDER_TYPE_SELL_STOP,
@@ -139,6 +161,7 @@ class SimCTraderAccount:
         # Positions whose stop loss trails the market -> its distance in price. The engine has no
         # trailing stops: the account moves the stop at each poll.
         self._trailing: dict[int, float] = {}
+        self._forced: list[int] = []  # trade server return codes the next trade requests get
 
     # ------------------------------------------------------------------ units
     def money(self, amount: float) -> int:
@@ -311,6 +334,7 @@ class SimCTraderAccount:
 
     def new_order(self, req: M.ProtoOANewOrderReq, *, split: bool = False) -> list[M.ProtoOAExecutionEvent]:
         """``split``: a market order fills in two deals (an IOC order then cancels the rest)."""
+        self._check_forced()
         self._check_access(closing=False)
         self._check_strings(req)
         symbol = self.symbol(req.symbolId)
@@ -326,6 +350,17 @@ class SimCTraderAccount:
             return self._pending(req, symbol)
         raise TradeRefusal("INVALID_REQUEST", f"Order type {MM.ProtoOAOrderType.Name(req.orderType)} is not supported",
                            as_error_res=True)
+
+    def force_refusals(self, *retcodes: int) -> None:
+        """Refuse the next trade requests (new, close, amend, cancel), one per code, each with the
+        Open API error nearest to the trade server's return code."""
+        self._forced.extend(retcodes)
+
+    def _check_forced(self) -> None:
+        if self._forced:
+            retcode = self._forced.pop(0)
+            code, text = _REFUSALS.get(retcode) or _FORCED.get(retcode, ("UNKNOWN_ERROR", f"Refused ({retcode})"))
+            raise TradeRefusal(code, text)
 
     def _check_access(self, *, closing: bool) -> None:
         if self.access_rights == MM.FULL_ACCESS or (closing and self.access_rights == MM.CLOSE_ONLY):
@@ -523,6 +558,7 @@ class SimCTraderAccount:
         self.engine.version += 1
 
     def close_position(self, req: M.ProtoOAClosePositionReq) -> list[M.ProtoOAExecutionEvent]:
+        self._check_forced()
         self._check_access(closing=True)
         self.engine.refresh()
         pos = self._position_record(req.positionId)
@@ -547,6 +583,7 @@ class SimCTraderAccount:
         return self._execute(request, tags)
 
     def amend_position(self, req: M.ProtoOAAmendPositionSLTPReq) -> list[M.ProtoOAExecutionEvent]:
+        self._check_forced()
         self.engine.refresh()
         pos = self._position_record(req.positionId)
         if pos is None:
@@ -584,6 +621,7 @@ class SimCTraderAccount:
     def amend_order(self, req: M.ProtoOAAmendOrderReq) -> list[M.ProtoOAExecutionEvent]:
         """Change a pending order: a price, volume or expiry left out stays; an SL or TP left out
         is removed (send both to keep both, as with positions)."""
+        self._check_forced()
         self.engine.refresh()
         tags = self.orders.get(req.orderId)
         order = self.engine.orders.get(req.orderId)
@@ -645,6 +683,7 @@ class SimCTraderAccount:
                             errorCode="UNABLE_TO_CANCEL_ORDER")]
 
     def cancel_order(self, req: M.ProtoOACancelOrderReq) -> list[M.ProtoOAExecutionEvent]:
+        self._check_forced()
         self.engine.refresh()
         tags = self.orders.get(req.orderId)
         if tags is None or req.orderId not in self.engine.orders:

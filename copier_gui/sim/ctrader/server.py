@@ -66,7 +66,10 @@ What a faithful fake must reproduce, and where this one stands:
 12. Faults - done: an order never answered (executed or not), an order filled then the link
     dropped before the reply, OrderErrorEvents with ids 0, trades by another application, a
     refused trade in any of the three forms (``refusal_channel``), UNKNOWN_ERROR (``unknown_errors``,
-    and for any failure of the simulator itself).
+    and for any failure of the simulator itself); for scenarios, an account's next trades refused
+    with the codes nearest the trade server's return codes (``SimCTraderAccount.force_refusals``),
+    an account unreachable for a while (``take_offline``, ``bring_online``) and slow answers
+    about an account (``set_latency``).
 """
 
 from __future__ import annotations
@@ -194,6 +197,9 @@ class SimulatedOpenApiServer:
         # Concurrent authorized links per application (None: no limit). Older docs said 25 per
         # application; the limit real proxies apply is not documented now.
         self.max_links_per_application: int | None = None
+        self._offline: dict[int, float] = {}  # account -> until when (UTC s) it cannot be reached
+        self._latency: dict[int, float] = {}  # account -> median seconds its answers take
+        self._latency_rng = random.Random(f"ctrader-latency:{seed}")
         self.faults = ServerFaults()
         self.tokens = TokenBook(clock, random.Random(f"ctrader-tokens:{seed}"))
         self.accounts: dict[int, SimCTraderAccount] = {}
@@ -302,6 +308,34 @@ class SimulatedOpenApiServer:
         self.maintenance_until = until
         if disconnect:
             self.drop_connections()
+
+    def take_offline(self, account_id: int, seconds: float | None = None) -> None:
+        """The account cannot be reached for ``seconds`` of the server's clock (or until
+        ``bring_online``): its links drop at once, and a link that authorizes it meanwhile is cut
+        with no answer, as a network outage would."""
+        self._offline[account_id] = float("inf") if seconds is None else self.clock.time() + seconds
+        for link in [o for o in self.links if account_id in o.accounts]:
+            link.close()
+
+    def bring_online(self, account_id: int) -> None:
+        self._offline.pop(account_id, None)
+
+    def set_latency(self, account_id: int, median_s: float) -> None:
+        """Every answer about the account takes about ``median_s`` (log-normal around it, from the
+        server's seeded generator); 0 for none. A link waits for each answer in turn."""
+        if median_s > 0:
+            self._latency[account_id] = median_s
+        else:
+            self._latency.pop(account_id, None)
+
+    def _unreachable(self, account_id: int) -> bool:
+        until = self._offline.get(account_id)
+        if until is None:
+            return False
+        if self.clock.time() >= until:
+            del self._offline[account_id]
+            return False
+        return True
 
     def end_sessions(self, account_id: int | None = None) -> None:
         """Account sessions end while the links stay up, as at weekends: each gets an
@@ -431,6 +465,13 @@ class SimulatedOpenApiServer:
         except DecodeError as exc:
             link.send(M.ProtoOAErrorRes(errorCode="INVALID_REQUEST", description=str(exc)), client_msg_id)
             return
+        named = request.ctidTraderAccountId if "ctidTraderAccountId" in request.DESCRIPTOR.fields_by_name else 0
+        if named and self._unreachable(named):
+            link.close()
+            return
+        median = self._latency.get(named, 0.0)
+        if median:
+            await asyncio.sleep(median * math.exp(self._latency_rng.gauss(0.0, 0.25)))
         try:
             if self.faults.unknown_errors > 0:
                 self.faults.unknown_errors -= 1
