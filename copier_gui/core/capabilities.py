@@ -31,7 +31,7 @@ class EventDelivery(Enum):
     """How the account's changes reach the copier."""
 
     POLLED = "polled"  # the connector reads positions and orders on a schedule
-    PUSHED = "pushed"  # the platform sends each execution as it happens
+    PUSHED = "pushed"  # the platform sends each execution as it happens (a PushingConnector)
 
 
 @dataclass(frozen=True, slots=True)

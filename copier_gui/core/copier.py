@@ -17,6 +17,7 @@ from enum import Enum
 
 from copier_gui.clock import Clock
 from copier_gui.core import tags
+from copier_gui.core.capabilities import EventDelivery
 from copier_gui.core.copybook import CopyBook
 from copier_gui.core.events import EventKind, MasterEvent, diff
 from copier_gui.core.executor import (
@@ -705,10 +706,19 @@ class Copier:
             self._fill_wall[pos.ticket] = fill
         self.copybook.remember_fills(new)
 
+    async def _next_look(self) -> None:
+        """Wait until the master is worth looking at: the poll interval, or less when its platform
+        pushes changes and one has arrived (its connector then answers a snapshot from what was
+        pushed, so the look costs no round trip)."""
+        if self.master.capabilities.events is EventDelivery.PUSHED:
+            await self.master.wait_for_change(self.poll_interval_s)
+        else:
+            await asyncio.sleep(self.poll_interval_s)
+
     async def _poll_loop(self) -> None:
         attempt = 0
         while self._running:
-            await asyncio.sleep(self.poll_interval_s)
+            await self._next_look()
             try:
                 snapshot = await self.master.snapshot()
             except ConnectorError as exc:

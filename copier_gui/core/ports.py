@@ -24,7 +24,7 @@ from copier_gui.core.model import (
     SymbolSpec,
 )
 
-__all__ = ["Capabilities", "Connector", "ConnectorError"]
+__all__ = ["Capabilities", "Connector", "ConnectorError", "PushingConnector"]
 
 
 class ConnectorError(Exception):
@@ -79,3 +79,13 @@ class Connector(Protocol):
         position's fills and costs from them), named by its id or by an order that traded it: on
         a netting account a fill lands on whatever position its symbol has then. Raises
         ConnectorError when unreachable."""
+
+
+@runtime_checkable
+class PushingConnector(Connector, Protocol):
+    """An account whose platform pushes its changes (``capabilities.events`` is PUSHED)."""
+
+    async def wait_for_change(self, timeout: float) -> None:
+        """Return when the account changed since the last call (an execution arrived, or the link
+        went down) or after ``timeout`` seconds, whichever comes first; never raises. The copier
+        looks at a pushed master after each return, so a change is seen as soon as it arrives."""

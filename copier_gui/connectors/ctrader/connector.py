@@ -157,6 +157,9 @@ class CTraderConnector:
         self._history = History(self.ctid, self._ask, clock, self._mirror.order_tags)
         self._live = False
         self._down = "not connected yet"
+        # Set by every execution and by the link going down: the copier waits on it for a pushed
+        # master instead of sleeping out its poll interval (wait_for_change).
+        self._changed = asyncio.Event()
         self._buffer: list[Message] | None = None
         self._cached: tuple[tuple[int, int], tuple[Position, ...], tuple[PendingOrder, ...]] | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -288,6 +291,7 @@ class CTraderConnector:
             self._buffer.append(message)
         if isinstance(message, M.ProtoOAExecutionEvent):
             self._mirror.apply(message)
+            self._changed.set()
         elif isinstance(message, M.ProtoOATraderUpdatedEvent):
             self._trader = message.trader
         elif isinstance(message, M.ProtoOASymbolChangedEvent):
@@ -339,6 +343,24 @@ class CTraderConnector:
         self._live = False
         self._down = reason
         self._mirror.wake_all()
+        self._changed.set()
+
+    async def wait_for_change(self, timeout: float) -> None:
+        """Return once an execution arrived or the link went down since the last call, or after
+        ``timeout`` seconds (the port's PushingConnector)."""
+        if not self._changed.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout)
+        self._changed.clear()
+
+    def abort(self) -> None:
+        """Cut the link at once, with no goodbye, as the death of the copier's process would: the
+        server sees the connection drop. Other accounts on the same link lose it too, as they
+        would. Nothing here waits, so a crash can call it from anywhere."""
+        link = self._link
+        if link is not None:
+            link.drop()
+        self._set_down("the copier's process ended")
 
     def _follow_symbol(self, symbol_id: int) -> None:
         """A position opened on this symbol: read its record and follow its price."""
