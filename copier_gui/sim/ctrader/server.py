@@ -39,7 +39,8 @@ What a faithful fake must reproduce, and where this one stands:
    ProtoOASymbolChangedEvent when the broker changes a symbol's mode or holidays; asset classes
    and symbol categories (one each per kind of instrument); conversion chains between assets.
 7. Spots - done: reply, then a snapshot, then ticks in 1/100000; ALREADY_SUBSCRIBED; subscriptions
-   lost with the session. Not done: depth, trendbars and tick data (UNSUPPORTED_MESSAGE).
+   lost with the session. Not done: depth, trendbars and tick data (UNSUPPORTED_MESSAGE; the
+   copier reads none of them, and the shared market keeps no history from before it started).
 8. Orders - done: MARKET (ACCEPTED without a position, then FILLED with deal and position),
    optionally in two deals (``split_fills``: each an ORDER_FILLED, or an IOC order cancelled with
    its executed volume); MARKET_RANGE (cancelled when out of range); LIMIT, STOP, STOP_LIMIT with a
@@ -50,16 +51,18 @@ What a faithful fake must reproduce, and where this one stands:
    most ``slippageInPoints`` beyond its stop, or waits as a limit there. Relative SL/TP are set
    from the fill price and shown on the filled position. Trailing stops (from a relative stop,
    or set by AmendPositionSLTP) follow the market at each poll, each move a
-   ProtoOATrailingSLChangedEvent. Not done: guaranteed stops, stop trigger methods.
+   ProtoOATrailingSLChangedEvent. Not done: guaranteed stops (no broker here is limited-risk)
+   and stop trigger methods (the shared engine triggers stops on the trade side only).
 9. Closes - done: full and partial; ``closingOrder``, the deal's ``closePositionDetail``, the
    CLOSED position, then a TraderUpdatedEvent; server-side SL/TP (STOP_LOSS_TAKE_PROFIT) and
    stop-out (``isStopOut``), both ``isServerEvent``; POSITION_NOT_FOUND in the server's words.
-10. Queries - done: Reconcile with or without protection orders, DealList (window, ``maxRows``,
-    ``hasMore``, INCORRECT_BOUNDARIES; ``history_chunk`` rows a reply at most, keeping the newest
-    or the oldest when cut, ``history_cut_keeps``, since real servers' choice is undocumented), DealListByPositionId, OrderList, OrderListByPositionId,
-    OrderDetails, unrealized PnL, deposits and withdrawals (DEPOSIT_WITHDRAW and the trader).
-    DealOffsetList (first in, first out within a position), CashFlowHistoryList (a week at most).
-    Not done: MarginChangedEvent.
+10. Queries - done: Reconcile with or without protection orders; DealList (window, ``maxRows``,
+    ``hasMore``, INCORRECT_BOUNDARIES; at most ``history_chunk`` rows a reply, keeping the newest
+    or the oldest when cut, ``history_cut_keeps``, since real servers' choice is undocumented),
+    DealListByPositionId, OrderList, OrderListByPositionId, OrderDetails, DealOffsetList (first
+    in, first out within a position), CashFlowHistoryList (a week at most); unrealized PnL;
+    deposits and withdrawals (DEPOSIT_WITHDRAW and the trader). Not done: MarginChangedEvent
+    (when a real server sends it is undocumented).
 11. Netting - done: one position per symbol at its average price, opposite orders closing, an
     oversized one turning it over under either id policy (``reversal_policy`` per account, since
     the real rule is undocumented).
