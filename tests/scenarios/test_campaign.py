@@ -65,7 +65,8 @@ def test_the_sample_is_the_campaign_promised(campaign):
     assert campaign["crashes"] >= 2 * COUNT
     coverage = campaign["coverage"]
     for what in ("slave apex_prop netting", "slave summit_netting hedging", "action place_pending",
-                 "action partial_close", "fault disconnect", "fault reject", "checkpoints"):
+                 "action partial_close", "fault disconnect", "fault reject", "checkpoints",
+                 "slave lumen_ctrader hedging", "slave kestrel_netting netting", "master lumen_ctrader hedging"):
         assert coverage.get(what), what
 
 
@@ -79,5 +80,6 @@ def test_no_violation(campaign, kind):
 @pytest.mark.parametrize("seed", list(FOUND))
 def test_found_by_the_wider_campaign(seed):
     kind = FOUND[seed][0]
-    found = [v["description"] for v in run_seed(seed)["violations"] if v["kind"] == kind]
+    # Each was found (and fixed) on a scenario drawn before cTrader accounts joined the draw.
+    found = [v["description"] for v in run_seed(seed, ctrader=False)["violations"] if v["kind"] == kind]
     assert not found, "\n".join(found)

@@ -57,9 +57,10 @@ def crashes_mid_request(report: dict) -> int:
     return sum(any(sent <= c < answered for sent, answered in spans) for c in crashes)
 
 
-def run_seed(seed: int, out: str | None = None) -> dict:
-    """Generate, replay and judge one scenario; plain data, so it crosses process boundaries."""
-    data = generate(seed)
+def run_seed(seed: int, out: str | None = None, *, ctrader: bool = True) -> dict:
+    """Generate, replay and judge one scenario; plain data, so it crosses process boundaries.
+    ``ctrader=False`` gives the seed's scenario as it was before cTrader accounts were drawn."""
+    data = generate(seed, ctrader=ctrader)
     scenario = parse_scenario(data, source=f"campaign seed {seed}")
     crashes = sum(f["kind"] == "copier_crash" for f in data["faults"])
     result = {"seed": seed, "crashes": crashes, "coverage": dict(_coverage(data)),

@@ -13,7 +13,8 @@ import math
 from collections.abc import Iterable
 
 from copier_gui.core.rules import CopyRules, Rounding, SizingMode
-from copier_gui.sim.profiles import PROFILES, SymbolSpec
+from copier_gui.sim.catalog import ALL_PROFILES as PROFILES
+from copier_gui.sim.profiles import SymbolSpec
 
 _EPS = 1e-9
 

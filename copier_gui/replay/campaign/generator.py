@@ -325,7 +325,7 @@ def _account(account_id: str, role: str, broker: str, profile: str, margin_mode:
             "balance": 30_000_000.0 if jpy else 250_000.0, "leverage": 500}
 
 
-def generate(seed: int, *, ctrader: bool = False) -> dict:
+def generate(seed: int, *, ctrader: bool = True) -> dict:
     """The scenario for ``seed``, as plain data (what a scenario file holds); with ``ctrader``,
     some seeds also put a slave, or the master, at a simulated cTrader broker."""
     rng = random.Random(f"copier_gui.campaign:{seed}")
