@@ -153,7 +153,7 @@ def test_bad_terminal_input_is_refused(cli, home, args, problem):
 
 def test_an_unknown_platform_is_an_argument_error(cli):
     with pytest.raises(SystemExit) as exit_:
-        cli("accounts", "link", "x", "--role", "slave", "--platform", "ctrader")
+        cli("accounts", "link", "x", "--role", "slave", "--platform", "mt4")
     assert exit_.value.code == 2
 
 

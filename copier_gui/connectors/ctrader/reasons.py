@@ -47,6 +47,9 @@ _CODES: dict[str, tuple[Reason, str]] = {
     "OA_AUTH_TOKEN_EXPIRED": (Reason.NO_CONNECTION, "the access token has expired"),
     "CH_ACCESS_TOKEN_INVALID": (Reason.NO_CONNECTION, "the access token is no longer valid"),
     "CH_CLIENT_NOT_AUTHENTICATED": (Reason.NO_CONNECTION, "the application is not authorized on the link"),
+    "CH_SERVER_NOT_REACHABLE": (Reason.NO_CONNECTION, "the broker's trading server cannot be reached"),
+    "CH_CTID_TRADER_ACCOUNT_NOT_FOUND": (Reason.NO_CONNECTION, "the broker no longer knows this account"),
+    "RET_ACCOUNT_DISABLED": (Reason.TRADING_DISABLED, "the broker has disabled this account"),
     # Common (ProtoErrorCode).
     "UNKNOWN_ERROR": (Reason.REFUSED, "the broker failed the request for an unknown reason"),
     "UNSUPPORTED_MESSAGE": (Reason.UNSUPPORTED, "the Open API server does not support this request"),
@@ -76,12 +79,13 @@ _CODES: dict[str, tuple[Reason, str]] = {
 # A fill-or-kill order cancelled unfilled found no price for all of it: another try may.
 _REQUOTES = frozenset({"NO_QUOTES", "PRICE_BEYOND_LIMIT", "ORDER_CANCELLED"})
 _THROTTLES = frozenset({"BLOCKED_PAYLOAD_TYPE", "REQUEST_FREQUENCY_EXCEEDED"})
-_DISABLED = frozenset({"TRADING_NOT_ALLOWED"})
+_DISABLED = frozenset({"TRADING_NOT_ALLOWED", "RET_ACCOUNT_DISABLED"})
 # The request did not get through to execution: the same one may pass once the link is back.
 _UNREACHABLE = frozenset({
     "ACCOUNT_NOT_AUTHORIZED", "OA_AUTH_TOKEN_EXPIRED", "CH_ACCESS_TOKEN_INVALID", "CH_CLIENT_NOT_AUTHENTICATED",
     "CANT_ROUTE_REQUEST", "SERVER_IS_UNDER_MAINTENANCE", "CHANNEL_IS_BLOCKED", "CONNECTIONS_LIMIT_EXCEEDED",
-    "REQUEST_TIMEOUT", "CONNECTION_LOST", "PROTOCOL_ERROR",
+    "REQUEST_TIMEOUT", "CONNECTION_LOST", "PROTOCOL_ERROR", "CH_SERVER_NOT_REACHABLE",
+    "CH_CTID_TRADER_ACCOUNT_NOT_FOUND",
 })
 # After these the request may or may not have been executed: the next snapshot tells.
 OUTCOME_UNKNOWN = frozenset({"REQUEST_TIMEOUT", "CONNECTION_LOST"})

@@ -140,6 +140,8 @@ def test_capabilities_follow_the_account_type():
     ("REQUEST_FREQUENCY_EXCEEDED", Status.THROTTLED, Reason.THROTTLED),
     ("TRADING_NOT_ALLOWED", Status.DISABLED, Reason.TRADING_DISABLED),
     ("REQUEST_TIMEOUT", Status.UNREACHABLE, Reason.NO_CONNECTION),
+    ("CH_SERVER_NOT_REACHABLE", Status.UNREACHABLE, Reason.NO_CONNECTION),
+    ("RET_ACCOUNT_DISABLED", Status.DISABLED, Reason.TRADING_DISABLED),
     ("SOMETHING_NEW", Status.REJECTED, Reason.REFUSED),
 ])
 def test_refusal_codes_map_to_the_ports_status_and_reason(code, status, reason):
