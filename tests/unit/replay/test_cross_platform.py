@@ -78,3 +78,11 @@ def test_drift_costs_scale_by_exposure_across_units(mt5_master):
     lumen = mt5_master.report["drift"]["lumen-usd"]
     assert lumen["trades"] == 4 and not lumen["unvalued"]
     assert abs(lumen["attribution"]["costs"]) < 50 and abs(lumen["tracking_difference"]) < 50, lumen
+
+
+def test_every_slave_is_valued_in_its_own_currency(mt5_master):
+    drift = mt5_master.report["drift"]
+    assert {s: (d["currency"], d["trades"], d["unvalued"]) for s, d in drift.items()} == {
+        "lumen-usd": ("USD", 4, []), "kestrel-eur": ("EUR", 4, []), "harbor-eur": ("EUR", 4, [])}
+    # Each slave's slippage has a price in money, whichever unit its volumes count in.
+    assert all(mt5_master.report["summary"][s]["slippage_total_money"] > 0 for s in drift)
