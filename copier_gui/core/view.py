@@ -28,6 +28,9 @@ class AccountRow:
     drift: str  # "ok", "warn", "bad" or "idle", from the slave's tolerances and recent results
     trading: str = "active"  # the risk gate's state: "active", "reducing" (exits only) or "halted"
     trading_detail: str = ""  # why entries are stopped, in the journal's words
+    # The account's platform ("mt5", "ctrader") when the copier spans more than one; "" otherwise,
+    # where naming it on every row would say nothing.
+    platform: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,19 +82,23 @@ def _drift(copier: Copier, slave: SlaveLink) -> str:
 
 
 def accounts(copier: Copier) -> list[AccountRow]:
+    platforms = {"master": copier.master.capabilities.platform,
+                 **{slave.id: slave.connector.capabilities.platform for slave in copier.slaves.values()}}
+    mixed = len(set(platforms.values())) > 1
     rows = []
     m = copier.master_account
     rows.append(AccountRow(
         copier.master_id, "master", m.company if m else "", m.server if m else "", m.login if m else 0,
         copier.master_state.value, "", m.currency if m else "", m.balance if m else 0.0, m.equity if m else 0.0,
-        copier.copying, "ok" if copier.master_state is LinkState.CONNECTED else "bad"))
+        copier.copying, "ok" if copier.master_state is LinkState.CONNECTED else "bad",
+        platform=platforms["master"] if mixed else ""))
     for slave in copier.slaves.values():
         a = slave.account
         rows.append(AccountRow(
             slave.id, "slave", slave.broker or (a.company if a else ""), a.server if a else "",
             a.login if a else 0, slave.state.value, slave.last_error, a.currency if a else "",
             a.balance if a else 0.0, a.equity if a else 0.0, slave.copy_enabled, _drift(copier, slave),
-            *_trading(copier, slave)))
+            *_trading(copier, slave), platform=platforms[slave.id] if mixed else ""))
     return rows
 
 

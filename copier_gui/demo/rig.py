@@ -27,17 +27,20 @@ from copier_gui.sim import new_terminal
 from copier_gui.sim.ctrader.threaded import ThreadedOpenApiServer
 
 MASTER_PROFILE = "meridian_ecn"
-SLAVE_PROFILES = ("harbor_fx", "lumen_ctrader", "summit_netting", "kestrel_netting", "apex_prop", "meridian_ecn")
 MASTER_BALANCE = 25_000.0
 FIRST_LOGIN = 7_000_000
 
-# Sizing that varies by slave, so the demo shows every rule at work.
-_SIZINGS = (
-    Sizing(mode=SizingMode.LOT_MULTIPLIER, multiplier=1.0),
-    Sizing(mode=SizingMode.BALANCE_RATIO, multiplier=1.0),
-    Sizing(mode=SizingMode.LOT_MULTIPLIER, multiplier=2.0),
-    Sizing(mode=SizingMode.LOT_MULTIPLIER, multiplier=0.5),
+# Each slave's broker and sizing, so the demo shows every rule at work; a sizing suits its broker's
+# money and leverage (a JPY netting account at 1:100 follows the master's balance, not twice its lots).
+_SLAVES = (
+    ("harbor_fx", Sizing(mode=SizingMode.LOT_MULTIPLIER, multiplier=1.0)),
+    ("lumen_ctrader", Sizing(mode=SizingMode.LOT_MULTIPLIER, multiplier=1.0)),
+    ("summit_netting", Sizing(mode=SizingMode.BALANCE_RATIO, multiplier=1.0)),
+    ("kestrel_netting", Sizing(mode=SizingMode.LOT_MULTIPLIER, multiplier=0.5)),
+    ("apex_prop", Sizing(mode=SizingMode.LOT_MULTIPLIER, multiplier=2.0)),
+    ("meridian_ecn", Sizing(mode=SizingMode.LOT_MULTIPLIER, multiplier=0.5)),
 )
+SLAVE_PROFILES = tuple(profile for profile, _ in _SLAVES)
 
 
 def demo_settings(n_slaves: int, *, poll_interval_ms: float = 5.0) -> Settings:
@@ -49,9 +52,9 @@ def demo_settings(n_slaves: int, *, poll_interval_ms: float = 5.0) -> Settings:
     for i in range(n_slaves):
         # No price tolerance is set: each symbol gets its asset class's default (pips on pairs,
         # basis points on gold, indices and coins), as a trader's new slave does.
-        rules = CopyRules(sizing=_SIZINGS[i % len(_SIZINGS)], symbols=SymbolMapping())
-        accounts.append(AccountSettings(id=f"slave-{i + 1}", role="slave", platform="demo",
-                                        demo_profile=SLAVE_PROFILES[i % len(SLAVE_PROFILES)],
+        profile, sizing = _SLAVES[i % len(_SLAVES)]
+        rules = CopyRules(sizing=sizing, symbols=SymbolMapping())
+        accounts.append(AccountSettings(id=f"slave-{i + 1}", role="slave", platform="demo", demo_profile=profile,
                                         login=FIRST_LOGIN + i + 1, rules=rules))
     return Settings(accounts=accounts, poll_interval_ms=poll_interval_ms)
 

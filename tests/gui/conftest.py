@@ -140,6 +140,10 @@ class Demo:
 
     def slave_positions(self, slave_id: str) -> list:
         terminal = next(s.terminal for s in self.session.rig.slaves if s.id == slave_id)
+        if not hasattr(terminal, "positions_get"):
+            # A cTrader account has no terminal: its broker's own books, in the same shape.
+            terminal.engine.refresh()
+            return list(terminal.engine.positions_tuples())
         return list(terminal.positions_get() or ())
 
 

@@ -226,13 +226,15 @@ def test_a_demo_window_says_its_brokers_are_simulated(demo):
 def test_accounts_show_role_balance_currency_and_drift(demo, run):
     model = demo.dashboard.accounts_model
     demo.dashboard.refresh()
+    # The demo's accounts span MT5 and cTrader, so each row names its platform.
     rows = {model.index(i, 0).data(): i for i in range(model.rowCount())}
-    assert set(rows) == {"master", "slave-1", "slave-2", "slave-3"}
+    assert set(rows) == {"master · MT5", "slave-1 · MT5", "slave-2 · cTrader", "slave-3 · MT5"}
+    rows = {text.split(" · ")[0]: i for text, i in rows.items()}
     master = rows["master"]
     assert model.index(master, 1).data() == "Master"
     assert model.index(master, 5).data() == "Connected"
     assert model.index(master, 6).data() == "25,000.00" and model.index(master, 8).data() == "USD"
-    jpy = rows["slave-2"]  # the netting JPY account: no minor unit
+    jpy = rows["slave-3"]  # the netting JPY account: no minor unit
     assert model.index(jpy, 8).data() == "JPY" and "." not in model.index(jpy, 6).data()
     assert model.index(rows["slave-1"], 9).data() == "No copies yet"
     assert model.index(rows["slave-1"], 0).data(Qt.ItemDataRole.DecorationRole) is not None

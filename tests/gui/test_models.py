@@ -259,3 +259,13 @@ def test_model_data_for_unhandled_roles_keeps_nones_refcount():
         for index in indexes:
             index.data(Qt.ItemDataRole.UserRole + 3)
     assert sys.getrefcount(None) >= before
+
+
+def test_accounts_name_their_platform_when_the_copier_spans_two(model_check):
+    rows = [replace(account("master", role="master"), platform="mt5"),
+            replace(account("slave-1"), platform="ctrader"), account("slave-2")]
+    model = AccountsModel(lambda: rows)
+    model.refresh()
+    texts = [model.data(model.index(i, 0)) for i in range(3)]
+    assert texts == ["master · MT5", "slave-1 · cTrader", "slave-2"]
+    assert "cTrader" in model.data(model.index(1, 0), Qt.ItemDataRole.ToolTipRole)

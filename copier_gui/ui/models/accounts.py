@@ -47,9 +47,18 @@ def _state_tip(row: AccountRow) -> str:
     return f"{row.state}: {row.detail}" if row.detail else row.state
 
 
+# How the platforms are named where the accounts span more than one.
+PLATFORM_NAMES = {"mt5": "MT5", "ctrader": "cTrader"}
+
+
+def _account_text(r) -> str:
+    return f"{r.id} · {PLATFORM_NAMES.get(r.platform, r.platform)}" if r.platform else r.id
+
+
 def _account_tip(r) -> str:
     """Who the account is, whichever columns a narrow table has set aside."""
-    where = " · ".join(part for part in (r.broker, r.server, f"login {r.login}" if r.login else "") if part)
+    platform = PLATFORM_NAMES.get(r.platform, r.platform)
+    where = " · ".join(part for part in (platform, r.broker, r.server, f"login {r.login}" if r.login else "") if part)
     head = f"{r.id} ({r.role}{', ' + where if where else ''})"
     return f"{head}: {DRIFT_TEXT.get(r.drift, r.drift).lower()}" if r.role == "slave" else head
 
@@ -59,7 +68,7 @@ class AccountsModel(RowsTableModel):
     COPY = 11
 
     columns = (
-        Column("Account", lambda r: r.id, decoration=lambda r: palette.dot_icon(drift_colour(r.drift)),
+        Column("Account", _account_text, decoration=lambda r: palette.dot_icon(drift_colour(r.drift)),
                tooltip=lambda r: _account_tip(r)),
         Column("Role", lambda r: r.role.capitalize(),
                foreground=lambda r: palette.current().color("accent") if r.role == "master" else None),
