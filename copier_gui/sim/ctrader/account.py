@@ -12,6 +12,12 @@ a deal's id the engine's deal ticket. On a netted account an opposite order larg
 position turns it over; whether a real server keeps the position's id then is undocumented, so
 ``reversal_policy`` chooses: "keep" (one deal, the same id) or "new" (the position closes in one
 deal and the rest opens a new id in a second, both deals of the one order).
+Stops on a netted account: the order that opens or turns over the position brings its relative
+stops; one that only reduces it leaves the position's (its own would sit on the wrong side of the
+market). What an order adding to the position does to its stops is undocumented too, so
+``netted_stops_policy`` chooses: "replace" (the order's stops become the position's, as on a
+netting MetaTrader account) or "keep" (the position keeps its own). Either way the fill event
+shows the position with the stops it has after the fill.
 Label, comment and clientOrderId, which the engine has no room for, are kept here by id.
 """
 
@@ -110,6 +116,7 @@ class OrderTags:
     execution_price: float = 0.0
     updated_ms: int = 0
     is_stop_out: bool = False
+    stops_land: bool = False  # a fill of this order opened, turned over or (policy) added to its position
 
 
 @dataclass(slots=True)
@@ -121,6 +128,8 @@ class _Seen:
     buy: bool
     symbol: CTraderSymbol
     commission: float = 0.0
+    sl: float = 0.0
+    tp: float = 0.0
 
 
 class SimCTraderAccount:
@@ -154,6 +163,7 @@ class SimCTraderAccount:
         self._own_ids = itertools.count(90_000_000 + random.Random(f"ctrader-own:{seed}:{account_id}").randrange(1, 10**6))
         self._protection_ids: dict[int, int] = {}
         self.reversal_policy = "keep"  # or "new": see the module's docstring
+        self.netted_stops_policy = "replace"  # or "keep": see the module's docstring
         # Engine order tickets that are a part of another order (the opening half of a reversal
         # under the "new" policy) -> that order's id.
         self._order_alias: dict[int, int] = {}
@@ -433,7 +443,7 @@ class SimCTraderAccount:
             # The new side was refused (margin, most likely): the order ends with what it closed.
             tags.status, tags.updated_ms = MM.ORDER_STATUS_CANCELLED, self.now_ms()
             events.append(self._event(MM.ORDER_CANCELLED, order=self.order_message(order_id, tags)))
-        self._apply_relative_stops(order_id, tags)
+        self._stops_after(order_id, tags, events)
         return events
 
     def _in_range(self, symbol: CTraderSymbol, buy: bool, base: float, points: int) -> bool:
@@ -478,18 +488,20 @@ class SimCTraderAccount:
                         and e.executionType == MM.ORDER_FILLED)  # a close's trader update may follow it
             last.executionType = MM.ORDER_CANCELLED
             last.order.orderStatus = MM.ORDER_STATUS_CANCELLED
-        self._apply_relative_stops(order_id, tags)
+        self._stops_after(order_id, tags, events)
         return events
 
-    def _apply_relative_stops(self, order_id: int, tags: OrderTags) -> None:
-        """Relative SL/TP (1/100000 of price) become absolute levels on the filled position (again
+    def _apply_relative_stops(self, order_id: int, tags: OrderTags) -> bool:
+        """Relative SL/TP (1/100000 of price) become absolute levels on the filled position, where
+        the order's stops land (see :meth:`_lands_stops`); whether that changed them (again is
         harmless: the engine answers that nothing changed)."""
-        if not (tags.relative_sl or tags.relative_tp) or tags.executed == 0 or tags.closing:
-            return  # a closing order's stops would land on the position it reduces
+        if not (tags.relative_sl or tags.relative_tp) or tags.executed == 0 or tags.closing or not tags.stops_land:
+            return False  # a closing order's stops would land on the position it reduces
         pos = self._position_record(self._position_of_order(order_id))
-        if pos is None:
-            return
-        buy = pos.type == mt5.POSITION_TYPE_BUY
+        buy = pos is not None and pos.type == mt5.POSITION_TYPE_BUY
+        if pos is None or buy != (tags.side == MM.BUY):
+            return False  # a position on the other side is one this order only reduced
+        before = (pos.sl, pos.tp)
         sign = 1 if buy else -1
         digits = pos.spec.digits
         sl = round(tags.execution_price - sign * tags.relative_sl / 100_000, digits) if tags.relative_sl else 0.0
@@ -499,6 +511,18 @@ class SimCTraderAccount:
                                        position=pos.ticket))
         if tags.trailing and tags.relative_sl:
             self._trailing[pos.identifier] = tags.relative_sl / 100_000
+        return (pos.sl, pos.tp) != before
+
+    def _stops_after(self, order_id: int, tags: OrderTags, events: list) -> None:
+        """Stops set once the order ended (an IOC order filled in part) are in its last event's
+        position: an event the server sends shows the position as it is, never an older state."""
+        if not self._apply_relative_stops(order_id, tags):
+            return
+        pos = self._position_record(self._position_of_order(order_id))
+        last = next((e for e in reversed(events) if isinstance(e, M.ProtoOAExecutionEvent)
+                     and e.HasField("position") and e.position.positionId == pos.identifier), None)
+        if last is not None:
+            last.position.CopyFrom(self.position_message(pos))
 
     def _position_of_order(self, order_id: int) -> int:
         for deal in reversed(self.engine.deals):
@@ -700,7 +724,7 @@ class SimCTraderAccount:
     def _remember_positions(self) -> None:
         for pos in self.engine.positions.values():
             self._seen[pos.identifier] = _Seen(pos.price_open, pos.volume, pos.type == mt5.POSITION_TYPE_BUY,
-                                               self._by_name[pos.spec.name])
+                                               self._by_name[pos.spec.name], sl=pos.sl, tp=pos.tp)
 
     def poll(self) -> list[M.ProtoOAExecutionEvent]:
         """Bring the engine up to the clock and report what it did on its own: pending fills and
@@ -814,8 +838,11 @@ class SimCTraderAccount:
                 closedVolume=self.cents(closed, symbol), balanceVersion=self.balance_version + 1,
                 moneyDigits=self.money_digits))
         self.history.record(message)
-        if (tags.executed >= tags.volume and (tags.relative_sl or tags.relative_tp)
-                and deal.entry in (mt5.DEAL_ENTRY_IN, mt5.DEAL_ENTRY_INOUT)):
+        if self._lands_stops(deal, seen):
+            tags.stops_land = True
+        elif deal.entry == mt5.DEAL_ENTRY_IN and seen is not None:
+            self._keep_stops(deal.position_id, seen)
+        if tags.executed >= tags.volume:
             # Set before the snapshot below, so the filled position shows its stops.
             self._apply_relative_stops(order_id, tags)
         pos = self._position_record(deal.position_id)
@@ -824,6 +851,26 @@ class SimCTraderAccount:
                                                deal.time_msc))
         return self._event(MM.ORDER_FILLED, order=self.order_message(order_id, tags), deal=message,
                            position=position, isServerEvent=server_event)
+
+    def _lands_stops(self, deal: TradeDeal, seen: _Seen | None) -> bool:
+        """Whether the order's stops become its position's with this deal: it opened the position
+        or turned it over, or it added to a netted one under the "replace" policy."""
+        if deal.entry == mt5.DEAL_ENTRY_INOUT:
+            return True
+        if deal.entry != mt5.DEAL_ENTRY_IN:
+            return False  # a reduction leaves the position's stops
+        if seen is None or not seen.volume:
+            return True
+        return self.broker.account_type != NETTED or self.netted_stops_policy == "replace"
+
+    def _keep_stops(self, position_id: int, seen: _Seen) -> None:
+        """Under the "keep" policy a fill adding to a netted position leaves its stops, whatever
+        the order carried (the engine, like MetaTrader, puts a pending order's on the position)."""
+        pos = self._position_record(position_id)
+        if pos is None or self.broker.account_type != NETTED or (pos.sl, pos.tp) == (seen.sl, seen.tp):
+            return
+        self.engine.send(self._request(action=mt5.TRADE_ACTION_SLTP, symbol=self._by_name[pos.spec.name],
+                                       sl=seen.sl, tp=seen.tp, position=pos.ticket))
 
     def _balance_after(self, deal: TradeDeal) -> float:
         """The balance right after ``deal``: today's, less what later deals booked."""
