@@ -533,8 +533,10 @@ class CTraderConnector:
         bid, ask = await self._symbols.fresh_quote(symbol_id)
         if bid <= 0 or ask <= 0:
             raise Refusal("NO_QUOTES", f"there is no quote for {spec.name} to price the order with")
+        joins = not self._capabilities.hedging and any(
+            p.tradeData.symbolId == symbol_id for p in self._mirror.positions.values())
         return orders.open_market(self.ctid, symbol_id, spec, req, bid=bid, ask=ask,
-                                  client_order_id=self._client_order_id())
+                                  client_order_id=self._client_order_id(), joins=joins)
 
     async def _build_close(self, req: ClosePosition) -> Outgoing:
         symbol_id, spec = await self._trade_spec(req.symbol)
@@ -674,13 +676,17 @@ class CTraderConnector:
 
     async def _exact_stops(self, end: M.ProtoOAExecutionEvent, out: Outgoing) -> str:
         """Relative stops land off the asked levels after a fill away from the quote (or not at
-        all, where the server sets them after its fill event): the asked levels are set."""
+        all, where the server sets them after its fill event, or the order joined a netted
+        position): the asked levels are set. A netted position the order only reduced stays on
+        the other side, where the order's stops cannot sit: it keeps its own."""
         sl, tp = out.sl or 0.0, out.tp or 0.0
         if not (sl or tp) or not end.HasField("position"):
             return ""
         pid = end.position.positionId
         held = self._mirror.positions.get(pid)
         if held is None or orders.held_stops(held, out.spec.digits) == (sl, tp):
+            return ""
+        if held.tradeData.tradeSide != end.order.tradeData.tradeSide:
             return ""
         amend = orders.amend_stops(self.ctid, out.spec, ModifyStops(pid, out.spec.name, sl, tp), None).message
         since = self._mirror.seq

@@ -90,7 +90,10 @@ def held_stops(held, digits: int) -> tuple[float, float]:
 
 
 def open_market(ctid: int, symbol_id: int, spec: SymbolSpec, req: OpenPosition, *, bid: float, ask: float,
-                client_order_id: str) -> Outgoing:
+                client_order_id: str, joins: bool = False) -> Outgoing:
+    """A market order. ``joins``: it trades into a netted position already held, which takes no
+    relative stops from it (what a server does with them there is undocumented, and it may set
+    them where no event shows); the connector sets the asked levels after the fill instead."""
     volume = fit_volume(req.volume, spec)
     buy = req.side is Side.BUY
     worst = widen_to_spreads(buy=buy, bid=bid, ask=ask, worst=req.worst_price, reference=req.reference_price,
@@ -103,7 +106,7 @@ def open_market(ctid: int, symbol_id: int, spec: SymbolSpec, req: OpenPosition, 
                                    tradeSide=trade_side(req.side), volume=volume, timeInForce=MM.FILL_OR_KILL)
     # Market orders take stops only as distances from the fill; the connector sets the asked
     # levels exactly after a fill away from this quote.
-    rel_sl, rel_tp = relative_stops(buy=buy, entry=price, sl=sl, tp=tp)
+    rel_sl, rel_tp = (0, 0) if joins else relative_stops(buy=buy, entry=price, sl=sl, tp=tp)
     if rel_sl:
         message.relativeStopLoss = rel_sl
     if rel_tp:
