@@ -32,7 +32,7 @@ from copier_gui.core.flatten import FlattenItem, as_flattened, describe_items, f
 from copier_gui.core.journal import Journal
 from copier_gui.core.lineage import ORDER, POSITION, SHARE, LeftCopy, Lineage
 from copier_gui.core.metrics import Metrics
-from copier_gui.core.model import AccountState, Snapshot, SymbolSpec
+from copier_gui.core.model import AccountState, Snapshot, SymbolSpec, VolumeUnit
 from copier_gui.core.planner import (
     DesiredPosition,
     MasterContext,
@@ -830,7 +830,8 @@ class Copier:
 
     def _journal_events(self, events: list[MasterEvent]) -> None:
         for event in events:
-            self.journal.record("master_event", event.describe(), account=self.master_id,
+            text = event.describe(units=self._in_units(event.symbol))
+            self.journal.record("master_event", text, account=self.master_id,
                                 ticket=event.ticket, kind_of_event=event.kind.value, symbol=event.symbol,
                                 master_time_msc=event.master_time_msc, **_position_data(event))
             if event.position is not None and event.kind in (EventKind.CLOSED, EventKind.OPENED,
@@ -844,7 +845,12 @@ class Copier:
                     for position_id in self._copy_positions.pop((slave.id, event.ticket), ()):
                         self._collect_deals(slave.id, slave.connector, position_id, event.ticket,
                                             tagged=not slave.connector.capabilities.hedging)
-            self._notify(Notice("master", self.master_id, event.describe(), event.ticket))
+            self._notify(Notice("master", self.master_id, text, event.ticket))
+
+    def _in_units(self, symbol: str) -> bool:
+        """Whether the master counts ``symbol``'s volume in units of the asset (cTrader), not lots."""
+        spec = self.master_symbols.get(symbol)
+        return spec is not None and spec.volume_unit is VolumeUnit.UNITS
 
     def _context(self, wall: float, mono: float) -> StepContext:
         return StepContext(self.master_id, self.master_snapshot.server_offset_s if self.master_snapshot else None,

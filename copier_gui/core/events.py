@@ -37,17 +37,20 @@ class MasterEvent:
     order: PendingOrder | None = None
     previous_volume: float = 0.0
 
-    def describe(self) -> str:
+    def describe(self, *, units: bool = False) -> str:
+        """The event in the journal's words; ``units`` when the master's volumes count units of the
+        asset (cTrader), so "buy 50000 units EURUSD" is not read as lots."""
+        unit = " units" if units else ""
         if self.position is not None:
             p = self.position
-            body = f"{p.side.value} {p.volume:g} {p.symbol} @ {p.price_open:g}"
+            body = f"{p.side.value} {p.volume:g}{unit} {p.symbol} @ {p.price_open:g}"
             if self.kind is EventKind.PARTIALLY_CLOSED:
-                body = f"{p.symbol} reduced {self.previous_volume:g} -> {p.volume:g}"
+                body = f"{p.symbol} reduced {self.previous_volume:g} -> {p.volume:g}{unit}"
             elif self.kind is EventKind.STOPS_MODIFIED:
                 body = f"{p.symbol} sl {p.sl:g} tp {p.tp:g}"
         elif self.order is not None:
             o = self.order
-            body = f"{o.kind.value} {o.volume:g} {o.symbol} @ {o.price:g}"
+            body = f"{o.kind.value} {o.volume:g}{unit} {o.symbol} @ {o.price:g}"
         else:
             body = self.symbol
         return f"master #{self.ticket} {self.kind.value}: {body}"

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from copier_gui.core import tags
 from copier_gui.core.copier import Copier, LinkState, SlaveLink
+from copier_gui.core.model import VolumeUnit
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,7 @@ class SlaveCopyRow:
     slippage_unit: str = ""
     slippage_money: float | None = None
     currency: str = ""
+    units: bool = False  # the volume counts units of the asset (cTrader), not lots
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,7 @@ class MasterPositionRow:
     tp: float
     digits: int
     copies: tuple[SlaveCopyRow, ...]
+    units: bool = False  # the volume counts units of the asset (cTrader), not lots
 
 
 def _drift(copier: Copier, slave: SlaveLink) -> str:
@@ -118,6 +121,10 @@ def _digits(slave: SlaveLink, symbol: str) -> int | None:
     return spec.digits if spec is not None else None
 
 
+def _units(spec) -> bool:
+    return spec is not None and spec.volume_unit is VolumeUnit.UNITS
+
+
 def mirrored_positions(copier: Copier) -> list[MasterPositionRow]:
     """Each open master position with one row per slave saying what that slave holds for it."""
     master = copier.master_snapshot
@@ -149,7 +156,8 @@ def mirrored_positions(copier: Copier) -> list[MasterPositionRow]:
                 volume = sum(p.volume for p in mine)
                 price = sum(p.price_open * p.volume for p in mine) / volume if volume else 0.0
                 children.append(SlaveCopyRow(slave.id, mine[0].symbol, round(volume, 8), price, slip, latency,
-                                             "mirrored", digits=_digits(slave, mine[0].symbol), **drift))
+                                             "mirrored", digits=_digits(slave, mine[0].symbol),
+                                             units=_units(slave.symbols.get(mine[0].symbol)), **drift))
                 continue
             mapped = slave.symbol_map.resolve(pos.symbol).slave_symbol if slave.symbol_map else None
             if not slave.connector.capabilities.hedging and slave.last_snapshot is not None:
@@ -159,7 +167,8 @@ def mirrored_positions(copier: Copier) -> list[MasterPositionRow]:
                 if net is not None:
                     children.append(SlaveCopyRow(slave.id, net.symbol, net.volume, net.price_open, slip, latency,
                                                  "mirrored (net)", f"net {net.side.value} position on {net.symbol}",
-                                                 _digits(slave, net.symbol), **drift))
+                                                 _digits(slave, net.symbol), units=_units(slave.symbols.get(net.symbol)),
+                                                 **drift))
                     continue
             reason = slave.refused.get(pos.ticket, "")
             failure = next((text for (ticket, _), (text, _) in (slave.executor.failed.items() if slave.executor else [])
@@ -179,5 +188,5 @@ def mirrored_positions(copier: Copier) -> list[MasterPositionRow]:
             children.append(SlaveCopyRow(slave.id, mapped or pos.symbol, 0.0, 0.0, slip, latency, state, reason,
                                          _digits(slave, mapped or pos.symbol), **drift))
         rows.append(MasterPositionRow(pos.ticket, pos.symbol, pos.side.value, pos.volume, pos.price_open, pos.sl,
-                                      pos.tp, spec.digits if spec else 5, tuple(children)))
+                                      pos.tp, spec.digits if spec else 5, tuple(children), units=_units(spec)))
     return rows

@@ -19,11 +19,22 @@ def price(value: float | None, digits: int) -> str:
     return f"{value:,.{max(0, digits)}f}"
 
 
-def volume(value: float | None) -> str:
+def volume(value: float | None, *, units: bool = False) -> str:
+    """Lots as they are ("0.5"); units (cTrader) with a "u", whole ones grouped ("50,000 u")."""
     if value is None or value == 0.0:
         return DASH
+    if units:
+        whole = abs(value - round(value)) < 1e-9
+        return (f"{value:,.0f}" if whole else f"{value:,.3f}".rstrip("0").rstrip(".")) + " u"
     # Lot steps go down to 0.001 at some brokers; more digits than that is float noise.
     return f"{value:.3f}".rstrip("0").rstrip(".") if value < 100 else f"{value:,.2f}"
+
+
+def volume_tip(value: float | None, symbol: str, *, units: bool) -> str | None:
+    """Spelled out where a volume counts units: "50,000 units of EUR/USD"."""
+    if not units or not value:
+        return None
+    return f"{volume(value, units=True).removesuffix(' u')} units of {symbol}"
 
 
 def money(value: float | None, currency: str = "") -> str:

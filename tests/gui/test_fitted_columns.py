@@ -37,10 +37,12 @@ def test_on_a_laptop_screen_the_copy_switch_and_mode_are_in_view(demo, qtbot):
 
     model = dashboard.accounts_model
     model.refresh()  # the rows as the copier has them now that it is connected
-    row = [r.id for r in model.rows()].index("slave-2")
+    row = [r.id for r in model.rows()].index("slave-3")
     tip = model.index(row, 0).data(Qt.ItemDataRole.ToolTipRole)
-    assert tip.startswith("slave-2 (slave, Summit Securities") and "login 7000002" in tip, tip
+    assert tip.startswith("slave-3 (slave, MT5 · Summit Securities") and "login 7000003" in tip, tip
     assert model.index(row, 6).data(Qt.ItemDataRole.ToolTipRole).endswith("JPY")
+    ctrader = model.index([r.id for r in model.rows()].index("slave-2"), 0).data(Qt.ItemDataRole.ToolTipRole)
+    assert ctrader.startswith("slave-2 (slave, cTrader · Lumen Prime Ltd"), ctrader
 
 
 def test_columns_step_aside_in_order_and_come_back_as_the_view_widens(qtbot):

@@ -269,3 +269,16 @@ def test_accounts_name_their_platform_when_the_copier_spans_two(model_check):
     texts = [model.data(model.index(i, 0)) for i in range(3)]
     assert texts == ["master · MT5", "slave-1 · cTrader", "slave-2"]
     assert "cTrader" in model.data(model.index(1, 0), Qt.ItemDataRole.ToolTipRole)
+
+
+def test_volumes_in_units_say_so_and_lots_stay_bare(model_check):
+    ct = replace(copy_row("slave-2", volume=50_000.0), symbol="EUR/USD", units=True)
+    row = replace(position(7, volume=0.5, slaves=("slave-1",)), copies=(copy_row("slave-1", volume=0.5), ct))
+    model = PositionsModel(lambda: [row])
+    model_check(model)
+    model.refresh()
+    head = model.index(0, 0)
+    assert model.index(0, 3).data() == "0.5"
+    assert model.index(0, 3, head).data() == "0.5"
+    assert model.index(1, 3, head).data() == "50,000 u"
+    assert model.index(1, 3, head).data(Qt.ItemDataRole.ToolTipRole) == "50,000 units of EUR/USD"

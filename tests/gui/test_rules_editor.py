@@ -75,18 +75,23 @@ def test_a_valid_edit_is_emitted(qtbot):
 
 
 def test_the_demo_applies_saved_rules_to_the_running_copier_only(demo, qtbot):
-    link = demo.copier.slaves["slave-2"]
+    link = demo.copier.slaves["slave-3"]
     old_gate = link.risk_gate
     assert link.executor is not None and isinstance(old_gate, RiskGate)
-    editor = demo.dashboard.edit_rules("slave-2")
+    editor = demo.dashboard.edit_rules("slave-3")
     assert editor.isVisible() and not editor.isModal()
-    assert demo.dashboard.edit_rules("slave-2") is editor, "one editor per slave"
+    assert demo.dashboard.edit_rules("slave-3") is editor, "one editor per slave"
     assert CopyRules.model_validate(yaml.safe_load(editor.text())) == link.rules
     assert "no settings file" in editor.help.text()
     # The preview reads the running copier's accounts: the demo master's EURUSD onto this slave's own name.
     assert editor.preview.line.text().startswith("master buy 1.00 EURUSD → this slave buy ")
     assert "EURUSD-ECN" in editor.preview.line.text()
     assert editor.symbols_page.table.rowCount() >= 13
+    # A cTrader slave's preview counts its volume in units, as its broker does.
+    ctrader = demo.dashboard.edit_rules("slave-2")
+    assert ctrader.preview.line.text().startswith("master buy 1.00 EURUSD → this slave buy 100000 units EURUSD")
+    ctrader.close_button.click()
+    dispose(ctrader)
 
     notices = []
     demo.copier.subscribe(notices.append)
@@ -96,9 +101,9 @@ def test_the_demo_applies_saved_rules_to_the_running_copier_only(demo, qtbot):
     assert link.executor.rules is link.rules
     assert link.risk_gate is not old_gate and link.risk_gate.risk == link.rules.risk
     assert "running copier only" in editor.message.text()
-    assert "rules changed for slave-2" in [n.text for n in notices if n.kind == "state"]
+    assert "rules changed for slave-3" in [n.text for n in notices if n.kind == "state"]
     editor.close_button.click()
-    assert "slave-2" not in demo.dashboard.rules_editors
+    assert "slave-3" not in demo.dashboard.rules_editors
     dispose(editor)
 
 

@@ -227,7 +227,7 @@ class PositionsModel(QAbstractItemModel):
 
     def _master_cells(self, row: MasterPositionRow, cells: list[dict]) -> None:
         theme = palette.current()
-        values = (f"#{row.ticket}", row.symbol, row.side.capitalize(), fmt.volume(row.volume),
+        values = (f"#{row.ticket}", row.symbol, row.side.capitalize(), fmt.volume(row.volume, units=row.units),
                   fmt.price(row.price_open, row.digits), fmt.price(row.sl, row.digits),
                   fmt.price(row.tp, row.digits), "", "", master_status(row))
         for cell, value in zip(cells, values, strict=True):
@@ -238,11 +238,13 @@ class PositionsModel(QAbstractItemModel):
         every = all(c.state.startswith("mirrored") for c in row.copies)
         cells[STATUS][_FOREGROUND] = theme.color("ok" if every else "warn")
         cells[STATUS][_TOOLTIP] = "\n".join(f"{c.slave}: {child_status(c)}" for c in row.copies) or None
+        cells[3][_TOOLTIP] = fmt.volume_tip(row.volume, row.symbol, units=row.units)
 
     def _child_cells(self, child: SlaveCopyRow, master_digits: int, cells: list[dict]) -> None:
         theme = palette.current()
         digits = child.digits if child.digits is not None else master_digits
-        values = (child.slave, child.symbol, "", fmt.volume(child.volume), fmt.price(child.price_open, digits),
+        values = (child.slave, child.symbol, "", fmt.volume(child.volume, units=child.units),
+                  fmt.price(child.price_open, digits),
                   "", "", _slippage(child), fmt.latency_ms(child.latency_ms), child_status(child))
         for cell, value in zip(cells, values, strict=True):
             cell[_DISPLAY] = value
@@ -255,6 +257,7 @@ class PositionsModel(QAbstractItemModel):
             cells[7][_TOOLTIP] = f"{fmt.points(child.slippage_points)} points{money}"
         cells[0][_DECORATION] = palette.dot_icon(colour.name())
         cells[0][_TOOLTIP] = cells[STATUS][_TOOLTIP] = f"{child.slave}: {child_status(child)}"
+        cells[3][_TOOLTIP] = fmt.volume_tip(child.volume, child.symbol, units=child.units)
 
     def _theme_changed(self, _theme) -> None:
         self._cells.clear()

@@ -46,3 +46,11 @@ def test_closes_come_before_opens_and_carry_timestamps():
 
 def test_no_change_no_event():
     assert kinds(snap([pos(1)], [order(2)]), snap([pos(1)], [order(2)])) == []
+
+
+def test_a_master_in_units_says_so():
+    opened = diff(snap(), snap([pos(1, volume=50_000)]), wall=100.0, mono=5.0)[0]
+    assert opened.describe(units=True) == "master #1 opened: buy 50000 units EURUSD @ 1.1"
+    assert opened.describe() == "master #1 opened: buy 50000 EURUSD @ 1.1"
+    reduced = diff(snap([pos(1, volume=50_000)]), snap([pos(1, volume=20_000)]), wall=100.0, mono=5.0)[0]
+    assert reduced.describe(units=True) == "master #1 partially_closed: EURUSD reduced 50000 -> 20000 units"

@@ -86,3 +86,8 @@ def test_every_slave_is_valued_in_its_own_currency(mt5_master):
         "lumen-usd": ("USD", 4, []), "kestrel-eur": ("EUR", 4, []), "harbor-eur": ("EUR", 4, [])}
     # Each slave's slippage has a price in money, whichever unit its volumes count in.
     assert all(mt5_master.report["summary"][s]["slippage_total_money"] > 0 for s in drift)
+
+
+def test_a_ctrader_masters_volumes_are_journaled_in_units(ctrader_master):
+    texts = [e["text"] for e in ctrader_master.report["events"] if e["account"] == "master"]
+    assert any("opened: buy 50000 units EURUSD" in t for t in texts), texts
