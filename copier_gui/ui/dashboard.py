@@ -120,7 +120,7 @@ class Dashboard(QWidget):
         self.accounts_view.setItemDelegateForColumn(AccountsModel.COPY, SwitchDelegate(self.accounts_view))
         self.accounts_view.setSelectionMode(self.accounts_view.SelectionMode.NoSelection)
         header = self.accounts_view.horizontalHeader()
-        widths = {0: 96, 1: 56, 2: 150, 3: 140, 4: 70, 5: 88, 6: 90, 7: 90, 8: 40, 9: 104, 10: 76, 11: 52, 12: 84}
+        widths = {0: 130, 1: 56, 2: 150, 3: 140, 4: 70, 5: 84, 6: 84, 7: 84, 8: 40, 9: 94, 10: 64, 11: 52, 12: 84}
         set_widths(header, widths)
         # The mode, last, takes what the broker and server leave when a narrow table sets them aside.
         header.setStretchLastSection(True)
