@@ -65,7 +65,9 @@ What a faithful fake must reproduce, and where this one stands:
     (when a real server sends it is undocumented).
 11. Netting - done: one position per symbol at its average price, opposite orders closing, an
     oversized one turning it over under either id policy (``reversal_policy`` per account, since
-    the real rule is undocumented).
+    the real rule is undocumented); the opening or turning order's relative stops on the position,
+    a reducing order's never, an adding order's as ``netted_stops_policy`` says (undocumented too),
+    and every fill event showing the position's stops as they are after it.
 12. Faults - done: an order never answered (executed or not), an order filled then the link
     dropped before the reply, OrderErrorEvents with ids 0, trades by another application, a
     refused trade in any of the three forms (``refusal_channel``), UNKNOWN_ERROR (``unknown_errors``,
