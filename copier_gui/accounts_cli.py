@@ -314,13 +314,7 @@ def _new_account(args: argparse.Namespace, current: Settings) -> AccountSettings
     from copier_gui.sim import PROFILES
 
     platform = args.platform
-    problem = setup.account_id_problem(args.id, {a.id for a in current.accounts})
-    if problem:
-        raise Refused(problem)
-    problem = setup.master_problem(args.role, current.master.id if current.master is not None else None)
-    if problem:
-        raise Refused(f"{problem}, then make it the master with `copier-gui accounts set-master "
-                      f"{args.id}` (the old master becomes a slave)")
+    _check_id_and_role(args, current)
     login = None
     if args.login is not None:
         problem = setup.login_problem(args.login)
@@ -600,7 +594,8 @@ def _link_ctrader(paths: UserPaths, args: argparse.Namespace) -> int:
     return 0
 
 
-def _ctrader_check_id_and_role(args: argparse.Namespace, current: Settings) -> None:
+def _check_id_and_role(args: argparse.Namespace, current: Settings) -> None:
+    """Refused unless the new account's id is free and its role fits the accounts linked."""
     from copier_gui import account_setup as setup
 
     problem = setup.account_id_problem(args.id, {a.id for a in current.accounts})
@@ -610,6 +605,10 @@ def _ctrader_check_id_and_role(args: argparse.Namespace, current: Settings) -> N
     if problem:
         raise Refused(f"{problem}, then make it the master with `copier-gui accounts set-master "
                       f"{args.id}` (the old master becomes a slave)")
+
+
+def _ctrader_check_id_and_role(args: argparse.Namespace, current: Settings) -> None:
+    _check_id_and_role(args, current)
     if args.login is not None and (not args.login.strip().isdigit() or not args.login.strip().isascii()):
         raise Refused(f"--login {args.login}: the number cTrader shows for the account")
 

@@ -74,6 +74,7 @@ from copier_gui.core.model import (
     SymbolSpec,
 )
 from copier_gui.core.ports import Capabilities, ConnectorError
+from copier_gui.core.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -228,13 +229,7 @@ class CTraderConnector:
         self._closed = True
         self._set_down("the session was closed by the copier")
         current = asyncio.current_task()
-        for task in list(self._tasks):
-            if task is not current:
-                task.cancel()
-        for task in list(self._tasks):
-            if task is not current:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        await cancel_and_wait(task for task in self._tasks if task is not current)
         link, self._link = self._link, None
         if link is not None:
             await link.detach(self.ctid, self)

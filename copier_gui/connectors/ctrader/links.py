@@ -30,6 +30,7 @@ from copier_gui.connectors.ctrader.session import (
     TokenPair,
     TokenStore,
 )
+from copier_gui.core.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -334,13 +335,7 @@ class SharedLink:
     async def _drop_session(self) -> None:
         session, self.session = self.session, None
         current = asyncio.current_task()
-        for task in list(self._tasks):
-            if task is not current:
-                task.cancel()
-        for task in list(self._tasks):
-            if task is not current:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        await cancel_and_wait(task for task in self._tasks if task is not current)
         if session is not None:
             with contextlib.suppress(Exception):
                 await session.close()
