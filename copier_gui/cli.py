@@ -88,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_report_parser(sub)
 
+    from copier_gui import worker_host_cli
+
+    worker_host_cli.add_parser(sub)
+
     http_token = sub.add_parser("http-token", help="print the access token --http needs on a non-loopback address")
     http_token.add_argument("--renew", action="store_true", help="replace it: links and scrapers using it stop working")
     return parser
@@ -147,6 +151,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return report_commands.run(paths, args)
     if args.command == "http-token":
         return _http_token(args.renew)
+    if args.command == "worker-host":
+        from copier_gui import worker_host_cli
+
+        return worker_host_cli.run(paths, args)
     if args.slaves < 1:
         raise UsageError(f"--slaves must be at least 1, not {args.slaves}")
     if args.duration is not None and args.duration < 0:

@@ -1,0 +1,298 @@
+"""A worker host: serves some accounts' workers to a core over NATS. Each account runs in a local
+worker process on pipes, exactly as the core would start it; this host bridges the pipe to the bus
+(requests from the JetStream stream in, everything the worker says out), holds the account's lease
+in the key-value bucket, and never executes a redelivered trade twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from copier_gui.workers import protocol
+from copier_gui.workers.config import WorkerConfig
+from copier_gui.workers.nats_transport import (
+    TRADE_OPS,
+    NatsOptions,
+    account_token,
+    connect,
+    ensure_streams,
+    started_key,
+)
+from copier_gui.workers.transport import Channel, ChannelClosed, PipeHost, WorkerProcess
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class _Served:
+    """One account this host serves, and its current worker (if any)."""
+
+    config: WorkerConfig
+    generation: int = 0
+    channel: Channel | None = None
+    process: WorkerProcess | None = None
+    token: str | None = None  # the core channel the current worker answers
+    waiting: dict[int, asyncio.Future] = field(default_factory=dict)
+    consumer: asyncio.Task | None = None
+
+
+class WorkerHostServer:
+    """Serve ``configs`` (one per account) over the bus until :meth:`stop`.
+
+    ``spawn`` starts a worker (``PipeHost(worker_main).start`` in production)."""
+
+    def __init__(self, options: NatsOptions, configs: list[WorkerConfig], spawn: Callable[[Any], tuple]) -> None:
+        self.options = options
+        self.accounts = {c.account_id: _Served(c) for c in configs}
+        for account in self.accounts:
+            account_token(account)
+        self._spawn = spawn
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        self.nc = self.js = self.leases = self.started = None
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.nc = await connect(self.options, name=f"copier-worker-host {self.name}")
+        try:
+            self.js = self.nc.jetstream()
+            self.leases, self.started = await ensure_streams(self.js, self.options)
+            for account, served in self.accounts.items():
+                await self.nc.subscribe(self.options.subject(account, "ctl"), cb=self._controller(served))
+                served.consumer = asyncio.create_task(self._consume(served), name=f"nats-consume-{account}")
+                self._tasks.append(served.consumer)
+            self._tasks.append(asyncio.create_task(self._renew_leases(), name="nats-leases"))
+            log.info("worker host %s serves %s on %s", self.name, ", ".join(self.accounts), self.options.url)
+            await self._stop.wait()
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            for served in self.accounts.values():
+                await self._end_worker(served, "the worker host stopped", graceful=True)
+            with contextlib.suppress(Exception):
+                await self.nc.drain()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    # ------------------------------------------------------------------ control
+    def _controller(self, served: _Served):
+        async def on_control(msg) -> None:
+            try:
+                command = json.loads(msg.data)
+                op = command.get("op")
+                if op == "start":
+                    answer = await self._start_worker(served, str(command.get("ch")))
+                elif op == "shutdown" and command.get("generation") == served.generation and served.channel:
+                    with contextlib.suppress(ChannelClosed):
+                        served.channel.send(protocol.encode("shutdown"))
+                    answer = {"ok": True}
+                elif op == "kill" and command.get("generation") == served.generation:
+                    await self._end_worker(served, "stopped by the core")
+                    answer = {"ok": True}
+                else:
+                    answer = {"ok": False, "error": f"nothing to do for {op!r}"}
+            except Exception as exc:  # the core must hear why, not wait for a timeout
+                log.exception("%s: control request failed", served.config.account_id)
+                answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            with contextlib.suppress(Exception):
+                await msg.respond(json.dumps(answer).encode())
+
+        return on_control
+
+    async def _start_worker(self, served: _Served, token: str) -> dict:
+        # A start is a fresh worker, as with pipes: the core gave up on any earlier one.
+        await self._end_worker(served, "replaced by a new worker")
+        channel, process = await self._loop.run_in_executor(None, self._spawn, served.config)
+        served.generation += 1
+        served.channel, served.process, served.token = channel, process, token
+        await self._put_lease(served)
+        threading.Thread(target=self._pump, args=(served, served.generation, channel), daemon=True,
+                         name=f"nats-pump-{served.config.account_id}").start()
+        log.info("%s: worker %s started (generation %s)", served.config.account_id, process.pid, served.generation)
+        return {"ok": True, "pid": process.pid, "generation": served.generation, "host": self.name}
+
+    async def _end_worker(self, served: _Served, reason: str, *, graceful: bool = False) -> None:
+        channel, process = served.channel, served.process
+        if channel is None:
+            return
+        served.channel = served.process = served.token = None
+        if graceful:
+            with contextlib.suppress(ChannelClosed):
+                channel.send(protocol.encode("shutdown"))
+            await self._loop.run_in_executor(None, process.wait, 5.0)
+        process.kill()
+        await self._loop.run_in_executor(None, process.wait, 5.0)
+        channel.close()
+        await self._gone(served, served.generation, reason)
+
+    async def _gone(self, served: _Served, generation: int, reason: str) -> None:
+        for future in served.waiting.values():
+            if not future.done():
+                future.set_exception(ChannelClosed(reason))
+        served.waiting.clear()
+        account = served.config.account_id
+        with contextlib.suppress(Exception):
+            await self.nc.publish(self.options.subject(account, "gone"),
+                                  json.dumps({"generation": generation, "reason": reason}).encode())
+            if served.generation == generation and served.channel is None:
+                await self.leases.delete(account_token(account))
+
+    # ------------------------------------------------------------------ worker -> core
+    def _pump(self, served: _Served, generation: int, channel: Channel) -> None:
+        """The worker's messages onto the bus, in order (a thread: the pipe blocks)."""
+        loop = self._loop
+        while True:
+            try:
+                data = channel.recv(None)
+            except ChannelClosed:
+                break
+            if b'"kind":"reply"' in data:
+                loop.call_soon_threadsafe(self._replied, served, generation, data)
+            else:
+                loop.call_soon_threadsafe(self._publish_event, served, data)
+        with contextlib.suppress(RuntimeError):
+            asyncio.run_coroutine_threadsafe(self._worker_exited(served, generation), loop)
+
+    def _publish_event(self, served: _Served, data: bytes) -> None:
+        asyncio.ensure_future(self.nc.publish(self.options.subject(served.config.account_id, "evt"), data))
+
+    def _replied(self, served: _Served, generation: int, data: bytes) -> None:
+        if generation != served.generation:
+            return
+        try:
+            reply = json.loads(data)
+        except ValueError:
+            return
+        reply["ch"] = served.token
+        future = served.waiting.pop(reply.get("id"), None)
+        if future is not None and not future.done():
+            future.set_result(None)
+        self._publish_event(served, json.dumps(reply, separators=(",", ":")).encode())
+
+    async def _worker_exited(self, served: _Served, generation: int) -> None:
+        if served.generation != generation or served.channel is None:
+            return  # ended on purpose; _end_worker said so
+        process = served.process
+        await self._loop.run_in_executor(None, process.wait, 2.0)
+        code = process.exitcode
+        served.channel.close()
+        served.channel = served.process = served.token = None
+        await self._gone(served, generation, f"its process on {self.name} exited" +
+                         ("" if code is None else f" with code {code}"))
+
+    # ------------------------------------------------------------------ core -> worker
+    async def _consume(self, served: _Served) -> None:
+        from nats.errors import TimeoutError as NatsTimeout
+        from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+        account = served.config.account_id
+        config = ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, max_ack_pending=1, ack_wait=self.options.ack_wait_s,
+                                deliver_policy=DeliverPolicy.ALL)
+        while True:
+            try:
+                sub = await self.js.pull_subscribe(self.options.subject(account, "req"), durable=f"host_{account}",
+                                                   stream=self.options.stream, config=config)
+                break
+            except Exception as exc:
+                log.warning("%s: could not take the request stream yet (%s)", account, exc)
+                await asyncio.sleep(1.0)
+        while True:
+            try:
+                messages = await sub.fetch(1, timeout=1.0)
+            except (TimeoutError, NatsTimeout):
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a reconnect in progress: try again shortly
+                log.debug("%s: fetch failed: %s", account, exc)
+                await asyncio.sleep(0.2)
+                continue
+            for msg in messages:
+                await self._serve(served, msg)
+
+    async def _serve(self, served: _Served, msg) -> None:
+        account = served.config.account_id
+        try:
+            request = json.loads(msg.data)
+        except ValueError:
+            await msg.ack()
+            return
+        token, op, request_id = request.get("ch"), request.get("op"), request.get("id")
+        channel = served.channel
+        if channel is None or token != served.token:
+            # Sent to a worker that is gone (an earlier core, an earlier start): its core already
+            # counts the outcome as unknown and reconciles; executing it now would act on stale intent.
+            log.info("%s: dropped %s request %s meant for a worker that is gone", account, op, request_id)
+            await msg.ack()
+            return
+        msg_id = (msg.headers or {}).get("Nats-Msg-Id")
+        if op in TRADE_OPS:
+            marker = started_key(msg_id or f"{token}:{request_id}")
+            try:
+                await self.started.create(marker, self.name.encode())
+            except Exception:
+                # Delivered before (the ack was lost in a reconnect): it may have reached the broker.
+                log.warning("%s: %s request %s was delivered again; not executed twice", account, op, request_id)
+                await self._refuse(served, request_id, "the request was delivered twice by the bus; it was executed "
+                                   "at most once, and the snapshot shows whether it reached the broker")
+                await msg.ack()
+                return
+        future = self._loop.create_future()
+        served.waiting[request_id] = future
+        try:
+            channel.send(msg.data)
+        except ChannelClosed:
+            served.waiting.pop(request_id, None)
+            await msg.ack()
+            return
+        while True:
+            try:
+                await asyncio.wait_for(asyncio.shield(future), self.options.ack_wait_s / 3)
+                break
+            except TimeoutError:
+                with contextlib.suppress(Exception):
+                    await msg.in_progress()  # a slow terminal call, not a lost host
+            except ChannelClosed:
+                break
+        with contextlib.suppress(Exception):
+            await msg.ack()
+
+    async def _refuse(self, served: _Served, request_id: Any, text: str) -> None:
+        reply = protocol.encode("reply", id=request_id if isinstance(request_id, int) else 0, ok=False,
+                                error=protocol.error_to_wire("transport", text), ch=served.token)
+        await self.nc.publish(self.options.subject(served.config.account_id, "evt"), reply)
+
+    # ------------------------------------------------------------------ leases
+    async def _put_lease(self, served: _Served) -> None:
+        lease = {"host": self.name, "generation": served.generation,
+                 "pid": served.process.pid if served.process else None}
+        await self.leases.put(account_token(served.config.account_id), json.dumps(lease).encode())
+
+    async def _renew_leases(self) -> None:
+        while True:
+            await asyncio.sleep(self.options.lease_beat_s)
+            for served in self.accounts.values():
+                if served.channel is not None:
+                    with contextlib.suppress(Exception):  # the bus is away: renewed once it is back
+                        await self._put_lease(served)
+
+
+def local_spawn() -> Callable[[Any], tuple]:
+    """Workers as local processes on pipes, as the core starts them without NATS."""
+    from copier_gui.workers.worker import main as worker_main
+
+    return PipeHost(worker_main).start
+
+
+__all__ = ["WorkerHostServer", "local_spawn"]

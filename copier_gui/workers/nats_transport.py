@@ -1,0 +1,482 @@
+"""The worker protocol over NATS with JetStream, for workers on other hosts: the core's end
+(``NatsHost``, a ``WorkerHost`` whose channels reach a ``copier-gui worker-host`` over the bus).
+
+The schema is the pipes' one, byte for byte; only the carriage differs. The core keeps the same
+synchronous ``Channel`` and ``WorkerConnector``: nats-py is asyncio, so one private event loop on
+a thread of its own holds the connection, and the channel hands bytes across with thread-safe
+queues. That keeps one connector for both transports (its reader thread, its watchdog, its restart
+backoff) instead of an async twin of it, and the core's loop never waits on the bus: a send is
+queued, and a failed publish comes back as the request's failed reply.
+
+Subjects, per instance and account (``copier.<instance>.<account>.<what>``):
+- ``req``: core -> worker requests, in a JetStream work-queue stream. An entry (open, pending
+  order) carries its copy tag and a digest of its body as ``Nats-Msg-Id``: a repeat inside the
+  duplicate window is dropped by the server and answered here as "outcome unknown" (the broker's
+  tagged state tells). The host takes one request at a time per account (``max_ack_pending=1``),
+  acknowledges it once the worker answered, and never executes a redelivered trade twice.
+- ``evt``: worker -> core messages (hello, replies, snapshot pushes, heartbeats), core NATS: a
+  push lost in a reconnect is a snapshot gap the connector already repairs with a full snapshot.
+- ``ctl``: core -> host requests: start (a fresh worker, as a pipe start does), shutdown, kill.
+- ``gone``: host -> core: the worker exited, and why.
+Worker leases live in a key-value bucket (one key per account, refreshed each second, expiring
+with the bucket's TTL): a host killed outright drops its leases, and the core closes the channel.
+
+Every connection uses TLS and credentials unless the server is on this computer's loopback; the
+NATS password comes from the keyring (never a file, an argument or a message), and account
+passwords never travel: the worker host reads its own keyring, as local workers do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import ipaddress
+import json
+import logging
+import queue
+import re
+import ssl
+import threading
+import uuid
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from copier_gui.workers.transport import ChannelClosed
+
+log = logging.getLogger(__name__)
+
+# Entries are deduplicated by copy tag; closes and modifications never are (two partial closes of
+# the same size are two exits, and an exit is never held back).
+DEDUPLICATED_OPS = ("open", "place_pending")
+TRADE_OPS = ("open", "close", "modify", "place_pending", "modify_pending", "cancel")
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
+_NATS_PASSWORD_WHAT = "NATS password"
+
+
+class NatsSetupError(ValueError):
+    """The NATS options cannot make a safe connection; ``str()`` says which option and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class NatsOptions:
+    """How to reach the bus. ``password_key`` names the keyring entry of ``user``'s password;
+    ``ca`` is the PEM of the certificate authority to trust (the system's when None); ``cert`` and
+    ``key`` a client certificate, where the server asks for one."""
+
+    url: str
+    instance: str = "copier"
+    user: str | None = None
+    password_key: str | None = None
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    duplicate_window_s: float = 120.0
+    lease_ttl_s: float = 5.0
+    lease_beat_s: float = 1.0
+    ack_wait_s: float = 30.0
+    connect_timeout_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        if not _TOKEN.match(self.instance):
+            raise NatsSetupError(f"NATS instance name {self.instance!r}: use letters, digits, '-' and '_' only")
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("nats", "tls") or not parts.hostname:
+            raise NatsSetupError(f"NATS URL {self.url!r}: expected tls://HOST:PORT (or nats://HOST:PORT on "
+                                 "this computer)")
+        if parts.username or parts.password:
+            raise NatsSetupError("NATS URL: put no user or password in the URL; give the user with --nats-user "
+                                 "and keep the password in the keyring")
+        if not _loopback(parts.hostname):
+            if not self.tls:
+                raise NatsSetupError(f"NATS URL {self.url!r}: a server on another computer needs TLS (tls://)")
+            if not self.user:
+                raise NatsSetupError(f"NATS server {parts.hostname}: a server on another computer needs "
+                                     "credentials (a user, its password in the keyring)")
+        if self.user and not self.password_key:
+            raise NatsSetupError(f"NATS user {self.user!r} without the keyring key of its password")
+        if (self.cert is None) != (self.key is None):
+            raise NatsSetupError("a NATS client certificate needs both its certificate and its key")
+
+    @property
+    def tls(self) -> bool:
+        return urlsplit(self.url).scheme == "tls" or self.ca is not None
+
+    def subject(self, account: str, what: str) -> str:
+        return f"copier.{self.instance}.{account_token(account)}.{what}"
+
+    @property
+    def stream(self) -> str:
+        return f"COPIER_{self.instance.upper()}_REQ"
+
+    @property
+    def lease_bucket(self) -> str:
+        return f"copier_{self.instance}_leases"
+
+    @property
+    def started_bucket(self) -> str:
+        return f"copier_{self.instance}_started"
+
+
+def account_token(account: str) -> str:
+    """The account's id as one subject token and key-value key; NatsSetupError if it cannot be one."""
+    if not _TOKEN.match(account):
+        raise NatsSetupError(f"account {account!r} cannot be served over NATS: its id may hold only letters, "
+                             "digits, '-' and '_'")
+    return account
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def message_id(account: str, op: str, args: dict) -> str | None:
+    """The JetStream message id of a request: an entry's copy tag and a digest of its body, or
+    None (no deduplication) for every other request. The digest keeps a retry the core changed on
+    purpose (a requoted entry at a new worst price) apart from a repeat of the same one."""
+    if op not in DEDUPLICATED_OPS:
+        return None
+    request = args.get("request")
+    if not isinstance(request, dict):
+        return None
+    body = json.dumps(request, sort_keys=True, separators=(",", ":")).encode()
+    return f"{account}:{op}:{request.get('magic')}:{request.get('comment')}:{hashlib.sha256(body).hexdigest()[:16]}"
+
+
+def started_key(msg_id: str) -> str:
+    """A key-value key for a message id (which may hold any character the tag does)."""
+    return hashlib.sha256(msg_id.encode()).hexdigest()
+
+
+async def connect(options: NatsOptions, *, name: str, **callbacks: Any):
+    """One client connection, with TLS and credentials as ``options`` say; reconnects for ever."""
+    import nats
+
+    kwargs: dict[str, Any] = {"servers": [options.url], "name": name, "connect_timeout": options.connect_timeout_s,
+                              "max_reconnect_attempts": -1, "reconnect_time_wait": 0.25,
+                              "allow_reconnect": True, **callbacks}
+    if options.tls:
+        context = ssl.create_default_context(cafile=options.ca)
+        if options.cert is not None:
+            context.load_cert_chain(options.cert, options.key)
+        kwargs["tls"] = context
+        kwargs["tls_hostname"] = urlsplit(options.url).hostname
+    if options.user:
+        from copier_gui.secrets import get_secret
+
+        password = get_secret(options.password_key, what=_NATS_PASSWORD_WHAT)
+        if password is None:
+            raise NatsSetupError(f"no {_NATS_PASSWORD_WHAT} in the keyring under {options.password_key!r}: "
+                                 "store it first")
+        kwargs["user"], kwargs["password"] = options.user, password
+    try:
+        return await nats.connect(**kwargs)
+    except Exception as exc:
+        # nats-py's own text may echo the URL; never the password, which it does not print.
+        raise ConnectionError(f"could not reach the NATS server at {options.url} "
+                              f"({type(exc).__name__}: {exc})") from None
+
+
+async def ensure_streams(js, options: NatsOptions) -> tuple[Any, Any]:
+    """The request stream, the lease bucket and the started-requests bucket, created or updated:
+    every party calls this, whoever comes first. Returns (leases, started)."""
+    from nats.js.api import RetentionPolicy, StorageType, StreamConfig
+    from nats.js.errors import BadRequestError
+
+    config = StreamConfig(name=options.stream, subjects=[f"copier.{options.instance}.*.req"],
+                          retention=RetentionPolicy.WORK_QUEUE, storage=StorageType.FILE,
+                          duplicate_window=options.duplicate_window_s, max_age=max(3600.0, options.duplicate_window_s))
+    try:
+        await js.add_stream(config)
+    except BadRequestError:
+        # Made by another party, maybe with other limits: theirs stand, and the subjects are the same.
+        with contextlib.suppress(BadRequestError):
+            await js.update_stream(config)
+    leases = await _bucket(js, options.lease_bucket, options.lease_ttl_s)
+    started = await _bucket(js, options.started_bucket, options.duplicate_window_s)
+    return leases, started
+
+
+async def _bucket(js, name: str, ttl: float):
+    """A key-value bucket, bound if it exists (whoever made it first set its TTL), else made."""
+    from nats.js.errors import BadRequestError, BucketNotFoundError
+
+    with contextlib.suppress(BucketNotFoundError):
+        return await js.key_value(name)
+    try:
+        return await js.create_key_value(bucket=name, ttl=ttl, history=1)
+    except BadRequestError:
+        return await js.key_value(name)  # made by another party meanwhile
+
+
+class LoopThread:
+    """A private asyncio loop on a daemon thread, for a synchronous caller of nats-py."""
+
+    def __init__(self, name: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
+        self._thread.start()
+
+    def call(self, coro: Coroutine, timeout: float | None = None) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def spawn(self, coro: Coroutine) -> None:
+        asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def stop(self) -> None:
+        if self.loop.is_running():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(5.0)
+
+
+_CLOSED = object()
+
+
+class NatsChannel:
+    """The core's end of one account's worker over NATS (one per worker start, like a pipe)."""
+
+    def __init__(self, host: NatsHost, account: str) -> None:
+        self._host = host
+        self.account = account
+        self.token = uuid.uuid4().hex
+        self._incoming: queue.Queue = queue.Queue()
+        self._outgoing: asyncio.Queue | None = None
+        self.closed = threading.Event()
+        self.reason = ""
+        self.generation: int | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._subs: list[Any] = []
+
+    # ---------------------------------------------------------------- on the bus's loop
+    async def open(self) -> None:
+        nc, options = self._host.nc, self._host.options
+        self._outgoing = asyncio.Queue()
+        self._subs.append(await nc.subscribe(options.subject(self.account, "evt"), cb=self._on_event))
+        self._subs.append(await nc.subscribe(options.subject(self.account, "gone"), cb=self._on_gone))
+        await nc.flush()  # subscribed at the server before the worker can say hello
+        self._tasks.append(asyncio.create_task(self._publisher(), name=f"nats-send-{self.account}"))
+
+    async def _on_event(self, msg) -> None:
+        data = msg.data
+        # A reply to another channel's request (an earlier core, an earlier start) is not ours: its
+        # request ids would collide with this connector's.
+        if b'"kind":"reply"' in data:
+            with contextlib.suppress(ValueError):
+                if json.loads(data).get("ch") != self.token:
+                    return
+        self._incoming.put(data)
+
+    async def _on_gone(self, msg) -> None:
+        with contextlib.suppress(ValueError):
+            notice = json.loads(msg.data)
+            if notice.get("generation") in (None, self.generation):
+                self._close_from_bus(str(notice.get("reason") or "the worker host said it exited"))
+
+    def _close_from_bus(self, reason: str) -> None:
+        if not self.closed.is_set():
+            self.reason = reason
+            log.info("%s: the remote worker is gone: %s", self.account, reason)
+            self.closed.set()
+            self._incoming.put(_CLOSED)
+
+    async def watch_lease(self) -> None:
+        """Close the channel once the host's lease on the account lapses or names another worker."""
+        from nats.js.errors import KeyNotFoundError
+
+        options = self._host.options
+        while not self.closed.is_set():
+            await asyncio.sleep(options.lease_beat_s)
+            try:
+                entry = await self._host.leases.get(account_token(self.account))
+                lease = json.loads(entry.value)
+            except KeyNotFoundError:
+                self._close_from_bus(f"its worker host's lease lapsed (no renewal for {options.lease_ttl_s:.0f} s)")
+                return
+            except Exception:
+                continue  # the bus itself is away (a server restart): the heartbeats judge meanwhile
+            if lease.get("generation") != self.generation:
+                self._close_from_bus("another worker now holds the account's lease")
+                return
+
+    async def _publisher(self) -> None:
+        js, options = self._host.js, self._host.options
+        while True:
+            data = await self._outgoing.get()
+            if data is _CLOSED:
+                return
+            try:
+                message = json.loads(data)
+            except ValueError:
+                continue
+            if message.get("kind") == "shutdown":
+                await self._control("shutdown")
+                continue
+            message["ch"] = self.token
+            msg_id = message_id(self.account, message.get("op"), message.get("args") or {})
+            headers = {"Nats-Msg-Id": msg_id} if msg_id else None
+            try:
+                ack = await js.publish(options.subject(self.account, "req"),
+                                       json.dumps(message, separators=(",", ":")).encode(), headers=headers,
+                                       timeout=options.connect_timeout_s)
+            except Exception as exc:
+                self._fail(message, f"the request did not reach the NATS server ({type(exc).__name__}: {exc})")
+                continue
+            if ack.duplicate:
+                self._fail(message, "the same request went out before, within the bus's duplicate window, and "
+                           "was not sent again")
+
+    def _fail(self, message: dict, text: str) -> None:
+        # The connector's failed reply: the trade turns into "outcome unknown", the snapshot tells.
+        from copier_gui.workers import protocol
+
+        self._incoming.put(protocol.encode("reply", id=message.get("id", 0), ok=False,
+                                           error=protocol.error_to_wire("transport", text), ch=self.token))
+
+    async def _control(self, op: str) -> dict | None:
+        payload = json.dumps({"op": op, "ch": self.token, "generation": self.generation}).encode()
+        try:
+            reply = await self._host.nc.request(self._host.options.subject(self.account, "ctl"), payload,
+                                                timeout=self._host.options.connect_timeout_s)
+        except Exception as exc:
+            log.info("%s: the worker host did not take %s (%s)", self.account, op, exc)
+            return None
+        with contextlib.suppress(ValueError):
+            return json.loads(reply.data)
+        return None
+
+    async def _shut(self) -> None:
+        for sub in self._subs:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+        for task in self._tasks:
+            task.cancel()
+
+    # ---------------------------------------------------------------- the Channel, any thread
+    def send(self, data: bytes) -> None:
+        if self.closed.is_set():
+            raise ChannelClosed(self.reason or "closed")
+        self._host.runner.loop.call_soon_threadsafe(self._outgoing.put_nowait, data)
+
+    def recv(self, timeout: float | None = None) -> bytes | None:
+        try:
+            data = self._incoming.get(timeout=timeout) if timeout != 0 else self._incoming.get_nowait()
+        except queue.Empty:
+            if self.closed.is_set():
+                raise ChannelClosed(self.reason) from None
+            return None
+        if data is _CLOSED:
+            self._incoming.put(_CLOSED)  # every later call sees it too
+            raise ChannelClosed(self.reason)
+        return data
+
+    def fileno(self) -> None:
+        return None  # no handle to watch: the connector reads on a thread
+
+    def kill(self) -> None:
+        if self._host.runner.loop.is_running():
+            self._host.runner.spawn(self._control("kill"))
+
+    def close(self) -> None:
+        if not self.closed.is_set():
+            self.reason = self.reason or "closed by the core"
+            self.closed.set()
+        self._incoming.put(_CLOSED)
+        loop = self._host.runner.loop
+        if loop.is_running():
+            loop.call_soon_threadsafe(self._outgoing.put_nowait, _CLOSED)
+            self._host.runner.spawn(self._shut())
+
+
+class RemoteWorker:
+    """The core's handle on a worker that runs on a worker host."""
+
+    def __init__(self, channel: NatsChannel, pid: int | None, host: str) -> None:
+        self._channel = channel
+        self.pid = pid
+        self.host = host
+
+    def alive(self) -> bool:
+        return not self._channel.closed.is_set()
+
+    def kill(self) -> None:
+        self._channel.kill()
+
+    def wait(self, timeout: float) -> bool:
+        return self._channel.closed.wait(timeout)
+
+    @property
+    def exitcode(self) -> int | None:
+        return None  # the host's own words come with the channel's reason
+
+
+class NatsHost:
+    """A ``WorkerHost`` whose workers run on worker hosts reached over NATS: ``start`` asks the host
+    serving the account for a fresh worker and returns a channel to it. Local pipes stay the
+    default; this is chosen per account where workers run elsewhere."""
+
+    def __init__(self, options: NatsOptions) -> None:
+        self.options = options
+        self.runner: LoopThread | None = None
+        self.nc = None
+        self.js = None
+        self.leases = None
+        self._lock = threading.Lock()
+
+    def _ensure(self) -> None:
+        with self._lock:
+            if self.nc is not None:
+                return
+            self.runner = self.runner or LoopThread("nats-core")
+            self.runner.call(self._connect(), timeout=self.options.connect_timeout_s * 3)
+
+    async def _connect(self) -> None:
+        self.nc = await connect(self.options, name="copier-core")
+        self.js = self.nc.jetstream()
+        self.leases, _ = await ensure_streams(self.js, self.options)
+
+    def start(self, config: Any) -> tuple[NatsChannel, RemoteWorker]:
+        account = config.account_id
+        account_token(account)
+        self._ensure()
+        channel = NatsChannel(self, account)
+        answer = self.runner.call(self._attach(channel), timeout=self.options.connect_timeout_s * 6)
+        if not answer or not answer.get("ok"):
+            channel.close()
+            why = (answer or {}).get("error") or "no worker host answered for it"
+            raise ConnectionError(f"no worker host serves {account} on {self.options.url} ({why})")
+        channel.generation = answer.get("generation")
+        self.runner.spawn(channel.watch_lease())
+        return channel, RemoteWorker(channel, answer.get("pid"), str(answer.get("host")))
+
+    async def _close(self) -> None:
+        current = asyncio.current_task()
+        tasks = [t for t in asyncio.all_tasks() if t is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self.nc is not None:
+            await self.nc.close()
+
+    async def _attach(self, channel: NatsChannel) -> dict | None:
+        await channel.open()
+        return await channel._control("start")
+
+    def close(self) -> None:
+        if self.runner is None:
+            return
+        with contextlib.suppress(Exception):
+            self.runner.call(self._close(), timeout=10.0)
+        self.runner.stop()
+        self.nc = None
+
+
+__all__ = ["NatsChannel", "NatsHost", "NatsOptions", "NatsSetupError", "RemoteWorker", "account_token",
+           "connect", "ensure_streams", "message_id", "started_key"]

@@ -1,0 +1,264 @@
+"""Workers on another host over NATS JetStream, against a real nats-server (TLS, user and password):
+a worker host as a process of its own serving a slave whose simulated broker runs behind the
+bridge, the core reaching it over the bus, copies going through exactly once across a repeated
+request, a killed worker host and a restarted server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from copier_gui.bridge import MT5Bridge
+from copier_gui.bridge.simulated import BrokerProcess
+from copier_gui.clock import SYSTEM_CLOCK
+from copier_gui.core import tags
+from copier_gui.core.copier import Copier, LinkState, SlaveLink
+from copier_gui.core.copybook import CopyBook
+from copier_gui.core.journal import Journal
+from copier_gui.core.model import OpenPosition, Side, Status
+from copier_gui.core.rules import CopyRules, Tolerances
+from copier_gui.secrets import store_secret
+from copier_gui.workers.config import BridgeTerminal, SimTerminal, WorkerConfig
+from copier_gui.workers.connector import WorkerConnector
+from copier_gui.workers.nats_transport import NatsHost, NatsOptions
+from tests.kit.nats_server import NATS_PASSWORD, NATS_USER, NatsServer, running_nats_server
+
+pytestmark = [pytest.mark.asyncio,
+              pytest.mark.skipif(sys.platform == "win32", reason="kills worker hosts with POSIX signals")]
+
+RULES = CopyRules(tolerances=Tolerances(max_price_deviation_points=1_000_000, max_delay_ms=60_000))
+BEAT_S = 0.2
+
+
+@pytest.fixture(autouse=True)
+def _collect_on_the_main_thread():
+    gc.collect()
+
+
+async def eventually(predicate, timeout: float = 10.0, what: str = "condition") -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+def nats_server(tmp_path_factory):
+    yield from running_nats_server(tmp_path_factory)
+
+
+@pytest.fixture
+def broker():
+    specs = {"master": SimTerminal("meridian_ecn", seed=5, account={"login": 100}),
+             "s1": SimTerminal("meridian_ecn", seed=5, account={"login": 101})}
+    with BrokerProcess(specs) as process:
+        yield process
+
+
+@pytest.fixture
+def options(nats_server: NatsServer) -> NatsOptions:
+    # The password lives in the keyring the worker host reads too (the test's own keyring file).
+    store_secret(f"nats:{NATS_USER}", NATS_PASSWORD, what="NATS password")
+    return NatsOptions(nats_server.url, user=NATS_USER, password_key=f"nats:{NATS_USER}", ca=str(nats_server.ca),
+                       lease_ttl_s=2.0, lease_beat_s=0.25, ack_wait_s=5.0)
+
+
+class HostProcess:
+    """``copier-gui worker-host`` as its own process, serving ``accounts`` of the bridge's broker."""
+
+    def __init__(self, options: NatsOptions, bridge_port: int, accounts: list[str], log_path) -> None:
+        self.argv = [sys.executable, "-m", "copier_gui", "worker-host", "--nats", options.url,
+                     "--nats-user", NATS_USER, "--nats-ca", options.ca, "--sim-bridge", f"127.0.0.1:{bridge_port}",
+                     "--heartbeat-s", str(BEAT_S)]
+        for account in accounts:
+            self.argv += ["--account", account]
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> HostProcess:
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(self.argv, stdout=log, stderr=log)
+        return self
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+@pytest.fixture
+def host_factory(options, broker, tmp_path):
+    hosts: list[HostProcess] = []
+
+    def make(accounts: list[str]) -> HostProcess:
+        host = HostProcess(options, broker.port, accounts, tmp_path / f"host{len(hosts)}.log").start()
+        hosts.append(host)
+        return host
+
+    yield make
+    for host in hosts:
+        host.stop()
+
+
+def remote(account: str, nats: NatsHost, bridge_port: int) -> WorkerConnector:
+    # The core's config names the account; the host's own settings say how to reach its terminal.
+    config = WorkerConfig(account, BridgeTerminal(port=bridge_port, terminal=account), heartbeat_s=BEAT_S)
+    return WorkerConnector(config, host=nats, hello_timeout_s=30, request_timeout_s=30,
+                           restart_backoff_s=(0.0, 0.2, 0.5))
+
+
+def local(account: str, bridge_port: int) -> WorkerConnector:
+    config = WorkerConfig(account, BridgeTerminal(port=bridge_port, terminal=account), poll_idle_s=0.005,
+                          heartbeat_s=0.05)
+    return WorkerConnector(config, hello_timeout_s=30, request_timeout_s=30)
+
+
+async def connect(connector: WorkerConnector, timeout: float = 30.0):
+    """connect(), retried: a worker host that has just started may not have subscribed yet."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            return await connector.connect()
+        except Exception:
+            if loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
+def copies_of(inspector: MT5Bridge, comment: str) -> int:
+    return sum(1 for p in inspector.positions_get() or () if p.comment == comment)
+
+
+async def test_a_copy_reaches_a_slave_on_a_worker_host_over_nats(options, broker, host_factory):
+    host_factory(["s1"])
+    nats = NatsHost(options)
+    master, slave = local("master", broker.port), remote("s1", nats, broker.port)
+    journal = Journal(None, SYSTEM_CLOCK)
+    copier = Copier(master, [SlaveLink("s1", slave, RULES)], journal=journal, clock=SYSTEM_CLOCK,
+                    copybook=CopyBook(None), poll_interval_s=0.005, reconcile_interval_s=0.3,
+                    backoff_s=(0.1, 0.2, 0.5))
+    trader = MT5Bridge(port=broker.port, terminal="master")
+    inspector = MT5Bridge(port=broker.port, terminal="s1")
+
+    def copies(ticket: int) -> int:
+        return sum(1 for p in inspector.positions_get() or () if tags.master_ticket_of(p.comment) == ticket)
+
+    try:
+        await connect(slave)  # the host is up before the copier starts
+        await asyncio.wait_for(copier.start(), 60)
+        assert trader.initialize() and trader.symbol_select("BTCUSD", True)
+        result = trader.order_send({"action": 1, "symbol": "BTCUSD", "volume": 0.1, "type": 0,
+                                    "price": trader.symbol_info_tick("BTCUSD").ask, "type_filling": 1})
+        assert result.retcode == 10009, result
+        await eventually(lambda: copies(result.order) == 1, 15.0, "the copy on the remote slave")
+        await asyncio.sleep(1.0)  # reconcile passes over the bus: still one
+        assert copies(result.order) == 1
+        assert copier.slaves["s1"].state is LinkState.CONNECTED
+        assert slave.pid is not None and slave.pid != os.getpid()
+    finally:
+        copier.abandon()
+        for connector in (master, slave):
+            await connector.aclose()
+        nats.close()
+        for client in (trader, inspector):
+            client.close()
+        journal.close()
+
+
+async def test_the_same_entry_sent_twice_is_executed_once(options, broker, host_factory):
+    host_factory(["s1"])
+    nats = NatsHost(options)
+    slave = remote("s1", nats, broker.port)
+    inspector = MT5Bridge(port=broker.port, terminal="s1")
+    entry = OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, "cg:dup:1")
+    try:
+        await connect(slave)
+        first = await slave.open(entry)
+        assert first.status is Status.FILLED, first
+        again = await slave.open(entry)
+        assert again.status is Status.UNREACHABLE and "duplicate window" in again.message, again
+        assert again.extra.get("outcome") == "unknown"
+        assert copies_of(inspector, "cg:dup:1") == 1
+        # A different entry (another tag) still goes.
+        other = await slave.open(OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, "cg:dup:2"))
+        assert other.status is Status.FILLED, other
+        assert copies_of(inspector, "cg:dup:1") == 1 and copies_of(inspector, "cg:dup:2") == 1
+    finally:
+        await slave.aclose()
+        nats.close()
+        inspector.close()
+
+
+async def test_a_killed_worker_host_is_seen_and_nothing_is_duplicated(options, broker, host_factory):
+    host = host_factory(["s1"])
+    nats = NatsHost(options)
+    slave = remote("s1", nats, broker.port)
+    inspector = MT5Bridge(port=broker.port, terminal="s1")
+    states: list[tuple[str, str]] = []
+    slave.subscribe(lambda account, state, detail: states.append((state, detail)))
+    entry = OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, "cg:kill:1")
+    try:
+        await connect(slave)
+        assert (await slave.open(entry)).status is Status.FILLED
+        host.kill()
+        await eventually(lambda: slave.state == "disconnected", 5.0, "the core to see the host gone")
+        assert slave.pid is None
+        not_sent = await slave.open(entry)
+        assert not_sent.status is Status.UNREACHABLE and not not_sent.sent
+        host_factory(["s1"])  # a host comes back for the account
+        await connect(slave)
+        assert slave.restarts == 1
+        snapshot = await slave.snapshot()
+        assert [p.comment for p in snapshot.positions].count("cg:kill:1") == 1
+        assert copies_of(inspector, "cg:kill:1") == 1
+        assert any(state == "disconnected" for state, _ in states), states
+    finally:
+        await slave.aclose()
+        nats.close()
+        inspector.close()
+
+
+async def test_a_nats_server_restarted_mid_copy_loses_and_duplicates_nothing(options, broker, host_factory,
+                                                                            nats_server):
+    host_factory(["s1"])
+    nats = NatsHost(options)
+    slave = remote("s1", nats, broker.port)
+    inspector = MT5Bridge(port=broker.port, terminal="s1")
+    try:
+        await connect(slave)
+        broker.control("s1", "trade_latency_ms", 500)
+        order = asyncio.ensure_future(slave.open(OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, "cg:rs:1")))
+        await eventually(lambda: "open" in slave.in_flight(), 5.0, "the order out")
+        await asyncio.sleep(0.15)  # at the broker now
+        await asyncio.get_running_loop().run_in_executor(None, nats_server.restart)
+        report = await order
+        # Its reply may be lost with the server; the broker holds the copy either way, once.
+        assert report.status in (Status.FILLED, Status.UNREACHABLE), report
+        await eventually(lambda: copies_of(inspector, "cg:rs:1") == 1, 10.0, "the copy at the broker")
+        await connect(slave)
+        after = await slave.open(OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, "cg:rs:2"))
+        assert after.status is Status.FILLED, after
+        await asyncio.sleep(0.5)
+        assert copies_of(inspector, "cg:rs:1") == 1 and copies_of(inspector, "cg:rs:2") == 1
+    finally:
+        await slave.aclose()
+        nats.close()
+        inspector.close()
