@@ -77,7 +77,7 @@ class NatsOptions:
     duplicate_window_s: float = 120.0
     lease_ttl_s: float = 5.0
     lease_beat_s: float = 1.0
-    ack_wait_s: float = 30.0
+    ack_wait_s: float = 5.0  # a crashed host holds its account's queue this long; in_progress keeps slow calls
     connect_timeout_s: float = 5.0
 
     def __post_init__(self) -> None:
@@ -160,9 +160,11 @@ async def connect(options: NatsOptions, *, name: str, **callbacks: Any):
     """One client connection, with TLS and credentials as ``options`` say; reconnects for ever."""
     import nats
 
+    # A few attempts at first, so a wrong password or address ends in a clear error; once
+    # connected, reconnecting never stops (a server restart, a link down for minutes).
     kwargs: dict[str, Any] = {"servers": [options.url], "name": name, "connect_timeout": options.connect_timeout_s,
-                              "max_reconnect_attempts": -1, "reconnect_time_wait": 0.25,
-                              "allow_reconnect": True, **callbacks}
+                              "max_reconnect_attempts": 3, "reconnect_time_wait": 0.25,
+                              "allow_reconnect": True, "error_cb": _quiet, **callbacks}
     if options.tls:
         context = ssl.create_default_context(cafile=options.ca)
         if options.cert is not None:
@@ -178,11 +180,18 @@ async def connect(options: NatsOptions, *, name: str, **callbacks: Any):
                                  "store it first")
         kwargs["user"], kwargs["password"] = options.user, password
     try:
-        return await nats.connect(**kwargs)
+        client = await nats.connect(**kwargs)
     except Exception as exc:
         # nats-py's own text may echo the URL; never the password, which it does not print.
         raise ConnectionError(f"could not reach the NATS server at {options.url} "
                               f"({type(exc).__name__}: {exc})") from None
+    client.options["max_reconnect_attempts"] = -1  # nats-py reads it at each reconnect
+    return client
+
+
+async def _quiet(exc: Exception) -> None:
+    # nats-py's default prints every failed attempt with a traceback; a reconnect is routine here.
+    log.info("NATS: %s: %s", type(exc).__name__, exc)
 
 
 async def ensure_streams(js, options: NatsOptions) -> tuple[Any, Any]:

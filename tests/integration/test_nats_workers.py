@@ -25,6 +25,7 @@ from copier_gui.core.journal import Journal
 from copier_gui.core.model import OpenPosition, Side, Status
 from copier_gui.core.rules import CopyRules, Tolerances
 from copier_gui.secrets import store_secret
+from copier_gui.workers import protocol
 from copier_gui.workers.config import BridgeTerminal, SimTerminal, WorkerConfig
 from copier_gui.workers.connector import WorkerConnector
 from copier_gui.workers.nats_transport import NatsHost, NatsOptions
@@ -143,6 +144,17 @@ async def connect(connector: WorkerConnector, timeout: float = 30.0):
             await asyncio.sleep(0.2)
 
 
+async def _sniff(nats: NatsHost) -> list[bytes]:
+    seen: list[bytes] = []
+
+    async def keep(msg) -> None:
+        seen.append(msg.subject.encode() + b" " + msg.data)
+
+    await nats.nc.subscribe("copier.>", cb=keep)
+    await nats.nc.flush()
+    return seen
+
+
 def copies_of(inspector: MT5Bridge, comment: str) -> int:
     return sum(1 for p in inspector.positions_get() or () if p.comment == comment)
 
@@ -191,6 +203,7 @@ async def test_the_same_entry_sent_twice_is_executed_once(options, broker, host_
     entry = OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, "cg:dup:1")
     try:
         await connect(slave)
+        seen = nats.runner.call(_sniff(nats))
         first = await slave.open(entry)
         assert first.status is Status.FILLED, first
         again = await slave.open(entry)
@@ -201,6 +214,10 @@ async def test_the_same_entry_sent_twice_is_executed_once(options, broker, host_
         other = await slave.open(OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, "cg:dup:2"))
         assert other.status is Status.FILLED, other
         assert copies_of(inspector, "cg:dup:1") == 1 and copies_of(inspector, "cg:dup:2") == 1
+        # Everything that crossed the bus: requests, replies, pushes; never a password or secret.
+        wire = b"".join(seen)
+        assert b'"op":"open"' in wire and b'"kind":"snapshot"' in wire
+        assert NATS_PASSWORD.encode() not in wire and broker._secret.encode() not in wire
     finally:
         await slave.aclose()
         nats.close()
@@ -262,3 +279,34 @@ async def test_a_nats_server_restarted_mid_copy_loses_and_duplicates_nothing(opt
         await slave.aclose()
         nats.close()
         inspector.close()
+
+
+async def test_a_request_meant_for_an_earlier_worker_is_never_executed(options, broker, host_factory):
+    host_factory(["s1"])
+    nats = NatsHost(options)
+    slave = remote("s1", nats, broker.port)
+    inspector = MT5Bridge(port=broker.port, terminal="s1")
+    try:
+        await connect(slave)
+        # Left in the stream by a core that is gone (another channel): stale intent, not executed.
+        stale = OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, "cg:stale:1")
+        payload = protocol.encode("request", id=1, op="open", args={"request": protocol.dataclass_to_wire(stale)},
+                                  ch="an-earlier-core")
+        nats.runner.call(nats.js.publish(options.subject("s1", "req"), payload))
+        fresh = await slave.open(OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, "cg:stale:2"))
+        assert fresh.status is Status.FILLED, fresh
+        assert copies_of(inspector, "cg:stale:1") == 0 and copies_of(inspector, "cg:stale:2") == 1
+    finally:
+        await slave.aclose()
+        nats.close()
+        inspector.close()
+
+
+async def test_a_worker_host_with_a_wrong_password_says_so_in_one_line(options, broker, tmp_path):
+    store_secret(f"nats:{NATS_USER}", "not-the-password", what="NATS password")
+    host = HostProcess(options, broker.port, ["s1"], tmp_path / "host.log").start()
+    code = await asyncio.get_running_loop().run_in_executor(None, host.process.wait, 30)
+    text = (tmp_path / "host.log").read_text()
+    assert code == 1, text
+    assert "could not reach the NATS server" in text and "Traceback" not in text, text
+    assert "not-the-password" not in text
