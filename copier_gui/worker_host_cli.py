@@ -32,6 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     host.add_argument("--nats-ca", metavar="PEM", help="the certificate authority to trust for the NATS server")
     host.add_argument("--nats-cert", metavar="PEM", help="a client certificate, where the server asks for one")
     host.add_argument("--nats-key", metavar="PEM", help="the client certificate's private key")
+    host.add_argument("--store-nats-password", action="store_true",
+                      help="ask for the NATS user's password, keep it in the keyring, and exit")
     # Simulated terminals behind a bridge (tests, demonstrations): ID terminals on HOST:PORT.
     host.add_argument("--sim-bridge", metavar="HOST:PORT", help=argparse.SUPPRESS)
     host.add_argument("--heartbeat-s", type=float, default=1.0, help=argparse.SUPPRESS)
@@ -83,12 +85,32 @@ def _configs(paths: UserPaths, args: argparse.Namespace) -> list:
     return configs
 
 
+def _store_password(options) -> int:
+    import getpass
+
+    from copier_gui.secrets import SecretsUnavailable, store_secret
+
+    if not options.user:
+        raise UsageError("--store-nats-password needs --nats-user")
+    password = getpass.getpass(f"NATS password for {options.user}: ")
+    if not password:
+        raise UsageError("no password given; nothing stored")
+    try:
+        store_secret(options.password_key, password, what="NATS password")
+    except SecretsUnavailable as exc:
+        raise UsageError(exc.message) from None
+    print(f"the NATS password for {options.user} is in the keyring as {options.password_key}")
+    return 0
+
+
 def run(paths: UserPaths, args: argparse.Namespace) -> int:
     from copier_gui.workers.nats_host import WorkerHostServer, local_spawn
     from copier_gui.workers.nats_transport import NatsSetupError
 
     try:
         options = nats_options(args)
+        if args.store_nats_password:
+            return _store_password(options)
         server = WorkerHostServer(options, _configs(paths, args), local_spawn())
     except (NatsSetupError, UsageError) as exc:
         print(f"copier-gui: error: {exc}", file=sys.stderr)
