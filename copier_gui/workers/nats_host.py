@@ -77,10 +77,13 @@ class WorkerHostServer:
         finally:
             for task in self._tasks:
                 task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
             for served in self.accounts.values():
                 await self._end_worker(served, "the worker host stopped", graceful=True)
+            # Not drain(): it waits up to half a minute on a pull request the server never ends;
+            # whatever the workers said is already out, and unacknowledged requests are redelivered.
             with contextlib.suppress(Exception):
-                await self.nc.drain()
+                await asyncio.wait_for(self.nc.close(), 5.0)
 
     def stop(self) -> None:
         self._stop.set()

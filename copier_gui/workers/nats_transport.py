@@ -336,7 +336,9 @@ class NatsChannel:
                                        json.dumps(message, separators=(",", ":")).encode(), headers=headers,
                                        timeout=options.connect_timeout_s)
             except Exception as exc:
-                self._fail(message, f"the request did not reach the NATS server ({type(exc).__name__}: {exc})")
+                # No acknowledgement is not "not sent": the server may hold it and deliver it still.
+                self._fail(message, f"the NATS server did not acknowledge the request ({type(exc).__name__}: "
+                           f"{exc}); it may still be delivered")
                 continue
             if ack.duplicate:
                 self._fail(message, "the same request went out before, within the bus's duplicate window, and "

@@ -59,7 +59,8 @@ def nats_server(tmp_path_factory):
 @pytest.fixture
 def broker():
     specs = {"master": SimTerminal("meridian_ecn", seed=5, account={"login": 100}),
-             "s1": SimTerminal("meridian_ecn", seed=5, account={"login": 101})}
+             "s1": SimTerminal("meridian_ecn", seed=5, account={"login": 101}),
+             "s2": SimTerminal("harbor_fx", seed=5, account={"login": 102})}
     with BrokerProcess(specs) as process:
         yield process
 
@@ -94,14 +95,17 @@ class HostProcess:
             os.kill(self.process.pid, signal.SIGKILL)
             self.process.wait(5)
 
-    def stop(self) -> None:
+    def stop(self) -> int | None:
+        """SIGTERM, as a service manager stops it; its exit code (None: it had to be killed)."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(10)
+                return self.process.wait(10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+                return None
+        return self.process.returncode if self.process is not None else None
 
 
 @pytest.fixture
@@ -159,44 +163,50 @@ def copies_of(inspector: MT5Bridge, comment: str) -> int:
     return sum(1 for p in inspector.positions_get() or () if p.comment == comment)
 
 
-async def test_a_copy_reaches_a_slave_on_a_worker_host_over_nats(options, broker, host_factory):
+async def test_copies_reach_slaves_on_two_worker_hosts_over_nats(options, broker, host_factory):
     host_factory(["s1"])
+    host_factory(["s2"])
     nats = NatsHost(options)
-    master, slave = local("master", broker.port), remote("s1", nats, broker.port)
+    master = local("master", broker.port)
+    slaves = {sid: remote(sid, nats, broker.port) for sid in ("s1", "s2")}
     journal = Journal(None, SYSTEM_CLOCK)
-    copier = Copier(master, [SlaveLink("s1", slave, RULES)], journal=journal, clock=SYSTEM_CLOCK,
-                    copybook=CopyBook(None), poll_interval_s=0.005, reconcile_interval_s=0.3,
+    copier = Copier(master, [SlaveLink(sid, c, RULES) for sid, c in slaves.items()], journal=journal,
+                    clock=SYSTEM_CLOCK, copybook=CopyBook(None), poll_interval_s=0.005, reconcile_interval_s=0.3,
                     backoff_s=(0.1, 0.2, 0.5))
     trader = MT5Bridge(port=broker.port, terminal="master")
-    inspector = MT5Bridge(port=broker.port, terminal="s1")
+    inspectors = {sid: MT5Bridge(port=broker.port, terminal=sid) for sid in slaves}
 
-    def copies(ticket: int) -> int:
-        return sum(1 for p in inspector.positions_get() or () if tags.master_ticket_of(p.comment) == ticket)
+    def copies(sid: str, ticket: int) -> int:
+        held = inspectors[sid].positions_get() or ()
+        return sum(1 for p in held if tags.master_ticket_of(p.comment) == ticket)
 
     try:
-        await connect(slave)  # the host is up before the copier starts
+        for connector in slaves.values():
+            await connect(connector)  # the hosts are up before the copier starts
         await asyncio.wait_for(copier.start(), 60)
         assert trader.initialize() and trader.symbol_select("BTCUSD", True)
         result = trader.order_send({"action": 1, "symbol": "BTCUSD", "volume": 0.1, "type": 0,
                                     "price": trader.symbol_info_tick("BTCUSD").ask, "type_filling": 1})
         assert result.retcode == 10009, result
-        await eventually(lambda: copies(result.order) == 1, 15.0, "the copy on the remote slave")
-        await asyncio.sleep(1.0)  # reconcile passes over the bus: still one
-        assert copies(result.order) == 1
-        assert copier.slaves["s1"].state is LinkState.CONNECTED
-        assert slave.pid is not None and slave.pid != os.getpid()
+        await eventually(lambda: copies("s1", result.order) == 1 and copies("s2", result.order) == 1, 15.0,
+                         "a copy on each remote slave")
+        await asyncio.sleep(1.0)  # reconcile passes over the bus: still one each
+        assert (copies("s1", result.order), copies("s2", result.order)) == (1, 1)
+        assert all(copier.slaves[sid].state is LinkState.CONNECTED for sid in slaves)
+        # Each slave's worker runs on its own host, not in this process.
+        assert len({c.pid for c in slaves.values()} | {os.getpid()}) == 3
     finally:
         copier.abandon()
-        for connector in (master, slave):
+        for connector in (master, *slaves.values()):
             await connector.aclose()
         nats.close()
-        for client in (trader, inspector):
+        for client in (trader, *inspectors.values()):
             client.close()
         journal.close()
 
 
 async def test_the_same_entry_sent_twice_is_executed_once(options, broker, host_factory):
-    host_factory(["s1"])
+    host = host_factory(["s1"])
     nats = NatsHost(options)
     slave = remote("s1", nats, broker.port)
     inspector = MT5Bridge(port=broker.port, terminal="s1")
@@ -218,6 +228,10 @@ async def test_the_same_entry_sent_twice_is_executed_once(options, broker, host_
         wire = b"".join(seen)
         assert b'"op":"open"' in wire and b'"kind":"snapshot"' in wire
         assert NATS_PASSWORD.encode() not in wire and broker._secret.encode() not in wire
+        # Stopped as a service is, the host ends its worker and exits promptly and cleanly.
+        stopped = await asyncio.get_running_loop().run_in_executor(None, host.stop)
+        assert stopped == 0
+        await eventually(lambda: slave.state == "disconnected", 5.0, "the core to see the worker go")
     finally:
         await slave.aclose()
         nats.close()
