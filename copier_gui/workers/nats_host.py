@@ -163,9 +163,14 @@ class WorkerHostServer:
             if b'"kind":"reply"' in data:
                 loop.call_soon_threadsafe(self._replied, served, generation, data)
             else:
-                loop.call_soon_threadsafe(self._publish_event, served, data)
+                loop.call_soon_threadsafe(self._forward, served, generation, data)
         with contextlib.suppress(RuntimeError):
             asyncio.run_coroutine_threadsafe(self._worker_exited(served, generation), loop)
+
+    def _forward(self, served: _Served, generation: int, data: bytes) -> None:
+        # A replaced worker's last words (read before it was ended) would look like the new one's.
+        if generation == served.generation and served.channel is not None:
+            self._publish_event(served, data)
 
     def _publish_event(self, served: _Served, data: bytes) -> None:
         asyncio.ensure_future(self.nc.publish(self.options.subject(served.config.account_id, "evt"), data))

@@ -267,6 +267,35 @@ async def test_a_killed_worker_host_is_seen_and_nothing_is_duplicated(options, b
         inspector.close()
 
 
+async def test_a_worker_host_cut_off_for_a_while_is_given_up_then_served_again_without_a_duplicate(
+        options, broker, host_factory):
+    host = host_factory(["s1"])
+    nats = NatsHost(options)
+    slave = remote("s1", nats, broker.port)
+    inspector = MT5Bridge(port=broker.port, terminal="s1")
+    try:
+        await connect(slave)
+        assert (await slave.open(OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, "cg:cut:1"))).status is Status.FILLED
+        first = slave.pid
+        os.kill(host.process.pid, signal.SIGSTOP)  # frozen: no heartbeat, no lease renewal, no answer
+        try:
+            await eventually(lambda: slave.state == "disconnected", 5.0, "the core to give the host up")
+            await asyncio.sleep(1.0)
+        finally:
+            os.kill(host.process.pid, signal.SIGCONT)
+        await connect(slave)  # the host is back: a fresh worker, whatever the old one still said
+        assert slave.pid != first
+        after = await slave.open(OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, "cg:cut:2"))
+        assert after.status is Status.FILLED, after
+        held = [p.comment for p in (await slave.snapshot()).positions]
+        assert (held.count("cg:cut:1"), held.count("cg:cut:2")) == (1, 1)
+        assert copies_of(inspector, "cg:cut:1") == 1 and copies_of(inspector, "cg:cut:2") == 1
+    finally:
+        await slave.aclose()
+        nats.close()
+        inspector.close()
+
+
 async def test_a_nats_server_restarted_mid_copy_loses_and_duplicates_nothing(options, broker, host_factory,
                                                                             nats_server):
     host_factory(["s1"])
