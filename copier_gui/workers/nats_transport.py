@@ -458,7 +458,11 @@ class NatsHost:
         account_token(account)
         self._ensure()
         channel = NatsChannel(self, account)
-        answer = self.runner.call(self._attach(channel), timeout=self.options.connect_timeout_s * 6)
+        try:
+            answer = self.runner.call(self._attach(channel), timeout=self.options.connect_timeout_s * 6)
+        except BaseException:
+            channel.close()  # its subscriptions go with it
+            raise
         if not answer or not answer.get("ok"):
             channel.close()
             why = (answer or {}).get("error") or "no worker host answered for it"
