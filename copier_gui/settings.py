@@ -38,6 +38,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "AccountSettings",
     "Migration",
+    "NatsSettings",
     "Settings",
     "SettingsError",
     "WindowSettings",
@@ -100,6 +101,37 @@ def slugify(text: str, *, fallback: str = "account") -> str:
     return slug or fallback
 
 
+class NatsSettings(_Strict):
+    """The NATS server through which the core reaches the worker host serving an account
+    (``copier-gui worker-host``). The user's password is in the keyring under ``password_key``
+    (default ``nats:USER``, as the worker host stores it); ``ca`` is the PEM of the certificate
+    authority to trust (the system's when None), ``cert`` and ``key`` a client certificate."""
+
+    url: str = Field(min_length=1, max_length=2000)
+    instance: str = Field(default="copier", min_length=1, max_length=100)
+    user: str | None = Field(default=None, min_length=1, max_length=200)
+    password_key: str | None = Field(default=None, min_length=1, max_length=200)
+    ca: str | None = Field(default=None, min_length=1)
+    cert: str | None = Field(default=None, min_length=1)
+    key: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _safe(self) -> NatsSettings:
+        # The transport's own checks (TLS and credentials off this computer, no password in the
+        # URL, a token-safe instance): one rule for the command line and the file. NatsSetupError
+        # is a ValueError, so it is reported against this part of the file.
+        self.options()
+        return self
+
+    def options(self):
+        """The transport's NatsOptions for these settings."""
+        from copier_gui.workers.nats_transport import NatsOptions
+
+        key = self.password_key or (f"nats:{self.user}" if self.user else None)
+        return NatsOptions(self.url, instance=self.instance, user=self.user, password_key=key, ca=self.ca,
+                           cert=self.cert, key=self.key)
+
+
 class AccountSettings(_Strict):
     """One linked trading account. The password is not here: it lives in the system keyring."""
 
@@ -134,6 +166,11 @@ class AccountSettings(_Strict):
     mode: SlaveMode = SlaveMode.COPYING
     rules: CopyRules | None = None
     magic: int = Field(default=DEFAULT_MAGIC, ge=0, lt=2**64)
+    # Where the account's worker runs: a process on this computer, or on a worker host reached over
+    # NATS (``nats`` says how), whose own settings and keyring reach the terminal. Added without a
+    # new schema version: a file without it runs its workers here.
+    worker_host: Literal["local", "nats"] = "local"
+    nats: NatsSettings | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -191,6 +228,14 @@ class AccountSettings(_Strict):
             if missing:
                 raise ValueError(f"a cTrader account needs {', '.join(missing)}: link it again with the "
                                  "account wizard or 'accounts link --platform ctrader'")
+        if self.worker_host == "nats":
+            if self.platform not in ("mt5", "mt5_bridge"):
+                raise ValueError(f"worker_host 'nats': only an mt5 or mt5_bridge account runs in a worker, "
+                                 f"not a {self.platform} one")
+            if self.nats is None:
+                raise ValueError("worker_host 'nats' needs the nats settings (at least its url)")
+        elif self.nats is not None:
+            raise ValueError("nats applies only to an account whose worker_host is 'nats'")
         return self
 
     @property
