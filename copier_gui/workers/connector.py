@@ -475,8 +475,13 @@ class WorkerConnector:
         """After the channel closed: why the worker went, without leaving a zombie behind."""
         link.process.wait(2.0)
         code = link.process.exitcode
+        # A transport that knows why (a remote host's lease lapsed, the host said so) says it; a
+        # local process has only its exit code.
+        told = getattr(link.process, "reason", "")
         reason = "its process exited" if code is None else f"its process exited with code {code}"
-        if code is not None and code < 0:
+        if told:
+            reason = told
+        elif code is not None and code < 0:
             reason = f"its process was killed by signal {-code}"
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(self._lost, link, reason)

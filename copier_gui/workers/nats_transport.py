@@ -427,6 +427,11 @@ class RemoteWorker:
     def exitcode(self) -> int | None:
         return None  # the host's own words come with the channel's reason
 
+    @property
+    def reason(self) -> str:
+        """Why the worker went, as the bus told it (the host's notice, a lapsed lease); "" while up."""
+        return self._channel.reason if self._channel.closed.is_set() else ""
+
 
 class NatsHost:
     """A ``WorkerHost`` whose workers run on worker hosts reached over NATS: ``start`` asks the host
