@@ -24,8 +24,7 @@ from copier_gui.settings import AccountSettings
 
 __all__ = ["DEMO_SEED", "Connection", "LinkedTerminals", "RuntimeSetupError", "copier_instance",
            "ctrader_app_key", "open_connection", "open_ctrader_connection", "open_demo_ctrader_connection",
-           "open_worker_connection",
-           "terminal_api"]
+           "nats_host", "open_worker_connection", "terminal_api", "worker_config"]
 
 PasswordLookup = Callable[[str], str | None]
 
@@ -54,6 +53,7 @@ class Connection:
     api: object
     invoker: ThreadInvoker | None
     connector: object
+    owned: object | None = None  # something closed after the connector (a NatsHost of its own)
 
     def request_close(self) -> None:
         """Ask a worker process to wind down without waiting, so several stop in parallel."""
@@ -68,6 +68,8 @@ class Connection:
             self.connector.wait_closed()
         elif hasattr(self.connector, "shutdown"):
             self.connector.shutdown()
+        if self.owned is not None:
+            self.owned.close()
         # A connector on the loop (cTrader) has nothing here to release: the copier closed its
         # session on the loop when it stopped, and this runs on a thread after that.
 
@@ -125,26 +127,59 @@ def open_connection(account: AccountSettings, clock: Clock, *,
     return Connection(account, api, invoker, connector)
 
 
-def open_worker_connection(account: AccountSettings, clock: Clock, *, poll_s: float) -> Connection:
-    """A connector whose terminal lives in a worker process of its own (one terminal per process,
-    as the MetaTrader5 package requires). The worker reads the password from the keyring itself."""
+def worker_config(account: AccountSettings, *, poll_s: float, check: bool = True):
+    """The WorkerConfig of ``account``'s worker: its terminal, keyring key and polling pace, as the
+    core starts it here and as ``copier-gui worker-host`` starts it for a core elsewhere.
+    ``check`` refuses, with RuntimeSetupError naming the account, a terminal this computer cannot
+    reach (no MetaTrader5 package, an mt5linux server it must not use); a core whose worker runs
+    on a worker host does not check, since the host's terminal is not this computer's."""
     from copier_gui.workers.config import BridgeTerminal, RealTerminal, WorkerConfig
-    from copier_gui.workers.connector import WorkerConnector
 
     if account.platform == "mt5":
-        _metatrader5_module(account)  # fail here, clearly, rather than in a worker
+        if check:
+            _metatrader5_module(account)  # fail here, clearly, rather than in a worker
         terminal = RealTerminal()
     else:
-        if account.bridge_kind != "copier":
+        if check and account.bridge_kind != "copier":
             _mt5linux_bridge(account)  # refused here, as terminal_api does, not at each connect in the worker
         terminal = BridgeTerminal(account.bridge_host, account.bridge_port, server_kind=account.bridge_kind)
     master = account.role == "master"
-    config = WorkerConfig(account.id, terminal, login=account.login, server=account.server,
-                          path=account.terminal_path, password_key=_key(account),
-                          # The master is watched for new trades: poll at the copier's pace.
-                          poll_idle_s=poll_s if master else 0.1, poll_rest_s=None if master else 1.0,
-                          log_level=worker_log_level())
-    return Connection(account, None, None, WorkerConnector(config, clock=clock))
+    return WorkerConfig(account.id, terminal, login=account.login, server=account.server,
+                        path=account.terminal_path, password_key=_key(account),
+                        # The master is watched for new trades: poll at the copier's pace.
+                        poll_idle_s=poll_s if master else 0.1, poll_rest_s=None if master else 1.0,
+                        log_level=worker_log_level())
+
+
+def nats_host(account: AccountSettings):
+    """A NatsHost for ``account``'s bus, not yet connected; RuntimeSetupError naming the account when
+    its NATS settings cannot make a safe connection."""
+    from copier_gui.workers.nats_transport import NatsHost, NatsSetupError
+
+    try:
+        return NatsHost(account.nats.options())
+    except NatsSetupError as exc:
+        raise RuntimeSetupError(f"account {account.id}: {exc}") from None
+
+
+def open_worker_connection(account: AccountSettings, clock: Clock, *, poll_s: float,
+                           host: object | None = None) -> Connection:
+    """A connector whose terminal lives in a worker process of its own (one terminal per process,
+    as the MetaTrader5 package requires). The worker reads the password from the keyring itself.
+
+    An account whose ``worker_host`` is ``nats`` has its worker on a worker host reached over the
+    bus: ``host`` is the NatsHost to share (LinkedTerminals keeps one per bus); without one, the
+    connection gets a NatsHost of its own and closes it with itself."""
+    from copier_gui.workers.connector import WorkerConnector
+
+    if account.worker_host != "nats":
+        config = worker_config(account, poll_s=poll_s)
+        return Connection(account, None, None, WorkerConnector(config, host=host, clock=clock))
+    owned = None
+    if host is None:
+        host = owned = nats_host(account)
+    config = worker_config(account, poll_s=poll_s, check=False)
+    return Connection(account, None, None, WorkerConnector(config, host=host, clock=clock), owned=owned)
 
 
 def _mt5linux_bridge(account: AccountSettings):
@@ -216,7 +251,7 @@ def open_demo_ctrader_connection(account: AccountSettings, server, clock: Clock,
 
 class LinkedTerminals:
     """The trader's linked accounts: real and bridged terminals each in a worker process of its
-    own, cTrader accounts on the loop, simulated brokers (the wizard's demo accounts) on a worker
+    own (here, or on a worker host over NATS), cTrader accounts on the loop, simulated brokers (the wizard's demo accounts) on a worker
     thread, or at the demo's simulated cTrader server."""
 
     def __init__(self, clock: Clock, *, poll_s: float, password_lookup: PasswordLookup = _secrets.get_password) -> None:
@@ -224,10 +259,17 @@ class LinkedTerminals:
         self.poll_s = poll_s
         self.password_lookup = password_lookup
         self._ctrader_demo = None
+        self._buses: dict = {}  # NatsOptions -> NatsHost: one connection per bus, whatever the accounts
 
     def connect(self, account: AccountSettings) -> Connection:
         if account.platform in ("mt5", "mt5_bridge"):
-            return open_worker_connection(account, self.clock, poll_s=self.poll_s)
+            host = None
+            if account.worker_host == "nats":
+                options = account.nats.options()
+                host = self._buses.get(options)
+                if host is None:
+                    host = self._buses[options] = nats_host(account)
+            return open_worker_connection(account, self.clock, poll_s=self.poll_s, host=host)
         if account.platform == "ctrader":
             return open_ctrader_connection(account, self.clock)
         if account.demo_platform == "ctrader":
@@ -243,9 +285,13 @@ class LinkedTerminals:
                                             login=account.login or 3_100_000)
 
     def close(self) -> None:
-        """The demo's cTrader server, if one was started; the connections are their owner's."""
+        """The demo's cTrader server, if one was started, and the NATS connections (after the
+        workers over them were stopped); the connections are their owner's."""
         if self._ctrader_demo is not None:
             self._ctrader_demo.close()
+        buses, self._buses = list(self._buses.values()), {}
+        for host in buses:
+            host.close()
 
 
 def _metatrader5_module(account: AccountSettings) -> object:

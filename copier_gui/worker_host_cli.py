@@ -16,6 +16,9 @@ from copier_gui.paths import UserPaths
 EXIT_BAD_INPUT = 2
 
 
+_WORKER_PLATFORMS = ("mt5", "mt5_bridge")
+
+
 class UsageError(Exception):
     """Bad input on the command line or in the settings file: one line, no traceback."""
 
@@ -59,8 +62,7 @@ def _configs(paths: UserPaths, args: argparse.Namespace) -> list:
         return [WorkerConfig(account, BridgeTerminal(host or "127.0.0.1", int(port), terminal=account),
                              poll_idle_s=0.02, heartbeat_s=args.heartbeat_s) for account in args.account]
 
-    from copier_gui.clock import SYSTEM_CLOCK
-    from copier_gui.runtime import RuntimeSetupError, open_worker_connection
+    from copier_gui.runtime import RuntimeSetupError, worker_config
     from copier_gui.settings import SettingsError, load_settings
 
     try:
@@ -71,14 +73,24 @@ def _configs(paths: UserPaths, args: argparse.Namespace) -> list:
     unknown = [a for a in args.account if a not in accounts]
     if unknown:
         raise UsageError(f"{', '.join(unknown)}: not linked in {paths.settings_file} (see `copier-gui accounts list`)")
-    chosen = [accounts[a] for a in args.account] if args.account else list(accounts.values())
-    if not chosen:
+    if not accounts:
         raise UsageError(f"no accounts are linked in {paths.settings_file}: link them with `copier-gui accounts link`")
+    # Only terminal accounts run in a worker; cTrader and demo accounts run inside the copier itself.
+    for account_id in args.account:
+        account = accounts[account_id]
+        if account.platform not in _WORKER_PLATFORMS:
+            raise UsageError(f"{account_id}: a {account.platform} account runs inside the copier, not in a "
+                             "worker: a worker host serves mt5 and mt5_bridge accounts only")
+    chosen = ([accounts[a] for a in args.account] if args.account
+              else [a for a in accounts.values() if a.platform in _WORKER_PLATFORMS])
+    if not chosen:
+        raise UsageError(f"none of the accounts linked in {paths.settings_file} runs in a worker: a worker host "
+                         "serves mt5 or mt5_bridge accounts")
     configs = []
     for account in chosen:
         try:
             # The same worker the core would start here, password key and all.
-            config = open_worker_connection(account, SYSTEM_CLOCK, poll_s=0.005).connector.config
+            config = worker_config(account, poll_s=0.005)
         except RuntimeSetupError as exc:
             raise UsageError(str(exc)) from None
         configs.append(dataclasses.replace(config, heartbeat_s=args.heartbeat_s))
