@@ -97,6 +97,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     link.add_argument("--no-test", action="store_true",
                       help="link without connecting (for a terminal on another computer): nothing is checked "
                            "at the broker and the terminal path is taken as given")
+    remote = link.add_argument_group(
+        "a worker on another computer (--worker-host nats)",
+        "The account's terminal runs on a worker host (`copier-gui worker-host --nats URL` there, with the "
+        "account linked in its own settings and keyring); this copier reaches it over a NATS server. The NATS "
+        "user's password is asked for (or read as one line of standard input) unless the keyring has it; the "
+        "broker's password stays on the worker host.")
+    remote.add_argument("--worker-host", choices=("local", "nats"),
+                        help="where the account's worker runs: local, on this computer (the default); nats, on a "
+                             "worker host reached over --nats (mt5, mt5_bridge)")
+    remote.add_argument("--nats", metavar="URL", help="the NATS server, e.g. tls://hub.example:4222")
+    remote.add_argument("--nats-user", metavar="USER", help="the NATS user; its password is kept in the keyring")
+    remote.add_argument("--nats-password-key", metavar="KEY",
+                        help="the keyring entry of the NATS user's password (default nats:USER)")
+    remote.add_argument("--nats-ca", metavar="PEM", help="the certificate authority to trust for the NATS server")
+    remote.add_argument("--nats-cert", metavar="PEM", help="a client certificate, where the server asks for one")
+    remote.add_argument("--nats-key", metavar="PEM", help="the client certificate's private key")
+    remote.add_argument("--nats-instance", metavar="NAME",
+                        help="the copier's name on the bus, as the worker host's --instance (default copier)")
     ctrader = link.add_argument_group(
         "cTrader (--platform ctrader)",
         "The Open API application's secret is asked for (or read as the first line of standard input). "
@@ -273,6 +291,12 @@ def _link(paths: UserPaths, args: argparse.Namespace) -> int:
             _save(paths, updated)
             _report_ctrader_demo(account)
             return 0
+        if account.worker_host == "nats":
+            # The broker's password and the terminal are the worker host's; only the bus's password is here.
+            stored = _store_nats_password(account)
+            _save(paths, updated)
+            _report_nats_link(account, stored)
+            return 0
         # Nothing is stored before every check has passed; a failed test puts back what was there.
         changes, broker_password = _store_secrets(account)
         tested = None
@@ -350,20 +374,25 @@ def _new_account(args: argparse.Namespace, current: Settings) -> AccountSettings
         problem = setup.server_problem(args.server)
         if problem:
             raise Refused(problem)
-        if args.terminal_path is None:
+        remote = args.worker_host == "nats"
+        if args.terminal_path is None and not remote:  # a worker host's own settings say where its terminal is
             raise Refused(f"an {platform} account needs --terminal-path, the terminal's terminal64.exe"
                           + (" as the Windows side under Wine sees it" if platform == "mt5_bridge" else ""))
-        # Only Windows runs the terminal: elsewhere its path is another computer's, and the test
-        # says that MetaTrader 5 needs Windows.
-        problem = setup.terminal_path_problem(args.terminal_path, platform,
-                                              check_exists=not args.no_test and sys.platform == "win32")
-        if problem:
-            raise Refused(problem)
+        if args.terminal_path is not None:
+            # Only Windows runs the terminal: elsewhere its path is another computer's, and the test
+            # says that MetaTrader 5 needs Windows.
+            problem = setup.terminal_path_problem(args.terminal_path, platform,
+                                                  check_exists=not args.no_test and not remote
+                                                  and sys.platform == "win32")
+            if problem:
+                raise Refused(problem)
         fields.update(login=login, server=args.server.strip(), terminal_path=args.terminal_path)
         if platform == "mt5_bridge" and args.bridge is not None:
             fields["bridge_host"], fields["bridge_port"] = _bridge_address(args.bridge)
         if platform == "mt5_bridge" and args.bridge_kind is not None:
             fields["bridge_kind"] = args.bridge_kind
+    if args.worker_host == "nats":
+        fields.update(worker_host="nats", nats=_nats_fields(args))
     try:
         account = AccountSettings.model_validate(fields)
         current.with_account(account)  # the checks across accounts, as saving makes them
@@ -456,6 +485,62 @@ def _options_fit(args: argparse.Namespace) -> None:
     if misplaced:
         raise Refused(f"{' and '.join(misplaced)} {'does' if len(misplaced) == 1 else 'do'} not apply to "
                       f"{platform} accounts")
+    nats = [opt for opt, value in _nats_options(args) if value is not None]
+    if args.worker_host != "nats" and nats:
+        raise Refused(f"{' and '.join(nats)} {'does' if len(nats) == 1 else 'do'} not apply without "
+                      "--worker-host nats")
+    if args.worker_host == "nats" and args.nats is None:
+        raise Refused("--worker-host nats needs --nats URL, the NATS server its worker host serves it on")
+
+
+def _nats_options(args: argparse.Namespace) -> list[tuple[str, str | None]]:
+    return [("--nats", args.nats), ("--nats-user", args.nats_user), ("--nats-password-key", args.nats_password_key),
+            ("--nats-ca", args.nats_ca), ("--nats-cert", args.nats_cert), ("--nats-key", args.nats_key),
+            ("--nats-instance", args.nats_instance)]
+
+
+def _nats_fields(args: argparse.Namespace) -> dict[str, str]:
+    """The account's ``nats`` settings from the options given (the rest keep their defaults)."""
+    names = {"--nats": "url", "--nats-user": "user", "--nats-password-key": "password_key", "--nats-ca": "ca",
+             "--nats-cert": "cert", "--nats-key": "key", "--nats-instance": "instance"}
+    return {names[opt]: value for opt, value in _nats_options(args) if value is not None}
+
+
+def _store_nats_password(account: AccountSettings) -> bool:
+    """The NATS user's password into the keyring, asked for unless it is there already; True if
+    it was stored now. Nothing to do for a bus on this computer without a user."""
+    from copier_gui import secrets
+
+    options = account.nats.options()
+    if not options.user:
+        return False
+    try:
+        if secrets.get_secret(options.password_key, what="NATS password") is not None:
+            return False
+        password = _read_secret(f"NATS password for {options.user} at {options.url}: ", "NATS password")
+        try:
+            secrets.store_secret(options.password_key, password, what="NATS password")
+        finally:
+            password = ""
+    except secrets.SecretsUnavailable as exc:
+        raise Refused(exc.message) from None
+    return True
+
+
+def _report_nats_link(account: AccountSettings, stored: bool) -> None:
+    options = account.nats.options()
+    role = "the master" if account.role == "master" else "a slave"
+    print(f"not tested here: its worker host serves account {account.login} at {account.server} over "
+          f"{options.url}, with the password in its own keyring, and the copier connects to it when it starts")
+    if options.user:
+        state = "stored in" if stored else "already in"
+        print(f"the NATS password for {options.user} is {state} the system keyring ({options.password_key}), "
+              "not in any file")
+    print(f"{account.id} linked as {role}, its worker on a worker host; on that computer, link the account "
+          f"there too and run `copier-gui worker-host --nats {options.url} --account {account.id}`")
+    if account.role == "slave":
+        print(f"copy rules: the defaults (the master's lots × 1); see them with `copier-gui accounts rules "
+              f"show {account.id}`, change them with `copier-gui accounts rules edit {account.id}`")
 
 
 def _bridge_address(text: str) -> tuple[str, int]:
@@ -753,8 +838,16 @@ def _list(paths: UserPaths, args: argparse.Namespace) -> int:
             where += f" (demo {a.demo_profile})"
         elif a.platform == "mt5_bridge":
             where += f" via {a.bridge_host}:{a.bridge_port}" + ("" if a.bridge_kind == "copier" else " (mt5linux)")
+        if a.worker_host == "nats":
+            where += " on a worker host over NATS"
         try:
-            if a.platform == "demo" and setup.is_ctrader_demo(a.demo_profile):
+            if a.worker_host == "nats":
+                # The broker's password is the worker host's; the bus's is the one kept here.
+                options = a.nats.options()
+                password = "on worker host"
+                if options.user and secrets.get_secret(options.password_key, what="NATS password") is None:
+                    password += ", no NATS password"
+            elif a.platform == "demo" and setup.is_ctrader_demo(a.demo_profile):
                 password = "none needed"  # a simulated cTrader broker has no password
             else:
                 password = "stored" if secrets.get_password(setup.account_password_key(a)) else "missing"
@@ -824,10 +917,20 @@ def _show(paths: UserPaths, args: argparse.Namespace) -> int:
         if account.platform == "demo":
             lines.append(("demo broker", f"{account.demo_profile} ({setup.demo_company(account.demo_profile)})"))
         else:
-            lines.append(("terminal", account.terminal_path or ""))
+            lines.append(("terminal", account.terminal_path
+                          or ("as its worker host's settings say" if account.worker_host == "nats" else "")))
         if account.platform == "mt5_bridge":
             lines.append(("bridge", f"{account.bridge_host}:{account.bridge_port} ({account.bridge_kind})"))
-        if not (account.platform == "demo" and setup.is_ctrader_demo(account.demo_profile)):
+        if account.worker_host == "nats":
+            options = account.nats.options()
+            user = f"user {options.user}, " if options.user else ""
+            tls = f", CA {options.ca}" if options.ca else ""
+            cert = f", client certificate {options.cert}" if options.cert else ""
+            lines += [("worker host", f"nats {options.url} ({user}instance {options.instance}{tls}{cert})"),
+                      ("password", "kept by its worker host, not here")]
+            if options.user:
+                entries = [("NATS password", options.password_key)]
+        elif not (account.platform == "demo" and setup.is_ctrader_demo(account.demo_profile)):
             entries = [("password", setup.account_password_key(account))]
     width = max(len(name) for name, _ in lines + entries) + 1
     for name, value in lines:
