@@ -177,7 +177,9 @@ async def connect(options: NatsOptions, *, name: str, **callbacks: Any):
         password = get_secret(options.password_key, what=_NATS_PASSWORD_WHAT)
         if password is None:
             raise NatsSetupError(f"no {_NATS_PASSWORD_WHAT} in the keyring under {options.password_key!r}: "
-                                 "store it first")
+                                 "store it first (`copier-gui worker-host --nats URL --nats-user "
+                                 f"{options.user} --store-nats-password` asks for it; so does linking an "
+                                 "account with `accounts link ... --worker-host nats`)")
         kwargs["user"], kwargs["password"] = options.user, password
     try:
         client = await nats.connect(**kwargs)
