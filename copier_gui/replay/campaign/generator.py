@@ -379,19 +379,20 @@ def generate(seed: int, *, ctrader: bool = True) -> dict:
     }
 
 
-def _moved(profile: str, master_profile: str, actions: list[dict]) -> dict[str, str] | None:
-    """The master's symbols renamed to ``profile``'s symbols of the same instruments, with the
-    actions' volumes rounded to that broker's steps in place; None (nothing changed) when the
-    broker lacks an instrument or a partial close would no longer leave anything open."""
+def _moved(profile: str, master_profile: str, actions: list[dict], symbols: list[str]) -> dict[str, str] | None:
+    """The master's symbols (those it trades and those the slaves' rules name) renamed to
+    ``profile``'s symbols of the same instruments, with the actions' volumes rounded to that
+    broker's steps in place; None (nothing changed) when the broker lacks an instrument or a
+    partial close would no longer leave anything open."""
     target = PROFILES[profile]
     by_instrument = {s.instrument: s for s in target.symbols if s.selected}
     names: dict[str, str] = {}
-    for action in actions:
-        if "symbol" in action and action["symbol"] not in names:
-            theirs = by_instrument.get(_spec(master_profile, action["symbol"]).instrument)
+    for symbol in [*symbols, *(a["symbol"] for a in actions if "symbol" in a)]:
+        if symbol not in names:
+            theirs = by_instrument.get(_spec(master_profile, symbol).instrument)
             if theirs is None:
                 return None
-            names[action["symbol"]] = theirs.name
+            names[symbol] = theirs.name
     opened = {a["id"]: names[a["symbol"]] for a in actions if "symbol" in a}
     moved = [dict(a) for a in actions]
     left: dict[str, float] = {}
@@ -445,7 +446,7 @@ def _with_ctrader(rng: random.Random, master_profile: str, symbols: list[str], a
     master = accounts[0]
     if rng.random() < 0.25:
         profile = rng.choice(CTRADER_NAMES)
-        names = _moved(profile, master_profile, actions)
+        names = _moved(profile, master_profile, actions, symbols)
         if names is not None:
             master_profile = profile
             timeline[:len(actions)] = actions

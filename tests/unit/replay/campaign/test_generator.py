@@ -6,6 +6,7 @@ from collections import Counter
 
 from copier_gui.replay.campaign.generator import PROFILE_NAMES, generate, scenario
 from copier_gui.replay.scenario import CopierCrashFault, parse_scenario
+from copier_gui.sim.catalog import ALL_PROFILES as PROFILES
 
 
 def test_one_seed_one_scenario():
@@ -56,3 +57,13 @@ def test_some_masters_are_netting_and_trade_as_one():
     for data in netting:
         parse_scenario(data)  # a second position on a held symbol would be refused here
         assert not any(a["action"] == "place_pending" for a in data["timeline"])
+
+
+def test_a_master_moved_to_ctrader_takes_every_symbol_the_slaves_rules_name():
+    # Seed 45165 drew a symbol only some brokers offer (XAGUSD) into the slaves' rules; moving the
+    # master to a cTrader broker that lacks it must keep the master where it was.
+    data = generate(45165)
+    scenario(45165)
+    master = data["brokers"][data["accounts"][0]["broker"]]["profile"]
+    named = {s for a in data["timeline"] if "symbol" in a for s in [a["symbol"]]}
+    assert all(s in PROFILES[master].symbols_by_name for s in named)
