@@ -201,8 +201,10 @@ class AccountChanges(QObject):
         if current is None:
             return None
         # Rules and mode are the saved ones: the rules editor and the row menu change them, and a
-        # dialog opened before such a change must not write it back.
-        account = AccountSettings.model_validate({**dict(account), "rules": current.rules, "mode": current.mode})
+        # dialog opened before such a change must not write it back. Where the account's worker
+        # runs (a worker host over NATS) is set on the command line, not in the dialog: kept too.
+        account = AccountSettings.model_validate({**dict(account), "rules": current.rules, "mode": current.mode,
+                                                  "worker_host": current.worker_host, "nats": current.nats})
         if not self.store.replace_account(account):
             self.warn("Edit account", f"{account.id} could not be saved: {self.store.error}")
             return None
