@@ -6,12 +6,13 @@ they live in the system keyring under the keys below and are read only when a me
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from copier_gui.netaddr import is_loopback
 
 __all__ = [
     "ALERT_KINDS",
@@ -43,14 +44,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
 
 class TelegramSettings(_Strict):
     enabled: bool = False
@@ -74,7 +67,7 @@ class TelegramSettings(_Strict):
         parts = urlsplit(value.strip())
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise ValueError(f"{value!r} is not an http(s) address such as {TELEGRAM_API}")
-        if parts.scheme == "http" and not _loopback(parts.hostname):
+        if parts.scheme == "http" and not is_loopback(parts.hostname):
             raise ValueError(f"{value!r} would send the bot token unencrypted: use https")
         return value.strip().rstrip("/")
 

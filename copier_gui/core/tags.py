@@ -10,6 +10,7 @@ event is recognised as the same copy.
 from __future__ import annotations
 
 import string
+from collections.abc import Callable, Iterable
 
 PREFIX = "CG"
 _DIGITS = string.digits + string.ascii_uppercase
@@ -85,3 +86,18 @@ def master_ticket_of(comment: str) -> int | None:
 def copy_id(master_account: str, master_ticket: int, slave: str, leg: str) -> str:
     """A stable name for one copy step, the same every time the same step is attempted."""
     return f"{master_account}:{master_ticket}:{slave}:{leg}"
+
+
+# Which magic numbers a connector reports positions and orders of: a predicate, a set of numbers,
+# one number, or None for all of them.
+MagicFilter = Callable[[int], bool] | Iterable[int] | int | None
+
+
+def magic_predicate(magic_filter: MagicFilter) -> Callable[[int], bool] | None:
+    """The filter as a predicate on a magic number; None keeps every position and order."""
+    if magic_filter is None:
+        return None
+    if callable(magic_filter):
+        return magic_filter
+    wanted = {int(magic_filter)} if isinstance(magic_filter, int) else {int(m) for m in magic_filter}
+    return wanted.__contains__

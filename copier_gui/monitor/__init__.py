@@ -4,7 +4,8 @@
 ``start_monitor`` is the whole start-up for the command line (token, TLS, the URL printed once).
 """
 
-from copier_gui.monitor.bind import is_loopback, parse_bind
+from copier_gui.monitor.bind import parse_bind
 from copier_gui.monitor.server import MonitorRefused, MonitorServer
+from copier_gui.netaddr import is_loopback
 
 __all__ = ["MonitorRefused", "MonitorServer", "is_loopback", "parse_bind"]

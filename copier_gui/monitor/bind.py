@@ -51,14 +51,6 @@ def parse_bind(text: str) -> tuple[str, int]:
     return host, port
 
 
-def is_loopback(host: str) -> bool:
-    """True for addresses only this machine can reach. ``0.0.0.0`` and ``::`` are every interface."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # a name other than localhost may resolve anywhere
 
 
 def url_host(host: str) -> str:

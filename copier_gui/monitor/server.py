@@ -19,9 +19,10 @@ from copier_gui.core.copier import Copier
 from copier_gui.core.journal import Journal
 from copier_gui.monitor import page
 from copier_gui.monitor.access import token_matches
-from copier_gui.monitor.bind import is_loopback, parse_bind, url_host
+from copier_gui.monitor.bind import parse_bind, url_host
 from copier_gui.monitor.metrics import CopierMetrics
 from copier_gui.monitor.status import RecentLines, status
+from copier_gui.netaddr import is_loopback
 
 log = logging.getLogger(__name__)
 

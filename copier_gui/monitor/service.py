@@ -15,8 +15,9 @@ from typing import TextIO
 from copier_gui.core.copier import Copier
 from copier_gui.core.journal import Journal
 from copier_gui.monitor.access import ensure_token, tls_context
-from copier_gui.monitor.bind import is_loopback, parse_bind
+from copier_gui.monitor.bind import parse_bind
 from copier_gui.monitor.server import MonitorRefused, MonitorServer
+from copier_gui.netaddr import is_loopback
 
 
 def check_options(bind: str, cert: str | Path | None = None, key: str | Path | None = None) -> None:

@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import ipaddress
 import json
 import logging
 import queue
@@ -44,6 +43,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from copier_gui.netaddr import is_loopback
 from copier_gui.workers.transport import ChannelClosed
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ class NatsOptions:
         if parts.username or parts.password:
             raise NatsSetupError("NATS URL: put no user or password in the URL; give the user with --nats-user "
                                  "and keep the password in the keyring")
-        if not _loopback(parts.hostname):
+        if not is_loopback(parts.hostname):
             if not self.tls:
                 raise NatsSetupError(f"NATS URL {self.url!r}: a server on another computer needs TLS (tls://)")
             if not self.user:
@@ -128,14 +128,6 @@ def account_token(account: str) -> str:
                              "digits, '-' and '_'")
     return account
 
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def message_id(account: str, op: str, args: dict) -> str | None:

@@ -21,7 +21,6 @@ import itertools
 import logging
 import secrets as _secrets
 import ssl
-from collections.abc import Callable, Iterable
 
 from google.protobuf.message import Message
 
@@ -74,6 +73,7 @@ from copier_gui.core.model import (
     SymbolSpec,
 )
 from copier_gui.core.ports import Capabilities, ConnectorError
+from copier_gui.core.tags import MagicFilter, magic_predicate
 from copier_gui.core.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,6 @@ log = logging.getLogger(__name__)
 M = cm.messages
 MM = cm.model
 
-MagicFilter = Callable[[int], bool] | Iterable[int] | int | None
 
 # How long a market order may take from its acceptance to its last fill before the connector
 # stops waiting (the order may still fill: the mirror shows it when it does).
@@ -98,14 +97,6 @@ _READ_RETRIES = 3
 _RECOVER_EVERY_S = 0.25
 _RECOVER_FOR_S = 30.0
 
-
-def _magic_predicate(magic_filter: MagicFilter) -> Callable[[int], bool] | None:
-    if magic_filter is None:
-        return None
-    if callable(magic_filter):
-        return magic_filter
-    wanted = {int(magic_filter)} if isinstance(magic_filter, int) else {int(m) for m in magic_filter}
-    return wanted.__contains__
 
 
 class CTraderConnector:
@@ -142,7 +133,7 @@ class CTraderConnector:
         self._store = tokens
         self._clock = clock
         self._ssl_context = ssl_context
-        self._keep_magic = _magic_predicate(magic_filter)
+        self._keep_magic = magic_predicate(magic_filter)
         self._pool = pool if pool is not None else POOL
         self._connection_options = connection_options
         self.fill_timeout = fill_timeout

@@ -8,7 +8,7 @@ so a request costs one hop off the event loop and calls to one terminal never in
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import replace
 
 from copier_gui.clock import Clock
@@ -63,6 +63,7 @@ from copier_gui.core.model import (
     SymbolSpec,
 )
 from copier_gui.core.ports import Capabilities, ConnectorError
+from copier_gui.core.tags import MagicFilter, magic_predicate
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,6 @@ _FRESH_RECORD_S = 600.0
 # 4 minutes off is still under 15 minutes from its half-hour, so it rounds to the right offset.
 _CLOCK_SKEW_S = 240.0
 
-MagicFilter = Callable[[int], bool] | Iterable[int] | int | None
 
 
 class _Unreachable(Exception):
@@ -87,14 +87,6 @@ class _Unreachable(Exception):
         self.code = code
         self.message = message
 
-
-def _magic_predicate(magic_filter: MagicFilter) -> Callable[[int], bool] | None:
-    if magic_filter is None:
-        return None
-    if callable(magic_filter):
-        return magic_filter
-    wanted = {int(magic_filter)} if isinstance(magic_filter, int) else {int(m) for m in magic_filter}
-    return wanted.__contains__
 
 
 def _scrub(text: str, secret: str | None) -> str:
@@ -136,7 +128,7 @@ class MT5Connector:
         self._server = server
         self._path = path
         self._password_provider = password_provider
-        self._keep_magic = _magic_predicate(magic_filter)
+        self._keep_magic = magic_predicate(magic_filter)
         self._capabilities = UNCONNECTED
         self._deal_cache: dict[int, tuple[tuple, tuple[DealShare, ...]]] = {}
         self._company = "the broker"

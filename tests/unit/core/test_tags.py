@@ -21,3 +21,12 @@ def test_a_tag_without_a_copier_is_everyones_and_another_copiers_is_not_ours():
     assert not tags.is_ours("CG:2N9C.ZZZZ", "A1B2")
     assert not tags.is_ours("my own trade", "A1B2")
     assert tags.instance_of("my own trade") == ""
+
+
+def test_a_magic_filter_becomes_a_predicate():
+    from copier_gui.core.tags import magic_predicate
+
+    assert magic_predicate(None) is None
+    assert magic_predicate(7)(7) and not magic_predicate(7)(8)
+    assert magic_predicate([1, 2])(2) and not magic_predicate([1, 2])(3)
+    assert magic_predicate(lambda m: m > 5)(6)

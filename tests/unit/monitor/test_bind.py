@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from copier_gui.monitor.bind import is_loopback, parse_bind
+from copier_gui.monitor.bind import parse_bind
+from copier_gui.netaddr import is_loopback
 
 
 @pytest.mark.parametrize(("text", "expected"), [
