@@ -6,9 +6,14 @@ to 1, 10 and 100 slaves the master opens and closes positions; each copy's decis
 (detected -> handed to the connector) is recorded. Per slave: p50/p99 of that latency. Per event:
 the fan-out time, from detection until the last slave's request was handed over. Prints JSON.
 
+Mode ``workers``: each terminal in a worker process as in production (the master's own trader
+trades inside its worker); the fan-out is the same figure, detection to the last slave's request
+handed to its WorkerConnector.
+
 Targets: <= 100 us p50 per slave; fan-out to 100 slaves <= 10 ms at p99.
 
-Run: python bench/core_overhead.py [--events N] [--slaves 1 10 100]
+Run: python bench/core_overhead.py [--events N] [--slaves 1 10 100] [--modes inline threads workers]
+     [--profile FILE] (cProfile of the whole run, written to FILE, its top entries on stderr)
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ PROFILES = ("harbor_fx", "summit_netting", "apex_prop", "meridian_ecn")
 
 
 async def measure(n_slaves: int, events: int, mode: str = "inline") -> dict:
+    if mode == "workers":
+        return await measure_workers(n_slaves, events)
     clock = SYSTEM_CLOCK
 
     def invoker(name: str):
@@ -68,6 +75,10 @@ async def measure(n_slaves: int, events: int, mode: str = "inline") -> dict:
         await _until(lambda t=opened.order: arrived[t] >= 2 * n_slaves)
     await copier.stop()
     journal.close()
+    return _figures(metrics, n_slaves, mode)
+
+
+def _figures(metrics: Metrics, n_slaves: int, mode: str) -> dict:
     per_copy = [c.decision_ms * 1000 for c in metrics.copies]
     fanout: dict[tuple[int, str], float] = defaultdict(float)
     broker: dict[tuple[int, str], float] = defaultdict(float)
@@ -94,6 +105,61 @@ async def measure(n_slaves: int, events: int, mode: str = "inline") -> dict:
     }
 
 
+async def measure_workers(n_slaves: int, events: int) -> dict:
+    """The fan-out with every terminal in its own worker process, as the application runs them."""
+    from copier_gui.workers.config import SimTerminal, WorkerConfig
+    from copier_gui.workers.connector import WorkerConnector
+
+    clock = SYSTEM_CLOCK
+    anchor = clock.time()
+
+    def config(account_id: str, profile: str, login: int, **kw) -> WorkerConfig:
+        return WorkerConfig(account_id, SimTerminal(profile, seed=5, anchor=anchor,
+                                                    account={"login": login, "balance": 1e9}), **kw)
+
+    master = WorkerConnector(config("master", "meridian_ecn", 1, poll_idle_s=0.005), hello_timeout_s=300)
+    slaves = [WorkerConnector(config(f"s{i}", PROFILES[i % len(PROFILES)], 100 + i, poll_idle_s=0.1,
+                                     poll_rest_s=1.0, rest_after_s=5.0), hello_timeout_s=300)
+              for i in range(n_slaves)]
+    rules = CopyRules(tolerances=Tolerances(max_price_deviation_points=1_000_000, max_delay_ms=60_000))
+    journal = Journal(None, clock)
+    metrics = Metrics()
+    copier = Copier(master, [SlaveLink(s.account_id, s, rules) for s in slaves], journal=journal, clock=clock,
+                    copybook=CopyBook(None), metrics=metrics, poll_interval_s=0.001, reconcile_interval_s=3600)
+    arrived: dict[int, int] = defaultdict(int)
+    copier.subscribe(lambda n: arrived.__setitem__(n.master_ticket, arrived[n.master_ticket] + 1)
+                     if n.kind == "copy" else None)
+
+    async def trade(side: int, position: int) -> int:
+        # The master's own trader, inside its worker's terminal: not through the copier.
+        spec = await master.symbol("BTCUSD")
+        request = {"action": 1, "symbol": "BTCUSD", "volume": 0.1, "type": side,
+                   "price": spec.ask if side == 0 else spec.bid, "type_filling": 1}
+        if position:
+            request["position"] = position
+        result = await master.sim("trader", "order_send", request)
+        assert result is not None and result["retcode"] == 10009, result
+        return result["order"]
+
+    try:
+        await copier.start()
+        gc.freeze()
+        for k in range(events):
+            opened = await trade(k % 2, 0)
+            await _until(lambda t=opened: arrived[t] >= n_slaves, 120.0)
+            await trade(1 - k % 2, opened)
+            await _until(lambda t=opened: arrived[t] >= 2 * n_slaves, 120.0)
+    finally:
+        copier.abandon()
+        for connector in (master, *slaves):
+            connector.request_shutdown()
+        for connector in (master, *slaves):
+            await connector.aclose()
+        journal.close()
+        gc.unfreeze()
+    return _figures(metrics, n_slaves, "workers")
+
+
 async def _until(condition, timeout: float = 30.0) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -107,11 +173,26 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=60, help="master open/close pairs per run")
     parser.add_argument("--slaves", type=int, nargs="+", default=[1, 10, 100])
-    parser.add_argument("--modes", nargs="+", default=["inline", "threads"], choices=["inline", "threads"],
+    parser.add_argument("--modes", nargs="+", default=["inline", "threads", "workers"],
+                        choices=["inline", "threads", "workers"],
                         help="inline: connector calls on the loop (the copier's own cost plus the simulated "
-                             "broker's); threads: one worker thread per terminal, as in the application")
+                             "broker's); threads: one worker thread per terminal, as before workers; workers: "
+                             "each terminal in a worker process, as in the application")
+    parser.add_argument("--profile", metavar="FILE", help="profile the run with cProfile into FILE")
     args = parser.parse_args()
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     results = [asyncio.run(measure(n, args.events, mode)) for mode in args.modes for n in args.slaves]
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        profiler.dump_stats(args.profile)
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
     report = {"benchmark": "core_overhead", "python": platform.python_version(),
               "targets": {"per_slave_p50_us": 100, "fanout_100_p99_ms": 10}, "runs": results}
     json.dump(report, sys.stdout, indent=2)
