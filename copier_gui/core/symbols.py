@@ -24,6 +24,7 @@ KNOWN_ALIASES: tuple[frozenset[str], ...] = (
     frozenset({"SPX500", "US500", "SP500"}),
     frozenset({"GER40", "DE40", "DAX40", "GER30", "DE30"}),
     frozenset({"UK100", "FTSE100"}),
+    frozenset({"JP225", "JPN225", "NIKKEI225", "NI225"}),
     frozenset({"USOIL", "WTI", "XTIUSD", "CL"}),
     frozenset({"UKOIL", "BRENT", "XBRUSD"}),
     frozenset({"BTCUSD", "BITCOIN", "XBTUSD"}),

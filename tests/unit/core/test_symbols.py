@@ -79,3 +79,9 @@ def test_a_master_spelled_with_separators_maps_to_mt5_names(master, profile, sla
 
 def test_a_separator_does_not_join_different_instruments():
     assert SymbolMap(KESTREL, SymbolMapping()).resolve("EURUSDX").slave_symbol is None
+
+
+@pytest.mark.parametrize(("master", "slave"), [("JP225", "JP225.cash"), ("JPN225", "JP225.cash"),
+                                               ("NIKKEI225", "JP225.cash")])
+def test_the_nikkei_finds_its_cash_index(master, slave):
+    assert SymbolMap(["EURUSD", "JP225.cash", "US30.cash"], SymbolMapping()).resolve(master).slave_symbol == slave
