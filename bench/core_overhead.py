@@ -98,6 +98,12 @@ def _figures(metrics: Metrics, n_slaves: int, mode: str) -> dict:
         "per_slave_decision_us": {"p50": round(percentile(per_copy, 50), 1), "p99": round(percentile(per_copy, 99), 1)},
         "fanout_ms": {"p50": round(percentile(fan, 50), 3), "p99": round(percentile(fan, 99), 3),
                       "max": round(max(fan), 3)},
+        # Entries and exits apart: an exit (and a netting slave's entry) reads the slave's positions
+        # before its request is built, a round trip to the terminal inside the fan-out.
+        "fanout_ms_by_action": {action: {"p50": round(percentile(values, 50), 3),
+                                         "p99": round(percentile(values, 99), 3)}
+                                for action in sorted({a for _, a in fanout})
+                                for values in [[v for (_, a), v in fanout.items() if a == action]]},
         "core_only_per_slave_us": ({"p50": round(percentile(core_per_slave, 50), 1),
                                     "p99": round(percentile(core_per_slave, 99), 1)} if core_per_slave else None),
         "failures": sum(s.failures for s in metrics.slaves.values()),
