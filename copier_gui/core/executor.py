@@ -470,6 +470,7 @@ class SlaveExecutor:
             decision_ms=round(max(0.0, handed_mono - ctx.detected_mono) * 1000, 3),
             broker_ms=round(report.broker_latency_s * 1000, 3),
             total_ms=round(max(0.0, report.received_at - fill_wall) * 1000, 3),
+            received_wall=report.received_at,
             slippage_points=round(slippage_points, 2), slippage_money=round(money, 4),
             volume_deviation_pct=round((report.volume - intended) / intended * 100, 3) if intended else 0.0,
             retries=retries, slippage=round(same.value, 3), slippage_unit=same.unit, slippage_bp=round(bp, 3),

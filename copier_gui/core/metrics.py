@@ -61,6 +61,9 @@ class CopyMetrics:
     # fill with its own limits, which differ per symbol.
     deviation_limit_points: float | None = None
     delay_limit_ms: float | None = None
+    # When the slave's broker reported the fill (UTC seconds): where the copy sits on a chart drawn
+    # after it happened (a dashboard rebuilt when a slave is linked). 0.0 where unknown.
+    received_wall: float = 0.0
 
     def as_dict(self) -> dict:
         return asdict(self)

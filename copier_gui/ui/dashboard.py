@@ -164,6 +164,11 @@ class Dashboard(QWidget):
 
         # Behind the tracking-difference tab: its plots are built when first shown (see DriftCharts).
         self.charts = DriftCharts(slave_ids, clock=clock, lazy=True, parent=self)
+        # A dashboard rebuilt while copying (a slave linked or removed) starts from the copies the
+        # copier already measured, so the charts go on instead of starting empty.
+        for m in self.copier.metrics.copies:
+            if m.received_wall and m.slave in self.copier.slaves:
+                self.charts.add(m.slave, m.received_wall, m.total_ms, m.slippage_bp)
         # Journal walls are on the copier's clock, so its periods are too.
         self.attribution = AttributionView(
             getattr(self.copier, "journal", None), slave_ids, session_start=self.copier.started_wall,

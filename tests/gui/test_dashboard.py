@@ -9,7 +9,7 @@ from PySide6.QtCore import QModelIndex, Qt
 
 from copier_gui.ui.models import AccountsModel
 from copier_gui.ui.models.journal import PROBLEMS
-from tests.gui.conftest import until
+from tests.gui.conftest import dispose, until
 
 
 def _children(model, row: int = 0) -> list:
@@ -301,3 +301,24 @@ def test_the_latency_charts_are_built_when_their_tab_is_first_shown(demo, run):
     assert not d.charts.built
     d.drift_tabs.setCurrentWidget(d.charts)
     assert d.charts.built and len(d.charts.findChildren(pg.PlotWidget)) == 2
+
+
+def test_a_rebuilt_dashboard_keeps_the_latency_history(demo, run):
+    # Linking or removing a slave rebuilds the dashboard: its charts start from the copies the
+    # copier already measured, not empty.
+    from copier_gui.ui.dashboard import Dashboard
+
+    d = demo.dashboard
+
+    async def script():
+        demo.trade("EURUSD", 0.5)
+        await until(lambda: d.charts.series_count("slave-1") >= 1 and d.charts.series_count("slave-2") >= 1)
+
+    run(script)
+    rebuilt = Dashboard(demo.session, clock=demo.session.copier.clock.time)
+    try:
+        assert rebuilt.charts.series_count("slave-1") == d.charts.series_count("slave-1")
+        assert rebuilt.charts.series_count("slave-2") >= 1
+    finally:
+        rebuilt.charts.timer.stop()
+        dispose(rebuilt)
