@@ -13,7 +13,7 @@ handed to its WorkerConnector.
 Targets: <= 100 us p50 per slave; fan-out to 100 slaves <= 10 ms at p99.
 
 Run: python bench/core_overhead.py [--events N] [--slaves 1 10 100] [--modes inline threads workers]
-     [--profile FILE] (cProfile of the whole run, written to FILE, its top entries on stderr)
+     [--profile FILE] (cProfile while the master trades, written to FILE, its top entries on stderr)
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ async def measure(n_slaves: int, events: int, mode: str = "inline") -> dict:
     await copier.start()
     # As the application does after start-up: long-lived objects leave the collector's scans.
     gc.freeze()
+    _profiling(True)
     for k in range(events):
         tick = master_t.symbol_info_tick("BTCUSD")
         opened = master_t.order_send({"action": 1, "symbol": "BTCUSD", "volume": 0.1, "type": k % 2,
@@ -73,6 +74,7 @@ async def measure(n_slaves: int, events: int, mode: str = "inline") -> dict:
                                       "position": opened.order, "price": tick.bid, "type_filling": 1})
         assert closed.retcode == 10009, closed
         await _until(lambda t=opened.order: arrived[t] >= 2 * n_slaves)
+    _profiling(False)
     await copier.stop()
     journal.close()
     return _figures(metrics, n_slaves, mode)
@@ -150,12 +152,14 @@ async def measure_workers(n_slaves: int, events: int) -> dict:
     try:
         await copier.start()
         gc.freeze()
+        _profiling(True)
         for k in range(events):
             opened = await trade(k % 2, 0)
             await _until(lambda t=opened: arrived[t] >= n_slaves, 120.0)
             await trade(1 - k % 2, opened)
             await _until(lambda t=opened: arrived[t] >= 2 * n_slaves, 120.0)
     finally:
+        _profiling(False)
         copier.abandon()
         for connector in (master, *slaves):
             connector.request_shutdown()
@@ -164,6 +168,14 @@ async def measure_workers(n_slaves: int, events: int) -> dict:
         journal.close()
         gc.unfreeze()
     return _figures(metrics, n_slaves, "workers")
+
+
+PROFILER = None  # a cProfile.Profile when --profile is given: it runs while the master trades only
+
+
+def _profiling(on: bool) -> None:
+    if PROFILER is not None:
+        PROFILER.enable() if on else PROFILER.disable()
 
 
 async def _until(condition, timeout: float = 30.0) -> None:
@@ -186,19 +198,17 @@ def main() -> int:
                              "each terminal in a worker process, as in the application")
     parser.add_argument("--profile", metavar="FILE", help="profile the run with cProfile into FILE")
     args = parser.parse_args()
-    profiler = None
+    global PROFILER
     if args.profile:
         import cProfile
 
-        profiler = cProfile.Profile()
-        profiler.enable()
+        PROFILER = cProfile.Profile()
     results = [asyncio.run(measure(n, args.events, mode)) for mode in args.modes for n in args.slaves]
-    if profiler is not None:
+    if PROFILER is not None:
         import pstats
 
-        profiler.disable()
-        profiler.dump_stats(args.profile)
-        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
+        PROFILER.dump_stats(args.profile)
+        pstats.Stats(PROFILER, stream=sys.stderr).sort_stats("tottime").print_stats(25)
     report = {"benchmark": "core_overhead", "python": platform.python_version(),
               "targets": {"per_slave_p50_us": 100, "fanout_100_p99_ms": 10}, "runs": results}
     json.dump(report, sys.stdout, indent=2)
