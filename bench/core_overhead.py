@@ -26,6 +26,8 @@ import platform
 import sys
 from collections import defaultdict
 
+from bench_copier import stop_with_workers
+
 from copier_gui.clock import SYSTEM_CLOCK
 from copier_gui.connectors.mt5 import InlineInvoker, MT5Connector, ThreadInvoker
 from copier_gui.core.copier import Copier, SlaveLink
@@ -160,13 +162,7 @@ async def measure_workers(n_slaves: int, events: int) -> dict:
             await _until(lambda t=opened: arrived[t] >= 2 * n_slaves, 120.0)
     finally:
         _profiling(False)
-        copier.abandon()
-        for connector in (master, *slaves):
-            connector.request_shutdown()
-        for connector in (master, *slaves):
-            await connector.aclose()
-        journal.close()
-        gc.unfreeze()
+        await stop_with_workers(copier, (master, *slaves), journal)
     return _figures(metrics, n_slaves, "workers")
 
 

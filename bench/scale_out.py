@@ -29,6 +29,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from bench_copier import Copies, deal, stop_with_workers
 from bench_stats import memory_mb
 from nats_server_kit import BenchNatsServer
 from scale_out_host import slave_config, slave_kwargs
@@ -76,29 +77,7 @@ def _tree(pid: int) -> list[int]:
     return found
 
 
-class _Copies:
-    def __init__(self, copier: Copier) -> None:
-        self.arrived: Counter = Counter()
-        copier.subscribe(self._on)
 
-    def _on(self, notice) -> None:
-        if notice.kind == "copy":
-            self.arrived[notice.master_ticket] += 1
-
-    async def until(self, ticket: int, count: int, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        while self.arrived[ticket] < count:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"only {self.arrived[ticket]} of {count} copies of #{ticket} arrived")
-            await asyncio.sleep(0.002)
-
-
-def _deal(side: int, bid: float, ask: float, position: int = 0) -> dict:
-    request = {"action": 1, "symbol": "BTCUSD", "volume": 0.1, "type": side, "price": ask if side == 0 else bid,
-               "type_filling": 1}
-    if position:
-        request["position"] = position
-    return request
 
 
 def _result(metrics: Metrics, n_slaves: int, events: int) -> dict:
@@ -142,7 +121,7 @@ async def run(transport: str, n_slaves: int, events: int, anchor: float, nats: N
     metrics = Metrics()
     copier = Copier(master, [SlaveLink(s.account_id, s, RULES) for s in slaves], journal=journal, clock=SYSTEM_CLOCK,
                     copybook=CopyBook(None), metrics=metrics, poll_interval_s=POLL_S, reconcile_interval_s=3600)
-    copies = _Copies(copier)
+    copies = Copies(copier)
     try:
         await _connect_all([master, *slaves])
         await copier.start()
@@ -151,7 +130,7 @@ async def run(transport: str, n_slaves: int, events: int, anchor: float, nats: N
 
         async def trade(side: int, position: int) -> int:
             spec = await master.symbol("BTCUSD")
-            result = await master.sim("trader", "order_send", _deal(side, spec.bid, spec.ask, position))
+            result = await master.sim("trader", "order_send", deal(side, spec.bid, spec.ask, position))
             assert result is not None and result["retcode"] == 10009, result
             return result["order"]
 
@@ -180,13 +159,7 @@ async def run(transport: str, n_slaves: int, events: int, anchor: float, nats: N
             result["worker_hosts"] = hosts
         return result
     finally:
-        copier.abandon()
-        for connector in (master, *slaves):
-            connector.request_shutdown()
-        for connector in (master, *slaves):
-            await connector.aclose()
-        journal.close()
-        gc.unfreeze()
+        await stop_with_workers(copier, (master, *slaves), journal)
 
 
 def _start_hosts(url: str, n_slaves: int, n_hosts: int, anchor: float, folder: Path) -> list[subprocess.Popen]:

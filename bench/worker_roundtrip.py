@@ -27,8 +27,8 @@ import os
 import platform
 import sys
 import time
-from collections import defaultdict
 
+from bench_copier import Copies, deal, stop_with_workers
 from bench_stats import memory_mb
 
 from copier_gui.clock import SYSTEM_CLOCK
@@ -133,32 +133,10 @@ async def round_trip(calls: int) -> dict:
 
 # ----------------------------------------------------------------------------- fan-out
 
-class _Copies:
-    def __init__(self, copier: Copier) -> None:
-        self.arrived: dict[int, int] = defaultdict(int)
-        copier.subscribe(self._on)
-
-    def _on(self, notice) -> None:
-        if notice.kind == "copy":
-            self.arrived[notice.master_ticket] += 1
-
-    async def until(self, ticket: int, count: int, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while self.arrived[ticket] < count:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"only {self.arrived[ticket]} of {count} copies of #{ticket} arrived")
-            await asyncio.sleep(0.002)
 
 
-def _deal(side: int, bid: float, ask: float, position: int = 0) -> dict:
-    request = {"action": 1, "symbol": "BTCUSD", "volume": 0.1, "type": side, "price": ask if side == 0 else bid,
-               "type_filling": 1}
-    if position:
-        request["position"] = position
-    return request
 
-
-async def _trade_events(trade, copies: _Copies, n_slaves: int, events: int, *, settle: float) -> None:
+async def _trade_events(trade, copies: Copies, n_slaves: int, events: int, *, settle: float) -> None:
     """Open and close a master position ``events`` times, each time waiting for every copy.
 
     ``trade(side, position)`` sends the master's own deal and returns the order ticket."""
@@ -201,7 +179,7 @@ async def with_workers(n_slaves: int, events: int, idle_s: float) -> dict:
     # No periodic reconcile during the run (as in core_overhead): the figures are the copying alone.
     copier = Copier(master, [SlaveLink(s.account_id, s, RULES) for s in slaves], journal=journal, clock=SYSTEM_CLOCK,
                     copybook=CopyBook(None), metrics=metrics, poll_interval_s=POLL_S, reconcile_interval_s=3600)
-    copies = _Copies(copier)
+    copies = Copies(copier)
     started = time.monotonic()
     try:
         await copier.start()
@@ -216,7 +194,7 @@ async def with_workers(n_slaves: int, events: int, idle_s: float) -> dict:
         async def trade(side: int, position: int) -> int:
             # The master's own trader, in its terminal (inside the worker): not through the copier.
             spec = await master.symbol("BTCUSD")
-            result = await master.sim("trader", "order_send", _deal(side, spec.bid, spec.ask, position))
+            result = await master.sim("trader", "order_send", deal(side, spec.bid, spec.ask, position))
             assert result is not None and result["retcode"] == 10009, result
             return result["order"]
 
@@ -233,13 +211,7 @@ async def with_workers(n_slaves: int, events: int, idle_s: float) -> dict:
         return {"slaves": n_slaves, "startup_s": round(startup_s, 1), "idle": idle, "resting": resting,
                 "copying": busy, "copy_latency_ms": _latency(metrics, n_slaves, events)}
     finally:
-        copier.abandon()
-        for connector in (master, *slaves):
-            connector.request_shutdown()
-        for connector in (master, *slaves):
-            await connector.aclose()
-        journal.close()
-        gc.unfreeze()
+        await stop_with_workers(copier, (master, *slaves), journal)
 
 
 async def in_process(n_slaves: int, events: int) -> dict:
@@ -256,7 +228,7 @@ async def in_process(n_slaves: int, events: int) -> dict:
     metrics = Metrics()
     copier = Copier(master, links, journal=journal, clock=SYSTEM_CLOCK, copybook=CopyBook(None), metrics=metrics,
                     poll_interval_s=POLL_S, reconcile_interval_s=3600)
-    copies = _Copies(copier)
+    copies = Copies(copier)
     try:
         await copier.start()
         gc.freeze()
@@ -266,7 +238,7 @@ async def in_process(n_slaves: int, events: int) -> dict:
         async def trade(side: int, position: int) -> int:
             # The master's own trader, in its terminal: not through the copier.
             tick = master_t.symbol_info_tick("BTCUSD")
-            result = master_t.order_send(_deal(side, tick.bid, tick.ask, position))
+            result = master_t.order_send(deal(side, tick.bid, tick.ask, position))
             assert result.retcode == 10009, result
             return result.order
 
