@@ -70,11 +70,12 @@ def test_an_index_under_another_name_and_contract():
     assert "no symbol matches US500" in _refused("spx")["summit"]
 
 
-def test_a_refusal_names_the_slaves_own_name_for_the_instrument():
-    assert _opens("nikkei") == {}
+def test_the_nikkei_reaches_its_cash_index_and_is_refused_where_there_is_none():
+    # JP225 is a known name of the Nikkei, so summit's JP225.cash (100 a lot) takes it: 10 lots at 1.
+    assert _opens("nikkei") == {"summit": ("JP225.cash", pytest.approx(0.1))}
     refused = _refused("nikkei")
-    assert set(refused) == {"harbor", "summit", "apex"}
-    assert "JP225.cash" in refused["summit"]  # the trader can alias JP225 to it
+    assert set(refused) == {"harbor", "apex"}
+    assert all("no symbol matches JP225" in reason for reason in refused.values())
 
 
 def test_everything_closed_is_closed_at_every_slave():
