@@ -43,6 +43,9 @@ class _Served:
     token: str | None = None  # the core channel the current worker answers
     waiting: dict[int, asyncio.Future] = field(default_factory=dict)
     consumer: asyncio.Task | None = None
+    # The generation whose worker was up when this host lost the bus: the core may give up on it
+    # meanwhile (no heartbeat reaches it), so nothing more is executed for it; None while linked.
+    cut_off: int | None = None
 
 
 class WorkerHostServer:
@@ -59,11 +62,13 @@ class WorkerHostServer:
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
+        self._lost_at: float | None = None
         self.nc = self.js = self.leases = self.started = None
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self.nc = await connect(self.options, name=f"copier-worker-host {self.name}")
+        self.nc = await connect(self.options, name=f"copier-worker-host {self.name}",
+                                disconnected_cb=self._bus_lost, reconnected_cb=self._bus_back)
         try:
             self.js = self.nc.jetstream()
             self.leases, self.started = await ensure_streams(self.js, self.options)
@@ -87,6 +92,35 @@ class WorkerHostServer:
 
     def stop(self) -> None:
         self._stop.set()
+
+    # ------------------------------------------------------------------ the bus lost and back
+    # Cut off from the server, this host cannot tell how long the core waits: past a few missed
+    # heartbeats it gives the worker up, and what it sent meanwhile waits in the stream. Executed
+    # once the link is back, such a request would act on intent the core has since written off
+    # (and journaled as not copied), a trade it may also send again to the fresh worker it starts.
+    # So every worker up when the bus went is ended once it is back, and nothing sent to it
+    # meanwhile is executed; the core starts a fresh worker and reconciles from the broker.
+    async def _bus_lost(self) -> None:
+        # nats-py calls this before it reconnects, so before any request can come in again.
+        if self._lost_at is None:
+            self._lost_at = self._loop.time()
+        for served in self.accounts.values():
+            if served.channel is not None and served.cut_off is None:
+                served.cut_off = served.generation
+
+    async def _bus_back(self) -> None:
+        away = self._loop.time() - (self._lost_at if self._lost_at is not None else self._loop.time())
+        self._lost_at = None
+        # Not awaited here: nats-py's reconnection waits for this callback.
+        self._tasks.append(asyncio.create_task(self._end_cut_off(away), name="nats-cut-off"))
+
+    async def _end_cut_off(self, away: float) -> None:
+        for served in self.accounts.values():
+            generation, served.cut_off = served.cut_off, None
+            if generation is not None and generation == served.generation and served.channel is not None:
+                log.warning("%s: cut off from the NATS server for %.1f s: its worker is ended, and what was sent "
+                            "to it meanwhile is not executed", served.config.account_id, away)
+                await self._end_worker(served, f"its worker host was cut off from the NATS server for {away:.1f} s")
 
     # ------------------------------------------------------------------ control
     def _controller(self, served: _Served):
@@ -238,6 +272,10 @@ class WorkerHostServer:
             return
         token, op, request_id = request.get("ch"), request.get("op"), request.get("id")
         channel = served.channel
+        if served.cut_off is not None and served.cut_off == served.generation:
+            log.info("%s: dropped %s request %s meant for a worker cut off from the bus", account, op, request_id)
+            await msg.ack()
+            return
         if channel is None or token != served.token:
             # Sent to a worker that is gone (an earlier core, an earlier start): its core already
             # counts the outcome as unknown and reconciles; executing it now would act on stale intent.
