@@ -76,9 +76,11 @@ class WorkerConfig:
     no rest (detection delay is at most that); a slave can idle slower and rest: the copier's own
     orders are in its snapshot before their replies, whatever the pace. Snapshot changes that
     are only price moves are pushed at most every ``price_push_s``. Heartbeats go out every
-    ``heartbeat_s`` from their own thread; the terminal's health is checked every
-    ``health_check_s`` at a poll. ``nice`` lowers the worker's priority below the core's (0 keeps
-    it; on Windows any positive value means "below normal").
+    ``heartbeat_s`` from the polling loop, on the same wake-ups as its polls (a resting worker wakes
+    once per heartbeat to beat and poll), and from a watchdog thread while the loop is stuck in a
+    terminal call; the terminal's health is checked every ``health_check_s`` at a poll. ``nice``
+    lowers the worker's priority below the core's (0 keeps it; on Windows any positive value
+    means "below normal").
     """
 
     account_id: str

@@ -193,9 +193,11 @@ class Worker:
         self._session = False
         self._failing = False
         self._next_poll = 0.0
+        self._poll_every = config.poll_idle_s  # the interval the next poll was scheduled at
         self._streak = 0  # polls since the last change or request
         self._active_at = 0.0
         self._next_health = 0.0
+        self._beat_at = 0.0  # when the last heartbeat went out, from either thread
         self._polled: float | None = None
         self._seq = 0
         self._pushed_positions: dict[int, list] = {}
@@ -265,38 +267,57 @@ class Worker:
     # ------------------------------------------------------------------ main loop
     def run(self) -> None:
         api_kind = getattr(self.config.terminal, "kind", "unknown")
-        self.send("hello", account=self.config.account_id, pid=os.getpid(), mono=self.clock.monotonic(),
+        self._beat_at = self.clock.monotonic()  # the hello is the first sign of life
+        self.send("hello", account=self.config.account_id, pid=os.getpid(), mono=self._beat_at,
                   api=api_kind)
-        beat = threading.Thread(target=self._heartbeats, name="heartbeat", daemon=True)
-        beat.start()
+        watchdog = threading.Thread(target=self._watchdog, name="heartbeat", daemon=True)
+        watchdog.start()
         try:
             while not self._stop.is_set():
-                now = self.clock.monotonic()
-                wait = None
+                # One wake-up for whatever comes due first: a poll or a heartbeat. Every wake-up of
+                # an idle process costs far more than the work it does (its caches are cold:
+                # ~0.2 ms against ~15 us for a resting poll and a heartbeat), and fifty resting
+                # workers add up, so the two share their wake-ups (see _slack).
+                due = self._beat_at + self.config.heartbeat_s
                 if self._session:
-                    wait = max(0.0, self._next_poll - now)
+                    due = min(due, self._next_poll)
                 try:
-                    data = self.channel.recv(wait)
+                    data = self.channel.recv(max(0.0, due - self.clock.monotonic()))
                 except ChannelClosed:
                     break  # the core is gone: nothing left to serve
                 if data is not None:
                     self._on_data(data)
                 if self._session:
                     self._tick()
+                # After the poll, so the beat vouches for the snapshot just pushed.
+                if self.clock.monotonic() >= self._beat_at + self.config.heartbeat_s - self._slack():
+                    self._beat()
         except ChannelClosed:
             pass  # the core went away while we were answering it
         finally:
             self._stop.set()
             self._release()
-            beat.join(timeout=1.0)
+            watchdog.join(timeout=1.0)
+
+    def _slack(self) -> float:
+        """How early a poll, a health check or a heartbeat may be done to share a wake-up.
+
+        Half the shorter of the poll interval and the heartbeat: a poll is never late (that would
+        delay detection), only early, and by less than half its interval. Whatever the phase
+        between them, after one round the resting poll and the heartbeat fall on the same
+        wake-up, and a poll every ``poll_rest_s`` of at least the heartbeat keeps its pace."""
+        if not self._session:
+            return 0.0
+        return 0.5 * min(self._poll_every, self.config.heartbeat_s)
 
     def _tick(self) -> None:
         now = self.clock.monotonic()
+        slack = self._slack()
         try:
-            if now >= self._next_poll:
+            if now >= self._next_poll - slack:
                 self._poll()
                 # Piggybacks on a poll: every wake-up costs CPU, and 50 idle workers add up.
-                if now >= self._next_health:
+                if now >= self._next_health - slack:
                     self._health_check()
         except ConnectorError:
             pass  # already reported as the state; polling goes on at the idle pace
@@ -304,7 +325,8 @@ class Worker:
             raise
         except Exception:
             log.exception("%s: polling failed inside the worker", self.config.account_id)
-            self._next_poll = now + self.config.poll_idle_s
+            self._poll_every = self.config.poll_idle_s
+            self._next_poll = now + self._poll_every
 
     def _release(self) -> None:
         """Leave the terminal as a clean exit should: session shut down, bridge connection closed."""
@@ -320,20 +342,38 @@ class Worker:
             with contextlib.suppress(Exception):  # the bridge may already be gone
                 close()
 
-    def _heartbeats(self) -> None:
-        # A thread of its own: a terminal call that takes seconds must not look like a dead worker.
-        while not self._stop.wait(self.config.heartbeat_s):
-            # Polled before seq: the main thread sets them the other way round, so a heartbeat
-            # never vouches for a poll newer than the snapshot the core holds.
-            polled = self._polled
-            seq = self._seq
-            busy = self._busy
-            now = self.clock.monotonic()
-            try:
-                self.send("heartbeat", mono=now, polled=polled, seq=seq,
-                          busy=busy[0] if busy else None, busy_for=now - busy[1] if busy else 0.0)
-            except ChannelClosed:
+    def _beat(self) -> None:
+        # Polled before seq: the main thread sets them the other way round, so a heartbeat sent
+        # from the watchdog never vouches for a poll newer than the snapshot the core holds.
+        polled = self._polled
+        seq = self._seq
+        busy = self._busy
+        now = self.clock.monotonic()
+        self._beat_at = now
+        self.send("heartbeat", mono=now, polled=polled, seq=seq,
+                  busy=busy[0] if busy else None, busy_for=now - busy[1] if busy else 0.0)
+
+    def _watchdog(self) -> None:
+        """Beats for the loop while it is stuck in a terminal call (one that takes seconds must
+        not look like a dead worker), saying which call and for how long.
+
+        The loop beats on its own every heartbeat, so this thread sleeps until a beat is
+        overdue: 2.5 heartbeats after the last (not a whole number of heartbeats, which would
+        wake it each time just as the loop beats), then every heartbeat while the loop stays
+        stuck. A resting worker's watchdog wakes every other heartbeat, and the core (which
+        gives a silent worker five) still hears from a stuck one in time."""
+        beat_s = self.config.heartbeat_s
+        stuck = False
+        while True:
+            gap = beat_s if stuck else 2.5 * beat_s
+            if self._stop.wait(max(0.0, self._beat_at + gap - self.clock.monotonic())):
                 return
+            stuck = self.clock.monotonic() >= self._beat_at + gap
+            if stuck:
+                try:
+                    self._beat()
+                except ChannelClosed:
+                    return
 
     def _on_data(self, data: bytes) -> None:
         try:
@@ -354,27 +394,36 @@ class Worker:
         handler = self._ops.get(op)
         if handler is None:
             log.warning("%s: refused unknown request %r", self.config.account_id, op)
-            self.send("reply", id=request_id, ok=False,
-                      error=protocol.error_to_wire("protocol", f"unknown request {op!r}"))
+            self._reply(request_id, ok=False, error=protocol.error_to_wire("protocol", f"unknown request {op!r}"))
             return
         self._busy = (op, self.clock.monotonic())
         try:
             result = handler(args)
         except ConnectorError as exc:
-            self.send("reply", id=request_id, ok=False, error=protocol.error_to_wire("connector", exc.message, exc.code))
+            self._busy = None
+            self._reply(request_id, ok=False, error=protocol.error_to_wire("connector", exc.message, exc.code))
             return
         except protocol.ProtocolError as exc:
+            self._busy = None
             log.warning("%s: refused malformed %s request: %s", self.config.account_id, op, exc)
-            self.send("reply", id=request_id, ok=False, error=protocol.error_to_wire("protocol", str(exc)))
+            self._reply(request_id, ok=False, error=protocol.error_to_wire("protocol", str(exc)))
             return
         except Exception as exc:
+            self._busy = None
             log.exception("%s: %s failed inside the worker", self.config.account_id, op)
-            self.send("reply", id=request_id, ok=False,
-                      error=protocol.error_to_wire("internal", f"{type(exc).__name__}: {exc}"))
+            self._reply(request_id, ok=False, error=protocol.error_to_wire("internal", f"{type(exc).__name__}: {exc}"))
             return
         finally:
             self._busy = None
-        self.send("reply", id=request_id, ok=True, result=result)
+        self._reply(request_id, ok=True, result=result)
+
+    def _reply(self, request_id: Any, **fields: Any) -> None:
+        # A request that kept the loop busy also kept it from beating (the watchdog waits longer
+        # than a heartbeat): beat first, so the core, going on as soon as it reads the reply,
+        # still finds a recent heartbeat vouching for the snapshot pushed before it.
+        if self.clock.monotonic() >= self._beat_at + self.config.heartbeat_s - self._slack():
+            self._beat()
+        self.send("reply", id=request_id, **fields)
 
     # ------------------------------------------------------------------ polling
     def _poll(self, *, push: bool = False, full: bool = False) -> int:
@@ -388,7 +437,8 @@ class Worker:
             snapshot = run_inline(self.connector.snapshot())
         except ConnectorError as exc:
             self._failing = True
-            self._next_poll = now + self.config.poll_idle_s
+            self._poll_every = self.config.poll_idle_s
+            self._next_poll = now + self._poll_every
             self._set_state("disconnected", exc.message)
             raise
         finally:
@@ -401,7 +451,8 @@ class Worker:
         self._polled = now
         if changed:
             self._active(now)
-        self._next_poll = now + self._interval(now)
+        self._poll_every = self._interval(now)
+        self._next_poll = now + self._poll_every
         return self._seq
 
     def _active(self, now: float) -> None:

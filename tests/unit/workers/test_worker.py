@@ -203,3 +203,85 @@ def test_polling_is_fast_after_a_change_then_backs_off_to_idle_and_rest():
     assert worker._interval(111.0) == 1.0  # quiet for longer than rest_after_s
     worker._active(111.0)
     assert worker._interval(111.0) == 0.002
+
+
+class _SlowTerminal:
+    """A simulated terminal whose position reads can be made to hang, as a real one's sometimes do."""
+
+    def __init__(self, api) -> None:
+        self._api = api
+        self.hang_s = 0.0
+
+    def positions_get(self, *args, **kwargs):
+        if self.hang_s:
+            time.sleep(self.hang_s)
+        return self._api.positions_get(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._api, name)
+
+
+class _ThreadRecordingChannel:
+    """The worker's end of a channel, noting which thread sends each message and each wait."""
+
+    def __init__(self, inner) -> None:
+        self._inner = inner
+        self.sent: list[tuple[str, str]] = []  # (kind, thread name)
+        self.waits: list[float | None] = []
+
+    def send(self, data: bytes) -> None:
+        self.sent.append((protocol.decode(data).kind, threading.current_thread().name))
+        self._inner.send(data)
+
+    def recv(self, timeout: float | None = None) -> bytes | None:
+        self.waits.append(timeout)
+        return self._inner.recv(timeout)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def test_a_resting_worker_wakes_once_per_heartbeat_to_beat_and_poll():
+    # Every wake-up of an idle process costs CPU (its caches are cold), and fifty resting workers
+    # add up: the resting poll rides on the loop's own heartbeat instead of a thread of its own.
+    config = WorkerConfig("w4", SimTerminal("meridian_ecn", seed=4), poll_idle_s=0.05, poll_rest_s=0.2,
+                          rest_after_s=0.0, heartbeat_s=0.2, health_check_s=0.2)
+    core, worker_end = channel_pair()
+    channel = _ThreadRecordingChannel(worker_end)
+    worker = Worker(channel, config, api=new_terminal("meridian_ecn", seed=4, login=11))
+    thread = threading.Thread(target=worker.run, name="worker-loop", daemon=True)
+    thread.start()
+    try:
+        core.send(protocol.encode("request", id=1, op="connect", args={}))
+        time.sleep(0.5)  # resting from the start (rest_after_s=0)
+        sent, waits = len(channel.sent), len(channel.waits)
+        time.sleep(2.0)
+        beats = [name for kind, name in channel.sent[sent:] if kind == "heartbeat"]
+        wakes = len(channel.waits) - waits
+    finally:
+        core.send(protocol.encode("shutdown"))
+        thread.join(5)
+    assert 7 <= len(beats) <= 13, beats
+    assert set(beats) == {"worker-loop"}, "the loop beats when it is free, no other thread wakes for it"
+    assert wakes <= len(beats) + 2, f"{wakes} wake-ups for {len(beats)} heartbeats: poll and beat apart"
+
+
+def test_a_worker_stuck_in_a_terminal_call_still_beats_naming_the_call():
+    api = _SlowTerminal(new_terminal("meridian_ecn", seed=4, login=11))
+    config = WorkerConfig("w5", SimTerminal("meridian_ecn", seed=4), poll_idle_s=0.02, heartbeat_s=0.05)
+    with Harness(config=config, api=api) as h:
+        h.call("connect")
+        api.hang_s = 0.6
+        # Soon after the call hangs (the core gives a silent worker five heartbeats), a beat that
+        # says why, and more while it lasts.
+        beat = h.expect("heartbeat", timeout=0.4, busy="poll")
+        later = h.expect("heartbeat", timeout=0.2, busy="poll")
+        assert later["busy_for"] > beat["busy_for"]
+        api.hang_s = 0.0
+
+
+def test_a_worker_without_a_session_still_beats():
+    with Harness() as h:
+        first = h.expect("heartbeat", timeout=0.5)
+        second = h.expect("heartbeat", timeout=0.5)
+        assert second["mono"] > first["mono"] and first["polled"] is None
