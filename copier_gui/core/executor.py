@@ -198,7 +198,9 @@ class SlaveExecutor:
         return previous is not None and self.clock.monotonic() < previous[1]
 
     def _request(self, copy_id: str, what: str, request) -> None:
-        self.journal.record("request", what, account=self.slave_id, copy_id=copy_id, request=request)
+        # Queued for the loop's next turn (stamped now): every slave's request goes out before any
+        # is journaled, and each entry still precedes its result's (see Journal.record_soon).
+        self.journal.record_soon("request", what, account=self.slave_id, copy_id=copy_id, request=request)
 
     def _result(self, copy_id: str, report: ExecutionReport) -> None:
         self.journal.record("result", f"{report.status.value}: {report.message}", account=self.slave_id,

