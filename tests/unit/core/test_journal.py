@@ -531,3 +531,39 @@ def test_the_journal_file_is_private(db, clock):
         j.record(Kind.INFO, "x")
     if sys.platform != "win32":
         assert stat.S_IMODE(db.stat().st_mode) & 0o077 == 0
+
+
+# -- record_soon: the copy path's requests ------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_record_soon_queues_on_the_next_turn_stamped_when_called(journal, clock):
+    import asyncio
+
+    @dataclasses.dataclass(frozen=True)
+    class Request:
+        symbol: str
+        volume: float
+
+    journal.record_soon("request", "open buy 0.1 EURUSD", account="s1", copy_id="cg:1", request=Request("EURUSD", 0.1))
+    called_at = clock.time()
+    clock.advance(2.0)
+    # Nothing yet in this turn: the fan-out's other sends go first.
+    assert journal.entries(kind="request") == []
+    await asyncio.sleep(0)
+    journal.record("result", "filled", account="s1", copy_id="cg:1")
+    request, result = journal.entries(copy_id="cg:1", newest_first=False)
+    assert (request.kind, request.seq < result.seq) == ("request", True)
+    assert request.wall == called_at and request.data == {"request": {"symbol": "EURUSD", "volume": 0.1}}
+
+
+@pytest.mark.asyncio
+async def test_record_soon_on_a_journal_closed_meanwhile_is_said_not_raised(db, clock, caplog):
+    import asyncio
+
+    journal = Journal(db, clock)
+    journal.record_soon("request", "open", account="s1")
+    journal.close()
+    with caplog.at_level(logging.ERROR):
+        await asyncio.sleep(0)
+    assert "a request entry for s1 was not journaled" in caplog.text
