@@ -111,6 +111,8 @@ class _Link:
     busy_for: float = 0.0
     watchdog: asyncio.TimerHandle | None = None
     reader_fd: int | None = None
+    # Requests made this turn of the loop, written at the start of the next (see _request).
+    outbox: list[tuple[int, str, dict]] = field(default_factory=list)
 
 
 class WorkerConnector:
@@ -325,13 +327,12 @@ class WorkerConnector:
         future = loop.create_future()
         timer = loop.call_later(timeout or self._request_timeout_s, self._expire, link, request_id)
         link.pending[request_id] = _Pending(op, future, timer)
-        try:
-            link.channel.send(protocol.encode("request", id=request_id, op=op, args=args))
-        except ChannelClosed as exc:
-            link.pending.pop(request_id, None)
-            timer.cancel()
-            self._lost(link, f"its channel closed ({exc})")
-            raise WorkerDown(f"the worker process for {self.account_id} is gone ({link.reason})") from None
+        # Written on the loop's next turn, with every other request made in this one: a fan-out
+        # plans all its slaves in one turn, and a write there woke each worker to compete with
+        # the core for the CPU while the rest were still being planned.
+        if not link.outbox:
+            loop.call_soon(self._flush, link)
+        link.outbox.append((request_id, op, args))
         try:
             return await future
         finally:
@@ -339,6 +340,26 @@ class WorkerConnector:
             pending = link.pending.pop(request_id, None)
             if pending is not None:
                 pending.timer.cancel()
+
+    def _flush(self, link: _Link) -> None:
+        outbox, link.outbox = link.outbox, []
+        for i, (request_id, op, args) in enumerate(outbox):
+            try:
+                link.channel.send(protocol.encode("request", id=request_id, op=op, args=args))
+            except ChannelClosed as exc:
+                self._fail_unsent(link, outbox[i:])
+                self._lost(link, f"its channel closed ({exc})")
+                return
+
+    def _fail_unsent(self, link: _Link, unsent: list[tuple[int, str, dict]]) -> None:
+        """Requests that never reached the channel: known not sent, so not "outcome unknown"."""
+        for request_id, _, _ in unsent:
+            pending = link.pending.pop(request_id, None)
+            if pending is not None:
+                pending.timer.cancel()
+                if not pending.future.done():
+                    pending.future.set_exception(WorkerDown(
+                        f"the worker process for {self.account_id} is gone ({link.reason or 'its channel closed'})"))
 
     def _expire(self, link: _Link, request_id: int) -> None:
         pending = link.pending.pop(request_id, None)
@@ -509,6 +530,8 @@ class WorkerConnector:
             link.process.kill()  # a hung worker must not come back to life mid-order
         self._stop_reading(link)  # before the close: the selector must not watch a closed handle
         link.channel.close()
+        unsent, link.outbox = link.outbox, []
+        self._fail_unsent(link, unsent)
         for pending in list(link.pending.values()):
             pending.timer.cancel()
             if not pending.future.done():
@@ -658,6 +681,9 @@ class WorkerConnector:
         self._closed = True
         link = self._link
         if link is not None and not link.dead:
+            self._flush(link)  # what was asked before the shutdown goes first
+            if link.dead:
+                return
             with contextlib.suppress(ChannelClosed):
                 link.channel.send(protocol.encode("shutdown"))
 
