@@ -8,7 +8,8 @@ the fan-out time, from detection until the last slave's request was handed over.
 
 Mode ``workers``: each terminal in a worker process as in production (the master's own trader
 trades inside its worker); the fan-out is the same figure, detection to the last slave's request
-handed to its WorkerConnector.
+handed to its WorkerConnector; ``written_ms`` is detection to the last request written to its
+worker's channel (a connector writes the requests of one turn of the loop together, on the next).
 
 Targets: <= 100 us p50 per slave; fan-out to 100 slaves <= 10 ms at p99.
 
@@ -151,6 +152,7 @@ async def measure_workers(n_slaves: int, events: int) -> dict:
         assert result is not None and result["retcode"] == 10009, result
         return result["order"]
 
+    written = _watch_writes(slaves, clock)
     try:
         await copier.start()
         gc.freeze()
@@ -163,7 +165,51 @@ async def measure_workers(n_slaves: int, events: int) -> dict:
     finally:
         _profiling(False)
         await stop_with_workers(copier, (master, *slaves), journal)
-    return _figures(metrics, n_slaves, "workers")
+    figures = _figures(metrics, n_slaves, "workers")
+    figures["written_ms"] = _written(metrics, written)
+    return figures
+
+
+def _watch_writes(slaves, clock) -> dict[str, list[tuple[float, float]]]:
+    """Per slave, for each trade: when the copier handed it over and when it was written to the
+    worker's channel (requests are written together on the loop's next turn)."""
+    stamps: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for slave in slaves:
+        handed: list[float] = []
+
+        def stamped(method, handed=handed):
+            async def call(request):
+                handed.append(clock.monotonic())
+                return await method(request)
+            return call
+
+        def flushed(flush, handed=handed, account=slave.account_id):
+            def call(link):
+                trades = sum(1 for _, op, _ in link.outbox if op in ("open", "close"))
+                flush(link)
+                now = clock.monotonic()
+                for _ in range(trades):
+                    stamps[account].append((handed[len(stamps[account])], now))
+            return call
+
+        slave.open, slave.close = stamped(slave.open), stamped(slave.close)
+        slave._flush = flushed(slave._flush)
+    return stamps
+
+
+def _written(metrics: Metrics, stamps: dict[str, list[tuple[float, float]]]) -> dict:
+    """From detection to the last slave's request written to its worker's channel, per event."""
+    seen: dict[str, int] = defaultdict(int)
+    last: dict[tuple[int, str], float] = defaultdict(float)
+    for c in metrics.copies:
+        k = seen[c.slave]
+        seen[c.slave] += 1
+        handed, wrote = stamps[c.slave][k]
+        detected = handed - c.decision_ms / 1000
+        key = (c.master_ticket, c.action)
+        last[key] = max(last[key], (wrote - detected) * 1000)
+    values = list(last.values())
+    return {"p50": round(percentile(values, 50), 3), "p99": round(percentile(values, 99), 3)} if values else {}
 
 
 PROFILER = None  # a cProfile.Profile when --profile is given: it runs while the master trades only
