@@ -211,8 +211,10 @@ class _SlowTerminal:
     def __init__(self, api) -> None:
         self._api = api
         self.hang_s = 0.0
+        self.reads: list[float] = []
 
     def positions_get(self, *args, **kwargs):
+        self.reads.append(time.monotonic())
         if self.hang_s:
             time.sleep(self.hang_s)
         return self._api.positions_get(*args, **kwargs)
@@ -264,6 +266,45 @@ def test_a_resting_worker_wakes_once_per_heartbeat_to_beat_and_poll():
     assert 7 <= len(beats) <= 13, beats
     assert set(beats) == {"worker-loop"}, "the loop beats when it is free, no other thread wakes for it"
     assert wakes <= len(beats) + 2, f"{wakes} wake-ups for {len(beats)} heartbeats: poll and beat apart"
+
+
+def test_polls_share_the_heartbeats_wake_ups_but_keep_their_own_pace():
+    # Resting at twice the heartbeat: every other beat polls, never each one; active again after
+    # a trade, at the fast pace at once, however the heartbeat falls.
+    api = _SlowTerminal(new_terminal("meridian_ecn", seed=4, login=11))
+    config = WorkerConfig("w6", SimTerminal("meridian_ecn", seed=4), poll_fast_s=0.01, poll_idle_s=0.04,
+                          poll_rest_s=0.4, rest_after_s=0.3, heartbeat_s=0.2)
+    with Harness(config=config, api=api) as h:
+        h.call("connect")
+        time.sleep(0.6)  # resting now
+        start = len(api.reads)
+        time.sleep(2.0)
+        resting = api.reads[start:]
+        assert 4 <= len(resting) <= 6, resting
+        gaps = [b - a for a, b in zip(resting, resting[1:], strict=False)]
+        assert min(gaps) > 0.3, gaps
+        buy = protocol.dataclass_to_wire(OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, "cg:1"))
+        assert h.call("open", request=buy)["ok"]  # a trade is activity: polling is fast again
+        woke = len(api.reads)
+        time.sleep(0.1)
+        assert len(api.reads) - woke >= 3, "fast polls right after the trade"
+
+
+def test_a_master_that_never_rests_sees_a_trade_within_its_poll_interval_not_its_heartbeat():
+    config = WorkerConfig("w7", SimTerminal("meridian_ecn", seed=4), poll_idle_s=0.1, heartbeat_s=1.0,
+                          price_push_s=60.0)
+    with Harness(config=config) as h:
+        h.call("connect")
+        time.sleep(0.5)  # idle: polling every 0.1 s, beating every second
+        for side in (0, 1):
+            tick = h.api.symbol_info_tick("BTCUSD")
+            placed = time.monotonic()
+            result = h.api.order_send({"action": 1, "symbol": "BTCUSD", "volume": 0.1, "type": side,
+                                       "price": tick.ask if side == 0 else tick.bid, "type_filling": 1})
+            assert result.retcode == 10009
+            h.expect("snapshot", timeout=1.0)
+            assert time.monotonic() - placed < 0.3, "seen at a poll, not held back for a heartbeat"
+            time.sleep(0.5)
 
 
 def test_a_worker_stuck_in_a_terminal_call_still_beats_naming_the_call():
