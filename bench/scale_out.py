@@ -118,7 +118,7 @@ async def run(transport: str, n_slaves: int, events: int, anchor: float, nats: N
     slaves = [WorkerConnector(slave_config(f"s{i}", i, anchor, **slave_kwargs()), host=nats, hello_timeout_s=180,
                               request_timeout_s=60) for i in range(n_slaves)]
     journal = Journal(None, SYSTEM_CLOCK)
-    metrics = Metrics()
+    metrics = Metrics(keep_copies=None)  # every copy, for the exactly-once count
     copier = Copier(master, [SlaveLink(s.account_id, s, RULES) for s in slaves], journal=journal, clock=SYSTEM_CLOCK,
                     copybook=CopyBook(None), metrics=metrics, poll_interval_s=POLL_S, reconcile_interval_s=3600)
     copies = Copies(copier)

@@ -26,6 +26,8 @@ from copier_gui.workers.nats_transport import (
     connect,
     ensure_streams,
     started_key,
+    tag_prefix,
+    tagged,
 )
 from copier_gui.workers.transport import Channel, ChannelClosed, PipeHost, WorkerProcess
 
@@ -74,6 +76,7 @@ class WorkerHostServer:
             self.leases, self.started = await ensure_streams(self.js, self.options)
             for account, served in self.accounts.items():
                 await self.nc.subscribe(self.options.subject(account, "ctl"), cb=self._controller(served))
+                await self.nc.subscribe(self.options.subject(account, "read"), cb=self._reader(served))
                 served.consumer = asyncio.create_task(self._consume(served), name=f"nats-consume-{account}")
                 self._tasks.append(served.consumer)
             self._tasks.append(asyncio.create_task(self._renew_leases(), name="nats-leases"))
@@ -85,8 +88,8 @@ class WorkerHostServer:
             await asyncio.gather(*self._tasks, return_exceptions=True)
             for served in self.accounts.values():
                 await self._end_worker(served, "the worker host stopped", graceful=True)
-            # Not drain(): it waits up to half a minute on a pull request the server never ends;
-            # whatever the workers said is already out, and unacknowledged requests are redelivered.
+            # Not drain(): it can wait for half a minute; whatever the workers said is already out,
+            # and unacknowledged requests are redelivered to the next host.
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.nc.close(), 5.0)
 
@@ -216,11 +219,10 @@ class WorkerHostServer:
             reply = json.loads(data)
         except ValueError:
             return
-        reply["ch"] = served.token
         future = served.waiting.pop(reply.get("id"), None)
         if future is not None and not future.done():
             future.set_result(None)
-        self._publish_event(served, json.dumps(reply, separators=(",", ":")).encode())
+        self._publish_event(served, tagged(served.token, data) if served.token else data)
 
     async def _worker_exited(self, served: _Served, generation: int) -> None:
         if served.generation != generation or served.channel is None:
@@ -235,33 +237,48 @@ class WorkerHostServer:
 
     # ------------------------------------------------------------------ core -> worker
     async def _consume(self, served: _Served) -> None:
-        from nats.errors import TimeoutError as NatsTimeout
+        """Take the account's requests from the stream, one at a time: a push consumer with one
+        unacknowledged message at most, so the next request is pushed the moment the last is
+        acknowledged (a pull loop would poll every idle account and add a round trip per request)."""
         from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
         account = served.config.account_id
-        config = ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, max_ack_pending=1, ack_wait=self.options.ack_wait_s,
-                                deliver_policy=DeliverPolicy.ALL)
+        durable = f"push_{account}"
+        config = ConsumerConfig(durable_name=durable, ack_policy=AckPolicy.EXPLICIT, max_ack_pending=1,
+                                ack_wait=self.options.ack_wait_s, deliver_policy=DeliverPolicy.ALL,
+                                filter_subject=self.options.subject(account, "req"))
+        # A work-queue stream takes one consumer per subject: an earlier version's pull consumer
+        # (its requests, if any, are redelivered to this one) goes first.
+        with contextlib.suppress(Exception):
+            await self.js.delete_consumer(self.options.stream, f"host_{account}")
+
+        async def on_request(msg) -> None:
+            await self._serve(served, msg)
+
         while True:
             try:
-                sub = await self.js.pull_subscribe(self.options.subject(account, "req"), durable=f"host_{account}",
-                                                   stream=self.options.stream, config=config)
-                break
-            except Exception as exc:
-                log.warning("%s: could not take the request stream yet (%s)", account, exc)
-                await asyncio.sleep(1.0)
-        while True:
-            try:
-                messages = await sub.fetch(1, timeout=1.0)
-            except (TimeoutError, NatsTimeout):
-                continue
+                await self.js.subscribe(self.options.subject(account, "req"), durable=durable,
+                                        stream=self.options.stream, config=config, manual_ack=True,
+                                        cb=on_request)
+                return
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # a reconnect in progress: try again shortly
-                log.debug("%s: fetch failed: %s", account, exc)
-                await asyncio.sleep(0.2)
-                continue
-            for msg in messages:
-                await self._serve(served, msg)
+            except Exception as exc:  # the bus away, or a killed predecessor still bound for a moment
+                log.warning("%s: could not take the request stream yet (%s)", account, exc)
+                await asyncio.sleep(1.0)
+
+    def _reader(self, served: _Served):
+        async def on_read(msg) -> None:
+            # A read for the current worker only, and never for one cut off from the bus; no reply
+            # here for another: its core gave that worker up and counts the read as failed.
+            token = served.token
+            if (token is None or served.channel is None or not msg.data.startswith(tag_prefix(token))
+                    or (served.cut_off is not None and served.cut_off == served.generation)):
+                return
+            with contextlib.suppress(ChannelClosed):
+                served.channel.send(msg.data)
+
+        return on_read
 
     async def _serve(self, served: _Served, msg) -> None:
         account = served.config.account_id

@@ -9,10 +9,12 @@ backoff) instead of an async twin of it, and the core's loop never waits on the 
 queued, and a failed publish comes back as the request's failed reply.
 
 Subjects, per instance and account (``copier.<instance>.<account>.<what>``):
+- ``read``: core -> worker reads (snapshot, symbol, position_deals, account, ping), core NATS.
 - ``req``: core -> worker requests, in a JetStream work-queue stream. An entry (open, pending
   order) carries its copy tag and a digest of its body as ``Nats-Msg-Id``: a repeat inside the
   duplicate window is dropped by the server and answered here as "outcome unknown" (the broker's
-  tagged state tells). The host takes one request at a time per account (``max_ack_pending=1``),
+  tagged state tells). The host takes one request at a time per account (a push consumer with
+  ``max_ack_pending=1``: the next is pushed as soon as the last is acknowledged, no polling),
   acknowledges it once the worker answered, and never executes a redelivered trade twice.
 - ``evt``: worker -> core messages (hello, replies, snapshot pushes, heartbeats), core NATS: a
   push lost in a reconnect is a snapshot gap the connector already repairs with a full snapshot.
@@ -33,6 +35,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import queue
 import re
 import ssl
@@ -52,6 +55,10 @@ log = logging.getLogger(__name__)
 # the same size are two exits, and an exit is never held back).
 DEDUPLICATED_OPS = ("open", "place_pending")
 TRADE_OPS = ("open", "close", "modify", "place_pending", "modify_pending", "cancel")
+# Reads change nothing at the broker: they go on core NATS straight to the host (no stream write,
+# no acknowledgement, no wait behind a trade), and one lost in a reconnect is a read that times out
+# and is asked again. Everything else (trades, connect, close_session, sim) keeps the stream's order.
+READ_OPS = ("account", "snapshot", "symbols", "symbol", "position_deals", "ping")
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
 _NATS_PASSWORD_WHAT = "NATS password"
@@ -141,6 +148,16 @@ def message_id(account: str, op: str, args: dict) -> str | None:
         return None
     body = json.dumps(request, sort_keys=True, separators=(",", ":")).encode()
     return f"{account}:{op}:{request.get('magic')}:{request.get('comment')}:{hashlib.sha256(body).hexdigest()[:16]}"
+
+
+def tagged(token: str, data: bytes) -> bytes:
+    """``data`` (one JSON object) with the channel's token as its first field, ``ch``: spliced in
+    rather than decoded and encoded again, and found again with :func:`tag_prefix`."""
+    return tag_prefix(token) + data[1:]
+
+
+def tag_prefix(token: str) -> bytes:
+    return b'{"ch":"' + token.encode() + b'",'
 
 
 def started_key(msg_id: str) -> str:
@@ -257,6 +274,15 @@ class NatsChannel:
         self.generation: int | None = None
         self._tasks: list[asyncio.Task] = []
         self._subs: list[Any] = []
+        self._prefix = tag_prefix(self.token)
+        # A wake-up pipe, so the connector reads this channel from its own loop's selector, as it
+        # reads a local pipe, instead of one blocked thread per remote worker (POSIX only).
+        self._wake_lock = threading.Lock()
+        self._wake: tuple[int, int] | None = None
+        if os.name == "posix":
+            self._wake = os.pipe()
+            for fd in self._wake:
+                os.set_blocking(fd, False)
 
     # ---------------------------------------------------------------- on the bus's loop
     async def open(self) -> None:
@@ -270,12 +296,19 @@ class NatsChannel:
     async def _on_event(self, msg) -> None:
         data = msg.data
         # A reply to another channel's request (an earlier core, an earlier start) is not ours: its
-        # request ids would collide with this connector's.
-        if b'"kind":"reply"' in data:
+        # request ids would collide with this connector's. The host puts the token first.
+        if not data.startswith(self._prefix) and b'"kind":"reply"' in data:
             with contextlib.suppress(ValueError):
                 if json.loads(data).get("ch") != self.token:
                     return
-        self._incoming.put(data)
+        self._put(data)
+
+    def _put(self, item: Any) -> None:
+        self._incoming.put(item)
+        with self._wake_lock:
+            if self._wake is not None:
+                with contextlib.suppress(BlockingIOError):  # full: the reader has plenty to wake on
+                    os.write(self._wake[1], b"\0")
 
     async def _on_gone(self, msg) -> None:
         with contextlib.suppress(ValueError):
@@ -288,7 +321,7 @@ class NatsChannel:
             self.reason = reason
             log.info("%s: the remote worker is gone: %s", self.account, reason)
             self.closed.set()
-            self._incoming.put(_CLOSED)
+            self._put(_CLOSED)
 
     async def watch_lease(self) -> None:
         """Close the channel once the host's lease on the account lapses or names another worker."""
@@ -322,13 +355,18 @@ class NatsChannel:
             if message.get("kind") == "shutdown":
                 await self._control("shutdown")
                 continue
-            message["ch"] = self.token
-            msg_id = message_id(self.account, message.get("op"), message.get("args") or {})
+            op = message.get("op")
+            if op in READ_OPS:
+                try:
+                    await self._host.nc.publish(options.subject(self.account, "read"), tagged(self.token, data))
+                except Exception as exc:
+                    self._fail(message, f"the read could not be sent ({type(exc).__name__}: {exc})")
+                continue
+            msg_id = message_id(self.account, op, message.get("args") or {})
             headers = {"Nats-Msg-Id": msg_id} if msg_id else None
             try:
-                ack = await js.publish(options.subject(self.account, "req"),
-                                       json.dumps(message, separators=(",", ":")).encode(), headers=headers,
-                                       timeout=options.connect_timeout_s)
+                ack = await js.publish(options.subject(self.account, "req"), tagged(self.token, data),
+                                       headers=headers, timeout=options.connect_timeout_s)
             except Exception as exc:
                 # No acknowledgement is not "not sent": the server may hold it and deliver it still.
                 self._fail(message, f"the NATS server did not acknowledge the request ({type(exc).__name__}: "
@@ -342,8 +380,8 @@ class NatsChannel:
         # The connector's failed reply: the trade turns into "outcome unknown", the snapshot tells.
         from copier_gui.workers import protocol
 
-        self._incoming.put(protocol.encode("reply", id=message.get("id", 0), ok=False,
-                                           error=protocol.error_to_wire("transport", text), ch=self.token))
+        self._put(protocol.encode("reply", id=message.get("id", 0), ok=False,
+                                  error=protocol.error_to_wire("transport", text), ch=self.token))
 
     async def _control(self, op: str) -> dict | None:
         payload = json.dumps({"op": op, "ch": self.token, "generation": self.generation}).encode()
@@ -374,16 +412,32 @@ class NatsChannel:
         try:
             data = self._incoming.get(timeout=timeout) if timeout != 0 else self._incoming.get_nowait()
         except queue.Empty:
-            if self.closed.is_set():
-                raise ChannelClosed(self.reason) from None
-            return None
+            data = self._drained() if timeout == 0 else None
+            if data is None:
+                if self.closed.is_set():
+                    raise ChannelClosed(self.reason) from None
+                return None
         if data is _CLOSED:
             self._incoming.put(_CLOSED)  # every later call sees it too
             raise ChannelClosed(self.reason)
         return data
 
-    def fileno(self) -> None:
-        return None  # no handle to watch: the connector reads on a thread
+    def _drained(self) -> Any:
+        """Empty the wake-up pipe, then look once more: a message put after the first look wrote
+        its byte after this drain, so the selector wakes the reader again for it."""
+        with self._wake_lock:
+            if self._wake is not None:
+                with contextlib.suppress(BlockingIOError):
+                    while os.read(self._wake[0], 4096):
+                        pass
+        try:
+            return self._incoming.get_nowait()
+        except queue.Empty:
+            return None
+
+    def fileno(self) -> int | None:
+        """The wake-up pipe's reading end, readable while messages wait (None: read on a thread)."""
+        return self._wake[0] if self._wake is not None else None
 
     def kill(self) -> None:
         if self._host.runner.loop.is_running():
@@ -394,6 +448,12 @@ class NatsChannel:
             self.reason = self.reason or "closed by the core"
             self.closed.set()
         self._incoming.put(_CLOSED)
+        # The connector stops watching before it closes; the bus's thread checks under the lock,
+        # so it never writes to a number the system has since given to another file.
+        with self._wake_lock:
+            wake, self._wake = self._wake, None
+        for fd in wake or ():
+            os.close(fd)
         loop = self._host.runner.loop
         if loop.is_running():
             loop.call_soon_threadsafe(self._outgoing.put_nowait, _CLOSED)
@@ -492,5 +552,5 @@ class NatsHost:
         self.nc = None
 
 
-__all__ = ["NatsChannel", "NatsHost", "NatsOptions", "NatsSetupError", "RemoteWorker", "account_token",
-           "connect", "ensure_streams", "message_id", "started_key"]
+__all__ = ["READ_OPS", "NatsChannel", "NatsHost", "NatsOptions", "NatsSetupError", "RemoteWorker", "account_token",
+           "connect", "ensure_streams", "message_id", "started_key", "tag_prefix", "tagged"]
