@@ -1,6 +1,8 @@
 """A TCP proxy that can cut its link: the network between a worker host and the NATS server in the
 fault tests. ``cut()`` drops every connection through it (both ends reset) and refuses new ones
 until ``restore()``; the processes at either end keep running, as on a real link that went down.
+``cut(hold=True)`` is the quieter fault: nothing passes, but nothing is reset either, so neither
+end notices until ``restore()`` lets through what waited, as a route that blackholes and returns.
 It runs on a thread of its own, so a test's event loop and blocking calls alike can drive it.
 """
 
@@ -33,7 +35,8 @@ class TcpCut:
         self.accepted = 0
         self.refused = 0
         self._cut = False
-        self._server: asyncio.base_events.Server | None = None
+        self._flowing: asyncio.Event | None = None  # clear while held: bytes wait, nothing is reset
+        self._server: asyncio.Server | None = None
         self._links: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = set()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="tcp-cut", daemon=True)
@@ -48,9 +51,10 @@ class TcpCut:
     def is_cut(self) -> bool:
         return self._cut
 
-    def cut(self) -> None:
-        """Reset every connection through the proxy, and every new one at once, until :meth:`restore`."""
-        self._call(self._cut_now())
+    def cut(self, *, hold: bool = False) -> None:
+        """Reset every connection through the proxy, and every new one at once, until :meth:`restore`;
+        with ``hold``, let no byte through either way instead, and reset nothing."""
+        self._call(self._hold() if hold else self._cut_now())
 
     def restore(self) -> None:
         """Accept and forward again; clients reconnect on their own."""
@@ -76,6 +80,8 @@ class TcpCut:
 
     # ---------------------------------------------------------------- on the proxy's loop
     async def _listen(self) -> None:
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port, reuse_address=True)
 
     async def _cut_now(self) -> None:
@@ -85,8 +91,13 @@ class TcpCut:
             self._reset(upstream)
         self._links.clear()
 
+    async def _hold(self) -> None:
+        self._cut = True
+        self._flowing.clear()
+
     async def _restore(self) -> None:
         self._cut = False
+        self._flowing.set()
 
     async def _shut(self) -> None:
         if self._server is not None:
@@ -107,8 +118,9 @@ class TcpCut:
         writer.transport.abort()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        # While cut, a new connection is reset before a byte passes: refused, and counted.
-        if self._cut:
+        # While cut, a new connection is reset before a byte passes: refused, and counted. While
+        # held, it is taken and waits like the others.
+        if self._cut and self._flowing.is_set():
             self.refused += 1
             self._reset(writer)
             return
@@ -117,7 +129,7 @@ class TcpCut:
         except OSError:
             self._reset(writer)
             return
-        if self._cut:  # cut while connecting upstream
+        if self._cut and self._flowing.is_set():  # cut while connecting upstream
             self._reset(writer)
             self._reset(up_writer)
             return
@@ -127,10 +139,10 @@ class TcpCut:
         await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
         self._links.discard(link)
 
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
+                await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()
         except (OSError, asyncio.CancelledError):
