@@ -198,6 +198,7 @@ class Worker:
         self._active_at = 0.0
         self._next_health = 0.0
         self._beat_at = 0.0  # when the last heartbeat went out, from either thread
+        self._beat_busy = False  # and whether it said the loop was busy
         self._polled: float | None = None
         self._seq = 0
         self._pushed_positions: dict[int, list] = {}
@@ -350,6 +351,7 @@ class Worker:
         busy = self._busy
         now = self.clock.monotonic()
         self._beat_at = now
+        self._beat_busy = busy is not None
         self.send("heartbeat", mono=now, polled=polled, seq=seq,
                   busy=busy[0] if busy else None, busy_for=now - busy[1] if busy else 0.0)
 
@@ -357,15 +359,16 @@ class Worker:
         """Beats for the loop while it is stuck in a terminal call (one that takes seconds must
         not look like a dead worker), saying which call and for how long.
 
-        The loop beats on its own every heartbeat, so this thread sleeps until a beat is
-        overdue: 2.5 heartbeats after the last (not a whole number of heartbeats, which would
-        wake it each time just as the loop beats), then every heartbeat while the loop stays
-        stuck. A resting worker's watchdog wakes every other heartbeat, and the core (which
-        gives a silent worker five) still hears from a stuck one in time."""
+        Once the session is up the loop beats on its own every heartbeat, so this thread sleeps
+        until a beat is overdue: 2.5 heartbeats after the last (not a whole number of heartbeats,
+        which would wake it each time just as the loop beats), then every heartbeat while the
+        loop stays stuck. A resting worker's watchdog wakes every other heartbeat, and the core
+        (which gives a silent worker five) still hears from a stuck one in time. Before that
+        (the connect can take seconds: imports, the terminal's start) it beats every heartbeat."""
         beat_s = self.config.heartbeat_s
         stuck = False
         while True:
-            gap = beat_s if stuck else 2.5 * beat_s
+            gap = beat_s if stuck or not self._session else 2.5 * beat_s
             if self._stop.wait(max(0.0, self._beat_at + gap - self.clock.monotonic())):
                 return
             stuck = self.clock.monotonic() >= self._beat_at + gap
@@ -419,9 +422,10 @@ class Worker:
 
     def _reply(self, request_id: Any, **fields: Any) -> None:
         # A request that kept the loop busy also kept it from beating (the watchdog waits longer
-        # than a heartbeat): beat first, so the core, going on as soon as it reads the reply,
-        # still finds a recent heartbeat vouching for the snapshot pushed before it.
-        if self.clock.monotonic() >= self._beat_at + self.config.heartbeat_s - self._slack():
+        # than a heartbeat), or the watchdog's last beat told the core it was busy: beat first,
+        # so the core, going on as soon as it reads the reply, finds a recent heartbeat that
+        # vouches for the snapshot pushed before it.
+        if self._beat_busy or self.clock.monotonic() >= self._beat_at + self.config.heartbeat_s - self._slack():
             self._beat()
         self.send("reply", id=request_id, **fields)
 

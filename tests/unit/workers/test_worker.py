@@ -321,6 +321,23 @@ def test_a_worker_stuck_in_a_terminal_call_still_beats_naming_the_call():
         api.hang_s = 0.0
 
 
+def test_after_a_long_request_the_core_hears_the_worker_is_free_before_the_reply():
+    # Otherwise the core, reading the reply, still holds a heartbeat saying "busy for 0.3 s" and
+    # asks the worker for the snapshot it has just been pushed.
+    api = _SlowTerminal(new_terminal("meridian_ecn", seed=4, login=11))
+    config = WorkerConfig("w8", SimTerminal("meridian_ecn", seed=4), poll_idle_s=0.02, heartbeat_s=0.05)
+    with Harness(config=config, api=api) as h:
+        h.call("connect")
+        api.hang_s = 0.3
+        h.messages.clear()
+        reply = h.call("snapshot")
+        api.hang_s = 0.0
+        assert reply["ok"]
+        beats = [m for m in h.messages if m.kind == "heartbeat"]
+        assert any(b["busy"] for b in beats), "the watchdog beat while the read hung"
+        assert beats[-1]["busy"] is None
+
+
 def test_a_worker_without_a_session_still_beats():
     with Harness() as h:
         first = h.expect("heartbeat", timeout=0.5)
