@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 
 from copier_gui.paths import UserPaths
@@ -116,6 +115,7 @@ def _store_password(options) -> int:
 
 
 def run(paths: UserPaths, args: argparse.Namespace) -> int:
+    from copier_gui.stop_signals import StopSignals
     from copier_gui.workers.nats_host import WorkerHostServer, local_spawn
     from copier_gui.workers.nats_transport import NatsSetupError
 
@@ -129,11 +129,15 @@ def run(paths: UserPaths, args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
 
     async def serve() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            if sys.platform != "win32":
-                loop.add_signal_handler(sig, server.stop)
-        await server.run()
+        # Ctrl-C, a service stop, a closed SSH session; on Windows Ctrl-Break and a closed console
+        # too: each ends the workers in order instead of cutting them off mid-order.
+        signals = StopSignals(asyncio.get_running_loop(), lambda why: server.stop())
+        signals.install()
+        try:
+            await server.run()
+        finally:
+            signals.stopped()
+            signals.remove()
 
     try:
         asyncio.run(serve())

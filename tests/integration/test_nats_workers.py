@@ -353,3 +353,20 @@ async def test_a_worker_host_with_a_wrong_password_says_so_in_one_line(options, 
     assert code == 1, text
     assert "could not reach the NATS server" in text and "Traceback" not in text, text
     assert "not-the-password" not in text
+
+
+async def test_a_worker_host_whose_terminal_closes_stops_in_order(options, broker, host_factory):
+    # A closed SSH session sends SIGHUP (on Windows, a closed console or Ctrl-Break): the host ends
+    # its workers and exits cleanly rather than dying mid-order.
+    host = host_factory(["s1"])
+    nats = NatsHost(options)
+    slave = remote("s1", nats, broker.port)
+    try:
+        await connect(slave)
+        os.kill(host.process.pid, signal.SIGHUP)
+        code = await asyncio.get_running_loop().run_in_executor(None, host.process.wait, 15)
+        assert code == 0
+        await eventually(lambda: slave.state == "disconnected", 5.0, "the core to see the worker go")
+    finally:
+        await slave.aclose()
+        nats.close()
