@@ -105,7 +105,8 @@ class NatsSettings(_Strict):
     """The NATS server through which the core reaches the worker host serving an account
     (``copier-gui worker-host``). The user's password is in the keyring under ``password_key``
     (default ``nats:USER``, as the worker host stores it); ``ca`` is the PEM of the certificate
-    authority to trust (the system's when None), ``cert`` and ``key`` a client certificate."""
+    authority to trust (the system's when None), ``cert`` and ``key`` a client certificate;
+    ``jetstream_domain`` the hub's JetStream domain, where this party connects to a leaf node."""
 
     url: str = Field(min_length=1, max_length=2000)
     instance: str = Field(default="copier", min_length=1, max_length=100)
@@ -114,6 +115,7 @@ class NatsSettings(_Strict):
     ca: str | None = Field(default=None, min_length=1)
     cert: str | None = Field(default=None, min_length=1)
     key: str | None = Field(default=None, min_length=1)
+    jetstream_domain: str | None = Field(default=None, min_length=1, max_length=100)
 
     @model_validator(mode="after")
     def _safe(self) -> NatsSettings:
@@ -129,7 +131,7 @@ class NatsSettings(_Strict):
 
         key = self.password_key or (f"nats:{self.user}" if self.user else None)
         return NatsOptions(self.url, instance=self.instance, user=self.user, password_key=key, ca=self.ca,
-                           cert=self.cert, key=self.key)
+                           cert=self.cert, key=self.key, jetstream_domain=self.jetstream_domain)
 
 
 class AccountSettings(_Strict):

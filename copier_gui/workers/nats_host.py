@@ -72,7 +72,7 @@ class WorkerHostServer:
         self.nc = await connect(self.options, name=f"copier-worker-host {self.name}",
                                 disconnected_cb=self._bus_lost, reconnected_cb=self._bus_back)
         try:
-            self.js = self.nc.jetstream()
+            self.js = self.options.jetstream(self.nc)
             self.leases, self.started = await ensure_streams(self.js, self.options)
             for account, served in self.accounts.items():
                 await self.nc.subscribe(self.options.subject(account, "ctl"), cb=self._controller(served))
@@ -343,12 +343,27 @@ class WorkerHostServer:
         await self.leases.put(account_token(served.config.account_id), json.dumps(lease).encode())
 
     async def _renew_leases(self) -> None:
+        # A renewal is also this host's probe of the stream's server: connected to a leaf node, its
+        # own connection stays up while the leaf's link to the hub is down, and only a write that
+        # the hub does not answer tells. Such a host is cut off as surely as one whose connection
+        # dropped, and is treated the same (see _bus_lost).
+        hub_away = False
         while True:
             await asyncio.sleep(self.options.lease_beat_s)
-            for served in self.accounts.values():
-                if served.channel is not None:
-                    with contextlib.suppress(Exception):  # the bus is away: renewed once it is back
+            try:
+                for served in self.accounts.values():
+                    if served.channel is not None:
                         await self._put_lease(served)
+            except Exception as exc:
+                if self.nc.is_connected and not hub_away:
+                    hub_away = True
+                    log.warning("the stream's server does not answer through %s (%s: %s): the workers up now "
+                                "are ended once it does", self.options.url, type(exc).__name__, exc)
+                    await self._bus_lost()
+                continue  # a dropped connection of our own: reconnected_cb handles it
+            if hub_away:
+                hub_away = False
+                await self._bus_back()
 
 
 def local_spawn() -> Callable[[Any], tuple]:

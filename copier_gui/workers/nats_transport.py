@@ -86,11 +86,30 @@ class NatsOptions:
     lease_beat_s: float = 1.0
     ack_wait_s: float = 5.0  # a crashed host holds its account's queue this long; in_progress keeps slow calls
     connect_timeout_s: float = 5.0
+    # The JetStream domain of the server that holds the stream and the buckets (the hub's), for a
+    # party connected to a leaf node that runs a JetStream of its own: its API requests then go to
+    # $JS.<domain>.API; key-value writes and the requests themselves reach the hub's streams by
+    # subject. None: the server this party is connected to (or a leaf without JetStream) serves it.
+    jetstream_domain: str | None = None
 
     def __post_init__(self) -> None:
         if not _TOKEN.match(self.instance):
             raise NatsSetupError(f"NATS instance name {self.instance!r}: use letters, digits, '-' and '_' only")
+        if self.jetstream_domain is not None and not _TOKEN.match(self.jetstream_domain):
+            raise NatsSetupError(f"JetStream domain {self.jetstream_domain!r}: use letters, digits, '-' and '_' only "
+                                 "(the domain named in the hub server's jetstream settings)")
         parts = urlsplit(self.url)
+        if parts.query or parts.fragment:
+            # The one URL parameter: ?domain=NAME, the hub's JetStream domain, so a command line
+            # that passes only --nats reaches the hub's stream through a leaf node too.
+            query = dict(pair.partition("=")[::2] for pair in parts.query.split("&"))
+            if parts.fragment or set(query) != {"domain"}:
+                raise NatsSetupError(f"NATS URL {self.url!r}: the only parameter it takes is ?domain=NAME, the hub's "
+                                     "JetStream domain")
+            if self.jetstream_domain not in (None, query["domain"]):
+                raise NatsSetupError(f"NATS URL {self.url!r} names JetStream domain {query['domain']!r}, the settings "
+                                     f"{self.jetstream_domain!r}: give it once")
+            object.__setattr__(self, "jetstream_domain", query["domain"])
         if parts.scheme not in ("nats", "tls") or not parts.hostname:
             raise NatsSetupError(f"NATS URL {self.url!r}: expected tls://HOST:PORT (or nats://HOST:PORT on "
                                  "this computer)")
@@ -109,8 +128,17 @@ class NatsOptions:
             raise NatsSetupError("a NATS client certificate needs both its certificate and its key")
 
     @property
+    def server_url(self) -> str:
+        """The URL the client dials: ``url`` without its parameter."""
+        return urlsplit(self.url)._replace(query="", fragment="").geturl()
+
+    @property
     def tls(self) -> bool:
         return urlsplit(self.url).scheme == "tls" or self.ca is not None
+
+    def jetstream(self, nc):
+        """The JetStream context of ``nc``, in this party's domain."""
+        return nc.jetstream(domain=self.jetstream_domain) if self.jetstream_domain else nc.jetstream()
 
     def subject(self, account: str, what: str) -> str:
         return f"copier.{self.instance}.{account_token(account)}.{what}"
@@ -171,7 +199,7 @@ async def connect(options: NatsOptions, *, name: str, **callbacks: Any):
 
     # A few attempts at first, so a wrong password or address ends in a clear error; once
     # connected, reconnecting never stops (a server restart, a link down for minutes).
-    kwargs: dict[str, Any] = {"servers": [options.url], "name": name, "connect_timeout": options.connect_timeout_s,
+    kwargs: dict[str, Any] = {"servers": [options.server_url], "name": name, "connect_timeout": options.connect_timeout_s,
                               "max_reconnect_attempts": 3, "reconnect_time_wait": 0.25,
                               "allow_reconnect": True, "error_cb": _quiet, **callbacks}
     if options.tls:
@@ -222,7 +250,29 @@ async def ensure_streams(js, options: NatsOptions) -> tuple[Any, Any]:
             await js.update_stream(config)
     leases = await _bucket(js, options.lease_bucket, options.lease_ttl_s)
     started = await _bucket(js, options.started_bucket, options.duplicate_window_s)
+    if options.jetstream_domain:
+        # nats-py's key-value writes publish to $KV.<bucket>.<key> whatever the domain, and a leaf
+        # node carries only the hub's $JS.<domain>.API.> across; the hub maps that prefix back.
+        for bucket in (leases, started):
+            bucket._js = _DomainWrites(bucket._js, options.jetstream_domain)
     return leases, started
+
+
+class _DomainWrites:
+    """A JetStream context whose key-value writes go to ``$JS.<domain>.API.$KV...`` (as nats.go
+    sends them), so they reach the hub's buckets from a leaf node; everything else is the context's."""
+
+    def __init__(self, js, domain: str) -> None:
+        self._inner = js
+        self._prefix = f"$JS.{domain}.API."
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def publish(self, subject: str, *args: Any, **kwargs: Any):
+        if subject.startswith("$KV."):
+            subject = self._prefix + subject
+        return await self._inner.publish(subject, *args, **kwargs)
 
 
 async def _bucket(js, name: str, ttl: float):
@@ -509,7 +559,7 @@ class NatsHost:
 
     async def _connect(self) -> None:
         self.nc = await connect(self.options, name="copier-core")
-        self.js = self.nc.jetstream()
+        self.js = self.options.jetstream(self.nc)
         self.leases, _ = await ensure_streams(self.js, self.options)
 
     def start(self, config: Any) -> tuple[NatsChannel, RemoteWorker]:

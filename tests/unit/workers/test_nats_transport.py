@@ -56,3 +56,23 @@ def test_an_entry_is_identified_by_its_copy_tag_and_body_and_an_exit_never_dedup
     close = ClosePosition(ticket=7, symbol="BTCUSD", side=Side.BUY, volume=0.05, magic=5, comment="cg:1")
     assert message_id("s1", "close", _args(close)) is None
     assert message_id("s1", "snapshot", {"full": True}) is None
+
+
+def test_the_hubs_jetstream_domain_comes_from_the_settings_or_the_url_and_is_checked():
+    assert NatsOptions("nats://127.0.0.1:4222").jetstream_domain is None
+    assert NatsOptions("nats://127.0.0.1:4222", jetstream_domain="hub").jetstream_domain == "hub"
+    by_url = NatsOptions("tls://leaf.example:7422?domain=hub", user="copier", password_key="nats:copier")
+    assert by_url.jetstream_domain == "hub"
+    assert by_url.server_url == "tls://leaf.example:7422"  # what the client dials
+    with pytest.raises(NatsSetupError, match="only parameter"):
+        NatsOptions("nats://127.0.0.1:4222?domian=hub")
+    with pytest.raises(NatsSetupError, match="give it once"):
+        NatsOptions("nats://127.0.0.1:4222?domain=hub", jetstream_domain="other")
+    with pytest.raises(NatsSetupError, match="JetStream domain"):
+        NatsOptions("nats://127.0.0.1:4222", jetstream_domain="hub.eu")
+
+
+def test_nats_settings_carry_the_jetstream_domain():
+    from copier_gui.settings import NatsSettings
+
+    assert NatsSettings(url="nats://127.0.0.1:4222", jetstream_domain="hub").options().jetstream_domain == "hub"
