@@ -242,6 +242,9 @@ class Journal:
         # deque.append and popleft are atomic in CPython: the cheapest thread-safe queue there is,
         # and record() must not take a lock the writer could be holding.
         self._queue: deque[_Entry | _Request] = deque()
+        # Entries of record_soon, queued on the loop's next turn in the order they were made.
+        self._soon: list[tuple] = []
+        self._soon_loop: asyncio.AbstractEventLoop | None = None
         self._wake = threading.Event()
         self._ready = threading.Event()
         self._close_lock = threading.Lock()
@@ -310,15 +313,21 @@ class Journal:
         meanwhile (frozen values, as requests are).
         """
         clock = self._clock
-        asyncio.get_running_loop().call_soon(self._append_soon, clock.time(), clock.monotonic(), kind, message,
-                                             account, copy_id, data)
+        loop = asyncio.get_running_loop()
+        if self._soon and self._soon_loop is not loop:
+            self._append_soon()  # left by a loop that ended before its next turn: queued now
+        if not self._soon:
+            self._soon_loop = loop
+            loop.call_soon(self._append_soon)
+        self._soon.append((clock.time(), clock.monotonic(), kind, message, account, copy_id, data))
 
-    def _append_soon(self, wall: float, mono: float, kind: str, message: str, account: str,
-                     copy_id: str | None, data: dict[str, Any]) -> None:
-        try:
-            self._append(wall, mono, kind, message, account, copy_id, data)
-        except JournalError as exc:  # closed in the same turn: said, not raised into the loop
-            log.error("a %s entry for %s was not journaled: %s", kind, account or "the copier", exc)
+    def _append_soon(self) -> None:
+        soon, self._soon = self._soon, []
+        for wall, mono, kind, message, account, copy_id, data in soon:
+            try:
+                self._append(wall, mono, kind, message, account, copy_id, data)
+            except JournalError as exc:  # closed in the same turn: said, not raised into the loop
+                log.error("a %s entry for %s was not journaled: %s", kind, account or "the copier", exc)
 
     def _append(self, wall: float, mono: float, kind: str, message: str, account: str, copy_id: str | None,
                 data: dict[str, Any]) -> int:
@@ -414,6 +423,8 @@ class Journal:
         with self._close_lock:
             if self._closed:
                 return
+            # Entries waiting for the loop's next turn are committed with the rest.
+            self._append_soon()
             self._closed = True
         self._stopping = True
         self._wake.set()

@@ -9,6 +9,7 @@ event is recognised as the same copy.
 
 from __future__ import annotations
 
+import functools
 import string
 from collections.abc import Callable, Iterable
 
@@ -20,6 +21,7 @@ _DIGITS = string.digits + string.ascii_uppercase
 MAX_COMMENT = 27
 
 
+@functools.lru_cache(maxsize=8192)  # a fan-out tags the same ticket for every slave
 def base36(number: int) -> str:
     if number < 0:
         raise ValueError(f"cannot encode a negative ticket {number}")
@@ -67,6 +69,7 @@ def is_ours(comment: str, instance: str) -> bool:
     return master_ticket_of(comment) is not None and instance_of(comment) in ("", instance)
 
 
+@functools.lru_cache(maxsize=8192)  # read for every position of every slave on each pass
 def master_ticket_of(comment: str) -> int | None:
     """The master ticket a slave comment points to, or None when it is not one of ours."""
     if not comment.startswith(PREFIX + ":"):
