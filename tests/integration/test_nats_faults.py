@@ -172,6 +172,12 @@ class Rig:
     def in_master(self, ticket: int) -> bool:
         return any(p.ticket == ticket for p in self.copier.master_snapshot.positions)
 
+    def s1_idle(self) -> bool:
+        """s1 has no pass running and nothing in flight: the copy at its broker is known to the core
+        too, so what is in flight after this is the next request, not a reply still on its way."""
+        lock = self.copier.slaves["s1"].lock
+        return not self.slaves["s1"].in_flight() and lock is not None and not lock.locked()
+
     def s1_state(self) -> LinkState:
         return self.copier.slaves["s1"].state
 
@@ -218,6 +224,7 @@ async def test_a_worker_host_cut_off_for_ten_seconds_loses_and_duplicates_nothin
             halved = trader.open(0.2)  # half closed while cut
             await eventually(lambda: all(o.count(held_long) == 1 and o.count(halved) == 1 for o in (s1, s2)),
                              15.0, "the first copies on both slaves")
+            await eventually(rig.s1_idle, 5.0, "s1's copies known to the core")
             before_half, before_long = s1.copies()[halved][0], s1.copies()[held_long][0]
 
             # An entry at s1's broker when the link goes: its reply is lost with it.
@@ -297,6 +304,7 @@ async def test_exits_sent_as_the_link_goes_are_made_once_after_it_is_back(option
         trader, s1 = rig.trader, rig.oracles["s1"]
         halved = trader.open(0.2)
         await eventually(lambda: s1.count(halved) == 1, 15.0, "the copy on s1")
+        await eventually(rig.s1_idle, 5.0, "s1's copy known to the core")
         before = s1.copies()[halved][0]
         cut_at = time.monotonic()
         link.cut()
@@ -339,6 +347,7 @@ async def test_an_entry_sent_as_the_link_goes_is_not_opened_after_the_master_clo
         trader, s1, s2 = rig.trader, rig.oracles["s1"], rig.oracles["s2"]
         kept = trader.open(0.1)
         await eventually(lambda: s1.count(kept) == 1, 15.0, "the copy on s1")
+        await eventually(rig.s1_idle, 5.0, "s1's copy known to the core")
         cut_at = time.monotonic()
         link.cut(hold=how == "held")
         # At once, before the core can know: the copy's entry goes to the bus, where the cut-off
