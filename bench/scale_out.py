@@ -111,7 +111,7 @@ async def _connect_all(connectors: list[WorkerConnector], timeout: float = 180.0
 
 
 async def run(transport: str, n_slaves: int, events: int, anchor: float, nats: NatsHost | None = None,
-              host_pids: list[int] | None = None) -> dict:
+              host_pids: list[int] | None = None, server_pid: int | None = None) -> dict:
     master_config = WorkerConfig("master", SimTerminal("meridian_ecn", seed=5, anchor=anchor,
                                                        account={"login": 1, "balance": 1e9}), poll_idle_s=POLL_S)
     master = WorkerConnector(master_config, hello_timeout_s=180)
@@ -136,6 +136,9 @@ async def run(transport: str, n_slaves: int, events: int, anchor: float, nats: N
 
         trees = {pid: _tree(pid) for pid in host_pids or []}
         before = {pid: sum(_cpu_seconds(p) for p in tree) for pid, tree in trees.items()}
+        # The core's process alone (its local workers are children) and the NATS server's.
+        apart = {"core": os.getpid(), **({"nats_server": server_pid} if server_pid else {})}
+        apart_before = {name: _cpu_seconds(pid) for name, pid in apart.items()}
         started = time.monotonic()
         for k in range(events):
             opened = await trade(k % 2, 0)
@@ -146,7 +149,9 @@ async def run(transport: str, n_slaves: int, events: int, anchor: float, nats: N
             await asyncio.sleep(0.05)
         wall = time.monotonic() - started
         await asyncio.sleep(0.5)  # a late duplicate would arrive here
-        result = {"transport": transport, **_result(metrics, n_slaves, events)}
+        result = {"transport": transport, **_result(metrics, n_slaves, events),
+                  **{f"{name}_cpu_percent_of_one_core": round(100 * (_cpu_seconds(pid) - apart_before[name]) / wall, 1)
+                     for name, pid in apart.items()}}
         if trees:
             hosts = []
             for pid, tree in trees.items():
@@ -191,17 +196,31 @@ def main() -> int:
     parser.add_argument("--slaves", type=int, default=200)
     parser.add_argument("--hosts", type=int, default=4)
     parser.add_argument("--events", type=int, default=10, help="master open/close pairs per transport")
+    parser.add_argument("--only", choices=("nats", "pipes"), help="run one transport (to profile it alone)")
     args = parser.parse_args()
     report = {"benchmark": "scale_out", "python": platform.python_version(), "cpus": os.cpu_count(),
               "hosts": args.hosts, "slaves": args.slaves, "events": args.events,
               "targets": {"copies_exactly_once": True, "nats_p50_vs_pipes": 1.5}}
     anchor = SYSTEM_CLOCK.time()
+    if args.only != "pipes":
+        report["nats"] = _run_nats(args, anchor)
+    if args.only != "nats":
+        report["pipes"] = asyncio.run(run("pipes", args.slaves, args.events, anchor))
+    if "nats" in report and "pipes" in report:
+        n, p = report["nats"]["copy_latency_ms"]["p50"], report["pipes"]["copy_latency_ms"]["p50"]
+        report["nats_p50_vs_pipes"] = round(n / p, 2) if p else None
+    json.dump(report, sys.stdout, indent=2)
+    print()
+    return 0
+
+
+def _run_nats(args: argparse.Namespace, anchor: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="scale-out-") as tmp, BenchNatsServer(Path(tmp)) as server:
         hosts = _start_hosts(server.url, args.slaves, args.hosts, anchor, Path(tmp))
-        nats = NatsHost(NatsOptions(server.url, lease_ttl_s=5.0, lease_beat_s=0.5))
+        nats = NatsHost(NatsOptions(server.url)  # the production lease timings)
         try:
-            report["nats"] = asyncio.run(run("nats", args.slaves, args.events, anchor, nats,
-                                             [h.pid for h in hosts]))
+            return asyncio.run(run("nats", args.slaves, args.events, anchor, nats, [h.pid for h in hosts],
+                                   server.process.pid))
         except BaseException:
             for h in range(args.hosts):
                 sys.stderr.write((Path(tmp) / f"host{h}.log").read_text()[-3000:])
@@ -209,12 +228,6 @@ def main() -> int:
         finally:
             nats.close()
             _stop_hosts(hosts)
-    report["pipes"] = asyncio.run(run("pipes", args.slaves, args.events, anchor))
-    n, p = report["nats"]["copy_latency_ms"]["p50"], report["pipes"]["copy_latency_ms"]["p50"]
-    report["nats_p50_vs_pipes"] = round(n / p, 2) if p else None
-    json.dump(report, sys.stdout, indent=2)
-    print()
-    return 0
 
 
 if __name__ == "__main__":

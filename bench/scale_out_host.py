@@ -32,7 +32,7 @@ def slave_kwargs() -> dict:
 
 
 async def serve(spec: dict) -> None:
-    options = NatsOptions(spec["url"], lease_ttl_s=5.0, lease_beat_s=0.5)
+    options = NatsOptions(spec["url"])  # the production lease timings, as the core's
     configs = [slave_config(account, index, spec["anchor"], **slave_kwargs())
                for account, index in spec["accounts"]]
     server = WorkerHostServer(options, configs, local_spawn())

@@ -45,6 +45,7 @@ class _Served:
     token: str | None = None  # the core channel the current worker answers
     waiting: dict[int, asyncio.Future] = field(default_factory=dict)
     consumer: asyncio.Task | None = None
+    reader_fd: int | None = None  # the worker's pipe, watched by the loop's selector
     # The generation whose worker was up when this host lost the bus: the core may give up on it
     # meanwhile (no heartbeat reaches it), so nothing more is executed for it; None while linked.
     cut_off: int | None = None
@@ -157,13 +158,12 @@ class WorkerHostServer:
         served.generation += 1
         served.channel, served.process, served.token = channel, process, token
         await self._put_lease(served)
-        threading.Thread(target=self._pump, args=(served, served.generation, channel), daemon=True,
-                         name=f"nats-pump-{served.config.account_id}").start()
+        self._watch(served, served.generation, channel)
         log.info("%s: worker %s started (generation %s)", served.config.account_id, process.pid, served.generation)
         return {"ok": True, "pid": process.pid, "generation": served.generation, "host": self.name}
 
     async def _end_worker(self, served: _Served, reason: str, *, graceful: bool = False) -> None:
-        channel, process = served.channel, served.process
+        channel, process, fd = served.channel, served.process, served.reader_fd
         if channel is None:
             return
         served.channel = served.process = served.token = None
@@ -173,6 +173,7 @@ class WorkerHostServer:
             await self._loop.run_in_executor(None, process.wait, 5.0)
         process.kill()
         await self._loop.run_in_executor(None, process.wait, 5.0)
+        self._unwatch(served, fd)
         channel.close()
         await self._gone(served, served.generation, reason)
 
@@ -189,6 +190,48 @@ class WorkerHostServer:
                 await self.leases.delete(account_token(account))
 
     # ------------------------------------------------------------------ worker -> core
+    def _watch(self, served: _Served, generation: int, channel: Channel) -> None:
+        """Read the worker's pipe from the loop's selector where there is one (POSIX): no thread per
+        worker, and no hand-off from it to the loop for every message. Else a thread."""
+        fileno = getattr(channel, "fileno", None)
+        fd = fileno() if fileno is not None else None
+        if fd is not None:
+            try:
+                self._loop.add_reader(fd, self._readable, served, generation, channel, fd)
+            except (NotImplementedError, RuntimeError, ValueError, OSError):
+                pass  # e.g. the proactor loop on Windows
+            else:
+                served.reader_fd = fd
+                return
+        threading.Thread(target=self._pump, args=(served, generation, channel), daemon=True,
+                         name=f"nats-pump-{served.config.account_id}").start()
+
+    def _unwatch(self, served: _Served, fd: int | None) -> None:
+        # Before the channel closes: the selector must not watch a closed handle.
+        if fd is None:
+            return
+        with contextlib.suppress(Exception):
+            self._loop.remove_reader(fd)
+        if served.reader_fd == fd:
+            served.reader_fd = None
+
+    def _readable(self, served: _Served, generation: int, channel: Channel, fd: int) -> None:
+        try:
+            for _ in range(64):  # bounded: one chatty worker cannot hold the loop
+                data = channel.recv(0)
+                if data is None:
+                    return
+                self._dispatch(served, generation, data)
+        except ChannelClosed:
+            self._unwatch(served, fd)
+            asyncio.ensure_future(self._worker_exited(served, generation))
+
+    def _dispatch(self, served: _Served, generation: int, data: bytes) -> None:
+        if b'"kind":"reply"' in data:
+            self._replied(served, generation, data)
+        else:
+            self._forward(served, generation, data)
+
     def _pump(self, served: _Served, generation: int, channel: Channel) -> None:
         """The worker's messages onto the bus, in order (a thread: the pipe blocks)."""
         loop = self._loop
@@ -229,7 +272,10 @@ class WorkerHostServer:
             return  # ended on purpose; _end_worker said so
         process = served.process
         await self._loop.run_in_executor(None, process.wait, 2.0)
+        if served.generation != generation or served.channel is None:
+            return  # replaced or ended meanwhile: that path closed it
         code = process.exitcode
+        self._unwatch(served, served.reader_fd)
         served.channel.close()
         served.channel = served.process = served.token = None
         await self._gone(served, generation, f"its process on {self.name} exited" +
