@@ -217,7 +217,7 @@ def main() -> int:
 def _run_nats(args: argparse.Namespace, anchor: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="scale-out-") as tmp, BenchNatsServer(Path(tmp)) as server:
         hosts = _start_hosts(server.url, args.slaves, args.hosts, anchor, Path(tmp))
-        nats = NatsHost(NatsOptions(server.url)  # the production lease timings)
+        nats = NatsHost(NatsOptions(server.url))  # the production lease timings
         try:
             return asyncio.run(run("nats", args.slaves, args.events, anchor, nats, [h.pid for h in hosts],
                                    server.process.pid))
