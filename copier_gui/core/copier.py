@@ -872,6 +872,10 @@ class Copier:
             return
         async with slave.lock:
             if slave.state not in (LinkState.CONNECTED, LinkState.DEGRADED):
+                # It went while this pass waited its turn: the changes it was for are journaled as
+                # waiting, as when a change finds the slave already away.
+                if only is not None:
+                    self._note_unfollowed(slave, only)
                 return
             if self.clock.monotonic() < slave.throttled_until:
                 return  # a pass is already scheduled for when the pause ends

@@ -477,3 +477,33 @@ def test_a_capped_copy_keeps_its_share_when_the_master_closes_part():
 
     rig.run(script)
     assert [(p.symbol, p.volume) for p in copies(rig, "s0")] == [("EURUSD.m", 0.1)]
+
+
+def test_a_copy_waiting_its_turn_when_the_slave_goes_still_gets_a_journaled_reason():
+    # A pass for a new master position waits for the slave's lock (another pass holds it) and the
+    # slave disconnects meanwhile: the position must not go unmentioned for that slave.
+    rig = Rig(slaves=("harbor_fx",))
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        await asyncio.sleep(0.3)
+        slave = copier.slaves["s0"]
+        async with slave.lock:  # the pass now running elsewhere
+            rig.trade("EURUSD", 0, 0.3)
+            for _ in range(100):
+                await asyncio.sleep(0.01)
+                if copier.master_snapshot and copier.master_snapshot.positions:
+                    break
+            await asyncio.sleep(0.05)  # the copy's pass is queued on the lock
+            copier._set_slave_state(slave, LinkState.DISCONNECTED, "its terminal went away")
+        await asyncio.sleep(0.05)
+        ticket = copier.master_snapshot.positions[0].ticket
+        await copier.stop()
+        return ticket
+
+    ticket = rig.run(script)
+    reasons = [e for e in rig.journal.entries(account="s0") if e.kind in ("refusal", "waiting")
+               or "not copied" in e.message]
+    assert any(f"#{ticket}" in e.message or e.data.get("master_ticket") == ticket for e in reasons), \
+        [e.message for e in rig.journal.entries(account="s0")]
