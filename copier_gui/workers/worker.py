@@ -188,6 +188,7 @@ class Worker:
         self._send_lock = threading.Lock()
         self._scrub = _Scrubber()
         self._stop = threading.Event()
+        self._nudge = threading.Event()  # wakes the watchdog: a request started, or the worker stops
         self._closed = False
         # Polling state.
         self._session = False
@@ -296,7 +297,7 @@ class Worker:
         except ChannelClosed:
             pass  # the core went away while we were answering it
         finally:
-            self._stop.set()
+            self._halt()
             self._release()
             watchdog.join(timeout=1.0)
 
@@ -355,6 +356,10 @@ class Worker:
         self.send("heartbeat", mono=now, polled=polled, seq=seq,
                   busy=busy[0] if busy else None, busy_for=now - busy[1] if busy else 0.0)
 
+    def _halt(self) -> None:
+        self._stop.set()
+        self._nudge.set()
+
     def _watchdog(self) -> None:
         """Beats for the loop while it is stuck in a terminal call (one that takes seconds must
         not look like a dead worker), saying which call and for how long.
@@ -363,20 +368,28 @@ class Worker:
         until a beat is overdue: 2.5 heartbeats after the last (not a whole number of heartbeats,
         which would wake it each time just as the loop beats), then every heartbeat while the
         loop stays stuck. A resting worker's watchdog wakes every other heartbeat, and the core
-        (which gives a silent worker five) still hears from a stuck one in time. Before that
-        (the connect can take seconds: imports, the terminal's start) it beats every heartbeat."""
+        (which gives a silent worker five) still hears from a stuck one in time. While a request
+        runs (the loop nudges it: a trade at a slow broker can take seconds) and until the
+        session is up (the connect can take seconds too: imports, the terminal's start), it
+        beats every heartbeat."""
         beat_s = self.config.heartbeat_s
         stuck = False
         while True:
-            gap = beat_s if stuck or not self._session else 2.5 * beat_s
-            if self._stop.wait(max(0.0, self._beat_at + gap - self.clock.monotonic())):
+            busy = self._busy  # read after the nudge was cleared, so a later request nudges again
+            watched = stuck or not self._session or (busy is not None and busy[0] != "poll")
+            gap = beat_s if watched else 2.5 * beat_s
+            self._nudge.wait(max(0.0, self._beat_at + gap - self.clock.monotonic()))
+            if self._stop.is_set():
                 return
-            stuck = self.clock.monotonic() >= self._beat_at + gap
-            if stuck:
-                try:
-                    self._beat()
-                except ChannelClosed:
-                    return
+            self._nudge.clear()
+            if self.clock.monotonic() < self._beat_at + gap:
+                stuck = False
+                continue  # nudged, or the loop beat meanwhile
+            stuck = self._busy is not None  # else the loop, free, is about to beat on its own
+            try:
+                self._beat()
+            except ChannelClosed:
+                return
 
     def _on_data(self, data: bytes) -> None:
         try:
@@ -385,7 +398,7 @@ class Worker:
             log.warning("%s: dropped a malformed message from the core: %s", self.config.account_id, exc)
             return
         if message.kind == "shutdown":
-            self._stop.set()
+            self._halt()
         elif message.kind == "request":
             self._on_request(message)
         else:
@@ -400,6 +413,7 @@ class Worker:
             self._reply(request_id, ok=False, error=protocol.error_to_wire("protocol", f"unknown request {op!r}"))
             return
         self._busy = (op, self.clock.monotonic())
+        self._nudge.set()  # one wake-up per request, not per poll: requests are rare at rest
         try:
             result = handler(args)
         except ConnectorError as exc:

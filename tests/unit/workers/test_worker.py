@@ -211,6 +211,7 @@ class _SlowTerminal:
     def __init__(self, api) -> None:
         self._api = api
         self.hang_s = 0.0
+        self.send_hang_s = 0.0
         self.reads: list[float] = []
 
     def positions_get(self, *args, **kwargs):
@@ -218,6 +219,11 @@ class _SlowTerminal:
         if self.hang_s:
             time.sleep(self.hang_s)
         return self._api.positions_get(*args, **kwargs)
+
+    def order_send(self, request):
+        if self.send_hang_s:
+            time.sleep(self.send_hang_s)
+        return self._api.order_send(request)
 
     def __getattr__(self, name):
         return getattr(self._api, name)
@@ -319,6 +325,28 @@ def test_a_worker_stuck_in_a_terminal_call_still_beats_naming_the_call():
         later = h.expect("heartbeat", timeout=0.2, busy="poll")
         assert later["busy_for"] > beat["busy_for"]
         api.hang_s = 0.0
+
+
+def test_while_a_request_runs_heartbeats_keep_the_heartbeats_pace():
+    # A trade at a slow broker can take seconds; the core hears about it every heartbeat from the
+    # start, not only once the watchdog's longer resting wait (2.5 beats) runs out.
+    api = _SlowTerminal(new_terminal("meridian_ecn", seed=4, login=11))
+    config = WorkerConfig("w9", SimTerminal("meridian_ecn", seed=4), poll_idle_s=0.05, poll_rest_s=0.3,
+                          rest_after_s=0.0, heartbeat_s=0.3)
+    buy = protocol.dataclass_to_wire(OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, "cg:1"))
+    with Harness(config=config, api=api) as h:
+        h.call("connect")
+        time.sleep(0.7)  # resting
+        api.send_hang_s = 1.5
+        h.messages.clear()
+        sent = time.monotonic()  # the worker runs in this process, on the same clock
+        assert h.call("open", request=buy)["ok"]
+        busy = [b["mono"] for b in h.messages if b.kind == "heartbeat" and b["busy"] == "open"]
+        assert len(busy) >= 3, h.messages
+        # The loop beat at most a heartbeat before the trade; the next beat is due a heartbeat
+        # after that one, not 2.5.
+        assert busy[0] - sent < 0.4, busy[0] - sent
+        assert max(b - a for a, b in zip(busy, busy[1:], strict=False)) < 0.45
 
 
 def test_after_a_long_request_the_core_hears_the_worker_is_free_before_the_reply():
