@@ -16,6 +16,8 @@ from copier_gui.ui.wizard.draft import AccountDraft
 # The wizard's pages, by id; a page that skips ahead (cTrader, a simulated cTrader broker) names
 # the page it goes to. The cTrader page comes last in the numbering, not in the walk.
 PLATFORM_PAGE, TERMINAL_PAGE, LOGIN_PAGE, TEST_PAGE, ROLE_PAGE, FINISH_PAGE, CTRADER_PAGE = range(7)
+# A terminal on a worker host (over NATS): this page replaces the terminal page, before the login.
+WORKER_HOST_PAGE = 7
 
 ID_PATTERN = QRegularExpression(r"[a-z0-9][a-z0-9_-]{0,39}")
 LOGIN_PATTERN = QRegularExpression(r"\d{1,20}")
@@ -36,6 +38,7 @@ class WizardHost(Protocol):
     def suggest_id(self, server: str, login: int | None) -> str: ...
     def password_stored(self, key: str | None, *, created: bool) -> None: ...
     def bridge_secret_stored(self, key: str, created: bool) -> None: ...
+    def nats_password_stored(self, key: str, created: bool) -> None: ...
 
 
 def error_label() -> QLabel:

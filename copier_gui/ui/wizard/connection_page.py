@@ -7,7 +7,7 @@ connection's own thread. ``ConnectionTestPanel`` shows its progress and what it 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from pydantic import ValidationError
 from PySide6.QtCore import Qt, Signal
@@ -23,11 +23,14 @@ from PySide6.QtWidgets import (
 
 from copier_gui import account_setup
 from copier_gui.runtime import Connection
+from copier_gui.ui.wizard import remote_test
 from copier_gui.ui.wizard.common import WizardHost, error_label, money, show_error
 from copier_gui.ui.wizard.draft import AccountDraft, DraftInvalid
 
 # Opens the connection to test (nothing contacted yet), or raises ConnectionTestFailed, DraftInvalid.
 ConnectionFactory = Callable[[], Connection]
+# Runs the test on an opened connection and closes it; raises ConnectionTestFailed.
+TestRunner = Callable[[Connection], Awaitable[account_setup.TestResult]]
 
 
 def where(draft: AccountDraft) -> str:
@@ -35,6 +38,8 @@ def where(draft: AccountDraft) -> str:
     if draft.demo:
         known = not account_setup.demo_profile_problem(draft.demo_profile)
         return f"the demo broker {account_setup.demo_company(draft.demo_profile) if known else draft.demo_profile}"
+    if draft.remote:
+        return f"its worker host over NATS {draft.nats_url}"
     if draft.platform == "mt5_bridge":
         return f"the bridge at {draft.bridge_host}:{draft.bridge_port}"
     return f"the terminal {draft.terminal_path}"
@@ -51,6 +56,7 @@ class ConnectionTestPanel(QWidget):
         self.ok = False
         self.task: asyncio.Task | None = None
         self._factory: ConnectionFactory | None = None
+        self._run_test: TestRunner = account_setup.run_connection_test
         self._what = ""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -87,10 +93,12 @@ class ConnectionTestPanel(QWidget):
     def running(self) -> bool:
         return self.task is not None and not self.task.done()
 
-    def start(self, factory: ConnectionFactory, what: str) -> None:
+    def start(self, factory: ConnectionFactory, what: str,
+              run: TestRunner = account_setup.run_connection_test) -> None:
         """Begin the test of the connection ``factory`` opens, as a task; returns at once.
-        ``what`` says whose account it is and where ("account 5 at Broker through ...")."""
-        self._factory, self._what = factory, what
+        ``what`` says whose account it is and where ("account 5 at Broker through ..."); ``run``
+        tests it (a worker host's connection closes differently from a terminal's)."""
+        self._factory, self._what, self._run_test = factory, what, run
         self.restart()
 
     def restart(self) -> None:
@@ -128,7 +136,7 @@ class ConnectionTestPanel(QWidget):
 
     async def _run(self, connection: Connection) -> None:
         try:
-            result = await account_setup.run_connection_test(connection)
+            result = await self._run_test(connection)
         except account_setup.ConnectionTestFailed as exc:
             self.fail(exc.message)
             return
@@ -201,6 +209,12 @@ class ConnectionTestPage(QWizardPage):
     def start(self) -> None:
         """Begin (or retry) the test as a task on the running loop; returns at once."""
         wizard, draft = self._wizard, self._wizard.draft
+        if draft.remote:
+            # As the runtime reaches it: through the NATS server to the worker host's worker.
+            self.panel.start(lambda: remote_test.open_remote_test(draft.test_settings(), wizard.clock),
+                             f"account {draft.login} at {draft.server} through {where(draft)}",
+                             remote_test.run_remote_test)
+            return
         self.panel.start(
             lambda: account_setup.open_test_connection(draft.test_settings(), wizard.clock,
                                                        demo_login=draft.demo_login),

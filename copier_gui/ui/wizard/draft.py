@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -21,7 +22,7 @@ from copier_gui.connectors.ctrader import TokenPair
 from copier_gui.core.copier import DEFAULT_MAGIC
 from copier_gui.core.model import AccountState
 from copier_gui.core.rules import CopyRules, SizingMode
-from copier_gui.settings import AccountSettings, validation_problems
+from copier_gui.settings import AccountSettings, NatsSettings, validation_problems
 
 __all__ = [
     "CTRADER_PLATFORM",
@@ -30,6 +31,7 @@ __all__ = [
     "SET_AS_MASTER_HINT",
     "SIZING_LABELS",
     "TEST_ID",
+    "WORKER_HOST_PLATFORMS",
     "AccountDraft",
     "DraftInvalid",
     "Problems",
@@ -64,6 +66,8 @@ SIZING_LABELS = {
 # account as master links it as a slave first.
 SET_AS_MASTER_HINT = ('To make another account the master, link it as a slave, then choose "Set as '
                       'master" in the accounts menu.')
+# The platforms whose terminal may run in a worker on another computer (`copier-gui worker-host`).
+WORKER_HOST_PLATFORMS = ("mt5", "mt5_bridge")
 # The id the connection test runs under; a new account's real id is chosen after the test.
 TEST_ID = "link-test"
 
@@ -115,6 +119,14 @@ class AccountDraft:
     bridge_secret_key: str | None = None
     account: AccountState | None = None
     slave_symbols: list[str] = field(default_factory=list)
+    # Where the account's worker runs: "local", on this computer, or "nats", on a worker host
+    # reached over a NATS server (as `accounts link --worker-host nats` says). The NATS user's
+    # password is in the keyring under ``nats_password_key``, never here.
+    worker_host: str = "local"
+    nats_url: str = ""
+    nats_user: str = ""
+    nats_ca: str = ""
+    nats_instance: str = "copier"
     # The linked accounts this one must fit beside.
     taken_ids: frozenset[str] = frozenset()
     master_id: str | None = None
@@ -187,6 +199,11 @@ class AccountDraft:
         return self.demo and account_setup.is_ctrader_demo(self.demo_profile)
 
     @property
+    def remote(self) -> bool:
+        """The account's terminal runs on a worker host reached over NATS, not on this computer."""
+        return self.worker_host == "nats" and self.platform in WORKER_HOST_PLATFORMS
+
+    @property
     def login_number(self) -> int | None:
         """The login as a number, or None while it is not a valid one."""
         return int(self.login.strip()) if not account_setup.login_problem(self.login) else None
@@ -210,6 +227,9 @@ class AccountDraft:
             if problem:
                 problems["demo_profile"] = problem
             return problems
+        if self.remote:
+            # The worker host's own settings say where its terminal is (and its bridge, if any).
+            return self.nats_problems()
         problem = account_setup.terminal_path_problem(self.terminal_path.strip(), self.platform,
                                                       check_exists=check_exists)
         if problem:
@@ -224,6 +244,48 @@ class AccountDraft:
             if problem:
                 problems["bridge_kind"] = problem
         return problems
+
+    def nats_settings(self) -> NatsSettings:
+        """The account's ``nats`` settings, as `accounts link --nats ...` writes them; raises
+        DraftInvalid with the transport's own message, keyed by the field it is about."""
+        problems = self.nats_problems()
+        if problems:
+            raise DraftInvalid(problems)
+        return NatsSettings.model_validate(self._nats_raw())
+
+    def nats_problems(self) -> Problems:
+        """The NATS server, user, CA and instance, checked by NatsSettings (and so by the transport)."""
+        if not self.nats_url.strip():
+            return {"nats_url": "Give the NATS server's URL, e.g. tls://hub.example:4222."}
+        ca = self.nats_ca.strip()
+        if ca and not Path(ca).is_file():
+            return {"nats_ca": f"The CA file {ca} does not exist: choose the PEM file of the NATS server's "
+                               "certificate authority."}
+        raw = self._nats_raw()
+        try:
+            NatsSettings.model_validate(raw)
+        except ValidationError as exc:
+            problems: Problems = {}
+            for error in exc.errors():
+                cause = (error.get("ctx") or {}).get("error")
+                text = str(cause) if cause is not None else f"{error['msg']}"
+                loc = [str(part) for part in error.get("loc", ())]
+                problems.setdefault(_nats_field(loc[0] if loc else "", text), text)
+            return problems
+        return {}
+
+    def _nats_raw(self) -> dict:
+        raw = {"url": self.nats_url.strip(), "instance": self.nats_instance.strip() or "copier"}
+        if self.nats_user.strip():
+            raw["user"] = self.nats_user.strip()
+        if self.nats_ca.strip():
+            raw["ca"] = self.nats_ca.strip()
+        return raw
+
+    def nats_password_key(self) -> str | None:
+        """The keyring entry of the NATS user's password: ``nats:USER``, as the command line keeps it."""
+        user = self.nats_user.strip()
+        return f"nats:{user}" if user else None
 
     def ctrader_problems(self) -> Problems:
         """The application, the sign-in and the account chosen (the edit dialog keeps them as they are)."""
@@ -255,6 +317,11 @@ class AccountDraft:
         problems: Problems = {}
         if self.ctrader:
             return problems  # the login comes from the account chosen
+        if self.remote and not self.editing:
+            # The worker host serves the account by its id, so the test needs the id it was linked under there.
+            problem = account_setup.account_id_problem(self.account_id.strip(), self.taken_ids)
+            if problem:
+                problems["account_id"] = problem
         for name, problem in (("login", account_setup.login_problem(self.login)),
                               ("server", account_setup.server_problem(self.server))):
             if problem:
@@ -319,7 +386,8 @@ class AccountDraft:
         problems = {**self.terminal_problems(check_exists=False), **self.login_problems()}
         if problems:
             raise DraftInvalid(problems)
-        return self._settings(self.account_id if self.editing else TEST_ID, "slave", None)
+        test_id = self.account_id.strip() if self.editing or self.remote else TEST_ID
+        return self._settings(test_id, "slave", None)
 
     def summary(self, account: AccountSettings) -> str:
         """What the finish page shows: the account, in lines of plain text, never a secret."""
@@ -331,9 +399,14 @@ class AccountDraft:
             lines += self._ctrader_summary(account)
         elif account.platform == "demo":
             lines.append(f"Demo broker: {account_setup.demo_company(account.demo_profile)}")
+        elif account.worker_host == "nats" and account.nats is not None:
+            options = account.nats.options()
+            lines.append(f"Terminal: on a worker host, over NATS {options.url} (instance {options.instance})")
+            if options.user:
+                lines.append(f"NATS user: {options.user}, its password kept in the system keyring")
         else:
             lines.append(f"Terminal: {account.terminal_path}")
-        if account.platform == "mt5_bridge":
+        if account.platform == "mt5_bridge" and account.worker_host != "nats":
             server = "" if account.bridge_kind == "copier" else " (an mt5linux server)"
             lines.append(f"Bridge: {account.bridge_host}:{account.bridge_port}{server}")
         if account.platform != "ctrader":
@@ -345,6 +418,8 @@ class AccountDraft:
             lines.append("Application secret and cTrader tokens: kept in the system keyring")
         elif self.ctrader_demo:
             lines.append("Password: none (a simulated cTrader broker)")
+        elif account.worker_host == "nats":
+            lines.append("Password: kept in the worker host's own keyring")
         else:
             lines.append("Password: " + ("kept in the system keyring" if self.secret_key
                                          else "the one saved in the terminal"))
@@ -391,6 +466,12 @@ class AccountDraft:
                                                   token_key=self.ctrader_key())
             return AccountSettings(id=account_id, role=role, label=self.label.strip(), rules=rules,
                                    copy_enabled=self.copy_enabled, magic=self.magic, **fields)
+        if self.remote:
+            # As `accounts link --worker-host nats` saves it: no terminal path, the bridge left at its defaults.
+            return AccountSettings(
+                id=account_id, role=role, platform=self.platform, login=self.login_number,
+                server=self.server.strip(), label=self.label.strip(), rules=rules, copy_enabled=self.copy_enabled,
+                magic=self.magic, worker_host="nats", nats=self.nats_settings())
         return AccountSettings(
             id=account_id, role=role, platform=self.platform,
             terminal_path=None if demo else self.terminal_path.strip(),
@@ -409,6 +490,19 @@ def sizing_text(rules: CopyRules) -> str:
     if label is None:
         return f"{sizing.mode} × {sizing.multiplier:g}"
     return label.lower().replace("multiplier", f"{sizing.multiplier:g}")
+
+
+def _nats_field(loc: str, text: str) -> str:
+    """The draft field a NatsSettings problem is about: its own field, or, for the transport's checks
+    across fields, the one its message names."""
+    fields = {"url": "nats_url", "user": "nats_user", "ca": "nats_ca", "instance": "nats_instance"}
+    if loc in fields:
+        return fields[loc]
+    if "instance" in text:
+        return "nats_instance"
+    if "credentials" in text or "NATS user" in text:
+        return "nats_user"
+    return "nats_url"
 
 
 def _named(problems: list[tuple[str, str]]) -> Problems:

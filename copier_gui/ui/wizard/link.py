@@ -30,6 +30,7 @@ from copier_gui.ui.wizard.login_page import LoginPage
 from copier_gui.ui.wizard.platform_page import PlatformPage
 from copier_gui.ui.wizard.role_page import RolePage
 from copier_gui.ui.wizard.terminal_page import TerminalPage
+from copier_gui.ui.wizard.worker_host_page import WorkerHostPage
 
 __all__ = ["LinkAccountWizard"]
 
@@ -51,6 +52,7 @@ class LinkAccountWizard(QWizard):
     PLATFORM_PAGE, TERMINAL_PAGE, LOGIN_PAGE, TEST_PAGE, ROLE_PAGE, FINISH_PAGE, CTRADER_PAGE = (
         common.PLATFORM_PAGE, common.TERMINAL_PAGE, common.LOGIN_PAGE, common.TEST_PAGE, common.ROLE_PAGE,
         common.FINISH_PAGE, common.CTRADER_PAGE)
+    WORKER_HOST_PAGE = common.WORKER_HOST_PAGE
 
     def __init__(self, parent: QWidget | None = None, *, accounts: Iterable[AccountSettings] = (),
                  master_symbols: Sequence[str] | None = None, existing_ids: Iterable[str] = (),
@@ -79,8 +81,11 @@ class LinkAccountWizard(QWizard):
         self.role_page = RolePage(self)
         self.finish_page = FinishPage(self)
         self.ctrader_page = CTraderPage(self)
+        self.worker_host_page = WorkerHostPage(self)
+        self._nats_password_key: str | None = None
         for page_id, page in enumerate((self.platform_page, self.terminal_page, self.login_page,
-                                        self.test_page, self.role_page, self.finish_page, self.ctrader_page)):
+                                        self.test_page, self.role_page, self.finish_page, self.ctrader_page,
+                                        self.worker_host_page)):
             self.setPage(page_id, page)
         self.setStartId(self.PLATFORM_PAGE)
 
@@ -126,6 +131,12 @@ class LinkAccountWizard(QWizard):
         self._keyring.stored(key, created=created, replacing=self.draft.bridge_secret_key)
         self.draft.bridge_secret_key = key
 
+    def nats_password_stored(self, key: str, created: bool) -> None:
+        """The NATS user's password is in the keyring under ``key``; one this wizard added is removed
+        again unless the account is linked."""
+        self._keyring.stored(key, created=created, replacing=self._nats_password_key)
+        self._nats_password_key = key
+
     def test_account(self) -> AccountSettings:
         """The account as known before its role: what the connection test connects."""
         return self.draft.test_settings()
@@ -142,6 +153,8 @@ class LinkAccountWizard(QWizard):
         self._keyring.keep(self.draft.secret_key)
         if settings.platform == "mt5_bridge":
             self._keyring.keep(self.draft.bridge_secret_key)
+        if settings.worker_host == "nats":
+            self._keyring.keep(self._nats_password_key)
         self.accountLinked.emit(settings)
         super().accept()
 

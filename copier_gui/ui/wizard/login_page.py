@@ -34,6 +34,7 @@ class LoginForm(QWidget):
         form.addRow("Login:", self.login)
         form.addRow("Server:", self.server)
         form.addRow("Password:", self.password)
+        self._form = form
         layout.addLayout(form)
         self.hint = QLabel()
         self.hint.setWordWrap(True)
@@ -47,8 +48,23 @@ class LoginForm(QWidget):
         for edit in (self.login, self.server, self.password):
             edit.textChanged.connect(lambda *_: show_error(self.error, ""))
 
-    def explain(self, *, demo: bool, saved: bool) -> None:
-        """Say where the password goes and what an empty field means (``saved``: one is kept)."""
+    def explain(self, *, demo: bool, saved: bool, worker_host: str | None = None) -> None:
+        """Say where the password goes and what an empty field means (``saved``: one is kept).
+        ``worker_host`` is the account id a worker host serves it under: the password is that
+        computer's, so there is no field for it here, only how to store it there."""
+        self.password.setVisible(worker_host is None)
+        self._form.labelForField(self.password).setVisible(worker_host is None)
+        if worker_host is not None:
+            self.server.setReadOnly(False)
+            self.hint.setText(
+                "The account's password is not kept on this computer: the worker host reads it from its own "
+                "keyring. On the worker host, link the account under the same id (`copier-gui accounts link "
+                f"{worker_host} --platform mt5 --login LOGIN --server SERVER --terminal-path PATH`, which asks for "
+                "the password and keeps it in that computer's keyring), then serve it with `copier-gui worker-host "
+                f"--nats URL --account {worker_host}`.")
+            self.warning.hide()
+            show_error(self.error, "")
+            return
         self.password.setPlaceholderText("saved in the system keyring; leave empty to keep it" if saved else "")
         self.server.setReadOnly(demo)
         self.hint.setText(
@@ -88,6 +104,10 @@ class LoginPage(QWizardPage):
             self.server.clear()
             self._prefilled_for = None
         self.password.clear()
+        if draft.remote:
+            self.setSubTitle("The account's login and trade server, as linked on its worker host.")
+            self.form.explain(demo=False, saved=False, worker_host=draft.account_id)
+            return
         if demo:
             self.setSubTitle("The demo broker opened this account for you. Choose its password: the "
                              "simulated broker checks it like a real one.")
@@ -109,6 +129,10 @@ class LoginPage(QWizardPage):
         if problems:
             show_error(self.error, next(iter(problems.values())))
             return False
+        if draft.remote:
+            # The broker's password lives in the worker host's keyring; none is stored here.
+            self._wizard.password_stored(None, created=False)
+            return True
         key = draft.password_key()
         password = self.password.text()
         if password:

@@ -101,7 +101,11 @@ class RolePage(QWizardPage):
         state = draft.account
         suggested = wizard.suggest_id(draft.server or "account", draft.login_number)
         # Follow the account when the user has not typed an id of their own.
-        if not self.account_id.text() or self.account_id.text() == self._suggested_id:
+        if draft.remote and draft.account_id:
+            # The id the worker host serves the account under, tested already: not changed here.
+            self.account_id.setText(draft.account_id)
+            suggested = draft.account_id
+        elif not self.account_id.text() or self.account_id.text() == self._suggested_id:
             self.account_id.setText(suggested)
         self._suggested_id = suggested
         chosen = draft.ctrader_account if draft.ctrader else None

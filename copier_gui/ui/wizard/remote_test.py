@@ -1,0 +1,76 @@
+"""The connection test of an account served by a worker host: through the NATS server to the
+worker host's worker, as the runtime reaches it (``runtime.open_worker_connection``), never the
+terminal on this computer.
+
+Qt-free. Its failures are one line for the trader: the server that cannot be reached, the worker
+host that does not serve the account, what the worker host's terminal said.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from copier_gui import account_setup
+from copier_gui.clock import Clock
+from copier_gui.core.ports import ConnectorError
+from copier_gui.runtime import Connection, RuntimeSetupError, open_worker_connection
+from copier_gui.settings import AccountSettings
+
+__all__ = ["open_remote_test", "run_remote_test"]
+
+# The pace the account's worker polls at during the test: it only connects and reads once.
+_POLL_S = 0.25
+
+
+def open_remote_test(account: AccountSettings, clock: Clock) -> Connection:
+    """The connection the test makes, nothing contacted yet; ConnectionTestFailed for settings
+    that cannot make a safe connection."""
+    try:
+        return open_worker_connection(account, clock, poll_s=_POLL_S)
+    except RuntimeSetupError as exc:
+        raise account_setup.ConnectionTestFailed(exc.message) from None
+
+
+async def run_remote_test(connection: Connection) -> account_setup.TestResult:
+    """Connect through the worker host, read the account and its symbols, close the session; the
+    connection (its NATS client among it) is closed off the loop either way."""
+    account = connection.account
+    url = account.nats.url if account.nats is not None else "?"
+    cancelled = False
+    try:
+        state = await connection.connector.connect()
+        symbols = await connection.connector.symbols()
+    except asyncio.CancelledError:
+        cancelled = True
+        raise
+    except ConnectorError as exc:
+        raise account_setup.ConnectionTestFailed(_one_line(exc.message, account.id, url)) from None
+    finally:
+        if not cancelled:
+            with contextlib.suppress(Exception):
+                await connection.connector.close_session()
+        # Closing waits for the worker host's answer and the NATS client: not on the loop.
+        closing = asyncio.get_running_loop().run_in_executor(None, connection.close)
+        if not cancelled:
+            with contextlib.suppress(Exception):
+                await closing
+    return account_setup.TestResult(state, sorted(symbols))
+
+
+def _one_line(message: str, account_id: str, url: str) -> str:
+    """The connector's reason, said as where it failed: the server, the worker host, the terminal."""
+    text = " ".join(message.split())
+    lowered = text.lower()
+    if "no worker host serves" in lowered:
+        return (f"No worker host serves account {account_id} on {url}: on the worker host, run "
+                f"`copier-gui worker-host --nats {url} --account {account_id}`.")
+    if "could not start the worker" in lowered:
+        return f"The NATS server at {url} cannot be reached: {_reason(text)}"
+    return text
+
+
+def _reason(text: str) -> str:
+    # "could not start the worker process for X (NoServersError: nats: no servers available ...)"
+    inner = text.partition(" (")[2].rstrip(")") or text
+    return inner
