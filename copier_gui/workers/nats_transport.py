@@ -355,6 +355,12 @@ class NatsChannel:
 
     def _put(self, item: Any) -> None:
         self._incoming.put(item)
+        # One wake-up per batch, not per message: a queue that was not empty has one pending
+        # already (the reader drains the pipe only once it finds the queue empty).
+        if self._incoming.qsize() == 1:
+            self._wake_up()
+
+    def _wake_up(self) -> None:
         with self._wake_lock:
             if self._wake is not None:
                 with contextlib.suppress(BlockingIOError):  # full: the reader has plenty to wake on
@@ -481,9 +487,12 @@ class NatsChannel:
                     while os.read(self._wake[0], 4096):
                         pass
         try:
-            return self._incoming.get_nowait()
+            data = self._incoming.get_nowait()
         except queue.Empty:
             return None
+        if not self._incoming.empty():
+            self._wake_up()  # more came meanwhile, some after their wake-up was drained
+        return data
 
     def fileno(self) -> int | None:
         """The wake-up pipe's reading end, readable while messages wait (None: read on a thread)."""

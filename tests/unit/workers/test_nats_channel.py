@@ -48,6 +48,11 @@ def test_the_wake_up_pipe_is_readable_exactly_while_messages_wait():
     assert channel.recv(0) == b'{"a":2}'
     assert channel.recv(0) is None
     assert not readable()  # drained once the queue is empty: the selector sleeps
+    for n in range(100):
+        channel._put(b'{"n":%d}' % n)
+    assert readable()
+    assert [channel.recv(0) for _ in range(100)] == [b'{"n":%d}' % n for n in range(100)]
+    assert channel.recv(0) is None and not readable()
     channel._close_from_bus("the host said so")
     assert readable()
     with pytest.raises(ChannelClosed, match="the host said so"):
