@@ -257,22 +257,22 @@ class AccountDraft:
         """The NATS server, user, CA and instance, checked by NatsSettings (and so by the transport)."""
         if not self.nats_url.strip():
             return {"nats_url": "Give the NATS server's URL, e.g. tls://hub.example:4222."}
-        ca = self.nats_ca.strip()
-        if ca and not Path(ca).is_file():
-            return {"nats_ca": f"The CA file {ca} does not exist: choose the PEM file of the NATS server's "
-                               "certificate authority."}
+        problems: Problems = {}
         raw = self._nats_raw()
         try:
             NatsSettings.model_validate(raw)
         except ValidationError as exc:
-            problems: Problems = {}
             for error in exc.errors():
                 cause = (error.get("ctx") or {}).get("error")
                 text = str(cause) if cause is not None else f"{error['msg']}"
                 loc = [str(part) for part in error.get("loc", ())]
                 problems.setdefault(_nats_field(loc[0] if loc else "", text), text)
-            return problems
-        return {}
+        ca = self.nats_ca.strip()
+        if ca and not Path(ca).is_file() and "nats_ca" not in problems:
+            # Read by this computer's NATS client when it connects: a path that is not here fails then.
+            problems["nats_ca"] = (f"The CA file {ca} does not exist: choose the PEM file of the NATS server's "
+                                   "certificate authority.")
+        return problems
 
     def _nats_raw(self) -> dict:
         raw = {"url": self.nats_url.strip(), "instance": self.nats_instance.strip() or "copier"}

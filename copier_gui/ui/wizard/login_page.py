@@ -48,7 +48,8 @@ class LoginForm(QWidget):
         for edit in (self.login, self.server, self.password):
             edit.textChanged.connect(lambda *_: show_error(self.error, ""))
 
-    def explain(self, *, demo: bool, saved: bool, worker_host: str | None = None) -> None:
+    def explain(self, *, demo: bool, saved: bool, worker_host: str | None = None, platform: str = "mt5",
+                nats_url: str = "URL") -> None:
         """Say where the password goes and what an empty field means (``saved``: one is kept).
         ``worker_host`` is the account id a worker host serves it under: the password is that
         computer's, so there is no field for it here, only how to store it there."""
@@ -59,9 +60,9 @@ class LoginForm(QWidget):
             self.hint.setText(
                 "The account's password is not kept on this computer: the worker host reads it from its own "
                 "keyring. On the worker host, link the account under the same id (`copier-gui accounts link "
-                f"{worker_host} --platform mt5 --login LOGIN --server SERVER --terminal-path PATH`, which asks for "
+                f"{worker_host} --platform {platform} --login LOGIN --server SERVER --terminal-path PATH`, which asks for "
                 "the password and keeps it in that computer's keyring), then serve it with `copier-gui worker-host "
-                f"--nats URL --account {worker_host}`.")
+                f"--nats {nats_url} --account {worker_host}`.")
             self.warning.hide()
             show_error(self.error, "")
             return
@@ -106,7 +107,8 @@ class LoginPage(QWizardPage):
         self.password.clear()
         if draft.remote:
             self.setSubTitle("The account's login and trade server, as linked on its worker host.")
-            self.form.explain(demo=False, saved=False, worker_host=draft.account_id)
+            self.form.explain(demo=False, saved=False, worker_host=draft.account_id, platform=draft.platform,
+                              nats_url=draft.nats_url)
             return
         if demo:
             self.setSubTitle("The demo broker opened this account for you. Choose its password: the "

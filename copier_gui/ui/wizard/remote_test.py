@@ -66,11 +66,12 @@ def _one_line(message: str, account_id: str, url: str) -> str:
         return (f"No worker host serves account {account_id} on {url}: on the worker host, run "
                 f"`copier-gui worker-host --nats {url} --account {account_id}`.")
     if "could not start the worker" in lowered:
-        return f"The NATS server at {url} cannot be reached: {_reason(text)}"
+        return f"The NATS server at {url} cannot be reached ({_reason(text)})."
     return text
 
 
 def _reason(text: str) -> str:
-    # "could not start the worker process for X (NoServersError: nats: no servers available ...)"
-    inner = text.partition(" (")[2].rstrip(")") or text
-    return inner
+    """The innermost cause of a wrapped error: "could not start ... (ConnectionError: could not reach
+    ... (NoServersError: nats: no servers available for connection))" says the last part."""
+    head, sep, inner = text.rpartition("Error: ")
+    return inner.rstrip(").") if sep else text
