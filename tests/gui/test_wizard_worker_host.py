@@ -200,6 +200,7 @@ def test_a_nats_server_that_cannot_be_reached_fails_the_test_with_one_line(wizar
 
     message = run(steps, timeout=60)
     assert message == (f"The NATS server at nats://127.0.0.1:{port} cannot be reached (nats: no servers available "
-                       "for connection)."), message
+                       "for connection): check its address, that it runs, its CA file, and the NATS user and "
+                       "password."), message
     assert "\n" not in message and "Traceback" not in message
     assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()

@@ -105,3 +105,43 @@ def test_the_connection_test_reads_the_account_through_a_real_worker_host(qapp, 
     finally:
         wizard.test_page.stop()
         dispose(wizard)
+
+
+@pytest.mark.parametrize(("password", "words"), [
+    (NATS_PASSWORD, "No worker host serves account vps on {url}: on the worker host, run `copier-gui worker-host "
+                    "--nats {url} --account vps`."),
+    ("not-the-password", "The NATS server at {url} cannot be reached ("),  # nats-py hides the refusal's reason
+])
+def test_a_bus_without_the_worker_host_or_with_a_wrong_password_fails_the_test_with_one_line(
+        qapp, run, nats_server, password, words):
+    wizard = LinkAccountWizard(discover=lambda: [])  # disposed below, on this thread
+    wizard.open()
+    try:
+        wizard.platform_page.buttons["mt5"].setChecked(True)
+        wizard.platform_page.worker_buttons["nats"].setChecked(True)
+        click_next(wizard)
+        page = wizard.worker_host_page
+        page.account_id.setText("vps")
+        page.nats_url.setText(nats_server.url)
+        page.nats_user.setText(NATS_USER)
+        page.nats_password.setText(password)
+        page.nats_ca.setText(str(nats_server.ca))
+        click_next(wizard)
+        wizard.login_page.login.setText("51234567")
+        wizard.login_page.server.setText("HarborFX-Live")
+
+        async def steps():
+            click_next(wizard)
+            test = wizard.test_page
+            await until(lambda: not test.running, timeout=90, what="the connection test")
+            return test.error.text()
+
+        message = run(steps, timeout=120)
+        assert message.startswith(words.format(url=nats_server.url)), message
+        if password != NATS_PASSWORD:
+            assert message.endswith("the NATS user and password."), message
+        assert "\n" not in message and "Traceback" not in message
+        assert not wizard.test_page.panel.ok
+    finally:
+        wizard.test_page.stop()
+        dispose(wizard)

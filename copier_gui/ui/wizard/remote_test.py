@@ -66,7 +66,10 @@ def _one_line(message: str, account_id: str, url: str) -> str:
         return (f"No worker host serves account {account_id} on {url}: on the worker host, run "
                 f"`copier-gui worker-host --nats {url} --account {account_id}`.")
     if "could not start the worker" in lowered:
-        return f"The NATS server at {url} cannot be reached ({_reason(text)})."
+        # nats-py reports a refused password as no server available, after its last attempt: the
+        # line names every cause the trader can check.
+        return (f"The NATS server at {url} cannot be reached ({_reason(text)}): check its address, that it runs, "
+                "its CA file, and the NATS user and password.")
     return text
 
 
