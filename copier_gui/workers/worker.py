@@ -364,19 +364,22 @@ class Worker:
         """Beats for the loop while it is stuck in a terminal call (one that takes seconds must
         not look like a dead worker), saying which call and for how long.
 
-        Once the session is up the loop beats on its own every heartbeat, so this thread sleeps
-        until a beat is overdue: 2.5 heartbeats after the last (not a whole number of heartbeats,
-        which would wake it each time just as the loop beats), then every heartbeat while the
-        loop stays stuck. A resting worker's watchdog wakes every other heartbeat, and the core
-        (which gives a silent worker five) still hears from a stuck one in time. While a request
-        runs (the loop nudges it: a trade at a slow broker can take seconds) and until the
-        session is up (the connect can take seconds too: imports, the terminal's start), it
-        beats every heartbeat."""
+        Once a worker rests (it polls no more often than it beats) the loop beats on its own
+        every heartbeat, so this thread sleeps until a beat is overdue: 2.5 heartbeats after the
+        last (not a whole number of heartbeats, which would wake it each time just as the loop
+        beats), then every heartbeat while the loop stays stuck. A resting worker's watchdog
+        wakes every other heartbeat, and the core (which gives a silent worker five) still hears
+        from a stuck one in time. Otherwise it watches at the heartbeat's pace, as scheduling
+        delays on a loaded machine eat into the core's margin: while polling faster (a master,
+        a slave just after a change), while a request runs (the loop nudges it: a trade at a
+        slow broker can take seconds) and until the session is up (the connect can take seconds
+        too: imports, the terminal's start)."""
         beat_s = self.config.heartbeat_s
         stuck = False
         while True:
             busy = self._busy  # read after the nudge was cleared, so a later request nudges again
-            watched = stuck or not self._session or (busy is not None and busy[0] != "poll")
+            resting = self._session and self._poll_every >= beat_s
+            watched = stuck or not resting or (busy is not None and busy[0] != "poll")
             gap = beat_s if watched else 2.5 * beat_s
             self._nudge.wait(max(0.0, self._beat_at + gap - self.clock.monotonic()))
             if self._stop.is_set():
