@@ -127,6 +127,9 @@ class AccountDraft:
     nats_user: str = ""
     nats_ca: str = ""
     nats_instance: str = "copier"
+    # An edited account's NATS settings as saved: what the fields above do not show (a client
+    # certificate, a JetStream domain, another password key) is kept from them.
+    nats_base: NatsSettings | None = None
     # The linked accounts this one must fit beside.
     taken_ids: frozenset[str] = frozenset()
     master_id: str | None = None
@@ -167,7 +170,11 @@ class AccountDraft:
             master_id=next((a.id for a in others if a.role == "master"), None),
             editing=True, copy_enabled=account.copy_enabled, magic=account.magic,
             ctrader_client_id=account.ctrader_client_id or "", ctrader_token_key=account.ctrader_token_key,
-            linked=tuple(others))
+            linked=tuple(others), worker_host=account.worker_host)
+        if account.nats is not None:
+            draft.nats_base = account.nats
+            draft.nats_url, draft.nats_user = account.nats.url, account.nats.user or ""
+            draft.nats_ca, draft.nats_instance = account.nats.ca or "", account.nats.instance
         if account.platform == "ctrader":
             draft.ctrader_account = ctrader_auth.LinkableAccount(
                 account.ctrader_account_id or 0, account.login or 0, account.server or "",
@@ -275,15 +282,19 @@ class AccountDraft:
         return problems
 
     def _nats_raw(self) -> dict:
-        raw = {"url": self.nats_url.strip(), "instance": self.nats_instance.strip() or "copier"}
-        if self.nats_user.strip():
-            raw["user"] = self.nats_user.strip()
-        if self.nats_ca.strip():
-            raw["ca"] = self.nats_ca.strip()
+        raw = self.nats_base.model_dump(exclude_none=True) if self.nats_base is not None else {}
+        raw.update(url=self.nats_url.strip(), instance=self.nats_instance.strip() or "copier")
+        for name, value in (("user", self.nats_user.strip()), ("ca", self.nats_ca.strip())):
+            if value:
+                raw[name] = value
+            else:
+                raw.pop(name, None)
         return raw
 
     def nats_password_key(self) -> str | None:
         """The keyring entry of the NATS user's password: ``nats:USER``, as the command line keeps it."""
+        if self.nats_base is not None and self.nats_base.password_key and self.nats_user.strip() == self.nats_base.user:
+            return self.nats_base.password_key
         user = self.nats_user.strip()
         return f"nats:{user}" if user else None
 

@@ -33,6 +33,7 @@ from copier_gui.clock import SYSTEM_CLOCK, Clock
 from copier_gui.connectors.mt5.discovery import DiscoveredTerminal, discover_terminals
 from copier_gui.core.rules import CopyRules
 from copier_gui.settings import AccountSettings
+from copier_gui.ui.wizard import remote_test
 from copier_gui.ui.wizard.common import error_label, show_error
 from copier_gui.ui.wizard.connection_page import ConnectionTestPanel, where
 from copier_gui.ui.wizard.draft import (
@@ -179,6 +180,8 @@ class EditAccountDialog(QDialog):
         right.addWidget(test_box)
         if account.platform == "ctrader":
             self._show_ctrader(account, (login_box, test_box))
+        elif self.draft.remote:
+            self._show_worker_host(account)
         right.addStretch(1)
 
         columns = QHBoxLayout()
@@ -239,6 +242,18 @@ class EditAccountDialog(QDialog):
             "system keyring.\n\nTo use another account or sign in again, unlink this one and link it again.")
         self.ctrader_info.show()
 
+    def _show_worker_host(self, account: AccountSettings) -> None:
+        # The terminal is the worker host's (its own settings say where): nothing of it to edit here,
+        # and where the worker runs is set with `accounts link`, as account_changes keeps it.
+        self.platform.setEnabled(False)
+        self.terminal.hide()
+        options = account.nats.options()
+        user = f", NATS user {options.user} (password in the system keyring)" if options.user else ""
+        self.ctrader_info.setText(
+            f"The terminal runs on a worker host, reached through the NATS server {options.url} "
+            f"(instance {options.instance}{user}). Its path and the account's password are that computer's.")
+        self.ctrader_info.show()
+
     def set_rules(self, rules: CopyRules) -> None:
         """The account's rules were saved in the rules editor: show them, and save them with it."""
         self.draft.keep_rules(rules)
@@ -289,6 +304,10 @@ class EditAccountDialog(QDialog):
             saved = secrets.get_password(account_setup.account_password_key(self.original)) is not None
         except secrets.SecretsUnavailable:
             saved = False
+        if self.draft.remote:
+            self.login_form.explain(demo=False, saved=False, worker_host=self.original.id,
+                                    platform=self.original.platform, nats_url=self.draft.nats_url)
+            return
         self.login_form.explain(demo=self.platform.currentData() == "demo", saved=saved)
 
     def _collect(self) -> AccountDraft:
@@ -348,6 +367,12 @@ class EditAccountDialog(QDialog):
         if problems:
             self._refuse(problems)
             return
+        if draft.remote:
+            # As the runtime reaches it: through the NATS server to the worker host's worker.
+            self.test.start(lambda: remote_test.open_remote_test(draft.test_settings(), self.clock),
+                            f"account {draft.login} at {draft.server} through {where(draft)}",
+                            remote_test.run_remote_test)
+            return
         if not self._pair_bridge(draft):
             return
         try:
@@ -378,10 +403,11 @@ class EditAccountDialog(QDialog):
         except DraftInvalid as exc:
             self._refuse(exc.problems)
             return
-        if not self._pair_bridge(draft):
+        if not draft.remote and not self._pair_bridge(draft):
             return
-        if account.platform == "ctrader" or draft.ctrader_demo:
-            # No password: a cTrader account's secrets stay as the sign-in left them.
+        if account.platform == "ctrader" or draft.ctrader_demo or draft.remote:
+            # No password: a cTrader account's secrets stay as the sign-in left them, and a worker
+            # host's account has its password in that computer's keyring.
             self.edited = account
             self.accountEdited.emit(account, False)
             self.accept()
