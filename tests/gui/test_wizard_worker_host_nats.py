@@ -20,6 +20,8 @@ from tests.gui.conftest import dispose, until
 from tests.kit.nats_server import NATS_PASSWORD, NATS_USER, NatsServer, running_nats_server
 
 W = LinkAccountWizard
+# As the transport's tests against a real server: nats-server is installed where those run, not on Windows.
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="nats-server runs in the POSIX tests only")
 
 
 @pytest.fixture
