@@ -57,7 +57,7 @@ async def measure(n_slaves: int, events: int, mode: str = "inline") -> dict:
         rules = CopyRules(tolerances=Tolerances(max_price_deviation_points=100_000))
         links.append(SlaveLink(f"s{i}", MT5Connector(f"s{i}", t, invoker=invoker(f"s{i}"), clock=clock), rules))
     journal = Journal(None, clock)
-    metrics = Metrics()
+    metrics = Metrics(keep_copies=None)  # every copy: the figures are over the whole run
     copier = Copier(master, links, journal=journal, clock=clock, copybook=CopyBook(None), metrics=metrics,
                     poll_interval_s=0.001, reconcile_interval_s=3600)
     arrived: dict[int, int] = defaultdict(int)
@@ -134,7 +134,7 @@ async def measure_workers(n_slaves: int, events: int) -> dict:
               for i in range(n_slaves)]
     rules = CopyRules(tolerances=Tolerances(max_price_deviation_points=1_000_000, max_delay_ms=60_000))
     journal = Journal(None, clock)
-    metrics = Metrics()
+    metrics = Metrics(keep_copies=None)  # every copy: the figures are over the whole run
     copier = Copier(master, [SlaveLink(s.account_id, s, rules) for s in slaves], journal=journal, clock=clock,
                     copybook=CopyBook(None), metrics=metrics, poll_interval_s=0.001, reconcile_interval_s=3600)
     arrived: dict[int, int] = defaultdict(int)
