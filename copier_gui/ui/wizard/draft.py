@@ -284,6 +284,8 @@ class AccountDraft:
     def _nats_raw(self) -> dict:
         raw = self.nats_base.model_dump(exclude_none=True) if self.nats_base is not None else {}
         raw.update(url=self.nats_url.strip(), instance=self.nats_instance.strip() or "copier")
+        if self.nats_base is not None and self.nats_user.strip() != (self.nats_base.user or ""):
+            raw.pop("password_key", None)  # another user's password is under the command line's key for it
         for name, value in (("user", self.nats_user.strip()), ("ca", self.nats_ca.strip())):
             if value:
                 raw[name] = value
