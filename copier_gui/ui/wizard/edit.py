@@ -253,6 +253,7 @@ class EditAccountDialog(QDialog):
             f"The terminal runs on a worker host, reached through the NATS server {options.url} "
             f"(instance {options.instance}{user}). Its path and the account's password are that computer's.")
         self.ctrader_info.show()
+        self.ctrader_info.parentWidget().layout().addStretch(1)  # under the platform, not mid-box
 
     def set_rules(self, rules: CopyRules) -> None:
         """The account's rules were saved in the rules editor: show them, and save them with it."""
