@@ -34,6 +34,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     host.add_argument("--nats-ca", metavar="PEM", help="the certificate authority to trust for the NATS server")
     host.add_argument("--nats-cert", metavar="PEM", help="a client certificate, where the server asks for one")
     host.add_argument("--nats-key", metavar="PEM", help="the client certificate's private key")
+    host.add_argument("--nats-domain", metavar="NAME",
+                      help="the hub's JetStream domain, where this host connects to a leaf node that runs a "
+                           "JetStream of its own (the same as ?domain=NAME on the --nats URL)")
     host.add_argument("--store-nats-password", action="store_true",
                       help="ask for the NATS user's password, keep it in the keyring, and exit")
     # Simulated terminals behind a bridge (tests, demonstrations): ID terminals on HOST:PORT.
@@ -46,7 +49,7 @@ def nats_options(args: argparse.Namespace):
 
     key = args.nats_password_key or (f"nats:{args.nats_user}" if args.nats_user else None)
     return NatsOptions(args.nats, instance=args.instance, user=args.nats_user, password_key=key, ca=args.nats_ca,
-                       cert=args.nats_cert, key=args.nats_key)
+                       cert=args.nats_cert, key=args.nats_key, jetstream_domain=args.nats_domain)
 
 
 def _configs(paths: UserPaths, args: argparse.Namespace) -> list:
