@@ -249,8 +249,9 @@ class WorkerHostServer:
 
     def _forward(self, served: _Served, generation: int, data: bytes) -> None:
         # A replaced worker's last words (read before it was ended) would look like the new one's.
-        if generation == served.generation and served.channel is not None:
-            self._publish_event(served, data)
+        # Tagged with the channel's token, as replies are: the core drops a stale worker's pushes.
+        if generation == served.generation and served.channel is not None and served.token:
+            self._publish_event(served, tagged(served.token, data))
 
     def _publish_event(self, served: _Served, data: bytes) -> None:
         asyncio.ensure_future(self.nc.publish(self.options.subject(served.config.account_id, "evt"), data))
@@ -265,7 +266,8 @@ class WorkerHostServer:
         future = served.waiting.pop(reply.get("id"), None)
         if future is not None and not future.done():
             future.set_result(None)
-        self._publish_event(served, tagged(served.token, data) if served.token else data)
+        if served.token:
+            self._publish_event(served, tagged(served.token, data))
 
     async def _worker_exited(self, served: _Served, generation: int) -> None:
         if served.generation != generation or served.channel is None:
@@ -351,10 +353,21 @@ class WorkerHostServer:
             try:
                 await self.started.create(marker, self.name.encode())
             except Exception:
-                # Delivered before (the ack was lost in a reconnect): it may have reached the broker.
-                log.warning("%s: %s request %s was delivered again; not executed twice", account, op, request_id)
-                await self._refuse(served, request_id, "the request was delivered twice by the bus; it was executed "
-                                   "at most once, and the snapshot shows whether it reached the broker")
+                # Delivered before (the ack was lost in a reconnect), or given up by its core, which
+                # then writes the marker itself: either way it is not executed now.
+                log.warning("%s: %s request %s was delivered again or given up; not executed", account, op,
+                            request_id)
+                await self._refuse(served, token, request_id, "the request was delivered twice by the bus or given "
+                                   "up by the core; it was executed at most once, and the snapshot shows whether "
+                                   "it reached the broker")
+                await msg.ack()
+                return
+            # The write took a round trip: the worker may have been replaced, ended or cut off from
+            # the bus meanwhile, and its core may have given it up. Checked again, not assumed.
+            if (served.channel is not channel or served.token != token
+                    or (served.cut_off is not None and served.cut_off == served.generation)):
+                log.info("%s: dropped %s request %s: its worker went while it was being started", account, op,
+                         request_id)
                 await msg.ack()
                 return
         future = self._loop.create_future()
@@ -377,10 +390,10 @@ class WorkerHostServer:
         with contextlib.suppress(Exception):
             await msg.ack()
 
-    async def _refuse(self, served: _Served, request_id: Any, text: str) -> None:
+    async def _refuse(self, served: _Served, token: str, request_id: Any, text: str) -> None:
         reply = protocol.encode("reply", id=request_id if isinstance(request_id, int) else 0, ok=False,
-                                error=protocol.error_to_wire("transport", text), ch=served.token)
-        await self.nc.publish(self.options.subject(served.config.account_id, "evt"), reply)
+                                error=protocol.error_to_wire("transport", text))
+        await self.nc.publish(self.options.subject(served.config.account_id, "evt"), tagged(token, reply))
 
     # ------------------------------------------------------------------ leases
     async def _put_lease(self, served: _Served) -> None:

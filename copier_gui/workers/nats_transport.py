@@ -325,6 +325,9 @@ class NatsChannel:
         self._tasks: list[asyncio.Task] = []
         self._subs: list[Any] = []
         self._prefix = tag_prefix(self.token)
+        # Trades sent and not yet answered, by request id: their started markers, which this side
+        # writes itself when it gives the channel up (see _give_up).
+        self._unanswered: dict[Any, str] = {}
         # A wake-up pipe, so the connector reads this channel from its own loop's selector, as it
         # reads a local pipe, instead of one blocked thread per remote worker (POSIX only).
         self._wake_lock = threading.Lock()
@@ -345,12 +348,21 @@ class NatsChannel:
 
     async def _on_event(self, msg) -> None:
         data = msg.data
-        # A reply to another channel's request (an earlier core, an earlier start) is not ours: its
-        # request ids would collide with this connector's. The host puts the token first.
-        if not data.startswith(self._prefix) and b'"kind":"reply"' in data:
-            with contextlib.suppress(ValueError):
-                if json.loads(data).get("ch") != self.token:
-                    return
+        # Only what the worker started for this channel says is ours: an earlier worker's last
+        # words (a reply whose id collides with this connector's, a snapshot push its numbering
+        # does not follow) reach the same subject after a restart. The host tags every event with
+        # the token, first; one that lacks it or names another is dropped, whatever its kind.
+        if not data.startswith(self._prefix):
+            try:
+                ours = json.loads(data).get("ch") == self.token
+            except (ValueError, AttributeError):
+                ours = False
+            if not ours:
+                log.debug("%s: dropped a message meant for another worker start", self.account)
+                return
+        if self._unanswered and b'"kind":"reply"' in data:
+            with contextlib.suppress(ValueError, AttributeError):
+                self._unanswered.pop(json.loads(data).get("id"), None)
         self._put(data)
 
     def _put(self, item: Any) -> None:
@@ -379,25 +391,6 @@ class NatsChannel:
             self.closed.set()
             self._put(_CLOSED)
 
-    async def watch_lease(self) -> None:
-        """Close the channel once the host's lease on the account lapses or names another worker."""
-        from nats.js.errors import KeyNotFoundError
-
-        options = self._host.options
-        while not self.closed.is_set():
-            await asyncio.sleep(options.lease_beat_s)
-            try:
-                entry = await self._host.leases.get(account_token(self.account))
-                lease = json.loads(entry.value)
-            except KeyNotFoundError:
-                self._close_from_bus(f"its worker host's lease lapsed (no renewal for {options.lease_ttl_s:.0f} s)")
-                return
-            except Exception:
-                continue  # the bus itself is away (a server restart): the heartbeats judge meanwhile
-            if lease.get("generation") != self.generation:
-                self._close_from_bus("another worker now holds the account's lease")
-                return
-
     async def _publisher(self) -> None:
         js, options = self._host.js, self._host.options
         while True:
@@ -420,6 +413,9 @@ class NatsChannel:
                 continue
             msg_id = message_id(self.account, op, message.get("args") or {})
             headers = {"Nats-Msg-Id": msg_id} if msg_id else None
+            if op in TRADE_OPS:
+                # The host's own key for it (see WorkerHostServer._serve), written before it executes.
+                self._unanswered[message.get("id")] = started_key(msg_id or f"{self.token}:{message.get('id')}")
             try:
                 ack = await js.publish(options.subject(self.account, "req"), tagged(self.token, data),
                                        headers=headers, timeout=options.connect_timeout_s)
@@ -451,7 +447,25 @@ class NatsChannel:
             return json.loads(reply.data)
         return None
 
+    async def _give_up(self) -> None:
+        """Mark every trade still unanswered as started, so a host that has not taken it yet (a
+        held link, a frozen host) finds the marker and refuses it: once the core has given the
+        worker up and counted the trade as unknown, it must never run. One the host did take
+        already keeps its own marker, and this write fails harmlessly."""
+        started = getattr(self._host, "started", None)
+        markers, self._unanswered = list(self._unanswered.values()), {}
+        if started is None or not markers:
+            return
+
+        async def mark(key: str) -> None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(started.create(key, b"given up by the core"),
+                                       self._host.options.connect_timeout_s)
+
+        await asyncio.gather(*(mark(key) for key in markers))
+
     async def _shut(self) -> None:
+        await self._give_up()
         for sub in self._subs:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
@@ -557,7 +571,15 @@ class NatsHost:
         self.nc = None
         self.js = None
         self.leases = None
+        self.started = None
         self._lock = threading.Lock()
+        # Lease following, on the bus's loop: the current channel per account, when its lease was
+        # last seen renewed for that channel's worker (loop time) and at which revision.
+        self._followed: dict[str, NatsChannel] = {}
+        self._lease_seen: dict[str, tuple[float, int]] = {}
+        self._lease_tasks: list[asyncio.Task] = []
+        self._watcher: asyncio.Task | None = None
+        self._watch_heard = 0.0
 
     def _ensure(self) -> None:
         with self._lock:
@@ -569,7 +591,7 @@ class NatsHost:
     async def _connect(self) -> None:
         self.nc = await connect(self.options, name="copier-core")
         self.js = self.options.jetstream(self.nc)
-        self.leases, _ = await ensure_streams(self.js, self.options)
+        self.leases, self.started = await ensure_streams(self.js, self.options)
 
     def start(self, config: Any) -> tuple[NatsChannel, RemoteWorker]:
         account = config.account_id
@@ -586,8 +608,100 @@ class NatsHost:
             why = (answer or {}).get("error") or "no worker host answered for it"
             raise ConnectionError(f"no worker host serves {account} on {self.options.url} ({why})")
         channel.generation = answer.get("generation")
-        self.runner.spawn(channel.watch_lease())
+        self.runner.spawn(self._follow(channel))
         return channel, RemoteWorker(channel, answer.get("pid"), str(answer.get("host")))
+
+    # ---------------------------------------------------------------- leases, on the bus's loop
+    # One watcher of the whole lease bucket has every renewal pushed to it, instead of one poll per
+    # account and second (a request and its reply each, for each remote worker). A watcher sees no
+    # expiry, and can lag or stall: a lease not seen renewed for two beats, or a renewal that names
+    # another worker, is read directly (the latest value decides, as the poll did), and only then
+    # is the channel closed. A stalled watcher thus costs the old poll, never a missed lapse.
+    async def _follow(self, channel: NatsChannel) -> None:
+        account = account_token(channel.account)
+        self._followed[account] = channel
+        self._lease_seen[account] = (asyncio.get_running_loop().time(), 0)
+        if not self._lease_tasks:
+            self._restart_watcher()
+            self._lease_tasks.append(asyncio.create_task(self._sweep_leases(), name="nats-lease-sweep"))
+
+    def _restart_watcher(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+        self._watch_heard = asyncio.get_running_loop().time()
+        self._watcher = asyncio.create_task(self._watch_leases(), name="nats-lease-watch")
+        self._lease_tasks.append(self._watcher)
+
+    async def _watch_leases(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            watcher = None
+            try:
+                watcher = await self.leases.watchall()
+                async for entry in watcher:
+                    self._watch_heard = loop.time()
+                    if entry is not None:
+                        self._on_lease(entry)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.info("the lease watcher stopped (%s: %s); it starts again", type(exc).__name__, exc)
+            finally:
+                if watcher is not None:
+                    with contextlib.suppress(Exception):
+                        await watcher.stop()
+            await asyncio.sleep(self.options.lease_beat_s)
+
+    def _on_lease(self, entry: Any) -> None:
+        channel = self._followed.get(entry.key)
+        if channel is None or channel.closed.is_set():
+            return
+        if entry.operation is None:
+            with contextlib.suppress(ValueError, AttributeError):
+                if json.loads(entry.value).get("generation") == channel.generation:
+                    if entry.revision > self._lease_seen.get(entry.key, (0.0, 0))[1]:
+                        self._lease_seen[entry.key] = (asyncio.get_running_loop().time(), entry.revision)
+                    return
+        # Deleted, or another worker's: maybe a stale push (an earlier worker's last renewal), so
+        # the bucket's latest value decides.
+        asyncio.ensure_future(self._check_lease(channel))
+
+    async def _sweep_leases(self) -> None:
+        loop = asyncio.get_running_loop()
+        beat, ttl = self.options.lease_beat_s, self.options.lease_ttl_s
+        while True:
+            await asyncio.sleep(beat)
+            for account, channel in list(self._followed.items()):
+                if channel.closed.is_set():
+                    self._followed.pop(account, None)
+                    self._lease_seen.pop(account, None)
+            if not self._followed or not self.nc.is_connected:
+                continue  # the bus itself is away (a server restart): the heartbeats judge meanwhile
+            now = loop.time()
+            if now - self._watch_heard > max(ttl, 2 * beat):
+                self._restart_watcher()  # not one renewal heard of any followed account: stalled
+            late = [c for a, c in self._followed.items() if now - self._lease_seen[a][0] > 2 * beat]
+            if late:
+                await asyncio.gather(*(self._check_lease(c) for c in late))
+
+    async def _check_lease(self, channel: NatsChannel) -> None:
+        from nats.js.errors import KeyNotFoundError
+
+        account = account_token(channel.account)
+        try:
+            entry = await self.leases.get(account)
+            lease = json.loads(entry.value)
+        except KeyNotFoundError:
+            channel._close_from_bus(f"its worker host's lease lapsed (no renewal for {self.options.lease_ttl_s:.0f} s)")
+            return
+        except Exception:
+            return  # the bus itself is away: the heartbeats judge meanwhile
+        if self._followed.get(account) is not channel or channel.closed.is_set():
+            return
+        if lease.get("generation") != channel.generation:
+            channel._close_from_bus("another worker now holds the account's lease")
+        elif entry.revision > self._lease_seen.get(account, (0.0, 0))[1]:
+            self._lease_seen[account] = (asyncio.get_running_loop().time(), entry.revision)
 
     async def _close(self) -> None:
         current = asyncio.current_task()

@@ -3,6 +3,7 @@ stream, the channel token spliced into a message, and the wake-up pipe the conne
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import select
@@ -12,7 +13,16 @@ from types import SimpleNamespace
 import pytest
 
 from copier_gui.workers import protocol
-from copier_gui.workers.nats_transport import READ_OPS, TRADE_OPS, NatsChannel, tag_prefix, tagged
+from copier_gui.workers.config import SimTerminal, WorkerConfig
+from copier_gui.workers.nats_host import WorkerHostServer
+from copier_gui.workers.nats_transport import (
+    READ_OPS,
+    TRADE_OPS,
+    NatsChannel,
+    NatsOptions,
+    tag_prefix,
+    tagged,
+)
 from copier_gui.workers.transport import ChannelClosed
 
 
@@ -62,3 +72,49 @@ def test_the_wake_up_pipe_is_readable_exactly_while_messages_wait():
     assert channel.fileno() is None
     with pytest.raises(OSError):
         os.fstat(fd)  # closed, not leaked
+
+
+def _event(data: bytes) -> SimpleNamespace:
+    return SimpleNamespace(data=data)
+
+
+def test_every_kind_of_message_from_another_worker_start_is_dropped():
+    # After a restart the subject carries the earlier worker's last words too: a snapshot push it
+    # numbered, a heartbeat, a reply. Only what the host tagged with this channel's token is kept.
+    channel = NatsChannel(SimpleNamespace(), "acc1")
+    other = NatsChannel(SimpleNamespace(), "acc1")
+    push = protocol.encode("snapshot", seq=7, full=False, positions=[], orders=[], removed=[], removed_orders=[])
+    reply = protocol.encode("reply", id=1, ok=True, result={})
+    for stale in (tagged(other.token, push), push, tagged(other.token, reply), reply, b"not json", b"[1]"):
+        asyncio.run(channel._on_event(_event(stale)))
+        assert channel.recv(0) is None, stale
+    asyncio.run(channel._on_event(_event(tagged(channel.token, push))))
+    assert channel.recv(0) == tagged(channel.token, push)
+    # The token need not come first: a reply that names it elsewhere is still ours.
+    late = protocol.encode("reply", id=2, ok=False, error=protocol.error_to_wire("transport", "x"), ch=channel.token)
+    asyncio.run(channel._on_event(_event(late)))
+    assert channel.recv(0) == late
+
+
+def test_the_host_tags_every_event_it_forwards_with_its_channel_token():
+    published: list[bytes] = []
+
+    class Bus:
+        async def publish(self, subject: str, data: bytes) -> None:
+            published.append(data)
+
+    async def forward() -> None:
+        server = WorkerHostServer(NatsOptions("nats://127.0.0.1:4222"), [WorkerConfig("acc1", SimTerminal("x"))],
+                                  spawn=lambda config: None)
+        server.nc = Bus()
+        served = server.accounts["acc1"]
+        served.generation, served.channel, served.token = 3, object(), "tok3"
+        push = protocol.encode("heartbeat", seq=1, state="ready")
+        server._forward(served, 3, push)
+        server._forward(served, 2, push)  # a replaced worker's: not forwarded at all
+        server._replied(served, 3, protocol.encode("reply", id=5, ok=True, result={}))
+        await asyncio.sleep(0)
+
+    asyncio.run(forward())
+    assert len(published) == 2
+    assert all(data.startswith(tag_prefix("tok3")) for data in published)

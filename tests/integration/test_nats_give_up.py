@@ -1,0 +1,73 @@
+"""A core that gives up on a remote worker with a trade unanswered marks that trade as started
+itself, against a real nats-server: a host that takes it from the stream later (a held link, a
+frozen host) finds the marker and refuses it, rather than acting on intent the core wrote off."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import pytest
+
+from copier_gui.core.model import OpenPosition, Side
+from copier_gui.secrets import store_secret
+from copier_gui.workers import protocol
+from copier_gui.workers.nats_transport import (
+    NatsChannel,
+    NatsHost,
+    NatsOptions,
+    message_id,
+    started_key,
+)
+from tests.kit.nats_server import NATS_PASSWORD, NATS_USER, running_nats_server
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the transport's tests run where nats-server does")
+
+
+@pytest.fixture
+def nats_server(tmp_path_factory):
+    yield from running_nats_server(tmp_path_factory)
+
+
+def wait_for(predicate, timeout: float = 10.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def test_a_trade_unanswered_when_the_core_gives_up_is_marked_started_so_no_host_runs_it(nats_server):
+    store_secret(f"nats:{NATS_USER}", NATS_PASSWORD, what="NATS password")
+    options = NatsOptions(nats_server.url, user=NATS_USER, password_key=f"nats:{NATS_USER}", ca=str(nats_server.ca))
+    host = NatsHost(options)
+    host._ensure()
+    try:
+        channel = NatsChannel(host, "s1")
+        host.runner.call(channel.open(), timeout=10)
+        entry = OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, "cg:41")
+        args = {"request": protocol.dataclass_to_wire(entry)}
+        exit_args = {"request": {"ticket": 9, "symbol": "BTCUSD", "volume": 0.1}}
+        channel.send(protocol.encode("request", id=1, op="open", args=args))
+        channel.send(protocol.encode("request", id=2, op="close", args=exit_args))
+        channel.send(protocol.encode("request", id=3, op="snapshot", args={"full": True}))
+
+        def queued() -> int:
+            return host.runner.call(host.js.stream_info(options.stream), timeout=5).state.messages
+
+        wait_for(lambda: queued() == 2, what="both trades in the stream (no host takes them)")
+        markers = [started_key(message_id("s1", "open", args)), started_key(f"{channel.token}:2")]
+
+        def marked(key: str) -> bool:
+            try:
+                host.runner.call(host.started.get(key), timeout=5)
+            except Exception:
+                return False
+            return True
+
+        assert not any(marked(key) for key in markers)
+        channel.close()  # the core gives the worker up: both trades count as "outcome unknown"
+        wait_for(lambda: all(marked(key) for key in markers), what="the started markers of both trades")
+        # A read is not a trade: nothing marks it, and no host ever checks a marker for it.
+        assert not marked(started_key(f"{channel.token}:3"))
+    finally:
+        host.close()
