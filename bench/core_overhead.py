@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import platform
 import sys
@@ -29,6 +28,7 @@ from collections import defaultdict
 
 from bench_copier import stop_with_workers
 
+from copier_gui.assembly import long_lived_heap
 from copier_gui.clock import SYSTEM_CLOCK
 from copier_gui.connectors.mt5 import InlineInvoker, MT5Connector, ThreadInvoker
 from copier_gui.core.copier import Copier, SlaveLink
@@ -64,8 +64,9 @@ async def measure(n_slaves: int, events: int, mode: str = "inline") -> dict:
     copier.subscribe(lambda n: arrived.__setitem__(n.master_ticket, arrived[n.master_ticket] + 1)
                      if n.kind == "copy" else None)
     await copier.start()
-    # As the application does after start-up: long-lived objects leave the collector's scans.
-    gc.freeze()
+    # As the application does while a copier runs: long-lived objects leave the collector's scans,
+    # and a fan-out's young objects are not collected mid-flight.
+    long_lived_heap.enter()
     _profiling(True)
     for k in range(events):
         tick = master_t.symbol_info_tick("BTCUSD")
@@ -78,6 +79,7 @@ async def measure(n_slaves: int, events: int, mode: str = "inline") -> dict:
         assert closed.retcode == 10009, closed
         await _until(lambda t=opened.order: arrived[t] >= 2 * n_slaves)
     _profiling(False)
+    long_lived_heap.leave()
     await copier.stop()
     journal.close()
     return _figures(metrics, n_slaves, mode)
@@ -155,7 +157,7 @@ async def measure_workers(n_slaves: int, events: int) -> dict:
     written = _watch_writes(slaves, clock)
     try:
         await copier.start()
-        gc.freeze()
+        long_lived_heap.enter()
         _profiling(True)
         for k in range(events):
             opened = await trade(k % 2, 0)
@@ -164,6 +166,7 @@ async def measure_workers(n_slaves: int, events: int) -> dict:
             await _until(lambda t=opened: arrived[t] >= 2 * n_slaves, 120.0)
     finally:
         _profiling(False)
+        long_lived_heap.leave()
         await stop_with_workers(copier, (master, *slaves), journal)
     figures = _figures(metrics, n_slaves, "workers")
     figures["written_ms"] = _written(metrics, written)
