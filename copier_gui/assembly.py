@@ -264,35 +264,22 @@ class Runtime:
 
 
 class LongLivedHeap:
-    """While a copier runs, Python's collector leaves alone what existed when it began to start,
-    and collects the young generation less often.
+    """While a copier runs, Python's full collections skip what existed when it began to start.
 
     A full collection walks every tracked object: with the window's widgets, the plotting library
     and the copier's modules, ~140,000 of them, a ~70 ms pause of the loop every few seconds
     (measured with 20 slaves; ~10 ms once frozen). That heap lives as long as the copier, so it is
     frozen (``gc.freeze``) as a copier starts, before it connects, and handed back to the
     collector when the last one stops. Reference counting still frees whatever is dropped
-    meanwhile.
-
-    A fan-out to many slaves also holds thousands of young objects at once (each slave's pass, its
-    request and the future waiting for its answer): with the default threshold of 700 they were
-    collected mid-fan-out, survived, and piled into the old generation until a full collection
-    stopped the loop for 150 ms (100 worker slaves, bench/core_overhead.py: fan-out p99 167 ms;
-    with 10,000, p99 26 ms and p50 10 ms against 15). Nearly all of them are freed by reference
-    counting when their answers arrive, so a larger threshold costs almost no memory.
+    meanwhile. (A larger young generation was tried for the fan-out to 100 worker slaves: the
+    collector's total time stayed the same, in fewer and longer pauses, so the default stays.)
     """
-
-    YOUNG_THRESHOLD = 10_000
 
     def __init__(self) -> None:
         self.running = 0
-        self._thresholds: tuple[int, ...] | None = None
 
     def enter(self) -> None:
         self.running += 1
-        if self._thresholds is None:
-            self._thresholds = gc.get_threshold()
-            gc.set_threshold(max(self.YOUNG_THRESHOLD, self._thresholds[0]), *self._thresholds[1:])
         gc.collect(1)  # the young garbage of start-up goes now, not frozen with the rest
         gc.freeze()
 
@@ -300,9 +287,6 @@ class LongLivedHeap:
         self.running = max(0, self.running - 1)
         if not self.running:
             gc.unfreeze()
-            if self._thresholds is not None:
-                gc.set_threshold(*self._thresholds)
-                self._thresholds = None
 
 
 long_lived_heap = LongLivedHeap()
