@@ -61,6 +61,9 @@ TRADE_OPS = ("open", "close", "modify", "place_pending", "modify_pending", "canc
 READ_OPS = ("account", "snapshot", "symbols", "symbol", "position_deals", "ping")
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
+# A reply's id as the protocol encodes it (the id first after the kind), read without decoding the
+# whole reply on the bus's thread; any other layout falls back to decoding it.
+_REPLY_ID = re.compile(rb'"kind":"reply","id":(\d+)')
 _NATS_PASSWORD_WHAT = "NATS password"
 
 
@@ -361,8 +364,9 @@ class NatsChannel:
                 log.debug("%s: dropped a message meant for another worker start", self.account)
                 return
         if self._unanswered and b'"kind":"reply"' in data:
+            found = _REPLY_ID.search(data)
             with contextlib.suppress(ValueError, AttributeError):
-                self._unanswered.pop(json.loads(data).get("id"), None)
+                self._unanswered.pop(int(found.group(1)) if found else json.loads(data).get("id"), None)
         self._put(data)
 
     def _put(self, item: Any) -> None:

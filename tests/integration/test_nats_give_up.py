@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -18,6 +19,7 @@ from copier_gui.workers.nats_transport import (
     NatsOptions,
     message_id,
     started_key,
+    tagged,
 )
 from tests.kit.nats_server import NATS_PASSWORD, NATS_USER, running_nats_server
 
@@ -50,11 +52,16 @@ def test_a_trade_unanswered_when_the_core_gives_up_is_marked_started_so_no_host_
         channel.send(protocol.encode("request", id=1, op="open", args=args))
         channel.send(protocol.encode("request", id=2, op="close", args=exit_args))
         channel.send(protocol.encode("request", id=3, op="snapshot", args={"full": True}))
+        channel.send(protocol.encode("request", id=4, op="modify", args=exit_args))
 
         def queued() -> int:
             return host.runner.call(host.js.stream_info(options.stream), timeout=5).state.messages
 
-        wait_for(lambda: queued() == 2, what="both trades in the stream (no host takes them)")
+        wait_for(lambda: queued() == 3, what="the trades in the stream (no host takes them)")
+        # The third was answered (its worker ran it): it is no longer the core's to give up.
+        answer = tagged(channel.token, protocol.encode("reply", id=4, ok=True, result={}))
+        host.runner.call(channel._on_event(SimpleNamespace(data=answer)), timeout=5)
+        assert channel.recv(1.0) == answer
         markers = [started_key(message_id("s1", "open", args)), started_key(f"{channel.token}:2")]
 
         def marked(key: str) -> bool:
@@ -69,5 +76,6 @@ def test_a_trade_unanswered_when_the_core_gives_up_is_marked_started_so_no_host_
         wait_for(lambda: all(marked(key) for key in markers), what="the started markers of both trades")
         # A read is not a trade: nothing marks it, and no host ever checks a marker for it.
         assert not marked(started_key(f"{channel.token}:3"))
+        assert not marked(started_key(f"{channel.token}:4"))
     finally:
         host.close()
