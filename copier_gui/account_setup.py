@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import zlib
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -305,10 +305,13 @@ def open_test_connection(account: AccountSettings, clock: Clock, *, demo_login: 
         raise ConnectionTestFailed(getattr(exc, "message", None) or str(exc)) from None
 
 
-async def run_connection_test(connection: Connection) -> TestResult:
+async def run_connection_test(connection: Connection, *, describe: Callable[[str], str] | None = None,
+                              close_off_loop: bool = False) -> TestResult:
     """Connect, read the account and its symbols, disconnect; closes ``connection`` either way.
 
-    Raises ConnectionTestFailed with the connector's message.
+    Raises ConnectionTestFailed with the connector's message, as ``describe`` words it if given.
+    ``close_off_loop``: closing waits on something slow (a worker host's answer and the NATS
+    client), so it runs on a thread, not on the loop.
     """
     cancelled = False
     try:
@@ -318,7 +321,7 @@ async def run_connection_test(connection: Connection) -> TestResult:
         cancelled = True
         raise
     except ConnectorError as exc:
-        raise ConnectionTestFailed(exc.message) from None
+        raise ConnectionTestFailed(describe(exc.message) if describe else exc.message) from None
     except Exception as exc:  # a terminal or bridge failing in a new way still gets an answer
         log.exception("connection test failed")
         raise ConnectionTestFailed(f"The connection test failed unexpectedly ({type(exc).__name__}: "
@@ -327,6 +330,12 @@ async def run_connection_test(connection: Connection) -> TestResult:
         if not cancelled:
             with contextlib.suppress(Exception):
                 await connection.connector.close_session()
-        # Not waiting for a terminal call still running after a cancel: its thread ends alone.
-        connection.close()
+        if close_off_loop:
+            closing = asyncio.get_running_loop().run_in_executor(None, connection.close)
+            if not cancelled:
+                with contextlib.suppress(Exception):
+                    await closing
+        else:
+            # Not waiting for a terminal call still running after a cancel: its thread ends alone.
+            connection.close()
     return TestResult(state, sorted(symbols))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Protocol
 
 from PySide6.QtCore import QRegularExpression, Qt
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QFileDialog, QLabel, QWidget
 
 from copier_gui.clock import Clock
 from copier_gui.connectors.mt5.discovery import DiscoveredTerminal
@@ -59,3 +60,19 @@ def show_error(label: QLabel, text: str) -> None:
 def money(value: float, currency: str) -> str:
     digits = 0 if currency in ("JPY", "KRW", "HUF") else 2
     return f"{value:,.{digits}f} {currency}"
+
+
+def open_file_dialog(parent: QWidget, title: str, filters: list[str], current: str,
+                     chosen: Callable[[str], None]) -> QFileDialog:
+    """A dialog choosing one existing file, opened beside ``current`` if given; ``chosen`` gets its
+    path. Returned so the caller keeps it alive while it is open."""
+    # open(), not exec(): a nested event loop would stall the copier running on this loop.
+    dialog = QFileDialog(parent, title)
+    dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+    dialog.setNameFilters(filters)
+    if current:
+        dialog.setDirectory(str(Path(current).parent))
+    dialog.fileSelected.connect(chosen)
+    dialog.finished.connect(dialog.deleteLater)
+    dialog.open()
+    return dialog

@@ -8,12 +8,8 @@ host that does not serve the account, what the worker host's terminal said.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 from copier_gui import account_setup
 from copier_gui.clock import Clock
-from copier_gui.core.ports import ConnectorError
 from copier_gui.runtime import Connection, RuntimeSetupError, open_worker_connection
 from copier_gui.settings import AccountSettings
 
@@ -37,25 +33,8 @@ async def run_remote_test(connection: Connection) -> account_setup.TestResult:
     connection (its NATS client among it) is closed off the loop either way."""
     account = connection.account
     url = account.nats.url if account.nats is not None else "?"
-    cancelled = False
-    try:
-        state = await connection.connector.connect()
-        symbols = await connection.connector.symbols()
-    except asyncio.CancelledError:
-        cancelled = True
-        raise
-    except ConnectorError as exc:
-        raise account_setup.ConnectionTestFailed(_one_line(exc.message, account.id, url)) from None
-    finally:
-        if not cancelled:
-            with contextlib.suppress(Exception):
-                await connection.connector.close_session()
-        # Closing waits for the worker host's answer and the NATS client: not on the loop.
-        closing = asyncio.get_running_loop().run_in_executor(None, connection.close)
-        if not cancelled:
-            with contextlib.suppress(Exception):
-                await closing
-    return account_setup.TestResult(state, sorted(symbols))
+    return await account_setup.run_connection_test(
+        connection, describe=lambda message: _one_line(message, account.id, url), close_off_loop=True)
 
 
 def _one_line(message: str, account_id: str, url: str) -> str:

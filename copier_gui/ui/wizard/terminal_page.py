@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -37,7 +36,13 @@ from copier_gui.connectors.mt5.capabilities import account_capabilities
 from copier_gui.connectors.mt5.discovery import TERMINAL_EXE, DiscoveredTerminal
 from copier_gui.sim import PROFILES
 from copier_gui.sim.ctrader import CTRADER_PROFILES, NETTED
-from copier_gui.ui.wizard.common import ROLE_PAGE, WizardHost, error_label, show_error
+from copier_gui.ui.wizard.common import (
+    ROLE_PAGE,
+    WizardHost,
+    error_label,
+    open_file_dialog,
+    show_error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -228,17 +233,9 @@ class TerminalPanel(QWidget):
         self.changed.emit()
 
     def _browse(self) -> None:
-        # open(), not exec(): a nested event loop would stall the copier running on this loop.
-        dialog = QFileDialog(self, "Choose the MetaTrader 5 terminal")
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        dialog.setNameFilters([f"MetaTrader 5 terminal ({TERMINAL_EXE})", "Programs (*.exe)", "All files (*)"])
-        current = self.path.text().strip()
-        if current:
-            dialog.setDirectory(str(Path(current).parent))
-        dialog.fileSelected.connect(self.use_browsed)
-        dialog.finished.connect(dialog.deleteLater)
-        self._dialog = dialog
-        dialog.open()
+        self._dialog = open_file_dialog(self, "Choose the MetaTrader 5 terminal",
+                                        [f"MetaTrader 5 terminal ({TERMINAL_EXE})", "Programs (*.exe)", "All files (*)"],
+                                        self.path.text().strip(), self.use_browsed)
 
     def use_browsed(self, path: str) -> None:
         if path:

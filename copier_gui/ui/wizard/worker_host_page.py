@@ -9,8 +9,6 @@ password goes straight to the keyring under ``nats:USER``, as the command line k
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -25,7 +23,14 @@ from PySide6.QtWidgets import (
 )
 
 from copier_gui import account_setup, secrets
-from copier_gui.ui.wizard.common import ID_PATTERN, LOGIN_PAGE, WizardHost, error_label, show_error
+from copier_gui.ui.wizard.common import (
+    ID_PATTERN,
+    LOGIN_PAGE,
+    WizardHost,
+    error_label,
+    open_file_dialog,
+    show_error,
+)
 from copier_gui.ui.wizard.draft import AccountDraft
 
 # The fields, in the order the trader meets them: (draft field, label, placeholder).
@@ -112,17 +117,9 @@ class WorkerHostPage(QWizardPage):
             else "the NATS user's password" if key else "no user, no password")
 
     def _browse(self) -> None:
-        # open(), not exec(): a nested event loop would stall the copier running on this loop.
-        dialog = QFileDialog(self, "Choose the NATS server's certificate authority")
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        dialog.setNameFilters(["Certificates (*.pem *.crt *.cer)", "All files (*)"])
-        current = self.nats_ca.text().strip()
-        if current:
-            dialog.setDirectory(str(Path(current).parent))
-        dialog.fileSelected.connect(self.use_browsed)
-        dialog.finished.connect(dialog.deleteLater)
-        self._dialog = dialog
-        dialog.open()
+        self._dialog = open_file_dialog(self, "Choose the NATS server's certificate authority",
+                                        ["Certificates (*.pem *.crt *.cer)", "All files (*)"],
+                                        self.nats_ca.text().strip(), self.use_browsed)
 
     def use_browsed(self, path: str) -> None:
         if path:
