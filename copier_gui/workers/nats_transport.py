@@ -202,9 +202,18 @@ async def connect(options: NatsOptions, *, name: str, **callbacks: Any):
 
     # A few attempts at first, so a wrong password or address ends in a clear error; once
     # connected, reconnecting never stops (a server restart, a link down for minutes).
+    refused: list[str] = []
+
+    async def noted(exc: Exception) -> None:
+        # nats-py ends a refused login with "no servers available"; the server's own reason only
+        # reaches this callback, so it is kept for the error below.
+        if "authorization violation" in str(exc).lower() and not refused:
+            refused.append(f"; the server refused user {options.user}'s password (Authorization Violation)")
+        await _quiet(exc)
+
     kwargs: dict[str, Any] = {"servers": [options.server_url], "name": name, "connect_timeout": options.connect_timeout_s,
                               "max_reconnect_attempts": 3, "reconnect_time_wait": 0.25,
-                              "allow_reconnect": True, "error_cb": _quiet, **callbacks}
+                              "allow_reconnect": True, "error_cb": noted, **callbacks}
     if options.tls:
         context = ssl.create_default_context(cafile=options.ca)
         if options.cert is not None:
@@ -226,7 +235,7 @@ async def connect(options: NatsOptions, *, name: str, **callbacks: Any):
     except Exception as exc:
         # nats-py's own text may echo the URL; never the password, which it does not print.
         raise ConnectionError(f"could not reach the NATS server at {options.url} "
-                              f"({type(exc).__name__}: {exc})") from None
+                              f"({type(exc).__name__}: {exc}){''.join(refused)}") from None
     client.options["max_reconnect_attempts"] = -1  # nats-py reads it at each reconnect
     return client
 

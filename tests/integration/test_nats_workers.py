@@ -352,6 +352,8 @@ async def test_a_worker_host_with_a_wrong_password_says_so_in_one_line(options, 
     text = (tmp_path / "host.log").read_text()
     assert code == 1, text
     assert "could not reach the NATS server" in text and "Traceback" not in text, text
+    # The server's own reason, which nats-py only hands to its error callback.
+    assert f"the server refused user {NATS_USER}'s password" in text, text
     assert "not-the-password" not in text
 
 

@@ -8,6 +8,8 @@ host that does not serve the account, what the worker host's terminal said.
 
 from __future__ import annotations
 
+import re
+
 from copier_gui import account_setup
 from copier_gui.clock import Clock
 from copier_gui.runtime import Connection, RuntimeSetupError, open_worker_connection
@@ -15,6 +17,8 @@ from copier_gui.settings import AccountSettings
 
 __all__ = ["open_remote_test", "run_remote_test"]
 
+# What the transport adds when the server itself said why it refused the login.
+_REFUSED = re.compile(r"the server refused user (\S+)'s password")
 # The pace the account's worker polls at during the test: it only connects and reads once.
 _POLL_S = 0.25
 
@@ -44,6 +48,10 @@ def _one_line(message: str, account_id: str, url: str) -> str:
     if "no worker host serves" in lowered:
         return (f"No worker host serves account {account_id} on {url}: on the worker host, run "
                 f"`copier-gui worker-host --nats {url} --account {account_id}`.")
+    refused = _REFUSED.search(text)
+    if refused:
+        return (f"The NATS server at {url} refused the password of NATS user {refused.group(1)}: enter the one "
+                "the server's settings give that user.")
     if "could not start the worker" in lowered:
         # nats-py reports a refused password as no server available, after its last attempt: the
         # line names every cause the trader can check.
