@@ -32,32 +32,12 @@ class PlatformPage(QWizardPage):
         self.setSubTitle("Where does the account you want to link trade?")
         layout = QVBoxLayout(self)
         self.group = QButtonGroup(self)
-        self.buttons: dict[str, QRadioButton] = {}
-        for key, title, text in LINK_PLATFORMS:
-            button = QRadioButton(title)
-            button.setObjectName(f"platform_{key}")
-            self.group.addButton(button)
-            self.buttons[key] = button
-            hint = QLabel(text)
-            hint.setWordWrap(True)
-            hint.setContentsMargins(24, 0, 0, 8)
-            layout.addWidget(button)
-            layout.addWidget(hint)
+        self.buttons = _choices(self.group, layout, LINK_PLATFORMS, "platform", spacing=8)
         self.worker_box = QGroupBox("Where does its terminal run?")
         self.worker_box.setObjectName("worker_box")
-        box = QVBoxLayout(self.worker_box)
         self.worker_group = QButtonGroup(self)
-        self.worker_buttons: dict[str, QRadioButton] = {}
-        for key, title, text in WORKER_HOSTS:
-            button = QRadioButton(title)
-            button.setObjectName(f"worker_{key}")
-            self.worker_group.addButton(button)
-            self.worker_buttons[key] = button
-            hint = QLabel(text)
-            hint.setWordWrap(True)
-            hint.setContentsMargins(24, 0, 0, 4)
-            box.addWidget(button)
-            box.addWidget(hint)
+        self.worker_buttons = _choices(self.worker_group, QVBoxLayout(self.worker_box), WORKER_HOSTS, "worker",
+                                       spacing=4)
         self.worker_buttons[wizard.draft.worker_host].setChecked(True)
         layout.addWidget(self.worker_box)
         layout.addStretch(1)
@@ -95,3 +75,19 @@ class PlatformPage(QWizardPage):
         self._wizard.draft.platform = platform
         self._wizard.draft.worker_host = self.worker_host()
         return True
+
+
+def _choices(group: QButtonGroup, layout: QVBoxLayout, choices, prefix: str, *, spacing: int) -> dict[str, QRadioButton]:
+    """One radio button per (key, title, text) in ``choices``, each with its explanation under it."""
+    buttons: dict[str, QRadioButton] = {}
+    for key, title, text in choices:
+        button = QRadioButton(title)
+        button.setObjectName(f"{prefix}_{key}")
+        group.addButton(button)
+        buttons[key] = button
+        hint = QLabel(text)
+        hint.setWordWrap(True)
+        hint.setContentsMargins(24, 0, 0, spacing)
+        layout.addWidget(button)
+        layout.addWidget(hint)
+    return buttons
