@@ -180,9 +180,10 @@ class Copier:
         # Each slave's risk figures and halts; in memory unless the caller gives a file-backed store.
         self.risk_store = risk_store if risk_store is not None else RiskStore(None)
         self._risk_store_errors: set[str] = set()
-        # Whether this turn of the loop already looked for resets written by another process: a
-        # fan-out runs every slave's pass in one turn, and one look serves them all.
-        self._resets_looked = False
+        # The loop whose current turn already looked for resets written by another process: a
+        # fan-out runs every slave's pass in one turn, and one look serves them all. (A loop, not
+        # a flag: a loop that ends before its next turn leaves no stale "already looked".)
+        self._resets_looked_on: asyncio.AbstractEventLoop | None = None
         if self.risk_store.recovered:
             self._risk_state_lost(self.risk_store.recovered)
 
@@ -1496,10 +1497,11 @@ class Copier:
 
     def _take_outside_resets(self) -> None:
         """A reset written to the store by another process (the command line) takes effect here."""
-        if self._resets_looked:
+        loop = asyncio.get_running_loop()
+        if self._resets_looked_on is loop:
             return
-        self._resets_looked = True
-        asyncio.get_running_loop().call_soon(self._look_for_resets_again)
+        self._resets_looked_on = loop
+        loop.call_soon(self._look_for_resets_again)
         try:
             if not self.risk_store.changed_elsewhere():
                 return
@@ -1517,7 +1519,7 @@ class Copier:
                                 f"risk reset for {slave.id} by {record.reset_by or 'another process'} took effect")
 
     def _look_for_resets_again(self) -> None:
-        self._resets_looked = False
+        self._resets_looked_on = None
 
     def _risk_store_failed(self, slave: SlaveLink | None, message: str) -> None:
         # The gates go on from memory; say so once per distinct failure, not on every pass.
