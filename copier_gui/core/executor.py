@@ -276,6 +276,7 @@ class SlaveExecutor:
         tol = self.rules.tolerances
         attempts = 0
         remaining = step.volume
+        handed_mono: float | None = None
         while True:
             spec = specs.get(d.symbol)
             if spec is None:
@@ -305,8 +306,10 @@ class SlaveExecutor:
                 reference_price=d.master_price)
             # Journaled before it goes: a crash while it is in flight still leaves its trace.
             self._request(cid, f"open {d.side.value} {remaining:g} {d.symbol}", request)
-            # Decision latency ends here: the request is in the connector's hands.
-            handed_mono = self.clock.monotonic()
+            # Decision latency ends here: the request is in the connector's hands. A retry after a
+            # requote is the broker's round trip, not the copier's deciding: the first hand-over counts.
+            if handed_mono is None:
+                handed_mono = self.clock.monotonic()
             report = await self._send_open(request, d.master_ticket, cid)
             # Let the other slaves' requests go out before this one's bookkeeping.
             await asyncio.sleep(0)
@@ -361,6 +364,7 @@ class SlaveExecutor:
                         and not report.rest_working):
                     step = OpenStep(d, remaining, top_up=True)
                     cid = tags.copy_id(ctx.master_account, d.master_ticket, self.slave_id, _entry_leg(step))
+                    handed_mono = None  # the top-up is a copy of its own, handed over anew
                     continue
             return
 
@@ -519,9 +523,11 @@ class SlaveExecutor:
         """Send an exit and record its fill; its report if it passed. Exits are retried harder than
         entries: a requote must never leave a position open."""
         retries = max(5, self.rules.tolerances.requote_retries)
+        handed_mono: float | None = None
         for attempt in range(retries + 1):
             self._request(cid, label, request)
-            handed_mono = self.clock.monotonic()
+            if handed_mono is None:  # the first hand-over ends the decision, as for an entry
+                handed_mono = self.clock.monotonic()
             report = await send()
             await asyncio.sleep(0)
             self._result(cid, report)

@@ -10,6 +10,7 @@ import pytest
 from copier_gui.core import view
 from copier_gui.core.metrics import CopyMetrics, SlaveStats, share_of_tolerances
 from copier_gui.core.rules import CopyRules, Tolerances
+from copier_gui.sim.faults import Faults, Latency
 from tests.kit.rig import Rig
 
 
@@ -136,3 +137,31 @@ def test_the_drift_colour_compares_each_fill_with_its_own_limits(fills, drift):
         return rows
 
     assert rig.run(script)["s0"] == drift
+
+
+def test_a_requoted_copy_s_decision_ends_at_its_first_hand_over_not_at_the_retry():
+    # Decision latency is the copier's own time, from the master's change seen to the request in
+    # the connector's hands. A requote answered by a retry is the broker's time: charging its round
+    # trip to the decision would show a slow copier where the broker was slow.
+    trip = Latency(median_ms=300, sigma=0.0)
+    rig = Rig(slaves=("harbor_fx",), rules=_rules(requote_retries=3),
+              slave_faults={"s0": Faults(requote=0.5, trade_latency=trip)})
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        for k in range(12):
+            ticket = rig.trade("EURUSD", k % 2, 0.5)
+            await asyncio.sleep(2.0)
+            rig.trade("EURUSD", 1 - k % 2, 0.5, position=ticket)
+            await asyncio.sleep(2.0)
+        await copier.stop()
+        return [m for m in copier.metrics.copies]
+
+    copies = rig.run(script)
+    retried = [m for m in copies if m.retries]
+    assert retried and {m.action for m in retried} == {"open", "close"}, [(m.action, m.retries) for m in copies]
+    for m in retried:
+        assert m.decision_ms < 300, (m.action, m.retries, m.decision_ms)
+        # The whole copy still counts every round trip.
+        assert m.total_ms >= 300 * (m.retries + 1), (m.action, m.retries, m.total_ms)
