@@ -7,8 +7,13 @@ explains each rule with a worked example.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+from difflib import get_close_matches
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -284,6 +289,129 @@ class PercentLimit(Limit):
     value: float = Field(gt=0, le=100)
 
 
+# ----------------------------------------------------------------------------------- prop-firm rules
+
+
+class Baseline(StrEnum):
+    """What a prop firm measures the daily loss from, as it stood at the day's reset."""
+
+    BALANCE = "balance"  # FTMO
+    EQUITY = "equity"  # Fintokei
+    HIGHER = "higher"  # the higher of the two (Summit Strike)
+
+
+class MaxLossMode(StrEnum):
+    STATIC = "static"  # a floor at the initial balance less the maximum loss
+    TRAILING_EOD = "trailing_eod"  # the floor follows the highest balance or equity at a day's close
+    TRAILING_INTRADAY = "trailing_intraday"  # the floor follows the highest equity seen
+
+
+_HH_MM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
+_ZONE_EXAMPLES = "America/New_York, Europe/Prague or Etc/GMT-2 (two hours ahead of UTC: POSIX signs)"
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+class DayReset(Strict):
+    """When a prop firm's trading day turns: a local time of day in an IANA time zone.
+
+    Written as one phrase (``17:00 America/New_York``) or as ``{time: "17:00", zone: ...}``.
+    """
+
+    time: str
+    zone: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_phrase(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = value.split()
+            if len(parts) != 2:
+                raise ValueError(f"reset {value!r} must be a time and a zone, e.g. '17:00 America/New_York'")
+            return {"time": parts[0], "zone": parts[1]}
+        return value
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _time_of_day(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            # YAML 1.1 reads an unquoted 17:00 as sexagesimal 1020: guessing would be a silent error.
+            raise ValueError(f"reset time {value} is a number: write the time in quotes, e.g. '17:00' "
+                             f"(YAML reads 17:00 without quotes as the number 1020)")
+        if not isinstance(value, str) or not _HH_MM.fullmatch(value.strip()):
+            raise ValueError(f"reset time {value!r} must be a 24-hour time HH:MM, e.g. '17:00' or '00:00'")
+        return value.strip()
+
+    @field_validator("zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            near = get_close_matches(value, _zone_names(), n=1)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            raise ValueError(f"unknown time zone {value!r}{hint}: give an IANA zone name such as "
+                             f"{_ZONE_EXAMPLES}") from None
+        return value
+
+    @property
+    def clock(self) -> dt.time:
+        hours, minutes = self.time.split(":")
+        return dt.time(int(hours), int(minutes))
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.zone)  # zoneinfo keeps one instance per key: no parse per call
+
+    def __str__(self) -> str:
+        return f"{self.time} {self.zone}"
+
+
+class _MoneyOrPercent(Strict):
+    amount: float | None = Field(default=None, gt=0, le=MAX_MONEY)
+    percent: float | None = Field(default=None, gt=0, le=100)
+    action: LimitAction = LimitAction.STOP_ENTRIES
+
+    @model_validator(mode="after")
+    def _one_of(self) -> _MoneyOrPercent:
+        if self.amount is not None and self.percent is not None:
+            raise ValueError(f"give an amount ({self.amount:g}) or a percent ({self.percent:g}), not both")
+        if self.amount is None and self.percent is None:
+            raise ValueError("give an amount or a percent, e.g. amount: 500 or percent: 5")
+        return self
+
+
+class DailyLossRule(_MoneyOrPercent):
+    """The most the equity may fall in one trading day below ``baseline`` as it was at the reset;
+    ``percent`` is of that baseline."""
+
+    baseline: Baseline = Baseline.BALANCE
+
+
+class MaxLossRule(_MoneyOrPercent):
+    """The floor the equity may never reach; ``percent`` is of the initial balance.
+
+    ``initial_balance`` left out is the balance when the gate first saw the account. With
+    ``lock_at_initial`` a trailing floor stops rising once it reaches the initial balance.
+    """
+
+    mode: MaxLossMode = MaxLossMode.STATIC
+    lock_at_initial: bool = False
+    initial_balance: float | None = Field(default=None, gt=0, le=MAX_MONEY)
+
+
+class PropRules(Strict):
+    """A prop firm's rules for one account, measured on the firm's own trading day (``reset``): the
+    daily loss, the end-of-day trailing and the trading days all count in that day."""
+
+    reset: DayReset
+    daily_loss: DailyLossRule | None = None
+    max_loss: MaxLossRule | None = None
+
+
 class Risk(Strict):
     """Limits per slave; each has its action. No limit ever blocks an exit.
 
@@ -300,6 +428,8 @@ class Risk(Strict):
     daily_loss_percent: PercentLimit | None = None
     max_drawdown_percent: PercentLimit | None = None
     equity_floor: Limit | None = None
+    # A prop firm's rules, on its own trading day; None (the default) leaves the limits above alone.
+    prop: PropRules | None = None
 
     @model_validator(mode="after")
     def _apply_preset(self) -> Risk:
