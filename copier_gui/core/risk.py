@@ -7,7 +7,8 @@ entries away: exits pass untouched, so a slave never keeps a position its master
 
 Its figures (the trading day with its starting balance and equity, the peak equity) and a halt are
 written through to a RiskStore, so a restart or a rule edit starts from them; only a reset lifts a
-halt.
+halt. Under a prop-firm profile (``risk.prop``) the day is the profile's own, from the wall clock,
+and core.prop_limits measures the daily loss and the maximum-loss floor.
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
+from copier_gui.core import prop_limits
 from copier_gui.core.model import AccountState, Position, SymbolSpec
+from copier_gui.core.prop_day import trading_day
+from copier_gui.core.prop_limits import DayFigures, RoomLeft, Track
 from copier_gui.core.reconciler import NetStep, OpenStep, PlaceStep, Step
 from copier_gui.core.riskstore import Halt, RiskRecord, RiskStore, RiskStoreError
-from copier_gui.core.rules import Limit, LimitAction, Risk
+from copier_gui.core.rules import Limit, LimitAction, PropRules, Risk
 
 
 class TradingState(Enum):
@@ -54,6 +58,12 @@ class RiskGate:
     # A latched stop: set by a flatten limit (or a lost store), lifted only by reset().
     halt: Halt | None = None
     resets: int = 0  # the store's reset count this gate has seen
+    # Under a prop profile: the maximum-loss track (from the first reading on) and the profile's days
+    # on which the slave had a deal.
+    track: Track | None = None
+    deal_days: frozenset[int] = frozenset()
+    # The latest account reading, for room_left between passes.
+    last_reading: AccountState | None = field(default=None, repr=False)
     account: str = ""
     store: RiskStore | None = field(default=None, repr=False)
     now: Callable[[], float] = field(default=_never, repr=False)
@@ -70,6 +80,9 @@ class RiskGate:
             gate.day, gate.day_start_balance = record.day, record.day_start_balance
             gate.day_start_equity, gate.peak_equity = record.day_start_equity, record.peak_equity
             gate.halt, gate.resets = record.halt, record.resets
+            if record.prop_initial is not None:
+                gate.track = Track(record.prop_initial, record.prop_high, record.prop_locked)
+            gate.deal_days = record.deal_days
         gate._settle()
         return gate
 
@@ -100,19 +113,36 @@ class RiskGate:
         return next((b.text for b in self.breaches.values() if b.action is LimitAction.STOP_ENTRIES), "")
 
     def update(self, account: AccountState, server_day: int) -> list[Breach]:
-        """Re-evaluate the account limits; returns the breaches that are new since last time."""
+        """Re-evaluate the account limits; returns the breaches that are new since last time.
+
+        ``server_day`` is the trade server's day; a prop profile counts its own day instead.
+        """
         equity, balance = account.equity, account.balance
-        figures = (self.day, self.day_start_balance, self.day_start_equity, self.peak_equity)
-        if self.day != server_day:
+        prop = self.risk.prop
+        day = server_day if prop is None else self.day_of(self.now())
+        figures = (self.day, self.day_start_balance, self.day_start_equity, self.peak_equity, self.track)
+        # The first reading of a day is the close of the one before, for an end-of-day trailing floor;
+        # the very first reading (or the first after a reset) closes nothing.
+        close = None
+        if self.day != day:
+            close = (balance, equity) if self.day is not None else None
             # A new trading day: the daily loss counts from here, and a daily stop lifts (a halt stays).
-            self.day, self.day_start_balance, self.day_start_equity = server_day, balance, equity
-            self.breaches = {k: b for k, b in self.breaches.items() if not k.startswith("daily_loss")}
+            self.day, self.day_start_balance, self.day_start_equity = day, balance, equity
+            self.breaches = {k: b for k, b in self.breaches.items()
+                             if not k.startswith(("daily_loss", prop_limits.DAILY_LOSS))}
         self.peak_equity = max(self.peak_equity, equity)
-        if (self.day, self.day_start_balance, self.day_start_equity, self.peak_equity) != figures:
+        if prop is not None:
+            self._follow(prop, account, close)
+        self.last_reading = account
+        if (self.day, self.day_start_balance, self.day_start_equity, self.peak_equity, self.track) != figures:
+            track = (self.track.initial, self.track.high, self.track.locked) if self.track is not None else None
             self._persist(lambda s: s.save_figures(self.account, self.day, self.day_start_balance,
-                                                   self.day_start_equity, self.peak_equity))
+                                                   self.day_start_equity, self.peak_equity, track=track))
         r, ccy = self.risk, account.currency
         found: dict[str, Breach] = {}
+        if prop is not None:
+            for b in prop_limits.check(prop, self._day_figures(), self.track if prop.max_loss else None, equity, ccy):
+                found[b.name] = Breach(b.name, b.action, f"risk: {b.text} ({b.name}, action {b.action.value})")
         loss_today = self.day_start_balance - equity
         if r.daily_loss and loss_today >= r.daily_loss.value:
             found["daily_loss"] = self._breach("daily_loss", r.daily_loss,
@@ -137,6 +167,46 @@ class RiskGate:
         self.breaches = {**{k: b for k, b in self.breaches.items() if k in found or k.startswith("entry:")}, **found}
         self._settle()
         return new
+
+    # ------------------------------------------------------------------ prop-firm profile
+    def day_of(self, at: float) -> int:
+        """The prop profile's trading day of instant ``at`` (UTC seconds); needs ``risk.prop``."""
+        reset = self.risk.prop.reset
+        return trading_day(at, reset.clock, reset.tz).id
+
+    def _follow(self, prop: PropRules, account: AccountState, close: tuple[float, float] | None) -> None:
+        rule = prop.max_loss
+        # The initial balance: the rules' own, else the one first seen. A new one in the rules starts
+        # the track again (a new challenge on the same account).
+        initial = (rule.initial_balance if rule is not None and rule.initial_balance is not None
+                   else self.track.initial if self.track is not None else account.balance)
+        if self.track is None or self.track.initial != initial:
+            self.track = prop_limits.start_track(initial)
+        if rule is not None:
+            self.track = prop_limits.follow(rule, self.track, equity=account.equity, day_close=close)
+
+    def _day_figures(self) -> DayFigures:
+        return DayFigures(self.day_start_balance, self.day_start_equity)
+
+    def room_left(self) -> RoomLeft | None:
+        """How far the slave is from its prop limits now; None without a profile or a reading."""
+        prop, reading = self.risk.prop, self.last_reading
+        if prop is None or reading is None or self.day is None:
+            return None
+        now = self.now()
+        today = trading_day(now, prop.reset.clock, prop.reset.tz)
+        return prop_limits.room_left(prop, self._day_figures(), self.track if prop.max_loss else None, reading.equity,
+                                     now=now, next_reset=today.next_reset, deal_days=self.deal_days,
+                                     currency=reading.currency)
+
+    def note_deal(self, at: float) -> None:
+        """A deal on the slave at ``at`` (UTC seconds): its day counts as a trading day."""
+        if self.risk.prop is None:
+            return
+        day = self.day_of(at)
+        if day not in self.deal_days:
+            self.deal_days = self.deal_days | {day}
+            self._persist(lambda s: s.add_deal_day(self.account, day))
 
     def _breach(self, name: str, limit: Limit, text: str) -> Breach:
         return Breach(name, limit.action, f"risk: {text} ({name}, action {limit.action.value})")
@@ -189,14 +259,18 @@ class RiskGate:
         return before
 
     def _clear(self) -> None:
+        # The prop track and trading days stay: the firm's floor does not move for a reset here.
         self.halt = None
         self.breaches = {}
         self.day, self.day_start_balance, self.day_start_equity, self.peak_equity = None, 0.0, 0.0, 0.0
         self._settle()
 
     def _record(self) -> RiskRecord:
+        track = self.track
         return RiskRecord(self.account, self.day, self.day_start_balance, self.day_start_equity, self.peak_equity,
-                          self.halt, self.resets)
+                          self.halt, self.resets, prop_initial=track.initial if track else None,
+                          prop_high=track.high if track else 0.0, prop_locked=track.locked if track else False,
+                          deal_days=self.deal_days)
 
     # ------------------------------------------------------------------ the store
     def _persist(self, write: Callable[[RiskStore], None]) -> None:
@@ -287,6 +361,9 @@ def describe_reset(before: RiskRecord, ccy: str = "") -> str:
         parts.append(f"day-start balance {before.day_start_balance:,.2f}{unit} and peak equity "
                      f"{before.peak_equity:,.2f}{unit} cleared")
     parts.append("daily loss and drawdown count again from the balance and equity at its next reading")
+    if before.prop_initial is not None:
+        parts.append(f"max-loss floor kept (initial balance {before.prop_initial:,.2f}{unit}, high "
+                     f"{before.prop_high:,.2f}{unit})")
     return "; ".join(parts)
 
 

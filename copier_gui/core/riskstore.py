@@ -1,7 +1,7 @@
 """The risk store: each slave's risk state on disk, so a halt outlives a restart or a rule edit.
 
-The risk gates write through to it (day-start figures, peak equity, a halt) and load from it when
-they are made. A reset from the command line is a write by another connection; the running copier
+The risk gates write through to it (day-start figures, peak equity, a halt, and under a prop-firm
+profile the maximum-loss track and the days with a deal) and load from it when they are made. A reset from the command line is a write by another connection; the running copier
 sees it through ``changed_elsewhere`` on its next pass. A versioned schema, like the journal's.
 """
 
@@ -19,13 +19,13 @@ from copier_gui.clock import Clock
 __all__ = ["RISK_FILE", "SCHEMA_VERSION", "Halt", "RiskRecord", "RiskStore", "RiskStoreError", "open_risk_store"]
 
 RISK_FILE = "risk.sqlite3"  # in the user's folder, beside copies.sqlite3
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = (
     "CREATE TABLE schema_version (version INTEGER NOT NULL)",
     """CREATE TABLE risk_state (
         account TEXT PRIMARY KEY,
-        day INTEGER NULL,               -- the trade server's day (days since 1970-01-01)
+        day INTEGER NULL,               -- the trade server's day, or a prop profile's (days since 1970-01-01)
         day_start_balance REAL NULL,
         day_start_equity REAL NULL,
         peak_equity REAL NULL,
@@ -38,8 +38,19 @@ _SCHEMA = (
         reset_by TEXT NULL
     )""",
 )
+# Version 2: a prop-firm profile's maximum-loss track, and the days on which the slave had a deal.
+_MIGRATE_TO_2 = (
+    "ALTER TABLE risk_state ADD COLUMN prop_initial REAL NULL",  # the initial balance the floor counts from
+    "ALTER TABLE risk_state ADD COLUMN prop_high REAL NULL",  # the high a trailing floor follows
+    "ALTER TABLE risk_state ADD COLUMN prop_locked INTEGER NOT NULL DEFAULT 0",  # floor locked at the initial
+    """CREATE TABLE risk_deal_day (
+        account TEXT NOT NULL,
+        day INTEGER NOT NULL,           -- the prop profile's trading day
+        PRIMARY KEY (account, day)
+    )""",
+)
 _COLUMNS = ("account, day, day_start_balance, day_start_equity, peak_equity, halt_state, halt_limit, halted_at, "
-            "halt_text, resets, reset_at, reset_by")
+            "halt_text, resets, reset_at, reset_by, prop_initial, prop_high, prop_locked")
 
 
 class RiskStoreError(Exception):
@@ -72,12 +83,19 @@ class RiskRecord:
     resets: int = 0
     reset_at: float | None = None
     reset_by: str = ""
+    # A prop profile's maximum-loss track (None: none yet) and its days with a deal. A reset keeps
+    # both: they are the firm's record of the account, not a stop to lift.
+    prop_initial: float | None = None
+    prop_high: float = 0.0
+    prop_locked: bool = False
+    deal_days: frozenset[int] = frozenset()
 
 
-def _record(row: tuple) -> RiskRecord:
-    account, day, dsb, dse, peak, state, limit, at, text, resets, reset_at, reset_by = row
+def _record(row: tuple, deal_days: frozenset[int] = frozenset()) -> RiskRecord:
+    account, day, dsb, dse, peak, state, limit, at, text, resets, reset_at, reset_by, initial, high, locked = row
     halt = Halt(state, limit or "", at or 0.0, text or "") if state else None
-    return RiskRecord(account, day, dsb or 0.0, dse or 0.0, peak or 0.0, halt, resets or 0, reset_at, reset_by or "")
+    return RiskRecord(account, day, dsb or 0.0, dse or 0.0, peak or 0.0, halt, resets or 0, reset_at, reset_by or "",
+                      initial, high or 0.0, bool(locked), deal_days)
 
 
 class RiskStore:
@@ -119,11 +137,13 @@ class RiskStore:
                     raise RiskStoreError(
                         f"the risk state file {self._name} was written by a newer copier_gui (schema version "
                         f"{version}; this one knows {SCHEMA_VERSION}): update copier_gui", newer=True)
+                if version < SCHEMA_VERSION:
+                    self._migrate()
             elif conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is not None:
                 raise RiskStoreError(f"the file {self._name} is not a copier_gui risk state file")
             else:
                 with conn:
-                    for statement in _SCHEMA:
+                    for statement in (*_SCHEMA, *_MIGRATE_TO_2):
                         conn.execute(statement)
                     conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
             if self._path is not None:
@@ -133,9 +153,27 @@ class RiskStore:
         except sqlite3.Error as exc:
             raise RiskStoreError(f"the risk state file {self._name} cannot be read: {exc}") from None
 
+    def _migrate(self) -> None:
+        """Version 1 to 2: columns and a table added, every row kept. In one transaction, taken before
+        the version is read again, so a copier and the command line opening it at once migrate it once."""
+        conn = self._conn
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            if (conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0) >= SCHEMA_VERSION:
+                return
+            for statement in _MIGRATE_TO_2:
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+
     def _read_all(self) -> dict[str, RiskRecord]:
-        rows = self._conn.execute(f"SELECT {_COLUMNS} FROM risk_state ORDER BY account").fetchall()
-        return {row[0]: _record(row) for row in rows}
+        days: dict[str, set[int]] = {}
+        for account, day in self._conn.execute("SELECT account, day FROM risk_deal_day"):
+            days.setdefault(account, set()).add(day)
+        records = {row[0]: _record(row, frozenset(days.pop(row[0], ())))
+                   for row in self._conn.execute(f"SELECT {_COLUMNS} FROM risk_state ORDER BY account")}
+        # Days with a deal of an account with no other state yet.
+        records.update({account: RiskRecord(account, deal_days=frozenset(d)) for account, d in days.items()})
+        return records
 
     @property
     def path(self) -> Path | None:
@@ -163,16 +201,35 @@ class RiskStore:
 
     # ------------------------------------------------------------------ writes
     def save_figures(self, account: str, day: int | None, day_start_balance: float, day_start_equity: float,
-                     peak_equity: float) -> None:
-        """The day and its starting figures, and the peak; the halt columns are left alone."""
+                     peak_equity: float, *, track: tuple[float, float, bool] | None = None) -> None:
+        """The day and its starting figures, and the peak; with ``track`` (initial balance, high,
+        locked) also a prop profile's maximum-loss track, in the same write. The halt is left alone."""
         record = replace(self._cache.get(account) or RiskRecord(account), day=day,
                          day_start_balance=day_start_balance, day_start_equity=day_start_equity,
                          peak_equity=peak_equity)
-        self._write(record, "INSERT INTO risk_state (account, day, day_start_balance, day_start_equity, peak_equity) "
-                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT(account) DO UPDATE SET day = excluded.day, "
-                    "day_start_balance = excluded.day_start_balance, day_start_equity = excluded.day_start_equity, "
-                    "peak_equity = excluded.peak_equity",
-                    (account, day, day_start_balance, day_start_equity, peak_equity))
+        sql = ("INSERT INTO risk_state (account, day, day_start_balance, day_start_equity, peak_equity{}) "
+               "VALUES (?, ?, ?, ?, ?{}) ON CONFLICT(account) DO UPDATE SET day = excluded.day, "
+               "day_start_balance = excluded.day_start_balance, day_start_equity = excluded.day_start_equity, "
+               "peak_equity = excluded.peak_equity{}")
+        params: tuple = (account, day, day_start_balance, day_start_equity, peak_equity)
+        if track is None:
+            sql = sql.format("", "", "")
+        else:
+            initial, high, locked = track
+            record = replace(record, prop_initial=initial, prop_high=high, prop_locked=locked)
+            sql = sql.format(", prop_initial, prop_high, prop_locked", ", ?, ?, ?",
+                             ", prop_initial = excluded.prop_initial, prop_high = excluded.prop_high, "
+                             "prop_locked = excluded.prop_locked")
+            params = (*params, initial, high, int(locked))
+        self._write(record, sql, params)
+
+    def add_deal_day(self, account: str, day: int) -> None:
+        """A prop profile's day on which the slave had a deal (its trading days)."""
+        record = self._cache.get(account) or RiskRecord(account)
+        if day in record.deal_days:
+            return
+        self._write(replace(record, deal_days=record.deal_days | {day}),
+                    "INSERT OR IGNORE INTO risk_deal_day (account, day) VALUES (?, ?)", (account, day))
 
     def save_halt(self, account: str, halt: Halt | None) -> None:
         """Set (or, with None, clear) the halt; the figures are left alone."""
@@ -186,7 +243,9 @@ class RiskStore:
     def reset(self, account: str, *, at: float, by: str) -> RiskRecord:
         """Lift the halt and clear the figures (they start again from the account's next reading).
 
-        Returns the record as it was before; ``resets`` counts up, so a running copier can tell.
+        A prop profile's maximum-loss track and its days with a deal are kept: a trailing floor that
+        forgot its high would let the account fall further than the firm allows. Returns the record
+        as it was before; ``resets`` counts up, so a running copier can tell.
         """
         with self._lock:
             try:
@@ -195,11 +254,18 @@ class RiskStore:
                     self._conn.execute("BEGIN IMMEDIATE")
                     row = self._conn.execute(f"SELECT {_COLUMNS} FROM risk_state WHERE account = ?",
                                              (account,)).fetchone()
-                    before = _record(row) if row else RiskRecord(account)
-                    after = RiskRecord(account, resets=before.resets + 1, reset_at=at, reset_by=by)
+                    days = frozenset(d for (d,) in self._conn.execute(
+                        "SELECT day FROM risk_deal_day WHERE account = ?", (account,)))
+                    before = _record(row, days) if row else RiskRecord(account, deal_days=days)
+                    after = RiskRecord(account, resets=before.resets + 1, reset_at=at, reset_by=by,
+                                       prop_initial=before.prop_initial, prop_high=before.prop_high,
+                                       prop_locked=before.prop_locked, deal_days=days)
                     self._conn.execute(
-                        f"INSERT OR REPLACE INTO risk_state ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (account, None, None, None, None, None, None, None, None, after.resets, at, by))
+                        f"INSERT OR REPLACE INTO risk_state ({_COLUMNS}) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (account, None, None, None, None, None, None, None, None, after.resets, at, by,
+                         after.prop_initial, after.prop_high if after.prop_initial is not None else None,
+                         int(after.prop_locked)))
             except sqlite3.Error as exc:
                 raise RiskStoreError(f"cannot write the risk state file {self._name}: {exc}") from None
             self._cache[account] = after
