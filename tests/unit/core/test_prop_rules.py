@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -88,3 +90,11 @@ def test_an_amount_or_a_percent_but_not_both_nor_neither():
 def test_the_reset_is_required_and_unknown_keys_are_refused():
     assert "reset" in error_of({"daily_loss": {"amount": 500}})
     assert "daily_los" in error_of({"reset": "00:00 Etc/UTC", "daily_los": {"amount": 500}})
+
+
+def test_the_example_in_the_rules_docs_is_a_valid_profile():
+    docs = (Path(__file__).parents[3] / "docs" / "rules.md").read_text(encoding="utf-8")
+    section = docs[docs.index("### Prop-firm rules (`risk.prop`)"):]
+    example = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    prop = CopyRules.model_validate(yaml.safe_load(example)).risk.prop
+    assert str(prop.reset) == "17:00 America/New_York" and prop.max_loss.mode is MaxLossMode.TRAILING_INTRADAY
