@@ -23,7 +23,7 @@ from copier_gui.core.model import AccountState, Position, SymbolSpec
 from copier_gui.core.prop_day import trading_day
 from copier_gui.core.prop_limits import DayFigures, RoomLeft, Track
 from copier_gui.core.reconciler import NetStep, OpenStep, PlaceStep, Step
-from copier_gui.core.riskstore import Halt, RiskRecord, RiskStore, RiskStoreError
+from copier_gui.core.riskstore import Halt, RiskRecord, RiskStore, RiskStoreError, ends_track
 from copier_gui.core.rules import Limit, LimitAction, PropRules, Risk
 
 
@@ -259,7 +259,10 @@ class RiskGate:
         return before
 
     def _clear(self) -> None:
-        # The prop track and trading days stay: the firm's floor does not move for a reset here.
+        # The prop track and trading days stay (the firm's floor does not move for a reset here),
+        # unless the maximum loss halted the slave: that ends a challenge, and a reset starts the next.
+        if ends_track(self.halt):
+            self.track = None
         self.halt = None
         self.breaches = {}
         self.day, self.day_start_balance, self.day_start_equity, self.peak_equity = None, 0.0, 0.0, 0.0
@@ -361,7 +364,9 @@ def describe_reset(before: RiskRecord, ccy: str = "") -> str:
         parts.append(f"day-start balance {before.day_start_balance:,.2f}{unit} and peak equity "
                      f"{before.peak_equity:,.2f}{unit} cleared")
     parts.append("daily loss and drawdown count again from the balance and equity at its next reading")
-    if before.prop_initial is not None:
+    if before.prop_initial is not None and ends_track(before.halt):
+        parts.append("the max-loss floor starts again from the next reading")
+    elif before.prop_initial is not None:
         parts.append(f"max-loss floor kept (initial balance {before.prop_initial:,.2f}{unit}, high "
                      f"{before.prop_high:,.2f}{unit})")
     return "; ".join(parts)

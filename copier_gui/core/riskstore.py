@@ -15,8 +15,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from copier_gui.clock import Clock
+from copier_gui.core.prop_limits import MAX_LOSS
 
-__all__ = ["RISK_FILE", "SCHEMA_VERSION", "Halt", "RiskRecord", "RiskStore", "RiskStoreError", "open_risk_store"]
+__all__ = ["RISK_FILE", "SCHEMA_VERSION", "Halt", "RiskRecord", "RiskStore", "RiskStoreError", "ends_track",
+           "open_risk_store"]
 
 RISK_FILE = "risk.sqlite3"  # in the user's folder, beside copies.sqlite3
 SCHEMA_VERSION = 2
@@ -89,6 +91,12 @@ class RiskRecord:
     prop_high: float = 0.0
     prop_locked: bool = False
     deal_days: frozenset[int] = frozenset()
+
+
+def ends_track(halt: Halt | None) -> bool:
+    """A halt set by a prop profile's maximum loss: the challenge is over, and a reset lifting it
+    starts the floor again from the next reading (often the same account, refunded to its start)."""
+    return halt is not None and halt.limit == MAX_LOSS
 
 
 def _record(row: tuple, deal_days: frozenset[int] = frozenset()) -> RiskRecord:
@@ -244,8 +252,9 @@ class RiskStore:
         """Lift the halt and clear the figures (they start again from the account's next reading).
 
         A prop profile's maximum-loss track and its days with a deal are kept: a trailing floor that
-        forgot its high would let the account fall further than the firm allows. Returns the record
-        as it was before; ``resets`` counts up, so a running copier can tell.
+        forgot its high would let the account fall further than the firm allows. Only a halt by the
+        maximum loss itself starts the track again (``ends_track``). Returns the record as it was
+        before; ``resets`` counts up, so a running copier can tell.
         """
         with self._lock:
             try:
@@ -257,9 +266,10 @@ class RiskStore:
                     days = frozenset(d for (d,) in self._conn.execute(
                         "SELECT day FROM risk_deal_day WHERE account = ?", (account,)))
                     before = _record(row, days) if row else RiskRecord(account, deal_days=days)
-                    after = RiskRecord(account, resets=before.resets + 1, reset_at=at, reset_by=by,
-                                       prop_initial=before.prop_initial, prop_high=before.prop_high,
-                                       prop_locked=before.prop_locked, deal_days=days)
+                    after = RiskRecord(account, resets=before.resets + 1, reset_at=at, reset_by=by, deal_days=days)
+                    if not ends_track(before.halt):
+                        after = replace(after, prop_initial=before.prop_initial, prop_high=before.prop_high,
+                                        prop_locked=before.prop_locked)
                     self._conn.execute(
                         f"INSERT OR REPLACE INTO risk_state ({_COLUMNS}) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -224,6 +224,33 @@ def test_a_reset_lifts_the_halt_and_re_bases_the_day_but_keeps_the_floor_and_the
     reopened.store.close()
 
 
+def test_a_reset_of_a_max_loss_halt_starts_the_floor_again_here_and_from_the_command_line(tmp_path):
+    # The maximum loss ends a challenge: the trader resets only to start a new one, often on the same
+    # account at the same initial balance, so a floor kept from the old one would halt it at once.
+    clock = VirtualClock(NOON)
+    risk = profile(max_loss={"amount": 1_000, "mode": "trailing_intraday", "action": "flatten"})
+    for by_command_line in (False, True):
+        path = tmp_path / f"risk-{by_command_line}.sqlite3"
+        store = RiskStore(path)
+        gate = gate_on(store, risk, clock)
+        gate.update(account(10_000, 10_800), server_day(clock))
+        gate.update(account(9_800, 9_800), server_day(clock))
+        assert gate.state is TradingState.HALTED and gate.halt.limit == "prop.max_loss"
+        if by_command_line:
+            other = RiskStore(path)
+            before = other.reset("s1", at=clock.time(), by="the command line")
+            other.close()
+            assert store.changed_elsewhere() and store.load("s1").prop_initial is None
+            gate.adopt_reset(store.load("s1").resets)
+        else:
+            before = gate.reset("the window")
+        assert "max-loss floor starts again from the next reading" in describe_reset(before, "USD")
+        assert gate.track is None and gate.state is TradingState.ACTIVE
+        gate.update(account(10_000, 10_000), server_day(clock))  # the firm's fresh account
+        assert gate.track == Track(10_000, 10_000) and gate.state is TradingState.ACTIVE
+        store.close()
+
+
 def test_a_first_version_store_is_migrated_and_keeps_its_rows(tmp_path):
     path = tmp_path / "risk.sqlite3"
     conn = sqlite3.connect(path)
