@@ -20,11 +20,11 @@ from enum import Enum
 
 from copier_gui.core import prop_limits
 from copier_gui.core.model import AccountState, Position, SymbolSpec
-from copier_gui.core.prop_day import trading_day
+from copier_gui.core.prop_day import TradingDay, trading_day
 from copier_gui.core.prop_limits import DayFigures, RoomLeft, Track
 from copier_gui.core.reconciler import NetStep, OpenStep, PlaceStep, Step
 from copier_gui.core.riskstore import Halt, RiskRecord, RiskStore, RiskStoreError, ends_track
-from copier_gui.core.rules import Limit, LimitAction, PropRules, Risk
+from copier_gui.core.rules import DayReset, Limit, LimitAction, PropRules, Risk
 
 
 class TradingState(Enum):
@@ -64,6 +64,8 @@ class RiskGate:
     deal_days: frozenset[int] = frozenset()
     # The latest account reading, for room_left between passes.
     last_reading: AccountState | None = field(default=None, repr=False)
+    # The profile's current day and the reset it was counted for: every pass asks, and a day lasts.
+    _today: tuple[DayReset, TradingDay] | None = field(default=None, repr=False, compare=False)
     account: str = ""
     store: RiskStore | None = field(default=None, repr=False)
     now: Callable[[], float] = field(default=_never, repr=False)
@@ -119,7 +121,7 @@ class RiskGate:
         """
         equity, balance = account.equity, account.balance
         prop = self.risk.prop
-        day = server_day if prop is None else self.day_of(self.now())
+        day = server_day if prop is None else self._trading_day(prop, self.now()).id
         figures = (self.day, self.day_start_balance, self.day_start_equity, self.peak_equity, self.track)
         # The first reading of a day is the close of the one before, for an end-of-day trailing floor;
         # the very first reading (or the first after a reset) closes nothing.
@@ -174,6 +176,12 @@ class RiskGate:
         reset = self.risk.prop.reset
         return trading_day(at, reset.clock, reset.tz).id
 
+    def _trading_day(self, prop: PropRules, now: float) -> TradingDay:
+        cached = self._today
+        if cached is None or cached[0] != prop.reset or not cached[1].start <= now < cached[1].next_reset:
+            cached = self._today = (prop.reset, trading_day(now, prop.reset.clock, prop.reset.tz))
+        return cached[1]
+
     def _follow(self, prop: PropRules, account: AccountState, close: tuple[float, float] | None) -> None:
         rule = prop.max_loss
         # The initial balance: the rules' own, else the one first seen. A new one in the rules starts
@@ -194,7 +202,7 @@ class RiskGate:
         if prop is None or reading is None or self.day is None:
             return None
         now = self.now()
-        today = trading_day(now, prop.reset.clock, prop.reset.tz)
+        today = self._trading_day(prop, now)
         return prop_limits.room_left(prop, self._day_figures(), self.track if prop.max_loss else None, reading.equity,
                                      now=now, next_reset=today.next_reset, deal_days=self.deal_days,
                                      currency=reading.currency)
