@@ -17,9 +17,10 @@ from copier_gui.core.rules import (
     PropRules,
 )
 
-__all__ = ["DayFigures", "PropBreach", "RoomLeft", "Track", "check", "daily_baseline", "daily_limit", "floor",
+__all__ = ["DAILY_LOSS", "MAX_LOSS", "DayFigures", "PropBreach", "RoomLeft", "Track", "check", "daily_baseline", "daily_limit", "floor",
            "follow", "max_loss_amount", "room_left", "start_track", "trading_days"]
 
+# The limits' names in breaches, halts and the journal.
 DAILY_LOSS = "prop.daily_loss"
 MAX_LOSS = "prop.max_loss"
 
