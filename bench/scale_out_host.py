@@ -27,8 +27,9 @@ def slave_config(account: str, index: int, anchor: float, **kw) -> WorkerConfig:
 
 
 def slave_kwargs() -> dict:
-    # As a resting production slave: it polls rarely, since the core pushes every request to it.
-    return {"poll_idle_s": 0.1, "poll_rest_s": 1.0, "rest_after_s": 5.0, "heartbeat_s": 0.5}
+    # As a resting production slave (its heartbeat too): it polls rarely, since the core pushes
+    # every request to it.
+    return {"poll_idle_s": 0.1, "poll_rest_s": 1.0, "rest_after_s": 5.0}
 
 
 async def serve(spec: dict) -> None:
