@@ -7,32 +7,32 @@ explains each rule with a worked example.
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-from difflib import get_close_matches
 from enum import StrEnum
-from functools import lru_cache
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from copier_gui.core.units import LimitUnit
-
-# Every number here has an upper bound: a rule is typed by a person, and a slip of the finger
-# (a lot of 1e9, a stop a billion points away) must be an error naming the field, not a rule that
-# sizes every copy to the broker's maximum or refuses them all. Lots cap at the largest volume any
-# MT5 symbol accepts; money at a trillion in any account currency.
-MAX_LOTS = 10_000
-MAX_POINTS = 10_000_000
-MAX_MONEY = 1e12
-
-
-class Strict(BaseModel):
-    # Infinity and NaN pass ``gt``/``le`` checks in surprising ways (``min_lot: .inf`` is above 0
-    # and then refuses every copy), so no rule or setting may hold one.
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
-
+# Re-exported: the rule models have always been imported from here.
+from copier_gui.core.prop_rules import (  # noqa: F401
+    Baseline,
+    DailyLossRule,
+    DayReset,
+    MaxLossMode,
+    MaxLossRule,
+    PropRules,
+)
+from copier_gui.core.rule_types import (  # noqa: F401
+    MAX_DELAY_MS,
+    MAX_DEVIATION,
+    MAX_LOTS,
+    MAX_MONEY,
+    MAX_POINTS,
+    DeviationLimit,
+    Limit,
+    LimitAction,
+    PercentLimit,
+    Strict,
+)
 
 # ----------------------------------------------------------------------------------- sizing
 
@@ -180,27 +180,10 @@ class DeviationPolicy(StrEnum):
     LIMIT_AT_MASTER_PRICE = "limit_at_master_price"
 
 
-MAX_DELAY_MS = 86_400_000
-MAX_DEVIATION = 1_000_000
 
 # Keys an older release wrote, and the key that replaced each: read wherever rules are read, saved
 # in the new shape only. A tool that sets one key of saved rules drops the key it replaces.
 RENAMED_KEYS = {"max_price_deviation_points": "max_price_deviation"}
-
-
-class DeviationLimit(Strict):
-    """How far from the master's fill a copy may be filled, in a unit the trader chooses.
-
-    ``point``: points of the slave's symbol (what the broker counts deviation in); ``pip``: pips
-    of a currency pair; ``bp``: basis points of the master's price; ``spread``: multiples of the
-    slave's spread at the moment the copy is sent. core.units turns each into the symbol's points.
-    """
-
-    value: float = Field(ge=0, le=MAX_DEVIATION)
-    unit: LimitUnit
-
-    def __str__(self) -> str:
-        return f"{self.value:g} {self.unit}"
 
 
 def _points_key_to_limit(data: Any) -> Any:
@@ -270,146 +253,6 @@ class Tolerances(Strict):
 
 
 # ----------------------------------------------------------------------------------- risk
-
-
-class LimitAction(StrEnum):
-    WARN = "warn"
-    STOP_ENTRIES = "stop_entries"
-    FLATTEN = "flatten"
-
-
-class Limit(Strict):
-    value: float = Field(gt=0, le=MAX_MONEY)
-    action: LimitAction = LimitAction.STOP_ENTRIES
-
-
-class PercentLimit(Limit):
-    """A limit in percent of the balance or peak equity: above 100 it could never trigger."""
-
-    value: float = Field(gt=0, le=100)
-
-
-# ----------------------------------------------------------------------------------- prop-firm rules
-
-
-class Baseline(StrEnum):
-    """What a prop firm measures the daily loss from, as it stood at the day's reset."""
-
-    BALANCE = "balance"  # FTMO
-    EQUITY = "equity"  # Fintokei
-    HIGHER = "higher"  # the higher of the two (Summit Strike)
-
-
-class MaxLossMode(StrEnum):
-    STATIC = "static"  # a floor at the initial balance less the maximum loss
-    TRAILING_EOD = "trailing_eod"  # the floor follows the highest balance or equity at a day's close
-    TRAILING_INTRADAY = "trailing_intraday"  # the floor follows the highest equity seen
-
-
-_HH_MM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
-_ZONE_EXAMPLES = "America/New_York, Europe/Prague or Etc/GMT-2 (two hours ahead of UTC: POSIX signs)"
-
-
-@lru_cache(maxsize=1)
-def _zone_names() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-class DayReset(Strict):
-    """When a prop firm's trading day turns: a local time of day in an IANA time zone.
-
-    Written as one phrase (``17:00 America/New_York``) or as ``{time: "17:00", zone: ...}``.
-    """
-
-    time: str
-    zone: str
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_phrase(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            parts = value.split()
-            if len(parts) != 2:
-                raise ValueError(f"reset {value!r} must be a time and a zone, e.g. '17:00 America/New_York'")
-            return {"time": parts[0], "zone": parts[1]}
-        return value
-
-    @field_validator("time", mode="before")
-    @classmethod
-    def _time_of_day(cls, value: Any) -> Any:
-        if isinstance(value, int) and not isinstance(value, bool):
-            # YAML 1.1 reads an unquoted 17:00 as sexagesimal 1020: guessing would be a silent error.
-            raise ValueError(f"reset time {value} is a number: write the time in quotes, e.g. '17:00' "
-                             f"(YAML reads 17:00 without quotes as the number 1020)")
-        if not isinstance(value, str) or not _HH_MM.fullmatch(value.strip()):
-            raise ValueError(f"reset time {value!r} must be a 24-hour time HH:MM, e.g. '17:00' or '00:00'")
-        return value.strip()
-
-    @field_validator("zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            near = get_close_matches(value, _zone_names(), n=1)
-            hint = f" (did you mean {near[0]}?)" if near else ""
-            raise ValueError(f"unknown time zone {value!r}{hint}: give an IANA zone name such as "
-                             f"{_ZONE_EXAMPLES}") from None
-        return value
-
-    @property
-    def clock(self) -> dt.time:
-        hours, minutes = self.time.split(":")
-        return dt.time(int(hours), int(minutes))
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.zone)  # zoneinfo keeps one instance per key: no parse per call
-
-    def __str__(self) -> str:
-        return f"{self.time} {self.zone}"
-
-
-class _MoneyOrPercent(Strict):
-    amount: float | None = Field(default=None, gt=0, le=MAX_MONEY)
-    percent: float | None = Field(default=None, gt=0, le=100)
-    action: LimitAction = LimitAction.STOP_ENTRIES
-
-    @model_validator(mode="after")
-    def _one_of(self) -> _MoneyOrPercent:
-        if self.amount is not None and self.percent is not None:
-            raise ValueError(f"give an amount ({self.amount:g}) or a percent ({self.percent:g}), not both")
-        if self.amount is None and self.percent is None:
-            raise ValueError("give an amount or a percent, e.g. amount: 500 or percent: 5")
-        return self
-
-
-class DailyLossRule(_MoneyOrPercent):
-    """The most the equity may fall in one trading day below ``baseline`` as it was at the reset;
-    ``percent`` is of that baseline."""
-
-    baseline: Baseline = Baseline.BALANCE
-
-
-class MaxLossRule(_MoneyOrPercent):
-    """The floor the equity may never reach; ``percent`` is of the initial balance.
-
-    ``initial_balance`` left out is the balance when the gate first saw the account. With
-    ``lock_at_initial`` a trailing floor stops rising once it reaches the initial balance.
-    """
-
-    mode: MaxLossMode = MaxLossMode.STATIC
-    lock_at_initial: bool = False
-    initial_balance: float | None = Field(default=None, gt=0, le=MAX_MONEY)
-
-
-class PropRules(Strict):
-    """A prop firm's rules for one account, measured on the firm's own trading day (``reset``): the
-    daily loss, the end-of-day trailing and the trading days all count in that day."""
-
-    reset: DayReset
-    daily_loss: DailyLossRule | None = None
-    max_loss: MaxLossRule | None = None
 
 
 class Risk(Strict):

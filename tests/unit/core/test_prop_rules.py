@@ -98,3 +98,28 @@ def test_the_example_in_the_rules_docs_is_a_valid_profile():
     example = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
     prop = CopyRules.model_validate(yaml.safe_load(example)).risk.prop
     assert str(prop.reset) == "17:00 America/New_York" and prop.max_loss.mode is MaxLossMode.TRAILING_INTRADAY
+
+
+def test_the_later_rules_read_from_phrases_and_name_what_is_wrong():
+    prop = PropRules.model_validate({
+        "reset": "00:00 Etc/GMT-2",
+        "stop_loss": {"within_s": 60, "distance": {"value": 20, "unit": "pip"}},
+        "news": {"calendar": "calendar.ics", "before_min": 5, "impacts": ["high", "medium"]},
+        "weekend": {"close": "Friday 16:45 America/New_York", "reopen": "Sun 17:00 America/New_York"},
+        "consistency": {"best_day_percent": 40}, "hedging": {"accounts": ["funded"]}, "min_trading_days": 4})
+    assert (prop.weekend.close.weekday, prop.weekend.close.time, str(prop.weekend.reopen)) == (
+        4, "16:45", "Sun 17:00 America/New_York")
+    assert prop.stop_loss.action == "add_stop" and str(prop.stop_loss.distance) == "20 pip"
+    assert prop.news.action == "stop_entries" and prop.hedging.action == "refuse"
+
+    def error(prop: dict) -> str:
+        with pytest.raises(ValidationError) as caught:
+            PropRules.model_validate({"reset": "17:00 UTC", **prop})
+        return str(caught.value)
+
+    assert "add_stop needs the stop's distance" in error({"stop_loss": {"within_s": 30}})
+    assert "cannot be in spreads" in error({"stop_loss": {"within_s": 30, "distance": {"value": 2, "unit": "spread"}}})
+    assert "weekday 'Fry' is not one of" in error({"weekend": {"close": "Fry 16:45 UTC", "reopen": "Sun 17:00 UTC"}})
+    assert "must be a weekday, a time and a zone" in error({"weekend": {"close": "16:45 UTC", "reopen": "Sun 17:00 UTC"}})
+    assert "name at least one of low, medium, high" in error({"news": {"calendar": "x.csv", "impacts": []}})
+    assert "min_trading_days" in error({"min_trading_days": 0})
