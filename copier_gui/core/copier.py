@@ -42,6 +42,7 @@ from copier_gui.core.planner import (
     plan_slave,
 )
 from copier_gui.core.ports import Connector, ConnectorError
+from copier_gui.core.prop_stops import unprotected
 from copier_gui.core.reconciler import (
     AmendStep,
     CancelStep,
@@ -106,6 +107,9 @@ class SlaveLink:
     symbols: dict[str, SymbolSpec] = field(default_factory=dict)
     symbol_map: SymbolMap | None = None
     refused: dict[int, str] = field(default_factory=dict)
+    # When a look is booked for the next copy that must carry a stop by then (a prop rule).
+    stop_look_at: float | None = None
+    stopless_seen: dict[int, float] = field(default_factory=dict)  # position ticket -> first seen with no stop
     last_error: str = ""
     executor: SlaveExecutor | None = None
     lock: asyncio.Lock | None = None
@@ -931,6 +935,8 @@ class Copier:
                     self.copybook)
                 master_tickets = {p.ticket for p in master.positions} | {o.ticket for o in master.orders}
                 looked = not (fresh and only is not None and hedging)
+                if looked and hedging:
+                    self._close_unprotected(slave, actual, plan)
                 shares, unsettled = (None, frozenset()) if hedging else self._settle_netting(slave, actual)
                 # What this slave holds copies of, read once for the whole pass: positions (by tag,
                 # or by share on a netting account) and working pending copies.
@@ -1013,7 +1019,10 @@ class Copier:
                 # were journaled once and are not steps.
                 steps = [s for s in steps if not _refused_entry(s, slave.refused)]
                 await slave.executor.run(steps, ctx, slave.symbols)
-                for position_id, ticket, symbol, order, volume in slave.executor.take_deals_due():
+                deals = slave.executor.take_deals_due()
+                if deals and gate is not None:
+                    gate.note_deal(self.clock.time())  # a prop firm counts the days with a deal
+                for position_id, ticket, symbol, order, volume in deals:
                     if position_id and hedging:
                         self._copy_positions.setdefault((slave.id, ticket), set()).add(position_id)
                         self._copy_volumes.setdefault(slave.id, {})[position_id] = volume
@@ -1031,6 +1040,9 @@ class Copier:
                     # The fast path sent without looking; look now, after the fact, so views and
                     # the next pass see the new copy.
                     slave.last_snapshot = await slave.connector.snapshot()
+                    if hedging:
+                        # Books the look at which a copy just opened without a stop falls due.
+                        self._close_unprotected(slave, slave.last_snapshot, plan)
             except TradingDisabled as exc:
                 self._trading_off(slave, str(exc))
                 self._note_unfollowed(slave, only)
@@ -1041,6 +1053,27 @@ class Copier:
                 self._set_slave_state(slave, LinkState.DISCONNECTED, message)
                 self._note_unfollowed(slave, only)
                 self._schedule_reconnect(slave)
+
+    def _close_unprotected(self, slave: SlaveLink, actual: Snapshot, plan: SlavePlan) -> None:
+        """A prop account's copies still without a stop loss the firm's seconds after opening leave
+        the plan as refusals: closed as exits, journaled, not copied again. A look is booked for
+        when the next one falls due, so a copy is closed on time even when nothing else moves."""
+        prop = slave.rules.risk.prop
+        found = unprotected(prop.stop_loss if prop is not None else None, actual.positions, plan.positions,
+                            magic=slave.magic, now=self.clock.time(), server_offset_s=slave.server_offset_s,
+                            first_seen=slave.stopless_seen)
+        for ticket, reason in found.to_close.items():
+            plan.positions.pop(ticket, None)
+            plan.refusals[ticket] = Refusal(ticket, reason)
+        if found.next_due is not None and found.next_due != slave.stop_look_at:
+            slave.stop_look_at = found.next_due
+            delay = max(0.0, found.next_due - self.clock.time()) + 0.05
+
+            def look() -> None:
+                if self._running and slave.id in self.slaves and slave.stop_look_at == found.next_due:
+                    self._spawn(self._sync(slave, reason="stop loss due"), f"stop-due:{slave.id}")
+
+            asyncio.get_running_loop().call_later(delay, look)
 
     # ------------------------------------------------------------------ whose copies
     def _take_master(self, account: AccountState) -> None:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from copier_gui.core import units
 from copier_gui.core.copybook import CopyBook
 from copier_gui.core.model import PendingKind, PendingOrder, Position, Side, SymbolSpec
+from copier_gui.core.prop_rules import StopLossAction
 from copier_gui.core.rules import CopyRules, Direction, SizingMode, StopsMode
 from copier_gui.core.sizing import Figures, intended_volume, normalise
 from copier_gui.core.symbols import SymbolMap
@@ -216,6 +218,28 @@ def _stops(side: Side, entry: float, sl: float, tp: float, spec: SymbolSpec, sla
     return _round_price(sl, spec), _round_price(tp, spec)
 
 
+def _prop_stop(side: Side, entry: float, sl: float, spec: SymbolSpec, slave: SlaveContext) -> float:
+    """The copy's stop under a prop firm's "stop loss required" rule with ``add_stop``: its own at
+    the rule's distance from the entry when it would otherwise have none (a stop the master sets
+    later replaces it, as any stop the copier follows). ValueError when the distance cannot apply
+    to this symbol (pips on a coin): a prop account must not hold a copy it cannot protect."""
+    prop = slave.rules.risk.prop
+    rule = prop.stop_loss if prop is not None else None
+    if sl or rule is None or rule.action is not StopLossAction.ADD_STOP or rule.distance is None:
+        return sl
+    gap = units.deviation_limit_points(rule.distance.value, rule.distance.unit, spec, entry, 0.0) * spec.point
+    return _round_price(entry - side.sign * gap, spec)
+
+
+def _with_prop_stop(ticket: int, side: Side, entry: float, sl: float, spec: SymbolSpec,
+                    slave: SlaveContext) -> float | Refusal:
+    try:
+        return _prop_stop(side, entry, sl, spec, slave)
+    except ValueError as exc:
+        return Refusal(ticket, f"skipped: risk.prop.stop_loss: {exc}; a copy on this prop account must carry a "
+                               "stop loss, so it is not opened")
+
+
 def plan_position(pos: Position, master: MasterContext, slave: SlaveContext, book: CopyBook) -> DesiredPosition | Refusal:
     why = filter_refusal(pos.symbol, pos.side, pos.magic, pos.comment, slave)
     if why:
@@ -241,6 +265,9 @@ def plan_position(pos: Position, master: MasterContext, slave: SlaveContext, boo
             return sized
         return replace(sized, drift=drift_data("sizing", spec, side, raw, 0.0, pos.volume))
     sl, tp = _stops(side, pos.price_open, pos.sl, pos.tp, spec, slave)
+    sl = _with_prop_stop(pos.ticket, side, pos.price_open, sl, spec, slave)
+    if isinstance(sl, Refusal):
+        return sl
     return DesiredPosition(pos.ticket, spec.name, side, sized.volume, raw, sl, tp, pos.price_open,
                            pos.time_msc, pos.volume, "; ".join(n for n in (note, sized.note) if n) or None,
                            pos.symbol)
@@ -283,6 +310,9 @@ def plan_order(order: PendingOrder, master: MasterContext, slave: SlaveContext) 
         return sized
     entry = order.stoplimit or order.price
     sl, tp = _stops(kind.side, entry, order.sl, order.tp, spec, slave)
+    sl = _with_prop_stop(order.ticket, kind.side, entry, sl, spec, slave)
+    if isinstance(sl, Refusal):
+        return sl
     expiration = _slave_expiration(order.expiration, master, slave) if spec.expiry_specified else 0
     if expiration and slave.server_offset_s is not None and expiration <= master.now_wall + slave.server_offset_s + 1:
         return Refusal(order.ticket, "skipped: the master's order expires within a second")
