@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from copier_gui.clock import Clock
-from copier_gui.core import tags
+from copier_gui.core import hedge_guard, tags
 from copier_gui.core.capabilities import EventDelivery
 from copier_gui.core.copybook import CopyBook
 from copier_gui.core.events import EventKind, MasterEvent, diff
@@ -42,6 +42,7 @@ from copier_gui.core.planner import (
     plan_slave,
 )
 from copier_gui.core.ports import Connector, ConnectorError
+from copier_gui.core.prop_rules import HedgingGuard
 from copier_gui.core.prop_stops import unprotected
 from copier_gui.core.reconciler import (
     AmendStep,
@@ -110,6 +111,7 @@ class SlaveLink:
     # When a look is booked for the next copy that must carry a stop by then (a prop rule).
     stop_look_at: float | None = None
     stopless_seen: dict[int, float] = field(default_factory=dict)  # position ticket -> first seen with no stop
+    hedge_warned: set[int] = field(default_factory=set)  # master tickets whose hedge was warned of
     last_error: str = ""
     executor: SlaveExecutor | None = None
     lock: asyncio.Lock | None = None
@@ -152,6 +154,8 @@ class Copier:
         self.clock = clock
         self.copybook = copybook
         self.lineage = Lineage.of(copybook)  # which master each slave's copies belong to
+        # Entries sent and not yet in their slave's snapshot, for the hedging guard (core.hedge_guard).
+        self._in_flight = hedge_guard.InFlight()
         self.master_identity = ""  # login@server of the master, once connected
         self._lineage_seen: set[str] = set()  # slaves whose copies were attributed in this run
         self.metrics = metrics or Metrics()
@@ -912,6 +916,7 @@ class Copier:
                 else:
                     actual = self._own_copies(slave, await slave.connector.snapshot())
                     slave.last_snapshot = actual
+                    self._in_flight.seen(slave.id, actual.taken_at)
                     slave.synced_taken_at = master.taken_at
                     slave.server_offset_s = actual.server_offset_s or slave.server_offset_s
                     if not slave.deals_read:
@@ -1018,6 +1023,13 @@ class Copier:
                 # Entries refused for good (too late, beyond tolerance) come back in every plan; they
                 # were journaled once and are not steps.
                 steps = [s for s in steps if not _refused_entry(s, slave.refused)]
+                if slave.rules.risk.prop is not None and slave.rules.risk.prop.hedging is not None:
+                    steps = self._guard_hedges(slave, slave.rules.risk.prop.hedging, steps)
+                if steps:
+                    # Every slave's, guarded or not: another's guard must see them before they fill.
+                    sent_at = self.clock.monotonic()
+                    for holding in hedge_guard.entries_sent(slave.id, steps, slave.symbols):
+                        self._in_flight.add(sent_at, holding)
                 await slave.executor.run(steps, ctx, slave.symbols)
                 deals = slave.executor.take_deals_due()
                 if deals and gate is not None:
@@ -1040,6 +1052,7 @@ class Copier:
                     # The fast path sent without looking; look now, after the fact, so views and
                     # the next pass see the new copy.
                     slave.last_snapshot = await slave.connector.snapshot()
+                    self._in_flight.seen(slave.id, slave.last_snapshot.taken_at)
                     if hedging:
                         # Books the look at which a copy just opened without a stop falls due.
                         self._close_unprotected(slave, slave.last_snapshot, plan)
@@ -1053,6 +1066,30 @@ class Copier:
                 self._set_slave_state(slave, LinkState.DISCONNECTED, message)
                 self._note_unfollowed(slave, only)
                 self._schedule_reconnect(slave)
+
+    def _guard_hedges(self, slave: SlaveLink, rule: HedgingGuard, steps: list) -> list:
+        """A prop account's entries that would hedge another linked account's position (or an entry
+        on its way there) on the same instrument: refused for good, or sent with a warning journaled
+        once. The accounts are the rule's, or every account this copier links."""
+        accounts = (set(rule.accounts) or {self.master_id, *self.slaves}) - {slave.id}
+        others: list[hedge_guard.Holding] = []
+        for account in sorted(accounts):
+            if account == self.master_id:
+                if self.master_snapshot is not None:
+                    others += hedge_guard.holdings(account, self.master_snapshot.positions, self.master_symbols)
+            elif (link := self.slaves.get(account)) is not None and link.last_snapshot is not None:
+                others += hedge_guard.holdings(account, link.last_snapshot.positions, link.symbols)
+        others += self._in_flight.of(accounts)
+        steps, refused, warned = hedge_guard.screen(slave.id, steps, rule, slave.symbols, others)
+        for hedge in refused:
+            slave.executor.refuse(hedge.master_ticket, hedge.text, rule="prop.hedging")
+        for hedge in warned:
+            if hedge.master_ticket not in slave.hedge_warned:
+                slave.hedge_warned.add(hedge.master_ticket)
+                self.journal.record("refusal", hedge.text, account=slave.id, master_ticket=hedge.master_ticket,
+                                    limit="prop.hedging", action="warn")
+                self._notify(Notice("info", slave.id, hedge.text, hedge.master_ticket))
+        return steps
 
     def _close_unprotected(self, slave: SlaveLink, actual: Snapshot, plan: SlavePlan) -> None:
         """A prop account's copies still without a stop loss the firm's seconds after opening leave

@@ -80,6 +80,11 @@ def _root(name: str) -> str:
     return core.upper()
 
 
+def symbol_root(name: str) -> str:
+    """A symbol's name as any broker would write it: EURUSD for "EURUSD.m", "m.EURUSD" or "EURUSDc"."""
+    return _root(name)
+
+
 def _starts_with_any(root: str, prefixes: tuple[str, ...]) -> bool:
     return any(root.startswith(p) for p in prefixes)
 

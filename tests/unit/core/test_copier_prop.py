@@ -141,3 +141,84 @@ def test_the_days_a_copy_filled_count_as_trading_days():
         return before, same_day, next_day
 
     assert rig.run(script) == (0, 1, 2)
+
+
+def own_trade(terminal, symbol: str, order_type: int, volume: float) -> int:
+    """A slave's trader's own market deal, with a filling mode its broker takes."""
+    tick = terminal.symbol_info_tick(symbol)
+    for filling in (0, 1, 2):
+        result = terminal.order_send({"action": 1, "symbol": symbol, "volume": volume, "type": order_type,
+                                      "price": tick.ask if order_type == 0 else tick.bid, "type_filling": filling})
+        if result.retcode == 10009:
+            return result.order
+    raise AssertionError(result)
+
+
+def _hedging(action: str = "refuse", **rule) -> CopyRules:
+    return CopyRules.model_validate({"risk": {"prop": {"reset": "17:00 America/New_York",
+                                                       "hedging": {"action": action, **rule}}}})
+
+
+def test_a_copy_that_would_hedge_another_linked_account_s_own_trade_is_refused_naming_it():
+    rig = Rig(rules=_hedging())  # s0 at harbor_fx, s1 at apex_prop: both under the guard
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        copier.set_rules("s1", CopyRules())  # s1 is free to copy
+        own = own_trade(rig.slaves["s1"], "EURUSD.raw", 1, 0.3)  # s1's trader sells EURUSD himself
+        await asyncio.sleep(1.0)
+        rig.trade("EURUSD", 0, 0.5)  # the master buys
+        await asyncio.sleep(1.0)
+        held = {sid: sorted((p.symbol, "buy" if p.type == 0 else "sell") for p in rig.held(sid)) for sid in rig.slaves}
+        await copier.stop()
+        return own, held
+
+    own, held = rig.run(script)
+    assert held == {"s0": [], "s1": [("EURUSD.raw", "buy")]}
+    (refusal,) = [e.message for e in rig.journal.entries(kind="refusal", account="s0")]
+    assert refusal.startswith("skipped: risk.prop.hedging: buy 0.5 EURUSD.m would hedge "
+                              f"s1's position #{own} (sell 0.3 EURUSD.raw)"), refusal
+
+
+def test_a_copy_against_another_account_s_copy_still_on_its_way_is_refused():
+    rig = Rig(rules=_hedging())
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        copier.set_rules("s0", CopyRules())
+        # s1 copies the master reversed: its sell would stand against s0's buy, sent in the same fan-out.
+        copier.set_rules("s1", CopyRules.model_validate({
+            "filters": {"reverse": True}, "risk": {"prop": {"reset": "17:00 America/New_York",
+                                                            "hedging": {"accounts": ["s0"]}}}}))
+        rig.trade("EURUSD", 0, 0.5)
+        await asyncio.sleep(1.0)
+        held = {sid: ["buy" if p.type == 0 else "sell" for p in rig.held(sid)] for sid in rig.slaves}
+        await copier.stop()
+        return held
+
+    assert rig.run(script) == {"s0": ["buy"], "s1": []}
+    (refusal,) = [e.message for e in rig.journal.entries(kind="refusal", account="s1")]
+    assert "would hedge an entry on its way to s0" in refusal, refusal
+
+
+def test_a_hedge_under_a_warning_rule_is_opened_and_warned_of_once():
+    rig = Rig(rules=_hedging("warn"))
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        copier.set_rules("s1", CopyRules())
+        own_trade(rig.slaves["s1"], "EURUSD.raw", 1, 0.3)
+        await asyncio.sleep(1.0)
+        rig.trade("EURUSD", 0, 0.5)
+        await asyncio.sleep(3.0)  # several passes
+        held = ["buy" if p.type == 0 else "sell" for p in rig.held("s0")]
+        await copier.stop()
+        return held
+
+    assert rig.run(script) == ["buy"]
+    warnings = [e.message for e in rig.journal.entries(kind="refusal", account="s0")]
+    assert len(warnings) == 1 and warnings[0].startswith("warning: risk.prop.hedging:"), warnings
+    assert "opened anyway" in warnings[0]
