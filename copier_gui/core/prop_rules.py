@@ -45,6 +45,16 @@ def _zone_names() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+def _phrase(value: Any, names: tuple[str, ...], wrong: str) -> Any:
+    """A time written as one phrase ("17:00 America/New_York") as its fields; anything else as is."""
+    if not isinstance(value, str):
+        return value
+    parts = value.split()
+    if len(parts) != len(names):
+        raise ValueError(wrong.format(value))
+    return dict(zip(names, parts, strict=True))
+
+
 class DayReset(Strict):
     """When a prop firm's trading day turns: a local time of day in an IANA time zone.
 
@@ -57,12 +67,7 @@ class DayReset(Strict):
     @model_validator(mode="before")
     @classmethod
     def _from_phrase(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            parts = value.split()
-            if len(parts) != 2:
-                raise ValueError(f"reset {value!r} must be a time and a zone, e.g. '17:00 America/New_York'")
-            return {"time": parts[0], "zone": parts[1]}
-        return value
+        return _phrase(value, ("time", "zone"), "reset {!r} must be a time and a zone, e.g. '17:00 America/New_York'")
 
     @field_validator("time", mode="before")
     @classmethod
@@ -145,12 +150,8 @@ class WeeklyTime(DayReset):
     @model_validator(mode="before")
     @classmethod
     def _from_phrase(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            parts = value.split()
-            if len(parts) != 3:
-                raise ValueError(f"{value!r} must be a weekday, a time and a zone, e.g. 'Fri 16:45 America/New_York'")
-            return {"day": parts[0], "time": parts[1], "zone": parts[2]}
-        return value
+        return _phrase(value, ("day", "time", "zone"),
+                       "{!r} must be a weekday, a time and a zone, e.g. 'Fri 16:45 America/New_York'")
 
     @field_validator("day", mode="before")
     @classmethod
