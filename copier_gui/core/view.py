@@ -116,6 +116,69 @@ def _trading(copier: Copier, slave: SlaveLink) -> tuple[str, str]:
     return "active", ""
 
 
+# The share of a limit used at which the displays turn to the warning colour; at 1 (the limit) danger.
+WARN_USED = 0.8
+
+
+@dataclass(frozen=True, slots=True)
+class RoomLeftRow:
+    """One slave's distance from its prop-firm limits, for the window, the status page and metrics.
+
+    ``known`` is False until the gate has read the account (figures None or 0 then). Money is in
+    ``currency``; a fraction used is 0 on a good day and 1 at the limit (above 1 past it)."""
+
+    slave: str
+    known: bool
+    currency: str
+    daily_limit: float | None
+    daily_left: float | None
+    daily_used: float | None
+    next_reset: float  # UTC seconds; 0 when not known
+    reset_in_s: float
+    floor: float | None
+    to_floor: float | None
+    max_loss_used: float | None
+    trading_days: int
+    min_trading_days: int | None
+    state: str  # the risk gate's: "active", "reducing" or "halted"
+    reason: str  # why entries are stopped, in the journal's words
+
+    @property
+    def used(self) -> float | None:
+        """The larger fraction used of the two limits: what the colour follows."""
+        used = [u for u in (self.daily_used, self.max_loss_used) if u is not None]
+        return max(used) if used else None
+
+    @property
+    def level(self) -> str:
+        """"ok", "warn" (80% of a limit or more used), "bad" (a limit reached) or "idle" (not read)."""
+        if not self.known:
+            return "idle"
+        used = self.used or 0.0
+        return "bad" if used >= 1.0 else "warn" if used >= WARN_USED else "ok"
+
+
+def room_left(copier: Copier) -> list[RoomLeftRow]:
+    """One row per slave whose rules carry a prop-firm profile, in the copier's order."""
+    rows = []
+    for slave in copier.slaves.values():
+        prop = slave.rules.risk.prop
+        if prop is None:
+            continue
+        gate = slave.risk_gate
+        room = gate.room_left() if gate is not None else None
+        state, reason = _trading(copier, slave)
+        if room is None:
+            currency = slave.account.currency if slave.account is not None else ""
+            rows.append(RoomLeftRow(slave.id, False, currency, None, None, None, 0.0, 0.0, None, None, None, 0,
+                                    prop.min_trading_days, state, reason))
+            continue
+        rows.append(RoomLeftRow(slave.id, True, room.currency, room.daily_limit, room.daily_left, room.daily_used,
+                                room.next_reset, room.reset_in_s, room.floor, room.to_floor, room.max_loss_used,
+                                room.trading_days, prop.min_trading_days, state, reason))
+    return rows
+
+
 def _digits(slave: SlaveLink, symbol: str) -> int | None:
     spec = slave.symbols.get(symbol)
     return spec.digits if spec is not None else None
