@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from copier_gui.core import tags
 from copier_gui.core.copier import Copier, LinkState, SlaveLink
 from copier_gui.core.model import VolumeUnit
+from copier_gui.core.room_watch import WARN_AT, countdown
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +156,7 @@ class RoomLeftRow:
         if not self.known:
             return "idle"
         used = self.used or 0.0
-        return "bad" if used >= 1.0 else "warn" if used >= WARN_USED else "ok"
+        return "bad" if used >= 1.0 else "warn" if used >= WARN_AT else "ok"
 
 
 def room_left(copier: Copier) -> list[RoomLeftRow]:
@@ -177,6 +178,26 @@ def room_left(copier: Copier) -> list[RoomLeftRow]:
                                 room.next_reset, room.reset_in_s, room.floor, room.to_floor, room.max_loss_used,
                                 room.trading_days, prop.min_trading_days, state, reason))
     return rows
+
+
+def describe_room(row: RoomLeftRow) -> str:
+    """The one line a trader reads: "312.40 USD left today (69% used) · reset in 3 h 12 m · 1,204.10 USD
+    to the floor · 3 of 4 trading days"; a limit the profile does not set is left out."""
+    if not row.known:
+        return "waiting for the account's first reading"
+    ccy = f" {row.currency}" if row.currency else ""
+    parts = []
+    if row.daily_left is not None and row.daily_used is not None:
+        parts.append(f"{row.daily_left:,.2f}{ccy} left today ({row.daily_used:.0%} used)")
+    parts.append(f"reset in {countdown(row.reset_in_s)}")
+    if row.to_floor is not None:
+        parts.append(f"{row.to_floor:,.2f}{ccy} to the floor")
+    days = row.trading_days
+    if row.min_trading_days is not None:
+        parts.append(f"{days} of {row.min_trading_days} trading days")
+    else:
+        parts.append(f"{days} trading day{'' if days == 1 else 's'}")
+    return " · ".join(parts)
 
 
 def _digits(slave: SlaveLink, symbol: str) -> int | None:

@@ -82,3 +82,15 @@ def test_a_slave_past_its_daily_limit_shows_the_gates_state_and_reason():
     assert row.floor is None and row.to_floor is None
     assert row.state == "reducing" and row.reason.startswith("risk: daily loss ")
     assert row.level == "bad"
+
+
+def test_the_one_line_a_trader_reads():
+    row = view.RoomLeftRow("s1", True, "USD", 1_000, 312.4, 0.6876, 0.0, 3 * 3600 + 12 * 60, 9_000, 1_204.1, 0.4,
+                           3, 4, "active", "")
+    assert view.describe_room(row) == ("312.40 USD left today (69% used) · reset in 3 h 12 m · "
+                                       "1,204.10 USD to the floor · 3 of 4 trading days")
+    only_floor = view.RoomLeftRow("s1", True, "USD", None, None, None, 0.0, 60.0, 9_000, -5, 1.005, 1, None,
+                                  "halted", "risk: equity ...")
+    assert view.describe_room(only_floor) == "reset in 1 m 0 s · -5.00 USD to the floor · 1 trading day"
+    assert view.describe_room(view.RoomLeftRow("s1", False, "", None, None, None, 0.0, 0.0, None, None, None, 0, 2,
+                                               "active", "")) == "waiting for the account's first reading"
