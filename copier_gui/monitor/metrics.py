@@ -125,6 +125,41 @@ class _StateCollector(Collector):
         positions = GaugeMetricFamily("copier_master_positions", "Open positions at the master")
         positions.add_metric([], len(snapshot.positions) if snapshot is not None else 0)
         yield positions
+        yield from _room_left(view.room_left(self.copier))
+
+
+def _room_left(rows: list[view.RoomLeftRow]) -> Iterator[Metric]:
+    """Each prop-firm slave's room left; a slave without a profile, or not read yet, has no series,
+    and a limit the profile does not set has none either (absent, not 0, which would read as none left)."""
+    money = ["account", "currency"]
+    families = {
+        "daily_room": GaugeMetricFamily("copier_prop_daily_room", "Money a prop-firm slave may still lose "
+                                        "today before its daily loss limit, in the account's currency", labels=money),
+        "daily_limit": GaugeMetricFamily("copier_prop_daily_limit", "A prop-firm slave's daily loss limit "
+                                         "today, in the account's currency", labels=money),
+        "daily_used": GaugeMetricFamily("copier_prop_daily_used_ratio", "Share of the daily loss limit used "
+                                        "(1 at the limit)", labels=["account"]),
+        "to_floor": GaugeMetricFamily("copier_prop_to_floor", "Equity above the prop-firm maximum-loss floor, "
+                                      "in the account's currency (below 0 past it)", labels=money),
+        "max_used": GaugeMetricFamily("copier_prop_max_loss_used_ratio", "Share of the maximum loss used "
+                                      "(1 at the floor)", labels=["account"]),
+        "reset": GaugeMetricFamily("copier_prop_reset_seconds", "Seconds to the prop firm's next daily reset",
+                                   labels=["account"]),
+        "days": GaugeMetricFamily("copier_prop_trading_days", "Trading days done (days with a deal) under the "
+                                  "prop-firm profile", labels=["account"]),
+    }
+    for r in rows:
+        if not r.known:
+            continue
+        values = {"daily_room": r.daily_left, "daily_limit": r.daily_limit, "to_floor": r.to_floor}
+        for name, value in values.items():
+            if value is not None:
+                families[name].add_metric([r.slave, r.currency], value)
+        for name, value in (("daily_used", r.daily_used), ("max_used", r.max_loss_used),
+                            ("reset", r.reset_in_s), ("days", r.trading_days)):
+            if value is not None:
+                families[name].add_metric([r.slave], value)
+    yield from families.values()
 
 
 def _enum(name: str, documentation: str, labels: list[str], rows: list[tuple[tuple[str, ...], str]],

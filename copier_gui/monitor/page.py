@@ -1,7 +1,7 @@
 """The status page: one self-contained HTML document for a browser or a phone.
 
 It loads nothing from elsewhere (no CDN, no fonts): inline CSS and a short script that reads
-``api/status`` every two seconds and draws accounts, mirrored positions, drift and the journal with
+``api/status`` every two seconds and draws accounts, prop-firm room left, mirrored positions, drift and the journal with
 DOM text nodes, so a broker's or a journal's text can never become markup. States are words with a
 colour, never colour alone. The CSP header allows exactly this script and style, by hash.
 """
@@ -70,6 +70,13 @@ tr:last-child td { border-bottom:0; }
 .journal li:first-child { border-top:0; }
 .journal .meta { display:flex; gap:.5rem; align-items:baseline; flex-wrap:wrap; }
 .empty { color:var(--dim); padding:.6rem .75rem; }
+#room { grid-template-columns:repeat(auto-fill, minmax(min(100%, 340px), 1fr)); }
+.room .line { margin:.35rem 0 0; font-size:.9rem; }
+.room dd { white-space:nowrap; }
+.meter { height:6px; margin:.45rem 0 0; border-radius:3px; background:var(--line); overflow:hidden; }
+.meter span { display:block; height:100%; background:var(--ok); }
+.meter.warn span { background:var(--warn); } .meter.bad span { background:var(--bad); }
+.meter.idle span { background:var(--idle); }
 #problem { display:none; width:100%; }
 #problem.shown { display:block; }
 """
@@ -162,6 +169,46 @@ function positions(rows) {
   });
 }
 
+const LEVEL = { ok: "room ok", warn: "near a limit", bad: "limit reached", idle: "not read yet" };
+function countdown(s) {
+  s = Math.max(0, Math.floor(s));
+  const h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60), sec = s % 60;
+  return h ? h + " h " + m + " m " + String(sec).padStart(2, "0") + " s" : m + " m " + sec + " s";
+}
+function tick() {
+  const now = Date.now() / 1000;
+  for (const node of document.querySelectorAll("#room .countdown"))
+    node.textContent = countdown(Number(node.dataset.at) - now);
+}
+function room(rows) {
+  // The reset instant on this browser's clock: the copier's countdown plus the time since it was read.
+  const now = Date.now() / 1000;
+  return rows.map(r => {
+    const card = el("article", "card room",
+      el("h3", null, r.slave, badge(r.level, LEVEL[r.level] || r.level), badge(r.state, "trading " + r.state)));
+    if (!r.known) {
+      card.append(el("div", "line dim", r.text));
+      return card;
+    }
+    const used = Math.min(Math.max(r.used || 0, 0), 1);
+    const meter = el("div", "meter " + r.level, el("span"));
+    meter.firstChild.style.width = (used * 100).toFixed(1) + "%";
+    meter.title = Math.round((r.used || 0) * 100) + "% of the nearer limit used";
+    const days = r.min_trading_days ? r.trading_days + " of " + r.min_trading_days : String(r.trading_days);
+    const clock = el("span", "countdown num", countdown(r.reset_in_s));
+    clock.dataset.at = String(now + r.reset_in_s);
+    const pairs = [];
+    if (r.daily_left !== null)
+      pairs.push(["Left today · " + Math.round(r.daily_used * 100) + "% used", money(r.daily_left, r.currency)]);
+    pairs.push(["Reset in", clock]);
+    if (r.to_floor !== null) pairs.push(["To the floor · at " + money(r.floor), money(r.to_floor, r.currency)]);
+    pairs.push(["Trading days", days]);
+    card.append(meter, kv(pairs));
+    if (r.reason) card.append(el("div", "reason", r.reason));
+    return card;
+  });
+}
+
 function journal(lines) {
   if (!lines.length) return el("div", "empty", "Nothing yet.");
   return el("ul", "journal", ...lines.map(l => el("li", null,
@@ -176,6 +223,9 @@ function draw(s) {
   document.getElementById("accounts").replaceChildren(...accounts(s.accounts));
   document.getElementById("positions").replaceChildren(...positions(s.positions));
   document.getElementById("drift").replaceChildren(drift(s.drift));
+  const rooms = s.room_left || [];
+  document.getElementById("room-part").hidden = !rooms.length;
+  document.getElementById("room").replaceChildren(...room(rooms));
   document.getElementById("journal").replaceChildren(journal(s.journal));
 }
 
@@ -195,6 +245,7 @@ async function refresh() {
 }
 refresh();
 setInterval(refresh, REFRESH_MS);
+setInterval(tick, 1000);
 """.replace("REFRESH_MS", str(REFRESH_MS))
 
 _BODY = """<!doctype html>
@@ -218,6 +269,10 @@ _BODY = """<!doctype html>
   <noscript><p>This page needs JavaScript to read the copier's status; <a href="api/status">api/status</a> has it as JSON.</p></noscript>
   <h2>Accounts</h2>
   <section id="accounts" class="grid"></section>
+  <div id="room-part" hidden>
+    <h2>Room left · prop-firm limits</h2>
+    <section id="room" class="grid"></section>
+  </div>
   <div class="cols">
     <div>
       <h2>Mirrored positions</h2>

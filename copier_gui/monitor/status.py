@@ -1,5 +1,5 @@
-"""What the status page shows, as plain JSON: accounts, mirrored positions, drift per slave and
-the latest journal lines. Built from the core's display views on the copier's loop, at request time.
+"""What the status page shows, as plain JSON: accounts, mirrored positions, drift per slave, each
+prop-firm slave's room left and the latest journal lines. Built from the core's display views on the copier's loop, at request time.
 
 The journal lines come from a ring of the copier's notices (cheap, fed as they happen), seeded once
 at start from the journal file, whose reads block and so run off the loop.
@@ -95,11 +95,15 @@ def status(copier: Copier, recent: RecentLines) -> dict[str, Any]:
             entry = copier.metrics.entries.get((copy["slave"], p.ticket))
             copy["slippage_money"] = entry.slippage_money if entry is not None else None
         positions.append(item)
+    room = [{**asdict(r), "used": r.used, "level": r.level, "text": view.describe_room(r)}
+            for r in view.room_left(copier)]
     return {
         "time": copier.clock.time(),
         "copying": copier.copying,
         "accounts": [asdict(r) for r in rows],
         "positions": positions,
         "drift": drift,
+        # Per slave with a prop-firm profile: its room left before the firm's limits.
+        "room_left": room,
         "journal": [asdict(line) for line in recent.lines()],
     }
