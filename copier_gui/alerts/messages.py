@@ -10,7 +10,8 @@ from copier_gui.alerts.throttle import Release
 __all__ = ["render", "probe_message"]
 
 _NOUNS = {"disconnect": "connection alerts", "reconnect": "reconnections", "refusal": "refusals",
-          "failure": "failures", "risk": "risk alerts"}
+          "failure": "failures", "risk": "risk alerts", "risk-refused": "entries refused by risk limits",
+          "near_limit": "near-limit alerts"}
 
 
 def _when(at: float) -> str:
