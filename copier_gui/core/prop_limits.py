@@ -65,6 +65,10 @@ class RoomLeft:
     to_floor: float | None  # equity above the maximum-loss floor (below 0 past it)
     max_loss_used: float | None
     trading_days: int  # days with at least one deal
+    # Under a consistency rule: the best day's profit in percent of the total profit (None while
+    # there is no profit to share), and the rule's largest share allowed.
+    best_day_share: float | None = None
+    best_day_limit: float | None = None
 
 
 # ------------------------------------------------------------------------------- daily loss

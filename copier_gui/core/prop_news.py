@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from copier_gui.core.model import SymbolSpec
 from copier_gui.core.prop_rules import NewsBlackout, NewsImpact
 
-__all__ = ["NEWS", "NewsEvent", "NewsWindow", "Calendar", "describe", "moves", "utc"]
+__all__ = ["NEWS", "Calendar", "NewsEvent", "NewsWindow", "describe", "moves", "symbols_moved", "utc"]
 
 # The limit's name in breaches and the journal.
 NEWS = "prop.news"

@@ -8,7 +8,9 @@ entries away: exits pass untouched, so a slave never keeps a position its master
 Its figures (the trading day with its starting balance and equity, the peak equity) and a halt are
 written through to a RiskStore, so a restart or a rule edit starts from them; only a reset lifts a
 halt. Under a prop-firm profile (``risk.prop``) the day is the profile's own, from the wall clock,
-and core.prop_limits measures the daily loss and the maximum-loss floor.
+and core.prop_limits measures the daily loss and the maximum-loss floor. Its calendar rules (news
+blackouts, the weekend) act on the wall clock through core.prop_watch; the weekend's stop is not
+latched, it lifts by itself at the reopen. Each day's profit is kept for the consistency rule.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
-from copier_gui.core import prop_limits
+from copier_gui.core import prop_consistency, prop_limits
 from copier_gui.core.model import AccountState, Position, SymbolSpec
 from copier_gui.core.prop_day import TradingDay, trading_day
-from copier_gui.core.prop_limits import DayFigures, RoomLeft, Track
+from copier_gui.core.prop_limits import DayFigures, PropBreach, RoomLeft, Track
+from copier_gui.core.prop_news import NewsEvent, NewsWindow
+from copier_gui.core.prop_watch import PropWatch
+from copier_gui.core.prop_week import WEEKEND
 from copier_gui.core.reconciler import NetStep, OpenStep, PlaceStep, Step
 from copier_gui.core.riskstore import Halt, RiskRecord, RiskStore, RiskStoreError, ends_track
 from copier_gui.core.rules import DayReset, Limit, LimitAction, PropRules, Risk
@@ -62,6 +67,13 @@ class RiskGate:
     # on which the slave had a deal.
     track: Track | None = None
     deal_days: frozenset[int] = frozenset()
+    # Each prop trading day's profit (the balance's change over the day), for the consistency rule;
+    # ``_profit_base`` is what the day made before a reset re-based it.
+    day_profits: dict[int, float] = field(default_factory=dict)
+    _profit_base: float = 0.0
+    _consistency_warned: int | None = None  # the day the consistency rule last warned
+    # The news events, the last look at the slave's positions, and what was journaled once.
+    watch: PropWatch = field(default_factory=PropWatch, repr=False)
     # The latest account reading, for room_left between passes.
     last_reading: AccountState | None = field(default=None, repr=False)
     # The profile's current day and the reset it was counted for: every pass asks, and a day lasts.
@@ -74,9 +86,11 @@ class RiskGate:
 
     @classmethod
     def open(cls, risk: Risk, store: RiskStore, account: str, *, now: Callable[[], float],
-             on_store_error: Callable[[str], None] | None = None) -> RiskGate:
-        """A gate for ``account`` that starts from (and writes to) what ``store`` holds for it."""
-        gate = cls(risk, account=account, store=store, now=now, on_store_error=on_store_error)
+             on_store_error: Callable[[str], None] | None = None, news: tuple[NewsEvent, ...] = ()) -> RiskGate:
+        """A gate for ``account`` that starts from (and writes to) what ``store`` holds for it;
+        ``news``: the events of the profile's news calendar (see ``set_news``)."""
+        gate = cls(risk, account=account, store=store, now=now, on_store_error=on_store_error,
+                   watch=PropWatch(news=tuple(news)))
         record = store.load(account)
         if record is not None:
             gate.day, gate.day_start_balance = record.day, record.day_start_balance
@@ -85,6 +99,7 @@ class RiskGate:
             if record.prop_initial is not None:
                 gate.track = Track(record.prop_initial, record.prop_high, record.prop_locked)
             gate.deal_days = record.deal_days
+            gate.day_profits = dict(record.day_profits)
         gate._settle()
         return gate
 
@@ -104,6 +119,12 @@ class RiskGate:
         return self.state is TradingState.HALTED
 
     @property
+    def weekend_flatten(self) -> bool:
+        """In the weekend under a flatten weekend rule: every copy closed, lifting at the reopen."""
+        weekend = self.breaches.get(WEEKEND)
+        return weekend is not None and weekend.action is LimitAction.FLATTEN
+
+    @property
     def halted_by(self) -> str:
         return self.halt.text if self.halt is not None else ""
 
@@ -112,6 +133,8 @@ class RiskGate:
         """Why entries are stopped, for displays; empty while active."""
         if self.halt is not None:
             return self.halt.text
+        if self.weekend_flatten:
+            return self.breaches[WEEKEND].text
         return next((b.text for b in self.breaches.values() if b.action is LimitAction.STOP_ENTRIES), "")
 
     def update(self, account: AccountState, server_day: int) -> list[Breach]:
@@ -121,7 +144,8 @@ class RiskGate:
         """
         equity, balance = account.equity, account.balance
         prop = self.risk.prop
-        day = server_day if prop is None else self._trading_day(prop, self.now()).id
+        now = self.now()
+        day = server_day if prop is None else self._trading_day(prop, now).id
         figures = (self.day, self.day_start_balance, self.day_start_equity, self.peak_equity, self.track)
         # The first reading of a day is the close of the one before, for an end-of-day trailing floor;
         # the very first reading (or the first after a reset) closes nothing.
@@ -130,6 +154,7 @@ class RiskGate:
             close = (balance, equity) if self.day is not None else None
             # A new trading day: the daily loss counts from here, and a daily stop lifts (a halt stays).
             self.day, self.day_start_balance, self.day_start_equity = day, balance, equity
+            self._profit_base = self.day_profits.get(day, 0.0)  # a reset mid-day keeps what the day made
             self.breaches = {k: b for k, b in self.breaches.items()
                              if not k.startswith(("daily_loss", prop_limits.DAILY_LOSS))}
         self.peak_equity = max(self.peak_equity, equity)
@@ -142,9 +167,15 @@ class RiskGate:
                                                    self.day_start_equity, self.peak_equity, track=track))
         r, ccy = self.risk, account.currency
         found: dict[str, Breach] = {}
+        notes: list[Breach] = []
         if prop is not None:
             for b in prop_limits.check(prop, self._day_figures(), self.track if prop.max_loss else None, equity, ccy):
-                found[b.name] = Breach(b.name, b.action, f"risk: {b.text} ({b.name}, action {b.action.value})")
+                found[b.name] = _worded(b)
+            self._count_profit(day, balance)
+            weekend, said = self.watch.weekend(prop.weekend, now)
+            if weekend is not None:
+                found[weekend.name] = _worded(weekend)
+            notes += map(_worded, [*said, *self.watch.news_notes(prop.news, now), *self._consistency(prop, day, ccy)])
         loss_today = self.day_start_balance - equity
         if r.daily_loss and loss_today >= r.daily_loss.value:
             found["daily_loss"] = self._breach("daily_loss", r.daily_loss,
@@ -164,7 +195,7 @@ class RiskGate:
         if r.equity_floor and equity <= r.equity_floor.value:
             found["equity_floor"] = self._breach("equity_floor", r.equity_floor,
                                                  f"equity {equity:,.2f} {ccy} <= floor {r.equity_floor.value:,.2f} {ccy}")
-        new = [b for k, b in found.items() if k not in self.breaches]
+        new = [b for k, b in found.items() if k not in self.breaches] + notes
         # Account breaches persist until their cause goes away, except a halt, which stays.
         self.breaches = {**{k: b for k, b in self.breaches.items() if k in found or k.startswith("entry:")}, **found}
         self._settle()
@@ -193,6 +224,39 @@ class RiskGate:
         if rule is not None:
             self.track = prop_limits.follow(rule, self.track, equity=account.equity, day_close=close)
 
+    def _count_profit(self, day: int, balance: float) -> None:
+        profit = self._profit_base + balance - self.day_start_balance
+        if self.day_profits.get(day, 0.0 if profit == 0 else None) == profit:
+            return  # unchanged, or a day that has made nothing yet: nothing to write
+        self.day_profits[day] = profit
+        self._persist(lambda s: s.save_day_profit(self.account, day, profit))
+
+    def _consistency(self, prop: PropRules, day: int, ccy: str) -> list[PropBreach]:
+        """The consistency rule's warning, once a day at most."""
+        rule = prop.consistency
+        best = prop_consistency.best_day(self.day_profits) if rule is not None else None
+        if best is None or best.share <= rule.best_day_percent + 1e-9 or self._consistency_warned == day:
+            return []
+        self._consistency_warned = day
+        return [PropBreach(prop_consistency.CONSISTENCY, LimitAction.WARN, prop_consistency.breach_text(rule, best, ccy))]
+
+    # ------------------------------------------------------------------ news
+    def set_news(self, events: tuple[NewsEvent, ...] | list[NewsEvent]) -> None:
+        """Hand the gate the events of its profile's news calendar (read by copier_gui.news_calendar)."""
+        self.watch.news = tuple(events)
+
+    def flatten_symbols(self, specs: dict[str, SymbolSpec] | None = None) -> frozenset[str]:
+        """The slave symbols whose copies must be closed now: under a news rule with ``flatten``, those
+        an event moves, from ``before_min`` before it to ``after_min`` after. ``specs`` left out: the
+        symbols the gate last screened."""
+        prop = self.risk.prop
+        return self.watch.flatten_symbols(prop.news if prop else None, self.now(), specs)
+
+    def news_windows(self, now: float | None = None, horizon: float = 86_400.0) -> list[NewsWindow]:
+        """The news windows open at ``now`` or opening within ``horizon`` seconds, soonest first."""
+        prop = self.risk.prop
+        return self.watch.news_windows(prop.news if prop else None, self.now() if now is None else now, horizon)
+
     def _day_figures(self) -> DayFigures:
         return DayFigures(self.day_start_balance, self.day_start_equity)
 
@@ -203,9 +267,14 @@ class RiskGate:
             return None
         now = self.now()
         today = self._trading_day(prop, now)
-        return prop_limits.room_left(prop, self._day_figures(), self.track if prop.max_loss else None, reading.equity,
+        room = prop_limits.room_left(prop, self._day_figures(), self.track if prop.max_loss else None, reading.equity,
                                      now=now, next_reset=today.next_reset, deal_days=self.deal_days,
                                      currency=reading.currency)
+        if prop.consistency is None:
+            return room
+        best = prop_consistency.best_day(self.day_profits)
+        return dataclasses.replace(room, best_day_share=best.share if best else None,
+                                   best_day_limit=prop.consistency.best_day_percent)
 
     def note_deal(self, at: float) -> None:
         """A deal on the slave at ``at`` (UTC seconds): its day counts as a trading day."""
@@ -220,11 +289,13 @@ class RiskGate:
         return Breach(name, limit.action, f"risk: {text} ({name}, action {limit.action.value})")
 
     def _settle(self) -> None:
-        flatten = next((b for b in self.breaches.values() if b.action is LimitAction.FLATTEN), None)
+        # The weekend's flatten is not latched: it lifts by itself at the reopen.
+        flatten = next((b for k, b in self.breaches.items() if b.action is LimitAction.FLATTEN and k != WEEKEND),
+                       None)
         if flatten is not None and not self.flatten_latched:
             self.halt = Halt(TradingState.HALTED.value, flatten.limit, self.now(), flatten.text)
             self._persist(lambda s: s.save_halt(self.account, self.halt))
-        if self.flatten_latched:
+        if self.flatten_latched or self.weekend_flatten:
             self.state = TradingState.HALTED
         elif self.halt is not None or any(b.action is LimitAction.STOP_ENTRIES and not k.startswith("entry:")
                                           for k, b in self.breaches.items()):
@@ -281,7 +352,7 @@ class RiskGate:
         return RiskRecord(self.account, self.day, self.day_start_balance, self.day_start_equity, self.peak_equity,
                           self.halt, self.resets, prop_initial=track.initial if track else None,
                           prop_high=track.high if track else 0.0, prop_locked=track.locked if track else False,
-                          deal_days=self.deal_days)
+                          deal_days=self.deal_days, day_profits=tuple(sorted(self.day_profits.items())))
 
     # ------------------------------------------------------------------ the store
     def _persist(self, write: Callable[[RiskStore], None]) -> None:
@@ -305,6 +376,9 @@ class RiskGate:
         allowed: list[Step] = []
         refused: list[tuple[Step, str, str]] = []
         warnings: list[Breach] = []
+        self.watch.look(positions, specs)
+        news = self.risk.prop.news if self.risk.prop is not None else None
+        now = self.now() if news is not None else 0.0
         count = len(positions)
         # The lot limits count lots on every platform; a slave counting units is converted.
         lots_total = sum(_lots(p.symbol, p.volume, specs) for p in positions)
@@ -323,6 +397,12 @@ class RiskGate:
             if not self.entries_allowed:
                 why = self.reason or "risk: entries stopped"
                 refused.append((step, f"skipped: {why}; exits only ({self.state.value})", self.state.value))
+                continue
+            blackout = self.watch.news_entry(news, now, symbol, specs) if news is not None else None
+            if blackout is not None and blackout.action is LimitAction.WARN:
+                warnings.append(_worded(blackout))
+            elif blackout is not None:
+                refused.append((step, f"skipped: {_worded(blackout).text}", blackout.name))
                 continue
             r = self.risk
             checks = (
@@ -378,6 +458,11 @@ def describe_reset(before: RiskRecord, ccy: str = "") -> str:
         parts.append(f"max-loss floor kept (initial balance {before.prop_initial:,.2f}{unit}, high "
                      f"{before.prop_high:,.2f}{unit})")
     return "; ".join(parts)
+
+
+def _worded(b: PropBreach) -> Breach:
+    """A prop rule's finding in the journal's words."""
+    return Breach(b.name, b.action, f"risk: {b.text} ({b.name}, action {b.action.value})")
 
 
 def _entry_of(step: Step) -> tuple[str, float, float, bool] | None:

@@ -1,7 +1,7 @@
 """The risk store: each slave's risk state on disk, so a halt outlives a restart or a rule edit.
 
 The risk gates write through to it (day-start figures, peak equity, a halt, and under a prop-firm
-profile the maximum-loss track and the days with a deal) and load from it when they are made. A reset from the command line is a write by another connection; the running copier
+profile the maximum-loss track, the days with a deal and each day's profit) and load from it when they are made. A reset from the command line is a write by another connection; the running copier
 sees it through ``changed_elsewhere`` on its next pass. A versioned schema, like the journal's.
 """
 
@@ -21,7 +21,7 @@ __all__ = ["RISK_FILE", "SCHEMA_VERSION", "Halt", "RiskRecord", "RiskStore", "Ri
            "open_risk_store"]
 
 RISK_FILE = "risk.sqlite3"  # in the user's folder, beside copies.sqlite3
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = (
     "CREATE TABLE schema_version (version INTEGER NOT NULL)",
@@ -48,6 +48,16 @@ _MIGRATE_TO_2 = (
     """CREATE TABLE risk_deal_day (
         account TEXT NOT NULL,
         day INTEGER NOT NULL,           -- the prop profile's trading day
+        PRIMARY KEY (account, day)
+    )""",
+)
+# Version 3: each prop trading day's profit (the balance's change over the day), for the consistency
+# rule's best day.
+_MIGRATE_TO_3 = (
+    """CREATE TABLE risk_day_profit (
+        account TEXT NOT NULL,
+        day INTEGER NOT NULL,           -- the prop profile's trading day
+        profit REAL NOT NULL,           -- the balance at the day's last reading less at its first
         PRIMARY KEY (account, day)
     )""",
 )
@@ -91,6 +101,8 @@ class RiskRecord:
     prop_high: float = 0.0
     prop_locked: bool = False
     deal_days: frozenset[int] = frozenset()
+    # Each prop trading day's profit, (day, profit) by day; kept by a reset like the trading days.
+    day_profits: tuple[tuple[int, float], ...] = ()
 
 
 def ends_track(halt: Halt | None) -> bool:
@@ -151,7 +163,7 @@ class RiskStore:
                 raise RiskStoreError(f"the file {self._name} is not a copier_gui risk state file")
             else:
                 with conn:
-                    for statement in (*_SCHEMA, *_MIGRATE_TO_2):
+                    for statement in (*_SCHEMA, *_MIGRATE_TO_2, *_MIGRATE_TO_3):
                         conn.execute(statement)
                     conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
             if self._path is not None:
@@ -162,14 +174,16 @@ class RiskStore:
             raise RiskStoreError(f"the risk state file {self._name} cannot be read: {exc}") from None
 
     def _migrate(self) -> None:
-        """Version 1 to 2: columns and a table added, every row kept. In one transaction, taken before
-        the version is read again, so a copier and the command line opening it at once migrate it once."""
+        """Version 1 to 2 to 3: columns and tables added, every row kept. In one transaction, taken
+        before the version is read again, so a copier and the command line opening it at once migrate it
+        once."""
         conn = self._conn
         with conn:
             conn.execute("BEGIN IMMEDIATE")
-            if (conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0) >= SCHEMA_VERSION:
+            version = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
+            if version >= SCHEMA_VERSION:
                 return
-            for statement in _MIGRATE_TO_2:
+            for statement in (*(_MIGRATE_TO_2 if version < 2 else ()), *_MIGRATE_TO_3):
                 conn.execute(statement)
             conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
 
@@ -177,10 +191,16 @@ class RiskStore:
         days: dict[str, set[int]] = {}
         for account, day in self._conn.execute("SELECT account, day FROM risk_deal_day"):
             days.setdefault(account, set()).add(day)
+        profits: dict[str, list[tuple[int, float]]] = {}
+        for account, day, profit in self._conn.execute(
+                "SELECT account, day, profit FROM risk_day_profit ORDER BY account, day"):
+            profits.setdefault(account, []).append((day, profit))
         records = {row[0]: _record(row, frozenset(days.pop(row[0], ())))
                    for row in self._conn.execute(f"SELECT {_COLUMNS} FROM risk_state ORDER BY account")}
-        # Days with a deal of an account with no other state yet.
+        # Days with a deal (or a profit) of an account with no other state yet.
         records.update({account: RiskRecord(account, deal_days=frozenset(d)) for account, d in days.items()})
+        for account, rows in profits.items():
+            records[account] = replace(records.get(account) or RiskRecord(account), day_profits=tuple(rows))
         return records
 
     @property
@@ -239,6 +259,17 @@ class RiskStore:
         self._write(replace(record, deal_days=record.deal_days | {day}),
                     "INSERT OR IGNORE INTO risk_deal_day (account, day) VALUES (?, ?)", (account, day))
 
+    def save_day_profit(self, account: str, day: int, profit: float) -> None:
+        """A prop trading day's profit so far (the consistency rule's figure), replacing the last."""
+        record = self._cache.get(account) or RiskRecord(account)
+        profits = dict(record.day_profits)
+        if profits.get(day) == profit:
+            return
+        profits[day] = profit
+        self._write(replace(record, day_profits=tuple(sorted(profits.items()))),
+                    "INSERT INTO risk_day_profit (account, day, profit) VALUES (?, ?, ?) "
+                    "ON CONFLICT(account, day) DO UPDATE SET profit = excluded.profit", (account, day, profit))
+
     def save_halt(self, account: str, halt: Halt | None) -> None:
         """Set (or, with None, clear) the halt; the figures are left alone."""
         record = replace(self._cache.get(account) or RiskRecord(account), halt=halt)
@@ -266,7 +297,10 @@ class RiskStore:
                     days = frozenset(d for (d,) in self._conn.execute(
                         "SELECT day FROM risk_deal_day WHERE account = ?", (account,)))
                     before = _record(row, days) if row else RiskRecord(account, deal_days=days)
-                    after = RiskRecord(account, resets=before.resets + 1, reset_at=at, reset_by=by, deal_days=days)
+                    profits = self._cache[account].day_profits if account in self._cache else ()
+                    before = replace(before, day_profits=profits)
+                    after = RiskRecord(account, resets=before.resets + 1, reset_at=at, reset_by=by, deal_days=days,
+                                       day_profits=profits)
                     if not ends_track(before.halt):
                         after = replace(after, prop_initial=before.prop_initial, prop_high=before.prop_high,
                                         prop_locked=before.prop_locked)

@@ -277,7 +277,7 @@ def test_a_first_version_store_is_migrated_and_keeps_its_rows(tmp_path):
     assert again.load("s1").prop_high == 10_100 and again.load("s1").deal_days == frozenset({20417})
     again.close()
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 3
     conn.close()
 
 
