@@ -47,6 +47,7 @@ from copier_gui.ui.models import (
 )
 from copier_gui.ui.models.journal import PROBLEMS
 from copier_gui.ui.models.summary import SummaryCache
+from copier_gui.ui.room_left import RoomLeftCard
 from copier_gui.ui.rules_editor import RulesEditor
 from copier_gui.ui.session import Session
 from copier_gui.ui.widgets import (
@@ -221,17 +222,20 @@ class Dashboard(QWidget):
         self.summary_card = Card("Drift summary per slave", self.summary_view,
                                  hint="latency in ms (p50 · p95 · max), slippage in basis points and money")
 
+        # Prop-firm slaves' room left, under the accounts: shown while any slave has a profile.
+        self.room_card = RoomLeftCard(self)
         left = QSplitter(Qt.Orientation.Vertical, self)
-        for card in (self.accounts_card, self.positions_card, self.journal_card):
+        for card in (self.accounts_card, self.room_card, self.positions_card, self.journal_card):
             left.addWidget(card)
         left.setChildrenCollapsible(False)
         # The accounts card fits every row up to ten accounts; past that it scrolls.
         accounts_height = 84 + 26 * min(10, 1 + len(slave_ids))
         self.accounts_card.setMinimumHeight(min(accounts_height, 84 + 26 * 4))
-        left.setSizes([accounts_height, 440, 300])
+        left.setSizes([accounts_height, 0, 440, 300])
         left.setStretchFactor(0, 0)
-        left.setStretchFactor(1, 3)
-        left.setStretchFactor(2, 2)
+        left.setStretchFactor(1, 0)
+        left.setStretchFactor(2, 3)
+        left.setStretchFactor(3, 2)
         right = QSplitter(Qt.Orientation.Vertical, self)
         right.addWidget(self.charts_card)
         right.addWidget(self.summary_card)
@@ -487,10 +491,22 @@ class Dashboard(QWidget):
         if self._ticks % 2:
             self.journal_model.flush()
         if self._ticks % SLOW_EVERY == 1:
+            self.refresh_room()
             self.summary_model.refresh()
             self._update_tiles()
             if self.copier.copying != self.kill_switch.property("copying"):
                 self._show_copying()
+
+    def refresh_room(self) -> None:
+        """The room left, twice a second: the countdown moves and the figures follow the equity."""
+        if self.room_card.refresh(view.room_left(self.copier)):
+            # Just appeared (a profile was given): room for its rows, taken from the positions.
+            left = self.splitters["left"]
+            sizes = left.sizes()
+            want = self.room_card.wanted_height()
+            self.room_card.setMinimumHeight(min(want, 84 + 26 * 2))
+            sizes[1], sizes[2] = want, max(sizes[2] - want, 120)
+            left.setSizes(sizes)
 
     def _expand_new(self, parent: QModelIndex, first: int, last: int) -> None:
         if not parent.isValid():
