@@ -10,7 +10,7 @@ rules and reports back through :meth:`RulesEditor.show_result`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
@@ -33,6 +33,7 @@ from copier_gui.ui.rules_form.draft import Draft, Path, label, parse_rules, rule
 from copier_gui.ui.rules_form.fields import Field, Page
 from copier_gui.ui.rules_form.filters import FiltersPage
 from copier_gui.ui.rules_form.preview import PreviewBar
+from copier_gui.ui.rules_form.prop import PropPage
 from copier_gui.ui.rules_form.risk import RiskPage
 from copier_gui.ui.rules_form.sizing import SizingPage
 from copier_gui.ui.rules_form.source import copier_source
@@ -53,13 +54,15 @@ class RulesEditor(QDialog):
     """Edits one slave's rules. ``saved_to_file`` False (the demo) says they apply to this run only.
 
     ``preview_source`` returns the accounts the preview reads (see core.rules_preview); without
-    it, a parent holding the running ``copier`` (the dashboard) is read.
+    it, a parent holding the running ``copier`` (the dashboard) is read. ``linked_accounts`` are
+    the accounts the copier links (the hedging guard's choices); without them, that copier's.
     """
 
     rulesSaved = Signal(str, object)
 
     def __init__(self, slave_id: str, rules: CopyRules, *, saved_to_file: bool, parent=None,
-                 preview_source: Callable[[], PreviewInputs] | None = None) -> None:
+                 preview_source: Callable[[], PreviewInputs] | None = None,
+                 linked_accounts: Sequence[str] | None = None) -> None:
         super().__init__(parent)
         self.slave_id = slave_id
         self.setWindowTitle(f"Copy rules · {slave_id}")
@@ -76,11 +79,14 @@ class RulesEditor(QDialog):
 
         self.pages: dict[str, Page] = {
             "sizing": SizingPage(), "symbols": SymbolsPage(), "filters": FiltersPage(),
-            "stops": StopsPage(), "tolerances": TolerancesPage(), "risk": RiskPage(),
+            "stops": StopsPage(), "tolerances": TolerancesPage(), "risk": RiskPage(), "prop": PropPage(),
         }
         self.symbols_page: SymbolsPage = self.pages["symbols"]  # type: ignore[assignment]
         self.tolerances_page: TolerancesPage = self.pages["tolerances"]  # type: ignore[assignment]
         self.symbols_page.draft = self.draft
+        self.prop_page: PropPage = self.pages["prop"]  # type: ignore[assignment]
+        linked = linked_accounts if linked_accounts is not None else _linked_of(parent)
+        self.prop_page.set_accounts([a for a in linked if a != slave_id])
         self.advanced = AdvancedPage()
         self.yaml_edit = self.advanced.edit
         self.yaml_error = self.advanced.error
@@ -223,7 +229,7 @@ class RulesEditor(QDialog):
 
     def _route_problems(self) -> None:
         """Each problem beside its field; one with no field of its own on its page."""
-        by_path = {f.path: f for f in self.fields.values()}
+        by_path = {p: f for f in self.fields.values() for p in (f.path, *f.also)}
         on_field: dict[Field, str] = {}
         on_page: dict[Page, dict[Path, str]] = {page: {} for page in self.pages.values()}
         for loc, text in self.draft.problems.items():
@@ -231,8 +237,7 @@ class RulesEditor(QDialog):
             if field is not None:
                 on_field.setdefault(field, text)
                 continue
-            page = next((p for p in self.pages.values()
-                         if any(loc[:len(r)] == r for r in (*p.problem_paths(), *p.roots))), None)
+            page = self._page_of(loc, with_tables=True)
             if page is not None:
                 on_page[page][loc] = text
         for field in self.fields.values():
@@ -249,13 +254,23 @@ class RulesEditor(QDialog):
             self.tabs.setTabText(index, f"{page.title} ({count})" if count else page.title)
             self.tabs.tabBar().setTabTextColor(index, theme.color("bad") if count else self.palette().windowText().color())
 
+    def _page_of(self, loc: Path, *, with_tables: bool = False) -> Page | None:
+        """The page holding a setting: the one whose root is the longest part of its path (risk.prop
+        is the Prop firm page's, the rest of risk the Risk page's)."""
+        best, length = None, 0
+        for page in self.pages.values():
+            for root in (*page.problem_paths(), *page.roots) if with_tables else page.roots:
+                if loc[:len(root)] == root and len(root) > length:
+                    best, length = page, len(root)
+        return best
+
     def _update_status(self) -> None:
         problems = list(self.draft.problems.items())
         if self._yaml_problem:
             text = f"Advanced: the YAML is not saved until it is fixed ({self._yaml_problem})"
         elif problems:
             loc, first = problems[0]
-            page = next((p.title for p in self.pages.values() if any(loc[:len(r)] == r for r in p.roots)), label(loc))
+            page = getattr(self._page_of(loc), "title", label(loc))
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             text = f"To fix before saving: {page} › {first}{more}"
         else:
@@ -315,6 +330,12 @@ class RulesEditor(QDialog):
         theme = palette.current()
         self.message.setStyleSheet(f"color: {theme.ok if ok else theme.bad}")
         self.message.setText(text)
+
+
+def _linked_of(parent: QWidget | None) -> list[str]:
+    """The accounts the running copier links, master first, when the parent holds one."""
+    copier = getattr(parent, "copier", None)
+    return [copier.master_id, *copier.slaves] if isinstance(copier, Copier) else []
 
 
 def _copier_of(parent: QWidget | None, slave_id: str) -> Callable[[], PreviewInputs] | None:

@@ -49,3 +49,16 @@ def test_a_check_across_fields_goes_beside_the_field_it_names():
     assert list(draft.problems) == [("sizing", "no_sl_fallback")]
     assert label(("symbols", "per_symbol", "XAUUSD", "volume_multiplier")) == "XAUUSD volume ×"
     assert label(("filters", "magic_numbers", 2)) == "Only these magic numbers"
+
+
+def test_a_zone_naming_a_group_of_zones_is_named_not_raised():
+    # Typed key by key, "Europe" comes before "Europe/Prague"; zoneinfo fails on it with an OS error.
+    draft = Draft(CopyRules())
+    draft.set(("risk", "prop"), {"reset": {"time": "17:00", "zone": "Europe"}})
+    assert draft.problems == {("risk", "prop", "reset", "zone"): "Reset time zone: Europe is a group of zones, "
+                                                                  "not a zone: pick one in it, e.g. Europe/Amsterdam"}
+    draft.set(("risk", "prop", "reset", "zone"), "Europe/Prague")
+    assert draft.valid and str(draft.rules.risk.prop.reset) == "17:00 Europe/Prague"
+    assert parse_rules("risk: {prop: {reset: 17:00 America/Argentina}}") == (
+        None, "risk.prop.reset.zone: America/Argentina is a group of zones, not a zone: pick one in it, "
+              "e.g. America/Argentina/Buenos_Aires")

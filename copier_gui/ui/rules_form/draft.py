@@ -16,6 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from copier_gui.core.rules import PROP_PRESETS, CopyRules
+from copier_gui.ui.rules_form.prop_labels import PROP_LABELS, zone_groups
 
 Path = tuple[str | int, ...]
 
@@ -70,6 +71,7 @@ LABELS: dict[Path, str] = {
     ("risk", "daily_loss_percent"): "Daily loss at most (% of balance)",
     ("risk", "max_drawdown_percent"): "Drawdown at most (% of peak equity)",
     ("risk", "equity_floor"): "Equity floor",
+    **PROP_LABELS,
 }
 
 # Setting names inside a model's own message ("min_lot 0.5 is above max_lot 0.1"), in the form's words.
@@ -90,6 +92,9 @@ _MODEL_CHECKS: dict[Path, tuple[tuple[str, Path], ...]] = {
     ("stops",): (("fixed_offset", ("stops", "sl_points")),),
     ("risk",): (("preset", ("risk", "preset")),),
     ("tolerances",): (("max_price_deviation", ("tolerances", "max_price_deviation")),),
+    ("risk", "prop", "daily_loss"): (("amount", ("risk", "prop", "daily_loss", "amount")),),
+    ("risk", "prop", "max_loss"): (("amount", ("risk", "prop", "max_loss", "amount")),),
+    ("risk", "prop", "stop_loss"): (("distance", ("risk", "prop", "stop_loss", "distance")),),
 }
 _PYDANTIC = (
     (re.compile(r"^Input should be greater than or equal to (.+)$"), r"must be at least \1"),
@@ -106,6 +111,7 @@ _PYDANTIC = (
     (re.compile(r"^Input should be (.+)$"), r"must be \1"),
     (re.compile(r"^Extra inputs are not permitted$"), "is not a setting copier_gui knows"),
     (re.compile(r"^Field required$"), "is required"),
+    (re.compile(r"^String should have at least 1 character$"), "is required"),
 )
 
 
@@ -176,7 +182,10 @@ def problems(exc: ValidationError) -> dict[Path, str]:
         loc = tuple(error["loc"])
         # A union's errors come once per member type (a limit or None): the member is not a field.
         loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in {"none", "function-after"})))
-        text = plain(error["msg"])
+        message = error["msg"].removeprefix("Value error, ")
+        if loc and message.startswith(f"{loc[-1]}: "):  # "impacts: name at least one": the label names it
+            message = message[len(str(loc[-1])) + 2:]
+        text = plain(message)
         target = _target(loc, error["msg"])
         found.setdefault(target, sentence(label(target if target != loc else loc), text))
     return found
@@ -230,6 +239,8 @@ class Draft:
             rules = CopyRules.model_validate(copy.deepcopy(self.data))
         except ValidationError as exc:
             self.problems, self.valid = problems(exc), False
+        except OSError as exc:  # a zone naming a folder of zones: zoneinfo's error, not the model's
+            self.problems, self.valid = zone_groups(self.data) or {(): f"the rules cannot be read: {exc}"}, False
         else:
             self.rules, self.problems, self.valid = rules, {}, True
 
@@ -248,6 +259,12 @@ def parse_rules(text: str) -> tuple[CopyRules | None, str]:
         return None, f"not valid YAML{where}: {problem}"
     try:
         return CopyRules.model_validate({} if data is None else data), ""
+    except OSError as exc:
+        groups = zone_groups(data)
+        if not groups:
+            return None, f"the rules cannot be read: {exc}"
+        path, text = next(iter(groups.items()))
+        return None, f"{'.'.join(path)}: {text.split(': ', 1)[1]}"
     except ValidationError as exc:
         errors = exc.errors()
         first = errors[0]

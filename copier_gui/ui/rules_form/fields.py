@@ -62,6 +62,7 @@ class Field(QWidget):
     edited = Signal(object, object, object)  # the field, its path, the value typed
 
     wide = False  # text that may run long (lists of symbols) takes the row's width; the rest their own
+    also: tuple[Path, ...] = ()  # other settings it edits, whose problems it shows too
 
     def __init__(self, path: Path, editor: QWidget, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -79,6 +80,10 @@ class Field(QWidget):
         else:
             layout.addWidget(editor, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.error)
+
+    def read(self, draft) -> None:
+        """Show what the draft holds for it; a field that edits several settings reads them all."""
+        self.load(draft.get(self.path))
 
     def load(self, value: Any) -> None:
         raise NotImplementedError
@@ -336,7 +341,7 @@ class Page(QScrollArea):
     def load(self, draft, origin: object) -> None:
         for field in self.fields:
             if field is not origin:
-                field.load(draft.get(field.path))
+                field.read(draft)
         self.update_state(draft)
 
     def update_state(self, draft) -> None:
