@@ -30,9 +30,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from copier_gui.core.prop_news import NewsEvent
-from copier_gui.core.prop_rules import NewsImpact
+from copier_gui.core.prop_rules import NewsImpact, PropRules
 
-__all__ = ["CalendarError", "load_calendar", "read_csv", "read_ics"]
+__all__ = ["CalendarError", "load_calendar", "news_for", "read_csv", "read_ics"]
 
 _CODE = re.compile(r"[A-Z]{3}")
 _LEADING_CODE = re.compile(r"\s*\[?([A-Z]{3})\]?[\s:\-]")
@@ -233,3 +233,16 @@ def _ics_impact(component, categories: list[str]) -> NewsImpact | None:
     if not 1 <= level <= 9:
         raise ValueError(f"PRIORITY {level} is not 1-9 (0 means none: give 1-4 high, 5 medium or 6-9 low)")
     return NewsImpact.HIGH if level <= 4 else NewsImpact.MEDIUM if level == 5 else NewsImpact.LOW
+
+
+def news_for(prop: PropRules | None, base: Path) -> tuple[tuple[NewsEvent, ...], str]:
+    """The events a prop profile's news rule reads, for ``RiskGate.open(..., news=)`` or
+    ``gate.set_news``, and the error to journal ("" when read). No rule: no events, no error. A file
+    that cannot be read gives no events (no blackout is enforced until it is fixed): the runtime
+    journals the error and tells the trader."""
+    if prop is None or prop.news is None:
+        return (), ""
+    try:
+        return load_calendar(prop.news.calendar, base), ""
+    except CalendarError as exc:
+        return (), f"{exc.message}; no news blackout is enforced until the calendar can be read"

@@ -22,7 +22,7 @@ from copier_gui.core.prop_news import (
     symbols_moved,
 )
 from copier_gui.core.prop_rules import NewsBlackout, WeekendRule
-from copier_gui.core.prop_week import WEEKEND, weekend_window
+from copier_gui.core.prop_week import WEEKEND, next_after, weekend_window
 from copier_gui.core.rule_types import LimitAction
 
 __all__ = ["PropWatch"]
@@ -44,6 +44,9 @@ class PropWatch:
     _noted: set[tuple[float, str]] = field(default_factory=set, repr=False)  # news windows journaled
     _weekend: tuple[float, float] | None = None  # the weekend the slave is in
     _weekend_warned: float | None = None  # the close of the weekend a held position was journaled in
+    # The last answer and the span it holds for (the weekend itself, or up to the next close): a
+    # pass asks every few seconds, and the answer changes twice a week.
+    _week_cache: tuple[WeekendRule, float, float, tuple[float, float] | None] | None = field(default=None, repr=False)
 
     def calendar(self, rule: NewsBlackout | None) -> Calendar | None:
         if rule is None:
@@ -107,7 +110,7 @@ class PropWatch:
     def weekend(self, rule: WeekendRule | None, now: float) -> tuple[PropBreach | None, list[PropBreach]]:
         """(the breach that holds while the weekend lasts, for stop_entries and flatten; the notes to
         journal now: a warn's held positions once per weekend, and the reopen)."""
-        window = weekend_window(now, rule.close, rule.reopen) if rule is not None else None
+        window = self._weekend_at(rule, now) if rule is not None else None
         notes = []
         if window is None and self._weekend is not None and (rule is None or rule.action is not LimitAction.WARN):
             # The stop lifts by itself: say so, so the journal tells why entries go again.
@@ -126,6 +129,16 @@ class PropWatch:
             return None, notes
         what = "every copy closed, no entries" if rule.action is LimitAction.FLATTEN else "no new entries"
         return PropBreach(WEEKEND, rule.action, f"{span}: {what}; lifts by itself at the reopen"), notes
+
+    def _weekend_at(self, rule: WeekendRule, now: float) -> tuple[float, float] | None:
+        cached = self._week_cache
+        if cached is not None and cached[0] == rule and cached[1] <= now < cached[2]:
+            return cached[3]
+        window = weekend_window(now, rule.close, rule.reopen)
+        # Outside the weekend the answer holds until the next close (the window opens at it).
+        lo, hi = window if window is not None else (now, next_after(now, rule.close))
+        self._week_cache = (rule, lo, hi, window)
+        return window
 
     def look(self, positions: Iterable[Position], specs: Mapping[str, SymbolSpec]) -> None:
         self.held, self.specs = tuple(positions), specs

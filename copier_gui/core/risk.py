@@ -72,6 +72,7 @@ class RiskGate:
     day_profits: dict[int, float] = field(default_factory=dict)
     _profit_base: float = 0.0
     _consistency_warned: int | None = None  # the day the consistency rule last warned
+    _best: tuple[dict[int, float], prop_consistency.BestDay | None] | None = field(default=None, repr=False)
     # The news events, the last look at the slave's positions, and what was journaled once.
     watch: PropWatch = field(default_factory=PropWatch, repr=False)
     # The latest account reading, for room_left between passes.
@@ -229,16 +230,23 @@ class RiskGate:
         if self.day_profits.get(day, 0.0 if profit == 0 else None) == profit:
             return  # unchanged, or a day that has made nothing yet: nothing to write
         self.day_profits[day] = profit
+        self._best = None
         self._persist(lambda s: s.save_day_profit(self.account, day, profit))
 
     def _consistency(self, prop: PropRules, day: int, ccy: str) -> list[PropBreach]:
         """The consistency rule's warning, once a day at most."""
         rule = prop.consistency
-        best = prop_consistency.best_day(self.day_profits) if rule is not None else None
+        best = self._best_day() if rule is not None else None
         if best is None or best.share <= rule.best_day_percent + 1e-9 or self._consistency_warned == day:
             return []
         self._consistency_warned = day
         return [PropBreach(prop_consistency.CONSISTENCY, LimitAction.WARN, prop_consistency.breach_text(rule, best, ccy))]
+
+    def _best_day(self) -> prop_consistency.BestDay | None:
+        # Worked out again only when a day's profit changed: a pass reads it every few seconds.
+        if self._best is None or self._best[0] is not self.day_profits:
+            self._best = (self.day_profits, prop_consistency.best_day(self.day_profits))
+        return self._best[1]
 
     # ------------------------------------------------------------------ news
     def set_news(self, events: tuple[NewsEvent, ...] | list[NewsEvent]) -> None:
@@ -272,7 +280,7 @@ class RiskGate:
                                      currency=reading.currency)
         if prop.consistency is None:
             return room
-        best = prop_consistency.best_day(self.day_profits)
+        best = self._best_day()
         return dataclasses.replace(room, best_day_share=best.share if best else None,
                                    best_day_limit=prop.consistency.best_day_percent)
 

@@ -72,3 +72,36 @@ def test_a_missing_file_names_the_path_and_the_folder_it_was_read_from(tmp_path)
     with pytest.raises(CalendarError, match="no such file") as caught:
         load_calendar("news/week.csv", tmp_path)
     assert str(tmp_path / "news" / "week.csv") in caught.value.message
+
+
+def test_news_for_reads_a_profiles_calendar_or_says_why_not(tmp_path):
+    from copier_gui.core.prop_rules import PropRules
+    from copier_gui.news_calendar import news_for
+
+    def profile(calendar: str | None) -> PropRules:
+        news = {"news": {"calendar": calendar}} if calendar else {}
+        return PropRules.model_validate({"reset": "17:00 America/New_York", **news})
+
+    write(tmp_path, "week.csv", "title,currency,date,time,impact\nNFP,USD,2026-12-04,13:30,high\n")
+    assert news_for(profile(None), tmp_path) == ((), "") and news_for(None, tmp_path) == ((), "")
+    events, error = news_for(profile("week.csv"), tmp_path)
+    assert [e.at for e in events] == [NFP] and error == ""
+    events, error = news_for(profile("gone.csv"), tmp_path)
+    assert events == () and "gone.csv" in error and "no news blackout is enforced" in error
+
+
+def test_the_calendar_section_of_the_rules_docs_holds_a_valid_profile_and_a_readable_csv(tmp_path):
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from copier_gui.core.rules import CopyRules
+
+    docs = (Path(__file__).parents[2] / "docs" / "rules.md").read_text(encoding="utf-8")
+    section = docs[docs.index("### Prop-firm calendar rules"):]
+    prop = CopyRules.model_validate(yaml.safe_load(re.search(r"```yaml\n(.*?)```", section, re.S).group(1))).risk.prop
+    assert prop.news.calendar == "news/this-week.csv" and prop.consistency.best_day_percent == 40
+    write(tmp_path, "week.csv", re.search(r"```csv\n(.*?)```", section, re.S).group(1))
+    nfp, ecb = load_calendar("week.csv", tmp_path)
+    assert nfp.at == NFP and ecb.at == NFP + 15 * 60 and ecb.impact is NewsImpact.MEDIUM
