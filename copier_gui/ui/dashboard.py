@@ -500,12 +500,13 @@ class Dashboard(QWidget):
     def refresh_room(self) -> None:
         """The room left, twice a second: the countdown moves and the figures follow the equity."""
         if self.room_card.refresh(view.room_left(self.copier)):
-            # Just appeared (a profile was given): room for its rows, taken from the positions.
+            # Just appeared (a profile was given): room for its rows, taken from the positions and
+            # the journal alike.
             left = self.splitters["left"]
             sizes = left.sizes()
             want = self.room_card.wanted_height()
-            self.room_card.setMinimumHeight(min(want, 84 + 26 * 2))
-            sizes[1], sizes[2] = want, max(sizes[2] - want, 120)
+            self.room_card.setMinimumHeight(min(want, self.room_card.wanted_height(2)))
+            sizes[1], sizes[2], sizes[3] = want, max(sizes[2] - want // 2, 120), max(sizes[3] - want // 2, 90)
             left.setSizes(sizes)
 
     def _expand_new(self, parent: QModelIndex, first: int, last: int) -> None:

@@ -82,8 +82,10 @@ class RoomLeftCard(Card):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.setVisible(False)
 
-    def wanted_height(self) -> int:
-        return 84 + ROW_HEIGHT * max(1, min(6, self.model.rowCount()))
+    def wanted_height(self, rows: int | None = None) -> int:
+        """Title, header and ``rows`` rows (all of them, up to six)."""
+        rows = self.model.rowCount() if rows is None else rows
+        return 76 + ROW_HEIGHT * max(1, min(6, rows))
 
     def refresh(self, rows) -> bool:
         """New rows; returns True when the card has just appeared (the caller gives it room)."""

@@ -57,9 +57,9 @@ def test_the_card_appears_with_a_profile_and_its_countdown_moves(demo, run, mode
     assert demo.dashboard.timer.isActive()
 
 
-def _row(used: float, state: str = "active") -> RoomLeftRow:
-    return RoomLeftRow("s1", True, "USD", 1_000, 1_000 * (1 - min(used, 1)), used, 0.0, 3600.0, 9_000, 600, 0.4, 1, None,
-                       state, "")
+def _row(used: float, state: str = "active", floor_used: float = 0.4) -> RoomLeftRow:
+    return RoomLeftRow("s1", True, "USD", 1_000, 1_000 * (1 - min(used, 1)), used, 0.0, 3600.0, 9_000,
+                       1_000 * (1 - floor_used), floor_used, 1, None, state, "")
 
 
 def test_the_colours_follow_the_share_used(qapp):
@@ -70,6 +70,12 @@ def test_the_colours_follow_the_share_used(qapp):
         colour = None if level == "ok" else theme.color(level)
         assert model.index(0, RoomLeftModel.LEFT).data(Qt.ItemDataRole.ForegroundRole) == colour, used
         assert model.index(0, RoomLeftModel.USED).data(USED_ROLE) == (used, level)
+    # Each figure in its own limit's colour: a floor far away stays plain beside a daily loss near its limit.
+    assert model.index(0, RoomLeftModel.FLOOR).data(Qt.ItemDataRole.ForegroundRole) is None
+    model.set_rows([_row(0.1, floor_used=0.9)])
+    assert model.index(0, RoomLeftModel.LEFT).data(Qt.ItemDataRole.ForegroundRole) is None
+    assert model.index(0, RoomLeftModel.FLOOR).data(Qt.ItemDataRole.ForegroundRole) == theme.color("warn")
+    assert model.index(0, RoomLeftModel.USED).data(USED_ROLE) == (0.9, "warn")
     model.set_rows([_row(1.2, "halted")])
     assert model.index(0, RoomLeftModel.USED).data() == "120%"
     assert model.index(0, RoomLeftModel.USED).data(USED_ROLE) == (1.0, "bad")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from copier_gui.core.room_watch import WARN_AT
 from copier_gui.core.view import RoomLeftRow, describe_room
 from copier_gui.ui import format as fmt
 from copier_gui.ui import palette
@@ -16,7 +17,6 @@ from copier_gui.ui.models.base import RIGHT, Column, RowsTableModel
 
 # The Used column's bar: (share used, level) for its delegate.
 USED_ROLE = int(Qt.ItemDataRole.UserRole) + 1
-_LEVEL_COLOUR = {"ok": None, "warn": "warn", "bad": "bad", "idle": "idle"}
 _STATE_COLOUR = {"active": None, "reducing": "warn", "halted": "bad"}
 
 
@@ -34,9 +34,11 @@ def _money(value: float | None, row: RoomLeftRow) -> str:
     return f"{fmt.money(value, row.currency)} {row.currency}".rstrip()
 
 
-def _level(row: RoomLeftRow):
-    name = _LEVEL_COLOUR[row.level]
-    return palette.current().color(name) if name else None
+def _share_colour(used: float | None):
+    """Each figure in its own limit's colour: a daily loss near its limit says nothing of the floor."""
+    if used is None or used < WARN_AT:
+        return None
+    return palette.current().color("bad" if used >= 1.0 else "warn")
 
 
 def _used_text(row: RoomLeftRow) -> str:
@@ -67,14 +69,15 @@ class RoomLeftModel(RowsTableModel):
     SLAVE, LEFT, USED, RESET, FLOOR, DAYS, STATE = range(7)
     columns = (
         Column("Slave", lambda r: r.slave, tooltip=describe_room),
-        Column("Left today", lambda r: _money(r.daily_left, r), RIGHT, foreground=_level,
+        Column("Left today", lambda r: _money(r.daily_left, r), RIGHT, foreground=lambda r: _share_colour(r.daily_used),
                tooltip=lambda r: None if r.daily_limit is None else f"of {_money(r.daily_limit, r)} today",
                header_tip="Money the slave may still lose today before its daily loss limit"),
         Column("Used", _used_text, RIGHT, tooltip=_used_tip,
                header_tip="Share of the nearer limit used: warning from 80%, danger at 100%"),
         Column("Reset in", lambda r: countdown(r.reset_in_s) if r.known else fmt.DASH, RIGHT,
                header_tip="Time to the firm's daily reset, in its own time zone"),
-        Column("To the floor", lambda r: _money(r.to_floor, r), RIGHT, foreground=_level,
+        Column("To the floor", lambda r: _money(r.to_floor, r), RIGHT,
+               foreground=lambda r: _share_colour(r.max_loss_used),
                tooltip=lambda r: None if r.floor is None else f"max-loss floor at {_money(r.floor, r)}",
                header_tip="Equity above the maximum-loss floor"),
         Column("Days", _days, RIGHT, header_tip="Trading days done (days with a deal), of those the profile requires"),
