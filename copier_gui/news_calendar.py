@@ -140,6 +140,10 @@ def read_csv(text: str, name: str) -> tuple[NewsEvent, ...]:
             return row[index] if index is not None and index < len(row) else ""
 
         where = f"news calendar {name} line {line}"
+        if len(row) < len(header):
+            # A short row (often an unclosed quote that swallowed the line) would lose its event unseen.
+            raise CalendarError(f"{where}: {len(row)} field(s) where the header has {len(header)}; check for an "
+                                f"unclosed quote or a missing comma")
         title = cell("title").strip()
         if cell("time").strip().lower() in _SKIPPED_TIMES:
             continue
@@ -184,9 +188,17 @@ def read_ics(data: bytes, name: str) -> tuple[NewsEvent, ...]:
         start = component.get("DTSTART")
         if start is None:
             raise CalendarError(f"{where}: no DTSTART")
-        when = start.dt
+        try:
+            when = start.dt
+        except ValueError as exc:  # icalendar's broken property is a ValueError
+            raise CalendarError(f"{where}: DTSTART {_raw(start)!r} is not a date and time ({exc})") from None
         if not isinstance(when, dt.datetime):
             continue  # an all-day event has no instant
+        if when.tzinfo is None and "TZID" in start.params:
+            # A zone neither known to the IANA database nor given by a VTIMEZONE: guessing UTC could
+            # put the window hours away from the event.
+            raise CalendarError(f"{where}: DTSTART's time zone {start.params['TZID']!r} is unknown; use an IANA "
+                                f"name such as America/New_York, or include its VTIMEZONE")
         if when.tzinfo is None:
             when = when.replace(tzinfo=dt.UTC)  # a floating time: read as UTC (documented)
         categories = _categories(component)
@@ -206,6 +218,14 @@ def read_ics(data: bytes, name: str) -> tuple[NewsEvent, ...]:
             continue
         events.append(NewsEvent(when.timestamp(), title or "untitled event", currencies, impact))
     return tuple(events)
+
+
+def _raw(prop) -> str:
+    """A property's text as the file has it."""
+    try:
+        return prop.to_ical().decode("utf-8", "replace")
+    except (AttributeError, ValueError):
+        return str(prop)
 
 
 def _categories(component) -> list[str]:
@@ -229,7 +249,7 @@ def _ics_impact(component, categories: list[str]) -> NewsImpact | None:
     try:
         level = int(priority)
     except (TypeError, ValueError):
-        raise ValueError(f"PRIORITY {priority!r} is not a number 1-9") from None
+        raise ValueError(f"PRIORITY {_raw(priority)!r} is not a number 1-9") from None
     if not 1 <= level <= 9:
         raise ValueError(f"PRIORITY {level} is not 1-9 (0 means none: give 1-4 high, 5 medium or 6-9 low)")
     return NewsImpact.HIGH if level <= 4 else NewsImpact.MEDIUM if level == 5 else NewsImpact.LOW

@@ -58,6 +58,13 @@ def test_an_ics_file_takes_currencies_and_impact_from_categories_or_summary_and_
     ("h.ics", "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:USD Payrolls\r\nDTSTART:20261204T133000Z\r\n"
               "END:VEVENT\r\nEND:VCALENDAR\r\n", ["event 1 (USD Payrolls)", "no impact"]),
     ("i.ics", "this is not a calendar\n", ["i.ics", "not an iCalendar file"]),
+    ("j.ics", "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:USD NFP\r\nDTSTART:2026XX04T133000Z\r\n"
+              "PRIORITY:1\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n", ["event 1 (USD NFP)", "DTSTART '2026XX04T133000Z'"]),
+    ("k.ics", "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:USD NFP\r\nDTSTART;TZID=Mars/Base:20261204T083000\r\n"
+              "PRIORITY:1\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n", ["event 1 (USD NFP)", "'Mars/Base' is unknown"]),
+    ("l.ics", "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:USD NFP\r\nDTSTART:20261204T133000Z\r\n"
+              "PRIORITY:soon\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n", ["event 1 (USD NFP)", "PRIORITY 'soon'"]),
+    ("m.csv", 'title,currency,date,time,impact\n"NFP,USD,2026-12-04,13:30,high\n', ["line 2", "unclosed quote"]),
 ])
 def test_bad_input_names_the_file_the_place_and_the_fault(tmp_path, name, text, words):
     write(tmp_path, name, text)
