@@ -9,15 +9,30 @@ hears it once each day). Pure: the copier journals and announces what it returns
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from copier_gui.core.prop_limits import DAILY_LOSS, MAX_LOSS, RoomLeft
+from copier_gui.core.prop_limits import DAILY_LOSS, MAX_LOSS
 
-__all__ = ["NEAR_LIMIT", "REARM_AT", "WARN_AT", "Crossing", "RoomWatch", "countdown"]
+__all__ = ["NEAR_LIMIT", "REARM_AT", "WARN_AT", "Crossing", "Room", "RoomWatch", "countdown"]
 
 WARN_AT = 0.8
 REARM_AT = 0.7
 # The ``state`` of the notice that announces a crossing, so alerts need not parse its text.
 NEAR_LIMIT = "near_limit"
+
+
+class Room(Protocol):
+    """What the watch reads: a ``prop_limits.RoomLeft``, or a display's row with the same figures."""
+
+    currency: str
+    daily_limit: float | None
+    daily_left: float | None
+    daily_used: float | None
+    next_reset: float
+    reset_in_s: float
+    floor: float | None
+    to_floor: float | None
+    max_loss_used: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +49,7 @@ class RoomWatch:
     _said: set[str] = field(default_factory=set)  # limits crossed and not yet re-armed
     _day: float | None = None  # the day's reset instant: a new one re-arms every limit
 
-    def feed(self, room: RoomLeft | None) -> list[Crossing]:
+    def feed(self, room: Room | None) -> list[Crossing]:
         if room is None:
             return []
         if room.next_reset != self._day:
@@ -52,7 +67,7 @@ class RoomWatch:
         return out
 
 
-def _text(limit: str, used: float, room: RoomLeft) -> str:
+def _text(limit: str, used: float, room: Room) -> str:
     ccy = room.currency
     if limit == DAILY_LOSS:
         return (f"prop-firm daily loss {used:.0%} used: {room.daily_left:,.2f} {ccy} left of the "

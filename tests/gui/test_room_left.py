@@ -86,3 +86,20 @@ def test_countdown_shows_the_seconds():
     assert countdown(3 * 3600 + 12 * 60 + 5) == "3 h 12 m 05 s"
     assert countdown(65) == "1 m 05 s"
     assert countdown(-1) == "0 m 00 s"
+
+
+def test_a_slave_past_80_percent_pops_up_once(demo, run):
+    seen: list[tuple[str, str]] = []
+    demo.dashboard._notify = lambda topic, text: seen.append((topic, text))
+    rules = CopyRules(risk=Risk(prop=PropRules.model_validate({
+        "reset": "17:00 America/New_York", "daily_loss": {"amount": 0.01, "baseline": "equity", "action": "warn"}})))
+
+    async def script():
+        demo.copier.set_rules("slave-2", rules)
+        demo.trade("EURUSD", 1.0)  # the copy's spread is a loss on an equity baseline: far past 0.01
+        await until(lambda: any(topic == "risk" for topic, _ in seen), what="the crossing")
+        await asyncio.sleep(1.5)  # three more refreshes: still one
+
+    run(script)
+    crossings = [text for topic, text in seen if topic == "risk"]
+    assert len(crossings) == 1 and crossings[0].startswith("slave-2: prop-firm daily loss "), seen
