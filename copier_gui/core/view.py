@@ -143,6 +143,9 @@ class RoomLeftRow:
     min_trading_days: int | None
     state: str  # the risk gate's: "active", "reducing" or "halted"
     reason: str  # why entries are stopped, in the journal's words
+    # Under a consistency rule: the best day's share of the profit, in percent, and the most allowed.
+    best_day_share: float | None = None
+    best_day_limit: float | None = None
 
     @property
     def used(self) -> float | None:
@@ -176,7 +179,8 @@ def room_left(copier: Copier) -> list[RoomLeftRow]:
             continue
         rows.append(RoomLeftRow(slave.id, True, room.currency, room.daily_limit, room.daily_left, room.daily_used,
                                 room.next_reset, room.reset_in_s, room.floor, room.to_floor, room.max_loss_used,
-                                room.trading_days, prop.min_trading_days, state, reason))
+                                room.trading_days, prop.min_trading_days, state, reason,
+                                room.best_day_share, room.best_day_limit))
     return rows
 
 
@@ -197,6 +201,9 @@ def describe_room(row: RoomLeftRow) -> str:
         parts.append(f"{days} of {row.min_trading_days} trading days")
     else:
         parts.append(f"{days} trading day{'' if days == 1 else 's'}")
+    if row.best_day_share is not None:
+        most = f" (at most {row.best_day_limit:g}%)" if row.best_day_limit is not None else ""
+        parts.append(f"best day {row.best_day_share:.0f}% of the profit{most}")
     return " · ".join(parts)
 
 

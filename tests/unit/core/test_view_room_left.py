@@ -94,3 +94,9 @@ def test_the_one_line_a_trader_reads():
     assert view.describe_room(only_floor) == "reset in 1 m 0 s · -5.00 USD to the floor · 1 trading day"
     assert view.describe_room(view.RoomLeftRow("s1", False, "", None, None, None, 0.0, 0.0, None, None, None, 0, 2,
                                                "active", "")) == "waiting for the account's first reading"
+
+
+def test_a_consistency_rule_adds_the_best_days_share():
+    row = view.RoomLeftRow("s1", True, "USD", 1_000, 900, 0.1, 0.0, 7_200, None, None, None, 5, None, "active", "",
+                           best_day_share=38.4, best_day_limit=40)
+    assert view.describe_room(row).endswith(" · 5 trading days · best day 38% of the profit (at most 40%)")
