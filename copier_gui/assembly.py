@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from copier_gui.clock import Clock
@@ -24,6 +26,7 @@ from copier_gui.core.journal import Journal, JournalError
 from copier_gui.core.metrics import Metrics
 from copier_gui.core.riskstore import RISK_FILE, RiskStore, RiskStoreError, open_risk_store
 from copier_gui.core.tasks import cancel_and_wait
+from copier_gui.news_calendar import news_for
 from copier_gui.paths import UserPaths
 from copier_gui.runtime import Connection, RuntimeSetupError, copier_instance
 from copier_gui.settings import AccountSettings, Settings
@@ -136,11 +139,13 @@ def broker_name(account: AccountSettings) -> str:
 
 
 def assemble_copier(settings: Settings, connections: Mapping[str, Connection], stores: Stores, clock: Clock, *,
-                    reconcile_interval_s: float = 2.0, instance: str | None = None) -> Copier:
+                    reconcile_interval_s: float = 2.0, instance: str | None = None,
+                    files: Path | None = None) -> Copier:
     """The copier for ``settings`` over ``connections`` (one per account id); the only place one is made.
 
     ``instance`` names this copier in its trades' comments; by default it is drawn once per
-    durable copy book (see ``copier_instance``), and empty for one in memory.
+    durable copy book (see ``copier_instance``), and empty for one in memory. ``files`` is the
+    folder a relative path in the rules (a prop profile's news calendar) is read from.
     """
     check_accounts(settings)
     master = settings.master
@@ -151,7 +156,8 @@ def assemble_copier(settings: Settings, connections: Mapping[str, Connection], s
     copier = Copier(connections[master.id].connector, links, journal=stores.journal, clock=clock,
                     copybook=stores.copybook, metrics=stores.metrics, risk_store=stores.risk_store,
                     master_id=master.id, poll_interval_s=settings.poll_interval_ms / 1000.0,
-                    reconcile_interval_s=reconcile_interval_s, instance=instance)
+                    reconcile_interval_s=reconcile_interval_s, instance=instance,
+                    news_source=functools.partial(news_for, base=files or Path.cwd()))
     # Set before start, so a trader who left copying off finds it off: no entry goes out.
     copier.copying = settings.copying
     return copier
@@ -330,7 +336,7 @@ def build_runtime(settings: Settings, paths: UserPaths, clock: Clock, *, termina
         for account in settings.accounts:
             connections[account.id] = terminals.connect(account)
         stores = open_stores(paths, clock, durable=durable)
-        copier = assemble_copier(settings, connections, stores, clock)
+        copier = assemble_copier(settings, connections, stores, clock, files=paths.root)
         watchers = [s for s in (make(copier, stores) for make in services) if s is not None]
     except BaseException:
         _close_connections(connections.values())

@@ -19,7 +19,6 @@ from typing import Any
 from copier_gui.alerts.channel import Channel, Message, SendError
 from copier_gui.alerts.classify import Classifier
 from copier_gui.alerts.messages import probe_message, render
-from copier_gui.alerts.room import RoomPoll
 from copier_gui.alerts.settings import AlertSettings
 from copier_gui.alerts.throttle import Throttle
 from copier_gui.clock import SYSTEM_CLOCK, Clock
@@ -56,25 +55,20 @@ class Alerter:
         self._tick_s = tick_s
         self._tick_task: asyncio.Task | None = None
         self._closing = False
-        self._room: RoomPoll | None = None  # the 80% watch, polled until the copier announces it
 
     @property
     def channels(self) -> list[Channel]:
         return [lane.channel for lane in self._lanes]
 
     def attach(self, copier: Any) -> None:
-        """Listen to ``copier``'s notices (anything with ``subscribe(listener)``), and watch its
-        prop-firm slaves' room left on each tick (see RoomPoll)."""
+        """Listen to ``copier``'s notices (anything with ``subscribe(listener)``): a prop-firm slave's
+        80% crossings among them (the copier's own watch, core.room_watch)."""
         copier.subscribe(self.notice)
-        if hasattr(copier, "slaves"):
-            self._room = RoomPoll(copier)
 
     def notice(self, notice: Notice) -> None:
         """The copier's listener: cheap and never raising, it runs inside the copier's notify call."""
         if self._closing:
             return
-        if self._room is not None:
-            self._room.heard(notice)
         self._take(notice)
 
     def _take(self, notice: Notice) -> None:
@@ -134,18 +128,6 @@ class Alerter:
         return {lane.channel.name: result for lane, result in zip(self._lanes, results, strict=True)}
 
     # ------------------------------------------------------------------ inside
-    def poll_room(self) -> None:
-        """One look at the prop-firm slaves' room left (the tick does this every ``tick_s``)."""
-        if self._room is None or self._closing:
-            return
-        try:
-            notices = self._room.poll()
-        except Exception:  # a bug here must cost an alert, never the digests
-            log.exception("alerts: could not read the room left")
-            return
-        for notice in notices:
-            self._take(notice)
-
     def _post(self, message: Message) -> None:
         for lane in self._lanes:
             if len(lane.queue) >= self._queue_limit:
@@ -159,7 +141,6 @@ class Alerter:
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(self._tick_s)
-            self.poll_room()
             for release in self._throttle.due(self.clock.monotonic()):
                 self._post(render(release))
 

@@ -42,7 +42,8 @@ from copier_gui.core.planner import (
     plan_slave,
 )
 from copier_gui.core.ports import Connector, ConnectorError
-from copier_gui.core.prop_rules import HedgingGuard
+from copier_gui.core.prop_news import NewsEvent
+from copier_gui.core.prop_rules import HedgingGuard, PropRules
 from copier_gui.core.prop_stops import unprotected
 from copier_gui.core.reconciler import (
     AmendStep,
@@ -59,6 +60,7 @@ from copier_gui.core.reconciler import (
 )
 from copier_gui.core.risk import RiskGate, TradingState, describe_reset
 from copier_gui.core.riskstore import RiskRecord, RiskStore, RiskStoreError
+from copier_gui.core.room_watch import NEAR_LIMIT, RoomWatch
 from copier_gui.core.rules import CopyRules, LimitAction
 from copier_gui.core.symbols import SymbolMap
 from copier_gui.core.tasks import cancel_and_wait
@@ -67,6 +69,9 @@ DEFAULT_MAGIC = 7_340_021
 # A position dated only as "open when this run started" is put this far before the start, so it
 # sorts before the moment copying to any slave starts.
 _BEFORE = 0.001
+
+# Reads a prop profile's news calendar: its events, and what went wrong ("" when read).
+NewsSource = Callable[[PropRules], tuple[tuple[NewsEvent, ...], str]]
 
 
 class LinkState(Enum):
@@ -112,6 +117,7 @@ class SlaveLink:
     stop_look_at: float | None = None
     stopless_seen: dict[int, float] = field(default_factory=dict)  # position ticket -> first seen with no stop
     hedge_warned: set[int] = field(default_factory=set)  # master tickets whose hedge was warned of
+    room_watch: RoomWatch = field(default_factory=RoomWatch)  # says once when 80% of a prop limit is used
     last_error: str = ""
     executor: SlaveExecutor | None = None
     lock: asyncio.Lock | None = None
@@ -144,7 +150,7 @@ class Copier:
                  copybook: CopyBook, metrics: Metrics | None = None, master_id: str = "master",
                  poll_interval_s: float = 0.005, reconcile_interval_s: float = 2.0,
                  backoff_s: tuple[float, ...] = (0.25, 0.5, 1.0), risk_store: RiskStore | None = None,
-                 instance: str = "") -> None:
+                 instance: str = "", news_source: NewsSource | None = None) -> None:
         if poll_interval_s <= 0:
             raise ValueError("poll_interval_s must be positive")
         self.master = master
@@ -187,6 +193,8 @@ class Copier:
         self.started_wall = clock.time()
         # Each slave's risk figures and halts; in memory unless the caller gives a file-backed store.
         self.risk_store = risk_store if risk_store is not None else RiskStore(None)
+        # Reads a prop profile's news calendar (a file: the runtime's business, not the core's).
+        self.news_source = news_source
         self._risk_store_errors: set[str] = set()
         # The loop whose current turn already looked for resets written by another process: a
         # fan-out runs every slave's pass in one turn, and one look serves them all. (A loop, not
@@ -268,7 +276,11 @@ class Copier:
             slave.executor.rules = rules
         slave.symbol_map = SymbolMap(list(slave.symbols), rules.symbols)
         # The same figures and halt under the new limits: a rule edit never lifts a halt.
-        slave.risk_gate = slave.risk_gate.with_risk(rules.risk) if slave.risk_gate else self._risk_gate(slave)
+        if slave.risk_gate is not None:
+            slave.risk_gate = slave.risk_gate.with_risk(rules.risk)
+            self._give_news(slave, slave.risk_gate)
+        else:
+            slave.risk_gate = self._risk_gate(slave)
         text = f"rules changed for {slave_id}"
         self.journal.record("state", text, account=slave_id)
         self._notify(Notice("state", slave_id, text))
@@ -942,6 +954,8 @@ class Copier:
                 looked = not (fresh and only is not None and hedging)
                 if looked and hedging:
                     self._close_unprotected(slave, actual, plan)
+                if gate is not None and slave.rules.risk.prop is not None and slave.rules.risk.prop.news is not None:
+                    self._close_for_news(slave, gate, plan)
                 shares, unsettled = (None, frozenset()) if hedging else self._settle_netting(slave, actual)
                 # What this slave holds copies of, read once for the whole pass: positions (by tag,
                 # or by share on a netting account) and working pending copies.
@@ -951,7 +965,7 @@ class Copier:
                 if halted:
                     for ticket in plan.positions:
                         if (only is None or ticket in only) and ticket not in held:
-                            self._waiting(slave, ticket, f"risk: {gate.reason or 'this slave is halted'}",
+                            self._waiting(slave, ticket, _risk_reason(gate.reason),
                                           plan.positions[ticket])
                     plan = SlavePlan()
                     master_tickets = set()
@@ -1090,6 +1104,19 @@ class Copier:
                                     limit="prop.hedging", action="warn")
                 self._notify(Notice("info", slave.id, hedge.text, hedge.master_ticket))
         return steps
+
+    def _close_for_news(self, slave: SlaveLink, gate: RiskGate, plan: SlavePlan) -> None:
+        """Under a news rule with ``flatten``: the copies and working orders on the instruments an
+        event moves leave the plan as refusals while its window is open, so they are closed as exits
+        and not opened again (an exit is never held back by the window itself)."""
+        symbols = gate.flatten_symbols(slave.symbols)
+        if not symbols:
+            return
+        for desired_map in (plan.positions, plan.orders):
+            for ticket in [t for t, d in desired_map.items() if d.symbol in symbols]:
+                symbol = desired_map.pop(ticket).symbol
+                plan.refusals[ticket] = Refusal(ticket, f"skipped: risk.prop.news: a news window is open on {symbol}; "
+                                                        "its copies are closed before the event (action flatten)")
 
     def _close_unprotected(self, slave: SlaveLink, actual: Snapshot, plan: SlavePlan) -> None:
         """A prop account's copies still without a stop loss the firm's seconds after opening leave
@@ -1530,6 +1557,10 @@ class Copier:
                                 action=breach.action.value)
             self._notify(Notice("refusal" if breach.action is not LimitAction.WARN else "info", slave.id,
                                 breach.text))
+        for crossing in slave.room_watch.feed(gate.room_left()):
+            self.journal.record("state", crossing.text, account=slave.id, limit=crossing.limit,
+                                used=round(crossing.used, 4))
+            self._notify(Notice("info", slave.id, crossing.text, state=NEAR_LIMIT))
         if gate.state is not before:
             text = f"{slave.id} trading state {before.value} -> {gate.state.value}"
             self.journal.record("state", text, account=slave.id, trading_state=gate.state.value)
@@ -1562,8 +1593,24 @@ class Copier:
         return text
 
     def _risk_gate(self, slave: SlaveLink) -> RiskGate:
-        return RiskGate.open(slave.rules.risk, self.risk_store, slave.id, now=self.clock.time,
+        gate = RiskGate.open(slave.rules.risk, self.risk_store, slave.id, now=self.clock.time,
                              on_store_error=lambda message, s=slave: self._risk_store_failed(s, message))
+        self._give_news(slave, gate)
+        return gate
+
+    def _give_news(self, slave: SlaveLink, gate: RiskGate) -> None:
+        """The events of the slave's news calendar, read afresh (at start and on every rule edit); a
+        calendar that cannot be read is journaled and told, and no blackout holds until it can."""
+        prop = slave.rules.risk.prop
+        if self.news_source is None or prop is None or prop.news is None:
+            gate.set_news(())
+            return
+        events, error = self.news_source(prop)
+        gate.set_news(events)
+        if error:
+            text = f"{slave.id}: the news calendar could not be read: {error}"
+            self.journal.record("state", text, account=slave.id, limit="prop.news", calendar=prop.news.calendar)
+            self._notify(Notice("refusal", slave.id, text))
 
     def _take_outside_resets(self) -> None:
         """A reset written to the store by another process (the command line) takes effect here."""
@@ -1842,6 +1889,12 @@ class _Change:
     """A master change a slave could not follow, for the journal (no step can be planned offline)."""
 
     master_ticket: int
+
+
+def _risk_reason(reason: str) -> str:
+    """Why a halted slave takes no entry, said with "risk:" once (a gate's reasons mostly carry it)."""
+    reason = reason or "this slave is halted"
+    return reason if reason.startswith("risk:") else f"risk: {reason}"
 
 
 def _refused_entry(step, refused: dict[int, str]) -> bool:

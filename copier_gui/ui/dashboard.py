@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from copier_gui.core import view
 from copier_gui.core.copier import Copier, SlaveMode
 from copier_gui.core.executor import Notice
-from copier_gui.core.room_watch import NEAR_LIMIT, RoomWatch
+from copier_gui.core.room_watch import NEAR_LIMIT
 from copier_gui.core.rules import CopyRules
 from copier_gui.ui import account_actions, palette
 from copier_gui.ui import format as fmt
@@ -103,8 +103,6 @@ class Dashboard(QWidget):
         self._last_copy: tuple[str, str, float, float] | None = None  # slave, symbol, ms, wall
         self._states: dict[str, str] = {}
         self._summary = SummaryCache()
-        # The 80% watch for the tray, per slave, until the copier announces crossings itself.
-        self._room_watches: dict[str, RoomWatch] | None = {}
         slave_ids = list(self.copier.slaves)
 
         # ---------------------------------------------------------------- models
@@ -463,8 +461,7 @@ class Dashboard(QWidget):
             self._notify("refusal", f"{notice.account}: {notice.text}")
         elif notice.kind == "failure":
             self._notify("failure", f"{notice.account}: {notice.text}")
-        if notice.state == NEAR_LIMIT:
-            self._room_watches = None  # the copier watches: its notices are the ones to show
+        if notice.state == NEAR_LIMIT:  # 80% of a prop limit used (the copier's watch)
             self._notify("risk", f"{notice.account}: {notice.text}")
 
     def _next_frame(self) -> None:
@@ -506,11 +503,6 @@ class Dashboard(QWidget):
     def refresh_room(self) -> None:
         """The room left, twice a second: the countdown moves and the figures follow the equity."""
         rows = view.room_left(self.copier)
-        if self._room_watches is not None:
-            for row in rows:
-                if row.known and getattr(self.copier.slaves.get(row.slave), "room_watch", None) is None:
-                    for crossing in self._room_watches.setdefault(row.slave, RoomWatch()).feed(row):
-                        self._notify("risk", f"{row.slave}: {crossing.text}")
         if self.room_card.refresh(rows):
             # Just appeared (a profile was given): room for its rows, taken from the positions and
             # the journal alike.

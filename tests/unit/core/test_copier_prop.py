@@ -222,3 +222,74 @@ def test_a_hedge_under_a_warning_rule_is_opened_and_warned_of_once():
     warnings = [e.message for e in rig.journal.entries(kind="refusal", account="s0")]
     assert len(warnings) == 1 and warnings[0].startswith("warning: risk.prop.hedging:"), warnings
     assert "opened anyway" in warnings[0]
+
+
+def _news_rules(calendar: str = "news.csv", action: str = "flatten", **prop) -> CopyRules:
+    return CopyRules.model_validate({"risk": {"prop": {
+        "reset": "17:00 America/New_York", **prop,
+        "news": {"calendar": calendar, "before_min": 2, "after_min": 2, "action": action}}}})
+
+
+def test_a_news_window_with_flatten_closes_the_copies_its_event_moves_and_only_those():
+    from copier_gui.core.prop_news import NewsEvent
+    from copier_gui.core.prop_rules import NewsImpact
+    from tests.kit import WEEKDAY_NOON_UTC
+
+    ecb = NewsEvent(WEEKDAY_NOON_UTC + 300, "ECB rate decision", frozenset({"EUR"}), NewsImpact.HIGH)
+    rig = Rig(slaves=("harbor_fx",), rules=_news_rules())
+
+    async def script():
+        copier = rig.copier()
+        copier.news_source = lambda prop: ((ecb,), "")  # what the runtime reads from the calendar file
+        await copier.start()
+        rig.trade("EURUSD", 0, 0.5)
+        rig.trade("GBPUSD", 0, 0.5)
+        await asyncio.sleep(5)
+        before = sorted(p.symbol for p in rig.held("s0"))
+        await asyncio.sleep(WEEKDAY_NOON_UTC + 200 - rig.clock.time())  # the window opened at +180 s
+        inside = sorted(p.symbol for p in rig.held("s0"))
+        await asyncio.sleep(WEEKDAY_NOON_UTC + 500 - rig.clock.time())  # and closed at +420 s
+        after = sorted(p.symbol for p in rig.held("s0"))
+        await copier.stop()
+        return before, inside, after
+
+    before, inside, after = rig.run(script)
+    assert before == ["EURUSD.m", "GBPUSD.m"]
+    assert inside == ["GBPUSD.m"] and after == ["GBPUSD.m"], "closed for the window and not opened again"
+    texts = [e.message for e in rig.journal.entries(kind="refusal", account="s0")]
+    assert any("risk.prop.news: a news window is open on EURUSD.m" in t for t in texts), texts
+
+
+def test_a_news_calendar_that_cannot_be_read_is_journaled_and_told():
+    rig = Rig(slaves=("harbor_fx",), rules=_news_rules(action="stop_entries"))
+
+    async def script():
+        copier = rig.copier()
+        copier.news_source = lambda prop: ((), f"{prop.news.calendar}: no such file")
+        await copier.start()
+        await asyncio.sleep(1)
+        await copier.stop()
+
+    rig.run(script)
+    (entry,) = [e for e in rig.journal.entries(kind="state", account="s0") if "news calendar" in e.message]
+    assert entry.message == "s0: the news calendar could not be read: news.csv: no such file"
+    assert any(n.kind == "refusal" and "news calendar" in n.text for n in rig.notices)
+
+
+def test_a_prop_slave_that_has_used_80_percent_of_its_daily_loss_is_told_once():
+    # Opening costs the spread at once: 1.85 EUR on 0.5 lots of EURUSD there, over 80% of a 2.20 EUR limit.
+    rig = Rig(slaves=("harbor_fx",), rules=CopyRules.model_validate({"risk": {"prop": {
+        "reset": "17:00 America/New_York", "daily_loss": {"amount": 2.2, "action": "warn"}}}}))
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        await asyncio.sleep(1)
+        rig.trade("EURUSD", 0, 0.5)
+        await asyncio.sleep(5)  # several passes
+        await copier.stop()
+
+    rig.run(script)
+    near = [n for n in rig.notices if n.state == "near_limit"]
+    assert len(near) == 1 and near[0].account == "s0", [n.text for n in near]
+    assert any("80%" in e.message or "used" in e.message for e in rig.journal.entries(kind="state", account="s0"))
