@@ -47,6 +47,7 @@ def test_the_weekend_flattens_every_copy_and_lifts_by_itself_at_the_reopen():
     texts = [e.message for e in rig.journal.entries(account="s0")]
     assert any("prop.weekend, action flatten" in t and "Wed 12:01 UTC" in t for t in texts), texts
     assert any("weekend over" in t for t in texts) and any("halted -> active" in t for t in texts), texts
+    assert not any("risk: risk:" in t for t in texts), "a gate's reason already says risk: once"
 
 
 def test_a_news_window_refuses_the_entries_its_event_moves_naming_the_event():
