@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from copier_gui.assembly import Runtime, build_runtime
 from copier_gui.clock import SYSTEM_CLOCK, Clock
 from copier_gui.connectors.mt5 import InlineInvoker, MT5Connector, ThreadInvoker
-from copier_gui.core.rules import CopyRules, Sizing, SizingMode, SymbolMapping
+from copier_gui.core.rules import CopyRules, PropRules, Risk, Sizing, SizingMode, SymbolMapping
 from copier_gui.demo.strategy import LocalTrader, MasterStrategy, WorkerTrader
 from copier_gui.paths import UserPaths
 from copier_gui.runtime import Connection, open_demo_ctrader_connection, worker_log_level
@@ -42,6 +42,16 @@ _SLAVES = (
 )
 SLAVE_PROFILES = tuple(profile for profile, _ in _SLAVES)
 
+# The prop-firm server's account runs a challenge's rules, so the demo shows the room left: a daily
+# loss on the higher of balance and equity at 17:00 New York, a trailing maximum loss that locks at
+# the starting balance, a stop on every copy, and the trading days to reach.
+_PROP_DEMO = Risk(prop=PropRules.model_validate({
+    "reset": "17:00 America/New_York",
+    "daily_loss": {"percent": 5, "baseline": "higher", "action": "flatten"},
+    "max_loss": {"percent": 10, "mode": "trailing_eod", "lock_at_initial": True, "action": "flatten"},
+    "stop_loss": {"within_s": 60, "action": "add_stop", "distance": {"value": 100, "unit": "bp"}},
+    "min_trading_days": 4}))
+
 
 def demo_settings(n_slaves: int, *, poll_interval_ms: float = 5.0) -> Settings:
     """The demo's accounts as settings, exactly as the wizard would save linked demo accounts."""
@@ -53,7 +63,8 @@ def demo_settings(n_slaves: int, *, poll_interval_ms: float = 5.0) -> Settings:
         # No price tolerance is set: each symbol gets its asset class's default (pips on pairs,
         # basis points on gold, indices and coins), as a trader's new slave does.
         profile, sizing = _SLAVES[i % len(_SLAVES)]
-        rules = CopyRules(sizing=sizing, symbols=SymbolMapping())
+        rules = CopyRules(sizing=sizing, symbols=SymbolMapping(),
+                          risk=_PROP_DEMO if profile == "apex_prop" else Risk())
         accounts.append(AccountSettings(id=f"slave-{i + 1}", role="slave", platform="demo", demo_profile=profile,
                                         login=FIRST_LOGIN + i + 1, rules=rules))
     return Settings(accounts=accounts, poll_interval_ms=poll_interval_ms)
