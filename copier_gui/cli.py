@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     risk_sub.add_parser("show", help="print each slave's risk state")
     reset = risk_sub.add_parser("reset", help="lift a slave's risk halt; a running copier applies it on its next pass")
     reset.add_argument("account", help="the slave's account id, as `risk show` lists it")
+    from copier_gui.prop_presets.commands import add_actions as add_preset_actions
+
+    add_preset_actions(risk_sub)
 
     from copier_gui.alerts.commands import add_parser as add_alerts_parser
 
@@ -129,6 +132,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
         print(json.dumps(scenario_json_schema(), indent=2))
         return 0
+    if args.command == "risk" and args.risk_command in ("presets", "use-preset"):
+        from copier_gui.prop_presets import commands as preset_commands
+
+        return preset_commands.run(paths, args)
     if args.command == "risk":
         return _risk(paths, args)
     if args.command == "accounts":
