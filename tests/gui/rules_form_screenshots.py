@@ -3,11 +3,13 @@
     xvfb-run -a -s "-screen 0 1366x768x24" .venv/bin/python -m tests.gui.rules_form_screenshots docs
     xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python -m tests.gui.rules_form_screenshots docs
 
-writes screenshot-rules-form-<screen width>.png into that folder: the editor of the demo's second
+writes screenshot-rules-form-<screen width>.png into that folder: the editor of the demo's third
 slave (Summit, a netting JPY account whose names end in -ECN) fitted to the screen as the dashboard
 opens it, on its Symbols page, while the demo master holds a EURUSD buy with a stop.
 ``--page NAME`` shows another page (sizing, filters, stops, tolerances, risk, advanced) and adds
-the page's name to the file's.
+the page's name to the file's. ``--page prop`` shows the Prop firm page with a two-step challenge's
+profile filled in, as screenshot-rules-prop-<screen width>.png; ``--scroll`` (0 to 1) scrolls the
+page that far down first.
 """
 
 from __future__ import annotations
@@ -21,6 +23,14 @@ from PySide6.QtWidgets import QApplication
 
 from copier_gui.clock import VirtualClock
 from copier_gui.connectors.mt5 import InlineInvoker, MT5Connector
+from copier_gui.core.prop_rules import (
+    DailyLossRule,
+    HedgingGuard,
+    MaxLossRule,
+    NewsBlackout,
+    PropRules,
+    StopLossRequired,
+)
 from copier_gui.core.rules import DeviationLimit, SymbolTolerance
 from copier_gui.core.rules_preview import PreviewAccount, PreviewInputs
 from copier_gui.demo.rig import MASTER_BALANCE, demo_settings
@@ -29,7 +39,17 @@ from copier_gui.ui import palette
 from copier_gui.ui.rules_editor import RulesEditor
 from tests.kit import WEEKDAY_NOON_UTC
 
-SLAVE = "slave-2"
+SLAVE = "slave-3"  # Summit: the demo slave at a simulated MT5 broker with the most to map
+# A two-step challenge as firms commonly state it, for the Prop firm page's screenshot.
+PROP = PropRules(
+    reset="00:00 Europe/Prague",
+    daily_loss=DailyLossRule(percent=5, baseline="balance", action="flatten"),
+    max_loss=MaxLossRule(percent=10, mode="static", action="flatten"),
+    stop_loss=StopLossRequired(within_s=120, distance=DeviationLimit(value=30, unit="pip")),
+    news=NewsBlackout(calendar="~/calendars/this-week.ics", before_min=2, after_min=2),
+    hedging=HedgingGuard(accounts=("slave-1", "slave-2")),
+    min_trading_days=4,
+)
 
 
 def demo_inputs() -> tuple[PreviewInputs, object]:
@@ -70,20 +90,30 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder", type=Path)
     parser.add_argument("--page", default="symbols")
+    parser.add_argument("--scroll", type=float, default=0.0)
     args = parser.parse_args(argv)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     palette.follow_os(app, "auto")
     inputs, rules = demo_inputs()
-    editor = RulesEditor(SLAVE, rules, saved_to_file=True, preview_source=lambda: inputs)
+    if args.page == "prop":
+        rules = rules.model_copy(update={"risk": rules.risk.model_copy(update={"prop": PROP})})
+    accounts = ["master", *(a.id for a in demo_settings(3).slaves)]
+    editor = RulesEditor(SLAVE, rules, saved_to_file=True, preview_source=lambda: inputs, linked_accounts=accounts)
     editor.open()
     page = editor.advanced if args.page == "advanced" else editor.pages[args.page]
     editor.tabs.setCurrentWidget(page)
     for _ in range(20):
         app.processEvents()
+    if args.scroll and page is not editor.advanced:
+        bar = page.verticalScrollBar()
+        bar.setValue(round(bar.maximum() * args.scroll))
+        app.processEvents()
     screen = editor.screen().geometry()
     suffix = "" if args.page == "symbols" else f"-{args.page}"
     args.folder.mkdir(parents=True, exist_ok=True)
     path = args.folder / f"screenshot-rules-form-{screen.width()}{suffix}.png"
+    if args.page == "prop":
+        path = args.folder / f"screenshot-rules-prop-{screen.width()}.png"
     editor.grab().save(str(path))
     print(f"{path}: the editor at {editor.width()}x{editor.height()} on a {screen.width()}x{screen.height()} screen")
     editor.close()

@@ -85,7 +85,7 @@ class PropPage(Page):
                        "reversed); America/New_York is 5 pm New York.", self.rules_box)
         zones.setWordWrap(True)
         zones.setObjectName("groupHint")
-        day.addRow("", zones)
+        day.addRow(zones)
         self.add(day, "Trading days required", NumberField((*PROP, "min_trading_days"), integer=True, optional=True,
                                                            placeholder="none", width=80),
                  "Days with at least one deal that the phase needs; shown as done of required")
