@@ -85,7 +85,7 @@ class DayReset(Strict):
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "Europe"
             near = get_close_matches(value, _zone_names(), n=1)
             hint = f" (did you mean {near[0]}?)" if near else ""
             raise ValueError(f"unknown time zone {value!r}{hint}: give an IANA zone name such as "

@@ -123,3 +123,10 @@ def test_the_later_rules_read_from_phrases_and_name_what_is_wrong():
     assert "must be a weekday, a time and a zone" in error({"weekend": {"close": "16:45 UTC", "reopen": "Sun 17:00 UTC"}})
     assert "name at least one of low, medium, high" in error({"news": {"calendar": "x.csv", "impacts": []}})
     assert "min_trading_days" in error({"min_trading_days": 0})
+
+
+def test_a_zone_folder_is_refused_as_an_unknown_zone_not_a_traceback():
+    # "Europe" is a folder of zones: zoneinfo raises an OS error for it, not its own.
+    with pytest.raises(ValidationError) as caught:
+        PropRules.model_validate({"reset": "17:00 Europe"})
+    assert "unknown time zone 'Europe'" in str(caught.value)
