@@ -962,11 +962,15 @@ class Copier:
                 held = held_tickets(actual.positions, slave.magic, self.instance) if shares is None else {
                     t for by_ticket in shares.values() for t, v in by_ticket.items() if v}
                 working = working_tickets(actual.orders, slave.magic, self.instance)
+                # What a halted slave is not given stays noted as waiting, so it is journaled once,
+                # not at every pass.
+                still_waiting: frozenset[int] = frozenset()
                 if halted:
                     for ticket in plan.positions:
                         if (only is None or ticket in only) and ticket not in held:
                             self._waiting(slave, ticket, _risk_reason(gate.reason),
                                           plan.positions[ticket])
+                    still_waiting = frozenset(plan.positions)
                     plan = SlavePlan()
                     master_tickets = set()
                 # The trader's flatten closes every copy of ours whatever the master holds; the
@@ -989,7 +993,7 @@ class Copier:
                     entries_ok = self.entries_allowed(slave) and slave.state is LinkState.CONNECTED
                     self._adopt_copies(slave, actual, master, plan)
                     self._not_again(slave, plan, held | working)
-                self._note_waiting(slave, plan, held | working, only, entries_ok)
+                self._note_waiting(slave, plan, held | working, only, entries_ok, still_waiting)
                 master_orders = set() if exits_only else {o.ticket for o in master.orders}
                 if paused:
                     # Nothing is sent: what the slave would do is journaled as not followed, with
@@ -1318,9 +1322,10 @@ class Copier:
         self._notify(Notice("refusal", slave.id, f"{text} (master #{ticket})", ticket))
 
     def _note_waiting(self, slave: SlaveLink, plan: SlavePlan, held: set[int], only: set[int] | None,
-                      entries_ok: bool) -> None:
+                      entries_ok: bool, still_waiting: frozenset[int] = frozenset()) -> None:
         for ticket in list(slave.waiting):
-            if ticket in held or (ticket not in plan.positions and ticket not in plan.orders):
+            if ticket in held or (ticket not in plan.positions and ticket not in plan.orders
+                                  and ticket not in still_waiting):
                 del slave.waiting[ticket]
         if entries_ok:
             return

@@ -20,7 +20,7 @@ from copier_gui.clock import Clock
 from copier_gui.connectors.ctrader.session import AppCredentials, TokenPair
 from copier_gui.connectors.ctrader.token_keyring import MemoryTokenStore
 from copier_gui.connectors.ctrader.translate import magic_of
-from copier_gui.replay.scenario import ConnectionLostAction, ConnectionRestoredAction
+from copier_gui.replay.scenario import BalanceAction, ConnectionLostAction, ConnectionRestoredAction
 from copier_gui.sim import Market
 from copier_gui.sim.ctrader import (
     CTRADER_PROFILES,
@@ -102,6 +102,10 @@ class CTraderBrokers:
         if isinstance(action, ConnectionRestoredAction):
             self.server.bring_online(account)
             return "cTrader connection restored"
+        if isinstance(action, BalanceAction):
+            sign = 1.0 if action.action == "deposit" else -1.0
+            self.server.deposit(account, sign * action.amount, action.action)
+            return f"{'deposit' if sign > 0 else 'withdrawal'} of {action.amount:.2f}"
         raise ValueError(f"{action.action} does not apply to the cTrader account {account_id!r}")
 
     def disconnect(self, account_id: str, seconds: float) -> None:

@@ -41,6 +41,11 @@ class CopierProcess:
     def running(self) -> bool:
         return self._copier is not None
 
+    @property
+    def copier(self) -> Copier | None:
+        """The copier running now; None while it is down."""
+        return self._copier
+
     def launch(self) -> None:
         """Start a copier; its start-up (connect, reconcile) runs as this process's life task."""
         if self._copier is not None:

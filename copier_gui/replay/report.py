@@ -7,12 +7,14 @@ sees, so a scenario with checkpoints plays exactly as one without.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 from collections.abc import Mapping
 
 from copier_gui.core import tags
 from copier_gui.core.drift_ledger import DriftLedger, Marks, SlaveDrift
 from copier_gui.core.journal import JournalEntry
+from copier_gui.core.view import RoomLeftRow
 
 
 def account_report(role: str, profile: str, view: tuple, master_ids: dict[str, int]) -> dict:
@@ -41,6 +43,28 @@ def account_report(role: str, profile: str, view: tuple, master_ids: dict[str, i
         "orders": [{"symbol": o.symbol, "type": o.type, "volume": o.volume_current, "price": o.price_open,
                     "sl": o.sl, "tp": o.tp, "magic": o.magic, **link(o.comment, o.ticket)} for o in orders],
     }
+
+
+def room_report(rows: list[RoomLeftRow]) -> dict:
+    """Per prop-firm slave, its room left as the window shows it: money left today before the daily
+    limit, the next reset, the distance to the maximum-loss floor, the trading days, and the gate's
+    state and reason. Times are UTC."""
+    report = {}
+    for row in rows:
+        report[row.slave] = {
+            "known": row.known, "currency": row.currency, "state": row.state, "reason": row.reason,
+            "daily_limit": row.daily_limit, "daily_left": row.daily_left, "daily_used": row.daily_used,
+            "next_reset": _utc(row.next_reset) if row.known else None,
+            "reset_in_s": round(row.reset_in_s, 3) if row.known else None,
+            "floor": row.floor, "to_floor": row.to_floor, "max_loss_used": row.max_loss_used,
+            "trading_days": row.trading_days, "min_trading_days": row.min_trading_days,
+            "best_day_share": row.best_day_share, "best_day_limit": row.best_day_limit,
+        }
+    return report
+
+
+def _utc(seconds: float) -> str:
+    return _dt.datetime.fromtimestamp(seconds, _dt.UTC).isoformat()
 
 
 def journal_report(entries: list[JournalEntry], start: float) -> list[dict]:

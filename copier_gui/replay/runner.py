@@ -28,6 +28,7 @@ from copier_gui.core.executor import Notice
 from copier_gui.core.journal import Journal
 from copier_gui.core.metrics import CopyMetrics, Metrics
 from copier_gui.core.riskstore import RISK_FILE, RiskStore
+from copier_gui.core.view import room_left
 from copier_gui.replay.ctrader_side import CTraderBrokers
 from copier_gui.replay.ctrader_trader import CTraderMasterTrader
 from copier_gui.replay.process import CopierProcess
@@ -37,6 +38,7 @@ from copier_gui.replay.report import (
     drift_report,
     journal_report,
     report_bytes,
+    room_report,
     slave_drifts,
     terminal_marks,
 )
@@ -44,6 +46,7 @@ from copier_gui.replay.scenario import (
     CopierCrashFault,
     DisconnectFault,
     LatencyFault,
+    MovePriceAction,
     PartialFillFault,
     RejectFault,
     RequoteFault,
@@ -51,7 +54,7 @@ from copier_gui.replay.scenario import (
     TerminalAction,
     load_scenario,
 )
-from copier_gui.replay.trader import ActionFailed, MasterTrader, pull_lever
+from copier_gui.replay.trader import ActionFailed, MasterTrader, move_price, pull_lever
 from copier_gui.replay.virtual_loop import run_virtual
 from copier_gui.runtime import Connection
 from copier_gui.settings import AccountSettings, Settings
@@ -114,6 +117,9 @@ class _Run:
     checkpoints: list[dict] = field(default_factory=list)
     crashes: int = 0
     ctrader: CTraderBrokers | None = None
+    market: Market | None = None
+    process: CopierProcess | None = None
+    room: dict = field(default_factory=dict)
 
     @property
     def master(self) -> _Account:
@@ -161,7 +167,12 @@ class _Run:
             self.event(notice.account, notice.text)
 
     def checkpoint(self, at_s: float) -> None:
-        self.checkpoints.append({"at_s": at_s, "accounts": self.accounts_report()})
+        self.checkpoints.append({"at_s": at_s, "accounts": self.accounts_report(), "room_left": self.room_left()})
+
+    def room_left(self) -> dict:
+        """The prop-firm slaves' room left as the running copier sees it; empty while it is down."""
+        copier = self.process.copier if self.process is not None else None
+        return room_report(room_left(copier)) if copier is not None else {}
 
     def accounts_report(self) -> dict:
         return {a.id: account_report(a.role, a.profile, a.view(), self.master_tickets) for a in self.accounts}
@@ -236,7 +247,7 @@ async def _play(run: _Run) -> None:
         run.event("copier", text)
         run.journal.record("state", text, account="copier")
 
-    process = CopierProcess(run.build_copier, say=say)
+    process = run.process = CopierProcess(run.build_copier, say=say)
     pending: list[asyncio.Task] = []
 
     async def at(seconds: float, fn) -> None:
@@ -248,6 +259,9 @@ async def _play(run: _Run) -> None:
             await result
 
     async def act(action) -> None:
+        if isinstance(action, MovePriceAction):
+            run.event("market", move_price(run.market, PROFILES[master.profile], action))
+            return
         if isinstance(action, TerminalAction):
             account = by_id[action.account]
             text = (ctrader.pull_lever(account.id, action) if account.ctrader is not None
@@ -316,6 +330,7 @@ async def _play(run: _Run) -> None:
     for task in pending:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    run.room = run.room_left()
     await process.stop()
     if isinstance(trader, CTraderMasterTrader):
         await trader.aclose()
@@ -332,7 +347,7 @@ def play(scenario: Scenario) -> Replay:
     start = scenario.start.timestamp()
     with tempfile.TemporaryDirectory(prefix="copier-gui-replay-") as tmp:
         journal = Journal(None, clock)
-        run = _Run(scenario, clock, accounts, journal, Path(tmp) / "copies.sqlite3", ctrader=ctrader)
+        run = _Run(scenario, clock, accounts, journal, Path(tmp) / "copies.sqlite3", ctrader=ctrader, market=market)
         try:
             run_virtual(lambda: _play(run), clock)
             entries = journal.entries(newest_first=False)
@@ -353,6 +368,7 @@ def play(scenario: Scenario) -> Replay:
             "refusals": run.refusals,
             "failures": run.failures,
             "events": run.events,
+            "room_left": run.room,
             "journal": journal_report(entries, start),
             "summary": run.metrics.summary(),
             "drift": drift_report(drifts),

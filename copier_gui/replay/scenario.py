@@ -29,6 +29,7 @@ from pydantic import (
 
 from copier_gui.core.model import PendingKind, Side
 from copier_gui.core.rules import CopyRules
+from copier_gui.news_calendar import CalendarError, load_calendar
 from copier_gui.sim import BrokerProfile
 from copier_gui.sim import constants as _mt5
 from copier_gui.sim.catalog import ALL_PROFILES as PROFILES
@@ -43,6 +44,7 @@ __all__ = [
     "Action",
     "AutoTradingOffAction",
     "AutoTradingOnAction",
+    "BalanceAction",
     "Broker",
     "CancelPendingAction",
     "CloseAction",
@@ -54,6 +56,7 @@ __all__ = [
     "LatencyFault",
     "ModifyAction",
     "ModifyPendingAction",
+    "MovePriceAction",
     "OpenAction",
     "PartialCloseAction",
     "PlacePendingAction",
@@ -327,6 +330,34 @@ class PythonApiOnAction(_TerminalAction):
     action: Literal["python_api_on"]
 
 
+class BalanceAction(_TerminalAction):
+    """The broker's back office moves cash: a ``deposit`` into the account or a ``withdraw`` out of it.
+    A prop firm's limits measure trading, so neither is a profit or a loss to them."""
+
+    action: Literal["deposit", "withdraw"]
+    amount: float = Field(gt=0, le=1e12, description="In the account's currency")
+
+
+class MovePriceAction(_Strict):
+    """The market jumps: ``symbol``'s price moves ``points`` at once (a news spike, a gap), at every
+    broker that quotes it, and trades on from there. It steers an account's equity to a limit."""
+
+    model_config = ConfigDict(coerce_numbers_to_str=True)
+
+    at: At
+    action: Literal["move_price"]
+    symbol: str = Field(description="The symbol's name at the master's broker")
+    points: int = Field(ge=-10**9, le=10**9,
+                        description="Points of the symbol at the master's broker; negative moves it down")
+
+    @field_validator("points")
+    @classmethod
+    def _moves(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("points 0 moves nothing: give a positive (up) or negative (down) number of points")
+        return value
+
+
 TerminalAction = (
     AutoTradingOffAction
     | AutoTradingOnAction
@@ -334,6 +365,7 @@ TerminalAction = (
     | ConnectionRestoredAction
     | PythonApiOffAction
     | PythonApiOnAction
+    | BalanceAction
 )
 
 Action = Annotated[
@@ -349,7 +381,9 @@ Action = Annotated[
     | ConnectionLostAction
     | ConnectionRestoredAction
     | PythonApiOffAction
-    | PythonApiOnAction,
+    | PythonApiOnAction
+    | BalanceAction
+    | MovePriceAction,
     Field(discriminator="action"),
 ]
 _POSITION_ACTIONS = (ModifyAction, PartialCloseAction, CloseAction)
@@ -599,12 +633,17 @@ class Scenario(_Strict):
                         f"unknown account {action.account!r} (known: {', '.join(accounts)})",
                     )
                 elif (self.platform_of(action.account) == "ctrader"
-                      and not isinstance(action, ConnectionLostAction | ConnectionRestoredAction)):
+                      and not isinstance(action, ConnectionLostAction | ConnectionRestoredAction | BalanceAction)):
                     problems.add(
                         f"{here}.action",
                         f"{action.action} is a MetaTrader 5 terminal's switch; {action.account!r} "
-                        "is a cTrader account (connection_lost and connection_restored apply to it)",
+                        "is a cTrader account (connection_lost, connection_restored, deposit and withdraw "
+                        "apply to it)",
                     )
+                continue
+            if isinstance(action, MovePriceAction):
+                if action.symbol not in profile.symbols_by_name:
+                    problems.add(f"{here}.symbol", _unknown_symbol(action.symbol, profile))
                 continue
             if isinstance(action, OpenAction | PlacePendingAction):
                 if action.id in state:
@@ -831,8 +870,33 @@ _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _UniqueKeyLoader.const
 
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
-    """Read and validate a scenario file (.yaml, .yml or .json)."""
-    return parse_scenario(read_document(path), source=os.fspath(path))
+    """Read and validate a scenario file (.yaml, .yml or .json). A relative path in its rules (a
+    news calendar) is read from the file's folder, and a calendar that cannot be read is an error
+    here, before anything runs."""
+    scenario = parse_scenario(read_document(path), source=os.fspath(path))
+    problems = []
+    for i, account in enumerate(scenario.accounts):
+        news = account.rules.risk.prop.news if account.rules.risk.prop is not None else None
+        if news is None:
+            continue
+        calendar = Path(path).parent / Path(news.calendar).expanduser()  # an absolute path stays as it is
+        try:
+            load_calendar(calendar, Path(path).parent)
+        except CalendarError as exc:
+            problems.append(f"{os.fspath(path)}: accounts[{i}].rules.risk.prop.news.calendar: {exc.message}")
+            continue
+        scenario.accounts[i] = _with_calendar(account, str(calendar))
+    if problems:
+        raise ScenarioError("\n".join(problems))
+    return scenario
+
+
+def _with_calendar(account: Account, calendar: str) -> Account:
+    rules = account.rules
+    prop = rules.risk.prop
+    news = prop.news.model_copy(update={"calendar": calendar})
+    risk = rules.risk.model_copy(update={"prop": prop.model_copy(update={"news": news})})
+    return account.model_copy(update={"rules": rules.model_copy(update={"risk": risk})})
 
 
 def read_document(path: str | os.PathLike[str], *, what: str = "scenario") -> object:

@@ -13,18 +13,21 @@ from copier_gui.core.model import Side
 from copier_gui.replay.scenario import (
     AutoTradingOffAction,
     AutoTradingOnAction,
+    BalanceAction,
     CancelPendingAction,
     CloseAction,
     ConnectionLostAction,
     ConnectionRestoredAction,
     ModifyAction,
     ModifyPendingAction,
+    MovePriceAction,
     OpenAction,
     PartialCloseAction,
     PlacePendingAction,
     PythonApiOffAction,
     PythonApiOnAction,
 )
+from copier_gui.sim import BrokerProfile, Market
 from copier_gui.sim import constants as _mt5
 
 # The simulated terminal's own codes: the master trades through it as a trader's script would.
@@ -176,9 +179,35 @@ class MasterTrader:
 
 def pull_lever(terminal, action) -> str:
     """Carry out a terminal action; returns the report's words for it."""
+    if isinstance(action, BalanceAction):
+        return move_cash(terminal, action)
     lever, text = TERMINAL_LEVERS[type(action)]
     lever(terminal.sim)
     return text
+
+
+def move_cash(terminal, action: BalanceAction) -> str:
+    """A deposit or a withdrawal at an MT5 account: a balance deal, as the broker's back office books
+    it. A withdrawal larger than the free margin is refused, as brokers refuse it."""
+    if action.action == "deposit":
+        terminal.sim.deposit(action.amount, "Deposit")
+        return f"deposit of {action.amount:.2f}"
+    free = terminal.account_info().margin_free
+    if action.amount > free:
+        return f"withdrawal of {action.amount:.2f} refused: the free margin is {free:.2f}"
+    terminal.sim.deposit(-action.amount, "Withdrawal")
+    return f"withdrawal of {action.amount:.2f}"
+
+
+def move_price(market: Market, profile: BrokerProfile, action: MovePriceAction) -> str:
+    """Jump the market of the master's symbol by ``points`` of it; the report's words for it."""
+    spec = profile.symbols_by_name[action.symbol]
+    point = 10.0 ** -spec.digits
+    try:
+        quote = market.jump(spec.instrument, action.points * point)
+    except ValueError as exc:
+        return f"price move of {action.symbol} refused: {exc}"
+    return f"{action.symbol} moved {action.points:+d} points to {quote.mid:.{spec.digits}f}"
 
 
 def _pending_price(info, tick, kind: str, offset_points: int) -> float:

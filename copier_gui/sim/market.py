@@ -169,6 +169,24 @@ class Market:
                 self._stamp += 1
             return path
 
+    def jump(self, key: str, delta: float) -> Quote:
+        """Move ``key``'s price by ``delta`` at once, as a news spike does: a tick at the clock's time
+        with the mid moved and the spread as it was; the walk goes on from there. Brokers see it as
+        any tick, so stops and limits it crosses trigger. Raises ValueError for a price at or below 0."""
+        self.sync()
+        path = self._path(key)
+        with self._lock:
+            now = self.clock.time()
+            path.advance_to(now)
+            mid = path.mid + delta
+            if mid <= 0:
+                raise ValueError(f"{key} cannot move {delta:+g} from {path.mid:g}: the price would be {mid:g}")
+            path.mid = mid
+            path.time = max(path.time, now)
+            path._append(path.time, mid, path.spreads[len(path.spreads) - 1])
+            self._stamp += 1
+        return self.quote(key)
+
     def quote(self, key: str) -> Quote:
         path = self._path(key)
         i = len(path.times) - 1

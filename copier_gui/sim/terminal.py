@@ -856,9 +856,10 @@ class SimControl:
             finally:
                 t._error = saved
 
-    def deposit(self, amount: float) -> None:
+    def deposit(self, amount: float, comment: str = "Deposit") -> None:
+        """The broker's back office moves cash in (or out, when negative): a balance deal."""
         with self._t._lock:
-            self._t._engine.deposit(amount)
+            self._t._engine.deposit(amount, comment)
 
     @property
     def connected(self) -> bool:

@@ -616,3 +616,45 @@ def test_json_schema_describes_every_action_and_fault():
     assert "checkpoints" in schema["properties"]
     assert "10031" in json.dumps(schema["$defs"]["RejectFault"])
     assert set(schema["required"]) == {"brokers", "accounts", "timeline"}
+
+
+# ------------------------------------------------------------- the market and the back office
+
+
+def test_a_price_move_needs_a_known_symbol_and_a_move(good):
+    good["timeline"].append({"at": 8, "action": "move_price", "symbol": "EURUSD", "points": -300})
+    parse_scenario(good)
+    good["timeline"][-1]["points"] = 0
+    assert problem(good) == ("scenario.yaml: timeline[7].points: points 0 moves nothing: give a "
+                             "positive (up) or negative (down) number of points")
+    good["timeline"][-1].update(points=10, symbol="EURUSDX")
+    assert problem(good).startswith("scenario.yaml: timeline[7].symbol: 'EURUSDX' is not a symbol at the master's broker meridian_ecn (did you mean 'EURUSD'?")
+
+
+def test_deposits_and_withdrawals_apply_to_any_account_mt5_or_ctrader(good):
+    good["brokers"]["harbor"]["profile"] = "lumen_ctrader"
+    harbor = next(a for a in good["accounts"] if a["broker"] == "harbor")
+    harbor.pop("currency", None)
+    good["faults"] = []
+    good["timeline"] += [{"at": 8, "action": "deposit", "account": harbor["id"], "amount": 500},
+                         {"at": 9, "action": "withdraw", "account": "s2", "amount": 250.5}]
+    scenario = parse_scenario(good)
+    assert [(a.action, a.account, a.amount) for a in scenario.timeline[-2:]] == [
+        ("deposit", "s1", 500.0), ("withdraw", "s2", 250.5)]
+    good["timeline"][-1]["amount"] = 0
+    assert problem(good) == "scenario.yaml: timeline[8].amount: Input should be greater than 0"
+
+
+def test_a_news_calendar_is_read_from_the_scenario_s_folder_and_a_missing_one_is_named(tmp_path):
+    rules = ("rules: {risk: {prop: {reset: '00:00 Europe/Prague', "
+             "news: {calendar: news.csv, action: stop_entries}}}}")
+    text = GOOD.replace("rules: {sizing: {mode: lot_multiplier, multiplier: 0.5}}", rules)
+    path = write(tmp_path, text)
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert str(caught.value).startswith(f"{path}: accounts[1].rules.risk.prop.news.calendar: news calendar ")
+    assert "no such file" in str(caught.value)
+    (tmp_path / "news.csv").write_text("date,time,currency,impact,event\n2026-11-25,13:30,USD,high,CPI\n",
+                                       encoding="utf-8")
+    scenario = load_scenario(path)
+    assert scenario.accounts[1].rules.risk.prop.news.calendar == str(tmp_path / "news.csv")

@@ -61,3 +61,28 @@ def test_swap_is_charged_at_the_rollover_while_the_market_is_closed(h):
     clock.advance(2.5 * 3600)
     (position,) = t.positions_get()
     assert position.swap < 0
+
+
+def test_a_jump_moves_the_price_at_once_as_a_tick_every_reader_sees():
+    market, clock = _market()
+    market.quote("EURUSD")
+    clock.advance(30.0)
+    market.sync()
+    before = market.quote("EURUSD")
+    seen = market.last_seq("EURUSD")
+    after = market.jump("EURUSD", -0.0045)
+    assert after.mid == pytest.approx(before.mid - 0.0045)
+    (tick,) = market.ticks_since("EURUSD", seen)[-1:]
+    assert tick.mid == after.mid and tick.time == clock.time()
+    # The walk goes on from the new level.
+    clock.advance(5.0)
+    market.sync()
+    assert abs(market.mid("EURUSD") - after.mid) < 0.001
+
+
+def test_a_jump_to_a_price_at_or_below_zero_is_refused_and_moves_nothing():
+    market, clock = _market()
+    mid = market.mid("EURUSD")
+    with pytest.raises(ValueError, match="EURUSD cannot move -2 .* the price would be"):
+        market.jump("EURUSD", -2.0)
+    assert market.mid("EURUSD") == mid
