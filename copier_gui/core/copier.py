@@ -1119,8 +1119,9 @@ class Copier:
         for desired_map in (plan.positions, plan.orders):
             for ticket in [t for t, d in desired_map.items() if d.symbol in symbols]:
                 symbol = desired_map.pop(ticket).symbol
-                plan.refusals[ticket] = Refusal(ticket, f"skipped: risk.prop.news: a news window is open on {symbol}; "
-                                                        "its copies are closed before the event (action flatten)")
+                plan.refusals[ticket] = Refusal(ticket, f"skipped: risk.prop.news: a news window is open or opens within "
+                                                        f"a minute on {symbol}; its copies are closed before it "
+                                                        "(action flatten)")
 
     def _close_unprotected(self, slave: SlaveLink, actual: Snapshot, plan: SlavePlan) -> None:
         """A prop account's copies still without a stop loss the firm's seconds after opening leave

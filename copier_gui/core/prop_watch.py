@@ -25,9 +25,12 @@ from copier_gui.core.prop_rules import NewsBlackout, WeekendRule
 from copier_gui.core.prop_week import WEEKEND, next_after, weekend_window
 from copier_gui.core.rule_types import LimitAction
 
-__all__ = ["PropWatch"]
+__all__ = ["FLATTEN_LEAD_S", "PropWatch"]
 
 _FILLS_COUNT = "the firm counts a stop loss or take profit filled inside it as trading in it"
+# A news flatten starts this long before the window opens: firms count a close inside the window as
+# trading in it, and the pass that closes may come a reconcile interval after the instant it is due.
+FLATTEN_LEAD_S = 60.0
 
 
 def _utc(at: float) -> str:
@@ -40,6 +43,9 @@ class PropWatch:
     # The slave's positions and symbols as the gate last screened them (one pass old at most).
     held: tuple[Position, ...] = ()
     specs: Mapping[str, SymbolSpec] = field(default_factory=dict)
+    # Positions held at one look and gone at the next (a stop, a take profit, a close), until the
+    # next news check says whether a window saw them go.
+    gone: list[Position] = field(default_factory=list)
     _calendar: tuple[tuple[NewsEvent, ...], NewsBlackout, Calendar] | None = field(default=None, repr=False)
     _noted: set[tuple[float, str]] = field(default_factory=set, repr=False)  # news windows journaled
     _weekend: tuple[float, float] | None = None  # the weekend the slave is in
@@ -63,11 +69,18 @@ class PropWatch:
     # ------------------------------------------------------------------ news
     def news_notes(self, rule: NewsBlackout | None, now: float) -> list[PropBreach]:
         """Once per window: the positions held into it (warn, stop_entries), or the ones to close
-        before it (flatten)."""
+        before it (flatten, from FLATTEN_LEAD_S ahead); and each position that closed inside one."""
+        gone, self.gone = self.gone, []
+        calendar = self.calendar(rule)
+        if calendar is None or not len(calendar):
+            return []
         windows = self.open_windows(rule, now)
-        open_keys = {(w.event.at, w.event.title) for w in windows}
-        self._noted &= open_keys  # forget closed windows: the set stays as small as the open ones
-        notes = []
+        notes = [self._closed_inside(p, w) for p in gone for w in windows[:1]
+                 if p.symbol in self.specs and any(moves(w.event, self.specs[p.symbol]) for w in windows)]
+        flatten = rule.action is LimitAction.FLATTEN
+        if flatten:
+            windows = calendar.upcoming(now, FLATTEN_LEAD_S)
+        self._noted &= {(w.event.at, w.event.title) for w in windows}  # the set stays as small as the open ones
         for window in windows:
             key = (window.event.at, window.event.title)
             hit = [p for p in self.held if key not in self._noted and p.symbol in self.specs
@@ -76,13 +89,19 @@ class PropWatch:
                 continue
             self._noted.add(key)
             names = ", ".join(f"{p.symbol} #{p.ticket}" for p in hit)
-            if rule.action is LimitAction.FLATTEN:
-                notes.append(PropBreach(NEWS, LimitAction.FLATTEN, f"{describe(window)}: closing {names}"))
+            if flatten:
+                ahead = " before the window opens" if window.start > now else ""
+                notes.append(PropBreach(NEWS, LimitAction.FLATTEN, f"{describe(window)}: closing {names}{ahead}"))
             else:
                 notes.append(PropBreach(NEWS, LimitAction.WARN, (
                     f"{describe(window)}: held into the window: {names}; {_FILLS_COUNT} (rule action "
                     f"{rule.action.value})")))
         return notes
+
+    def _closed_inside(self, position: Position, window: NewsWindow) -> PropBreach:
+        return PropBreach(NEWS, LimitAction.WARN, (
+            f"{describe(window)}: {position.symbol} #{position.ticket} closed inside the window (its stop "
+            "loss, take profit or a close); the firm counts it as trading in the window"))
 
     def news_entry(self, rule: NewsBlackout | None, now: float, symbol: str,
                    specs: Mapping[str, SymbolSpec]) -> PropBreach | None:
@@ -100,7 +119,10 @@ class PropWatch:
                         specs: Mapping[str, SymbolSpec] | None = None) -> frozenset[str]:
         if rule is None or rule.action is not LimitAction.FLATTEN:
             return frozenset()
-        return frozenset(symbols_moved(self.open_windows(rule, now), self.specs if specs is None else specs))
+        calendar = self.calendar(rule)
+        if calendar is None or not len(calendar):
+            return frozenset()
+        return frozenset(symbols_moved(calendar.upcoming(now, FLATTEN_LEAD_S), self.specs if specs is None else specs))
 
     def news_windows(self, rule: NewsBlackout | None, now: float, horizon: float) -> list[NewsWindow]:
         calendar = self.calendar(rule)
@@ -141,4 +163,8 @@ class PropWatch:
         return window
 
     def look(self, positions: Iterable[Position], specs: Mapping[str, SymbolSpec]) -> None:
-        self.held, self.specs = tuple(positions), specs
+        positions = tuple(positions)
+        if self.news and self.held:
+            still = {p.ticket for p in positions}
+            self.gone += [p for p in self.held if p.ticket not in still]
+        self.held, self.specs = positions, specs

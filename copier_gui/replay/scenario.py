@@ -879,9 +879,10 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
         news = account.rules.risk.prop.news if account.rules.risk.prop is not None else None
         if news is None:
             continue
-        calendar = Path(path).parent / Path(news.calendar).expanduser()  # an absolute path stays as it is
+        # Absolute, so the copier reads the same file wherever it runs; an absolute path stays as it is.
+        calendar = Path(path).parent.resolve() / Path(news.calendar).expanduser()
         try:
-            load_calendar(calendar, Path(path).parent)
+            load_calendar(calendar, calendar.parent)
         except CalendarError as exc:
             problems.append(f"{os.fspath(path)}: accounts[{i}].rules.risk.prop.news.calendar: {exc.message}")
             continue

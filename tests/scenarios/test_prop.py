@@ -149,3 +149,46 @@ def test_trailing_floors_intraday_end_of_day_and_locked_at_the_initial_balance()
     for slave in ("intraday", "end_of_day", "locked"):
         assert opened(name, slave) == ["EURUSD"]
         assert held(name, slave) == []
+
+
+# ------------------------------------------------------------------------ stop loss required
+
+
+def test_a_copy_without_a_stop_gets_its_own_or_is_closed_when_the_seconds_are_up():
+    name = "stop_loss_required"
+    at_25 = outcome(name)["checkpoints"][0]["accounts"]
+    own = {p["symbol"]: p for p in at_25["add_stop"]["positions"]}
+    # 20 pips under the price the buy was sent at: within a pip of its fill.
+    assert 0.0019 <= own["EURUSD.m"]["price_open"] - own["EURUSD.m"]["sl"] <= 0.0021
+    # A stop the master set in time is the copy's, at both slaves.
+    assert own["GBPUSD.m"]["sl"] == at_25["master"]["positions"][1]["sl"] == 1.2763
+    assert [p["symbol"] for p in at_25["close"]["positions"]] == ["GBPUSD"]
+    ((symbol, when),) = [c for c in closes(name, "close") if c[0] == "EURUSD"]
+    assert 12.0 <= when < 13.0  # 10 s after the 2.02 s fill, at the look booked for it
+    assert any("risk.prop.stop_loss: the copy had no stop loss within 10 s" in why
+               for _, why in refusals(name, "close"))
+    assert opened(name, "add_stop") == ["EURUSD.m", "GBPUSD.m"] and opened(name, "close") == ["EURUSD", "GBPUSD"]
+
+
+# ---------------------------------------------------------------------------------- news
+
+
+def test_a_news_window_stops_entries_flattens_ahead_and_journals_fills_inside_it():
+    name = "news_blackout"
+    # 13:25-13:35 UTC is 300-900 s in. The flatten account closes its USD copy a minute before the
+    # window opens, and keeps its EUR/JPY copy: the event does not move it.
+    assert closes(name, "flatten")[0] == ("EURUSD", 240.0)
+    assert opened(name, "flatten") == opened(name, "stop_entries") == ["EURUSD", "EURJPY", "USDJPY"]
+    assert opened(name, "warn") == ["EURUSD", "EURJPY", "GBPUSD", "USDJPY"]
+    assert any(at == pytest.approx(420, abs=0.1) and "entries stopped on GBPUSD" in why
+               for at, why in refusals(name, "stop_entries"))
+    events = [(e["at_s"], e["account"], e["text"]) for e in outcome(name)["events"]]
+    for slave in ("stop_entries", "warn"):
+        assert any(a == slave and at == 300.0 and "held into the window: EURUSD" in t for at, a, t in events)
+        # The take profit filled at 13:30, inside the window: journaled as the firm counts it.
+        assert any(a == slave and 600 <= at < 601 and "closed inside the window" in t for at, a, t in events)
+    assert any(a == "warn" and "entry allowed (warn) on GBPUSD" in t for _, a, t in events)
+    # The low-impact JPY speech at the same time moved nothing: the EUR/JPY copies stayed.
+    for slave in ("stop_entries", "flatten", "warn"):
+        assert [s for s, _ in closes(name, slave)].count("EURJPY") == 1
+        assert all(when >= 1000 for s, when in closes(name, slave) if s == "EURJPY")

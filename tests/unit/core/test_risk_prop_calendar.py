@@ -98,14 +98,17 @@ def test_a_copy_held_into_a_window_is_journaled_once_per_window():
 
 
 def test_flatten_names_the_symbols_to_close_from_before_the_event_and_refuses_entries_on_them():
-    clock = VirtualClock(NFP - 3 * MIN)
+    clock = VirtualClock(NFP - 4 * MIN)
     g = gate(news("flatten"), clock)
     g.screen([], (held("EURUSD.m"),), SPECS)
     assert g.flatten_symbols() == frozenset() and not g.flatten
+    # A minute before the window opens (two before the event), so the close is not inside it.
     clock.advance(MIN)
     assert g.flatten_symbols() == frozenset({"EURUSD.m"}) and not g.flatten
     (note,) = g.update(account(10_000), 0)
     assert note.action is LimitAction.FLATTEN and "EURUSD.m" in note.text
+    assert note.text.endswith("before the window opens (prop.news, action flatten)"), note.text
+    clock.advance(MIN)
     allowed, refused, _ = g.screen([entry("EURUSD.m"), entry("EURGBP", 2)], (), SPECS)
     assert [s.desired.symbol for s in allowed] == ["EURGBP"] and refused[0][2] == "prop.news"
     clock.advance(10 * MIN)
