@@ -192,3 +192,56 @@ def test_a_news_window_stops_entries_flattens_ahead_and_journals_fills_inside_it
     for slave in ("stop_entries", "flatten", "warn"):
         assert [s for s, _ in closes(name, slave)].count("EURJPY") == 1
         assert all(when >= 1000 for s, when in closes(name, slave) if s == "EURJPY")
+
+
+# -------------------------------------------------------------------------------- weekend
+
+
+def test_the_firm_s_weekend_flattens_stops_entries_or_warns():
+    name = "weekend"
+    # 20:45 UTC Friday is 900 s in, before the market's own close at 21:00.
+    assert closes(name, "flatten") == [("EURUSD", 900.0)]
+    assert states(name, "flatten") == [(900.0, "active -> halted")]
+    assert states(name, "stop_entries") == [(900.0, "active -> reducing")]
+    assert "lifts by itself at the reopen" in room(name, "flatten")["reason"]
+    for slave in ("flatten", "stop_entries"):
+        assert opened(name, slave) == ["EURUSD"]
+    # stop_entries keeps what it holds: its copy follows the master's close.
+    assert [s for s, _ in closes(name, "stop_entries")] == ["EURUSD"]
+    assert opened(name, "warn") == ["EURUSD", "GBPUSD"]
+    assert any(e["account"] == "warn" and e["at_s"] == 900.0 and "1 position(s) held into the weekend" in e["text"]
+               for e in outcome(name)["events"])
+
+
+# ------------------------------------------------------------- consistency and trading days
+
+
+def test_the_best_day_s_share_is_warned_never_stopped_and_trading_days_are_counted():
+    name = "consistency_and_trading_days"
+    slave = room(name, "slave")
+    assert slave["state"] == "active" and opened(name, "slave") == ["EURUSD", "EURUSD", "GBPUSD"]
+    assert slave["trading_days"] == 2 and slave["min_trading_days"] == 4
+    # About 564 of about 695 USD came on the first day.
+    assert slave["best_day_share"] == pytest.approx(81.1, abs=0.5) and slave["best_day_limit"] == 40.0
+    warned = [e for e in outcome(name)["events"] if "consistency: the best day" in e["text"]]
+    assert warned and warned[0]["at_s"] == pytest.approx(182, abs=2)
+    assert refusals(name, "slave") == []
+
+
+# ------------------------------------------------------------------- hedging across accounts
+
+
+def test_an_entry_that_would_hedge_another_linked_account_is_refused_or_warned():
+    name = "hedging_across_accounts"
+    # Against the straight account's copy at another broker, on its way in the same pass.
+    hedges = [why for _, why in refusals(name, "reversed") if "risk.prop.hedging" in why]
+    assert len(hedges) == 2
+    assert "sell 0.5 EURUSD.raw would hedge an entry on its way to straight (buy 0.5 EURUSD.m)" in hedges[0]
+    assert "(sell 0.1 GOLD.m)" in hedges[1]  # gold by another name is the same instrument
+    # GBPUSD: the straight account does not copy it, and the master is not in this guard's accounts.
+    assert opened(name, "reversed") == ["GBPUSD.raw"]
+    assert opened(name, "straight") == ["EURUSD.m", "GOLD.m"]
+    # Every linked account counts when none are named: the master's own trades too, warned.
+    assert opened(name, "reversed_warn") == ["EURUSD", "XAUUSD", "GBPUSD"]
+    warned = [e["text"] for e in outcome(name)["events"] if e["account"] == "reversed_warn" and "hedging" in e["text"]]
+    assert len(warned) == 3 and all("would hedge master's position" in t and "opened anyway" in t for t in warned)
