@@ -245,3 +245,14 @@ def test_an_entry_that_would_hedge_another_linked_account_is_refused_or_warned()
     assert opened(name, "reversed_warn") == ["EURUSD", "XAUUSD", "GBPUSD"]
     warned = [e["text"] for e in outcome(name)["events"] if e["account"] == "reversed_warn" and "hedging" in e["text"]]
     assert len(warned) == 3 and all("would hedge master's position" in t and "opened anyway" in t for t in warned)
+
+
+# --------------------------------------------------------------------------------- cTrader
+
+
+def test_a_prop_account_at_a_ctrader_broker_is_flattened_over_the_open_api():
+    name = "ctrader_daily_loss_flatten"
+    assert states(name, "prop") == [(10.0, "active -> halted")]
+    assert room(name, "prop")["daily_limit"] == 200.0 and "2% of baseline: equity" in room(name, "prop")["reason"]
+    assert sorted(s for s, when in closes(name, "prop") if when == pytest.approx(10.0, abs=0.1)) == ["EURUSD", "XAUUSD"]
+    assert opened(name, "prop") == ["EURUSD", "XAUUSD"] and held(name, "prop") == []
