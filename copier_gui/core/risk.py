@@ -45,6 +45,10 @@ class Breach:
     text: str
 
 
+# The prop limits whose stop of entries is latched, the one that outranks first.
+_LATCHED_STOPS = (prop_limits.MAX_LOSS, prop_limits.DAILY_LOSS)
+
+
 def _never() -> float:
     return 0.0
 
@@ -158,6 +162,11 @@ class RiskGate:
             self._profit_base = self.day_profits.get(day, 0.0)  # a reset mid-day keeps what the day made
             self.breaches = {k: b for k, b in self.breaches.items()
                              if not k.startswith(("daily_loss", prop_limits.DAILY_LOSS))}
+            if self.halt is not None and self.halt.state == TradingState.REDUCING.value \
+                    and self.halt.limit == prop_limits.DAILY_LOSS:
+                # The firm's day is over, and with it the daily loss's stop of entries.
+                self.halt = None
+                self._persist(lambda s: s.save_halt(self.account, None))
         self.peak_equity = max(self.peak_equity, equity)
         if prop is not None:
             self._follow(prop, account, close)
@@ -303,6 +312,8 @@ class RiskGate:
         if flatten is not None and not self.flatten_latched:
             self.halt = Halt(TradingState.HALTED.value, flatten.limit, self.now(), flatten.text)
             self._persist(lambda s: s.save_halt(self.account, self.halt))
+        elif not self.flatten_latched:
+            self._latch_prop_stop()
         if self.flatten_latched or self.weekend_flatten:
             self.state = TradingState.HALTED
         elif self.halt is not None or any(b.action is LimitAction.STOP_ENTRIES and not k.startswith("entry:")
@@ -310,6 +321,19 @@ class RiskGate:
             self.state = TradingState.REDUCING
         else:
             self.state = TradingState.ACTIVE
+
+    def _latch_prop_stop(self) -> None:
+        """A prop firm's limit once reached is a breach, whatever the market does next: its stop of
+        entries holds for the rest of the firm's day (the daily loss) or until the trader's reset
+        (the maximum loss, which outranks a daily stop), through restarts."""
+        for limit in _LATCHED_STOPS:
+            breach = self.breaches.get(limit)
+            if breach is None or breach.action is not LimitAction.STOP_ENTRIES:
+                continue
+            if self.halt is None or (self.halt.limit == prop_limits.DAILY_LOSS and limit == prop_limits.MAX_LOSS):
+                self.halt = Halt(TradingState.REDUCING.value, limit, self.now(), breach.text)
+                self._persist(lambda s: s.save_halt(self.account, self.halt))
+            return
 
     @property
     def flatten_latched(self) -> bool:

@@ -381,3 +381,45 @@ def test_the_gate_breaches_exactly_when_an_oracle_on_the_path_says(reset, start,
         gate.update(account(balance, equity), server_day(clock))
         seen.append({k for k in gate.breaches if k.startswith("prop.")})
     assert seen == oracle(path, ZoneInfo(zone), hour, minute, daily, max_loss)
+
+
+def test_a_daily_loss_reached_stops_entries_for_the_rest_of_the_firm_s_day_even_when_the_equity_recovers(tmp_path):
+    """A firm's limit once touched is a breach for the day: entries do not resume when the market
+    gives the loss back, nor after a restart; the firm's reset lifts the stop."""
+    clock = VirtualClock(NOON)
+    store = RiskStore(tmp_path / "risk.sqlite3")
+    risk = profile(daily={"amount": 300, "action": "stop_entries"})
+    gate = gate_on(store, risk, clock)
+    gate.update(account(10_000), server_day(clock))
+    (breach,) = gate.update(account(10_000, 9_650), server_day(clock))
+    assert breach.limit == "prop.daily_loss" and gate.state is TradingState.REDUCING
+    clock.advance(60)
+    assert gate.update(account(10_000, 9_900), server_day(clock)) == []
+    assert gate.state is TradingState.REDUCING and "daily loss 350.00 USD" in gate.reason
+    gate = gate_on(store, risk, clock)  # a restart
+    gate.update(account(10_000, 9_950), server_day(clock))
+    assert gate.state is TradingState.REDUCING
+    clock.advance(10 * HOUR)  # past 17:00 New York
+    gate.update(account(9_950), server_day(clock))
+    assert gate.state is TradingState.ACTIVE and gate.reason == ""
+    assert gate_on(store, risk, clock).state is TradingState.ACTIVE
+
+
+def test_a_max_loss_reached_stops_entries_for_good_until_the_trader_resets(tmp_path):
+    clock = VirtualClock(NOON)
+    store = RiskStore(tmp_path / "risk.sqlite3")
+    risk = profile(max_loss={"amount": 500, "initial_balance": 10_000, "action": "stop_entries"},
+                   daily={"amount": 300, "action": "stop_entries"})
+    gate = gate_on(store, risk, clock)
+    gate.update(account(10_000), server_day(clock))
+    gate.update(account(10_000, 9_700), server_day(clock))  # the daily loss first
+    gate.update(account(10_000, 9_450), server_day(clock))  # then the floor: it outranks the day's stop
+    clock.advance(10 * HOUR)
+    gate.update(account(9_900), server_day(clock))  # a new day, and back above the floor
+    assert gate.state is TradingState.REDUCING and "max-loss floor" in gate.reason
+    gate = gate_on(store, risk, clock)
+    gate.update(account(9_900), server_day(clock))
+    assert gate.state is TradingState.REDUCING
+    gate.reset("the trader")
+    gate.update(account(9_900), server_day(clock))
+    assert gate.state is TradingState.ACTIVE
