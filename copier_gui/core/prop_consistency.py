@@ -9,9 +9,9 @@ import datetime as _dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from copier_gui.core.prop_rules import ConsistencyRule
+from copier_gui.core.prop_rules import ConsistencyRule, DayReset
 
-__all__ = ["CONSISTENCY", "BestDay", "best_day", "breach_text"]
+__all__ = ["CONSISTENCY", "BestDay", "best_day", "breach_text", "day_label"]
 
 # The limit's name in breaches and the journal.
 CONSISTENCY = "prop.consistency"
@@ -37,7 +37,16 @@ def best_day(day_profits: Mapping[int, float]) -> BestDay | None:
     return BestDay(day, profit, total, profit / total * 100)
 
 
-def breach_text(rule: ConsistencyRule, best: BestDay, ccy: str) -> str:
-    date = (_dt.date(1970, 1, 1) + _dt.timedelta(days=best.day)).isoformat()
-    return (f"consistency: the best day ({date}) made {best.profit:,.2f} {ccy}, {best.share:.1f}% of the total "
-            f"profit {best.total:,.2f} {ccy} > {rule.best_day_percent:g}%")
+def breach_text(rule: ConsistencyRule, best: BestDay, ccy: str, reset: DayReset | None = None) -> str:
+    return (f"consistency: the best day ({day_label(best.day, reset)}) made {best.profit:,.2f} {ccy}, "
+            f"{best.share:.1f}% of the total profit {best.total:,.2f} {ccy} > {rule.best_day_percent:g}%")
+
+
+def day_label(day: int, reset: DayReset | None) -> str:
+    """A firm's trading day in words: its date when it turns at midnight, else the span it covers
+    ("2026-11-24 17:00 to 2026-11-25 17:00 America/New_York"), so a day that begins the evening
+    before is not taken for the day before."""
+    date = _dt.date(1970, 1, 1) + _dt.timedelta(days=day)
+    if reset is None or reset.time == "00:00":
+        return date.isoformat()
+    return f"{date.isoformat()} {reset.time} to {(date + _dt.timedelta(days=1)).isoformat()} {reset.time} {reset.zone}"

@@ -249,7 +249,7 @@ class RiskGate:
         if best is None or best.share <= rule.best_day_percent + 1e-9 or self._consistency_warned == day:
             return []
         self._consistency_warned = day
-        return [PropBreach(prop_consistency.CONSISTENCY, LimitAction.WARN, prop_consistency.breach_text(rule, best, ccy))]
+        return [PropBreach(prop_consistency.CONSISTENCY, LimitAction.WARN, prop_consistency.breach_text(rule, best, ccy, prop.reset))]
 
     def _best_day(self) -> prop_consistency.BestDay | None:
         # Worked out again only when a day's profit changed: a pass reads it every few seconds.

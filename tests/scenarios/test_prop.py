@@ -225,6 +225,8 @@ def test_the_best_day_s_share_is_warned_never_stopped_and_trading_days_are_count
     assert slave["best_day_share"] == pytest.approx(81.1, abs=0.5) and slave["best_day_limit"] == 40.0
     warned = [e for e in outcome(name)["events"] if "consistency: the best day" in e["text"]]
     assert warned and warned[0]["at_s"] == pytest.approx(182, abs=2)
+    # The firm's day that began at 17:00 on the 24th in New York is the 25th's trading.
+    assert "the best day (2026-11-24 17:00 to 2026-11-25 17:00 America/New_York)" in warned[0]["text"]
     assert refusals(name, "slave") == []
 
 
