@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QRect, Qt
-from PySide6.QtWidgets import QFileDialog, QGroupBox, QStyle, QStyleOptionGroupBox
+from PySide6.QtWidgets import QComboBox, QFileDialog, QGroupBox, QStyle, QStyleOptionGroupBox
 
 from copier_gui.core.prop_rules import (
     ConsistencyRule,
@@ -267,3 +267,12 @@ def test_the_page_fits_a_laptop_screen_and_scrolls(make, area):
     # Nothing wider than the page: no sideways scrolling at 1366.
     assert page.widget().minimumSizeHint().width() <= page.viewport().width(), (
         page.widget().minimumSizeHint(), page.viewport().size())
+
+
+def test_no_choice_list_shows_a_stray_item_for_a_rule_left_off(make):
+    """A rule not set has no values: its choice lists show nothing chosen, never a made-up "none"."""
+    editor = make(CopyRules(risk=Risk(prop=PropRules(reset=NY))))
+    page = editor.pages["prop"]
+    for combo in page.findChildren(QComboBox):
+        texts = [combo.itemText(i) for i in range(combo.count())]
+        assert not any(t.strip("\0").lower() == "none" for t in texts), texts

@@ -180,6 +180,10 @@ class ChoiceField(Field):
     def load(self, value: Any) -> None:
         value = _NONE if value is None else value
         index = self.combo.findData(value)
+        if index < 0 and value == _NONE:
+            # Nothing set where "nothing" is no choice (a rule left off): nothing shown as chosen.
+            self.combo.setCurrentIndex(-1)
+            return
         if index < 0:  # a value the form has no words for (typed in YAML): shown as it is
             self.combo.addItem(str(value), value)
             index = self.combo.count() - 1
@@ -267,6 +271,20 @@ class PairField(Field):
 LABEL_WIDTH = 250
 
 
+
+def hinted_group(title: str, hint: str, parent: QWidget) -> tuple[QGroupBox, QFormLayout]:
+    """A titled group of form rows whose long rows wrap, with its hint as the first row."""
+    box = QGroupBox(title, parent)
+    form = QFormLayout(box)
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+    if hint:
+        text = QLabel(hint, box)
+        text.setWordWrap(True)
+        text.setObjectName("groupHint")
+        form.addRow(text)
+    return box, form
+
 class Page(QScrollArea):
     """One tab of the form: groups of labelled fields in a scroll area, so a short screen loses none.
 
@@ -298,15 +316,7 @@ class Page(QScrollArea):
         self.setWidget(body)
 
     def group(self, title: str, hint: str = "") -> QFormLayout:
-        box = QGroupBox(title, self.widget())
-        form = QFormLayout(box)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
-        if hint:
-            text = QLabel(hint, box)
-            text.setWordWrap(True)
-            text.setObjectName("groupHint")
-            form.addRow(text)
+        box, form = hinted_group(title, hint, self.widget())
         self.body.addWidget(box)
         return form
 

@@ -8,7 +8,7 @@ loss limit, seconds, a percent) start empty, so the form asks for them rather th
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
 from copier_gui.core.prop_rules import (
     Baseline,
@@ -26,6 +26,7 @@ from copier_gui.ui.rules_form.fields import (
     NumberField,
     Page,
     PairField,
+    hinted_group,
 )
 from copier_gui.ui.rules_form.prop_fields import (
     AccountsField,
@@ -102,15 +103,7 @@ class PropPage(Page):
         return field
 
     def _group(self, title: str, hint: str = "") -> QFormLayout:
-        box = QGroupBox(title, self.rules_box)
-        form = QFormLayout(box)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
-        if hint:
-            text = QLabel(hint, box)
-            text.setWordWrap(True)
-            text.setObjectName("groupHint")
-            form.addRow(text)
+        box, form = hinted_group(title, hint, self.rules_box)
         self.rules.addWidget(box)
         return form
 
