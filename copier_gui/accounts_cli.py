@@ -184,7 +184,7 @@ def _load(paths: UserPaths) -> Settings:
 
 
 @contextlib.contextmanager
-def _changing(paths: UserPaths) -> Iterator[Settings]:
+def changing_settings(paths: UserPaths) -> Iterator[Settings]:
     """The settings, with the folder's lock held until the change is saved."""
     from copier_gui import instance
 
@@ -201,7 +201,7 @@ def _changing(paths: UserPaths) -> Iterator[Settings]:
         yield _load(paths)
 
 
-def _save(paths: UserPaths, settings: Settings) -> None:
+def save_user_settings(paths: UserPaths, settings: Settings) -> None:
     from copier_gui.settings import save_settings
 
     try:
@@ -218,7 +218,7 @@ def _account(settings: Settings, account_id: str) -> AccountSettings:
     return account
 
 
-def _slave(settings: Settings, account_id: str) -> AccountSettings:
+def slave_account(settings: Settings, account_id: str) -> AccountSettings:
     account = _account(settings, account_id)
     if account.role == "master":
         raise Refused(f"{account_id} is the master, which has no copy rules: rules belong to each slave")
@@ -283,18 +283,18 @@ def _link(paths: UserPaths, args: argparse.Namespace) -> int:
     _options_fit(args)
     if args.platform == "ctrader":
         return _link_ctrader(paths, args)
-    with _changing(paths) as current:
+    with changing_settings(paths) as current:
         account = _new_account(args, current)
         updated = current.with_account(account)
         if account.platform == "demo" and setup.is_ctrader_demo(account.demo_profile):
             # A simulated cTrader broker is authorized by the demo itself: no password, no terminal.
-            _save(paths, updated)
+            save_user_settings(paths, updated)
             _report_ctrader_demo(account)
             return 0
         if account.worker_host == "nats":
             # The broker's password and the terminal are the worker host's; only the bus's password is here.
             stored = _store_nats_password(account)
-            _save(paths, updated)
+            save_user_settings(paths, updated)
             _report_nats_link(account, stored)
             return 0
         # Nothing is stored before every check has passed; a failed test puts back what was there.
@@ -314,7 +314,7 @@ def _link(paths: UserPaths, args: argparse.Namespace) -> int:
                 account = AccountSettings.model_validate(
                     {**dict(account), "label": f"{tested.state.company} {tested.state.login}"})
                 updated = current.with_account(account)
-        _save(paths, updated)
+        save_user_settings(paths, updated)
     _report_link(account, tested, setup.account_password_key(account))
     return 0
 
@@ -641,7 +641,7 @@ def _link_ctrader(paths: UserPaths, args: argparse.Namespace) -> int:
     client_id = args.client_id.strip()
     if not 0 <= args.redirect_port <= 65535:
         raise Refused(f"--redirect-port {args.redirect_port} is not a port: use 1 to 65535")
-    with _changing(paths) as current:
+    with changing_settings(paths) as current:
         _ctrader_check_id_and_role(args, current)
         secret = _read_secret(f"Secret of the Open API application {client_id}: ", "application secret")
         problem = ctrader_auth.client_secret_problem(secret)
@@ -670,7 +670,7 @@ def _link_ctrader(paths: UserPaths, args: argparse.Namespace) -> int:
                 change.undo()
             raise Refused(f"{exc.message} Nothing was linked.") from None
         try:
-            _save(paths, updated)
+            save_user_settings(paths, updated)
         except Refused:
             for change in changes:
                 change.undo()
@@ -967,10 +967,10 @@ def _remove(paths: UserPaths, args: argparse.Namespace) -> int:
     from copier_gui import account_setup as setup
     from copier_gui import secrets
 
-    with _changing(paths) as current:
+    with changing_settings(paths) as current:
         account = _account(current, args.id)
         updated = current.without_account(account.id)
-        _save(paths, updated)
+        save_user_settings(paths, updated)
     print(f"{account.id} removed")
     try:
         if args.keep_password:
@@ -1000,13 +1000,13 @@ def _bridge_secret(account: AccountSettings) -> str | None:
 def _set_master(paths: UserPaths, args: argparse.Namespace) -> int:
     from copier_gui.core.rules import CopyRules
 
-    with _changing(paths) as current:
+    with changing_settings(paths) as current:
         account = _account(current, args.id)
         if account.role == "master":
             print(f"{account.id} is already the master")
             return 0
         old = current.master
-        _save(paths, current.with_master(account.id))
+        save_user_settings(paths, current.with_master(account.id))
     print(f"{account.id} is now the master")
     if account.copy_rules != CopyRules():
         # A master has no rules: what was set is printed as a command, so it is not lost.
@@ -1027,7 +1027,7 @@ def _set_master(paths: UserPaths, args: argparse.Namespace) -> int:
 def _rules_show(paths: UserPaths, args: argparse.Namespace) -> int:
     import yaml
 
-    rules = _slave(_load(paths), args.id).copy_rules.model_dump(mode="json")
+    rules = slave_account(_load(paths), args.id).copy_rules.model_dump(mode="json")
     if args.format == "json":
         print(json.dumps(rules, indent=2))
     else:
@@ -1042,8 +1042,8 @@ def _rules_edit(paths: UserPaths, args: argparse.Namespace) -> int:
 
     from copier_gui.core.rules import CopyRules
 
-    with _changing(paths) as current:
-        account = _slave(current, args.id)
+    with changing_settings(paths) as current:
+        account = slave_account(current, args.id)
         before = account.copy_rules.model_dump(mode="json")
         kept = None
         if args.file is None and not args.set:
@@ -1064,10 +1064,10 @@ def _rules_edit(paths: UserPaths, args: argparse.Namespace) -> int:
             _discard(kept)
             return 0
         updated = current.with_account(account.model_copy(update={"rules": rules}))
-        _save(paths, updated)
+        save_user_settings(paths, updated)
     _discard(kept)
     print(f"rules for {account.id} saved:")
-    for line in _differences(before, after):
+    for line in rule_differences(before, after):
         print(f"  {line}")
     return 0
 
@@ -1199,7 +1199,7 @@ def _changed_rules(before: Any, after: Any, prefix: str = "") -> list[tuple[str,
     return [] if before == after else [(prefix, after)]
 
 
-def _differences(before: dict, after: dict) -> list[str]:
+def rule_differences(before: dict, after: dict) -> list[str]:
     """``sizing.multiplier: 1.0 -> 0.5`` for each rule that changed."""
     def old(key: str) -> Any:
         value: Any = before

@@ -30,7 +30,13 @@ def run(paths, args: argparse.Namespace) -> int:
 
 
 def _run(paths, args: argparse.Namespace) -> int:
-    from copier_gui.accounts_cli import Refused, _changing, _differences, _save, _slave
+    from copier_gui.accounts_cli import (
+        Refused,
+        changing_settings,
+        rule_differences,
+        save_user_settings,
+        slave_account,
+    )
     from copier_gui.prop_presets.loader import PresetError, presets, risk_block
 
     try:
@@ -56,15 +62,15 @@ def _run(paths, args: argparse.Namespace) -> int:
         known = ", ".join([*shipped, *sorted(PROP_PRESETS)])
         raise UsageError(f"no preset {args.preset!r}; known: {known}")
     try:
-        with _changing(paths) as current:
-            account = _slave(current, args.account)
+        with changing_settings(paths) as current:
+            account = slave_account(current, args.account)
             before = account.copy_rules.model_dump(mode="json")
             rules = account.copy_rules.model_copy(update={"risk": Risk.model_validate(block)})
-            _save(paths, current.with_account(account.model_copy(update={"rules": rules})))
+            save_user_settings(paths, current.with_account(account.model_copy(update={"rules": rules})))
     except Refused as exc:
         raise UsageError(exc.message) from None
     print(f"risk rules of {account.id} replaced by the preset {where}:")
-    for line in _differences(before, rules.model_dump(mode="json")):
+    for line in rule_differences(before, rules.model_dump(mode="json")):
         print(f"  {line}")
     print(f"edit them like any rules: copier-gui accounts rules edit {account.id} --set KEY=VALUE")
     return 0
