@@ -276,3 +276,28 @@ def test_no_choice_list_shows_a_stray_item_for_a_rule_left_off(make):
     for combo in page.findChildren(QComboBox):
         texts = [combo.itemText(i) for i in range(combo.count())]
         assert not any(t.strip("\0").lower() == "none" for t in texts), texts
+
+
+def test_a_firm_preset_is_shown_with_its_source_and_used_as_the_slave_s_risk_rules(make, qtbot):
+    editor = make(CopyRules(risk=Risk(max_open_positions={"value": 3})))
+    picker = editor.pages["prop"].preset
+    ids = [picker.combo.itemData(i) for i in range(picker.combo.count())]
+    assert "ftmo_2step_challenge" in ids and "fintokei_protrader_challenge" in ids
+    assert picker.combo.currentIndex() == 0 and not picker.use.isEnabled()  # these rules are no preset
+    picker.combo.setCurrentIndex(ids.index("ftmo_2step_challenge"))
+    assert "https://ftmo.com/en/trading-objectives" in picker.about.text()
+    assert "read 2026-11-28" in picker.about.text() and "Minimum Trading Days" in picker.about.text()
+    qtbot.mouseClick(picker.use, Qt.MouseButton.LeftButton)
+    prop = prop_rules(editor)
+    assert str(prop.reset) == "00:00 Europe/Prague" and prop.daily_loss.percent == 5 and prop.min_trading_days == 4
+    assert prop.max_loss.mode == "static" and prop.max_loss.action == "flatten"
+    # The whole risk block is the preset's, as the command line's use-preset makes it.
+    assert editor.draft.rules.risk.max_open_positions is None
+    assert editor.pages["prop"].switch.check.isChecked()
+    assert "Europe/Prague" in editor.draft.yaml() and editor.draft.valid
+    # Opened on rules that are a preset's, the picker shows that preset.
+    again = make(editor.draft.rules)
+    assert again.pages["prop"].preset.combo.currentData() == "ftmo_2step_challenge"
+    # Edited after, they are the trader's own: the picker no longer names a preset.
+    retype(qtbot, again.fields["risk.prop.min_trading_days"].edit, "5")
+    assert again.pages["prop"].preset.combo.currentIndex() == 0

@@ -36,6 +36,7 @@ from copier_gui.ui.rules_form.prop_fields import (
     SectionField,
     SwitchField,
 )
+from copier_gui.ui.rules_form.prop_preset import PresetField
 from copier_gui.ui.rules_form.prop_time import TimeField, WeeklyTimeField, ZoneField
 from copier_gui.ui.rules_form.risk import ACTIONS
 
@@ -70,6 +71,9 @@ INTRO = ("The firm's own rules for this account, measured on the firm's trading 
 class PropPage(Page):
     def __init__(self, parent=None) -> None:
         super().__init__("Prop firm", (PROP,), INTRO, parent)
+        start = self.group("Start from a firm's preset", "Each preset follows a firm's public rules as read on "
+                           "the date shown. Using one replaces this slave's risk rules; edit them after.")
+        self.preset = self.add(start, "", PresetField())
         self.switch = self._field(self.body, SwitchField(PROP, "This is a prop-firm account", DEFAULT))
         self.rules_box = QWidget(self.widget())
         self.rules = QVBoxLayout(self.rules_box)
