@@ -3,8 +3,9 @@ account that would stand against a position another linked account holds on the 
 (a copy, or that account's own trade) is refused or warned, per the profile (core.prop_rules).
 
 Instruments are matched across brokers by what they trade: a currency pair, metal or coin by its
-two currencies (EURUSD.m at one broker is EURUSD-ECN at another), anything else by its name without
-the broker's prefix and suffix. Entries on their way but not yet filled count too: two accounts
+two currencies (EURUSD.m at one broker is EURUSD-ECN at another), an index or metal by the symbol
+map's well-known aliases (US30, DJ30.cash, WS30 and DJI are the Dow; GOLD is XAUUSD), anything else
+by its name without the broker's prefix and suffix. Entries on their way but not yet filled count too: two accounts
 entering opposite sides in the same fan-out would otherwise each see the other flat.
 
 Pure apart from the record of entries on their way, which the copier keeps (``InFlight``).
@@ -18,13 +19,19 @@ from dataclasses import dataclass, field
 from copier_gui.core.model import Position, Side, SymbolSpec
 from copier_gui.core.prop_rules import HedgingAction, HedgingGuard
 from copier_gui.core.reconciler import NetStep, OpenStep, PlaceStep, Step
+from copier_gui.core.symbols import known_instrument
 from copier_gui.core.units import symbol_root
 
 
 def instrument(symbol: str, spec: SymbolSpec | None) -> str:
+    root = symbol_root(symbol)
+    # Aliases first: GOLD has no currencies at some brokers while XAUUSD has XAU and USD.
+    known = known_instrument(root)
+    if known is not None:
+        return known
     if spec is not None and spec.currency_base and spec.currency_profit and spec.currency_base != spec.currency_profit:
         return f"{spec.currency_base.upper()}/{spec.currency_profit.upper()}"
-    return symbol_root(symbol)
+    return "".join(ch for ch in root if ch.isalnum())  # US 30 (cTrader) is US30
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,8 @@ from copier_gui.core.rules import SymbolMapping
 KNOWN_ALIASES: tuple[frozenset[str], ...] = (
     frozenset({"XAUUSD", "GOLD"}),
     frozenset({"XAGUSD", "SILVER"}),
-    frozenset({"US30", "DJ30", "DJI30", "WS30", "DOWJONES", "US30CASH", "DJ30CASH"}),
-    frozenset({"NAS100", "US100", "USTEC", "NDX100"}),
+    frozenset({"US30", "DJ30", "DJI30", "DJI", "WS30", "DOWJONES", "US30CASH", "DJ30CASH"}),
+    frozenset({"NAS100", "US100", "USTEC", "NDX100", "NDX"}),
     frozenset({"SPX500", "US500", "SP500"}),
     frozenset({"GER40", "DE40", "DAX40", "GER30", "DE30"}),
     frozenset({"UK100", "FTSE100"}),
@@ -30,6 +30,20 @@ KNOWN_ALIASES: tuple[frozenset[str], ...] = (
     frozenset({"BTCUSD", "BITCOIN", "XBTUSD"}),
 )
 _CORE_LENGTHS = (6, 5, 4, 3)
+# What cash indices carry glued to their name at some brokers (US30CASH, GER40SPOT).
+_CASH_TAILS = ("CASH", "SPOT", "CFD")
+
+
+def known_instrument(root: str) -> str | None:
+    """One name for every well-known alias of an instrument (US30, DJ30.cash and WS30 are the Dow),
+    from a name without the broker's affixes (core.units.symbol_root); None for a name not in
+    ``KNOWN_ALIASES``."""
+    normal = _normalise(root)
+    for name in (normal, *(normal[:-len(t)] for t in _CASH_TAILS if normal.endswith(t))):
+        for group in KNOWN_ALIASES:
+            if name in group:
+                return min(group)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
