@@ -594,6 +594,8 @@ class Copier:
         slave.symbol_map = SymbolMap(list(slave.symbols), slave.rules.symbols)
         if slave.risk_gate is None:
             slave.risk_gate = self._risk_gate(slave)
+        with contextlib.suppress(ConnectorError):  # read again at the next look at the account
+            await self._follow_cash(slave)
         slave.executor = SlaveExecutor(
             slave.id, slave.broker or slave.account.company, slave.connector, slave.rules, magic=slave.magic,
             journal=self.journal, metrics=self.metrics, copybook=self.copybook, clock=self.clock,
@@ -635,6 +637,8 @@ class Copier:
                 self._schedule_reconnect(slave)
                 return
             slave.account = account
+            with contextlib.suppress(ConnectorError):
+                await self._follow_cash(slave)
             if account.trade_allowed:
                 if slave.executor is not None:
                     # Refusals caused by the switch were not the trades' fault: try them again now.
@@ -1554,6 +1558,22 @@ class Copier:
             self.journal.record("refusal", text, account=slave.id, master_ticket=ticket)
             self._notify(Notice("refusal", slave.id, text, ticket))
 
+    async def _follow_cash(self, slave: SlaveLink) -> None:
+        """A prop slave's deposits and withdrawals, read when its balance moved since the gate's last
+        reading (and once at the start), taken into the gate before it measures that balance: a
+        payout must not read as a loss, nor a deposit as profit. Off the copy path: the account is
+        read here, not in a pass."""
+        gate = slave.risk_gate
+        if gate is None or slave.rules.risk.prop is None or slave.account is None:
+            return
+        seen = gate.last_reading
+        if gate.cash_seen is not None and seen is not None and seen.balance == slave.account.balance:
+            return
+        flows = await slave.connector.cash_flows()
+        for note in gate.note_cash(flows, slave.account.currency):
+            self.journal.record("info", note.text, account=slave.id, limit=note.limit)
+            self._notify(Notice("info", slave.id, note.text))
+
     def _risk_update(self, slave: SlaveLink, gate: RiskGate) -> None:
         self._take_outside_resets()
         before = gate.state
@@ -1786,6 +1806,7 @@ class Copier:
                 if slave.id in self.slaves and slave.state in (LinkState.CONNECTED, LinkState.DEGRADED):
                     with contextlib.suppress(ConnectorError):
                         slave.account = await slave.connector.account()
+                        await self._follow_cash(slave)
                     if slave.id not in self.slaves:
                         continue
                     if slave.state is LinkState.CONNECTED and slave.account and not slave.account.trade_allowed:

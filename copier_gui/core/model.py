@@ -155,6 +155,17 @@ class DealShare:
 
 
 @dataclass(frozen=True, slots=True)
+class CashFlow:
+    """Money the broker's back office moved into (``amount`` > 0) or out of the account: a deposit,
+    a withdrawal, a credit, a correction. Not a trading result, so prop limits do not count it.
+    ``id`` is the broker's own (a deal ticket, a balance history id), higher for a later one."""
+
+    id: int
+    amount: float
+    comment: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Deal:
     """One fill of a position as the broker booked it: its direction, volume and price, and what it
     made and cost in the account currency (a charge is negative). The comment says which master

@@ -13,6 +13,7 @@ from copier_gui.core.capabilities import Capabilities
 from copier_gui.core.model import (
     AccountState,
     CancelPending,
+    CashFlow,
     ClosePosition,
     Deal,
     ExecutionReport,
@@ -78,6 +79,11 @@ class Connector(Protocol):
         """The deals of a position, open or closed, oldest first (drift attribution reads a
         position's fills and costs from them), named by its id or by an order that traded it: on
         a netting account a fill lands on whatever position its symbol has then. Raises
+        ConnectorError when unreachable."""
+
+    async def cash_flows(self) -> tuple[CashFlow, ...]:
+        """The deposits, withdrawals and other balance operations of about the last week, oldest
+        first: what a prop profile's limits must not count as profit or loss. Raises
         ConnectorError when unreachable."""
 
 

@@ -41,6 +41,9 @@ class Track:
     initial: float
     high: float
     locked: bool = False
+    # Money moved in (out: negative) since the track began: not trading, so the high leaves it out
+    # and the floor stays where trading put it.
+    cash: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,9 +117,9 @@ def follow(rule: MaxLossRule, track: Track, *, equity: float, day_close: tuple[f
     reset. The lock is sticky: once the floor has reached the initial balance it stays there."""
     high = track.high
     if rule.mode is MaxLossMode.TRAILING_INTRADAY:
-        high = max(high, equity)
+        high = max(high, equity - track.cash)
     elif rule.mode is MaxLossMode.TRAILING_EOD and day_close is not None:
-        high = max(high, *day_close)
+        high = max(high, *(figure - track.cash for figure in day_close))
     locked = track.locked or (rule.lock_at_initial and rule.mode is not MaxLossMode.STATIC
                               and high - max_loss_amount(rule, track.initial) >= track.initial)
     return track if (high, locked) == (track.high, track.locked) else replace(track, high=high, locked=locked)

@@ -16,12 +16,12 @@ latched, it lifts by itself at the reopen. Each day's profit is kept for the con
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
 from copier_gui.core import prop_consistency, prop_limits
-from copier_gui.core.model import AccountState, Position, SymbolSpec
+from copier_gui.core.model import AccountState, CashFlow, Position, SymbolSpec
 from copier_gui.core.prop_day import TradingDay, trading_day
 from copier_gui.core.prop_limits import DayFigures, PropBreach, RoomLeft, Track
 from copier_gui.core.prop_news import NewsEvent, NewsWindow
@@ -71,6 +71,8 @@ class RiskGate:
     # on which the slave had a deal.
     track: Track | None = None
     deal_days: frozenset[int] = frozenset()
+    # The highest balance operation (deposit, withdrawal) id taken into the figures; None: not looked.
+    cash_seen: int | None = None
     # Each prop trading day's profit (the balance's change over the day), for the consistency rule;
     # ``_profit_base`` is what the day made before a reset re-based it.
     day_profits: dict[int, float] = field(default_factory=dict)
@@ -102,7 +104,8 @@ class RiskGate:
             gate.day_start_equity, gate.peak_equity = record.day_start_equity, record.peak_equity
             gate.halt, gate.resets = record.halt, record.resets
             if record.prop_initial is not None:
-                gate.track = Track(record.prop_initial, record.prop_high, record.prop_locked)
+                gate.track = Track(record.prop_initial, record.prop_high, record.prop_locked, record.track_cash)
+            gate.cash_seen = record.cash_seen
             gate.deal_days = record.deal_days
             gate.day_profits = dict(record.day_profits)
         gate._settle()
@@ -231,8 +234,45 @@ class RiskGate:
                    else self.track.initial if self.track is not None else account.balance)
         if self.track is None or self.track.initial != initial:
             self.track = prop_limits.start_track(initial)
+            if self.cash_seen is not None:
+                self._persist(lambda s: s.save_cash(self.account, self.cash_seen, 0.0))
         if rule is not None:
             self.track = prop_limits.follow(rule, self.track, equity=account.equity, day_close=close)
+
+    def note_cash(self, flows: Iterable[CashFlow], ccy: str = "") -> list[Breach]:
+        """Deposits and withdrawals (the broker's balance operations) are not trading: each new one
+        moves the day's baselines (so the daily loss, the drawdown and the day's profit leave it out),
+        and the maximum-loss track counts it apart, so a trailing high does not rise with a deposit
+        and the floor does not move for either: a withdrawal brings the equity nearer to it, as at the
+        firm. The first look takes what is there as the account's past. Returns the notes to journal."""
+        flows = list(flows)
+        if self.cash_seen is None or (self.day is None and self.track is None):
+            self.cash_seen = max((f.id for f in flows), default=0)
+            self._persist(lambda s: s.save_cash(self.account, self.cash_seen, self.track.cash if self.track else 0.0))
+            return []
+        new = [f for f in flows if f.id > self.cash_seen]
+        if not new:
+            return []
+        notes = []
+        for flow in new:
+            self.day_start_balance += flow.amount
+            self.day_start_equity += flow.amount
+            if self.peak_equity > 0:
+                self.peak_equity += flow.amount
+            if self.track is not None:
+                self.track = dataclasses.replace(self.track, cash=self.track.cash + flow.amount)
+            what = "deposit" if flow.amount > 0 else "withdrawal"
+            ccy_text = f" {ccy}" if ccy else ""
+            notes.append(Breach("cash", LimitAction.WARN, (
+                f"{what} of {abs(flow.amount):,.2f}{ccy_text}" + (f" ({flow.comment})" if flow.comment else "")
+                + ": not trading, so the limits leave it out: the day's baseline moves with it, the "
+                  "maximum-loss floor does not")))
+        self.cash_seen = max(f.id for f in new)
+        track = (self.track.initial, self.track.high, self.track.locked) if self.track is not None else None
+        self._persist(lambda s: s.save_figures(self.account, self.day, self.day_start_balance, self.day_start_equity,
+                                               self.peak_equity, track=track))
+        self._persist(lambda s: s.save_cash(self.account, self.cash_seen, self.track.cash if self.track else 0.0))
+        return notes
 
     def _count_profit(self, day: int, balance: float) -> None:
         profit = self._profit_base + balance - self.day_start_balance

@@ -21,7 +21,7 @@ __all__ = ["RISK_FILE", "SCHEMA_VERSION", "Halt", "RiskRecord", "RiskStore", "Ri
            "open_risk_store"]
 
 RISK_FILE = "risk.sqlite3"  # in the user's folder, beside copies.sqlite3
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA = (
     "CREATE TABLE schema_version (version INTEGER NOT NULL)",
@@ -59,6 +59,15 @@ _MIGRATE_TO_3 = (
         day INTEGER NOT NULL,           -- the prop profile's trading day
         profit REAL NOT NULL,           -- the balance at the day's last reading less at its first
         PRIMARY KEY (account, day)
+    )""",
+)
+# Version 4: the broker's balance operations (deposits, withdrawals) already taken into the figures,
+# and the net of those since the maximum-loss track began, which its trailing high leaves out.
+_MIGRATE_TO_4 = (
+    """CREATE TABLE risk_cash (
+        account TEXT PRIMARY KEY,
+        seen INTEGER NOT NULL,          -- the highest balance operation id taken in
+        track_cash REAL NOT NULL        -- money moved in (out: negative) since the track began
     )""",
 )
 _COLUMNS = ("account, day, day_start_balance, day_start_equity, peak_equity, halt_state, halt_limit, halted_at, "
@@ -103,6 +112,10 @@ class RiskRecord:
     deal_days: frozenset[int] = frozenset()
     # Each prop trading day's profit, (day, profit) by day; kept by a reset like the trading days.
     day_profits: tuple[tuple[int, float], ...] = ()
+    # The highest balance operation id taken in (None: none looked at yet), and the net cash moved
+    # since the track began; kept by a reset, the cash with the track.
+    cash_seen: int | None = None
+    track_cash: float = 0.0
 
 
 def ends_track(halt: Halt | None) -> bool:
@@ -163,7 +176,7 @@ class RiskStore:
                 raise RiskStoreError(f"the file {self._name} is not a copier_gui risk state file")
             else:
                 with conn:
-                    for statement in (*_SCHEMA, *_MIGRATE_TO_2, *_MIGRATE_TO_3):
+                    for statement in (*_SCHEMA, *_MIGRATE_TO_2, *_MIGRATE_TO_3, *_MIGRATE_TO_4):
                         conn.execute(statement)
                     conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
             if self._path is not None:
@@ -174,7 +187,7 @@ class RiskStore:
             raise RiskStoreError(f"the risk state file {self._name} cannot be read: {exc}") from None
 
     def _migrate(self) -> None:
-        """Version 1 to 2 to 3: columns and tables added, every row kept. In one transaction, taken
+        """Version 1 to 2 to 3 to 4: columns and tables added, every row kept. In one transaction, taken
         before the version is read again, so a copier and the command line opening it at once migrate it
         once."""
         conn = self._conn
@@ -183,7 +196,8 @@ class RiskStore:
             version = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
             if version >= SCHEMA_VERSION:
                 return
-            for statement in (*(_MIGRATE_TO_2 if version < 2 else ()), *_MIGRATE_TO_3):
+            for statement in (*(_MIGRATE_TO_2 if version < 2 else ()), *(_MIGRATE_TO_3 if version < 3 else ()),
+                              *_MIGRATE_TO_4):
                 conn.execute(statement)
             conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
 
@@ -201,6 +215,9 @@ class RiskStore:
         records.update({account: RiskRecord(account, deal_days=frozenset(d)) for account, d in days.items()})
         for account, rows in profits.items():
             records[account] = replace(records.get(account) or RiskRecord(account), day_profits=tuple(rows))
+        for account, seen, track_cash in self._conn.execute("SELECT account, seen, track_cash FROM risk_cash"):
+            records[account] = replace(records.get(account) or RiskRecord(account), cash_seen=seen,
+                                       track_cash=track_cash)
         return records
 
     @property
@@ -270,6 +287,13 @@ class RiskStore:
                     "INSERT INTO risk_day_profit (account, day, profit) VALUES (?, ?, ?) "
                     "ON CONFLICT(account, day) DO UPDATE SET profit = excluded.profit", (account, day, profit))
 
+    def save_cash(self, account: str, seen: int, track_cash: float) -> None:
+        """The balance operations taken in up to ``seen``, and the net cash since the track began."""
+        record = replace(self._cache.get(account) or RiskRecord(account), cash_seen=seen, track_cash=track_cash)
+        self._write(record, "INSERT INTO risk_cash (account, seen, track_cash) VALUES (?, ?, ?) "
+                    "ON CONFLICT(account) DO UPDATE SET seen = excluded.seen, track_cash = excluded.track_cash",
+                    (account, seen, track_cash))
+
     def save_halt(self, account: str, halt: Halt | None) -> None:
         """Set (or, with None, clear) the halt; the figures are left alone."""
         record = replace(self._cache.get(account) or RiskRecord(account), halt=halt)
@@ -297,13 +321,16 @@ class RiskStore:
                     days = frozenset(d for (d,) in self._conn.execute(
                         "SELECT day FROM risk_deal_day WHERE account = ?", (account,)))
                     before = _record(row, days) if row else RiskRecord(account, deal_days=days)
-                    profits = self._cache[account].day_profits if account in self._cache else ()
-                    before = replace(before, day_profits=profits)
+                    cached = self._cache.get(account) or RiskRecord(account)
+                    before = replace(before, day_profits=cached.day_profits, cash_seen=cached.cash_seen,
+                                     track_cash=cached.track_cash)
                     after = RiskRecord(account, resets=before.resets + 1, reset_at=at, reset_by=by, deal_days=days,
-                                       day_profits=profits)
+                                       day_profits=cached.day_profits, cash_seen=cached.cash_seen)
                     if not ends_track(before.halt):
                         after = replace(after, prop_initial=before.prop_initial, prop_high=before.prop_high,
-                                        prop_locked=before.prop_locked)
+                                        prop_locked=before.prop_locked, track_cash=before.track_cash)
+                    elif before.cash_seen is not None:
+                        self._conn.execute("UPDATE risk_cash SET track_cash = 0 WHERE account = ?", (account,))
                     self._conn.execute(
                         f"INSERT OR REPLACE INTO risk_state ({_COLUMNS}) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

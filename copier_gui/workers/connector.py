@@ -21,6 +21,7 @@ from copier_gui.connectors.mt5.capabilities import UNCONNECTED
 from copier_gui.core.model import (
     AccountState,
     CancelPending,
+    CashFlow,
     ClosePosition,
     Deal,
     ExecutionReport,
@@ -225,6 +226,10 @@ class WorkerConnector:
         result = await self._request(self._alive(), "position_deals", {"position": int(position_id),
                                                                        "order": int(order)})
         return self._decode(protocol.position_deals_from_wire, result, "position deals")
+
+    async def cash_flows(self) -> tuple[CashFlow, ...]:
+        result = await self._request(self._alive(), "cash_flows", {})
+        return self._decode(protocol.cash_flows_from_wire, result, "cash flows")
 
     def _decode(self, decoder, value, what: str):
         try:

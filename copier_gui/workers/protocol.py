@@ -16,6 +16,7 @@ from typing import Any
 from copier_gui.core.model import (
     AccountState,
     CancelPending,
+    CashFlow,
     ClosePosition,
     Deal,
     DealShare,
@@ -269,6 +270,12 @@ def position_deals_from_wire(data: Any) -> tuple[Deal, ...]:
     if not isinstance(data, list):
         raise ProtocolError(f"position deals must be a list, not {type(data).__name__}")
     return tuple(dataclass_from_wire(Deal, item) for item in data)
+
+
+def cash_flows_from_wire(data: Any) -> tuple[CashFlow, ...]:
+    if not isinstance(data, list):
+        raise ProtocolError(f"cash flows must be a list, not {type(data).__name__}")
+    return tuple(dataclass_from_wire(CashFlow, item) for item in data)
 
 
 def capabilities_from_wire(data: Any) -> Capabilities:

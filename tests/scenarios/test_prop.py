@@ -258,3 +258,21 @@ def test_a_prop_account_at_a_ctrader_broker_is_flattened_over_the_open_api():
     assert room(name, "prop")["daily_limit"] == 200.0 and "2% of baseline: equity" in room(name, "prop")["reason"]
     assert sorted(s for s, when in closes(name, "prop") if when == pytest.approx(10.0, abs=0.1)) == ["EURUSD", "XAUUSD"]
     assert opened(name, "prop") == ["EURUSD", "XAUUSD"] and held(name, "prop") == []
+
+
+# ---------------------------------------------------------------- deposits and withdrawals
+
+
+def test_deposits_and_withdrawals_are_not_trading_to_the_prop_limits():
+    name = "balance_operations"
+    # The payout is no loss: entries go on until trading itself loses 300 (at 40 s).
+    assert opened(name, "withdrawn") == ["EURUSD", "GBPUSD"]
+    assert states(name, "withdrawn") == [(40.0, "active -> reducing")]
+    assert "baseline: balance 8,000.00 USD" in room(name, "withdrawn")["reason"]
+    # The deposit is no new high: the floor stays at 9,500 and 600 of trading loss is inside it.
+    assert outcome(name)["checkpoints"][0]["room_left"]["deposited"]["floor"] == 9500.0
+    assert room(name, "deposited")["state"] == "active" and room(name, "deposited")["floor"] == 9500.0
+    assert opened(name, "deposited") == ["EURUSD", "GBPUSD", "USDJPY"]
+    notes = [e["text"] for e in outcome(name)["events"] if "not trading, so the limits leave it out" in e["text"]]
+    assert any(t.startswith("deposit of 2,000.00 USD") for t in notes)
+    assert any(t.startswith("withdrawal of 2,000.00 USD") for t in notes)

@@ -58,6 +58,7 @@ from copier_gui.connectors.ctrader.translate import blockers as trading_blockers
 from copier_gui.core.model import (
     AccountState,
     CancelPending,
+    CashFlow,
     ClosePosition,
     Deal,
     ExecutionReport,
@@ -475,6 +476,16 @@ class CTraderConnector:
         return tuple(to_deal(d, comment=comment, digits=self._symbols.digits(d.symbolId), money_digits=digits)
                      for d, comment in items)
 
+    async def cash_flows(self) -> tuple[CashFlow, ...]:
+        self._require_link()
+        try:
+            flows = await self._history.cash_flows()
+        except OpenApiError as exc:
+            raise self._read_error("the account's deposits and withdrawals", exc) from None
+        digits = self._money_digits()
+        return tuple(CashFlow(int(f.balanceHistoryId), _signed(f) * money(
+            f.delta, f.moneyDigits if f.HasField("moneyDigits") else digits), f.externalNote) for f in flows)
+
     async def _position_of_order(self, order: int) -> int:
         deals = self._mirror.order_deals(order)
         if deals:
@@ -753,3 +764,8 @@ def _summary(message: Message) -> dict:
 
 
 __all__ = ["CTraderConnector"]
+
+
+def _signed(flow: MM.ProtoOADepositWithdraw) -> float:
+    """-1 for money out: the operation's name says so (BALANCE_WITHDRAW, ..._WITHDRAW_...), its delta never does."""
+    return -1.0 if "WITHDRAW" in MM.ProtoOAChangeBalanceType.Name(flow.operationType) else 1.0

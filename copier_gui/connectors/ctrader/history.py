@@ -18,7 +18,8 @@ MM = cm.model
 Ask = Callable[[Message], Awaitable[Message]]
 
 _PAGES = 50  # a position with more deals than fifty pages hold is read no further
-_AHEAD_MS = 60_000  # the window ends a minute ahead, in case this machine's clock is behind the server's
+_AHEAD_MS = 60_000
+_WEEK_MS = 604_800_000  # ProtoOACashFlowHistoryListReq spans a week at most  # the window ends a minute ahead, in case this machine's clock is behind the server's
 
 
 class Unsupported(Exception):
@@ -55,6 +56,13 @@ class History:
             to_ms = min(d.executionTimestamp for d in reply.deal) - 1
         return sorted((d for d in deals.values() if d.dealStatus in (MM.FILLED, MM.PARTIALLY_FILLED)),
                       key=lambda d: (d.executionTimestamp, d.dealId))
+
+    async def cash_flows(self) -> list[MM.ProtoOADepositWithdraw]:
+        """The deposits and withdrawals of the last week (the most one request may span), oldest first."""
+        to_ms = int(self._clock.time() * 1000) + _AHEAD_MS
+        reply = await self._ask(M.ProtoOACashFlowHistoryListReq(
+            ctidTraderAccountId=self._ctid, fromTimestamp=to_ms - _WEEK_MS, toTimestamp=to_ms))
+        return sorted(reply.depositWithdraw, key=lambda f: (f.changeBalanceTimestamp, f.balanceHistoryId))
 
     async def order_tags(self, position_id: int, order_ids: set[int]) -> dict[int, tuple[str, str]]:
         """(label, comment) of each order, from what was seen, the position's order list, or

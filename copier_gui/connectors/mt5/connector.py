@@ -16,6 +16,7 @@ from copier_gui.connectors.mt5 import retcodes
 from copier_gui.connectors.mt5.capabilities import UNCONNECTED, account_capabilities
 from copier_gui.connectors.mt5.invoker import Invoker
 from copier_gui.connectors.mt5.translate import (
+    CASH_DEAL_TYPES,
     DEAL_TYPE_BUY,
     DEAL_TYPE_SELL,
     ORDER_FILLING_RETURN,
@@ -46,6 +47,7 @@ from copier_gui.connectors.mt5.translate import (
 from copier_gui.core.model import (
     AccountState,
     CancelPending,
+    CashFlow,
     ClosePosition,
     Deal,
     DealShare,
@@ -70,6 +72,8 @@ log = logging.getLogger(__name__)
 # last_error() codes that mean the terminal itself could not be reached.
 _UNREACHABLE_CODES = frozenset({-10000, -10001, -10002, -10004, -10005})
 _IPC_CALL_FAILED = -10000
+# How far back balance operations are read: about a week, as cTrader's cash-flow history allows.
+_CASH_LOOKBACK_S = 8 * 86_400
 # Server offsets are whole half-hours; a record known to be younger than this pins the offset down.
 _OFFSET_GRANULARITY_S = 1800.0
 _FRESH_RECORD_S = 600.0
@@ -434,6 +438,17 @@ class MT5Connector:
                           int(d.time_msc), int(d.position_id))
                      for d in sorted(deals, key=lambda d: (d.time_msc, d.ticket))
                      if d.type in (DEAL_TYPE_BUY, DEAL_TYPE_SELL))
+
+    async def cash_flows(self) -> tuple[CashFlow, ...]:
+        return await self._invoker.call(self._cash_flows)
+
+    def _cash_flows(self) -> tuple[CashFlow, ...]:
+        # Deal times are the server's clock, hours off UTC: the window is wide on both sides.
+        now = int(self._clock.time())
+        deals = self._read(self._api.history_deals_get, now - _CASH_LOOKBACK_S, now + 2 * 86_400,
+                           what="the account's balance operations")
+        return tuple(CashFlow(int(d.ticket), float(d.profit), str(d.comment))
+                     for d in sorted(deals, key=lambda d: (d.time_msc, d.ticket)) if d.type in CASH_DEAL_TYPES)
 
     def _build_open(self, req: OpenPosition) -> tuple[dict, dict]:
         spec = self._trade_spec(req.symbol)

@@ -39,6 +39,8 @@ ORDER_TIME_SPECIFIED = 2
 POSITION_TYPE_BUY = 0
 DEAL_TYPE_BUY = 0
 DEAL_TYPE_SELL = 1
+# Money moved by the back office, not by trading: DEAL_TYPE_BALANCE, _CREDIT, _CORRECTION, _BONUS.
+CASH_DEAL_TYPES = frozenset({2, 3, 5, 6})
 ACCOUNT_MARGIN_MODE_RETAIL_HEDGING = 2
 
 # Bits of SymbolInfo.filling_mode. MQL5 defines them as SYMBOL_FILLING_*; the Python package does

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from copier_gui.clock import VirtualClock
-from copier_gui.core.model import AccountState, Side
+from copier_gui.core.model import AccountState, CashFlow, Side
 from copier_gui.core.prop_limits import Track
 from copier_gui.core.reconciler import NetStep
 from copier_gui.core.risk import RiskGate, TradingState, describe_reset
@@ -277,7 +277,7 @@ def test_a_first_version_store_is_migrated_and_keeps_its_rows(tmp_path):
     assert again.load("s1").prop_high == 10_100 and again.load("s1").deal_days == frozenset({20417})
     again.close()
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 4
     conn.close()
 
 
@@ -423,3 +423,30 @@ def test_a_max_loss_reached_stops_entries_for_good_until_the_trader_resets(tmp_p
     gate.reset("the trader")
     gate.update(account(9_900), server_day(clock))
     assert gate.state is TradingState.ACTIVE
+
+
+def test_deposits_and_withdrawals_move_the_day_s_baseline_but_not_the_floor_through_a_restart(tmp_path):
+    """Balance operations are not trading: a payout is no daily loss and a deposit no new high, while
+    the maximum-loss floor stays where trading put it (a withdrawal brings the equity nearer, as at
+    the firm). The first look takes the account's history as its past."""
+    clock = VirtualClock(NOON)
+    store = RiskStore(tmp_path / "risk.sqlite3")
+    risk = profile(daily={"amount": 300, "action": "stop_entries"},
+                   max_loss={"amount": 500, "mode": "trailing_intraday", "initial_balance": 10_000,
+                             "action": "flatten"})
+    gate = gate_on(store, risk, clock)
+    assert gate.note_cash([CashFlow(1, 10_000.0, "opening")], "USD") == []  # the past
+    gate.update(account(10_000), server_day(clock))
+    (note,) = gate.note_cash([CashFlow(1, 10_000.0), CashFlow(2, -400.0, "payout")], "USD")
+    assert note.text.startswith("withdrawal of 400.00 USD (payout): not trading")
+    assert gate.update(account(9_600), server_day(clock)) == [] and gate.state is TradingState.ACTIVE
+    assert gate.room_left().floor == 9_500.0 and gate.room_left().to_floor == 100.0
+    gate = gate_on(store, risk, clock)  # a restart keeps what was taken in
+    assert gate.note_cash([CashFlow(1, 10_000.0), CashFlow(2, -400.0)], "USD") == []
+    gate.note_cash([CashFlow(3, 3_000.0, "deposit")], "USD")
+    gate.update(account(12_600), server_day(clock))
+    # The deposit is no new high: the floor stays 500 under the trading high of 10,000.
+    assert gate.room_left().floor == 9_500.0
+    (breach,) = gate.update(account(12_600, 12_290), server_day(clock))  # 310 lost by trading today
+    assert breach.limit == "prop.daily_loss"
+    assert gate_on(store, risk, clock).track.cash == 2_600.0

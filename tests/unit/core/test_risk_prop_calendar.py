@@ -195,7 +195,8 @@ def test_a_second_version_store_is_migrated_and_keeps_its_rows(tmp_path):
     store.add_deal_day("s1", 20417)
     store.close()
     conn = sqlite3.connect(path)
-    conn.executescript("DROP TABLE risk_day_profit; DELETE FROM schema_version; INSERT INTO schema_version VALUES (2);")
+    conn.executescript("DROP TABLE risk_day_profit; DROP TABLE risk_cash; DELETE FROM schema_version; "
+                       "INSERT INTO schema_version VALUES (2);")
     conn.commit()
     conn.close()
     store = RiskStore(path)
@@ -205,5 +206,5 @@ def test_a_second_version_store_is_migrated_and_keeps_its_rows(tmp_path):
     store.close()
     assert RiskStore(path).load("s1").day_profits == ((20417, 250.0),)
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 4
     conn.close()

@@ -82,6 +82,9 @@ async def test_lifecycle_start_hello_connect_push_request_shutdown():
         # Named by the order that traded it, as a netting account's fill is.
         assert await connector.position_deals(order=report.order) == deals
         assert await connector.position_deals(987654321) == ()
+        # Balance operations, read in the worker: the account's opening deposit.
+        (opening,) = await connector.cash_flows()
+        assert opening.amount > 0 and opening.id > 0
         assert await connector.ping() < 0.5
         pid = connector.pid
     finally:

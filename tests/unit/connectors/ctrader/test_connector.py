@@ -286,3 +286,13 @@ async def test_close_session_twice_is_harmless_and_a_closed_connector_can_connec
         assert (await c.snapshot()).positions == ()
         await c.close_session()
         assert len(pool) == 0
+
+
+async def test_deposits_and_withdrawals_are_read_signed_from_the_cash_flow_history():
+    async with running_server() as server, connected(server) as c:
+        before = await c.cash_flows()
+        server.deposit(server.hedged.account_id, 500.0, "top up")
+        server.deposit(server.hedged.account_id, -200.5, "payout")
+        flows = await c.cash_flows()
+        assert [(f.amount, f.comment) for f in flows[len(before):]] == [(500.0, "top up"), (-200.5, "payout")]
+        assert flows[-1].id > flows[-2].id
