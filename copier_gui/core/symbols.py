@@ -10,6 +10,7 @@ nothing fits, the refusal names the slave's closest candidates so the trader can
 from __future__ import annotations
 
 import difflib
+import functools
 from collections import Counter
 from dataclasses import dataclass
 
@@ -34,6 +35,7 @@ _CORE_LENGTHS = (6, 5, 4, 3)
 _CASH_TAILS = ("CASH", "SPOT", "CFD")
 
 
+@functools.lru_cache(maxsize=1024)  # a pure function of a name, asked for every entry sent
 def known_instrument(root: str) -> str | None:
     """One name for every well-known alias of an instrument (US30, DJ30.cash and WS30 are the Dow),
     from a name without the broker's affixes (core.units.symbol_root); None for a name not in

@@ -85,3 +85,15 @@ def test_a_separator_does_not_join_different_instruments():
                                                ("NIKKEI225", "JP225.cash")])
 def test_the_nikkei_finds_its_cash_index(master, slave):
     assert SymbolMap(["EURUSD", "JP225.cash", "US30.cash"], SymbolMapping()).resolve(master).slave_symbol == slave
+
+
+def test_a_known_instrument_is_worked_out_once_per_name_not_once_per_entry():
+    # Every entry sent looks its instrument up (the hedging guard's in-flight list): a fan-out to a
+    # hundred slaves asks for the same few names a hundred times.
+    from copier_gui.core import symbols
+
+    symbols.known_instrument.cache_clear()
+    assert symbols.known_instrument("DJ30CASH") == symbols.known_instrument("DJ30CASH") == "DJ30"
+    assert symbols.known_instrument("EURUSD") is None
+    info = symbols.known_instrument.cache_info()
+    assert (info.hits, info.misses) == (1, 2)
