@@ -285,7 +285,9 @@ class WorkerConnector:
 
         try:
             link = self._alive()
-            result = await self._request(link, op, {"request": protocol.dataclass_to_wire(request)})
+            # Put in its wire form when written (_flush): a fan-out hands every slave its request
+            # in one turn, and what can wait for the write does not hold the other slaves up.
+            result = await self._request(link, op, {"request": request})
         except WorkerDown as exc:
             return unreachable(f"not sent: {exc.message}", _NO_CONNECTION, sent=False)
         except (WorkerLost, RequestTimeout) as exc:
@@ -349,6 +351,8 @@ class WorkerConnector:
     def _flush(self, link: _Link) -> None:
         outbox, link.outbox = link.outbox, []
         for i, (request_id, op, args) in enumerate(outbox):
+            if op in protocol.REQUEST_TYPES:
+                args = {"request": protocol.dataclass_to_wire(args["request"])}
             try:
                 link.channel.send(protocol.encode("request", id=request_id, op=op, args=args))
             except ChannelClosed as exc:

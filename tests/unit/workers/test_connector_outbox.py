@@ -88,3 +88,31 @@ async def test_a_shutdown_goes_after_the_requests_already_asked():
         await asyncio.wait_for(order, 10)
     finally:
         await slave.aclose()
+
+
+async def test_a_trade_request_is_put_in_its_wire_form_when_written_not_when_handed_over(monkeypatch):
+    # A fan-out hands every slave its request in one turn: what can wait for the write (the
+    # request's wire form) is not done while the other slaves wait for theirs.
+    from copier_gui.workers import protocol
+
+    host = RecordingHost()
+    slave = connector("w1", host)
+    encoded = []
+    to_wire = protocol.dataclass_to_wire
+
+    def counting(obj):
+        if isinstance(obj, OpenPosition):
+            encoded.append(obj.comment)
+        return to_wire(obj)
+
+    try:
+        await slave.connect()
+        monkeypatch.setattr(protocol, "dataclass_to_wire", counting)
+        order = asyncio.ensure_future(slave.open(OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, "cg:w")))
+        await asyncio.sleep(0)
+        assert slave.in_flight() == ["open"] and encoded == []
+        await asyncio.sleep(0)
+        assert encoded == ["cg:w"] and opens_written(host) == ["cg:w"]
+        assert (await order).status is Status.FILLED
+    finally:
+        await slave.aclose()
