@@ -18,8 +18,8 @@ MM = cm.model
 Ask = Callable[[Message], Awaitable[Message]]
 
 _PAGES = 50  # a position with more deals than fifty pages hold is read no further
-_AHEAD_MS = 60_000
-_WEEK_MS = 604_800_000  # ProtoOACashFlowHistoryListReq spans a week at most  # the window ends a minute ahead, in case this machine's clock is behind the server's
+_AHEAD_MS = 60_000  # the window ends a minute ahead, in case this machine's clock is behind the server's
+_WEEK_MS = 604_800_000  # ProtoOACashFlowHistoryListReq spans a week at most
 
 
 class Unsupported(Exception):
