@@ -130,14 +130,22 @@ def _figures(master: MasterContext, slave: SlaveContext) -> Figures | None:
                    *converted)
 
 
+_BY_FIGURES = frozenset({SizingMode.BALANCE_RATIO, SizingMode.EQUITY_RATIO, SizingMode.FREE_MARGIN_RATIO})
+_UNUSED_FIGURES = Figures(1, 1, 1, 1, 1, 1)
+
+
 def _rule_volume(master_symbol: str, master_volume: float, spec: SymbolSpec, master: MasterContext,
                  slave: SlaveContext, sl_distance: float) -> tuple[float | None, str | None]:
     sizing = slave.rules.sizing
-    figures = _figures(master, slave)
+    # The balances are priced in the master's currency (a look through the slave's symbols) only
+    # for a rule that sizes by them, its own or a fixed risk's fallback: not in every pass.
+    priced = sizing.mode in _BY_FIGURES or (sizing.mode is SizingMode.FIXED_RISK
+                                            and sizing.no_sl_fallback in _BY_FIGURES)
+    figures = _figures(master, slave) if priced else None
     if figures is None:
-        if sizing.mode in (SizingMode.BALANCE_RATIO, SizingMode.EQUITY_RATIO, SizingMode.FREE_MARGIN_RATIO):
+        if sizing.mode in _BY_FIGURES:
             return None, None
-        figures = Figures(1, 1, 1, 1, 1, 1)
+        figures = _UNUSED_FIGURES
     master_spec = master.symbols.get(master_symbol)
     volume, note = intended_volume(
         master_volume, sizing,

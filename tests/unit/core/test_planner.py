@@ -93,3 +93,24 @@ def test_a_master_in_lots_sizes_a_slave_in_units_and_the_other_way_round():
     back = plan_position(position(25_000.0), master, slave, book)
     assert isinstance(back, DesiredPosition) and (back.symbol, back.volume) == ("EURUSD.raw", 0.25)
     book.close()
+
+
+def test_balances_are_priced_only_for_a_rule_that_sizes_by_them(monkeypatch):
+    # A lot multiplier never reads the balances: pricing them in the master's currency (a look
+    # through the slave's symbols) is left out of every slave's pass of a fan-out.
+    from copier_gui.core import planner
+    from copier_gui.core.rules import Sizing, SizingMode
+
+    priced = []
+    real = planner.convert
+    monkeypatch.setattr(planner, "convert", lambda *a: priced.append(a) or real(*a))
+    s = spec()
+    master, slave = contexts(s)
+    slave = replace(slave, currency="EUR")
+    pos = Position(5, 5, "EURUSD", Side.BUY, 0.5, 1.08, 0.0, 0.0, 0, "", 0)
+    book = CopyBook(None)
+    by_lots = plan_position(pos, master, slave, book)
+    assert isinstance(by_lots, DesiredPosition) and by_lots.volume == 0.5 and priced == []
+    by_balance = replace(slave, rules=CopyRules(sizing=Sizing(mode=SizingMode.BALANCE_RATIO)))
+    assert isinstance(plan_position(pos, master, by_balance, book), DesiredPosition) and priced
+    book.close()
