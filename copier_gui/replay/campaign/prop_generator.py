@@ -1,7 +1,7 @@
 """Random prop-firm scenarios from a seed: slaves under random daily-loss and maximum-loss rules
 (every baseline, static and trailing floors, locks, stop_entries and flatten, firms' resets in
-several zones), a master that trades while the market is pushed to and past their limits, copier
-crashes and slave disconnects. prop_oracle judges each run on the brokers' own figures.
+several zones), a master that trades while the market is pushed to and past their limits, deposits
+and withdrawals, copier crashes and slave disconnects. prop_oracle judges each run on the brokers' own figures.
 
 One seed gives one scenario, always the same: a failing seed is a bug report.
 """
@@ -99,6 +99,14 @@ def generate(seed: int) -> dict:
             timeline.append({"at": round(at, 2), "action": "close", "id": name})
             del held[name]
         at += rng.uniform(2.0, 12.0)
+    # The back office moves cash now and then (a payout, a top-up): not trading, to the firm or the copier.
+    for slave in slaves:
+        if rng.random() < 0.35:
+            when = rng.uniform(8, last)
+            if all(abs(when - r) > QUIET_S for r in resets):
+                timeline.append({"at": round(when, 2), "account": slave["id"],
+                                 "action": rng.choice(("deposit", "withdraw")),
+                                 "amount": float(rng.choice((150, 400, 900)))})
     end_at = DURATION_S - CLOSE_ALL_BEFORE_END_S
     for i, name in enumerate(sorted(held)):
         timeline.append({"at": end_at + i * 0.5, "action": "close", "id": name})

@@ -10,6 +10,9 @@ daily loss) or for good (the maximum loss), so:
 - exits are never blocked: when the run ends no slave holds a copy (the master closed everything),
   and no master trade was opened twice at a slave.
 
+Deposits and withdrawals are not trading: a day's baseline moves with each, a trailing high leaves
+them out, and a floor stays where it is (a withdrawal brings the equity nearer to it).
+
 "Clearly" is a margin (``TOLERANCE``) around each limit: the account is read at checkpoints two
 seconds apart, the copier at every pass, and the market walks a little in between.
 """
@@ -103,6 +106,15 @@ def _judge_slave(data: dict, report: dict, account: dict, start: float, down) ->
     points = [(cp["at_s"], cp["accounts"][slave]["balance"], cp["accounts"][slave]["equity"])
               for cp in report["checkpoints"]]
     said = _announcements(report, slave)
+    # (when, amount) of each balance operation the scenario made at this account.
+    cash = [(a["at"], a["amount"] if a["action"] == "deposit" else -a["amount"]) for a in data["timeline"]
+            if a.get("account") == slave and a["action"] in ("deposit", "withdraw")]
+
+    def moved(lo: float, hi: float) -> float:
+        """Net cash moved in [lo, hi): read by the copier only at its next look, so a checkpoint
+        right after one is judged with a grace (see ``_settled``)."""
+        return sum(amount for at, amount in cash if lo <= at < hi)
+
     opens = [c["request_sent_at_s"] for c in report["copies"] if c["slave"] == slave and c["action"] == "open"]
     found: list[Violation] = []
     # (rule, first instant the oracle is sure of it, when the stop ends, flatten?)
@@ -121,7 +133,8 @@ def _judge_slave(data: dict, report: dict, account: dict, start: float, down) ->
             balance0, equity0 = at_reset
             base = {"balance": balance0, "equity": equity0, "higher": max(balance0, equity0)}[daily["baseline"]]
             limit = daily["amount"] if "amount" in daily else base * daily["percent"] / 100
-            in_day = [(t, base - e) for t, _, e in points if day_start <= t < day_end]
+            in_day = [(t, base + moved(day_start, t) - e) for t, _, e in points
+                      if day_start <= t < day_end and _settled(t, cash)]
             sure = next((t for t, loss in in_day if loss >= limit + TOLERANCE), None)
             told = [t for t in said[DAILY] if day_start <= t < day_end]
             found += _timely(slave, DAILY, sure, told, down, disconnected)
@@ -140,8 +153,10 @@ def _judge_slave(data: dict, report: dict, account: dict, start: float, down) ->
         initial = rule["initial_balance"]
         high, floor_at, sure, near_at = initial, [], None, {}
         for t, _, equity in points:
-            if rule["mode"] == "trailing_intraday":
-                high = max(high, equity)
+            # The floor does not move for cash, so every reading is judged against it; the high
+            # follows the trading equity, read once the copier has taken the cash in.
+            if rule["mode"] == "trailing_intraday" and _settled(t, cash):
+                high = max(high, equity - moved(0.0, t))
             floor = initial - rule["amount"] if rule["mode"] == "static" else high - rule["amount"]
             if rule["lock_at_initial"] and rule["mode"] != "static" and floor >= initial:
                 floor = initial
@@ -155,7 +170,7 @@ def _judge_slave(data: dict, report: dict, account: dict, start: float, down) ->
             near = [gap for t, gap in near_at.items() if _around(t, told[0])]
             # The oracle's trailing high is at most the copier's (it reads less often): a floor the
             # copier put higher is allowed that much.
-            slack = TOLERANCE + (max(0.0, max(e for _, _, e in points) - initial)
+            slack = TOLERANCE + (max(0.0, max(e - moved(0.0, t) for t, _, e in points) - initial)
                                  if rule["mode"] == "trailing_intraday" else 0.0)
             if near and min(near) > slack:
                 found.append(Violation("false breach", slave, told[0], (
@@ -177,6 +192,12 @@ def _judge_slave(data: dict, report: dict, account: dict, start: float, down) ->
                 found.append(Violation("held after flatten", slave, kept[0], (
                     f"copies still held after the {what} (flatten) was reached at {first:g} s")))
     return found
+
+
+def _settled(t: float, cash: list[tuple[float, float]]) -> bool:
+    """A checkpoint far enough from a balance operation that the copier has taken it in (it reads
+    them with the account, every couple of seconds): the ones in between are not judged."""
+    return all(not (at <= t < at + GRACE_S) for at, _ in cash)
 
 
 def _around(t: float, told: float) -> bool:
