@@ -28,6 +28,7 @@ from copier_gui.core.executor import (
     TradingDisabled,
     Unreachable,
 )
+from copier_gui.core.fanout_gc import hold_collector
 from copier_gui.core.flatten import FlattenItem, as_flattened, describe_items, flatten_items
 from copier_gui.core.journal import Journal
 from copier_gui.core.lineage import ORDER, POSITION, SHARE, LeftCopy, Lineage
@@ -801,8 +802,11 @@ class Copier:
                 for ticket in opened:
                     self._waiting(slave, ticket, self._entries_blocked(slave))
                 self._note_exits_missed(slave, events)
+        loop = asyncio.get_running_loop()
+        # The collector waits until the requests are out: it took ~1.7 ms of a fan-out to 100 slaves.
+        hold_collector(loop)
         # Journaling waits until the slaves' requests are out.
-        asyncio.get_running_loop().call_soon(self._journal_events, events)
+        loop.call_soon(self._journal_events, events)
 
     def _journal_held(self, snapshot: Snapshot) -> None:
         """The master's positions as copying starts, with when each was filled: a position opened

@@ -1,0 +1,60 @@
+"""A fan-out is not cut by the garbage collector: Python's collector waits while every slave's
+pass hands its request over (and the requests are written), then runs as before."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+
+from tests.kit.rig import Rig
+
+
+def test_the_collector_waits_while_a_master_change_is_handed_to_every_slave_then_runs_again():
+    rig = Rig(slaves=("harbor_fx", "apex_prop", "summit_netting", "harbor_fx"))
+    handed: list[tuple[str, bool]] = []
+    after: list[bool] = []
+
+    async def script():
+        copier = rig.copier()
+        for slave in copier.slaves.values():
+            real = slave.connector.open
+
+            async def open_(request, real=real, sid=slave.id):
+                handed.append((sid, gc.isenabled()))
+                return await real(request)
+
+            slave.connector.open = open_
+        await copier.start()
+        assert gc.isenabled()
+        rig.trade("EURUSD", 0, 0.4)
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            if len(handed) == len(rig.slaves):
+                break
+        after.append(gc.isenabled())
+        await copier.stop()
+
+    rig.run(script)
+    assert sorted(sid for sid, _ in handed) == sorted(rig.slaves)
+    assert [on for _, on in handed] == [False] * len(rig.slaves)  # paused through every hand-over
+    assert after == [True]  # and running again once they are out
+
+
+def test_a_collector_someone_else_paused_stays_paused_after_a_fan_out():
+    rig = Rig()
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        gc.disable()
+        try:
+            rig.trade("EURUSD", 0, 0.4)
+            for _ in range(50):
+                await asyncio.sleep(0.01)
+            return gc.isenabled()
+        finally:
+            gc.enable()
+            await copier.stop()
+
+    assert rig.run(script) is False
+    assert all(rig.held(sid) for sid in rig.slaves)
