@@ -1,10 +1,11 @@
 """Python's garbage collector waits while a fan-out hands every slave its request.
 
 A fan-out to a hundred slaves allocates enough (plans, steps, requests, futures) to set off the
-young generation's collection five times or so, now and then an older one: about 1.7 ms of the
-time to the last slave's hand-over, and most of its worst cases. Paused for the passes of one
-master change and the writes they queue, the collector catches up once they are out; reference
-counting still frees everything meanwhile, so only cycles wait, for a turn or two of the loop.
+young generation's collection five times or so, now and then an older one: 1.7-1.9 ms, about a
+sixth of the time to the last slave's hand-over, and more when an older generation's falls there.
+Paused for the passes of one master change and the writes they queue, the collector catches up
+once they are out; reference counting still frees everything meanwhile, so only cycles wait, for
+a turn or two of the loop.
 """
 
 from __future__ import annotations
