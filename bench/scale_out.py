@@ -122,6 +122,8 @@ async def run(transport: str, n_slaves: int, events: int, anchor: float, nats: N
     copier = Copier(master, [SlaveLink(s.account_id, s, RULES) for s in slaves], journal=journal, clock=SYSTEM_CLOCK,
                     copybook=CopyBook(None), metrics=metrics, poll_interval_s=POLL_S, reconcile_interval_s=3600)
     copies = Copies(copier)
+    if nats is not None:
+        nats.use_loop(asyncio.get_running_loop())  # the bus's client on the copier's loop, as the application
     try:
         await _connect_all([master, *slaves])
         await copier.start()

@@ -319,6 +319,38 @@ class LoopThread:
             self._thread.join(5.0)
 
 
+class SharedLoop:
+    """The copier's own asyncio loop, used as the bus's loop: the client's callbacks run where the
+    copier runs, so a reply reaches the connector without crossing threads (a private thread is
+    starved by the CPU share of many worker processes, then hands over once more). The same calls
+    as LoopThread; a blocking ``call`` is only for other threads, as the loop cannot wait on itself."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.shared = True
+
+    def on_loop(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            return False
+
+    def call(self, coro: Coroutine, timeout: float | None = None) -> Any:
+        if self.on_loop():
+            coro.close()
+            raise RuntimeError("a blocking call on the bus from the bus's own loop")
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def spawn(self, coro: Coroutine) -> None:
+        if self.on_loop():
+            self.loop.create_task(coro)
+        else:
+            asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def stop(self) -> None:
+        pass  # the loop is the copier's, not ours to stop
+
+
 _CLOSED = object()
 
 
@@ -489,7 +521,11 @@ class NatsChannel:
     def send(self, data: bytes) -> None:
         if self.closed.is_set():
             raise ChannelClosed(self.reason or "closed")
-        self._host.runner.loop.call_soon_threadsafe(self._outgoing.put_nowait, data)
+        runner = self._host.runner
+        if getattr(runner, "shared", False) and runner.on_loop():
+            self._outgoing.put_nowait(data)  # already on the bus's loop: no hop
+        else:
+            runner.loop.call_soon_threadsafe(self._outgoing.put_nowait, data)
 
     def recv(self, timeout: float | None = None) -> bytes | None:
         try:
@@ -541,7 +577,7 @@ class NatsChannel:
         for fd in wake or ():
             os.close(fd)
         loop = self._host.runner.loop
-        if loop.is_running():
+        if loop.is_running() and self._outgoing is not None:
             loop.call_soon_threadsafe(self._outgoing.put_nowait, _CLOSED)
             self._host.runner.spawn(self._shut())
 
@@ -578,9 +614,10 @@ class NatsHost:
     serving the account for a fresh worker and returns a channel to it. Local pipes stay the
     default; this is chosen per account where workers run elsewhere."""
 
-    def __init__(self, options: NatsOptions) -> None:
+    def __init__(self, options: NatsOptions, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.options = options
-        self.runner: LoopThread | None = None
+        # With ``loop`` (the copier's own asyncio loop) the client runs on it; without, on a thread.
+        self.runner: LoopThread | SharedLoop | None = SharedLoop(loop) if loop is not None else None
         self.nc = None
         self.js = None
         self.leases = None
@@ -716,14 +753,28 @@ class NatsHost:
         elif entry.revision > self._lease_seen.get(account, (0.0, 0))[1]:
             self._lease_seen[account] = (asyncio.get_running_loop().time(), entry.revision)
 
-    async def _close(self) -> None:
+    def use_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Run the client on ``loop``, the copier's own, from the first connection on."""
+        with self._lock:
+            if self.runner is not None and self.runner.loop is not loop:
+                raise RuntimeError("the bus's client already runs on another loop")
+            self.runner = SharedLoop(loop)
+
+    async def _close(self, nc: Any = None) -> None:
+        nc = nc or self.nc
         current = asyncio.current_task()
-        tasks = [t for t in asyncio.all_tasks() if t is not current]
+        if getattr(self.runner, "shared", False):
+            # The copier's loop: only this host's own tasks go; nats-py closes its own.
+            tasks = [t for t in self._lease_tasks if t is not current]
+            for channel in self._followed.values():
+                tasks += channel._tasks
+        else:
+            tasks = [t for t in asyncio.all_tasks() if t is not current]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if self.nc is not None:
-            await self.nc.close()
+        if nc is not None:
+            await nc.close()
 
     async def _attach(self, channel: NatsChannel) -> dict | None:
         await channel.open()
@@ -732,11 +783,20 @@ class NatsHost:
     def close(self) -> None:
         if self.runner is None:
             return
+        runner = self.runner
+        if getattr(runner, "shared", False) and (runner.on_loop() or not runner.loop.is_running()):
+            # From the copier's own loop, which cannot wait on itself: the close runs on its next
+            # turns. A loop already stopped took the connection's sockets with it.
+            if runner.loop.is_running() and self.nc is not None:
+                runner.spawn(self._close(self.nc))
+            self.nc = None
+            return
         with contextlib.suppress(Exception):
-            self.runner.call(self._close(), timeout=10.0)
-        self.runner.stop()
+            runner.call(self._close(), timeout=10.0)
+        runner.stop()
         self.nc = None
 
 
-__all__ = ["READ_OPS", "NatsChannel", "NatsHost", "NatsOptions", "NatsSetupError", "RemoteWorker", "account_token",
+__all__ = ["READ_OPS", "NatsChannel", "NatsHost", "NatsOptions", "NatsSetupError", "RemoteWorker", "SharedLoop",
+           "account_token",
            "connect", "ensure_streams", "message_id", "started_key", "tag_prefix", "tagged"]

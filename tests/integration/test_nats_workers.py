@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -163,10 +164,12 @@ def copies_of(inspector: MT5Bridge, comment: str) -> int:
     return sum(1 for p in inspector.positions_get() or () if p.comment == comment)
 
 
-async def test_copies_reach_slaves_on_two_worker_hosts_over_nats(options, broker, host_factory):
+@pytest.mark.parametrize("on_copiers_loop", [False, True], ids=["bus-thread", "copiers-loop"])
+async def test_copies_reach_slaves_on_two_worker_hosts_over_nats(options, broker, host_factory, on_copiers_loop):
     host_factory(["s1"])
     host_factory(["s2"])
-    nats = NatsHost(options)
+    # On the copier's own loop, the bus's client needs no thread of its own and no hop to reach it.
+    nats = NatsHost(options, loop=asyncio.get_running_loop()) if on_copiers_loop else NatsHost(options)
     master = local("master", broker.port)
     slaves = {sid: remote(sid, nats, broker.port) for sid in ("s1", "s2")}
     journal = Journal(None, SYSTEM_CLOCK)
@@ -195,11 +198,15 @@ async def test_copies_reach_slaves_on_two_worker_hosts_over_nats(options, broker
         assert all(copier.slaves[sid].state is LinkState.CONNECTED for sid in slaves)
         # Each slave's worker runs on its own host, not in this process.
         assert len({c.pid for c in slaves.values()} | {os.getpid()}) == 3
+        assert any(t.name == "nats-core" for t in threading.enumerate()) is not on_copiers_loop
     finally:
         copier.abandon()
         for connector in (master, *slaves.values()):
             await connector.aclose()
-        nats.close()
+        connection = nats.nc
+        nats.close()  # from the loop itself when it is the bus's: it must not wait on itself
+        if on_copiers_loop:
+            await eventually(lambda: connection.is_closed, 10.0, "the bus's connection closed")
         for client in (trader, *inspectors.values()):
             client.close()
         journal.close()
