@@ -111,8 +111,8 @@ def _judge_slave(data: dict, report: dict, account: dict, start: float, down) ->
             if a.get("account") == slave and a["action"] in ("deposit", "withdraw")]
 
     def moved(lo: float, hi: float) -> float:
-        """Net cash moved in [lo, hi): read by the copier only at its next look, so a checkpoint
-        right after one is judged with a grace (see ``_settled``)."""
+        """Net cash moved in [lo, hi). The copier reads an account's cash with its balance, so what
+        it measures after a move already leaves the move out."""
         return sum(amount for at, amount in cash if lo <= at < hi)
 
     opens = [c["request_sent_at_s"] for c in report["copies"] if c["slave"] == slave and c["action"] == "open"]
@@ -133,8 +133,7 @@ def _judge_slave(data: dict, report: dict, account: dict, start: float, down) ->
             balance0, equity0 = at_reset
             base = {"balance": balance0, "equity": equity0, "higher": max(balance0, equity0)}[daily["baseline"]]
             limit = daily["amount"] if "amount" in daily else base * daily["percent"] / 100
-            in_day = [(t, base + moved(day_start, t) - e) for t, _, e in points
-                      if day_start <= t < day_end and _settled(t, cash)]
+            in_day = [(t, base + moved(day_start, t) - e) for t, _, e in points if day_start <= t < day_end]
             sure = next((t for t, loss in in_day if loss >= limit + TOLERANCE), None)
             told = [t for t in said[DAILY] if day_start <= t < day_end]
             found += _timely(slave, DAILY, sure, told, down, disconnected)
@@ -153,9 +152,8 @@ def _judge_slave(data: dict, report: dict, account: dict, start: float, down) ->
         initial = rule["initial_balance"]
         high, floor_at, sure, near_at = initial, [], None, {}
         for t, _, equity in points:
-            # The floor does not move for cash, so every reading is judged against it; the high
-            # follows the trading equity, read once the copier has taken the cash in.
-            if rule["mode"] == "trailing_intraday" and _settled(t, cash):
+            # The floor does not move for cash; the high follows the trading equity.
+            if rule["mode"] == "trailing_intraday":
                 high = max(high, equity - moved(0.0, t))
             floor = initial - rule["amount"] if rule["mode"] == "static" else high - rule["amount"]
             if rule["lock_at_initial"] and rule["mode"] != "static" and floor >= initial:
@@ -192,12 +190,6 @@ def _judge_slave(data: dict, report: dict, account: dict, start: float, down) ->
                 found.append(Violation("held after flatten", slave, kept[0], (
                     f"copies still held after the {what} (flatten) was reached at {first:g} s")))
     return found
-
-
-def _settled(t: float, cash: list[tuple[float, float]]) -> bool:
-    """A checkpoint far enough from a balance operation that the copier has taken it in (it reads
-    them with the account, every couple of seconds): the ones in between are not judged."""
-    return all(not (at <= t < at + GRACE_S) for at, _ in cash)
 
 
 def _around(t: float, told: float) -> bool:
