@@ -86,6 +86,9 @@ class DayReset(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "Europe"
+            members = sorted(n for n in _zone_names() if n.startswith(value.rstrip("/") + "/"))
+            if members:  # typed on the way to "Europe/Prague": say what it is, not a guess at a typo
+                raise ValueError(f"{value} is a group of zones, not a zone: pick one in it, e.g. {members[0]}") from None
             near = get_close_matches(value, _zone_names(), n=1)
             hint = f" (did you mean {near[0]}?)" if near else ""
             raise ValueError(f"unknown time zone {value!r}{hint}: give an IANA zone name such as "

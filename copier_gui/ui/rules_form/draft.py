@@ -270,4 +270,5 @@ def parse_rules(text: str) -> tuple[CopyRules | None, str]:
         first = errors[0]
         path = ".".join(str(part) for part in first["loc"]) or "rules"
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        return None, f"{path}: {first['msg']}{more}"
+        # pydantic words a validator's own message "Value error, ...": the trader reads only the message.
+        return None, f"{path}: {first['msg'].removeprefix('Value error, ')}{more}"

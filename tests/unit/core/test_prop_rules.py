@@ -129,4 +129,4 @@ def test_a_zone_folder_is_refused_as_an_unknown_zone_not_a_traceback():
     # "Europe" is a folder of zones: zoneinfo raises an OS error for it, not its own.
     with pytest.raises(ValidationError) as caught:
         PropRules.model_validate({"reset": "17:00 Europe"})
-    assert "unknown time zone 'Europe'" in str(caught.value)
+    assert "Europe is a group of zones, not a zone: pick one in it, e.g. Europe/Amsterdam" in str(caught.value)
