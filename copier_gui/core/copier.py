@@ -28,7 +28,7 @@ from copier_gui.core.executor import (
     TradingDisabled,
     Unreachable,
 )
-from copier_gui.core.fanout_gc import hold_collector
+from copier_gui.core.fanout_gc import hold_collector, release_collector
 from copier_gui.core.flatten import FlattenItem, as_flattened, describe_items, flatten_items
 from copier_gui.core.journal import Journal
 from copier_gui.core.lineage import ORDER, POSITION, SHARE, LeftCopy, Lineage
@@ -501,6 +501,7 @@ class Copier:
 
     async def stop(self) -> None:
         self._running = False
+        release_collector()
         # Deals being read are journaled, not cut off: a report of this session counts them.
         if self._deal_tasks:
             await asyncio.wait(set(self._deal_tasks), timeout=5.0)
@@ -518,6 +519,7 @@ class Copier:
     def abandon(self) -> None:
         """Drop every task without any clean-up, as a crash would (for crash tests and replay)."""
         self._running = False
+        release_collector()
         for task in list(self._tasks):
             task.cancel()
         self._tasks.clear()

@@ -21,12 +21,26 @@ def hold_collector(loop: asyncio.AbstractEventLoop) -> None:
     their writes for the one after, and the collector resumes behind those. A collector paused
     already (a fan-out still in flight, or whoever runs the copier) is left as it is.
     """
+    global _held
     if not gc.isenabled():
         return
     gc.disable()
+    _held = True
     loop.call_soon(_after_the_passes, loop)
+
+
+def release_collector() -> None:
+    """Turn the collector on again if a fan-out paused it: a copier stopping (or its loop ending)
+    before the resume was reached must not leave the process without one."""
+    global _held
+    if _held:
+        _held = False
+        gc.enable()
 
 
 def _after_the_passes(loop: asyncio.AbstractEventLoop) -> None:
     # The passes ran ahead of this callback, in this turn; the writes they queued run next turn.
-    loop.call_soon(gc.enable)
+    loop.call_soon(release_collector)
+
+
+_held = False  # the collector is off because a fan-out paused it

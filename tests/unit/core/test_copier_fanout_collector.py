@@ -58,3 +58,23 @@ def test_a_collector_someone_else_paused_stays_paused_after_a_fan_out():
 
     assert rig.run(script) is False
     assert all(rig.held(sid) for sid in rig.slaves)
+
+
+def test_a_copier_stopped_before_the_collector_resumed_turns_it_on_again():
+    """A crash or a stop between the pause and its resume must not leave the process without one."""
+    from copier_gui.core.fanout_gc import hold_collector
+
+    rig = Rig(slaves=("harbor_fx",))
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        hold_collector(asyncio.get_running_loop())
+        assert not gc.isenabled()
+        copier.abandon()  # before the loop's next turn: the resume has not run
+        return gc.isenabled()
+
+    try:
+        assert rig.run(script) is True
+    finally:
+        gc.enable()
