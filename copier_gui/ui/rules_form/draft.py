@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from copier_gui.core.rules import PROP_PRESETS, CopyRules
-from copier_gui.ui.rules_form.prop_labels import PROP_LABELS, zone_groups
+from copier_gui.ui.rules_form.prop_labels import PROP_LABELS
 
 Path = tuple[str | int, ...]
 
@@ -239,8 +239,6 @@ class Draft:
             rules = CopyRules.model_validate(copy.deepcopy(self.data))
         except ValidationError as exc:
             self.problems, self.valid = problems(exc), False
-        except OSError as exc:  # a zone naming a folder of zones: zoneinfo's error, not the model's
-            self.problems, self.valid = zone_groups(self.data) or {(): f"the rules cannot be read: {exc}"}, False
         else:
             self.rules, self.problems, self.valid = rules, {}, True
 
@@ -259,12 +257,6 @@ def parse_rules(text: str) -> tuple[CopyRules | None, str]:
         return None, f"not valid YAML{where}: {problem}"
     try:
         return CopyRules.model_validate({} if data is None else data), ""
-    except OSError as exc:
-        groups = zone_groups(data)
-        if not groups:
-            return None, f"the rules cannot be read: {exc}"
-        path, text = next(iter(groups.items()))
-        return None, f"{'.'.join(path)}: {text.split(': ', 1)[1]}"
     except ValidationError as exc:
         errors = exc.errors()
         first = errors[0]

@@ -1,11 +1,7 @@
 """The prop-firm profile's settings (risk.prop) in the words the Prop firm page shows beside them,
-so the model's errors name a field as the trader sees it ("Reset time zone: unknown time zone"),
-and the one zone mistake the model cannot name itself."""
+so the model's errors name a field as the trader sees it ("Reset time zone: unknown time zone")."""
 
 from __future__ import annotations
-
-from typing import Any
-from zoneinfo import ZoneInfo, available_timezones
 
 _P = ("risk", "prop")
 
@@ -47,29 +43,3 @@ PROP_LABELS: dict[tuple[str, ...], str] = {
     (*_P, "hedging", "action"): "Hedging action",
     (*_P, "hedging", "accounts"): "Other accounts",
 }
-
-ZONE_PATHS = ((*_P, "reset", "zone"), (*_P, "weekend", "close", "zone"), (*_P, "weekend", "reopen", "zone"))
-
-
-def zone_groups(data: Any) -> dict[tuple[str, ...], str]:
-    """Zones that name a group of zones ("Europe", "America/Argentina"): opening one is an OS error,
-    not the ValueError the model turns into words, so they are named here, with a zone to pick."""
-    found = {}
-    for path in ZONE_PATHS:
-        value: Any = data
-        for part in path[:-1]:
-            value = value.get(part) if isinstance(value, dict) else None
-        # Written as one phrase ("17:00 Europe"), the zone is its last word.
-        value = value.split()[-1] if isinstance(value, str) and value.split() else (
-            value.get("zone") if isinstance(value, dict) else None)
-        if not isinstance(value, str):
-            continue
-        try:
-            ZoneInfo(value)
-        except OSError:
-            inside = sorted(z for z in available_timezones() if z.startswith(f"{value}/"))
-            example = f", e.g. {inside[0]}" if inside else ""
-            found[path] = f"{PROP_LABELS.get(path) or PROP_LABELS[path[:-1]]}: {value} is a group of zones, not a zone: pick one in it{example}"
-        except ValueError:
-            continue
-    return found
