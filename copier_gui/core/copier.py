@@ -28,7 +28,6 @@ from copier_gui.core.executor import (
     TradingDisabled,
     Unreachable,
 )
-from copier_gui.core.fanout_gc import hold_collector, release_collector
 from copier_gui.core.flatten import FlattenItem, as_flattened, describe_items, flatten_items
 from copier_gui.core.journal import Journal
 from copier_gui.core.lineage import ORDER, POSITION, SHARE, LeftCopy, Lineage
@@ -501,7 +500,6 @@ class Copier:
 
     async def stop(self) -> None:
         self._running = False
-        release_collector()
         # Deals being read are journaled, not cut off: a report of this session counts them.
         if self._deal_tasks:
             await asyncio.wait(set(self._deal_tasks), timeout=5.0)
@@ -519,7 +517,6 @@ class Copier:
     def abandon(self) -> None:
         """Drop every task without any clean-up, as a crash would (for crash tests and replay)."""
         self._running = False
-        release_collector()
         for task in list(self._tasks):
             task.cancel()
         self._tasks.clear()
@@ -805,8 +802,6 @@ class Copier:
                     self._waiting(slave, ticket, self._entries_blocked(slave))
                 self._note_exits_missed(slave, events)
         loop = asyncio.get_running_loop()
-        # The collector waits until the requests are out: it took ~1.7 ms of a fan-out to 100 slaves.
-        hold_collector(loop)
         # Journaling waits until the slaves' requests are out.
         loop.call_soon(self._journal_events, events)
 
