@@ -414,6 +414,9 @@ class WorkerConnector:
 
     async def _spawn(self, loop: asyncio.AbstractEventLoop) -> _Link:
         try:
+            adopt = getattr(self._host, "adopt_loop", None)
+            if adopt is not None:
+                adopt(loop)  # a bus's client runs on the copier's loop, not on a thread beside it
             # Starting a process takes milliseconds of blocking work: not on the loop.
             channel, process = await loop.run_in_executor(None, self._host.start, self.config)
         except Exception as exc:

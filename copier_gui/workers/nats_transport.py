@@ -614,10 +614,14 @@ class NatsHost:
     serving the account for a fresh worker and returns a channel to it. Local pipes stay the
     default; this is chosen per account where workers run elsewhere."""
 
-    def __init__(self, options: NatsOptions, loop: asyncio.AbstractEventLoop | None = None) -> None:
+    def __init__(self, options: NatsOptions, loop: asyncio.AbstractEventLoop | None = None, *,
+                 own_thread: bool = False) -> None:
         self.options = options
-        # With ``loop`` (the copier's own asyncio loop) the client runs on it; without, on a thread.
+        # With ``loop`` (the copier's own asyncio loop) the client runs on it; without, on the loop
+        # of the first connector to start a worker through it (``adopt_loop``), or on a thread of its
+        # own for a synchronous caller, or when ``own_thread`` asks for one.
         self.runner: LoopThread | SharedLoop | None = SharedLoop(loop) if loop is not None else None
+        self._own_thread = own_thread
         self.nc = None
         self.js = None
         self.leases = None
@@ -759,6 +763,15 @@ class NatsHost:
             if self.runner is not None and self.runner.loop is not loop:
                 raise RuntimeError("the bus's client already runs on another loop")
             self.runner = SharedLoop(loop)
+
+    def adopt_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Run the client on ``loop``, the loop of the first connector that starts a worker through
+        this host, unless it already has one. On the copier's loop a reply is read where it is used:
+        no hop between threads for each message, and no second loop's thread competing with the
+        copier's for the interpreter (measured: NATS p50 2.30x pipes on a thread, 1.38x on the loop)."""
+        with self._lock:
+            if self.runner is None and not self._own_thread:
+                self.runner = SharedLoop(loop)
 
     async def _close(self, nc: Any = None) -> None:
         nc = nc or self.nc

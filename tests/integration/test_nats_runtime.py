@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import threading
 
 import pytest
 
@@ -65,6 +66,10 @@ async def test_accounts_served_over_nats_in_the_settings_copy_through_a_worker_h
             await connect(connector)  # the host may not have subscribed yet
         await asyncio.wait_for(runtime.copier.start(), 60)
         assert runtime.copier.slaves["s1"].state is LinkState.CONNECTED
+        # The bus's client runs on the copier's own loop, not on a thread of its own.
+        bus = connectors["s1"]._host
+        assert bus.runner.loop is asyncio.get_running_loop() and getattr(bus.runner, "shared", False)
+        assert not any(t.name == "nats-core" for t in threading.enumerate())
         assert os.getpid() not in {c.pid for c in connectors.values()}, "the workers run on the worker host"
         assert trader.initialize() and trader.symbol_select("BTCUSD", True)
         result = trader.order_send({"action": 1, "symbol": "BTCUSD", "volume": 0.1, "type": 0,

@@ -168,8 +168,9 @@ def copies_of(inspector: MT5Bridge, comment: str) -> int:
 async def test_copies_reach_slaves_on_two_worker_hosts_over_nats(options, broker, host_factory, on_copiers_loop):
     host_factory(["s1"])
     host_factory(["s2"])
-    # On the copier's own loop, the bus's client needs no thread of its own and no hop to reach it.
-    nats = NatsHost(options, loop=asyncio.get_running_loop()) if on_copiers_loop else NatsHost(options)
+    # On the copier's own loop (the default: the host adopts the loop of the first connector that
+    # starts a worker), the bus's client needs no thread of its own and no hop to reach it.
+    nats = NatsHost(options) if on_copiers_loop else NatsHost(options, own_thread=True)
     master = local("master", broker.port)
     slaves = {sid: remote(sid, nats, broker.port) for sid in ("s1", "s2")}
     journal = Journal(None, SYSTEM_CLOCK)
@@ -220,7 +221,7 @@ async def test_the_same_entry_sent_twice_is_executed_once(options, broker, host_
     entry = OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, "cg:dup:1")
     try:
         await connect(slave)
-        seen = nats.runner.call(_sniff(nats))
+        seen = await _sniff(nats)  # the bus's client runs on this loop
         first = await slave.open(entry)
         assert first.status is Status.FILLED, first
         again = await slave.open(entry)
@@ -342,7 +343,7 @@ async def test_a_request_meant_for_an_earlier_worker_is_never_executed(options, 
         stale = OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, "cg:stale:1")
         payload = protocol.encode("request", id=1, op="open", args={"request": protocol.dataclass_to_wire(stale)},
                                   ch="an-earlier-core")
-        nats.runner.call(nats.js.publish(options.subject("s1", "req"), payload))
+        await nats.js.publish(options.subject("s1", "req"), payload)
         fresh = await slave.open(OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, "cg:stale:2"))
         assert fresh.status is Status.FILLED, fresh
         assert copies_of(inspector, "cg:stale:1") == 0 and copies_of(inspector, "cg:stale:2") == 1
