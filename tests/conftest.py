@@ -49,3 +49,15 @@ def isolated_user_folders(tmp_path, monkeypatch):
     monkeypatch.setattr(keyring.core, "_keyring_backend", None)  # restored after the test
     keyring.core.set_keyring(backend)
     return root
+
+
+@pytest.fixture(autouse=True)
+def collector_left_on():
+    """No test leaves Python's garbage collector off: a process without one grows until every later
+    test slows down, far from the test that caused it."""
+    import gc
+
+    yield
+    if not gc.isenabled():
+        gc.enable()
+        pytest.fail("the test left the garbage collector off")
