@@ -163,6 +163,8 @@ class Copier:
         self.lineage = Lineage.of(copybook)  # which master each slave's copies belong to
         # Entries sent and not yet in their slave's snapshot, for the hedging guard (core.hedge_guard).
         self._in_flight = hedge_guard.InFlight()
+        self._guarding = False  # whether any slave has the guard: only then are entries in flight kept
+        self._note_guards()
         self.master_identity = ""  # login@server of the master, once connected
         self._lineage_seen: set[str] = set()  # slaves whose copies were attributed in this run
         self.metrics = metrics or Metrics()
@@ -273,6 +275,7 @@ class Copier:
         """
         slave = self.slaves[slave_id]
         slave.rules = rules
+        self._note_guards()
         if slave.executor is not None:
             slave.executor.rules = rules
         slave.symbol_map = SymbolMap(list(slave.symbols), rules.symbols)
@@ -303,6 +306,7 @@ class Copier:
         if link.id in self.slaves or link.id == self.master_id:
             raise ValueError(f"{link.id} is already linked")
         self.slaves[link.id] = link
+        self._note_guards()
         link.lock = asyncio.Lock()
         owner = self.lineage.owner(link.id)
         if self.master_identity and (owner is None or owner[0] == self.master_identity):
@@ -337,6 +341,7 @@ class Copier:
                     await asyncio.sleep(0.25)
         # Out of the table first, so no new pass starts for it; then its passes end.
         del self.slaves[slave_id]
+        self._note_guards()
         await self._end_tasks(slave_id)
         left: list[FlattenItem] = []
         if slave.state in (LinkState.CONNECTED, LinkState.DEGRADED):
@@ -1054,7 +1059,7 @@ class Copier:
                 steps = [s for s in steps if not _refused_entry(s, slave.refused)]
                 if slave.rules.risk.prop is not None and slave.rules.risk.prop.hedging is not None:
                     steps = self._guard_hedges(slave, slave.rules.risk.prop.hedging, steps)
-                if steps:
+                if steps and self._guarding:
                     # Every slave's, guarded or not: another's guard must see them before they fill.
                     sent_at = self.clock.monotonic()
                     for holding in hedge_guard.entries_sent(slave.id, steps, slave.symbols):
@@ -1095,6 +1100,12 @@ class Copier:
                 self._set_slave_state(slave, LinkState.DISCONNECTED, message)
                 self._note_unfollowed(slave, only)
                 self._schedule_reconnect(slave)
+
+    def _note_guards(self) -> None:
+        # Whenever the slaves or their rules change: a guard added by a rule edit sees the entries
+        # sent from then on (those already in flight are in their slaves' next snapshots).
+        self._guarding = any(s.rules.risk.prop is not None and s.rules.risk.prop.hedging is not None
+                             for s in self.slaves.values())
 
     def _guard_hedges(self, slave: SlaveLink, rule: HedgingGuard, steps: list) -> list:
         """A prop account's entries that would hedge another linked account's position (or an entry

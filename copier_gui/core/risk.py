@@ -85,6 +85,9 @@ class RiskGate:
     last_reading: AccountState | None = field(default=None, repr=False)
     # The profile's current day and the reset it was counted for: every pass asks, and a day lasts.
     _today: tuple[DayReset, TradingDay] | None = field(default=None, repr=False, compare=False)
+    # What the last update read and left, without a prop profile: the same reading again (each
+    # master change's pass reads the account the periodic pass already took) changes nothing.
+    _taken: tuple | None = field(default=None, repr=False, compare=False)
     account: str = ""
     store: RiskStore | None = field(default=None, repr=False)
     now: Callable[[], float] = field(default=_never, repr=False)
@@ -150,8 +153,10 @@ class RiskGate:
 
         ``server_day`` is the trade server's day; a prop profile counts its own day instead.
         """
-        equity, balance = account.equity, account.balance
         prop = self.risk.prop
+        if prop is None and self._taken == self._reading(account, server_day):
+            return []  # nothing it depends on moved since it ran: it would find what it found
+        equity, balance = account.equity, account.balance
         now = self.now()
         day = server_day if prop is None else self._trading_day(prop, now).id
         figures = (self.day, self.day_start_balance, self.day_start_equity, self.peak_equity, self.track)
@@ -212,7 +217,15 @@ class RiskGate:
         # Account breaches persist until their cause goes away, except a halt, which stays.
         self.breaches = {**{k: b for k, b in self.breaches.items() if k in found or k.startswith("entry:")}, **found}
         self._settle()
+        self._taken = self._reading(account, server_day) if prop is None else None
         return new
+
+    def _reading(self, account: AccountState, server_day: int) -> tuple:
+        # Everything update reads besides the clock (which only a prop profile's day needs): the
+        # reading, the day, the limits, and the figures, halt and breaches a reset, a cash move or
+        # a hold changes.
+        return (account, server_day, self.risk, self.halt, self.resets, self.day, self.day_start_balance,
+                self.day_start_equity, self.peak_equity, len(self.breaches), self.state)
 
     # ------------------------------------------------------------------ prop-firm profile
     def day_of(self, at: float) -> int:
@@ -449,23 +462,30 @@ class RiskGate:
         refused: list[tuple[Step, str, str]] = []
         warnings: list[Breach] = []
         self.watch.look(positions, specs)
+        entries = [_entry_of(step) for step in steps]
+        if not any(entries):
+            return list(steps), refused, warnings  # exits and stop changes only: nothing to weigh
         news = self.risk.prop.news if self.risk.prop is not None else None
         now = self.now() if news is not None else 0.0
+        r = self.risk
         count = len(positions)
+        # What the slave holds is weighed only for a limit that weighs it (it is read on every pass).
+        weighed = r.max_lots_per_symbol is not None or r.max_lots_total is not None or r.max_exposure is not None
+        limited = weighed or r.max_open_positions is not None
         # The lot limits count lots on every platform; a slave counting units is converted.
-        lots_total = sum(_lots(p.symbol, p.volume, specs) for p in positions)
+        lots_total = 0.0
         lots_by_symbol: dict[str, float] = {}
         exposure = 0.0
-        for p in positions:
-            lots_by_symbol[p.symbol] = lots_by_symbol.get(p.symbol, 0.0) + _lots(p.symbol, p.volume, specs)
+        for p in positions if weighed else ():
+            lots = _lots(p.symbol, p.volume, specs)
+            lots_total += lots
+            lots_by_symbol[p.symbol] = lots_by_symbol.get(p.symbol, 0.0) + lots
             exposure += _exposure(p.symbol, p.volume, p.price_open, specs)
-        for step in steps:
-            entry = _entry_of(step)
+        for step, entry in zip(steps, entries, strict=True):
             if entry is None:
                 allowed.append(step)
                 continue
             symbol, volume, price, new_position = entry
-            lots = _lots(symbol, volume, specs)
             if not self.entries_allowed:
                 why = self.reason or "risk: entries stopped"
                 refused.append((step, f"skipped: {why}; exits only ({self.state.value})", self.state.value))
@@ -476,7 +496,10 @@ class RiskGate:
             elif blackout is not None:
                 refused.append((step, f"skipped: {_worded(blackout).text}", blackout.name))
                 continue
-            r = self.risk
+            if not limited:
+                allowed.append(step)
+                continue
+            lots = _lots(symbol, volume, specs)
             checks = (
                 (r.max_open_positions, count + (1 if new_position else 0),
                  lambda n, v: f"{n:g} open positions would exceed the maximum {v:g}"),
