@@ -181,14 +181,15 @@ def test_a_copy_that_would_hedge_another_linked_account_s_own_trade_is_refused_n
                               f"s1's position #{own} (sell 0.3 EURUSD.raw)"), refusal
 
 
-def test_a_copy_against_another_account_s_copy_still_on_its_way_is_refused():
-    rig = Rig(rules=_hedging())
+def _reversed_slave_guarded_against_s0(rig: Rig, *, free_s0: bool) -> None:
+    """s1 copies the master reversed under a guard naming s0: its sell would stand against s0's
+    buy, sent in the same fan-out, so it is refused as a hedge of an entry on its way."""
 
     async def script():
         copier = rig.copier()
         await copier.start()
-        copier.set_rules("s0", CopyRules())
-        # s1 copies the master reversed: its sell would stand against s0's buy, sent in the same fan-out.
+        if free_s0:
+            copier.set_rules("s0", CopyRules())
         copier.set_rules("s1", CopyRules.model_validate({
             "filters": {"reverse": True}, "risk": {"prop": {"reset": "17:00 America/New_York",
                                                             "hedging": {"accounts": ["s0"]}}}}))
@@ -201,28 +202,16 @@ def test_a_copy_against_another_account_s_copy_still_on_its_way_is_refused():
     assert rig.run(script) == {"s0": ["buy"], "s1": []}
     (refusal,) = [e.message for e in rig.journal.entries(kind="refusal", account="s1")]
     assert "would hedge an entry on its way to s0" in refusal, refusal
+
+
+def test_a_copy_against_another_account_s_copy_still_on_its_way_is_refused():
+    _reversed_slave_guarded_against_s0(Rig(rules=_hedging()), free_s0=True)
 
 
 def test_a_guard_given_by_a_rule_edit_sees_entries_on_their_way_from_then_on():
     """Entries in flight are kept only while some slave has the guard: a copier started with none
     keeps them from the edit that gives one on."""
-    rig = Rig()  # no slave under the guard as the copier starts
-
-    async def script():
-        copier = rig.copier()
-        await copier.start()
-        copier.set_rules("s1", CopyRules.model_validate({
-            "filters": {"reverse": True}, "risk": {"prop": {"reset": "17:00 America/New_York",
-                                                            "hedging": {"accounts": ["s0"]}}}}))
-        rig.trade("EURUSD", 0, 0.5)
-        await asyncio.sleep(1.0)
-        held = {sid: ["buy" if p.type == 0 else "sell" for p in rig.held(sid)] for sid in rig.slaves}
-        await copier.stop()
-        return held
-
-    assert rig.run(script) == {"s0": ["buy"], "s1": []}
-    (refusal,) = [e.message for e in rig.journal.entries(kind="refusal", account="s1")]
-    assert "would hedge an entry on its way to s0" in refusal, refusal
+    _reversed_slave_guarded_against_s0(Rig(), free_s0=False)  # no slave under the guard at the start
 
 
 def test_a_hedge_under_a_warning_rule_is_opened_and_warned_of_once():
