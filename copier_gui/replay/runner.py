@@ -249,6 +249,11 @@ async def _play(run: _Run) -> None:
 
     process = run.process = CopierProcess(run.build_copier, say=say)
     pending: list[asyncio.Task] = []
+    # The master's trader does one thing at a time, in the timeline's order: a cTrader order waits
+    # for its fill over the Open API, and a close due at the same instant as its open must find the
+    # position it closes. Each trade waits for the one before it in the timeline (timers due at the
+    # same instant fire in no set order, so a lock would not keep that order).
+    previous: asyncio.Future | None = None  # done when the timeline's latest trade so far is done
 
     async def at(seconds: float, fn) -> None:
         # Faults and actions fire at their time: nothing on the loop blocks it, so the clock is
@@ -258,7 +263,16 @@ async def _play(run: _Run) -> None:
         if asyncio.iscoroutine(result):
             await result
 
-    async def act(action) -> None:
+    async def act(action, after: asyncio.Future | None = None, done: asyncio.Future | None = None) -> None:
+        try:
+            if after is not None:
+                await after
+            await _act(action)
+        finally:
+            if done is not None and not done.done():
+                done.set_result(None)
+
+    async def _act(action) -> None:
         if isinstance(action, MovePriceAction):
             run.event("market", move_price(run.market, PROFILES[master.profile], action))
             return
@@ -306,7 +320,12 @@ async def _play(run: _Run) -> None:
 
     process.launch()
     for _, action in scenario.ordered_timeline():
-        schedule(action.at, lambda a=action: act(a))
+        if isinstance(action, MovePriceAction | TerminalAction):
+            schedule(action.at, lambda a=action: act(a))
+            continue
+        done = loop.create_future()
+        schedule(action.at, lambda a=action, after=previous, d=done: act(a, after, d))
+        previous = done
     for _, fault in scenario.ordered_faults():
         account = by_id[fault.account] if hasattr(fault, "account") else None
         sim = account.terminal.sim if account is not None and account.terminal is not None else None

@@ -91,3 +91,31 @@ def test_every_slave_is_valued_in_its_own_currency(mt5_master):
 def test_a_ctrader_masters_volumes_are_journaled_in_units(ctrader_master):
     texts = [e["text"] for e in ctrader_master.report["events"] if e["account"] == "master"]
     assert any("opened: buy 50000 units EURUSD" in t for t in texts), texts
+
+
+def test_a_ctrader_masters_actions_at_one_instant_are_done_in_turn_as_its_trader_would():
+    """The cTrader master's trader waits for each order's fill over the Open API: an action due at
+    the same instant as the open of its position waits for that open, rather than finding no
+    position yet and being skipped (which left the position open, so a later open merged into it
+    on a netting master)."""
+    from copier_gui.replay.scenario import parse_scenario
+
+    scenario = parse_scenario({
+        "duration_s": 6,
+        "brokers": {"c": {"profile": "lumen_ctrader"}, "h": {"profile": "harbor_fx"}},
+        "accounts": [
+            {"id": "master", "role": "master", "broker": "c", "margin_mode": "netting"},
+            {"id": "s1", "role": "slave", "broker": "h"},
+        ],
+        "timeline": [
+            {"at": 1, "action": "open", "id": "p1", "symbol": "EURUSD", "side": "buy", "volume": 1.0},
+            {"at": 1, "action": "close", "id": "p1"},
+            {"at": 2, "action": "open", "id": "p2", "symbol": "EURUSD", "side": "buy", "volume": 0.2},
+        ],
+    })
+    report = play(scenario).report
+    skipped = [e["text"] for e in report["events"] if "skipped" in e["text"]]
+    assert skipped == []
+    held = [(p["symbol"], p["volume"], p["master_id"]) for p in report["accounts"]["master"]["positions"]]
+    assert held == [("EURUSD", 0.2, "p2")]
+    assert [(p["volume"], p["master_id"]) for p in report["accounts"]["s1"]["positions"]] == [(0.2, "p2")]
