@@ -26,6 +26,7 @@ from copier_gui.replay.campaign.reasons import (
     journaled_requests,
     master_changes,
     said_after,
+    slave_changes,
     switched_off,
 )
 from copier_gui.replay.scenario import OpenAction, PartialCloseAction, PlacePendingAction, Scenario
@@ -115,6 +116,12 @@ class _MasterOrder:
         return 1 if self.kind.startswith("buy") else -1
 
 
+# How long a netting slave's own change (its stop hit) may go unseen: the copier finds it at its
+# next look at the slave. A moment judged that close to it, before or after, does not judge that
+# symbol's volume at that slave.
+FOUND_WITHIN_S = 3.0
+
+
 def _histories(scenario: Scenario) -> dict[str, tuple[float, ...]]:
     """Every volume each master trade was meant to have, by its scenario id."""
     out: dict[str, list[float]] = {}
@@ -144,7 +151,8 @@ class _Judge:
                  reasons: dict[tuple[str, int], list[tuple[float, str]]],
                  at: str, master_ids: dict[str, int], blocked: dict[str, dict[str, float]],
                  master_dark: bool = False, changes: dict[int, list[tuple[float, str]]] | None = None,
-                 until: float = float("inf"), settle_s: float = 0.0) -> None:
+                 until: float = float("inf"), settle_s: float = 0.0,
+                 slave_found: dict[tuple[str, str], list[float]] | None = None) -> None:
         self.scenario = scenario
         self.until = until
         # Master tickets that changed on their own shortly before this moment (a pending order
@@ -152,6 +160,10 @@ class _Judge:
         # not judged here. Scheduled changes never fall this close; checkpoints keep clear of them.
         self.unsettled = {ticket for ticket, seen in (changes or {}).items()
                           if any(until - settle_s < at <= until for at, _ in seen)}
+        # (slave, symbol) whose netting position changed on its own around this moment: the copy
+        # it just lost cannot be asked of it yet.
+        self.slave_unsettled = {key for key, found in (slave_found or {}).items()
+                                if any(abs(at - until) <= FOUND_WITHIN_S for at in found)}
         self.accounts = accounts
         self.reasons = reasons  # only those given by the moment judged
         self.changes = changes or {}
@@ -385,6 +397,8 @@ class _Judge:
                           f"holds {have:+g} lots net while the master holds nothing on it",
                           tagged[0] if tagged else None, excused_by=sharing)
                 continue
+            if (account, symbol) in self.slave_unsettled:
+                continue
             spec = specs[symbol]
             options = [{expected.copied_sign(rules, t.sign) * v for v in self._allowed(t, rules, spec)}
                        for t in trades]
@@ -557,6 +571,7 @@ def check(scenario: Scenario, report: dict, explained: list[Violation] | None = 
     judged at that moment."""
     reasons = journaled_reasons(report)
     changes = master_changes(report)
+    found_changed = slave_changes(report)
     master_ids = report.get("master_ids", {})
     moments = [(f"{c['at_s']:g}s", c["at_s"], c["accounts"]) for c in report.get("checkpoints", ())
                if "accounts" in c]
@@ -575,7 +590,7 @@ def check(scenario: Scenario, report: dict, explained: list[Violation] | None = 
         slaves = {a.id for a in scenario.slaves}
         blocked = {account: levers for account, levers in blocked.items() if account in slaves}
         judge = _Judge(scenario, accounts, known, at, master_ids, blocked, master_dark, changes, until,
-                       settle_s)
+                       settle_s, found_changed)
         for slave in scenario.slaves:
             judge.slave(slave.id)
         violations.extend(judge.violations)

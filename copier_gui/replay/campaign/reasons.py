@@ -144,3 +144,19 @@ def said_after(report: dict, account: str, since: float, until: float) -> bool:
     entries = report.get("journal") or [{**e, "kind": "state"} for e in report.get("events", ())]
     return any(e["account"] == account and e.get("kind") == "state" and since <= e["at_s"] <= until
                for e in entries)
+
+
+# The copier's word when a netting slave's position changed on its own (its stop or target hit, a
+# stop-out, a manual trade): "<symbol> at <slave> changed outside the copier ...".
+_CHANGED_OUTSIDE = re.compile(r"^(\S+) at (\S+) changed outside the copier")
+
+
+def slave_changes(report: dict) -> dict[tuple[str, str], list[float]]:
+    """(slave, symbol) -> when the copier found the slave's position on it changed on its own."""
+    out: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for e in report.get("journal", ()):
+        found = _CHANGED_OUTSIDE.match(str(e.get("text", ""))) if e.get("kind") == "correction" else None
+        if found and found.group(2) == e.get("account"):
+            out[(e["account"], found.group(1))].append(float(e["at_s"]))
+    return dict(out)
+

@@ -264,6 +264,21 @@ def test_at_a_checkpoint_only_reasons_given_by_then_count(at_s, flagged):
     assert all(v.at == f"{at_s:g}s" for v in check(SCENARIO, report))
 
 
+@pytest.mark.parametrize("found_at, flagged", [(9.3, []), (8.0, []), (20.0, [MISSING]), (2.0, [MISSING])])
+def test_a_netting_share_its_slave_closed_by_itself_just_before_a_checkpoint_is_not_judged_then(found_at, flagged):
+    """A stop or target hit at the slave changes its position on its own; the copier finds it at
+    its next look and says so. A checkpoint between the two cannot ask for the copy it just lost,
+    as for a master change of its own; long before or long after, it can."""
+    report = clean_report()
+    report["checkpoints"] = [{"at_s": 9.0, "accounts": copy.deepcopy(report["accounts"])}]
+    report["checkpoints"][0]["accounts"]["n"]["positions"] = []  # its stop was hit
+    text = ("EURUSD-ECN at n changed outside the copier (a stop or target hit at the slave, a stop-out or "
+            "a manual trade): -0.6 lots; each master position's share follows")
+    with_journal(report, {"at_s": found_at, "account": "n",
+                          "kind": "correction", "copy_id": None, "text": text})
+    assert kinds(report) == flagged
+
+
 @pytest.mark.parametrize("kind, text, excused", [
     ("refusal", "skipped: volume below the minimum", True),
     ("result", "failed: open EURUSD.m: Request rejected", True),
