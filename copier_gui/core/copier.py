@@ -1506,7 +1506,7 @@ class Copier:
                     return ("order", o.volume, o.price, o.sl, o.tp)
         return ("gone",)
 
-    def _note_exits_waiting(self, slave: SlaveLink, steps: list) -> None:
+    def _note_exits_waiting(self, slave: SlaveLink, steps: list, *, held: bool = False) -> None:
         why = self._entries_blocked(slave)
         for step in steps:
             if isinstance(step, OpenStep | PlaceStep | AmendStep) or (isinstance(step, NetStep) and not step.is_exit):
@@ -1517,7 +1517,9 @@ class Copier:
             if slave.exits_waiting.get(ticket) == key:
                 continue
             slave.exits_waiting[ticket] = key
-            text = f"not followed yet: {why}; the master's change to #{ticket} is mirrored when that changes"
+            text = (f"not followed yet: {why}; the copy of master #{ticket} is brought in step with it (stops, "
+                    "size) when that changes" if held else
+                    f"not followed yet: {why}; the master's change to #{ticket} is mirrored when that changes")
             self.journal.record("refusal", text, account=slave.id, master_ticket=ticket)
             self._notify(Notice("refusal", slave.id, text, ticket))
 
@@ -1553,6 +1555,9 @@ class Copier:
         for ticket in sorted(open_now - copied):
             self._waiting(slave, ticket, why)
         self._note_exits_waiting(slave, [_Change(t) for t in sorted(copied - open_now)])
+        # Copies of positions the master still holds: whatever it changed while the copier was down
+        # (a stop, a partial close) cannot be read against the slave now, so each is named too.
+        self._note_exits_waiting(slave, [_Change(t) for t in sorted(copied & positions)], held=True)
 
     def _note_exits_missed(self, slave: SlaveLink, events: list[MasterEvent]) -> None:
         """The master changed positions this slave holds copies of while it cannot be reached."""

@@ -62,3 +62,32 @@ def test_copies_of_positions_closed_while_the_copier_was_down_are_named_when_the
         assert reasons[0].startswith("not followed yet: s0 is degraded ("), reasons
         # Once the link is lost too, the reason says what the exit now waits on.
         assert reasons[-1].startswith("not followed yet: s0 is disconnected"), reasons
+
+
+def test_copies_a_restarted_copier_cannot_reach_are_named_even_when_their_master_position_is_still_open(tmp_path):
+    """The copier crashed; meanwhile the master moved a stop of a position s0 holds a copy of, and
+    s0 lost its link. The restart cannot read s0, so it cannot know whether the copy is in step:
+    the copy is named as not followed, with what it waits on, rather than left unsaid."""
+    rig = Rig(slaves=("harbor_fx",), rules=RULES, copybook_path=tmp_path / "copies.sqlite3")
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        ticket = rig.trade("EURUSD", 0, 0.2)
+        await asyncio.sleep(1.5)
+        copier.abandon()
+        copier.copybook.close()
+        tick = rig.master.symbol_info_tick("EURUSD")
+        result = rig.master.order_send({"action": 6, "position": ticket, "symbol": "EURUSD",
+                                        "sl": round(tick.bid - 0.005, 5), "tp": 0.0})
+        assert result.retcode == 10009, result
+        rig.slaves["s0"].sim.lose_connection()
+        second = rig.copier()
+        await second.start()
+        await asyncio.sleep(0.5)
+        second.abandon()
+        return ticket
+
+    ticket = rig.run(script)
+    reasons = not_followed(rig, ticket)
+    assert reasons and reasons[0].startswith("not followed yet: s0 is disconnected"), reasons
