@@ -7,7 +7,9 @@ worker-host`` runs them. The master is a local worker; its own trader opens and 
 ``events`` times, each time waiting for every copy. Per transport: copies made, copies expected,
 duplicates (a slave copying one master deal twice), and copy latency (master fill -> slave fill).
 For NATS, CPU (% of one core, while copying) and memory (RSS and PSS) per worker host, its workers
-included. Prints JSON.
+included. For each transport, the CPU each role spent per copy (``cpu_ms_per_copy``: the core, its
+local workers, the worker hosts' own processes, their workers, the NATS server), which says where a
+copy's cost goes whatever else ran on the machine. Prints JSON.
 
 Targets: every copy exactly once; NATS p50 <= 1.5x pipes.
 
@@ -91,6 +93,22 @@ def _result(metrics: Metrics, n_slaves: int, events: int) -> dict:
             "refusals": sum(s.refusals for s in metrics.slaves.values())}
 
 
+def _cpu_groups(host_pids: list[int], server_pid: int | None) -> dict[str, list[int]]:
+    """The processes of a run by role: the core alone, the workers it started (the master, and
+    every slave on pipes), the worker hosts' own processes, the workers they started, the server."""
+    core = os.getpid()
+    groups: dict[str, list[int]] = {"core": [core]}
+    if host_pids:
+        groups["worker_hosts"] = list(host_pids)
+        groups["remote_workers"] = [p for host in host_pids for p in _tree(host)[1:]]
+    if server_pid:
+        groups["nats_server"] = [server_pid]
+    # This process started the hosts and the server too: they are its children, but not its workers.
+    elsewhere = {p for pids in groups.values() for p in pids}
+    groups["local_workers"] = [p for p in _tree(core) if p not in elsewhere]
+    return groups
+
+
 async def _connect_all(connectors: list[WorkerConnector], timeout: float = 180.0) -> None:
     """connect() each, retried: a worker host that has just started may not have subscribed yet."""
     deadline = time.monotonic() + timeout
@@ -141,6 +159,8 @@ async def run(transport: str, n_slaves: int, events: int, anchor: float, nats: N
         # The core's process alone (its local workers are children) and the NATS server's.
         apart = {"core": os.getpid(), **({"nats_server": server_pid} if server_pid else {})}
         apart_before = {name: _cpu_seconds(pid) for name, pid in apart.items()}
+        groups = _cpu_groups(host_pids or [], server_pid)
+        groups_before = {name: sum(_cpu_seconds(p) for p in pids) for name, pids in groups.items()}
         started = time.monotonic()
         for k in range(events):
             opened = await trade(k % 2, 0)
@@ -154,6 +174,12 @@ async def run(transport: str, n_slaves: int, events: int, anchor: float, nats: N
         result = {"transport": transport, **_result(metrics, n_slaves, events),
                   **{f"{name}_cpu_percent_of_one_core": round(100 * (_cpu_seconds(pid) - apart_before[name]) / wall, 1)
                      for name, pid in apart.items()}}
+        # CPU per copy by role: unlike a share of a core, it does not depend on how long the run
+        # took, so it says what each transport costs the machine whatever else ran beside it.
+        per_copy = {name: 1000 * (sum(_cpu_seconds(p) for p in pids) - groups_before[name]) / max(1, result["copies"])
+                    for name, pids in groups.items()}
+        result["cpu_ms_per_copy"] = {**{name: round(ms, 3) for name, ms in per_copy.items()},
+                                     "total": round(sum(per_copy.values()), 3)}
         if trees:
             hosts = []
             for pid, tree in trees.items():
@@ -211,6 +237,8 @@ def main() -> int:
     if "nats" in report and "pipes" in report:
         n, p = report["nats"]["copy_latency_ms"]["p50"], report["pipes"]["copy_latency_ms"]["p50"]
         report["nats_p50_vs_pipes"] = round(n / p, 2) if p else None
+        n, p = report["nats"]["cpu_ms_per_copy"]["total"], report["pipes"]["cpu_ms_per_copy"]["total"]
+        report["nats_cpu_per_copy_vs_pipes"] = round(n / p, 2) if p else None
     json.dump(report, sys.stdout, indent=2)
     print()
     return 0
