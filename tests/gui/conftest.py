@@ -31,13 +31,30 @@ def collect_on_the_gui_thread():
     gc.collect()
 
 
+class _TestLoop(qasync.QEventLoop):
+    """qasync's loop, left the running loop between the pieces a test runs it in.
+
+    The application runs its loop for the window's whole life, so every callback Qt fires finds it
+    running. A test runs it piece by piece (``run``), and Qt's events are processed in between:
+    by qasync as ``run_until_complete`` returns, and by pytest-qt after each phase of a test. A
+    task whose timer fell due then (the copier's 5 ms poll) was stepped with no running loop, its
+    asyncio.get_running_loop() raised, and the copier's poll task died mid-test."""
+
+    def run_forever(self):
+        try:
+            return super().run_forever()
+        finally:
+            asyncio.events._set_running_loop(self)
+
+
 @pytest.fixture
 def loop(qapp):
-    loop = qasync.QEventLoop(qapp)
+    loop = _TestLoop(qapp)
     asyncio.set_event_loop(loop)
     try:
         yield loop
     finally:
+        asyncio.events._set_running_loop(None)
         loop.close()
         asyncio.set_event_loop(None)
 
