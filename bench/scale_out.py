@@ -174,8 +174,9 @@ async def run(transport: str, n_slaves: int, events: int, anchor: float, nats: N
         result = {"transport": transport, **_result(metrics, n_slaves, events),
                   **{f"{name}_cpu_percent_of_one_core": round(100 * (_cpu_seconds(pid) - apart_before[name]) / wall, 1)
                      for name, pid in apart.items()}}
-        # CPU per copy by role: unlike a share of a core, it does not depend on how long the run
-        # took, so it says what each transport costs the machine whatever else ran beside it.
+        # CPU per copy by role: not divided by the run's length, as a share of a core is, so a run
+        # slowed by other load gives much the same figure (background work, such as heartbeats and
+        # leases, is in it, spread over the copies).
         per_copy = {name: 1000 * (sum(_cpu_seconds(p) for p in pids) - groups_before[name]) / max(1, result["copies"])
                     for name, pids in groups.items()}
         result["cpu_ms_per_copy"] = {**{name: round(ms, 3) for name, ms in per_copy.items()},
