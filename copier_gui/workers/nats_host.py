@@ -25,6 +25,7 @@ from copier_gui.workers.nats_transport import (
     account_token,
     connect,
     ensure_streams,
+    host_lease_key,
     started_key,
     tag_prefix,
     tagged,
@@ -63,6 +64,7 @@ class WorkerHostServer:
             account_token(account)
         self._spawn = spawn
         self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.lease_key = host_lease_key(self.name)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._lost_at: float | None = None
@@ -89,6 +91,8 @@ class WorkerHostServer:
             await asyncio.gather(*self._tasks, return_exceptions=True)
             for served in self.accounts.values():
                 await self._end_worker(served, "the worker host stopped", graceful=True)
+            with contextlib.suppress(Exception):
+                await self.leases.delete(self.lease_key)
             # Not drain(): it can wait for half a minute; whatever the workers said is already out,
             # and unacknowledged requests are redelivered to the next host.
             with contextlib.suppress(Exception):
@@ -157,7 +161,7 @@ class WorkerHostServer:
         channel, process = await self._loop.run_in_executor(None, self._spawn, served.config)
         served.generation += 1
         served.channel, served.process, served.token = channel, process, token
-        await self._put_lease(served)
+        await self._put_lease()
         self._watch(served, served.generation, channel)
         log.info("%s: worker %s started (generation %s)", served.config.account_id, process.pid, served.generation)
         return {"ok": True, "pid": process.pid, "generation": served.generation, "host": self.name}
@@ -187,7 +191,7 @@ class WorkerHostServer:
             await self.nc.publish(self.options.subject(account, "gone"),
                                   json.dumps({"generation": generation, "reason": reason}).encode())
             if served.generation == generation and served.channel is None:
-                await self.leases.delete(account_token(account))
+                await self._put_lease()  # no longer naming it
 
     # ------------------------------------------------------------------ worker -> core
     def _watch(self, served: _Served, generation: int, channel: Channel) -> None:
@@ -396,10 +400,13 @@ class WorkerHostServer:
         await self.nc.publish(self.options.subject(served.config.account_id, "evt"), tagged(token, reply))
 
     # ------------------------------------------------------------------ leases
-    async def _put_lease(self, served: _Served) -> None:
-        lease = {"host": self.name, "generation": served.generation,
-                 "pid": served.process.pid if served.process else None}
-        await self.leases.put(account_token(served.config.account_id), json.dumps(lease).encode())
+    # One lease for the host, naming each worker it runs by generation, renewed every beat: a lease
+    # per account cost a write and a push to the core per account and beat.
+    async def _put_lease(self) -> None:
+        lease = {"host": self.name, "accounts": {account: served.generation
+                                                 for account, served in self.accounts.items()
+                                                 if served.channel is not None}}
+        await self.leases.put(self.lease_key, json.dumps(lease).encode())
 
     async def _renew_leases(self) -> None:
         # A renewal is also this host's probe of the stream's server: connected to a leaf node, its
@@ -410,9 +417,8 @@ class WorkerHostServer:
         while True:
             await asyncio.sleep(self.options.lease_beat_s)
             try:
-                for served in self.accounts.values():
-                    if served.channel is not None:
-                        await self._put_lease(served)
+                if any(served.channel is not None for served in self.accounts.values()):
+                    await self._put_lease()
             except Exception as exc:
                 if self.nc.is_connected and not hub_away:
                     hub_away = True

@@ -191,6 +191,12 @@ def tag_prefix(token: str) -> bytes:
     return b'{"ch":"' + token.encode() + b'",'
 
 
+def host_lease_key(host: str) -> str:
+    """The key of a worker host's lease: one per host, naming every worker it runs. It cannot be an
+    account's key (an account's id holds no dot)."""
+    return "host." + re.sub(r"[^A-Za-z0-9_-]", "_", host)
+
+
 def started_key(msg_id: str) -> str:
     """A key-value key for a message id (which may hold any character the tag does)."""
     return hashlib.sha256(msg_id.encode()).hexdigest()
@@ -366,6 +372,7 @@ class NatsChannel:
         self.closed = threading.Event()
         self.reason = ""
         self.generation: int | None = None
+        self.lease_key = ""  # its worker host's lease (host_lease_key), known once the host answers
         self._tasks: list[asyncio.Task] = []
         self._subs: list[Any] = []
         self._prefix = tag_prefix(self.token)
@@ -609,6 +616,15 @@ class RemoteWorker:
         return self._channel.reason if self._channel.closed.is_set() else ""
 
 
+def _named_workers(value: bytes | None) -> dict[str, Any] | None:
+    """The workers a host's lease names, {account: generation}; None if it is not one."""
+    try:
+        named = json.loads(value or b"").get("accounts")
+    except (ValueError, AttributeError):
+        return None
+    return named if isinstance(named, dict) else None
+
+
 class NatsHost:
     """A ``WorkerHost`` whose workers run on worker hosts reached over NATS: ``start`` asks the host
     serving the account for a fresh worker and returns a channel to it. Local pipes stay the
@@ -662,15 +678,18 @@ class NatsHost:
             why = (answer or {}).get("error") or "no worker host answered for it"
             raise ConnectionError(f"no worker host serves {account} on {self.options.url} ({why})")
         channel.generation = answer.get("generation")
+        channel.lease_key = host_lease_key(str(answer.get("host")))
         self.runner.spawn(self._follow(channel))
         return channel, RemoteWorker(channel, answer.get("pid"), str(answer.get("host")))
 
     # ---------------------------------------------------------------- leases, on the bus's loop
-    # One watcher of the whole lease bucket has every renewal pushed to it, instead of one poll per
-    # account and second (a request and its reply each, for each remote worker). A watcher sees no
-    # expiry, and can lag or stall: a lease not seen renewed for two beats, or a renewal that names
-    # another worker, is read directly (the latest value decides, as the poll did), and only then
-    # is the channel closed. A stalled watcher thus costs the old poll, never a missed lapse.
+    # Each worker host renews one lease, naming every worker it runs by generation (a lease per
+    # account was a write a second for each, each pushed here: 400 messages a second on the bus for
+    # 200 accounts at rest). One watcher of the whole bucket has every renewal pushed to it. A
+    # watcher sees no expiry, and can lag or stall: an account whose worker is not seen named in a
+    # renewal for two beats, or a renewal that no longer names it, has its host's lease read
+    # directly (the latest value decides), and only then is its channel closed. A stalled watcher
+    # thus costs a read per host and beat, never a missed lapse.
     async def _follow(self, channel: NatsChannel) -> None:
         account = account_token(channel.account)
         self._followed[account] = channel
@@ -707,18 +726,23 @@ class NatsHost:
             await asyncio.sleep(self.options.lease_beat_s)
 
     def _on_lease(self, entry: Any) -> None:
-        channel = self._followed.get(entry.key)
-        if channel is None or channel.closed.is_set():
+        channels = [c for c in self._followed.values() if c.lease_key == entry.key and not c.closed.is_set()]
+        if not channels:
             return
-        if entry.operation is None:
-            with contextlib.suppress(ValueError, AttributeError):
-                if json.loads(entry.value).get("generation") == channel.generation:
-                    if entry.revision > self._lease_seen.get(entry.key, (0.0, 0))[1]:
-                        self._lease_seen[entry.key] = (asyncio.get_running_loop().time(), entry.revision)
-                    return
-        # Deleted, or another worker's: maybe a stale push (an earlier worker's last renewal), so
-        # the bucket's latest value decides.
-        asyncio.ensure_future(self._check_lease(channel))
+        named = _named_workers(entry.value) if entry.operation is None else None
+        doubtful = []
+        now = asyncio.get_running_loop().time()
+        for channel in channels:
+            account = channel.account
+            if named is not None and named.get(account) == channel.generation:
+                if entry.revision > self._lease_seen.get(account, (0.0, 0))[1]:
+                    self._lease_seen[account] = (now, entry.revision)
+            else:
+                doubtful.append(channel)
+        if doubtful:
+            # Deleted, or no longer naming this worker: maybe a stale push (an earlier renewal), so
+            # the bucket's latest value decides.
+            asyncio.ensure_future(self._check_leases(entry.key, doubtful))
 
     async def _sweep_leases(self) -> None:
         loop = asyncio.get_running_loop()
@@ -734,28 +758,39 @@ class NatsHost:
             now = loop.time()
             if now - self._watch_heard > max(ttl, 2 * beat):
                 self._restart_watcher()  # not one renewal heard of any followed account: stalled
-            late = [c for a, c in self._followed.items() if now - self._lease_seen[a][0] > 2 * beat]
+            late: dict[str, list[NatsChannel]] = {}
+            for account, channel in self._followed.items():
+                if now - self._lease_seen[account][0] > 2 * beat:
+                    late.setdefault(channel.lease_key, []).append(channel)
             if late:
-                await asyncio.gather(*(self._check_lease(c) for c in late))
+                await asyncio.gather(*(self._check_leases(key, channels) for key, channels in late.items()))
 
-    async def _check_lease(self, channel: NatsChannel) -> None:
+    async def _check_leases(self, key: str, channels: list[NatsChannel]) -> None:
+        """Read the host's lease ``key`` once and judge each of its ``channels`` by it."""
         from nats.js.errors import KeyNotFoundError
 
-        account = account_token(channel.account)
         try:
-            entry = await self.leases.get(account)
-            lease = json.loads(entry.value)
+            entry = await self.leases.get(key)
         except KeyNotFoundError:
-            channel._close_from_bus(f"its worker host's lease lapsed (no renewal for {self.options.lease_ttl_s:.0f} s)")
-            return
+            entry = None
         except Exception:
             return  # the bus itself is away: the heartbeats judge meanwhile
-        if self._followed.get(account) is not channel or channel.closed.is_set():
-            return
-        if lease.get("generation") != channel.generation:
-            channel._close_from_bus("another worker now holds the account's lease")
-        elif entry.revision > self._lease_seen.get(account, (0.0, 0))[1]:
-            self._lease_seen[account] = (asyncio.get_running_loop().time(), entry.revision)
+        named = _named_workers(entry.value) if entry is not None else None
+        now = asyncio.get_running_loop().time()
+        for channel in channels:
+            account = channel.account
+            if self._followed.get(account) is not channel or channel.closed.is_set():
+                continue
+            if entry is None:
+                channel._close_from_bus(f"its worker host's lease lapsed (no renewal for "
+                                        f"{self.options.lease_ttl_s:.0f} s)")
+            elif named is None:
+                channel._close_from_bus(f"its worker host's lease under {key!r} could not be read")
+            elif named.get(account) != channel.generation:
+                channel._close_from_bus("its worker host no longer runs this worker" if account not in named
+                                        else "another worker now holds the account's lease")
+            elif entry.revision > self._lease_seen.get(account, (0.0, 0))[1]:
+                self._lease_seen[account] = (now, entry.revision)
 
     def use_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """Run the client on ``loop``, the copier's own, from the first connection on."""
@@ -812,4 +847,4 @@ class NatsHost:
 
 __all__ = ["READ_OPS", "NatsChannel", "NatsHost", "NatsOptions", "NatsSetupError", "RemoteWorker", "SharedLoop",
            "account_token",
-           "connect", "ensure_streams", "message_id", "started_key", "tag_prefix", "tagged"]
+           "connect", "ensure_streams", "host_lease_key", "message_id", "started_key", "tag_prefix", "tagged"]

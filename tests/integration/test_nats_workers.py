@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import os
 import signal
 import subprocess
@@ -211,6 +212,61 @@ async def test_copies_reach_slaves_on_two_worker_hosts_over_nats(options, broker
         for client in (trader, *inspectors.values()):
             client.close()
         journal.close()
+
+
+async def test_a_worker_host_renews_one_lease_for_all_its_workers(options, broker, host_factory):
+    # At rest a lease per account was a key-value write a second for each, and each was pushed to
+    # the core's watcher: for 200 remote accounts, 400 messages a second on the bus. One lease per
+    # host names every worker it runs, by generation; the core follows it for each.
+    host_factory(["s1", "s2"])
+    nats = NatsHost(options)
+    slaves = [remote(sid, nats, broker.port) for sid in ("s1", "s2")]
+    writes: list[tuple[str, dict]] = []
+    try:
+        for slave in slaves:
+            await connect(slave)
+
+        async def keep(msg) -> None:
+            if msg.data:
+                writes.append((msg.subject[len(prefix):], json.loads(msg.data)))
+
+        prefix = f"$KV.{options.lease_bucket}."
+        await nats.nc.subscribe(prefix + ">", cb=keep)
+        beat = NatsOptions(options.url).lease_beat_s  # the host's own: the command's default
+        await asyncio.sleep(4 * beat)
+        keys = {key for key, _ in writes}
+        assert len(keys) == 1 and next(iter(keys)).startswith("host."), keys
+        # One write a beat, not one per account and beat.
+        assert 3 <= len(writes) <= 5, writes
+        generations = {c.account_id: c._link.channel.generation for c in slaves}
+        assert writes[-1][1]["accounts"] == generations
+        # The core still sees each worker as up: the host's lease names it.
+        await asyncio.sleep(4 * options.lease_beat_s)
+        assert all(c.state == "connected" for c in slaves)
+    finally:
+        for slave in slaves:
+            await slave.aclose()
+        nats.close()
+
+
+async def test_a_host_lease_that_no_longer_names_the_worker_gives_it_up(options, broker, host_factory):
+    host_factory(["s1", "s2"])
+    nats = NatsHost(options)
+    slaves = {sid: remote(sid, nats, broker.port) for sid in ("s1", "s2")}
+    try:
+        for slave in slaves.values():
+            await connect(slave)
+        key = slaves["s1"]._link.channel.lease_key
+        kept = {"s2": slaves["s2"]._link.channel.generation}
+        # As the host writes it once s1's worker is gone (its notice lost on the way).
+        await nats.leases.put(key, json.dumps({"host": "elsewhere", "accounts": kept}).encode())
+        await eventually(lambda: slaves["s1"].state == "disconnected", 5.0, "s1 given up")
+        assert "no longer runs this worker" in slaves["s1"].state_detail
+        assert slaves["s2"].state == "connected"
+    finally:
+        for slave in slaves.values():
+            await slave.aclose()
+        nats.close()
 
 
 async def test_the_same_entry_sent_twice_is_executed_once(options, broker, host_factory):
