@@ -33,7 +33,7 @@ from copier_gui.core.flatten import FlattenItem, as_flattened, describe_items, f
 from copier_gui.core.journal import Journal
 from copier_gui.core.lineage import ORDER, POSITION, SHARE, LeftCopy, Lineage
 from copier_gui.core.metrics import Metrics
-from copier_gui.core.model import AccountState, Snapshot, SymbolSpec, VolumeUnit
+from copier_gui.core.model import AccountState, Deal, Snapshot, SymbolSpec, VolumeUnit
 from copier_gui.core.planner import (
     DesiredPosition,
     MasterContext,
@@ -1068,12 +1068,12 @@ class Copier:
                 deals = slave.executor.take_deals_due()
                 if deals and gate is not None:
                     gate.note_deal(self.clock.time())  # a prop firm counts the days with a deal
-                for position_id, ticket, symbol, order, volume in deals:
+                for position_id, ticket, symbol, order, volume, booked in deals:
                     if position_id and hedging:
                         self._copy_positions.setdefault((slave.id, ticket), set()).add(position_id)
                         self._copy_volumes.setdefault(slave.id, {})[position_id] = volume
                     self._collect_deals(slave.id, slave.connector, position_id, ticket, tagged=not hedging,
-                                        symbol=symbol, order=order)
+                                        symbol=symbol, order=order, booked=booked)
                 slave.throttle_strikes = 0
                 if steps:
                     self.journal.record("plan", f"{len(steps)} step(s) for {slave.id} ({reason})", account=slave.id,
@@ -1759,14 +1759,20 @@ class Copier:
                     for position_id, ticket in self._changed_copies(slave, slave.last_snapshot))), 5.0)
 
     def _collect_deals(self, account: str, connector: Connector, position_id: int, master_ticket: int, *,
-                       tagged: bool = False, symbol: str = "", order: int = 0) -> None:
+                       tagged: bool = False, symbol: str = "", order: int = 0,
+                       booked: tuple[Deal, ...] | None = None) -> None:
         """Journal a position's deals as its broker booked them (fills, profit, commission, fee,
         swap), read after the fact, off the copy path. Drift attribution takes fills and costs from
         them: they hold a fill whose report a crash kept from the journal. ``tagged``: the position
         is a netting slave's, shared by several copies, and only the deals tagged with this master
         ticket are this copy's; with no position id, it is the one ``order`` traded, else the one
         ``symbol`` has now. Read after each entry and after the exit, each record holds everything
-        the position did so far."""
+        the position did so far. ``booked``: the position's deals as the trade's report carried them,
+        journaled without a read."""
+        if booked is not None:
+            self._journal_booked(account, position_id or next((d.position_id for d in booked if d.position_id), 0),
+                                 master_ticket, booked, tagged)
+            return
         if not self._running:
             return  # stopping: a read started now would be cut off (the next start reads the master)
         task = self._spawn(self._journal_deals(account, connector, position_id, master_ticket, tagged, symbol,
@@ -1789,14 +1795,18 @@ class Copier:
                 if not position_id:
                     return
                 deals = await connector.position_deals(position_id)
-            if tagged:
-                deals = tuple(d for d in deals if tags.master_ticket_of(d.comment) == master_ticket)
         except (ConnectorError, Unreachable) as exc:
             text = exc.message if isinstance(exc, ConnectorError) else str(exc)
             self.journal.record("info", f"the deals of {account} position #{position_id} (master #{master_ticket}) "
                                 f"were not read, so drift reports take its fills from the journal and count no "
                                 f"costs for it: {text}", account=account)
             return
+        self._journal_booked(account, position_id, master_ticket, deals, tagged)
+
+    def _journal_booked(self, account: str, position_id: int, master_ticket: int, deals: tuple[Deal, ...],
+                        tagged: bool) -> None:
+        if tagged:
+            deals = tuple(d for d in deals if tags.master_ticket_of(d.comment) == master_ticket)
         if account != self.master_id and position_id:
             # Read again when the master closes: a copy closed by us just before a lost report, or
             # by the slave's broker, has its exit only here. Netting shares' positions come and go.

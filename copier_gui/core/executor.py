@@ -20,6 +20,7 @@ from copier_gui.core.metrics import CopyMetrics, Metrics
 from copier_gui.core.model import (
     CancelPending,
     ClosePosition,
+    Deal,
     ExecutionReport,
     ModifyPending,
     ModifyStops,
@@ -44,6 +45,10 @@ from copier_gui.core.reconciler import (
     Step,
 )
 from copier_gui.core.rules import CopyRules, DeviationPolicy, PartialFillPolicy
+
+# A copy whose deals are due: (position id, master ticket, symbol, order, volume left, the deals
+# its report carried or None).
+DealsDue = tuple[int, int, str, int, float, "tuple[Deal, ...] | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +125,7 @@ class SlaveExecutor:
         self.specs: dict[str, SymbolSpec] = {}  # the slave's symbols, as the copier last loaded them
         # (position id, master ticket, symbol, order, the position's volume after the deal) of copies
         # filled, cut or closed, whose deals to read
-        self._deals_due: list[tuple[int, int, str, int, float]] = []
+        self._deals_due: list[DealsDue] = []
         self.modified_at: dict[int, float] = {}  # slave position ticket -> monotonic time of the last modify
         self._gone_before: set[int] = set()  # slave tickets missing at the last forget_gone
         # Asks the copier for one more pass after a delay (stops held back by MODIFY_INTERVAL_S).
@@ -353,7 +358,7 @@ class SlaveExecutor:
             # An entry deal is charged commission at once: what an open copy cost so far counts too.
             # On a hedging account the position's id is the order that opened it.
             self._deals_due.append((report.order if self.connector.capabilities.hedging else 0,
-                                    d.master_ticket, d.symbol, report.order, report.volume))
+                                    d.master_ticket, d.symbol, report.order, report.volume, report.deals))
             if report.status is Status.PARTIAL:
                 remaining = round(remaining - report.volume, 8)
                 self.journal.record("correction", f"partial fill {report.volume:g} of {request.volume:g}; "
@@ -508,12 +513,13 @@ class SlaveExecutor:
                                   side=pos.side.opposite, ctx=ctx, specs=specs, entry_price=pos.price_open)
         if report is not None:  # a cut is charged commission too
             self._deals_due.append((pos.identifier or pos.ticket, step.master_ticket, pos.symbol, report.order,
-                                    round(pos.volume - report.volume, 8)))
+                                    round(pos.volume - report.volume, 8), report.deals))
 
-    def take_deals_due(self) -> list[tuple[int, int, str, int, float]]:
-        """The (position id, master ticket, symbol) of copies filled, cut or closed since the last
-        call, so the copier can read what they cost so far. A netting share's position id is 0: its
-        deals sit on the symbol's one position, which the copier looks up."""
+    def take_deals_due(self) -> list[DealsDue]:
+        """The (position id, master ticket, symbol, order, volume left, deals) of copies filled, cut
+        or closed since the last call, so the copier can journal what they cost so far. A netting
+        share's position id is 0: its deals sit on the symbol's one position, which the copier looks
+        up. ``deals`` are the position's, when the report carried them; None: the copier reads them."""
         due, self._deals_due = self._deals_due, []
         return due
 
@@ -567,7 +573,7 @@ class SlaveExecutor:
                                   what=f"exit {step.symbol}", action="close" if closes_all else "reduce",
                                   side=step.side, ctx=ctx, specs=specs)
         if report is not None:
-            self._deals_due.append((0, step.master_ticket, step.symbol, report.order, 0.0))
+            self._deals_due.append((0, step.master_ticket, step.symbol, report.order, 0.0, report.deals))
 
     async def _simple(self, master_ticket: int, cid: str, label: str, request, send, done: str) -> ExecutionReport | None:
         """Send a request that changes no exposure (stops, a pending order); its report if it passed."""

@@ -398,6 +398,9 @@ class ExecutionReport:
     sent_tp: float | None = None
     quote: float = 0.0
     deviation_limit_points: float | None = None
+    # The deals of the position the trade went into, as the broker booked them, read right after it
+    # by a connector that could do so at no extra round trip (a worker); None: the copier reads them.
+    deals: tuple[Deal, ...] | None = None
 
     @property
     def broker_latency_s(self) -> float:

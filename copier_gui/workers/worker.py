@@ -5,6 +5,7 @@ the keyring itself, polls and pushes snapshot changes and heartbeats, and runs t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -16,7 +17,7 @@ from typing import Any
 
 from copier_gui.clock import SYSTEM_CLOCK, Clock
 from copier_gui.connectors.mt5 import InlineInvoker, MT5Connector, retcodes
-from copier_gui.core.model import Snapshot
+from copier_gui.core.model import ExecutionReport, Snapshot, Status
 from copier_gui.core.ports import ConnectorError
 from copier_gui.workers import protocol
 from copier_gui.workers.config import BridgeTerminal, RealTerminal, SimTerminal, WorkerConfig
@@ -25,6 +26,8 @@ from copier_gui.workers.transport import Channel, ChannelClosed
 log = logging.getLogger(__name__)
 
 # Levers the "sim" request may pull on a simulated terminal, by name.
+# Trades that make deals: their replies carry the deals of the position they went into.
+_DEALING_OPS = frozenset({"open", "close"})
 _SIM_LEVERS = ("trader", "set_algo_trading", "set_tradeapi_disabled", "disconnect", "force_retcodes")
 # What the "trader" lever reaches: the functions a person or an expert advisor trading the account
 # uses. Never the session's own (initialize, login, shutdown): those belong to the copier.
@@ -622,10 +625,22 @@ class Worker:
         def handle(args: dict) -> dict:
             request = protocol.request_from_wire(op, args.get("request"))
             report = run_inline(getattr(self.connector, method)(request))
+            if op in _DEALING_OPS and report.status in (Status.FILLED, Status.PARTIAL) and report.order:
+                report = self._with_deals(report)
             self._after_trade()
             return protocol.report_to_wire(report)
 
         return handle
+
+    def _with_deals(self, report: ExecutionReport) -> ExecutionReport:
+        """The report with the deals of the position its order went into: the copier journals them
+        after every fill, and reading them here spares it a request and a reply per copy."""
+        try:
+            deals = run_inline(self.connector.position_deals(0, order=report.order))
+        except ConnectorError:
+            return report  # the copier reads them itself, and says so if it cannot
+        # None when the history does not show the deal yet: the copier reads again later.
+        return dataclasses.replace(report, deals=deals or None)
 
     def _after_trade(self) -> None:
         # Poll before replying, so the snapshot the core holds when the reply lands already shows

@@ -135,6 +135,53 @@ async def test_a_slave_worker_killed_mid_order_leaves_no_duplicate_and_no_orphan
             journal.close()
 
 
+async def test_a_copy_s_deals_come_with_its_fill_not_from_a_read_of_its_own():
+    # After every fill the copier journals the position's deals as the broker booked them. A worker
+    # reads them with the trade and its reply carries them: no request and reply per copy more.
+    specs = {"master": SimTerminal("meridian_ecn", seed=5, account={"login": 100}),
+             "hedging": SimTerminal("harbor_fx", seed=5, account={"login": 101}),
+             "netting": SimTerminal("summit_netting", seed=5, account={"login": 102})}
+    with BrokerProcess(specs) as broker:
+        master = worker("master", broker.port, idle=0.005)
+        hosts = {sid: RecordingHost() for sid in ("hedging", "netting")}
+        slaves = {sid: WorkerConnector(WorkerConfig(sid, BridgeTerminal(port=broker.port, terminal=sid),
+                                                    poll_idle_s=0.02, heartbeat_s=0.05),
+                                       host=hosts[sid], hello_timeout_s=30, request_timeout_s=30)
+                  for sid in hosts}
+        journal = Journal(None, SYSTEM_CLOCK)
+        copier = Copier(master, [SlaveLink(sid, c, RULES) for sid, c in slaves.items()], journal=journal,
+                        clock=SYSTEM_CLOCK, copybook=CopyBook(None), poll_interval_s=0.005,
+                        reconcile_interval_s=3600)
+        trader = MT5Bridge(port=broker.port, terminal="master")
+        inspectors = {sid: MT5Bridge(port=broker.port, terminal=sid) for sid in slaves}
+
+        def booked(sid: str) -> list:
+            return [e for e in journal.entries(kind="deals", account=sid)]
+
+        try:
+            assert trader.initialize()
+            await start(copier)
+            ticket = buy(trader)
+            await eventually(lambda: all(booked(sid) for sid in slaves), 10.0, "each copy's deals journaled")
+            for sid, host in hosts.items():
+                reads = [data for direction, data in host.wire
+                         if direction == "to_worker" and b'"op":"position_deals"' in data]
+                assert reads == [], (sid, reads)
+                (entry,) = booked(sid)
+                (deal,) = [d for d in inspectors[sid].history_deals_get(0, int(SYSTEM_CLOCK.time()) + 2 * 86400)
+                           if tags.master_ticket_of(d.comment) == ticket]
+                assert entry.data["master_ticket"] == ticket and entry.data["position"] == deal.position_id
+                assert entry.data["deals"] == [["buy", deal.volume, deal.price, deal.commission + deal.fee,
+                                                deal.swap, deal.profit]]
+        finally:
+            copier.abandon()
+            for connector in (master, *slaves.values()):
+                await connector.aclose()
+            for client in (trader, *inspectors.values()):
+                client.close()
+            journal.close()
+
+
 async def test_the_password_never_crosses_the_worker_channel_nor_reaches_a_log(caplog, capfd):
     secret = "Pa55-w0rd-7f3e91"
     wrong = "Wr0ng-pa55-c41d07"

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from copier_gui.core.model import OpenPosition, Side
+from copier_gui.core.model import ClosePosition, OpenPosition, Side
 from copier_gui.sim import new_terminal
 from copier_gui.workers import protocol
 from copier_gui.workers.config import BridgeTerminal, SimTerminal, WorkerConfig
@@ -82,6 +82,25 @@ def test_a_trade_is_in_the_snapshot_pushed_before_its_reply():
         pushes = [m for m in h.messages if m.kind == "snapshot"]
         assert pushes and pushes[-1]["pos"][0][2] == "BTCUSD"
         assert pushes[-1]["base"] == pushes[-1]["seq"] - 1
+
+
+def test_a_filled_trade_s_reply_carries_its_position_s_deals():
+    # The copier journals each copy's deals as the broker booked them; read in the same turn as the
+    # trade, they spare it a round trip to the worker per copy (two more hops over the bus).
+    with Harness() as h:
+        h.call("connect")
+        request = protocol.dataclass_to_wire(OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, "cg:1"))
+        opened = h.call("open", request=request)["result"]
+        position = opened["order"]  # a hedging account's position id is the order that opened it
+        assert [(d["comment"], d["side"], d["position_id"]) for d in opened["deals"]] == [("cg:1", "buy", position)]
+        assert opened["deals"] == h.call("position_deals", position=position)["result"]
+        close = protocol.dataclass_to_wire(ClosePosition(position, "BTCUSD", Side.BUY, 0.1, 5, "cg:1"))
+        closed = h.call("close", request=close)["result"]
+        assert [d["side"] for d in closed["deals"]] == ["buy", "sell"]
+        assert {d["position_id"] for d in closed["deals"]} == {position}
+        # A refused trade made no deal, and carries none.
+        refused = h.call("open", request={**request, "symbol": "NOSUCH"})["result"]
+        assert refused["status"] != "filled" and refused["deals"] is None
 
 
 def test_changes_made_outside_the_copier_are_pushed_by_polling():
