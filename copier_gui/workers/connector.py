@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 import os
@@ -112,6 +113,7 @@ class _Link:
     busy_for: float = 0.0
     watchdog: asyncio.TimerHandle | None = None
     reader_fd: int | None = None
+    delivered: bool = False  # the channel hands its messages over itself (see _read_on_loop)
     # Requests made this turn of the loop, written at the start of the next (see _request).
     outbox: list[tuple[int, str, dict]] = field(default_factory=list)
 
@@ -445,8 +447,15 @@ class WorkerConnector:
         return link
 
     def _read_on_loop(self, link: _Link, loop: asyncio.AbstractEventLoop) -> bool:
-        """Watch the channel from the loop's own selector where there is one (POSIX selector loops,
-        qasync): no thread hand-off and no GIL contention per message. False: use a thread."""
+        """Take the channel's messages on the loop: handed over as they come by a channel that runs
+        on it (the bus's client on the copier's loop), else watched from the loop's own selector
+        where there is one (POSIX selector loops, qasync): no thread hand-off and no GIL contention
+        per message. False: use a thread."""
+        deliver_to = getattr(link.channel, "deliver_to", None)
+        if deliver_to is not None and deliver_to(loop, functools.partial(self._take, link),
+                                                 functools.partial(self._channel_closed, link, loop)):
+            link.delivered = True
+            return True
         fileno = getattr(link.channel, "fileno", None)
         fd = fileno() if fileno is not None else None
         if fd is None:
@@ -475,11 +484,27 @@ class WorkerConnector:
                 if link.dead:
                     return
         except ChannelClosed:
-            self._stop_reading(link)
-            threading.Thread(target=self._reap, args=(link, loop), name=f"worker-reaper-{self.account_id}",
-                             daemon=True).start()
+            self._channel_closed(link, loop)
+
+    def _take(self, link: _Link, data: bytes) -> None:
+        if link.dead:
+            return
+        try:
+            message = protocol.decode(data)
+        except protocol.ProtocolError as exc:
+            self._dropped(link, str(exc), data[:120])
+            return
+        self._on_message(link, message, self._clock.monotonic())
+
+    def _channel_closed(self, link: _Link, loop: asyncio.AbstractEventLoop) -> None:
+        self._stop_reading(link)
+        threading.Thread(target=self._reap, args=(link, loop), name=f"worker-reaper-{self.account_id}",
+                         daemon=True).start()
 
     def _stop_reading(self, link: _Link) -> None:
+        if link.delivered:
+            link.delivered = False
+            link.channel.stop_delivering()
         if link.reader_fd is not None and self._loop is not None and not self._loop.is_closed():
             with contextlib.suppress(Exception):
                 self._loop.remove_reader(link.reader_fd)

@@ -41,7 +41,7 @@ import re
 import ssl
 import threading
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -383,6 +383,8 @@ class NatsChannel:
         # reads a local pipe, instead of one blocked thread per remote worker (POSIX only).
         self._wake_lock = threading.Lock()
         self._wake: tuple[int, int] | None = None
+        # (on_message, on_closed) of a connector reading on the bus's own loop (see deliver_to).
+        self._receiver: tuple[Callable[[bytes], None], Callable[[], None]] | None = None
         if os.name == "posix":
             self._wake = os.pipe()
             for fd in self._wake:
@@ -418,6 +420,15 @@ class NatsChannel:
         self._put(data)
 
     def _put(self, item: Any) -> None:
+        if self._receiver is not None:
+            # The connector reads on this loop: handed over now, with no queue and no wake-up.
+            on_message, on_closed = self._receiver
+            if item is _CLOSED:
+                self._receiver = None
+                on_closed()
+            else:
+                on_message(item)
+            return
         self._incoming.put(item)
         # One wake-up per batch, not per message: a queue that was not empty has one pending
         # already (the reader drains the pipe only once it finds the queue empty).
@@ -563,6 +574,37 @@ class NatsChannel:
         if not self._incoming.empty():
             self._wake_up()  # more came meanwhile, some after their wake-up was drained
         return data
+
+    def deliver_to(self, loop: asyncio.AbstractEventLoop, on_message: Callable[[bytes], None],
+                   on_closed: Callable[[], None]) -> bool:
+        """Hand each message to ``on_message`` as the bus delivers it, and call ``on_closed`` once
+        the channel closes, if the bus's client runs on ``loop`` and this is called on it: a reader
+        there needs no queue, no wake-up pipe and no turn of the selector per message (each cost
+        the core tens of microseconds, a thousand times in a fan-out to 200 slaves). What waits
+        already is handed over first, in order. False: read with recv() as before."""
+        runner = self._host.runner
+        if not (getattr(runner, "shared", False) and runner.loop is loop and runner.on_loop()):
+            return False
+        with self._wake_lock:  # the wake-ups written so far go unread: empty the pipe
+            if self._wake is not None:
+                with contextlib.suppress(BlockingIOError):
+                    while os.read(self._wake[0], 4096):
+                        pass
+        while True:
+            try:
+                item = self._incoming.get_nowait()
+            except queue.Empty:
+                break
+            if item is _CLOSED:
+                self._incoming.put(item)
+                on_closed()
+                return True
+            on_message(item)
+        self._receiver = (on_message, on_closed)
+        return True
+
+    def stop_delivering(self) -> None:
+        self._receiver = None
 
     def fileno(self) -> int | None:
         """The wake-up pipe's reading end, readable while messages wait (None: read on a thread)."""

@@ -201,6 +201,8 @@ async def test_copies_reach_slaves_on_two_worker_hosts_over_nats(options, broker
         # Each slave's worker runs on its own host, not in this process.
         assert len({c.pid for c in slaves.values()} | {os.getpid()}) == 3
         assert any(t.name == "nats-core" for t in threading.enumerate()) is not on_copiers_loop
+        # On the copier's loop each message is handed to its connector as it comes, with no queue.
+        assert all(c._link.delivered for c in slaves.values()) is on_copiers_loop
     finally:
         copier.abandon()
         for connector in (master, *slaves.values()):

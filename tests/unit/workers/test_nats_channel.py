@@ -20,6 +20,7 @@ from copier_gui.workers.nats_transport import (
     TRADE_OPS,
     NatsChannel,
     NatsOptions,
+    SharedLoop,
     tag_prefix,
     tagged,
 )
@@ -72,6 +73,34 @@ def test_the_wake_up_pipe_is_readable_exactly_while_messages_wait():
     assert channel.fileno() is None
     with pytest.raises(OSError):
         os.fstat(fd)  # closed, not leaked
+
+
+def test_a_reader_on_the_bus_s_own_loop_is_handed_each_message_in_order_with_no_wake_up():
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        channel = NatsChannel(SimpleNamespace(runner=SharedLoop(loop)), "acc1")
+        got: list[bytes] = []
+        closed: list[str] = []
+        channel._put(b'{"n":0}')  # before the reader came: handed over first
+        other = asyncio.new_event_loop()
+        try:
+            assert not channel.deliver_to(other, got.append, lambda: closed.append("x"))
+        finally:
+            other.close()
+        assert channel.deliver_to(loop, got.append, lambda: closed.append(channel.reason))
+        assert got == [b'{"n":0}']
+        for n in range(1, 50):
+            channel._put(b'{"n":%d}' % n)
+        assert got == [b'{"n":%d}' % n for n in range(50)]
+        if channel.fileno() is not None:
+            assert not select.select([channel.fileno()], [], [], 0)[0]  # no wake-up was written
+        channel._close_from_bus("the host said so")
+        assert closed == ["the host said so"]
+        channel._put(b'{"late":1}')  # after the close: the reader hears nothing more
+        assert len(got) == 50 and closed == ["the host said so"]
+        channel.stop_delivering()
+
+    asyncio.run(scenario())
 
 
 def _event(data: bytes) -> SimpleNamespace:
