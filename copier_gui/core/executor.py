@@ -271,7 +271,8 @@ class SlaveExecutor:
 
     async def _open(self, step: OpenStep, ctx: StepContext, specs: dict[str, SymbolSpec]) -> None:
         d = step.desired
-        cid = tags.copy_id(ctx.master_account, d.master_ticket, self.slave_id, _entry_leg(step))
+        again = not step.top_up and self.copybook.get(self.slave_id, d.master_ticket) is not None
+        cid = tags.copy_id(ctx.master_account, d.master_ticket, self.slave_id, _entry_leg(step, again=again))
         if d.master_ticket in self.refused and not step.top_up:
             return
         if step.top_up and self.rules.tolerances.partial_fill is PartialFillPolicy.ACCEPT:
@@ -649,9 +650,13 @@ class SlaveExecutor:
                            f"cancelled {step.order.kind.value} {step.order.symbol} ({step.reason})")
 
 
-def _entry_leg(step: OpenStep) -> str:
+def _entry_leg(step: OpenStep, *, again: bool = False) -> str:
+    """The copy id's last part for an entry. ``again``: this master position was copied before, so
+    this entry is for what it became since (a netting master's buy bigger than the sell it held
+    turns the same position into a buy): named by its side and the price it took that side at, not
+    by the first entry's name, which it would otherwise share with a different request."""
     if not step.top_up:
-        return "entry"
+        return f"entry:{step.desired.side.value}@{step.desired.master_price:g}" if again else "entry"
     # What the slave held before names the top-up: a second shortfall later is another request.
     return f"topup:{step.desired.volume - step.volume:g}+{step.volume:g}"
 

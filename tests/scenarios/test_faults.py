@@ -120,3 +120,13 @@ def test_two_equal_partial_closes_are_two_requests():
     ids = [e["copy_id"] for e in journal("equal_partial_closes", kind="request")]
     assert len(ids) == 3 and len(set(ids)) == 3
     assert held("equal_partial_closes") == {"EURUSD.m": 0.2}
+
+
+def test_a_netting_master_s_reversal_is_a_new_entry_under_its_own_copy_id():
+    name = "netting_master_reversal"
+    assert held(name, "s2-meridian-n") == {"EURUSD": 1.38}  # the master's 0.92 buy, times 1.5
+    entries = [e["copy_id"] for e in journal(name, "s2-meridian-n", kind="request")
+               if ":entry" in (e["copy_id"] or "")]
+    first, again = entries
+    assert first.endswith(":entry") and ":entry:buy@" in again
+
