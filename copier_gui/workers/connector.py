@@ -468,25 +468,20 @@ class WorkerConnector:
         return True
 
     def _readable(self, link: _Link, loop: asyncio.AbstractEventLoop) -> None:
-        clock = self._clock
         try:
             # Bounded, so one chatty worker cannot hold the loop; the selector calls again.
             for _ in range(64):
                 data = link.channel.recv(0)
                 if data is None:
                     return
-                try:
-                    message = protocol.decode(data)
-                except protocol.ProtocolError as exc:
-                    self._dropped(link, str(exc), data[:120])
-                    continue
-                self._on_message(link, message, clock.monotonic())
+                self._take(link, data)
                 if link.dead:
                     return
         except ChannelClosed:
             self._channel_closed(link, loop)
 
     def _take(self, link: _Link, data: bytes) -> None:
+        """One message from the worker, decoded and handled (a malformed one is dropped, noted)."""
         if link.dead:
             return
         try:
