@@ -9,7 +9,8 @@ duplicates (a slave copying one master deal twice), and copy latency (master fil
 For NATS, CPU (% of one core, while copying) and memory (RSS and PSS) per worker host, its workers
 included. For each transport, the CPU each role spent per copy (``cpu_ms_per_copy``: the core, its
 local workers, the worker hosts' own processes, their workers, the NATS server), which says where a
-copy's cost goes whatever else ran on the machine. Prints JSON.
+copy's cost goes whatever else ran on the machine, and ``machine_steal_share``, the share of the
+machine's CPU time its hypervisor took while copying (null where /proc/stat is not). Prints JSON.
 
 Targets: every copy exactly once; NATS p50 <= 1.5x pipes.
 
@@ -32,7 +33,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench_copier import Copies, deal, stop_with_workers
-from bench_stats import memory_mb
+from bench_stats import machine_cpu_ticks, memory_mb, steal_share
 from nats_server_kit import BenchNatsServer
 from scale_out_host import slave_config, slave_kwargs
 
@@ -161,7 +162,7 @@ async def run(transport: str, n_slaves: int, events: int, anchor: float, nats: N
         apart_before = {name: _cpu_seconds(pid) for name, pid in apart.items()}
         groups = _cpu_groups(host_pids or [], server_pid)
         groups_before = {name: sum(_cpu_seconds(p) for p in pids) for name, pids in groups.items()}
-        started = time.monotonic()
+        started, ticks = time.monotonic(), machine_cpu_ticks()
         for k in range(events):
             opened = await trade(k % 2, 0)
             await copies.until(opened, n_slaves)
@@ -169,9 +170,9 @@ async def run(transport: str, n_slaves: int, events: int, anchor: float, nats: N
             await trade(1 - k % 2, opened)
             await copies.until(opened, 2 * n_slaves)
             await asyncio.sleep(0.05)
-        wall = time.monotonic() - started
+        wall, steal = time.monotonic() - started, steal_share(ticks, machine_cpu_ticks())
         await asyncio.sleep(0.5)  # a late duplicate would arrive here
-        result = {"transport": transport, **_result(metrics, n_slaves, events),
+        result = {"transport": transport, **_result(metrics, n_slaves, events), "machine_steal_share": steal,
                   **{f"{name}_cpu_percent_of_one_core": round(100 * (_cpu_seconds(pid) - apart_before[name]) / wall, 1)
                      for name, pid in apart.items()}}
         # CPU per copy by role: not divided by the run's length, as a share of a core is, so a run
