@@ -13,7 +13,8 @@ Subjects, per instance and account (``copier.<instance>.<account>.<what>``):
 - ``req``: core -> worker requests, in a JetStream work-queue stream. An entry (open, pending
   order) carries its copy tag and a digest of its body as ``Nats-Msg-Id``: a repeat inside the
   duplicate window is dropped by the server and answered here as "outcome unknown" (the broker's
-  tagged state tells). The host takes one request at a time per account (a push consumer with
+  tagged state tells), unless the core had written the earlier one off before any host took it
+  (its started marker, below): that one never ran, and the repeat goes under the next id. The host takes one request at a time per account (a push consumer with
   ``max_ack_pending=1``: the next is pushed as soon as the last is acknowledged, no polling),
   acknowledges it once the worker answered, and never executes a redelivered trade twice.
 - ``evt``: worker -> core messages (hello, replies, snapshot pushes, heartbeats), core NATS: a
@@ -59,6 +60,12 @@ TRADE_OPS = ("open", "close", "modify", "place_pending", "modify_pending", "canc
 # no acknowledgement, no wait behind a trade), and one lost in a reconnect is a read that times out
 # and is asked again. Everything else (trades, connect, close_session, sim) keeps the stream's order.
 READ_OPS = ("account", "snapshot", "symbols", "symbol", "position_deals", "cash_flows", "ping")
+
+# A trade's started marker as the core writes it when it writes the trade off: no host took it, and
+# none will (see NatsChannel._give_up and _written_off).
+GIVEN_UP = b"given up by the core"
+# How many times one send may find its request written off and go again under the next id.
+_MAX_RESENDS = 8
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
 # A reply's id as the protocol encodes it (the id first after the kind), read without decoding the
@@ -455,7 +462,7 @@ class NatsChannel:
             self._put(_CLOSED)
 
     async def _publisher(self) -> None:
-        js, options = self._host.js, self._host.options
+        options = self._host.options
         while True:
             data = await self._outgoing.get()
             if data is _CLOSED:
@@ -475,21 +482,52 @@ class NatsChannel:
                     self._fail(message, f"the read could not be sent ({type(exc).__name__}: {exc})")
                 continue
             msg_id = message_id(self.account, op, message.get("args") or {})
-            headers = {"Nats-Msg-Id": msg_id} if msg_id else None
-            if op in TRADE_OPS:
-                # The host's own key for it (see WorkerHostServer._serve), written before it executes.
-                self._unanswered[message.get("id")] = started_key(msg_id or f"{self.token}:{message.get('id')}")
-            try:
-                ack = await js.publish(options.subject(self.account, "req"), tagged(self.token, data),
-                                       headers=headers, timeout=options.connect_timeout_s)
-            except Exception as exc:
-                # No acknowledgement is not "not sent": the server may hold it and deliver it still.
-                self._fail(message, f"the NATS server did not acknowledge the request ({type(exc).__name__}: "
-                           f"{exc}); it may still be delivered")
-                continue
-            if ack.duplicate:
-                self._fail(message, "the same request went out before, within the bus's duplicate window, and "
-                           "was not sent again")
+            for attempt in range(_MAX_RESENDS + 1):
+                ack = await self._publish(message, op, msg_id, data)
+                if ack is None or not ack.duplicate:
+                    break
+                # The bus dropped it as a repeat. If the core wrote the earlier one off before any
+                # host took it, it never ran and never will: it goes again under the next id of its
+                # chain. If a host took it, it may have reached the broker: its outcome is unknown
+                # (the broker's tagged state tells), and sending it again could trade twice.
+                if msg_id is None or attempt == _MAX_RESENDS or not await self._written_off(started_key(msg_id)):
+                    self._fail(message, "the same request went out before, within the bus's duplicate window, and "
+                               "was not sent again")
+                    break
+                msg_id = f"{msg_id}:again"
+
+    async def _publish(self, message: dict, op: str, msg_id: str | None, data: bytes):
+        """Publish one request to the stream; its acknowledgement, or None once failed (and answered)."""
+        options = self._host.options
+        headers = {"Nats-Msg-Id": msg_id} if msg_id else None
+        if op in TRADE_OPS:
+            # The host's own key for it (see WorkerHostServer._serve), written before it executes.
+            self._unanswered[message.get("id")] = started_key(msg_id or f"{self.token}:{message.get('id')}")
+        try:
+            return await self._host.js.publish(options.subject(self.account, "req"), tagged(self.token, data),
+                                               headers=headers, timeout=options.connect_timeout_s)
+        except Exception as exc:
+            # No acknowledgement is not "not sent": the server may hold it and deliver it still.
+            self._fail(message, f"the NATS server did not acknowledge the request ({type(exc).__name__}: "
+                       f"{exc}); it may still be delivered")
+            return None
+
+    async def _written_off(self, key: str) -> bool:
+        """Whether the request with started marker ``key`` is sure never to run: the core's own
+        marker is on it (written now, if no one had: a host that takes it later refuses it)."""
+        started = getattr(self._host, "started", None)
+        if started is None:
+            return False
+        try:
+            await asyncio.wait_for(started.create(key, GIVEN_UP), self._host.options.connect_timeout_s)
+            return True
+        except Exception:
+            pass
+        try:
+            entry = await asyncio.wait_for(started.get(key), self._host.options.connect_timeout_s)
+        except Exception:
+            return False  # unreadable: it may have run
+        return entry.value == GIVEN_UP
 
     def _fail(self, message: dict, text: str) -> None:
         # The connector's failed reply: the trade turns into "outcome unknown", the snapshot tells.
@@ -522,7 +560,7 @@ class NatsChannel:
 
         async def mark(key: str) -> None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(started.create(key, b"given up by the core"),
+                await asyncio.wait_for(started.create(key, GIVEN_UP),
                                        self._host.options.connect_timeout_s)
 
         await asyncio.gather(*(mark(key) for key in markers))

@@ -4,6 +4,7 @@ frozen host) finds the marker and refuses it, rather than acting on intent the c
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from types import SimpleNamespace
@@ -79,3 +80,90 @@ def test_a_trade_unanswered_when_the_core_gives_up_is_marked_started_so_no_host_
         assert not marked(started_key(f"{channel.token}:4"))
     finally:
         host.close()
+
+
+def _stream_ids(host: NatsHost, options: NatsOptions) -> list[str]:
+    """The Nats-Msg-Id of every request in the stream, oldest first."""
+    info = host.runner.call(host.js.stream_info(options.stream), timeout=5)
+    ids = []
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        msg = host.runner.call(host.js.get_msg(options.stream, seq), timeout=5)
+        ids.append((msg.headers or {}).get("Nats-Msg-Id"))
+    return ids
+
+
+def _marker(host: NatsHost, msg_id: str) -> bytes | None:
+    try:
+        return host.runner.call(host.started.get(started_key(msg_id)), timeout=5).value
+    except Exception:
+        return None
+
+
+def _opened(host: NatsHost, options: NatsOptions) -> NatsChannel:
+    channel = NatsChannel(host, "s1")
+    host.runner.call(channel.open(), timeout=10)
+    return channel
+
+
+@pytest.fixture
+def bus(nats_server):
+    store_secret(f"nats:{NATS_USER}", NATS_PASSWORD, what="NATS password")
+    options = NatsOptions(nats_server.url, user=NATS_USER, password_key=f"nats:{NATS_USER}", ca=str(nats_server.ca))
+    host = NatsHost(options)
+    host._ensure()
+    try:
+        yield host, options
+    finally:
+        host.close()
+
+
+def test_an_entry_written_off_before_any_host_took_it_goes_again_under_a_new_id(bus):
+    # The core gave its worker up with the entry still in the stream (a frozen host): it marked it
+    # started itself, so no host will run it. Sent again once a worker is back, the bus would drop
+    # it as a repeat for its whole duplicate window, and the copy would wait two minutes with the
+    # slave flapping between connected and disconnected at every pass.
+    host, options = bus
+    entry = OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, "cg:77")
+    request = protocol.encode("request", id=1, op="open", args={"request": protocol.dataclass_to_wire(entry)})
+    first = _opened(host, options)
+    first.send(request)
+    wait_for(lambda: len(_stream_ids(host, options)) == 1, what="the entry in the stream")
+    first.close()
+    original = message_id("s1", "open", {"request": protocol.dataclass_to_wire(entry)})
+    wait_for(lambda: _marker(host, original) == b"given up by the core", what="the core's marker")
+    second = _opened(host, options)
+    second.send(request)
+    wait_for(lambda: len(_stream_ids(host, options)) == 2, what="the entry sent again")
+    again = _stream_ids(host, options)[1]
+    assert again != original and again.startswith(original)
+    # Not answered as a repeat: it is on its way to the worker.
+    assert second.recv(0.5) is None
+    # Written off again (the worker gone once more), the next send takes the next id.
+    second.close()
+    wait_for(lambda: _marker(host, again) == b"given up by the core", what="the core's marker of the second")
+    third = _opened(host, options)
+    third.send(request)
+    wait_for(lambda: len(_stream_ids(host, options)) == 3, what="the entry sent a third time")
+    assert len(set(_stream_ids(host, options))) == 3
+    third.close()
+
+
+def test_an_entry_a_host_started_is_not_sent_again_within_the_window(bus):
+    # A host took it (its marker names the host): it may have reached the broker, or be reaching
+    # it now. Sending it again could open the copy twice; the outcome stays unknown, and the
+    # broker's tagged state tells.
+    host, options = bus
+    entry = OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, "cg:78")
+    args = {"request": protocol.dataclass_to_wire(entry)}
+    request = protocol.encode("request", id=1, op="open", args=args)
+    first = _opened(host, options)
+    first.send(request)
+    wait_for(lambda: len(_stream_ids(host, options)) == 1, what="the entry in the stream")
+    host.runner.call(host.started.create(started_key(message_id("s1", "open", args)), b"host-a"), timeout=5)
+    first.close()
+    second = _opened(host, options)
+    second.send(request)
+    reply = json.loads(second.recv(5.0))
+    assert reply["ok"] is False and "duplicate window" in reply["error"]["message"], reply
+    assert len(_stream_ids(host, options)) == 1
+    second.close()

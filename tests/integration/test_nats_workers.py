@@ -7,6 +7,7 @@ request, a killed worker host and a restarted server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -30,7 +31,13 @@ from copier_gui.secrets import store_secret
 from copier_gui.workers import protocol
 from copier_gui.workers.config import BridgeTerminal, SimTerminal, WorkerConfig
 from copier_gui.workers.connector import WorkerConnector
-from copier_gui.workers.nats_transport import NatsHost, NatsOptions
+from copier_gui.workers.nats_transport import (
+    GIVEN_UP,
+    NatsHost,
+    NatsOptions,
+    message_id,
+    started_key,
+)
 from tests.kit.nats_server import NATS_PASSWORD, NATS_USER, NatsServer, running_nats_server
 
 pytestmark = [pytest.mark.asyncio,
@@ -356,6 +363,47 @@ async def test_a_worker_host_cut_off_for_a_while_is_given_up_then_served_again_w
         held = [p.comment for p in (await slave.snapshot()).positions]
         assert (held.count("cg:cut:1"), held.count("cg:cut:2")) == (1, 1)
         assert copies_of(inspector, "cg:cut:1") == 1 and copies_of(inspector, "cg:cut:2") == 1
+    finally:
+        await slave.aclose()
+        nats.close()
+        inspector.close()
+
+
+async def test_an_entry_written_off_while_its_host_was_frozen_is_made_once_when_it_is_back(options, broker,
+                                                                                          host_factory):
+    # The entry reached the stream but not the frozen host; the core gave the worker up and wrote
+    # the entry off. The copier sends the same entry again once the worker is back: it must be made
+    # (once), not dropped as a repeat for the bus's whole duplicate window (found by the random
+    # fault test, seed 29: the slave flapped between connected and disconnected for two minutes).
+    host = host_factory(["s1"])
+    nats = NatsHost(options)
+    slave = remote("s1", nats, broker.port)
+    inspector = MT5Bridge(port=broker.port, terminal="s1")
+    entry = OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, "cg:off:1")
+    try:
+        await connect(slave)
+        os.kill(host.process.pid, signal.SIGSTOP)
+        try:
+            lost = await slave.open(entry)
+            assert lost.status is Status.UNREACHABLE, lost
+            await eventually(lambda: slave.state == "disconnected", 5.0, "the core to give the host up")
+            # Written off before the host wakes: it must find the marker and refuse the entry.
+            # (Woken first, it would run it, as the core's reconcile then sees: that is the other case.)
+            key = started_key(message_id("s1", "open", {"request": protocol.dataclass_to_wire(entry)}))
+            for _ in range(100):
+                with contextlib.suppress(Exception):
+                    if (await nats.started.get(key)).value == GIVEN_UP:
+                        break
+                await asyncio.sleep(0.05)
+            else:
+                pytest.fail("the core did not write the entry off")
+        finally:
+            os.kill(host.process.pid, signal.SIGCONT)
+        await connect(slave)
+        again = await slave.open(entry)
+        assert again.status is Status.FILLED, again.message
+        await asyncio.sleep(1.0)  # the first, still in the stream, reaches the host: refused
+        assert copies_of(inspector, "cg:off:1") == 1
     finally:
         await slave.aclose()
         nats.close()
