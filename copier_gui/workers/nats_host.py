@@ -22,6 +22,7 @@ from copier_gui.workers.config import WorkerConfig
 from copier_gui.workers.nats_transport import (
     TRADE_OPS,
     NatsOptions,
+    NatsRefused,
     account_token,
     connect,
     ensure_streams,
@@ -33,6 +34,10 @@ from copier_gui.workers.nats_transport import (
 from copier_gui.workers.transport import Channel, ChannelClosed, PipeHost, WorkerProcess
 
 log = logging.getLogger(__name__)
+
+# How long a worker host waits between tries to reach a hub out of reach: doubling from the first
+# to the second, then every second.
+HUB_RETRY_S = (0.5, 30.0)
 
 
 @dataclass(eq=False)
@@ -70,10 +75,30 @@ class WorkerHostServer:
         self._lost_at: float | None = None
         self.nc = self.js = self.leases = self.started = None
 
+    async def _reach_hub(self):
+        """The bus connection. A hub out of reach (a VPS whose network is not up yet after a reboot,
+        the hub restarting) is waited for, each try logged, for as long as it takes; a hub that
+        turns this host away (NatsRefused: a wrong password, a certificate that does not verify)
+        ends it, since waiting cannot cure that. None if the host is stopped meanwhile."""
+        delay = HUB_RETRY_S[0]
+        while not self._stop.is_set():
+            try:
+                return await connect(self.options, name=f"copier-worker-host {self.name}",
+                                     disconnected_cb=self._bus_lost, reconnected_cb=self._bus_back)
+            except NatsRefused:
+                raise
+            except ConnectionError as exc:
+                log.warning("%s; trying again in %g s", exc, delay)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+            delay = min(delay * 2, HUB_RETRY_S[1])
+        return None
+
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self.nc = await connect(self.options, name=f"copier-worker-host {self.name}",
-                                disconnected_cb=self._bus_lost, reconnected_cb=self._bus_back)
+        self.nc = await self._reach_hub()
+        if self.nc is None:
+            return  # stopped while waiting for the hub
         try:
             self.js = self.options.jetstream(self.nc)
             self.leases, self.started = await ensure_streams(self.js, self.options)

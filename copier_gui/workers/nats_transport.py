@@ -74,6 +74,11 @@ _REPLY_ID = re.compile(rb'"kind":"reply","id":(\d+)')
 _NATS_PASSWORD_WHAT = "NATS password"
 
 
+class NatsRefused(ConnectionError):
+    """The NATS server was reached and turned this client away (a wrong password, a certificate that
+    does not verify): trying again cannot help, unlike a server out of reach."""
+
+
 class NatsSetupError(ValueError):
     """The NATS options cannot make a safe connection; ``str()`` says which option and why."""
 
@@ -216,12 +221,17 @@ async def connect(options: NatsOptions, *, name: str, **callbacks: Any):
     # A few attempts at first, so a wrong password or address ends in a clear error; once
     # connected, reconnecting never stops (a server restart, a link down for minutes).
     refused: list[str] = []
+    turned_away = asyncio.Event()
 
     async def noted(exc: Exception) -> None:
         # nats-py ends a refused login with "no servers available"; the server's own reason only
         # reaches this callback, so it is kept for the error below.
         if "authorization violation" in str(exc).lower() and not refused:
             refused.append(f"; the server refused user {options.user}'s password (Authorization Violation)")
+        elif isinstance(exc, ssl.SSLCertVerificationError) and not refused:
+            refused.append(f"; the server's certificate did not verify ({exc.verify_message or exc})")
+            # nats-py goes on waiting after a failed handshake, for ever: no attempt can cure it.
+            turned_away.set()
         await _quiet(exc)
 
     kwargs: dict[str, Any] = {"servers": [options.server_url], "name": name, "connect_timeout": options.connect_timeout_s,
@@ -244,13 +254,32 @@ async def connect(options: NatsOptions, *, name: str, **callbacks: Any):
                                  "account with `accounts link ... --worker-host nats`)")
         kwargs["user"], kwargs["password"] = options.user, password
     try:
-        client = await nats.connect(**kwargs)
+        client = await _first_of(nats.connect(**kwargs), turned_away, options.connect_timeout_s * 4 + 2.0)
     except Exception as exc:
         # nats-py's own text may echo the URL; never the password, which it does not print.
-        raise ConnectionError(f"could not reach the NATS server at {options.url} "
-                              f"({type(exc).__name__}: {exc}){''.join(refused)}") from None
+        raise (NatsRefused if refused else ConnectionError)(
+            f"could not reach the NATS server at {options.url} ({type(exc).__name__}: {exc}){''.join(refused)}") from None
     client.options["max_reconnect_attempts"] = -1  # nats-py reads it at each reconnect
     return client
+
+
+async def _first_of(connecting: Coroutine, turned_away: asyncio.Event, timeout: float):
+    """The connection, unless the server turns the client away or ``timeout`` passes first (then
+    TimeoutError): nats-py's own attempts can hang past their limits."""
+    attempt = asyncio.ensure_future(connecting)
+    refusal = asyncio.ensure_future(turned_away.wait())
+    try:
+        done, _ = await asyncio.wait({attempt, refusal}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        refusal.cancel()
+    if attempt in done:
+        return attempt.result()
+    attempt.cancel()
+    with contextlib.suppress(BaseException):
+        await attempt
+    if turned_away.is_set():
+        raise ConnectionRefusedError("turned away at the TLS handshake")
+    raise TimeoutError(f"no connection within {timeout:g} s")
 
 
 async def _quiet(exc: Exception) -> None:

@@ -5,7 +5,9 @@ moments, some while s1's broker holds a request in flight:
 
 - s1's link reset, or held silent (a route that blackholes), for 0.3-6 s;
 - s1's host frozen (SIGSTOP) for as long, or killed outright and a new one started in its place;
-- the NATS server restarted.
+- the NATS server restarted;
+- the core itself crashed (its tasks dropped, its bus connection and its local master worker gone,
+  nothing given up in order), and started again from its copy book and journal on disk.
 
 Some faults are short enough to end before the core notices them. Once the last one has ended,
 the slaves must converge on what the master holds, and the simulated brokers' own tagged state and
@@ -20,14 +22,22 @@ for every master position a slave never took, a reason in that slave's journal.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
+import signal
 import sys
 import time
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
-from copier_gui.core.copier import LinkState
+from copier_gui.clock import SYSTEM_CLOCK
+from copier_gui.core.copier import Copier, LinkState, SlaveLink
+from copier_gui.core.copybook import CopyBook
+from copier_gui.core.journal import Journal
+from copier_gui.workers.nats_transport import NatsHost
 from tests.integration import test_nats_faults as faults
 from tests.integration import test_nats_workers as shared
 
@@ -40,7 +50,7 @@ pytestmark = [pytest.mark.asyncio,
               pytest.mark.skipif(sys.platform == "win32", reason="freezes and kills worker hosts with POSIX signals")]
 
 STEPS = 14
-FAULTS = ("reset", "held", "frozen", "killed", "server")
+FAULTS = ("reset", "held", "frozen", "killed", "server", "core")
 
 
 def _seeds(text: str) -> list[int]:
@@ -54,12 +64,79 @@ def _seeds(text: str) -> list[int]:
 SEEDS = _seeds(os.environ.get("NATS_CHAOS_SEEDS", "11 29"))
 
 
+class Core:
+    """The copier's process: its bus client, its connectors and the copier, over a copy book and
+    a journal on disk, so that it can crash and start again as the application would."""
+
+    def __init__(self, options, port: int, folder: Path) -> None:
+        self.options, self.port, self.folder = options, port, folder
+        self.down = True
+
+    async def start(self) -> None:
+        self.nats = NatsHost(self.options)
+        self.master = shared.local("master", self.port)
+        self.slaves = {sid: shared.remote(sid, self.nats, self.port) for sid in ("s1", "s2")}
+        self.journal = Journal(self.folder / "journal.sqlite", SYSTEM_CLOCK)
+        self.copier = Copier(self.master, [SlaveLink(sid, c, shared.RULES) for sid, c in self.slaves.items()],
+                             journal=self.journal, clock=SYSTEM_CLOCK,
+                             copybook=CopyBook(self.folder / "copybook.sqlite"), poll_interval_s=0.005,
+                             reconcile_interval_s=0.3, backoff_s=(0.1, 0.2, 0.5))
+        for connector in self.slaves.values():
+            await shared.connect(connector)
+        await asyncio.wait_for(self.copier.start(), 60)
+        self.down = False
+
+    async def crash(self) -> None:
+        """As the process dying: no task finishes, nothing is given up in order."""
+        self.down = True
+        self.copier.abandon()
+        with contextlib.suppress(ProcessLookupError, TypeError):
+            os.kill(self.master.pid, signal.SIGKILL)
+        for channel in list(self.nats._followed.values()):
+            for task in channel._tasks:
+                task.cancel()
+        for task in self.nats._lease_tasks:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await self.nats.nc.close()
+        self.journal.close()  # what it had written reaches the disk; a real crash may lose the tail
+
+    async def stop(self) -> None:
+        self.copier.abandon()
+        for connector in (self.master, *self.slaves.values()):
+            with contextlib.suppress(Exception):
+                await connector.aclose()
+        self.nats.close()
+        self.journal.close()
+
+
+@contextlib.asynccontextmanager
+async def copying(options, broker, host_factory, cut_host, link, folder: Path) -> AsyncIterator[tuple]:
+    """The fault tests' copier (s1 on the host that can be cut off, s2 on one that cannot), with a
+    core that can crash and start again."""
+    host = cut_host(["s1"])
+    host_factory(["s2"])
+    trader = faults.Master(broker.port)
+    oracles = {sid: faults.Oracle(broker.port, sid) for sid in ("s1", "s2")}
+    core = Core(options, broker.port, folder)
+    try:
+        await core.start()
+        yield faults.Rig(core.copier, core.slaves, core.journal, trader, oracles, link, host), core
+    finally:
+        if not core.down:
+            await core.stop()
+        trader.mt5.close()
+        for oracle in oracles.values():
+            oracle.close()
+
+
 class Chaos:
     """The random trader and the faults, one at a time, with a log of what was done for the failure
     message."""
 
-    def __init__(self, rig: faults.Rig, rng: random.Random, broker, nats_server, cut_host) -> None:
-        self.rig, self.rng, self.broker, self.nats_server, self.cut_host = rig, rng, broker, nats_server, cut_host
+    def __init__(self, rig: faults.Rig, core: Core, rng: random.Random, broker, nats_server, cut_host) -> None:
+        self.rig, self.core, self.rng, self.broker = rig, core, rng, broker
+        self.nats_server, self.cut_host = nats_server, cut_host
         self.fault: tuple[str, float] | None = None  # (how, when it ends)
         self.opened: dict[int, float] = {}  # every master position opened: its volume then
         self.log: list[str] = []
@@ -81,22 +158,27 @@ class Chaos:
             ticket = rig.trader.open(volume)
             self.opened[ticket] = volume
             self.note(f"open #{ticket} {volume}")
-            await eventually(lambda: rig.in_master(ticket), 5.0, "the copier to see the open")
+            await self.seen(lambda: rig.in_master(ticket), "the open")
         else:
             ticket = rng.choice(sorted(held))
             if held[ticket] > 0.15 and roll < 0.85:
                 rig.trader.close(ticket, round(held[ticket] / 2, 2))
                 self.note(f"halve #{ticket}")
-                await eventually(lambda: rig.copier.master_snapshot.positions_by_ticket()[ticket].volume
-                                 < held[ticket] - 1e-9, 5.0, "the copier to see the partial close")
+                await self.seen(lambda: rig.copier.master_snapshot.positions_by_ticket()[ticket].volume
+                                < held[ticket] - 1e-9, "the partial close")
             else:
                 rig.trader.close(ticket)
                 self.note(f"close #{ticket}")
-                await eventually(lambda: not rig.in_master(ticket), 5.0, "the copier to see the close")
+                await self.seen(lambda: not rig.in_master(ticket), "the close")
         # Now and then s1's broker is slow, so a fault can find a request in flight there.
         latency = rng.choice((0, 0, 150, 600))
         self.broker.control("s1", "trade_latency_ms", latency)
         await asyncio.sleep(rng.uniform(0.0, 1.2))
+
+    async def seen(self, predicate, what: str) -> None:
+        """Until the copier has seen the master's change (while the core is down, no one looks)."""
+        if not self.core.down:
+            await eventually(predicate, 5.0, f"the copier to see {what}")
 
     async def start_fault(self, how: str, seconds: float) -> None:
         self.note(f"fault {how}" + ("" if how == "server" else f" for {seconds:.1f} s"))
@@ -105,6 +187,8 @@ class Chaos:
             return
         if how == "killed":
             self.rig.host.kill()
+        elif how == "core":
+            await self.core.crash()
         else:
             self.rig.cut(how)
         self.fault = (how, time.monotonic() + seconds)
@@ -116,6 +200,10 @@ class Chaos:
         self.note(f"end {how}")
         if how == "killed":
             self.rig.host = self.cut_host(["s1"])  # a new host for the account, as a service manager would
+        elif how == "core":
+            await self.core.start()
+            rig, core = self.rig, self.core
+            rig.copier, rig.slaves, rig.journal = core.copier, core.slaves, core.journal
         else:
             self.rig.restore(how)
         self.fault = None
@@ -134,10 +222,10 @@ async def sizes(rig: faults.Rig) -> dict[str, float]:
 
 @pytest.mark.parametrize("seed", SEEDS)
 async def test_random_faults_on_the_bus_lose_and_duplicate_nothing(seed, options, broker, host_factory, cut_host, link,
-                                                                    nats_server):
-    async with faults.copying(options, broker, host_factory, cut_host, link) as rig:
+                                                                    nats_server, tmp_path):
+    async with copying(options, broker, host_factory, cut_host, link, tmp_path) as (rig, core):
         ratios = await sizes(rig)
-        chaos = Chaos(rig, random.Random(seed), broker, nats_server, cut_host)
+        chaos = Chaos(rig, core, random.Random(seed), broker, nats_server, cut_host)
         for _ in range(STEPS):
             await chaos.step()
         await chaos.end_fault()

@@ -30,6 +30,7 @@ from copier_gui.core import tags
 from copier_gui.core.copier import Copier, LinkState, SlaveLink
 from copier_gui.core.copybook import CopyBook
 from copier_gui.core.journal import Journal
+from copier_gui.core.model import OpenPosition, Side, Status
 from copier_gui.workers.connector import WorkerConnector
 from copier_gui.workers.nats_transport import NatsHost
 from tests.integration import test_nats_workers as shared
@@ -408,3 +409,29 @@ def reasons_by_ticket(entries: list, down: int, up: int) -> dict[int, list[str]]
         if e.kind == "refusal":
             reasons.setdefault(e.data.get("master_ticket"), []).append(("cut: " if i < up else "back: ") + e.message)
     return reasons
+
+
+async def test_a_worker_host_started_while_the_hub_is_out_of_reach_waits_for_it(options, broker, cut_host, link,
+                                                                               tmp_path):
+    # A VPS rebooting starts its worker host before its network is up, or while the hub restarts.
+    # It used to give up after a few attempts and exit, and the account stayed down until someone
+    # (or a service manager's restart) started it again. It waits for the hub instead, saying so.
+    link.cut()
+    host = cut_host(["s1"])
+    await asyncio.sleep(4.0)
+    log = (tmp_path / "cut-host0.log").read_text()
+    assert host.process.poll() is None, f"the worker host gave up: {log}"
+    assert "could not reach the NATS server" in log and "trying again" in log and "Traceback" not in log, log
+    link.restore()
+    nats = NatsHost(options)
+    slave = remote("s1", nats, broker.port)
+    oracle = Oracle(broker.port, "s1")
+    try:
+        await connect(slave, timeout=60.0)
+        report = await slave.open(OpenPosition(SYMBOL, Side.BUY, 0.1, 0.0, 0.0, 5, "cg:late:1"))
+        assert report.status is Status.FILLED, report.message
+        assert sum(1 for p in oracle.mt5.positions_get() or () if p.comment == "cg:late:1") == 1
+    finally:
+        await slave.aclose()
+        nats.close()
+        oracle.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import json
 import os
@@ -38,7 +39,13 @@ from copier_gui.workers.nats_transport import (
     message_id,
     started_key,
 )
-from tests.kit.nats_server import NATS_PASSWORD, NATS_USER, NatsServer, running_nats_server
+from tests.kit.nats_server import (
+    NATS_PASSWORD,
+    NATS_USER,
+    NatsServer,
+    running_nats_server,
+    self_signed,
+)
 
 pytestmark = [pytest.mark.asyncio,
               pytest.mark.skipif(sys.platform == "win32", reason="kills worker hosts with POSIX signals")]
@@ -374,7 +381,7 @@ async def test_an_entry_written_off_while_its_host_was_frozen_is_made_once_when_
     # The entry reached the stream but not the frozen host; the core gave the worker up and wrote
     # the entry off. The copier sends the same entry again once the worker is back: it must be made
     # (once), not dropped as a repeat for the bus's whole duplicate window (found by the random
-    # fault test, seed 29: the slave flapped between connected and disconnected for two minutes).
+    # fault test: the slave flapped between connected and disconnected for two minutes).
     host = host_factory(["s1"])
     nats = NatsHost(options)
     slave = remote("s1", nats, broker.port)
@@ -469,6 +476,17 @@ async def test_a_worker_host_with_a_wrong_password_says_so_in_one_line(options, 
     # The server's own reason, which nats-py only hands to its error callback.
     assert f"the server refused user {NATS_USER}'s password" in text, text
     assert "not-the-password" not in text
+
+
+async def test_a_worker_host_that_cannot_verify_the_hub_s_certificate_says_so_and_stops(options, broker, tmp_path):
+    # Waiting cannot cure a certificate that does not verify (unlike a hub out of reach, which a
+    # worker host waits for): it ends at once, in one line.
+    other, _ = self_signed(tmp_path)
+    host = HostProcess(dataclasses.replace(options, ca=str(other)), broker.port, ["s1"], tmp_path / "host.log").start()
+    code = await asyncio.get_running_loop().run_in_executor(None, host.process.wait, 30)
+    text = (tmp_path / "host.log").read_text()
+    assert code == 1, text
+    assert "certificate did not verify" in text and "trying again" not in text and "Traceback" not in text, text
 
 
 async def test_a_worker_host_whose_terminal_closes_stops_in_order(options, broker, host_factory):
