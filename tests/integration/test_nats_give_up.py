@@ -39,49 +39,6 @@ def wait_for(predicate, timeout: float = 10.0, what: str = "condition") -> None:
         time.sleep(0.02)
 
 
-def test_a_trade_unanswered_when_the_core_gives_up_is_marked_started_so_no_host_runs_it(nats_server):
-    store_secret(f"nats:{NATS_USER}", NATS_PASSWORD, what="NATS password")
-    options = NatsOptions(nats_server.url, user=NATS_USER, password_key=f"nats:{NATS_USER}", ca=str(nats_server.ca))
-    host = NatsHost(options)
-    host._ensure()
-    try:
-        channel = NatsChannel(host, "s1")
-        host.runner.call(channel.open(), timeout=10)
-        entry = OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, "cg:41")
-        args = {"request": protocol.dataclass_to_wire(entry)}
-        exit_args = {"request": {"ticket": 9, "symbol": "BTCUSD", "volume": 0.1}}
-        channel.send(protocol.encode("request", id=1, op="open", args=args))
-        channel.send(protocol.encode("request", id=2, op="close", args=exit_args))
-        channel.send(protocol.encode("request", id=3, op="snapshot", args={"full": True}))
-        channel.send(protocol.encode("request", id=4, op="modify", args=exit_args))
-
-        def queued() -> int:
-            return host.runner.call(host.js.stream_info(options.stream), timeout=5).state.messages
-
-        wait_for(lambda: queued() == 3, what="the trades in the stream (no host takes them)")
-        # The third was answered (its worker ran it): it is no longer the core's to give up.
-        answer = tagged(channel.token, protocol.encode("reply", id=4, ok=True, result={}))
-        host.runner.call(channel._on_event(SimpleNamespace(data=answer)), timeout=5)
-        assert channel.recv(1.0) == answer
-        markers = [started_key(message_id("s1", "open", args)), started_key(f"{channel.token}:2")]
-
-        def marked(key: str) -> bool:
-            try:
-                host.runner.call(host.started.get(key), timeout=5)
-            except Exception:
-                return False
-            return True
-
-        assert not any(marked(key) for key in markers)
-        channel.close()  # the core gives the worker up: both trades count as "outcome unknown"
-        wait_for(lambda: all(marked(key) for key in markers), what="the started markers of both trades")
-        # A read is not a trade: nothing marks it, and no host ever checks a marker for it.
-        assert not marked(started_key(f"{channel.token}:3"))
-        assert not marked(started_key(f"{channel.token}:4"))
-    finally:
-        host.close()
-
-
 def _stream_ids(host: NatsHost, options: NatsOptions) -> list[str]:
     """The Nats-Msg-Id of every request in the stream, oldest first."""
     info = host.runner.call(host.js.stream_info(options.stream), timeout=5)
@@ -92,9 +49,10 @@ def _stream_ids(host: NatsHost, options: NatsOptions) -> list[str]:
     return ids
 
 
-def _marker(host: NatsHost, msg_id: str) -> bytes | None:
+def _marker(host: NatsHost, key: str) -> bytes | None:
+    """The started marker under ``key``, or None if there is none."""
     try:
-        return host.runner.call(host.started.get(started_key(msg_id)), timeout=5).value
+        return host.runner.call(host.started.get(key), timeout=5).value
     except Exception:
         return None
 
@@ -117,6 +75,38 @@ def bus(nats_server):
         host.close()
 
 
+def test_a_trade_unanswered_when_the_core_gives_up_is_marked_started_so_no_host_runs_it(bus):
+    host, options = bus
+    channel = _opened(host, options)
+    entry = OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, "cg:41")
+    args = {"request": protocol.dataclass_to_wire(entry)}
+    exit_args = {"request": {"ticket": 9, "symbol": "BTCUSD", "volume": 0.1}}
+    channel.send(protocol.encode("request", id=1, op="open", args=args))
+    channel.send(protocol.encode("request", id=2, op="close", args=exit_args))
+    channel.send(protocol.encode("request", id=3, op="snapshot", args={"full": True}))
+    channel.send(protocol.encode("request", id=4, op="modify", args=exit_args))
+
+    def queued() -> int:
+        return host.runner.call(host.js.stream_info(options.stream), timeout=5).state.messages
+
+    wait_for(lambda: queued() == 3, what="the trades in the stream (no host takes them)")
+    # The third was answered (its worker ran it): it is no longer the core's to give up.
+    answer = tagged(channel.token, protocol.encode("reply", id=4, ok=True, result={}))
+    host.runner.call(channel._on_event(SimpleNamespace(data=answer)), timeout=5)
+    assert channel.recv(1.0) == answer
+    markers = [started_key(message_id("s1", "open", args)), started_key(f"{channel.token}:2")]
+
+    def marked(key: str) -> bool:
+        return _marker(host, key) is not None
+
+    assert not any(marked(key) for key in markers)
+    channel.close()  # the core gives the worker up: both trades count as "outcome unknown"
+    wait_for(lambda: all(marked(key) for key in markers), what="the started markers of both trades")
+    # A read is not a trade: nothing marks it, and no host ever checks a marker for it.
+    assert not marked(started_key(f"{channel.token}:3"))
+    assert not marked(started_key(f"{channel.token}:4"))
+
+
 def test_an_entry_written_off_before_any_host_took_it_goes_again_under_a_new_id(bus):
     # The core gave its worker up with the entry still in the stream (a frozen host): it marked it
     # started itself, so no host will run it. Sent again once a worker is back, the bus would drop
@@ -130,7 +120,7 @@ def test_an_entry_written_off_before_any_host_took_it_goes_again_under_a_new_id(
     wait_for(lambda: len(_stream_ids(host, options)) == 1, what="the entry in the stream")
     first.close()
     original = message_id("s1", "open", {"request": protocol.dataclass_to_wire(entry)})
-    wait_for(lambda: _marker(host, original) == b"given up by the core", what="the core's marker")
+    wait_for(lambda: _marker(host, started_key(original)) == b"given up by the core", what="the core's marker")
     second = _opened(host, options)
     second.send(request)
     wait_for(lambda: len(_stream_ids(host, options)) == 2, what="the entry sent again")
@@ -140,7 +130,7 @@ def test_an_entry_written_off_before_any_host_took_it_goes_again_under_a_new_id(
     assert second.recv(0.5) is None
     # Written off again (the worker gone once more), the next send takes the next id.
     second.close()
-    wait_for(lambda: _marker(host, again) == b"given up by the core", what="the core's marker of the second")
+    wait_for(lambda: _marker(host, started_key(again)) == b"given up by the core", what="the core's marker of the second")
     third = _opened(host, options)
     third.send(request)
     wait_for(lambda: len(_stream_ids(host, options)) == 3, what="the entry sent a third time")
