@@ -14,7 +14,8 @@ Subjects, per instance and account (``copier.<instance>.<account>.<what>``):
   order) carries its copy tag and a digest of its body as ``Nats-Msg-Id``: a repeat inside the
   duplicate window is dropped by the server and answered here as "outcome unknown" (the broker's
   tagged state tells), unless the core had written the earlier one off before any host took it
-  (its started marker, below): that one never ran, and the repeat goes under the next id. The host takes one request at a time per account (a push consumer with
+  (its started marker, below): that one never ran, and the repeat goes under the next id. The
+  host takes one request at a time per account (a push consumer with
   ``max_ack_pending=1``: the next is pushed as soon as the last is acknowledged, no polling),
   acknowledges it once the worker answered, and never executes a redelivered trade twice.
 - ``evt``: worker -> core messages (hello, replies, snapshot pushes, heartbeats), core NATS: a
@@ -264,8 +265,8 @@ async def connect(options: NatsOptions, *, name: str, **callbacks: Any):
 
 
 async def _first_of(connecting: Coroutine, turned_away: asyncio.Event, timeout: float):
-    """The connection, unless the server turns the client away or ``timeout`` passes first (then
-    TimeoutError): nats-py's own attempts can hang past their limits."""
+    """The connection, unless the server turns the client away first (ConnectionRefusedError) or
+    ``timeout`` passes (TimeoutError): nats-py's own attempts can hang past their limits."""
     attempt = asyncio.ensure_future(connecting)
     refusal = asyncio.ensure_future(turned_away.wait())
     try:
