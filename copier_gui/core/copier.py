@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -62,6 +63,7 @@ from copier_gui.core.reconciler import (
 from copier_gui.core.risk import RiskGate, TradingState, describe_reset
 from copier_gui.core.riskstore import RiskRecord, RiskStore, RiskStoreError
 from copier_gui.core.room_watch import NEAR_LIMIT, RoomWatch
+from copier_gui.core.round_trips import RoundTrip, round_trips
 from copier_gui.core.rules import CopyRules, LimitAction
 from copier_gui.core.symbols import SymbolMap
 from copier_gui.core.tasks import cancel_and_wait
@@ -70,6 +72,7 @@ DEFAULT_MAGIC = 7_340_021
 # A position dated only as "open when this run started" is put this far before the start, so it
 # sorts before the moment copying to any slave starts.
 _BEFORE = 0.001
+_UNSEEN_MARGIN_MS = 60_000
 
 # Reads a prop profile's news calendar: its events, and what went wrong ("" when read).
 NewsSource = Callable[[PropRules], tuple[tuple[NewsEvent, ...], str]]
@@ -177,6 +180,8 @@ class Copier:
         self.master_symbols: dict[str, SymbolSpec] = {}
         self.master_snapshot: Snapshot | None = None
         self._fill_wall: dict[int, float] = {}
+        self._next_unseen_look = 0.0  # monotonic: when the master's latest deals are read next
+        self._unseen_read_to = 0  # the newest deal time those reads saw (the platform's clock)
         self._last_alive: float | None = None  # when the previous run was last seen alive
         self._exit_price: dict[int, float] = {}
         self.instance = instance  # this copier's name in its tags (see tags.comment_for)
@@ -583,10 +588,12 @@ class Copier:
                 attempt += 1
                 continue
             self._take_master(self.master_account)
+            newest_seen = self.copybook.newest_seen_msc()  # before this look's positions count as seen
             self._remember_fills(self.master_snapshot, at_start=True)
             self._journal_held(self.master_snapshot)
             self._read_closed_while_down(self.master_snapshot)
             self._set_master_state(LinkState.CONNECTED)
+            self._look_for_unseen_round_trips(newest_seen, "while the copier was not running")
             return
 
     async def _connect_slave(self, slave: SlaveLink) -> bool:
@@ -721,10 +728,12 @@ class Copier:
         stored_offset = self.copybook.fact("master_offset_s")
         now = self.clock.time()
         new: dict[int, float] = {}
+        seen: dict[int, int] = {}
         for pos in snapshot.positions:
             self._exit_price[pos.ticket] = pos.price_current
             if pos.ticket in self._fill_wall:
                 continue
+            seen[pos.ticket] = pos.time_msc
             fill = self.copybook.fill_wall(pos.ticket)
             if fill is None:
                 if offset is not None:
@@ -741,6 +750,8 @@ class Copier:
                 new[pos.ticket] = fill
             self._fill_wall[pos.ticket] = fill
         self.copybook.remember_fills(new)
+        if seen:
+            self.copybook.see_master(seen)
 
     async def _next_look(self) -> None:
         """Wait until the master is worth looking at: the poll interval, or less when its platform
@@ -766,6 +777,8 @@ class Copier:
                 except ConnectorError:
                     continue
                 self._set_master_state(LinkState.CONNECTED, "reconnected")
+                self._look_for_unseen_round_trips(self.copybook.newest_seen_msc(),
+                                                  "while the copier could not reach the master")
                 continue
             attempt = 0
             if self.master_state is not LinkState.CONNECTED:
@@ -1185,6 +1198,7 @@ class Copier:
             # now are existing positions to every slave (copy_existing decides).
             self._last_alive = None
             self.copybook.forget_fills(set())
+            self.copybook.forget_master_seen()
             for slave in self.slaves.values():
                 owner = self.lineage.owner(slave.id)
                 if owner is not None and owner[0] != identity:
@@ -1581,6 +1595,75 @@ class Copier:
             self.journal.record("refusal", text, account=slave.id, master_ticket=ticket)
             self._notify(Notice("refusal", slave.id, text, ticket))
 
+    def _look_for_unseen_round_trips(self, newest_seen: int | None, why: str) -> None:
+        """After a time no copier watched the master: the positions it opened and closed meanwhile.
+        Nothing is known before the first master this copier ever saw (``newest_seen`` None)."""
+        if newest_seen is not None and self._running:
+            self._spawn(self._note_unseen_round_trips(newest_seen, why), "unseen round trips")
+
+    async def _note_unseen_round_trips(self, newest_seen: int, why: str) -> None:
+        """Read the master's deals until they can be read (a look that cannot be made is journaled
+        once), then journal what they show no copier saw."""
+        attempt = 0
+        while True:
+            try:
+                deals = await self.master.deals_since(max(0, newest_seen - _UNSEEN_MARGIN_MS))
+                break
+            except ConnectorError as exc:
+                if attempt == 0:
+                    text = (f"cannot read the master's recent deals yet ({exc.message}), so positions it opened and "
+                            f"closed {why} are not known; reading again")
+                    self.journal.record("error", text, account=self.master_id)
+                    self._notify(Notice("failure", self.master_id, text))
+                await asyncio.sleep(self.backoff_s[min(attempt, len(self.backoff_s) - 1)])
+                attempt += 1
+        self._name_unseen(deals, why)
+
+    async def _look_between_looks(self) -> None:
+        """A position opened and closed between two looks at the master (a scalp shorter than the
+        time between them, or while its worker polls at rest) is in no snapshot either: the
+        master's latest deals are read now and then for one. A read that fails is made next time."""
+        now = self.clock.monotonic()
+        newest_seen = self.copybook.newest_seen_msc()
+        if newest_seen is None or now < self._next_unseen_look:
+            return
+        self._next_unseen_look = now + self.UNSEEN_LOOK_S
+        # From where the last read ended: a position open longer than the margin was in a snapshot.
+        since = max(newest_seen, self._unseen_read_to) - _UNSEEN_MARGIN_MS
+        with contextlib.suppress(ConnectorError):
+            self._name_unseen(await self.master.deals_since(max(0, since)),
+                              "between two of the copier's looks at the master")
+
+    def _name_unseen(self, deals: tuple[Deal, ...], why: str) -> None:
+        """Journal, for every slave, each master position the deals show opened and closed that no
+        snapshot held: no pass could copy it or say why not. A position opened a little before
+        the newest one seen (a platform whose position times run ahead of their deals') is told
+        by its ticket."""
+        if deals:
+            self._unseen_read_to = max(self._unseen_read_to, deals[-1].time_msc)
+        master = self.master_snapshot
+        open_now = {p.ticket for p in master.positions} | {p.identifier for p in master.positions} if master else set()
+        unseen = [trip for trip in round_trips(deals)
+                  if trip.ticket not in open_now and trip.ticket not in self._fill_wall
+                  and not self.copybook.master_seen(trip.ticket)]
+        for trip in unseen:
+            self._note_unseen(trip, why)
+        # Named once: a restart before the next master trade would find them again.
+        self.copybook.see_master({trip.ticket: trip.opened_msc for trip in unseen})
+
+    def _note_unseen(self, trip: RoundTrip, why: str) -> None:
+        what = trip.describe(units=self._in_units(trip.symbol))
+        span = f"opened {_server_time(trip.opened_msc)}, closed {_server_time(trip.closed_msc)} (server time)"
+        text = f"master #{trip.ticket} ({what}) was opened and closed {why}: no slave copied it; {span}"
+        self.journal.record("info", text, account=self.master_id, ticket=trip.ticket, symbol=trip.symbol,
+                            side=trip.side.value, volume=trip.volume, opened_msc=trip.opened_msc,
+                            closed_msc=trip.closed_msc)
+        self._notify(Notice("master", self.master_id, text, trip.ticket))
+        for slave in self.slaves.values():
+            refusal = f"not copied: master #{trip.ticket} ({what}) was opened and closed {why}; {span}"
+            self.journal.record("refusal", refusal, account=slave.id, master_ticket=trip.ticket)
+            self._notify(Notice("refusal", slave.id, refusal, trip.ticket))
+
     async def _follow_cash(self, slave: SlaveLink) -> None:
         """A prop slave's deposits and withdrawals, read when its balance moved since the gate's last
         reading (and once at the start), taken into the gate before it measures that balance: a
@@ -1722,6 +1805,8 @@ class Copier:
     # How often the copier notes on disk that it is alive: after a crash, a master position it never
     # saw was opened at most this long before the crash, which bounds its age on restart.
     HEARTBEAT_S = 1.0
+    # How often the master's latest deals are read for a position opened and closed between looks.
+    UNSEEN_LOOK_S = 10.0
 
     # How often the prices of open positions are journaled: a drift report from the journal values
     # a trade still open at the end of its period at the last of these before that end.
@@ -1832,6 +1917,7 @@ class Copier:
             if self.master_snapshot is not None:
                 self.copybook.forget_fills({p.ticket for p in self.master_snapshot.positions})
                 self._forget_closed_tickets()
+            await self._look_between_looks()
             with contextlib.suppress(ConnectorError):
                 self.master_account = await self.master.account()
             # A copy of the table: a slave may be linked or removed while this loop waits.
@@ -1963,3 +2049,7 @@ def _refused_entry(step, refused: dict[int, str]) -> bool:
     if isinstance(step, NetStep):
         return not step.is_exit and not step.held and step.master_ticket in refused
     return False
+
+
+def _server_time(msc: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(msc / 1000))

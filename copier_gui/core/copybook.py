@@ -18,6 +18,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+_SEEN_KEPT_MS = 86_400_000  # master positions seen are kept a day behind the newest
+
 
 @dataclass(frozen=True, slots=True)
 class CopyEntry:
@@ -71,6 +73,10 @@ class CopyBook:
             "master_volume REAL NOT NULL, slave_volume REAL NOT NULL, PRIMARY KEY (slave, master_ticket))")
         self._conn.execute("CREATE TABLE IF NOT EXISTS master_fills (master_ticket INTEGER PRIMARY KEY, "
                            "fill_wall REAL NOT NULL)")
+        # Every master position the copier saw, by when it opened (the platform's trade time): a
+        # position that opened later and is closed now was never seen (core.round_trips).
+        self._conn.execute("CREATE TABLE IF NOT EXISTS master_seen (master_ticket INTEGER PRIMARY KEY, "
+                           "opened_msc INTEGER NOT NULL)")
         self._conn.execute("CREATE TABLE IF NOT EXISTS slave_starts (slave TEXT PRIMARY KEY, started_wall REAL NOT NULL)")
         self._conn.execute("CREATE TABLE IF NOT EXISTS facts (name TEXT PRIMARY KEY, value REAL NOT NULL)")
         self._conn.execute("CREATE TABLE IF NOT EXISTS pending_copies (slave TEXT NOT NULL, "
@@ -83,6 +89,7 @@ class CopyBook:
                            "volume REAL NOT NULL, copy_id TEXT NOT NULL, sent_wall REAL NOT NULL)")
         self._conn.commit()
         self._fills: dict[int, float] = dict(self._conn.execute("SELECT master_ticket, fill_wall FROM master_fills"))
+        self._seen: dict[int, int] = dict(self._conn.execute("SELECT master_ticket, opened_msc FROM master_seen"))
         self._starts: dict[str, float] = dict(self._conn.execute("SELECT slave, started_wall FROM slave_starts"))
         self._facts: dict[str, float] = dict(self._conn.execute("SELECT name, value FROM facts"))
         self._orders: set[tuple[str, int]] = set(self._conn.execute("SELECT slave, master_ticket FROM pending_copies"))
@@ -142,6 +149,37 @@ class CopyBook:
             for t in gone:
                 del self._fills[t]
             self._conn.executemany("DELETE FROM master_fills WHERE master_ticket = ?", [(t,) for t in gone])
+            self._conn.commit()
+
+    def see_master(self, opened: dict[int, int]) -> None:
+        """Master positions seen (ticket -> when it opened, in the platform's trade time). Those that
+        opened over a day before the newest are dropped: a look for trades never seen starts a
+        minute before the newest, so it asks after none of them."""
+        new = {t: msc for t, msc in opened.items() if t not in self._seen}
+        if not new:
+            return
+        with self._lock:
+            self._seen.update(new)
+            self._conn.executemany("INSERT OR REPLACE INTO master_seen VALUES (?, ?)", new.items())
+            old_before = max(self._seen.values()) - _SEEN_KEPT_MS
+            old = [t for t, msc in self._seen.items() if msc < old_before]
+            for t in old:
+                del self._seen[t]
+            self._conn.execute("DELETE FROM master_seen WHERE opened_msc < ?", (old_before,))
+            self._conn.commit()
+
+    def master_seen(self, ticket: int) -> bool:
+        return ticket in self._seen
+
+    def newest_seen_msc(self) -> int | None:
+        """When the newest master position the copier saw opened (the platform's trade time)."""
+        return max(self._seen.values(), default=None)
+
+    def forget_master_seen(self) -> None:
+        """Another master: what was seen of the previous one says nothing of this one's trades."""
+        with self._lock:
+            self._seen.clear()
+            self._conn.execute("DELETE FROM master_seen")
             self._conn.commit()
 
     def started_wall(self, slave: str) -> float | None:

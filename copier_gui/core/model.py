@@ -182,6 +182,7 @@ class Deal:
     profit: float
     time_msc: int
     position_id: int = 0
+    symbol: str = ""
 
 
 @dataclass(frozen=True, slots=True)

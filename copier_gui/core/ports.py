@@ -81,6 +81,12 @@ class Connector(Protocol):
         a netting account a fill lands on whatever position its symbol has then. Raises
         ConnectorError when unreachable."""
 
+    async def deals_since(self, since_msc: int) -> tuple[Deal, ...]:
+        """The account's trade deals made at or after ``since_msc`` (the platform's trade time, the
+        clock of ``Position.time_msc``), oldest first, each naming its position: a position whose
+        deals there sum to nothing was opened and closed inside that time, which shows the trades
+        no copier saw while it was down. Raises ConnectorError when unreachable."""
+
     async def cash_flows(self) -> tuple[CashFlow, ...]:
         """The deposits, withdrawals and other balance operations of about the last week, oldest
         first: what a prop profile's limits must not count as profit or loss. Raises

@@ -229,6 +229,10 @@ class WorkerConnector:
                                                                        "order": int(order)})
         return self._decode(protocol.position_deals_from_wire, result, "position deals")
 
+    async def deals_since(self, since_msc: int) -> tuple[Deal, ...]:
+        result = await self._request(self._alive(), "deals_since", {"since_msc": int(since_msc)})
+        return self._decode(protocol.position_deals_from_wire, result, "recent deals")
+
     async def cash_flows(self) -> tuple[CashFlow, ...]:
         result = await self._request(self._alive(), "cash_flows", {})
         return self._decode(protocol.cash_flows_from_wire, result, "cash flows")

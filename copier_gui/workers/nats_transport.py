@@ -9,7 +9,8 @@ backoff) instead of an async twin of it, and the core's loop never waits on the 
 queued, and a failed publish comes back as the request's failed reply.
 
 Subjects, per instance and account (``copier.<instance>.<account>.<what>``):
-- ``read``: core -> worker reads (snapshot, symbol, position_deals, cash_flows, account, ping), core NATS.
+- ``read``: core -> worker reads (snapshot, symbol, position_deals, deals_since, cash_flows, account,
+  ping), core NATS.
 - ``req``: core -> worker requests, in a JetStream work-queue stream. An entry (open, pending
   order) carries its copy tag and a digest of its body as ``Nats-Msg-Id``: a repeat inside the
   duplicate window is dropped by the server and answered here as "outcome unknown" (the broker's
@@ -60,7 +61,7 @@ TRADE_OPS = ("open", "close", "modify", "place_pending", "modify_pending", "canc
 # Reads change nothing at the broker: they go on core NATS straight to the host (no stream write,
 # no acknowledgement, no wait behind a trade), and one lost in a reconnect is a read that times out
 # and is asked again. Everything else (trades, connect, close_session, sim) keeps the stream's order.
-READ_OPS = ("account", "snapshot", "symbols", "symbol", "position_deals", "cash_flows", "ping")
+READ_OPS = ("account", "snapshot", "symbols", "symbol", "position_deals", "deals_since", "cash_flows", "ping")
 
 # A trade's started marker as the core writes it when it writes the trade off: no host took it, and
 # none will (see NatsChannel._give_up and _written_off).

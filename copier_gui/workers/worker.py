@@ -218,7 +218,7 @@ class Worker:
             "connect": self._op_connect, "close_session": self._op_close_session, "account": self._op_account,
             "snapshot": self._op_snapshot, "symbols": self._op_symbols, "symbol": self._op_symbol,
             "ping": self._op_ping, "sim": self._op_sim, "position_deals": self._op_position_deals,
-            "cash_flows": self._op_cash_flows,
+            "cash_flows": self._op_cash_flows, "deals_since": self._op_deals_since,
         }
         for op in protocol.TRADE_OPS:
             self._ops[op] = self._trade_op(op)
@@ -615,6 +615,12 @@ class Worker:
             raise protocol.ProtocolError("position deals request with an order that is not a ticket")
         deals = run_inline(self.connector.position_deals(position, order=order))
         return [protocol.dataclass_to_wire(d) for d in deals]
+
+    def _op_deals_since(self, args: dict) -> list:
+        since = args.get("since_msc")
+        if not isinstance(since, int) or isinstance(since, bool) or since < 0:
+            raise protocol.ProtocolError("recent deals request without a start time (since_msc)")
+        return [protocol.dataclass_to_wire(d) for d in run_inline(self.connector.deals_since(since))]
 
     def _op_cash_flows(self, _args: dict) -> list:
         return [protocol.dataclass_to_wire(f) for f in run_inline(self.connector.cash_flows())]

@@ -476,6 +476,18 @@ class CTraderConnector:
         return tuple(to_deal(d, comment=comment, digits=self._symbols.digits(d.symbolId), money_digits=digits)
                      for d, comment in items)
 
+    async def deals_since(self, since_msc: int) -> tuple[Deal, ...]:
+        self._require_link()
+        try:
+            deals = await self._history.deals_since(since_msc)
+        except OpenApiError as exc:
+            raise self._read_error("the account's recent deals", exc) from None
+        digits = self._money_digits()
+        # A master's deals need no tags (an order's comment costs a request each): they are read to
+        # see which positions opened and closed, not whose copies they were.
+        return tuple(to_deal(d, comment="", digits=self._symbols.digits(d.symbolId), money_digits=digits,
+                             symbol=self._symbols.name(d.symbolId)) for d in deals)
+
     async def cash_flows(self) -> tuple[CashFlow, ...]:
         self._require_link()
         try:

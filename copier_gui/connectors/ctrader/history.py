@@ -57,6 +57,26 @@ class History:
         return sorted((d for d in deals.values() if d.dealStatus in (MM.FILLED, MM.PARTIALLY_FILLED)),
                       key=lambda d: (d.executionTimestamp, d.dealId))
 
+    async def deals_since(self, from_ms: int) -> list[MM.ProtoOADeal]:
+        """The account's filled deals from ``from_ms`` on, oldest first. A reply cut short (``hasMore``)
+        is read again over what it left out, on whichever side that was."""
+        deals: dict[int, MM.ProtoOADeal] = {}
+        windows = [(from_ms, max(int(self._clock.time() * 1000), from_ms) + _AHEAD_MS)]
+        for _ in range(_PAGES):
+            if not windows:
+                break
+            start, end = windows.pop()
+            reply = await self._ask(M.ProtoOADealListReq(ctidTraderAccountId=self._ctid, fromTimestamp=start,
+                                                         toTimestamp=end))
+            for deal in reply.deal:
+                deals[deal.dealId] = deal
+            if reply.hasMore and reply.deal:
+                first = min(d.executionTimestamp for d in reply.deal)
+                last = max(d.executionTimestamp for d in reply.deal)
+                windows += [w for w in ((start, first - 1), (last + 1, end)) if w[0] <= w[1]]
+        return sorted((d for d in deals.values() if d.dealStatus in (MM.FILLED, MM.PARTIALLY_FILLED)),
+                      key=lambda d: (d.executionTimestamp, d.dealId))
+
     async def cash_flows(self) -> list[MM.ProtoOADepositWithdraw]:
         """The deposits and withdrawals of the last week (the most one request may span), oldest first."""
         to_ms = int(self._clock.time() * 1000) + _AHEAD_MS

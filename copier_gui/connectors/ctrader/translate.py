@@ -307,7 +307,7 @@ def deal_share(deal, order) -> DealShare:
                      trade.comment if trade is not None else "", signed)
 
 
-def to_deal(deal, *, comment: str, digits: int, money_digits: int) -> Deal:
+def to_deal(deal, *, comment: str, digits: int, money_digits: int, symbol: str = "") -> Deal:
     """A fill as the broker booked it; what a closing deal made and cost is in its close detail."""
     scale = int(deal.moneyDigits) if deal.HasField("moneyDigits") else money_digits
     profit = swap = fee = 0.0
@@ -320,7 +320,7 @@ def to_deal(deal, *, comment: str, digits: int, money_digits: int) -> Deal:
     return Deal(comment=comment, side=side_of(deal.tradeSide), volume=units(deal.filledVolume),
                 price=round_price(deal.executionPrice, digits), commission=money(deal.commission, scale),
                 swap=swap, fee=fee, profit=profit, time_msc=int(deal.executionTimestamp),
-                position_id=int(deal.positionId))
+                position_id=int(deal.positionId), symbol=symbol)
 
 
 def blockers(trader, *, can_trade_scope: bool) -> list[str]:

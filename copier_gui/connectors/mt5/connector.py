@@ -433,11 +433,17 @@ class MT5Connector:
                 return ()
         deals = self._read(self._api.history_deals_get, position=int(position_id),
                            what=f"the deals of position {position_id}")
-        return tuple(Deal(str(d.comment), Side.BUY if d.type == DEAL_TYPE_BUY else Side.SELL, float(d.volume),
-                          float(d.price), float(d.commission), float(d.swap), float(d.fee), float(d.profit),
-                          int(d.time_msc), int(d.position_id))
-                     for d in sorted(deals, key=lambda d: (d.time_msc, d.ticket))
-                     if d.type in (DEAL_TYPE_BUY, DEAL_TYPE_SELL))
+        return _trade_deals(deals)
+
+    async def deals_since(self, since_msc: int) -> tuple[Deal, ...]:
+        return await self._invoker.call(self._deals_since, since_msc)
+
+    def _deals_since(self, since_msc: int) -> tuple[Deal, ...]:
+        # Both ends are the server's clock, as deal times are; the far end is wide, for a server
+        # ahead of this machine.
+        end = max(int(self._clock.time()), since_msc // 1000) + 2 * 86_400
+        deals = self._read(self._api.history_deals_get, since_msc // 1000, end, what="the account's recent deals")
+        return tuple(d for d in _trade_deals(deals) if d.time_msc >= since_msc)
 
     async def cash_flows(self) -> tuple[CashFlow, ...]:
         return await self._invoker.call(self._cash_flows)
@@ -636,3 +642,12 @@ class MT5Connector:
         if status is Status.REQUOTED and (result.bid or result.ask):
             return f"the broker now quotes bid {result.bid:.10g} / ask {result.ask:.10g}"
         return ""
+
+
+def _trade_deals(deals) -> tuple[Deal, ...]:
+    """The buys and sells among MT5 deals (not balance operations), oldest first."""
+    return tuple(Deal(str(d.comment), Side.BUY if d.type == DEAL_TYPE_BUY else Side.SELL, float(d.volume),
+                      float(d.price), float(d.commission), float(d.swap), float(d.fee), float(d.profit),
+                      int(d.time_msc), int(d.position_id), str(d.symbol))
+                 for d in sorted(deals, key=lambda d: (d.time_msc, d.ticket))
+                 if d.type in (DEAL_TYPE_BUY, DEAL_TYPE_SELL))

@@ -85,6 +85,8 @@ async def test_lifecycle_start_hello_connect_push_request_shutdown():
         # Balance operations, read in the worker: the account's opening deposit.
         (opening,) = await connector.cash_flows()
         assert opening.amount > 0 and opening.id > 0
+        # The account's recent deals, read in the worker: the one buy so far.
+        assert await connector.deals_since(0) == deals
         assert await connector.ping() < 0.5
         pid = connector.pid
     finally:

@@ -103,6 +103,23 @@ def test_a_filled_trade_s_reply_carries_its_position_s_deals():
         assert refused["status"] != "filled" and refused["deals"] is None
 
 
+def test_the_deals_since_a_moment_show_a_position_opened_and_closed_there():
+    # What a copier reads after a time it did not watch the master: the trades it never saw.
+    with Harness() as h:
+        h.call("connect")
+        request = protocol.dataclass_to_wire(OpenPosition("BTCUSD", Side.SELL, 0.2, 0.0, 0.0, 5, ""))
+        position = h.call("open", request=request)["result"]["order"]
+        close = protocol.dataclass_to_wire(ClosePosition(position, "BTCUSD", Side.SELL, 0.2, 5, ""))
+        h.call("close", request=close)
+        deals = h.call("deals_since", since_msc=0)["result"]
+        assert [(d["side"], d["volume"], d["symbol"], d["position_id"]) for d in deals] == [
+            ("sell", 0.2, "BTCUSD", position), ("buy", 0.2, "BTCUSD", position)]
+        assert h.call("deals_since", since_msc=deals[-1]["time_msc"] + 1)["result"] == []
+        for bad in ({}, {"since_msc": "yesterday"}, {"since_msc": -1}):
+            reply = h.call("deals_since", **bad)
+            assert not reply["ok"] and "since_msc" in reply["error"]["message"], bad
+
+
 def test_changes_made_outside_the_copier_are_pushed_by_polling():
     with Harness() as h:
         h.call("connect")

@@ -13,6 +13,7 @@ from copier_gui import ctrader_messages as cm
 from copier_gui.connectors.ctrader.links import LinkPool, Pacer
 from copier_gui.core.model import (
     CancelPending,
+    ClosePosition,
     ModifyPending,
     OpenPosition,
     PendingKind,
@@ -23,6 +24,7 @@ from copier_gui.core.model import (
     TradeMode,
 )
 from copier_gui.core.ports import ConnectorError
+from copier_gui.core.round_trips import round_trips
 from tests.unit.connectors.ctrader.connector_rig import connected, store_for, until
 from tests.unit.connectors.ctrader.test_trading import trader_on
 from tests.unit.sim.ctrader.rig import running_server
@@ -271,3 +273,27 @@ async def test_a_triggered_pending_order_becomes_a_position_under_the_same_ticke
         assert position.ticket in (above.order, below.order)
         assert position.comment == ("CG:UP" if position.ticket == above.order else "CG:DOWN")
         assert position.ticket not in {o.ticket for o in (await c.snapshot()).orders}
+
+
+@pytest.mark.parametrize("keeps", ["newest", "oldest"])
+async def test_the_deals_since_a_moment_are_read_whole_across_replies_cut_short(keeps):
+    async with running_server() as server, connected(server) as c:
+        # Replies of two rows, cut on either side (real servers' choice is undocumented).
+        server.history_chunk, server.history_cut_keeps = 2, keeps
+        kept = await c.open(OpenPosition("EURUSD", Side.BUY, 10_000, 0, 0, 3, "CG:1"))
+        start = kept.deals[0].time_msc if kept.deals else 0
+        trips = []
+        for volume in (20_000, 30_000):
+            opened = await c.open(OpenPosition("EURUSD", Side.SELL, volume, 0, 0, 3, "CG:2"))
+            position = next(p for p in await _positions(c) if p.volume == volume)
+            closed = await c.close(ClosePosition(position.ticket, "EURUSD", Side.SELL, volume, 3, "CG:2"))
+            assert opened.status.ok and closed.status.ok
+            trips.append(position.ticket)
+        deals = await c.deals_since(start)
+        assert [d.time_msc for d in deals] == sorted(d.time_msc for d in deals)
+        assert len(deals) == 5 and {d.symbol for d in deals} == {"EURUSD"}
+        found = round_trips(deals)
+        assert [(r.ticket, r.side, r.volume) for r in found] == [
+            (trips[0], Side.SELL, 20_000), (trips[1], Side.SELL, 30_000)]
+        later = await c.deals_since(deals[-1].time_msc + 1)
+        assert later == ()
