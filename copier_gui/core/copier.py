@@ -749,9 +749,7 @@ class Copier:
                     fill = now - _BEFORE
                 new[pos.ticket] = fill
             self._fill_wall[pos.ticket] = fill
-        self.copybook.remember_fills(new)
-        if seen:
-            self.copybook.see_master(seen)
+        self.copybook.remember_fills(new, seen=seen)
 
     async def _next_look(self) -> None:
         """Wait until the master is worth looking at: the poll interval, or less when its platform

@@ -131,13 +131,17 @@ class CopyBook:
         """When a master position filled (UTC seconds), as known when it was first seen."""
         return self._fills.get(master_ticket)
 
-    def remember_fills(self, fills: dict[int, float]) -> None:
+    def remember_fills(self, fills: dict[int, float], *, seen: dict[int, int] | None = None) -> None:
+        """Fill times of master positions first seen now; ``seen``: when they opened, written in
+        the same commit (this runs between seeing a master change and copying it)."""
         new = {t: w for t, w in fills.items() if t not in self._fills}
-        if not new:
+        if not new and not seen:
             return
         with self._lock:
             self._fills.update(new)
             self._conn.executemany("INSERT OR REPLACE INTO master_fills VALUES (?, ?)", new.items())
+            if seen:
+                self._see(seen)
             self._conn.commit()
 
     def forget_fills(self, keep: set[int]) -> None:
@@ -155,18 +159,23 @@ class CopyBook:
         """Master positions seen (ticket -> when it opened, in the platform's trade time). Those that
         opened over a day before the newest are dropped: a look for trades never seen starts a
         minute before the newest, so it asks after none of them."""
+        with self._lock:
+            if self._see(opened):
+                self._conn.commit()
+
+    def _see(self, opened: dict[int, int]) -> bool:
         new = {t: msc for t, msc in opened.items() if t not in self._seen}
         if not new:
-            return
-        with self._lock:
-            self._seen.update(new)
-            self._conn.executemany("INSERT OR REPLACE INTO master_seen VALUES (?, ?)", new.items())
-            old_before = max(self._seen.values()) - _SEEN_KEPT_MS
-            old = [t for t, msc in self._seen.items() if msc < old_before]
+            return False
+        self._seen.update(new)
+        self._conn.executemany("INSERT OR REPLACE INTO master_seen VALUES (?, ?)", new.items())
+        old_before = max(self._seen.values()) - _SEEN_KEPT_MS
+        old = [t for t, msc in self._seen.items() if msc < old_before]
+        if old:
             for t in old:
                 del self._seen[t]
             self._conn.execute("DELETE FROM master_seen WHERE opened_msc < ?", (old_before,))
-            self._conn.commit()
+        return True
 
     def master_seen(self, ticket: int) -> bool:
         return ticket in self._seen
