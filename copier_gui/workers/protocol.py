@@ -40,7 +40,8 @@ STATES = ("connecting", "connected", "degraded", "disconnected")
 # Requests the worker serves. "ping" measures the round trip; "sim" pulls a simulated terminal's
 # levers (and trades it as the account's own trader would) and is refused for real terminals.
 TRADE_OPS = ("open", "close", "modify", "place_pending", "modify_pending", "cancel")
-OPS = ("connect", "close_session", "account", "snapshot", "symbols", "symbol", *TRADE_OPS, "ping", "sim")
+OPS = ("connect", "close_session", "account", "snapshot", "symbols", "symbol", *TRADE_OPS, "ping", "sim",
+       "position_deals", "deals_since", "cash_flows")
 
 _NUMBER = (int, float)
 _INT = (int,)

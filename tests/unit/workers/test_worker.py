@@ -407,3 +407,8 @@ def test_a_worker_without_a_session_still_beats():
         first = h.expect("heartbeat", timeout=0.5)
         second = h.expect("heartbeat", timeout=0.5)
         assert second["mono"] > first["mono"] and first["polled"] is None
+
+
+def test_the_worker_serves_every_operation_the_protocol_names_and_no_other():
+    with Harness() as h:
+        assert set(h.worker._ops) == set(protocol.OPS)
