@@ -735,13 +735,16 @@ class Copier:
                 continue
             seen[pos.ticket] = pos.time_msc
             fill = self.copybook.fill_wall(pos.ticket)
+            # An MT5 netting position reversed takes the reversing order's ticket and keeps its
+            # first fill's open time: when it took this side is known only from when it was seen.
+            dated = pos.identifier == pos.ticket or not pos.identifier
             if fill is None:
-                if offset is not None:
+                if offset is not None and dated:
                     fill = pos.time_msc / 1000.0 - offset
                 elif not at_start:
                     fill = now
                 elif self._last_alive is not None:
-                    guess = pos.time_msc / 1000.0 - stored_offset if stored_offset is not None else None
+                    guess = pos.time_msc / 1000.0 - stored_offset if stored_offset is not None and dated else None
                     fill = min(now, max(self._last_alive, guess) if guess is not None else self._last_alive)
                 else:
                     # The first run ever, and no offset: all that is known is that it is open now,
@@ -795,8 +798,13 @@ class Copier:
         for event in events:
             if event.kind is EventKind.CLOSED and event.position is not None:
                 self._exit_price.setdefault(event.ticket, event.position.price_current)
-            if event.kind is EventKind.INCREASED:
+            if event.kind in (EventKind.INCREASED, EventKind.REVERSED):
+                # The maximum delay of what the change asks for counts from the change.
                 self._change_wall[event.ticket] = event.detected_wall
+            if event.kind is EventKind.REVERSED:
+                for slave in self.slaves.values():
+                    if slave.executor is not None:
+                        slave.executor.reversed.add(event.ticket)
             if event.kind is EventKind.PENDING_TRIGGERED:
                 # A refusal of the order (copy_pending off, a move refused) was about the order;
                 # the position it became is judged afresh.
@@ -887,7 +895,7 @@ class Copier:
                                 master_time_msc=event.master_time_msc, **_position_data(event))
             if event.position is not None and event.kind in (EventKind.CLOSED, EventKind.OPENED,
                                                              EventKind.PENDING_TRIGGERED, EventKind.INCREASED,
-                                                             EventKind.PARTIALLY_CLOSED):
+                                                             EventKind.PARTIALLY_CLOSED, EventKind.REVERSED):
                 self._collect_deals(self.master_id, self.master, event.position.identifier, event.ticket)
             if event.kind is EventKind.CLOSED:
                 # A copy its slave's broker closed first (its own stop) has no exit of ours: its
@@ -1447,7 +1455,7 @@ class Copier:
         which would buy the same trade twice, and the reason is journaled. ``held``: the master
         tickets the slave holds a position or a pending copy for."""
         for ticket in list(plan.positions):
-            if ticket in held or self.copybook.get(slave.id, ticket) is None:
+            if ticket in held or self.copybook.get(slave.id, ticket) is None or ticket in slave.executor.reversed:
                 continue
             del plan.positions[ticket]
             reason = ("skipped: the copy was closed at the slave while the master's position stayed open (a stop "
@@ -1575,7 +1583,8 @@ class Copier:
         """The master changed positions this slave holds copies of while it cannot be reached."""
         held = self._known_copies(slave)
         changes = (EventKind.CLOSED, EventKind.PARTIALLY_CLOSED, EventKind.STOPS_MODIFIED,
-                   EventKind.PENDING_CANCELLED, EventKind.PENDING_MODIFIED, EventKind.INCREASED)
+                   EventKind.PENDING_CANCELLED, EventKind.PENDING_MODIFIED, EventKind.INCREASED,
+                   EventKind.REVERSED)
         # A pending copy placed in the pass the slave was lost in is not in any snapshot or book:
         # changes to master orders are journaled for every slave that cannot follow them.
         orders = (EventKind.PENDING_CANCELLED, EventKind.PENDING_MODIFIED)
@@ -1793,6 +1802,7 @@ class Copier:
         for ticket in list(slave.refused):
             if ticket not in master_tickets:
                 slave.executor.forget_refusal(ticket)
+        slave.executor.reversed &= master_tickets
         for ticket in self.copybook.tickets(slave.id):
             if ticket not in master_tickets and ticket not in held:
                 self.copybook.forget(slave.id, ticket)

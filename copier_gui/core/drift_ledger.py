@@ -53,6 +53,7 @@ class _MasterTrade:
     entry: float
     volume_in: float
     exits: list[tuple[float, float, float]] = field(default_factory=list)  # (wall, volume, price)
+    reversed: bool = False  # a netting position that took the other side under its id
 
 
 @dataclass
@@ -223,6 +224,8 @@ class DriftLedger:
             trade.exits.append((e.wall, previous or volume, float(data["price"])))
         elif what == "partially_closed":
             trade.exits.append((e.wall, max(0.0, previous - volume), float(data["price"])))
+        elif what == "reversed":
+            trade.reversed = True
 
     def _copied(self, e: JournalEntry) -> None:
         m = e.data.get("metrics")
@@ -341,6 +344,12 @@ class DriftLedger:
             return k_memo[0]
 
         for m in masters:
+            if m.reversed:
+                # Both sides' copies are under the one master ticket, and one side's figures would
+                # be read against the other's: named, not valued.
+                unvalued.append(f"master #{m.ticket} {m.symbol}: reversed in place (a netting account); "
+                                "its drift is not valued")
+                continue
             kept = self._final.get((slave, m.ticket))
             if kept is not None and kept.done_at < end:
                 copied.append(kept)

@@ -23,6 +23,9 @@ class EventKind(Enum):
     PENDING_MODIFIED = "pending_modified"
     PENDING_CANCELLED = "pending_cancelled"
     PENDING_TRIGGERED = "pending_triggered"
+    # A netting position that took the other side under the same id (cTrader): the old side's
+    # volume closed and the rest opened the other way, in one deal.
+    REVERSED = "reversed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,9 @@ class MasterEvent:
             body = f"{p.side.value} {p.volume:g}{unit} {p.symbol} @ {p.price_open:g}"
             if self.kind is EventKind.PARTIALLY_CLOSED:
                 body = f"{p.symbol} reduced {self.previous_volume:g} -> {p.volume:g}{unit}"
+            elif self.kind is EventKind.REVERSED:
+                body = (f"{p.symbol} {p.side.opposite.value} {self.previous_volume:g}{unit} -> "
+                        f"{p.side.value} {p.volume:g}{unit} @ {p.price_open:g}")
             elif self.kind is EventKind.STOPS_MODIFIED:
                 body = f"{p.symbol} sl {p.sl:g} tp {p.tp:g}"
         elif self.order is not None:
@@ -74,7 +80,7 @@ def diff(previous: Snapshot, current: Snapshot, *, wall: float, mono: float) -> 
         new = after_pos.get(ticket)
         if new is None:
             event(EventKind.CLOSED, ticket, old.symbol, position=old, previous_volume=old.volume)
-        elif new.volume < old.volume - 1e-9:
+        elif new.volume < old.volume - 1e-9 and new.side is old.side:
             event(EventKind.PARTIALLY_CLOSED, ticket, new.symbol, position=new, previous_volume=old.volume)
     for ticket, old in before_ord.items():
         if ticket not in after_ord:
@@ -87,7 +93,9 @@ def diff(previous: Snapshot, current: Snapshot, *, wall: float, mono: float) -> 
             kind = EventKind.PENDING_TRIGGERED if ticket in before_ord else EventKind.OPENED
             event(kind, ticket, new.symbol, position=new, time_msc=new.time_msc)
             continue
-        if new.volume > old.volume + 1e-9:
+        if new.side is not old.side:
+            event(EventKind.REVERSED, ticket, new.symbol, position=new, previous_volume=old.volume)
+        elif new.volume > old.volume + 1e-9:
             event(EventKind.INCREASED, ticket, new.symbol, position=new, previous_volume=old.volume)
         if (new.sl, new.tp) != (old.sl, old.tp):
             event(EventKind.STOPS_MODIFIED, ticket, new.symbol, position=new)

@@ -114,6 +114,9 @@ class SlaveExecutor:
         self.notify = notify
         self.refused = refused  # master ticket -> the reason shown for it
         self._refusal_keys: dict[int, str] = {}  # master ticket -> what was last journaled for it
+        # Master positions reversed (a netting master's, under the same id) whose new side this
+        # slave has not filled yet: its old side's copy was closed for that, not at the slave.
+        self.reversed: set[int] = set()
         self.failed: dict[tuple[int, str], tuple[str, float]] = {}  # (ticket, what) -> (text, retry at)
         self._strikes: dict[tuple[int, str], int] = {}  # (ticket, what) -> failures in a row
         self._waiting_on_cancel: set[int] = set()  # entries journaled as waiting for a cancel
@@ -243,12 +246,13 @@ class SlaveExecutor:
             elif isinstance(step, CancelStep) and not await self._cancel(step):
                 uncancelled.add(step.master_ticket)
 
-    def _delay_check(self, master_ticket: int, ctx: StepContext, *, top_up: bool = False,
+    def _delay_check(self, master_ticket: int, ctx: StepContext, *, after_change: bool = False,
                      master_symbol: str = "") -> str | None:
         """A refusal when the master filled longer ago than the maximum delay for its symbol.
 
-        A top-up answers the latest change of the master's position (an increase), so its delay
-        counts from that change, not from the position's first fill.
+        ``after_change``: the entry answers the latest change of the master's position (a top-up
+        after an increase, the new side after a netting reversal), so its delay counts from that
+        change, not from the position's first fill.
         """
         tol = self.rules.tolerances
         max_delay_ms, _ = tol.for_symbol(master_symbol)
@@ -260,7 +264,7 @@ class SlaveExecutor:
                 return None
             return ("skipped: the master position was already open when copying to this slave started "
                     "(copy_existing is off for this slave)")
-        changed = ctx.master_change_wall.get(master_ticket, fill_wall) if top_up else fill_wall
+        changed = ctx.master_change_wall.get(master_ticket, fill_wall) if after_change else fill_wall
         delay_ms = (self.clock.time() - max(fill_wall, changed)) * 1000.0
         if delay_ms > max_delay_ms:
             what = "changed this position" if changed > fill_wall else "filled"
@@ -293,7 +297,8 @@ class SlaveExecutor:
                     return
                 specs[d.symbol] = spec
             master_symbol = d.master_symbol or d.symbol
-            refusal = self._delay_check(d.master_ticket, ctx, top_up=step.top_up, master_symbol=master_symbol)
+            refusal = self._delay_check(d.master_ticket, ctx, after_change=step.top_up or again,
+                                        master_symbol=master_symbol)
             if refusal is not None:
                 self._refuse_entry(step, refusal, cid, d)
                 return
@@ -338,6 +343,7 @@ class SlaveExecutor:
                            label=f"open {d.side.value} {remaining:g} {d.symbol}")
                 return
             self.forget_refusal(d.master_ticket)
+            self.reversed.discard(d.master_ticket)
             self.failed.pop((d.master_ticket, "open"), None)
             self._strikes.pop((d.master_ticket, "open"), None)
             if report.order:

@@ -196,6 +196,18 @@ def reconcile(
                 continue
             spec = symbols.get(desired.symbol)
             step = spec.volume_step if spec else 0.01
+            # A netting master's position that took the other side under the same id (cTrader):
+            # copies on the old side close, and the new side is an entry of its own.
+            reversed_ = [p for p in slave_positions if p.side is not desired.side]
+            if reversed_:
+                for p in reversed_:
+                    steps_exit.append(ReduceStep(ticket, p, p.volume, "master position reversed"))
+                slave_positions = [p for p in slave_positions if p.side is desired.side]
+                total = sum(p.volume for p in slave_positions)
+                if not slave_positions:
+                    if entries_allowed:
+                        steps_entry.append(OpenStep(desired, desired.volume))
+                    continue
             if total > desired.volume + step / 2:
                 excess = round(total - desired.volume, 8)
                 # Newest first: the most recent top-up is undone before the original entry.

@@ -130,3 +130,13 @@ def test_a_netting_master_s_reversal_is_a_new_entry_under_its_own_copy_id():
     first, again = entries
     assert first.endswith(":entry") and ":entry:buy@" in again
 
+
+
+def test_a_netting_master_s_late_reversal_is_copied_as_a_new_entry_within_the_maximum_delay():
+    name = "netting_master_late_reversal"
+    assert held(name, "master") == {"EUR/USD": -0.42}
+    assert held(name, "hedging", checkpoint(name, 20.0)) == {"EURUSD.m": 0.08}
+    assert "reversed: EUR/USD buy 8000 units -> sell 42000 units" in journal(name, "master", "master_event")[-1]["text"]
+    for slave in ("hedging", "netting"):
+        assert list(held(name, slave).values()) == [-0.42], (slave, held(name, slave), journal(name, slave, "refusal"))
+        assert not journal(name, slave, "refusal")

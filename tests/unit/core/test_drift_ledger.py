@@ -253,6 +253,21 @@ def test_an_unjournaled_trade_is_listed_not_silently_dropped():
 
 
 
+def test_a_master_position_reversed_in_place_is_listed_not_valued_on_one_side():
+    # A cTrader netting reversal keeps the position's id: both sides' copies are under one ticket.
+    j = Journal()
+    j.start("s1")
+    j.master(10.0, 1, "opened")
+    j.fill(10.2, "s1", 1, "open", volume=1.0, price=1.1, ideal=1.0, sized=1.0, master_volume=1.0)
+    j.master(20.0, 1, "reversed", side="sell", volume=0.5, previous=1.0)
+    j.fill(20.1, "s1", 1, "close", side="buy", volume=1.0, price=1.1001, entry_price=1.1)
+    j.fill(20.2, "s1", 1, "open", side="sell", volume=0.5, price=1.1001, ideal=0.5, sized=0.5, master_volume=0.5)
+    j.master(30.0, 1, "closed", side="sell", volume=0.5, previous=0.5)
+    d = _drift(j)["s1"]
+    assert d.trades == [] and d.unvalued == [
+        "master #1 EURUSD: reversed in place (a netting account); its drift is not valued"]
+
+
 def test_a_copy_that_filled_only_after_the_periods_end_is_listed_not_an_error():
     # The window's rounds end their period at "now", then read the journal: a copy journaled in
     # between filled after the end. At the end the copy was on its way, neither taken nor refused.

@@ -30,6 +30,19 @@ def test_open_close_partial_modify():
     assert kinds(snap([pos(1)]), snap([pos(1, volume=2.0)])) == [(EventKind.INCREASED, 1)]
 
 
+def test_a_position_that_takes_the_other_side_under_its_id_is_reversed_whatever_its_volume():
+    # cTrader netting: one deal closes the old side and opens the rest the other way, same id.
+    def sell(volume):
+        return Position(1, 1, "EURUSD", Side.SELL, volume, 1.2, 0.0, 0.0, 0, "", 1_000_000)
+
+    for volume in (0.5, 1.0, 2.0):
+        (event,) = diff(snap([pos(1)]), snap([sell(volume)]), wall=100.0, mono=5.0)
+        assert (event.kind, event.ticket, event.previous_volume) == (EventKind.REVERSED, 1, 1.0)
+        assert event.describe() == f"master #1 reversed: EURUSD buy 1 -> sell {volume:g} @ 1.2"
+    (event,) = diff(snap([pos(1)]), snap([sell(0.5)]), wall=100.0, mono=5.0)
+    assert event.describe(units=True) == "master #1 reversed: EURUSD buy 1 units -> sell 0.5 units @ 1.2"
+
+
 def test_pending_lifecycle_and_trigger():
     assert kinds(snap(), snap(orders=[order(7)])) == [(EventKind.PENDING_PLACED, 7)]
     assert kinds(snap(orders=[order(7)]), snap(orders=[order(7, 1.3)])) == [(EventKind.PENDING_MODIFIED, 7)]

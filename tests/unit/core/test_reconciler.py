@@ -80,6 +80,22 @@ def test_shortfall_is_topped_up_only_when_entries_allowed():
     assert run(plan, [held(50, 1, volume=0.6)], entries=False) == []
 
 
+def test_a_master_position_reversed_under_its_id_closes_the_old_side_and_opens_the_new():
+    # A cTrader netting master's reversal keeps the position's id: the copy on the old side must
+    # not be "topped up" with the other side (that left the slave hedged, at the wrong net).
+    sell = desired(1, volume=0.42, side=Side.SELL)
+    old = held(50, 1, volume=0.08)
+    assert run(SlavePlan(positions={1: sell}), [old]) == [
+        ReduceStep(1, old, 0.08, "master position reversed"), OpenStep(sell, 0.42)]
+    # With entries off the old side still goes (exits are never held back).
+    assert run(SlavePlan(positions={1: sell}), [old], entries=False) == [
+        ReduceStep(1, old, 0.08, "master position reversed")]
+    # A copy already on the new side is kept and topped up; the old side's goes.
+    new = held(51, 1, volume=0.3, side=Side.SELL)
+    assert run(SlavePlan(positions={1: sell}), [old, new]) == [
+        ReduceStep(1, old, 0.08, "master position reversed"), OpenStep(sell, 0.12, top_up=True)]
+
+
 def test_stops_are_corrected():
     steps = run(SlavePlan(positions={1: desired(1, sl=1.09, tp=1.2)}), [held(50, 1)])
     assert steps == [ModifyStep(1, held(50, 1), 1.09, 1.2)]
