@@ -24,6 +24,7 @@ from copier_gui.replay.scenario import (
     OpenAction,
     PartialCloseAction,
     PlacePendingAction,
+    ReverseAction,
 )
 from copier_gui.replay.trader import ActionFailed
 
@@ -107,6 +108,8 @@ class CTraderMasterTrader:
             await self._modify(action)
         elif isinstance(action, PartialCloseAction | CloseAction):
             await self._close(action)
+        elif isinstance(action, ReverseAction):
+            await self._reverse(action)
         elif isinstance(action, PlacePendingAction):
             self.tickets[action.id] = await self._place(action)
         elif isinstance(action, ModifyPendingAction):
@@ -184,6 +187,22 @@ class CTraderMasterTrader:
         await self._request(action, M.ProtoOAClosePositionReq(
             ctidTraderAccountId=self.account.account_id, positionId=pos.identifier,
             volume=int(round(lots * symbol.lot_size * 100))))
+
+    async def _reverse(self, action: ReverseAction) -> None:
+        """One opposite market order for what the position holds and ``volume`` more: a netting
+        account nets it into the same position, which keeps its id."""
+        pos = self._position(action.id)
+        symbol = self._symbol(pos.spec.name)
+        message = M.ProtoOANewOrderReq(
+            ctidTraderAccountId=self.account.account_id, symbolId=symbol.symbol_id, orderType=MM.MARKET,
+            tradeSide=MM.SELL if pos.type == 0 else MM.BUY,
+            volume=int(round((pos.volume + action.volume) * symbol.lot_size * 100)))
+        session = await self._link()
+        try:
+            accepted = await session.connection.request(message, timeout=_REPLY_S)
+            await self._filled(accepted.order.orderId)
+        except (OpenApiError, OSError, TimeoutError) as exc:
+            raise ActionFailed(f"master reverse {action.id!r} refused: {exc}") from None
 
     def _pending_price(self, symbol, kind: str, offset_points: int) -> float:
         bid, ask = self.account.quote(symbol)

@@ -59,6 +59,7 @@ __all__ = [
     "MovePriceAction",
     "OpenAction",
     "PartialCloseAction",
+    "ReverseAction",
     "PlacePendingAction",
     "PythonApiOffAction",
     "PythonApiOnAction",
@@ -246,6 +247,15 @@ class CloseAction(_Action):
     action: Literal["close"]
 
 
+class ReverseAction(_Action):
+    """A netting master's position takes the other side: one deal in the opposite direction,
+    bigger than what it holds (MT5 gives the position the ticket of that order; cTrader keeps its
+    id)."""
+
+    action: Literal["reverse"]
+    volume: float = Field(gt=0, description="Lots the position holds on the other side after it")
+
+
 class PlacePendingAction(_Action):
     """The master places a pending order ``offset_points`` away from the market."""
 
@@ -373,6 +383,7 @@ Action = Annotated[
     | ModifyAction
     | PartialCloseAction
     | CloseAction
+    | ReverseAction
     | PlacePendingAction
     | ModifyPendingAction
     | CancelPendingAction
@@ -386,7 +397,7 @@ Action = Annotated[
     | MovePriceAction,
     Field(discriminator="action"),
 ]
-_POSITION_ACTIONS = (ModifyAction, PartialCloseAction, CloseAction)
+_POSITION_ACTIONS = (ModifyAction, PartialCloseAction, CloseAction, ReverseAction)
 _PENDING_ACTIONS = (ModifyPendingAction, CancelPendingAction)
 
 
@@ -698,6 +709,12 @@ class Scenario(_Strict):
                     )
                     continue
                 state[action.id] = (origin, "position", round(lots - action.volume, 8))
+            elif isinstance(action, ReverseAction):
+                if not netting:
+                    problems.add(f"{here}.action", "only a netting master's position reverses; a hedging "
+                                                   "master opens a second position instead")
+                    continue
+                state[action.id] = (origin, "position", action.volume)
             elif isinstance(action, CloseAction):
                 state[action.id] = (origin, "closed", 0.0)
                 holding = {s: held for s, held in holding.items() if held != action.id}

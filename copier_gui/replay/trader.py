@@ -26,6 +26,7 @@ from copier_gui.replay.scenario import (
     PlacePendingAction,
     PythonApiOffAction,
     PythonApiOnAction,
+    ReverseAction,
 )
 from copier_gui.sim import BrokerProfile, Market
 from copier_gui.sim import constants as _mt5
@@ -67,6 +68,8 @@ class MasterTrader:
             self._modify(action)
         elif isinstance(action, PartialCloseAction | CloseAction):
             self._close(action)
+        elif isinstance(action, ReverseAction):
+            self.tickets[action.id] = self._reverse(action)
         elif isinstance(action, PlacePendingAction):
             self.tickets[action.id] = self._place(action)
         elif isinstance(action, ModifyPendingAction):
@@ -138,6 +141,21 @@ class MasterTrader:
             "action": self.t.TRADE_ACTION_DEAL, "symbol": pos.symbol, "volume": float(volume),
             "type": 1 if buy else 0, "position": pos.ticket, "price": tick.bid if buy else tick.ask,
             "deviation": 50, "type_filling": _filling(info)})
+
+    def _reverse(self, action: ReverseAction) -> int:
+        """One opposite deal for what the position holds and ``volume`` more; the position's new
+        ticket (MT5 gives a reversed netting position the ticket of the order that reversed it)."""
+        pos = self._position(action.id)
+        info, tick = self._symbol(pos.symbol)
+        buy = pos.type == 0
+        self._send(action, {
+            "action": self.t.TRADE_ACTION_DEAL, "symbol": pos.symbol, "volume": round(pos.volume + action.volume, 8),
+            "type": 1 if buy else 0, "price": tick.bid if buy else tick.ask, "deviation": 50,
+            "type_filling": _filling(info)})
+        found = self.t.positions_get(symbol=pos.symbol)
+        if not found:
+            raise ActionFailed(f"master reverse {action.id!r}: no position on {pos.symbol} after the deal")
+        return found[0].ticket
 
     def _place(self, action: PlacePendingAction) -> int:
         info, tick = self._symbol(action.symbol)

@@ -140,3 +140,15 @@ def test_a_netting_master_s_late_reversal_is_copied_as_a_new_entry_within_the_ma
     for slave in ("hedging", "netting"):
         assert list(held(name, slave).values()) == [-0.42], (slave, held(name, slave), journal(name, slave, "refusal"))
         assert not journal(name, slave, "refusal")
+
+
+def test_an_mt5_netting_master_s_reversal_takes_a_new_ticket_and_the_slaves_follow_it():
+    name = "netting_master_reverse_mt5"
+    at_40 = checkpoint(name, 40.0)
+    for slave in ("hedging", "netting"):
+        assert list(held(name, slave, checkpoint(name, 20.0)).values()) == [0.2]
+        assert list(held(name, slave, at_40).values()) == [-0.3], slave
+        assert list(held(name, slave).values()) == [-0.2], slave
+        assert not journal(name, slave, "refusal")
+    tickets = {e["text"].split()[1] for e in journal(name, "master", "master_event")}
+    assert len(tickets) == 2  # the first ticket, and the reversing order's

@@ -253,8 +253,10 @@ def _on_held(d: _Draft, at: float) -> float:
             del d.held[name]
         return at
     spare = round(held.volume - spec.volume_min, 8)
-    choice = rng.choices(["modify", "storm", "partial", "close"],
-                         [3, 1, 3 if spare >= spec.volume_step else 0, 3])[0]
+    # A netting master's position can take the other side in one deal (a weight of 0 for a hedging
+    # master leaves its scenarios as they were).
+    choice = rng.choices(["modify", "storm", "partial", "close", "reverse"],
+                         [3, 1, 3 if spare >= spec.volume_step else 0, 3, 2 if d.netting else 0])[0]
     if choice == "storm":
         # The trader drags a stop: many changes within a second, which the copier may coalesce
         # as long as each slave ends on the master's last stops.
@@ -271,6 +273,10 @@ def _on_held(d: _Draft, at: float) -> float:
         if len(action) == 3:
             action["sl_points"] = _far(rng, spec)
         d.timeline.append(action)
+    elif choice == "reverse":
+        volume = rng.choice(_MASTER_LOTS)
+        d.timeline.append({"at": at, "action": "reverse", "id": name, "volume": volume})
+        held.volume = volume
     elif choice == "partial":
         steps = max(1, math.floor(spare / spec.volume_step + 1e-9))
         volume = round(rng.randint(1, steps) * spec.volume_step, 8)
@@ -412,6 +418,8 @@ def _moved(profile: str, master_profile: str, actions: list[dict], symbols: list
             if action["volume"] >= left[action["id"]] - 1e-9:
                 return None
             left[action["id"]] = round(left[action["id"]] - action["volume"], 8)
+        elif action["action"] == "reverse":
+            left[action["id"]] = action["volume"]
     actions[:] = moved
     return names
 

@@ -29,7 +29,13 @@ from copier_gui.replay.campaign.reasons import (
     slave_changes,
     switched_off,
 )
-from copier_gui.replay.scenario import OpenAction, PartialCloseAction, PlacePendingAction, Scenario
+from copier_gui.replay.scenario import (
+    OpenAction,
+    PartialCloseAction,
+    PlacePendingAction,
+    ReverseAction,
+    Scenario,
+)
 from copier_gui.sim import constants as _mt5
 from copier_gui.sim.profiles import SymbolSpec
 
@@ -55,7 +61,7 @@ ABSOLUTE = frozenset({DUPLICATE, ORPHAN_POSITION, ORPHAN_ORDER, WRONG_SYMBOL, UN
 # them is about an earlier state (an old requote does not explain a partial close missed later).
 # Kinds not listed may be explained by a reason from any time (a refusal at entry stands).
 _CAUSES = {
-    WRONG_VOLUME: ("opened", "partially_closed", "increased", "pending_triggered"),
+    WRONG_VOLUME: ("opened", "partially_closed", "increased", "pending_triggered", "reversed"),
     WRONG_STOPS: ("opened", "stops_modified", "pending_triggered"),
     WRONG_ORDER: ("pending_placed", "pending_modified"),
     ORPHAN_POSITION: ("closed", "partially_closed"),
@@ -130,6 +136,8 @@ def _histories(scenario: Scenario) -> dict[str, tuple[float, ...]]:
             out[action.id] = [action.volume]
         elif isinstance(action, PartialCloseAction) and action.id in out:
             out[action.id].append(round(out[action.id][-1] - action.volume, 8))
+        elif isinstance(action, ReverseAction) and action.id in out:
+            out[action.id].append(action.volume)
     return {name: tuple(volumes) for name, volumes in out.items()}
 
 
@@ -529,10 +537,18 @@ def late_entries(scenario: Scenario, report: dict,
     symbols = {ticket: opened.get(name, "") for name, ticket in report.get("master_ids", {}).items()}
     for copy in report.get("copies", ()):
         sent = copy.get("request_sent_at_s")
-        if copy.get("action") != "open" or not str(copy.get("copy_id", "")).endswith(":entry") or sent is None:
+        copy_id = str(copy.get("copy_id", ""))
+        if copy.get("action") != "open" or sent is None:
             continue
-        seen = [at for at, what in changes.get(copy["master_ticket"], ())
-                if what in ("opened", "pending_triggered")]
+        if copy_id.endswith(":entry"):
+            seen = [at for at, what in changes.get(copy["master_ticket"], ())
+                    if what in ("opened", "pending_triggered")]
+        elif ":entry:" in copy_id:
+            # An entry for what the position became (a netting reversal): late from that change.
+            seen = [max((at for at, what in changes.get(copy["master_ticket"], ())
+                         if what == "reversed" and at <= sent + 1e-6), default=sent)]
+        else:
+            continue
         tolerances = scenario.account(copy["slave"]).rules.tolerances
         master_symbol = symbols.get(copy["master_ticket"], "")
         limit_s = tolerances.for_symbol(master_symbol)[0] / 1000.0

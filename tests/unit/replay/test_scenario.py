@@ -513,6 +513,14 @@ def test_netting_master_cannot_hold_two_positions_in_one_symbol(good):
     assert message.startswith("scenario.yaml: timeline[7].symbol: the master account is netting")
 
 
+def test_only_a_netting_master_s_position_reverses(good):
+    good["timeline"].append({"at": 2.5, "action": "reverse", "id": "p1", "volume": 0.2})
+    assert "timeline[7].action: only a netting master's position reverses" in problem(good)
+    good["accounts"][0]["margin_mode"] = "netting"
+    reversed_ = parse_scenario(good, source="scenario.yaml").timeline[-1]
+    assert (reversed_.action, reversed_.id, reversed_.volume) == ("reverse", "p1", 0.2)
+
+
 def test_several_problems_are_listed_one_per_line(good):
     good["timeline"][2]["volume"] = -1
     good["accounts"][1]["bogus"] = True
