@@ -182,6 +182,7 @@ class Copier:
         self._fill_wall: dict[int, float] = {}
         self._next_unseen_look = 0.0  # monotonic: when the master's latest deals are read next
         self._unseen_read_to = 0  # the newest deal time those reads saw (the platform's clock)
+        self._master_looked_wall: float | None = None  # UTC: the last look at the master that answered
         self._last_alive: float | None = None  # when the previous run was last seen alive
         self._exit_price: dict[int, float] = {}
         self.instance = instance  # this copier's name in its tags (see tags.comment_for)
@@ -489,6 +490,7 @@ class Copier:
         for slave in self.slaves.values():
             slave.lock = asyncio.Lock()
         self._last_alive = self.copybook.fact("last_alive")
+        self._change_wall.update(self.copybook.change_walls())
         now = self.clock.time()
         # Alive from now: a crash before the first heartbeat still bounds what opened meanwhile.
         self.copybook.set_fact("last_alive", now)
@@ -589,11 +591,13 @@ class Copier:
                 continue
             self._take_master(self.master_account)
             newest_seen = self.copybook.newest_seen_msc()  # before this look's positions count as seen
+            self._master_looked_wall = self.clock.time()
             self._remember_fills(self.master_snapshot, at_start=True)
             self._journal_held(self.master_snapshot)
             self._read_closed_while_down(self.master_snapshot)
             self._set_master_state(LinkState.CONNECTED)
-            self._look_for_unseen_round_trips(newest_seen, "while the copier was not running")
+            self._look_for_unseen_round_trips(newest_seen, "while the copier was not running",
+                                              watched_before=self._last_alive is not None)
             return
 
     async def _connect_slave(self, slave: SlaveLink) -> bool:
@@ -779,9 +783,10 @@ class Copier:
                     continue
                 self._set_master_state(LinkState.CONNECTED, "reconnected")
                 self._look_for_unseen_round_trips(self.copybook.newest_seen_msc(),
-                                                  "while the copier could not reach the master")
+                                                  "while the copier could not reach the master", watched_before=True)
                 continue
             attempt = 0
+            self._master_looked_wall = self.clock.time()
             if self.master_state is not LinkState.CONNECTED:
                 self._set_master_state(LinkState.CONNECTED)
             previous = self.master_snapshot
@@ -795,12 +800,13 @@ class Copier:
                 self._on_events(events, snapshot)
 
     def _on_events(self, events: list[MasterEvent], snapshot: Snapshot) -> None:
+        changes: dict[int, float] = {}
         for event in events:
             if event.kind is EventKind.CLOSED and event.position is not None:
                 self._exit_price.setdefault(event.ticket, event.position.price_current)
             if event.kind in (EventKind.INCREASED, EventKind.REVERSED):
                 # The maximum delay of what the change asks for counts from the change.
-                self._change_wall[event.ticket] = event.detected_wall
+                self._change_wall[event.ticket] = changes[event.ticket] = event.detected_wall
             if event.kind is EventKind.REVERSED:
                 for slave in self.slaves.values():
                     if slave.executor is not None:
@@ -832,8 +838,15 @@ class Copier:
         # The collector waits until the requests are out (fanout_gc): its collections took ~2 ms of
         # a fan-out to 100 slaves, and 10-20 ms when a full one fell there.
         hold_collector(loop)
-        # Journaling waits until the slaves' requests are out.
+        # Journaling waits until the slaves' requests are out, and so does the copy book's note of
+        # the changes (kept for a restart, which a crash inside this turn would lose anyway).
         loop.call_soon(self._journal_events, events)
+        if changes:
+            loop.call_soon(self._remember_changes, changes)
+
+    def _remember_changes(self, changes: dict[int, float]) -> None:
+        if self._running:  # a copier abandoned within the turn has let its copy book go
+            self.copybook.remember_changes(changes)
 
     def _journal_held(self, snapshot: Snapshot) -> None:
         """The master's positions as copying starts, with when each was filled: a position opened
@@ -1203,8 +1216,12 @@ class Copier:
             # The old master's positions and times say nothing of this one's: its positions open
             # now are existing positions to every slave (copy_existing decides).
             self._last_alive = None
+            self._master_looked_wall = None
+            self._change_wall.clear()
             self.copybook.forget_fills(set())
             self.copybook.forget_master_seen()
+            # Its server's clock too: the next master may trade in another time zone.
+            self.copybook.forget_fact("master_offset_s")
             for slave in self.slaves.values():
                 owner = self.lineage.owner(slave.id)
                 if owner is not None and owner[0] != identity:
@@ -1444,10 +1461,15 @@ class Copier:
         it. Its size is the one the rules give for the master's volume now, as the plan already
         uses: the volume at entry is not known, and the master may have reduced meanwhile."""
         masters = master.positions_by_ticket()
-        for ticket in held_tickets(tuple(p for p in actual.positions if p.deals is None), slave.magic, self.instance):
+        for p in actual.positions:
+            if p.deals is not None or p.magic != slave.magic or not tags.is_ours(p.comment, self.instance):
+                continue
+            ticket = tags.master_ticket_of(p.comment)
             d = plan.positions.get(ticket)
             if d is not None and ticket in masters and self.copybook.get(slave.id, ticket) is None:
-                self.copybook.remember(slave.id, ticket, masters[ticket].volume, d.volume)
+                # Its side as held: a copy on the side the master has left is closed for the
+                # reversal, and the copy book must not take its absence then for a close at the slave.
+                self.copybook.remember(slave.id, ticket, masters[ticket].volume, d.volume, p.side)
 
     def _not_again(self, slave: SlaveLink, plan: SlavePlan, held: set[int]) -> None:
         """A copy that filled and is gone while its master position is still open was closed at the
@@ -1455,7 +1477,14 @@ class Copier:
         which would buy the same trade twice, and the reason is journaled. ``held``: the master
         tickets the slave holds a position or a pending copy for."""
         for ticket in list(plan.positions):
-            if ticket in held or self.copybook.get(slave.id, ticket) is None or ticket in slave.executor.reversed:
+            entry = self.copybook.get(slave.id, ticket)
+            if ticket in held or entry is None or ticket in slave.executor.reversed:
+                continue
+            if entry.side is not None and entry.side is not plan.positions[ticket].side:
+                # The master reversed in place since this copy was entered (a cTrader position keeps
+                # its id), and the copier closed the copy for it before a restart: the new side is
+                # still to enter. The maximum delay counts from the reversal, as the copy book kept it.
+                slave.executor.reversed.add(ticket)
                 continue
             del plan.positions[ticket]
             reason = ("skipped: the copy was closed at the slave while the master's position stayed open (a stop "
@@ -1602,11 +1631,25 @@ class Copier:
             self.journal.record("refusal", text, account=slave.id, master_ticket=ticket)
             self._notify(Notice("refusal", slave.id, text, ticket))
 
-    def _look_for_unseen_round_trips(self, newest_seen: int | None, why: str) -> None:
+    def _look_for_unseen_round_trips(self, newest_seen: int | None, why: str, *, watched_before: bool) -> None:
         """After a time no copier watched the master: the positions it opened and closed meanwhile.
-        Nothing is known before the first master this copier ever saw (``newest_seen`` None)."""
-        if newest_seen is not None and self._running:
+
+        ``newest_seen`` is how far the copier watched, in the master's trade time. It is None when
+        nothing watched this master with its server clock known: on the first run, or on an MT5
+        master that neither traded nor held an order while watched, whose deals cannot be told
+        apart by time. That is journaled: until the clock is learnt, neither this gap nor a
+        position opened and closed between two looks can be looked for."""
+        if not self._running:
+            return
+        if newest_seen is not None:
             self._spawn(self._note_unseen_round_trips(newest_seen, why), "unseen round trips")
+        elif self.copybook.fact("master_offset_s") is None:
+            gap = f"{why}, or " if watched_before else ""
+            text = (f"master positions opened and closed {gap}between two of the copier's looks at the master cannot "
+                    "be looked for yet: how far the master's server clock is from UTC is not known (the copier "
+                    "learns it from the first trade or order it sees there), so its deals cannot be dated")
+            self.journal.record("info", text, account=self.master_id)
+            self._notify(Notice("master", self.master_id, text))
 
     async def _note_unseen_round_trips(self, newest_seen: int, why: str) -> None:
         """Read the master's deals until they can be read (a look that cannot be made is journaled
@@ -1635,11 +1678,13 @@ class Copier:
         if newest_seen is None or now < self._next_unseen_look:
             return
         self._next_unseen_look = now + self.UNSEEN_LOOK_S
-        # From where the last read ended: a position open longer than the margin was in a snapshot.
-        since = max(newest_seen, self._unseen_read_to) - _UNSEEN_MARGIN_MS
+        # From where the last read that answered ended (a read that failed moves nothing on): a
+        # position open longer than the margin was in a snapshot.
+        since = (self._unseen_read_to or newest_seen) - _UNSEEN_MARGIN_MS
         with contextlib.suppress(ConnectorError):
-            self._name_unseen(await self.master.deals_since(max(0, since)),
-                              "between two of the copier's looks at the master")
+            deals = await self.master.deals_since(max(0, since))
+            self._unseen_read_to = max(self._unseen_read_to, newest_seen)
+            self._name_unseen(deals, "between two of the copier's looks at the master")
 
     def _name_unseen(self, deals: tuple[Deal, ...], why: str) -> None:
         """Journal, for every slave, each master position the deals show opened and closed that no
@@ -1664,7 +1709,9 @@ class Copier:
         text = f"master #{trip.ticket} ({what}) was opened and closed {why}: no slave copied it; {span}"
         self.journal.record("info", text, account=self.master_id, ticket=trip.ticket, symbol=trip.symbol,
                             side=trip.side.value, volume=trip.volume, opened_msc=trip.opened_msc,
-                            closed_msc=trip.closed_msc)
+                            closed_msc=trip.closed_msc,
+                            **({"reversals": [[side.value, volume] for side, volume in trip.reversals]}
+                               if trip.reversals else {}))
         self._notify(Notice("master", self.master_id, text, trip.ticket))
         for slave in self.slaves.values():
             refusal = f"not copied: master #{trip.ticket} ({what}) was opened and closed {why}; {span}"
@@ -1823,7 +1870,10 @@ class Copier:
     async def _heartbeat(self) -> None:
         marked = self.clock.monotonic()
         while self._running:
-            self.copybook.set_fact("last_alive", self.clock.time())
+            # How far the master was watched, in its trade time, for the look after a restart.
+            offset, looked = self.copybook.fact("master_offset_s"), self._master_looked_wall
+            watched = int((looked + offset) * 1000) if offset is not None and looked is not None else None
+            self.copybook.mark_alive(self.clock.time(), watched)
             if self.clock.monotonic() - marked >= self.MARKS_INTERVAL_S:
                 marked = self.clock.monotonic()
                 self._journal_marks()

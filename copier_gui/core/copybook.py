@@ -18,7 +18,10 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from copier_gui.core.model import Side
+
 _SEEN_KEPT_MS = 86_400_000  # master positions seen are kept a day behind the newest
+_WATCHED = "master_watched_msc"  # the last look at the master, in its trade time
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +30,10 @@ class CopyEntry:
     master_ticket: int
     master_volume: float
     slave_volume: float
+    # The copy's side when it was entered. A master position that reversed in place (a cTrader
+    # netting position keeps its id) no longer matches it: its copy was closed for the reversal,
+    # not at the slave. None for an entry written before sides were kept.
+    side: Side | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +77,15 @@ class CopyBook:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS copies (slave TEXT NOT NULL, master_ticket INTEGER NOT NULL, "
-            "master_volume REAL NOT NULL, slave_volume REAL NOT NULL, PRIMARY KEY (slave, master_ticket))")
+            "master_volume REAL NOT NULL, slave_volume REAL NOT NULL, side TEXT, PRIMARY KEY (slave, master_ticket))")
+        if "side" not in {row[1] for row in self._conn.execute("PRAGMA table_info(copies)")}:
+            self._conn.execute("ALTER TABLE copies ADD COLUMN side TEXT")  # a book from before sides were kept
         self._conn.execute("CREATE TABLE IF NOT EXISTS master_fills (master_ticket INTEGER PRIMARY KEY, "
                            "fill_wall REAL NOT NULL)")
         # Every master position the copier saw, by when it opened (the platform's trade time): a
         # position that opened later and is closed now was never seen (core.round_trips).
+        self._conn.execute("CREATE TABLE IF NOT EXISTS master_changes (master_ticket INTEGER PRIMARY KEY, "
+                           "change_wall REAL NOT NULL)")
         self._conn.execute("CREATE TABLE IF NOT EXISTS master_seen (master_ticket INTEGER PRIMARY KEY, "
                            "opened_msc INTEGER NOT NULL)")
         self._conn.execute("CREATE TABLE IF NOT EXISTS slave_starts (slave TEXT PRIMARY KEY, started_wall REAL NOT NULL)")
@@ -89,6 +100,7 @@ class CopyBook:
                            "volume REAL NOT NULL, copy_id TEXT NOT NULL, sent_wall REAL NOT NULL)")
         self._conn.commit()
         self._fills: dict[int, float] = dict(self._conn.execute("SELECT master_ticket, fill_wall FROM master_fills"))
+        self._changes: dict[int, float] = dict(self._conn.execute("SELECT master_ticket, change_wall FROM master_changes"))
         self._seen: dict[int, int] = dict(self._conn.execute("SELECT master_ticket, opened_msc FROM master_seen"))
         self._starts: dict[str, float] = dict(self._conn.execute("SELECT slave, started_wall FROM slave_starts"))
         self._facts: dict[str, float] = dict(self._conn.execute("SELECT name, value FROM facts"))
@@ -101,8 +113,9 @@ class CopyBook:
             row[0]: NetIntent(*row) for row in self._conn.execute(
                 "SELECT id, slave, symbol, master_ticket, volume, copy_id, sent_wall FROM net_intents")}
         self._cache: dict[tuple[str, int], CopyEntry] = {}
-        for row in self._conn.execute("SELECT slave, master_ticket, master_volume, slave_volume FROM copies"):
-            entry = CopyEntry(*row)
+        for slave, ticket, master_volume, slave_volume, side in self._conn.execute(
+                "SELECT slave, master_ticket, master_volume, slave_volume, side FROM copies"):
+            entry = CopyEntry(slave, ticket, master_volume, slave_volume, _side(side))
             self._cache[(entry.slave, entry.master_ticket)] = entry
 
     def get(self, slave: str, master_ticket: int) -> CopyEntry | None:
@@ -111,12 +124,13 @@ class CopyBook:
     def tickets(self, slave: str) -> list[int]:
         return [ticket for (name, ticket) in self._cache if name == slave]
 
-    def remember(self, slave: str, master_ticket: int, master_volume: float, slave_volume: float) -> CopyEntry:
-        entry = CopyEntry(slave, master_ticket, master_volume, slave_volume)
+    def remember(self, slave: str, master_ticket: int, master_volume: float, slave_volume: float,
+                 side: Side | None = None) -> CopyEntry:
+        entry = CopyEntry(slave, master_ticket, master_volume, slave_volume, side)
         with self._lock:
             self._cache[(slave, master_ticket)] = entry
-            self._conn.execute("INSERT OR REPLACE INTO copies VALUES (?, ?, ?, ?)",
-                               (slave, master_ticket, master_volume, slave_volume))
+            self._conn.execute("INSERT OR REPLACE INTO copies VALUES (?, ?, ?, ?, ?)",
+                               (slave, master_ticket, master_volume, slave_volume, side.value if side else None))
             self._conn.commit()
         return entry
 
@@ -145,15 +159,32 @@ class CopyBook:
             self._conn.commit()
 
     def forget_fills(self, keep: set[int]) -> None:
-        """Drop fill times of master positions no longer open (``keep``: the open ones)."""
+        """Drop fill and change times of master positions no longer open (``keep``: the open ones)."""
         gone = [t for t in self._fills if t not in keep]
-        if not gone:
+        changed = [t for t in self._changes if t not in keep]
+        if not gone and not changed:
             return
         with self._lock:
             for t in gone:
                 del self._fills[t]
+            for t in changed:
+                del self._changes[t]
             self._conn.executemany("DELETE FROM master_fills WHERE master_ticket = ?", [(t,) for t in gone])
+            self._conn.executemany("DELETE FROM master_changes WHERE master_ticket = ?", [(t,) for t in changed])
             self._conn.commit()
+
+    def remember_changes(self, changes: dict[int, float]) -> None:
+        """When master positions last grew or reversed (UTC seconds): the maximum delay of what such
+        a change asks of a slave counts from it, after a restart too."""
+        if not changes:
+            return
+        with self._lock:
+            self._changes.update(changes)
+            self._conn.executemany("INSERT OR REPLACE INTO master_changes VALUES (?, ?)", changes.items())
+            self._conn.commit()
+
+    def change_walls(self) -> dict[int, float]:
+        return dict(self._changes)
 
     def see_master(self, opened: dict[int, int]) -> None:
         """Master positions seen (ticket -> when it opened, in the platform's trade time). Those that
@@ -181,14 +212,33 @@ class CopyBook:
         return ticket in self._seen
 
     def newest_seen_msc(self) -> int | None:
-        """When the newest master position the copier saw opened (the platform's trade time)."""
-        return max(self._seen.values(), default=None)
+        """How far the copier watched the master, in the platform's trade time: when the newest
+        master position it saw opened, or the last look at the master it made (``mark_alive``),
+        whichever is later. A master that never held a position while watched has the second."""
+        newest = max(self._seen.values(), default=None)
+        watched = self._facts.get(_WATCHED)
+        if watched is None:
+            return newest
+        return int(watched) if newest is None else max(newest, int(watched))
 
     def forget_master_seen(self) -> None:
         """Another master: what was seen of the previous one says nothing of this one's trades."""
         with self._lock:
             self._seen.clear()
+            self._facts.pop(_WATCHED, None)
             self._conn.execute("DELETE FROM master_seen")
+            self._conn.execute("DELETE FROM facts WHERE name = ?", (_WATCHED,))
+            self._conn.commit()
+
+    def mark_alive(self, wall: float, master_watched_msc: int | None = None) -> None:
+        """The heartbeat, in one commit: the copier is alive at ``wall`` (UTC) and, when given, it
+        looked at the master at ``master_watched_msc`` (the master's trade time)."""
+        values: dict[str, float] = {"last_alive": wall}
+        if master_watched_msc is not None:
+            values[_WATCHED] = master_watched_msc
+        with self._lock:
+            self._facts.update(values)
+            self._conn.executemany("INSERT OR REPLACE INTO facts VALUES (?, ?)", values.items())
             self._conn.commit()
 
     def started_wall(self, slave: str) -> float | None:
@@ -205,6 +255,13 @@ class CopyBook:
 
     def fact(self, name: str) -> float | None:
         return self._facts.get(name)
+
+    def forget_fact(self, name: str) -> None:
+        if self._facts.pop(name, None) is None:
+            return
+        with self._lock:
+            self._conn.execute("DELETE FROM facts WHERE name = ?", (name,))
+            self._conn.commit()
 
     def set_fact(self, name: str, value: float) -> None:
         if self._facts.get(name) == value:
@@ -300,3 +357,11 @@ class CopyBook:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _side(stored: str | None) -> Side | None:
+    """A stored side; None for one not stored, or not one this version knows (left unjudged)."""
+    try:
+        return Side(stored) if stored else None
+    except ValueError:
+        return None

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from copier_gui.clock import Clock
 from copier_gui.core import tags, units
-from copier_gui.core.copybook import CopyBook
+from copier_gui.core.copybook import CopyBook, CopyEntry
 from copier_gui.core.journal import Journal
 from copier_gui.core.metrics import CopyMetrics, Metrics
 from copier_gui.core.model import (
@@ -351,10 +351,10 @@ class SlaveExecutor:
             if d.note and not step.top_up:
                 self.journal.record("correction", d.note, account=self.slave_id, copy_id=cid)
                 self.notify(Notice("info", self.slave_id, d.note, d.master_ticket))
-            if not step.top_up and self.copybook.get(self.slave_id, d.master_ticket) is None:
+            if not step.top_up and _new_entry(self.copybook.get(self.slave_id, d.master_ticket), d):
                 # What the slave got (after its lot limits and step), so a partial close keeps the
                 # slave's share of what it holds: a copy capped at max_lot halves when the master halves.
-                self.copybook.remember(self.slave_id, d.master_ticket, d.master_volume, d.volume)
+                self.copybook.remember(self.slave_id, d.master_ticket, d.master_volume, d.volume, d.side)
             self._record_fill(cid, d.master_ticket, d.symbol, "topup" if step.top_up else "open", d.side,
                               report, d.intended if not step.top_up else remaining, d.master_price, spec, ctx,
                               handed_mono, attempts, position_side=d.side,
@@ -421,8 +421,8 @@ class SlaveExecutor:
         self.notify(Notice("copy", self.slave_id, f"placed {kind.value} {d.volume:g} {d.symbol} @ "
                            f"{d.master_price:.{spec.digits}f} instead of chasing the market "
                            f"(master #{d.master_ticket})", d.master_ticket))
-        if self.copybook.get(self.slave_id, d.master_ticket) is None:
-            self.copybook.remember(self.slave_id, d.master_ticket, d.master_volume, d.volume)
+        if _new_entry(self.copybook.get(self.slave_id, d.master_ticket), d):
+            self.copybook.remember(self.slave_id, d.master_ticket, d.master_volume, d.volume, d.side)
 
     def _refuse_entry(self, step: OpenStep, reason: str, cid: str, d: DesiredPosition) -> None:
         if step.top_up:
@@ -684,6 +684,13 @@ def _limit_kind(side: Side) -> PendingKind:
 def _reason(report: ExecutionReport) -> dict:
     """The platform-neutral reason beside the broker's own code, for journals read across platforms."""
     return {"reason": report.reason.value} if report.reason is not None else {}
+
+
+def _new_entry(entry: CopyEntry | None, d: DesiredPosition) -> bool:
+    """Whether a copy's fill is an entry for the copy book: the first for its master position, or
+    the first on the new side of a master position that reversed in place (an entry with no side,
+    from before sides were kept, is left as it is)."""
+    return entry is None or (entry.side is not None and entry.side is not d.side)
 
 
 def _master_ticket(step: OpenStep | NetStep) -> int:

@@ -122,6 +122,8 @@ def test_round_trips_are_positions_whose_deals_sum_to_nothing():
     found = round_trips(deals)
     assert [(r.ticket, r.symbol, r.side, r.volume, r.opened_msc, r.closed_msc) for r in found] == [
         (10, "XAUUSD", Side.BUY, 1.0, 900, 990), (7, "EURUSD", Side.BUY, 0.3, 1_000, 2_000)]
+    assert [r.describe() for r in found] == ["buy 1 XAUUSD, reversed to sell 1", "buy 0.3 EURUSD"]
+    assert found[0].reversals == ((Side.SELL, 1.0),) and found[1].reversals == ()
 
 
 def test_a_scalp_opened_and_closed_between_two_looks_at_the_master_is_journaled_for_every_slave(tmp_path):
@@ -148,3 +150,89 @@ def test_a_scalp_opened_and_closed_between_two_looks_at_the_master_is_journaled_
             f"not copied: master #{scalp} (sell 0.3 GBPUSD) was opened and closed between two of the copier's "
             "looks at the master"], found
         assert seen not in found
+
+
+async def _place_and_cancel_pending(rig: Rig) -> None:
+    """A buy limit placed, seen by the copier, and removed at the master: an order, never a position."""
+    tick = rig.master.symbol_info_tick("EURUSD")
+    placed = rig.master.order_send({"action": 5, "symbol": "EURUSD", "volume": 0.1, "type": 2,
+                                    "price": round(tick.bid - 0.0100, 5), "type_time": 0, "type_filling": 2})
+    assert placed.retcode == 10009, placed
+    await asyncio.sleep(0.2)
+    removed = rig.master.order_send({"action": 8, "order": placed.order})
+    assert removed.retcode == 10009, removed
+
+
+def test_a_master_that_never_held_a_position_while_watched_still_has_its_downtime_round_trips_named(tmp_path):
+    # The copier watched this master (it placed and cancelled a pending order, so its server clock is
+    # known) but never saw it hold a position: what it did while the copier was down is still looked at.
+    rig = Rig(slaves=("harbor_fx",), copybook_path=tmp_path / "copies.sqlite3")
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        await _place_and_cancel_pending(rig)
+        await asyncio.sleep(3.0)  # a few heartbeats: how far the copier watched is on disk
+        copier.abandon()
+        copier.copybook.close()
+        unseen = rig.trade("GBPUSD", 1, 0.2)
+        rig.trade("GBPUSD", 0, 0.2, position=unseen)
+        second = rig.copier()
+        await second.start()
+        await asyncio.sleep(0.5)
+        second.abandon()
+        second.copybook.close()
+        return unseen
+
+    unseen = rig.run(script)
+    assert [m.split(";")[0] for m in refusals(rig, "s0").get(unseen, [])] == [
+        f"not copied: master #{unseen} (sell 0.2 GBPUSD) was opened and closed while the copier was not running"]
+
+
+def test_a_scalp_on_a_master_that_never_held_a_position_while_watched_is_named_between_looks(tmp_path):
+    rig = Rig(slaves=("harbor_fx",), copybook_path=tmp_path / "copies.sqlite3")
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        await _place_and_cancel_pending(rig)
+        await asyncio.sleep(2.0)
+        scalp = rig.trade("GBPUSD", 1, 0.3)  # opened and closed with no look at the master in between
+        rig.trade("GBPUSD", 0, 0.3, position=scalp)
+        await asyncio.sleep(copier.UNSEEN_LOOK_S + 3 * copier.reconcile_interval_s)
+        await copier.stop()
+        return scalp
+
+    scalp = rig.run(script)
+    assert [m.split(";")[0] for m in refusals(rig, "s0").get(scalp, [])] == [
+        f"not copied: master #{scalp} (sell 0.3 GBPUSD) was opened and closed between two of the copier's "
+        "looks at the master"]
+
+
+def test_a_restart_that_cannot_date_the_master_s_trades_says_so_rather_than_looking_nowhere(tmp_path):
+    # The master never traded while watched, so its server clock's offset from UTC is unknown and
+    # the deals made while the copier was down cannot be told from older ones: that is journaled.
+    rig = Rig(slaves=("harbor_fx",), copybook_path=tmp_path / "copies.sqlite3")
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        await asyncio.sleep(2.0)
+        copier.abandon()
+        copier.copybook.close()
+        unseen = rig.trade("GBPUSD", 1, 0.2)
+        rig.trade("GBPUSD", 0, 0.2, position=unseen)
+        second = rig.copier()
+        await second.start()
+        await asyncio.sleep(0.5)
+        second.abandon()
+        second.copybook.close()
+
+    rig.run(script)
+    infos = [e.message for e in rig.journal.entries(account="master", newest_first=False) if e.kind == "info"
+             and "cannot be looked for" in e.message]
+    assert len(infos) == 2, infos  # one at each start
+    assert "while the copier was not running" not in infos[0]  # the first run: nothing before it
+    assert infos[1].startswith("master positions opened and closed while the copier was not running, or between "
+                               "two of the copier's looks at the master cannot be looked for yet"), infos[1]
+    assert "server clock" in infos[1]

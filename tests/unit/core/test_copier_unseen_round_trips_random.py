@@ -4,7 +4,12 @@ histories and the journal:
 
 - every master position is either copied to a slave (a deal there carries its tag) or named in
   that slave's journal with a reason;
-- a position the copier never saw is named once per slave, and never for a slave that copied it.
+- a position the copier never saw is named once per slave, and never for a slave that copied it;
+- the one exception: a position opened while the copier did not yet know the master's server clock
+  (it saw no trade or order there), made while it was down, had lost the master or between two
+  looks, is covered by the master's journal saying such positions cannot be looked for.
+
+The master may start flat and stay so for a while, with only scalps, pending orders or outages.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ def run_scenario(seed: int, tmp_path) -> list[str]:
     rig = Rig(slaves=("harbor_fx", "summit_netting"), copybook_path=tmp_path / f"copies{seed}.sqlite3",
               rules=CopyRules(copy_existing=rng.random() < 0.5))
     opened: list[int] = []
+    undated: set[int] = set()  # opened while the copier did not know the master's server clock
     log: list[str] = []
 
     async def script():
@@ -45,18 +51,37 @@ def run_scenario(seed: int, tmp_path) -> list[str]:
         down = cut = False
         looks = None
 
+        clock: list = [None]  # the master's server clock, as the last copier's copy book knew it
+
         def master_trade(symbol, side, volume, position=0):
             ticket = rig.trade(symbol, side, volume, position=position)
             if not position:
                 opened.append(ticket)
+                if not down:
+                    clock[0] = copier.copybook.fact("master_offset_s")
+                if clock[0] is None:
+                    undated.add(ticket)
             return ticket
 
-        for _ in range(30):
+        # Some masters start with a long flat spell (only scalps, pending orders, outages), longer
+        # than the margin the looks for unseen positions read back by.
+        flat_steps = rng.choice((0, 0, 8))
+        for step in range(30):
+            flat = step < flat_steps
             roll = rng.random()
             held = rig.master.positions_get()
-            if roll < 0.3 or not held:
+            if not flat and (roll < 0.3 or (not held and roll < 0.45)):
                 ticket = master_trade(rng.choice(SYMBOLS), rng.choice((0, 1)), rng.choice((0.1, 0.2)))
                 log.append(f"open #{ticket}")
+            elif roll < 0.5 and (flat or not held):
+                # A pending order placed and removed: the master's server clock, learnt from no position.
+                tick = rig.master.symbol_info_tick("EURUSD")
+                placed = rig.master.order_send({"action": 5, "symbol": "EURUSD", "volume": 0.1, "type": 2,
+                                                "price": round(tick.bid - 0.01, 5), "type_time": 0,
+                                                "type_filling": 2})
+                await asyncio.sleep(0.05)
+                rig.master.order_send({"action": 8, "order": placed.order})
+                log.append(f"pending #{placed.order}")
             elif roll < 0.5:
                 p = rng.choice(held)
                 master_trade(p.symbol, 1 - p.type, p.volume, position=p.ticket)
@@ -90,7 +115,7 @@ def run_scenario(seed: int, tmp_path) -> list[str]:
                     copier.master.snapshot = failing
                     log.append("master lost")
                 cut = not cut
-            await asyncio.sleep(rng.choice((0.0, 0.05, 0.3, 1.5)))
+            await asyncio.sleep(rng.choice((0.0, 0.3, 20.0, 45.0) if flat else (0.0, 0.05, 0.3, 1.5)))
         if down:
             copier = rig.copier()
             await copier.start()
@@ -101,6 +126,7 @@ def run_scenario(seed: int, tmp_path) -> list[str]:
 
     rig.run(script)
     problems = []
+    clock_unknown = [e for e in rig.journal.entries(account="master") if "cannot be looked for" in e.message]
     for slave in rig.slaves:
         copied = copied_tickets(rig, slave)
         reasons: dict[int, list[str]] = {}
@@ -110,7 +136,7 @@ def run_scenario(seed: int, tmp_path) -> list[str]:
         for ticket in opened:
             said = reasons.get(ticket, [])
             unseen = [m for m in said if any(u in m for u in UNSEEN)]
-            if ticket not in copied and not said:
+            if ticket not in copied and not said and not (clock_unknown and ticket in undated):
                 problems.append(f"{slave}: #{ticket} neither copied nor named")
             if ticket in copied and unseen:
                 problems.append(f"{slave}: #{ticket} was copied, yet the journal says {unseen}")

@@ -1,0 +1,166 @@
+"""The fan-out's floor: how fast any copier in this process could hand a master's new position to 100
+worker slaves, against the real copier, in the same run.
+
+Each terminal runs in its own worker process, as in production (``core_overhead.py --modes
+workers``). The master opens a position and closes it, again and again; each new position is
+handed to every slave either by the real copier (the full pass: plan, reconciler, risk gate, executor) or, on
+alternate positions, by a *hand-over only* fan-out that skips every decision: for each slave, a
+the open request (for a zero volume, which the broker refuses without trading), its copy ID, its journal entry (queued, as the copier's are) and a
+task that hands it to the slave's connector. No copier could do less and still send a journaled,
+tagged request per slave, so that figure is the floor the machine sets for this layout. It is a
+measurement only: those requests skip every rule and are never the application's.
+
+Both figures run from the detected change to the last slave's request handed to its connector
+(the issue's fan-out), with the collector paused over the window in both (``fanout_gc``).
+
+Prints JSON: ``full`` and ``handover_only`` (p50, p99 and max, in ms), their ratio at p50, the target
+(10 ms at p99) and ``machine_steal_share`` (the hypervisor's share of the CPU over the run).
+
+Run: python bench/fanout_floor.py [--slaves 100] [--events 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import sys
+import time
+
+from bench_copier import stop_with_workers
+from bench_stats import machine_cpu_ticks, percentile, steal_share
+
+from copier_gui.assembly import long_lived_heap
+from copier_gui.clock import SYSTEM_CLOCK
+from copier_gui.core import tags
+from copier_gui.core.copier import Copier, SlaveLink
+from copier_gui.core.copybook import CopyBook
+from copier_gui.core.events import EventKind
+from copier_gui.core.fanout_gc import hold_collector
+from copier_gui.core.journal import Journal
+from copier_gui.core.metrics import Metrics
+from copier_gui.core.model import OpenPosition
+from copier_gui.core.rules import CopyRules, Tolerances
+from copier_gui.workers.config import SimTerminal, WorkerConfig
+from copier_gui.workers.connector import WorkerConnector
+
+PROFILES = ("harbor_fx", "summit_netting", "apex_prop", "meridian_ecn")
+
+
+class FloorCopier(Copier):
+    """The real copier, except that while ``handover_only`` is set a master's new positions are
+    handed to every slave with no decision at all (see the module's docstring)."""
+
+    handover_only = False
+
+    def _on_events(self, events, snapshot) -> None:
+        if not self.handover_only or any(e.kind is not EventKind.OPENED for e in events):
+            super()._on_events(events, snapshot)
+            return
+        loop = asyncio.get_running_loop()
+        for event in events:
+            pos = event.position
+            comment = tags.comment_for(event.ticket, instance=self.instance)
+            worst = pos.price_open * (1.01 if pos.side.sign > 0 else 0.99)
+            for slave in self.slaves.values():
+                spec = slave.symbols["BTCUSD"] if "BTCUSD" in slave.symbols else next(iter(slave.symbols.values()))
+                # A zero volume: the broker refuses it without trading, so these requests leave the
+                # slaves as they were and the full passes that follow plan against the same accounts.
+                request = OpenPosition(symbol=spec.name, side=pos.side, volume=0.0, sl=0.0, tp=0.0,
+                                       magic=slave.magic, comment=comment, max_deviation_points=100_000,
+                                       worst_price=worst, max_deviation_spreads=0.0, reference_price=pos.price_open)
+                copy_id = tags.copy_id(self.master_id, event.ticket, slave.id, "entry")
+                loop.create_task(self._hand_over(slave, request, copy_id))
+        hold_collector(loop)
+
+    async def _hand_over(self, slave: SlaveLink, request: OpenPosition, copy_id: str) -> None:
+        # As the executor does: the entry is queued (written after every slave's hand-over), then
+        # the request is handed to the connector.
+        self.journal.record_soon("request", "open", account=slave.id, copy_id=copy_id, request=request)
+        await slave.connector.open(request)
+
+
+async def measure(n_slaves: int, events: int) -> dict:
+    clock = SYSTEM_CLOCK
+    anchor = clock.time()
+
+    def config(account_id: str, profile: str, login: int, **kw) -> WorkerConfig:
+        return WorkerConfig(account_id, SimTerminal(profile, seed=5, anchor=anchor,
+                                                    account={"login": login, "balance": 1e9}), **kw)
+
+    master = WorkerConnector(config("master", "meridian_ecn", 1, poll_idle_s=0.005), hello_timeout_s=300)
+    slaves = [WorkerConnector(config(f"s{i}", PROFILES[i % len(PROFILES)], 100 + i, poll_idle_s=0.1,
+                                     poll_rest_s=1.0, rest_after_s=5.0), hello_timeout_s=300)
+              for i in range(n_slaves)]
+    handed: list[float] = []
+    for slave in slaves:
+        def stamped(request, open_=slave.open):
+            handed.append(time.monotonic())  # the clock the copier's detection is stamped on
+            return open_(request)
+        slave.open = stamped
+    rules = CopyRules(tolerances=Tolerances(max_price_deviation_points=1_000_000, max_delay_ms=60_000))
+    journal = Journal(None, clock)
+    copier = FloorCopier(master, [SlaveLink(s.account_id, s, rules) for s in slaves], journal=journal, clock=clock,
+                         copybook=CopyBook(None), metrics=Metrics(), poll_interval_s=0.001,
+                         reconcile_interval_s=3600)
+    detected: list[float] = []
+    on_events = copier._on_events
+
+    def watched(events, snapshot) -> None:
+        detected.append(events[0].detected_mono)
+        handed.clear()
+        on_events(events, snapshot)
+
+    copier._on_events = watched
+    figures: dict[str, list[float]] = {"full": [], "handover_only": []}
+    ticks = machine_cpu_ticks()
+    try:
+        await copier.start()
+        long_lived_heap.enter()
+        for k in range(2 * events):
+            mode = "handover_only" if k % 2 else "full"
+            copier.handover_only = mode == "handover_only"
+            seen = len(detected)
+            spec = await master.symbol("BTCUSD")
+            result = await master.sim("trader", "order_send", {"action": 1, "symbol": "BTCUSD", "volume": 0.1,
+                                                               "type": 0, "price": spec.ask, "type_filling": 1})
+            assert result is not None and result["retcode"] == 10009, result
+            deadline = time.monotonic() + 60
+            while (len(detected) == seen or len(handed) < n_slaves) and time.monotonic() < deadline:
+                await asyncio.sleep(0.005)
+            if len(handed) < n_slaves:
+                raise SystemExit(f"{mode}: only {len(handed)} of {n_slaves} requests were handed over")
+            figures[mode].append((handed[n_slaves - 1] - detected[-1]) * 1000)
+            await asyncio.sleep(0.3)  # the replies and the slaves' looks settle
+            # The master closes it, so every fan-out starts from the same accounts; the copier
+            # closes the copies the full pass made (that fan-out is not measured here).
+            copier.handover_only = False
+            spec = await master.symbol("BTCUSD")
+            closed = await master.sim("trader", "order_send", {"action": 1, "symbol": "BTCUSD", "volume": 0.1,
+                                                               "type": 1, "price": spec.bid, "type_filling": 1,
+                                                               "position": result["order"]})
+            assert closed is not None and closed["retcode"] == 10009, closed
+            await asyncio.sleep(0.5)
+    finally:
+        long_lived_heap.leave()
+        await stop_with_workers(copier, (master, *slaves), journal)
+    out = {name: {"p50": round(percentile(v, 50), 2), "p99": round(percentile(v, 99), 2), "max": round(max(v), 2)}
+           for name, v in figures.items()}
+    return {"benchmark": "fanout_floor", "python": platform.python_version(), "slaves": n_slaves,
+            "events_each": events, "target_fanout_p99_ms": 10, **out,
+            "full_over_handover_only_p50": round(out["full"]["p50"] / out["handover_only"]["p50"], 2),
+            "machine_steal_share": steal_share(ticks, machine_cpu_ticks())}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--slaves", type=int, default=100)
+    parser.add_argument("--events", type=int, default=40, help="master positions per fan-out kind")
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(measure(args.slaves, args.events)), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
