@@ -48,3 +48,24 @@ async def stop_with_workers(copier: Copier, connectors, journal) -> None:
         await connector.aclose()
     journal.close()
     gc.unfreeze()
+
+
+PROFILES = ("harbor_fx", "summit_netting", "apex_prop", "meridian_ecn")
+
+
+def worker_fleet(n_slaves: int, anchor: float):
+    """A master and ``n_slaves`` slaves, each terminal in its own worker process as the application
+    runs them: the master polled every 5 ms, the slaves at their production pace (10 times a
+    second while trading, once a second at rest), over the four broker profiles in turn."""
+    from copier_gui.workers.config import SimTerminal, WorkerConfig
+    from copier_gui.workers.connector import WorkerConnector
+
+    def config(account_id: str, profile: str, login: int, **kw) -> WorkerConfig:
+        return WorkerConfig(account_id, SimTerminal(profile, seed=5, anchor=anchor,
+                                                    account={"login": login, "balance": 1e9}), **kw)
+
+    master = WorkerConnector(config("master", "meridian_ecn", 1, poll_idle_s=0.005), hello_timeout_s=300)
+    slaves = [WorkerConnector(config(f"s{i}", PROFILES[i % len(PROFILES)], 100 + i, poll_idle_s=0.1,
+                                     poll_rest_s=1.0, rest_after_s=5.0), hello_timeout_s=300)
+              for i in range(n_slaves)]
+    return master, slaves

@@ -29,7 +29,7 @@ import platform
 import sys
 from collections import defaultdict
 
-from bench_copier import stop_with_workers
+from bench_copier import PROFILES, stop_with_workers, worker_fleet
 from bench_stats import machine_cpu_ticks, steal_share
 
 from copier_gui.assembly import long_lived_heap
@@ -41,8 +41,6 @@ from copier_gui.core.journal import Journal
 from copier_gui.core.metrics import Metrics, percentile
 from copier_gui.core.rules import CopyRules, Tolerances
 from copier_gui.sim import new_terminal
-
-PROFILES = ("harbor_fx", "summit_netting", "apex_prop", "meridian_ecn")
 
 
 async def measure(n_slaves: int, events: int, mode: str = "inline") -> dict:
@@ -132,20 +130,8 @@ def _figures(metrics: Metrics, n_slaves: int, mode: str) -> dict:
 
 async def measure_workers(n_slaves: int, events: int) -> dict:
     """The fan-out with every terminal in its own worker process, as the application runs them."""
-    from copier_gui.workers.config import SimTerminal, WorkerConfig
-    from copier_gui.workers.connector import WorkerConnector
-
     clock = SYSTEM_CLOCK
-    anchor = clock.time()
-
-    def config(account_id: str, profile: str, login: int, **kw) -> WorkerConfig:
-        return WorkerConfig(account_id, SimTerminal(profile, seed=5, anchor=anchor,
-                                                    account={"login": login, "balance": 1e9}), **kw)
-
-    master = WorkerConnector(config("master", "meridian_ecn", 1, poll_idle_s=0.005), hello_timeout_s=300)
-    slaves = [WorkerConnector(config(f"s{i}", PROFILES[i % len(PROFILES)], 100 + i, poll_idle_s=0.1,
-                                     poll_rest_s=1.0, rest_after_s=5.0), hello_timeout_s=300)
-              for i in range(n_slaves)]
+    master, slaves = worker_fleet(n_slaves, clock.time())
     rules = CopyRules(tolerances=Tolerances(max_price_deviation_points=1_000_000, max_delay_ms=60_000))
     journal = Journal(None, clock)
     metrics = Metrics(keep_copies=None)  # every copy: the figures are over the whole run

@@ -28,7 +28,7 @@ import platform
 import sys
 import time
 
-from bench_copier import stop_with_workers
+from bench_copier import stop_with_workers, worker_fleet
 from bench_stats import machine_cpu_ticks, percentile, steal_share
 
 from copier_gui.assembly import long_lived_heap
@@ -42,10 +42,6 @@ from copier_gui.core.journal import Journal
 from copier_gui.core.metrics import Metrics
 from copier_gui.core.model import OpenPosition
 from copier_gui.core.rules import CopyRules, Tolerances
-from copier_gui.workers.config import SimTerminal, WorkerConfig
-from copier_gui.workers.connector import WorkerConnector
-
-PROFILES = ("harbor_fx", "summit_netting", "apex_prop", "meridian_ecn")
 
 
 class FloorCopier(Copier):
@@ -83,16 +79,7 @@ class FloorCopier(Copier):
 
 async def measure(n_slaves: int, events: int) -> dict:
     clock = SYSTEM_CLOCK
-    anchor = clock.time()
-
-    def config(account_id: str, profile: str, login: int, **kw) -> WorkerConfig:
-        return WorkerConfig(account_id, SimTerminal(profile, seed=5, anchor=anchor,
-                                                    account={"login": login, "balance": 1e9}), **kw)
-
-    master = WorkerConnector(config("master", "meridian_ecn", 1, poll_idle_s=0.005), hello_timeout_s=300)
-    slaves = [WorkerConnector(config(f"s{i}", PROFILES[i % len(PROFILES)], 100 + i, poll_idle_s=0.1,
-                                     poll_rest_s=1.0, rest_after_s=5.0), hello_timeout_s=300)
-              for i in range(n_slaves)]
+    master, slaves = worker_fleet(n_slaves, clock.time())
     handed: list[float] = []
     for slave in slaves:
         def stamped(request, open_=slave.open):

@@ -1648,8 +1648,9 @@ class Copier:
             text = (f"master positions opened and closed {gap}between two of the copier's looks at the master cannot "
                     "be looked for yet: how far the master's server clock is from UTC is not known (the copier "
                     "learns it from the first trade or order it sees there), so its deals cannot be dated")
+            # Journaled, not shown as a notice: it says what cannot be checked, not that anything
+            # was missed (a position missed and found is named for every slave, and shown).
             self.journal.record("info", text, account=self.master_id)
-            self._notify(Notice("master", self.master_id, text))
 
     async def _note_unseen_round_trips(self, newest_seen: int, why: str) -> None:
         """Read the master's deals until they can be read (a look that cannot be made is journaled

@@ -256,9 +256,12 @@ def plan_position(pos: Position, master: MasterContext, slave: SlaveContext, boo
     if resolution.slave_symbol is None:
         return _unmapped(pos.ticket, resolution, slave)
     spec = slave.symbols[resolution.slave_symbol]
+    side = pos.side.opposite if slave.rules.filters.reverse else pos.side
     entry = book.get(slave.slave_id, pos.ticket)
     note = None
-    if entry is not None and entry.master_volume > 0:
+    # A position that reversed in place since the copy was entered (its side is not the entry's)
+    # is a new entry on its new side, sized by the rules like any other.
+    if entry is not None and entry.master_volume > 0 and (entry.side is None or entry.side is side):
         # Proportional to what this slave got at entry, so partial closes mirror exactly and a
         # balance that moved since does not resize an open copy.
         master_volume = pos.volume if slave.rules.copy_partial_closes else max(pos.volume, entry.master_volume)
@@ -267,7 +270,6 @@ def plan_position(pos: Position, master: MasterContext, slave: SlaveContext, boo
         raw, note = _rule_volume(pos.symbol, pos.volume, spec, master, slave,
                                  abs(pos.price_open - pos.sl) if pos.sl else 0.0)
     sized = _sized(pos.ticket, raw, spec, master, slave)
-    side = pos.side.opposite if slave.rules.filters.reverse else pos.side
     if isinstance(sized, Refusal):
         if raw is None:
             return sized

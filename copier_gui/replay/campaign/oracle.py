@@ -22,6 +22,7 @@ from copier_gui.replay.campaign.disruptions import SETTLE_S
 from copier_gui.replay.campaign.reasons import (
     ANY,
     WAITING,
+    closed_at_slave,
     journaled_reasons,
     journaled_requests,
     master_changes,
@@ -160,7 +161,8 @@ class _Judge:
                  at: str, master_ids: dict[str, int], blocked: dict[str, dict[str, float]],
                  master_dark: bool = False, changes: dict[int, list[tuple[float, str]]] | None = None,
                  until: float = float("inf"), settle_s: float = 0.0,
-                 slave_found: dict[tuple[str, str], list[float]] | None = None) -> None:
+                 slave_found: dict[tuple[str, str], list[float]] | None = None,
+                 closed_found: dict[tuple[str, int], list[float]] | None = None) -> None:
         self.scenario = scenario
         self.until = until
         # Master tickets that changed on their own shortly before this moment (a pending order
@@ -172,6 +174,10 @@ class _Judge:
         # it just lost cannot be asked of it yet.
         self.slave_unsettled = {key for key, found in (slave_found or {}).items()
                                 if any(abs(at - until) <= FOUND_WITHIN_S for at in found)}
+        # (slave, master ticket) whose copy closed at the slave on its own just before this moment:
+        # the copier finds that (and journals why it is not opened again) at its next look.
+        self.closed_unseen = {key for key, found in (closed_found or {}).items()
+                              if any(until < at <= until + FOUND_WITHIN_S for at in found)}
         self.accounts = accounts
         self.reasons = reasons  # only those given by the moment judged
         self.changes = changes or {}
@@ -330,7 +336,7 @@ class _Judge:
                           f"holds {total:g} lots in {len(positions)} position(s) for a master "
                           "position that is closed", ticket)
         for ticket, trade in sorted(self.trades.items()):
-            if ticket in held:
+            if ticket in held or (account, ticket) in self.closed_unseen:
                 continue
             spec = self._slave_spec(trade.spec, profile)
             allowed = self._allowed(trade, rules, spec)
@@ -588,6 +594,7 @@ def check(scenario: Scenario, report: dict, explained: list[Violation] | None = 
     reasons = journaled_reasons(report)
     changes = master_changes(report)
     found_changed = slave_changes(report)
+    found_closed = closed_at_slave(report)
     master_ids = report.get("master_ids", {})
     moments = [(f"{c['at_s']:g}s", c["at_s"], c["accounts"]) for c in report.get("checkpoints", ())
                if "accounts" in c]
@@ -606,7 +613,7 @@ def check(scenario: Scenario, report: dict, explained: list[Violation] | None = 
         slaves = {a.id for a in scenario.slaves}
         blocked = {account: levers for account, levers in blocked.items() if account in slaves}
         judge = _Judge(scenario, accounts, known, at, master_ids, blocked, master_dark, changes, until,
-                       settle_s, found_changed)
+                       settle_s, found_changed, found_closed)
         for slave in scenario.slaves:
             judge.slave(slave.id)
         violations.extend(judge.violations)

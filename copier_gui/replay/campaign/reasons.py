@@ -160,3 +160,12 @@ def slave_changes(report: dict) -> dict[tuple[str, str], list[float]]:
             out[(e["account"], found.group(1))].append(float(e["at_s"]))
     return dict(out)
 
+
+def closed_at_slave(report: dict) -> dict[tuple[str, int], list[float]]:
+    """(slave, master ticket) -> when the copier found that copy closed at the slave on its own (its
+    stop or target hit there, a stop-out), which it learns at its next look at that slave."""
+    out: dict[tuple[str, int], list[float]] = defaultdict(list)
+    for e in report.get("refusals", ()):
+        if e.get("master_ticket") and "closed at the slave" in str(e.get("reason", "")):
+            out[(e["account"], e["master_ticket"])].append(float(e.get("at_s", 0.0)))
+    return dict(out)

@@ -15,11 +15,16 @@ from tests.kit.rig import Rig
 NETTING = 0  # ACCOUNT_MARGIN_MODE_RETAIL_NETTING
 
 
-def test_an_mt5_netting_master_s_late_reversal_is_copied_on_the_new_side():
-    rig = Rig(slaves=("harbor_fx", "summit_netting"))
+def _netting_master_rig(**kw) -> Rig:
+    rig = Rig(slaves=("harbor_fx", "summit_netting"), **kw)
     rig.master = new_terminal("meridian_ecn", margin_mode=NETTING, seed=3, clock=rig.clock,
                               market=Market(3, rig.clock), login=1)
     assert rig.master.initialize()
+    return rig
+
+
+def test_an_mt5_netting_master_s_late_reversal_is_copied_on_the_new_side():
+    rig = _netting_master_rig()
 
     async def script():
         copier = rig.copier()
@@ -57,10 +62,7 @@ def test_a_restart_between_the_old_copy_s_close_and_the_new_side_s_fill_enters_t
     # closed, and its entry on the new side is refused by its broker; the copier dies before trying
     # again. After the restart the slave holds nothing of that master position: not a copy closed at
     # the slave (the old side was closed by the copier, for the reversal), but a new side to enter.
-    rig = Rig(slaves=("harbor_fx", "summit_netting"), copybook_path=tmp_path / "copies.sqlite3")
-    rig.master = new_terminal("meridian_ecn", margin_mode=NETTING, seed=3, clock=rig.clock,
-                              market=Market(3, rig.clock), login=1)
-    assert rig.master.initialize()
+    rig = _netting_master_rig(copybook_path=tmp_path / "copies.sqlite3")
     slave = rig.slaves["s0"]
     sends = slave.order_send
     refusing = False

@@ -163,6 +163,21 @@ async def _place_and_cancel_pending(rig: Rig) -> None:
     assert removed.retcode == 10009, removed
 
 
+async def _round_trip_while_down(rig: Rig, copier) -> int:
+    """The copier dies, the master opens and closes a position, and a copier starts again (and is
+    left after its first look): the position's ticket."""
+    copier.abandon()
+    copier.copybook.close()
+    unseen = rig.trade("GBPUSD", 1, 0.2)
+    rig.trade("GBPUSD", 0, 0.2, position=unseen)
+    second = rig.copier()
+    await second.start()
+    await asyncio.sleep(0.5)
+    second.abandon()
+    second.copybook.close()
+    return unseen
+
+
 def test_a_master_that_never_held_a_position_while_watched_still_has_its_downtime_round_trips_named(tmp_path):
     # The copier watched this master (it placed and cancelled a pending order, so its server clock is
     # known) but never saw it hold a position: what it did while the copier was down is still looked at.
@@ -173,16 +188,7 @@ def test_a_master_that_never_held_a_position_while_watched_still_has_its_downtim
         await copier.start()
         await _place_and_cancel_pending(rig)
         await asyncio.sleep(3.0)  # a few heartbeats: how far the copier watched is on disk
-        copier.abandon()
-        copier.copybook.close()
-        unseen = rig.trade("GBPUSD", 1, 0.2)
-        rig.trade("GBPUSD", 0, 0.2, position=unseen)
-        second = rig.copier()
-        await second.start()
-        await asyncio.sleep(0.5)
-        second.abandon()
-        second.copybook.close()
-        return unseen
+        return await _round_trip_while_down(rig, copier)
 
     unseen = rig.run(script)
     assert [m.split(";")[0] for m in refusals(rig, "s0").get(unseen, [])] == [
@@ -218,15 +224,7 @@ def test_a_restart_that_cannot_date_the_master_s_trades_says_so_rather_than_look
         copier = rig.copier()
         await copier.start()
         await asyncio.sleep(2.0)
-        copier.abandon()
-        copier.copybook.close()
-        unseen = rig.trade("GBPUSD", 1, 0.2)
-        rig.trade("GBPUSD", 0, 0.2, position=unseen)
-        second = rig.copier()
-        await second.start()
-        await asyncio.sleep(0.5)
-        second.abandon()
-        second.copybook.close()
+        await _round_trip_while_down(rig, copier)
 
     rig.run(script)
     infos = [e.message for e in rig.journal.entries(account="master", newest_first=False) if e.kind == "info"

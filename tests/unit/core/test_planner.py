@@ -114,3 +114,26 @@ def test_balances_are_priced_only_for_a_rule_that_sizes_by_them(monkeypatch):
     by_balance = replace(slave, rules=CopyRules(sizing=Sizing(mode=SizingMode.BALANCE_RATIO)))
     assert isinstance(plan_position(pos, master, by_balance, book), DesiredPosition) and priced
     book.close()
+
+
+def test_a_position_that_reversed_in_place_is_sized_afresh_on_its_new_side():
+    # The copy was entered as a sell of 0.03 for the master's 0.13 (a quarter, rounded down). The
+    # master reversed to a buy of 0.2 under the same id: that is a new entry, sized by the rules
+    # (0.05), not scaled from the old side's (0.03 x 0.2 / 0.13 = 0.046, rounded down to 0.04).
+    from copier_gui.core.rules import Sizing, SizingMode
+
+    s = spec()
+    master, slave = contexts(s)
+    slave = replace(slave, rules=CopyRules(sizing=Sizing(mode=SizingMode.LOT_MULTIPLIER, multiplier=0.25),
+                                           copy_partial_closes=False))
+    book = CopyBook(None)
+    book.remember("s", 5, 0.13, 0.03, Side.SELL)
+    reversed_ = plan_position(Position(5, 5, "EURUSD", Side.BUY, 0.2, 1.08, 0.0, 0.0, 0, "", 0), master, slave, book)
+    assert isinstance(reversed_, DesiredPosition) and (reversed_.side, reversed_.volume) == (Side.BUY, 0.05)
+    # On the side it was entered on, the copy keeps its entry's proportion (partial closes not copied).
+    held = plan_position(Position(5, 5, "EURUSD", Side.SELL, 0.07, 1.08, 0.0, 0.0, 0, "", 0), master, slave, book)
+    assert isinstance(held, DesiredPosition) and held.volume == 0.03
+    book.remember("s", 6, 0.13, 0.03)  # an entry from before sides were kept: proportional, as it was
+    legacy = plan_position(Position(6, 6, "EURUSD", Side.BUY, 0.2, 1.08, 0.0, 0.0, 0, "", 0), master, slave, book)
+    assert isinstance(legacy, DesiredPosition) and legacy.volume == 0.04
+    book.close()

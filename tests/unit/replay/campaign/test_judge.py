@@ -52,3 +52,37 @@ def test_a_difference_the_copier_never_explains_stays_a_violation():
     short = run_scenario(parse_scenario(STOP_HIT_AT_THE_END))
     _, _, violations, _ = judge(STOP_HIT_AT_THE_END, run=lambda scenario: short)
     assert [(v.kind, v.account, v.master_id) for v in violations] == [(MISSING, "summit", "p3")]
+
+
+# A hedging slave's copy carries the master's take profit, which the slave's broker (other quotes)
+# hits first, between two of the copier's looks at that slave. The checkpoint at 69.041 s falls
+# just before the next look (70 s), which finds the copy gone and journals why it is not opened
+# again.
+TARGET_HIT_BEFORE_A_CHECKPOINT = {
+    "description": "a slave's target hit shortly before a checkpoint", "seed": 50653, "duration_s": 90.743,
+    "brokers": {"b-harbor_fx": {"profile": "harbor_fx"}, "b-meridian_ecn": {"profile": "meridian_ecn"}},
+    "accounts": [
+        {"id": "master", "role": "master", "broker": "b-harbor_fx", "margin_mode": "hedging",
+         "balance": 250000.0, "leverage": 500},
+        {"id": "s1", "role": "slave", "broker": "b-meridian_ecn", "margin_mode": "hedging", "balance": 250000.0,
+         "leverage": 500, "rules": {
+             "sizing": {"mode": "lot_multiplier", "multiplier": 0.37, "rounding": "nearest", "max_lot": 0.5},
+             "tolerances": {"max_delay_ms": 600000, "max_price_deviation": {"value": 1000000, "unit": "point"}},
+             "copy_partial_closes": False, "copy_existing": True}},
+    ],
+    "timeline": [{"at": 50.743, "action": "open", "id": "p7", "symbol": "BTCUSD.m", "side": "buy", "volume": 0.02,
+                  "sl_points": 94166, "tp_points": 769}],
+    "faults": [], "checkpoints": [23.354, 44.816, 69.041],
+}
+
+
+def test_a_copy_closed_at_the_slave_just_before_a_checkpoint_waits_for_the_copiers_next_look():
+    scenario = parse_scenario(TARGET_HIT_BEFORE_A_CHECKPOINT)
+    report = run_scenario(scenario)
+    found = [(r["at_s"], r["reason"]) for r in report["refusals"] if r["account"] == "s1"]
+    assert len(found) == 1 and 69.041 < found[0][0] <= 72.0 and "closed at the slave" in found[0][1], found
+    assert check(scenario, report) == []
+    # Had the copier never said why, the copy missing at the checkpoint is a violation.
+    silent = {**report, "refusals": [r for r in report["refusals"] if r["account"] != "s1"],
+              "journal": [e for e in report["journal"] if e.get("kind") != "refusal"]}
+    assert [(v.kind, v.master_id, v.at) for v in check(scenario, silent)] == [(MISSING, "p7", "69.041s")]
