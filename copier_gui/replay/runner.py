@@ -114,6 +114,7 @@ class _Run:
     failures: list[dict] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)
     master_tickets: dict[str, int] = field(default_factory=dict)
+    former_tickets: dict[str, list[int]] = field(default_factory=dict)  # before a reversal (MT5)
     checkpoints: list[dict] = field(default_factory=list)
     crashes: int = 0
     ctrader: CTraderBrokers | None = None
@@ -241,7 +242,8 @@ async def _play(run: _Run) -> None:
     if master.ctrader is not None:
         trader = CTraderMasterTrader(ctrader, master.id, run.master_tickets)
     else:
-        trader = MasterTrader(master.terminal, run.master_tickets, PROFILES[master.profile].server_utc_offset_hours * 3600)
+        trader = MasterTrader(master.terminal, run.master_tickets, PROFILES[master.profile].server_utc_offset_hours * 3600,
+                              run.former_tickets)
 
     def say(text: str) -> None:
         run.event("copier", text)
@@ -381,6 +383,7 @@ def play(scenario: Scenario) -> Replay:
                          "start": scenario.start.isoformat(), "duration_s": scenario.duration_s,
                          "crashes": run.crashes},
             "master_ids": dict(sorted(run.master_tickets.items())),
+            "former_master_ids": dict(sorted(run.former_tickets.items())),
             "accounts": run.accounts_report(),
             "checkpoints": run.checkpoints,
             "copies": copy_times(entries, copies, start),

@@ -54,9 +54,13 @@ class ActionFailed(Exception):
 class MasterTrader:
     """Carries out the scenario's actions on the master terminal, as the trader would."""
 
-    def __init__(self, terminal, tickets: dict[str, int], server_offset_s: int) -> None:
+    def __init__(self, terminal, tickets: dict[str, int], server_offset_s: int,
+                 former: dict[str, list[int]] | None = None) -> None:
         self.t = terminal
         self.tickets = tickets  # the scenario's ids -> the master's tickets, filled as it trades
+        # An id's earlier tickets: an MT5 netting position reversed takes the reversing order's
+        # ticket, and a moment judged before the reversal still sees the old one.
+        self.former = former if former is not None else {}
         self._server_offset_s = server_offset_s
 
     def act(self, action) -> None:
@@ -69,7 +73,10 @@ class MasterTrader:
         elif isinstance(action, PartialCloseAction | CloseAction):
             self._close(action)
         elif isinstance(action, ReverseAction):
-            self.tickets[action.id] = self._reverse(action)
+            before, after = self.tickets.get(action.id), self._reverse(action)
+            if before is not None and before != after:
+                self.former.setdefault(action.id, []).append(before)
+            self.tickets[action.id] = after
         elif isinstance(action, PlacePendingAction):
             self.tickets[action.id] = self._place(action)
         elif isinstance(action, ModifyPendingAction):

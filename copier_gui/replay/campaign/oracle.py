@@ -162,7 +162,8 @@ class _Judge:
                  master_dark: bool = False, changes: dict[int, list[tuple[float, str]]] | None = None,
                  until: float = float("inf"), settle_s: float = 0.0,
                  slave_found: dict[tuple[str, str], list[float]] | None = None,
-                 closed_found: dict[tuple[str, int], list[float]] | None = None) -> None:
+                 closed_found: dict[tuple[str, int], list[float]] | None = None,
+                 former_ids: dict[str, list[int]] | None = None) -> None:
         self.scenario = scenario
         self.until = until
         # Master tickets that changed on their own shortly before this moment (a pending order
@@ -176,8 +177,20 @@ class _Judge:
                                 if any(abs(at - until) <= FOUND_WITHIN_S for at in found)}
         # (slave, master ticket) whose copy closed at the slave on its own just before this moment:
         # the copier finds that (and journals why it is not opened again) at its next look.
+        master_ids_names = {ticket: name for name, ticket in master_ids.items()}
+        for name, tickets in (former_ids or {}).items():
+            master_ids_names.update(dict.fromkeys(tickets, name))
         self.closed_unseen = {key for key, found in (closed_found or {}).items()
                               if any(until < at <= until + FOUND_WITHIN_S for at in found)}
+        # Master positions closed on their own just after this moment (checkpoints keep clear of
+        # scheduled actions): a copy that carries the same stop or target can be closed by the
+        # slave's own broker a little earlier, on its quotes, and the copier's next look then
+        # finds both closed, with nothing to say.
+        scheduled = {getattr(action, "id", None) for at, action in scenario.ordered_timeline()
+                     if until < at <= until + FOUND_WITHIN_S}
+        self.closing_soon = {ticket for ticket, seen in (changes or {}).items()
+                             if any(until < at <= until + FOUND_WITHIN_S and what == "closed" for at, what in seen)
+                             and master_ids_names.get(ticket) not in scheduled}
         self.accounts = accounts
         self.reasons = reasons  # only those given by the moment judged
         self.changes = changes or {}
@@ -191,7 +204,7 @@ class _Judge:
         self.explained: list[Violation] = []  # differences the journal gave a reason for
         self.master_profile = scenario.profile_of(scenario.master.id)
         histories = _histories(scenario)
-        self.names = {ticket: name for name, ticket in master_ids.items()}
+        self.names = master_ids_names
         master = accounts[scenario.master.id]
         self.trades: dict[int, _MasterTrade] = {}
         for p in master["positions"]:
@@ -210,7 +223,7 @@ class _Judge:
         # Every master ticket ever on a master symbol, for netting's "any ticket on that symbol".
         by_name = _symbols_by_name(scenario)
         self.tickets_on: dict[str, set[int]] = defaultdict(set)
-        for name, ticket in master_ids.items():
+        for ticket, name in self.names.items():
             if name in by_name:
                 self.tickets_on[by_name[name]].add(ticket)
         for trade in self.trades.values():
@@ -336,7 +349,7 @@ class _Judge:
                           f"holds {total:g} lots in {len(positions)} position(s) for a master "
                           "position that is closed", ticket)
         for ticket, trade in sorted(self.trades.items()):
-            if ticket in held or (account, ticket) in self.closed_unseen:
+            if ticket in held or (account, ticket) in self.closed_unseen or ticket in self.closing_soon:
                 continue
             spec = self._slave_spec(trade.spec, profile)
             allowed = self._allowed(trade, rules, spec)
@@ -613,7 +626,7 @@ def check(scenario: Scenario, report: dict, explained: list[Violation] | None = 
         slaves = {a.id for a in scenario.slaves}
         blocked = {account: levers for account, levers in blocked.items() if account in slaves}
         judge = _Judge(scenario, accounts, known, at, master_ids, blocked, master_dark, changes, until,
-                       settle_s, found_changed, found_closed)
+                       settle_s, found_changed, found_closed, report.get("former_master_ids", {}))
         for slave in scenario.slaves:
             judge.slave(slave.id)
         violations.extend(judge.violations)

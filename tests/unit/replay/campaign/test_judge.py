@@ -4,7 +4,7 @@ copier journals why at its next look, and the campaign gives it that look before
 from __future__ import annotations
 
 from copier_gui.replay.campaign.judge import judge
-from copier_gui.replay.campaign.oracle import MISSING, check
+from copier_gui.replay.campaign.oracle import MISSING, WRONG_VOLUME, check
 from copier_gui.replay.runner import run_scenario
 from copier_gui.replay.scenario import parse_scenario
 
@@ -86,3 +86,71 @@ def test_a_copy_closed_at_the_slave_just_before_a_checkpoint_waits_for_the_copie
     silent = {**report, "refusals": [r for r in report["refusals"] if r["account"] != "s1"],
               "journal": [e for e in report["journal"] if e.get("kind") != "refusal"]}
     assert [(v.kind, v.master_id, v.at) for v in check(scenario, silent)] == [(MISSING, "p7", "69.041s")]
+
+
+# The master's target and its copy's are the same price; the slave's broker (other quotes) reaches
+# it first, and the master's own follows 20 ms after the checkpoint at 47.426 s: the copier's next
+# look finds both closed, with nothing to journal.
+BOTH_TARGETS_HIT_AROUND_A_CHECKPOINT = {
+    "description": "the copy's target hit at the slave, then the master's, around a checkpoint", "seed": 50944,
+    "duration_s": 71.344,
+    "brokers": {"b-apex_prop": {"profile": "apex_prop"}, "b-meridian_ecn": {"profile": "meridian_ecn"}},
+    "accounts": [
+        {"id": "master", "role": "master", "broker": "b-apex_prop", "margin_mode": "hedging",
+         "balance": 250000.0, "leverage": 500},
+        {"id": "s1", "role": "slave", "broker": "b-meridian_ecn", "margin_mode": "hedging", "balance": 250000.0,
+         "leverage": 500, "rules": {
+             "sizing": {"mode": "lot_multiplier", "multiplier": 0.5},
+             "tolerances": {"max_delay_ms": 600000, "max_price_deviation": {"value": 1000000, "unit": "point"}},
+             "symbols": {"aliases": {"BTCUSD.raw": "BTCUSD"}}}},
+    ],
+    "timeline": [{"at": 31.344, "action": "open", "id": "p7", "symbol": "BTCUSD.raw", "side": "buy", "volume": 0.1,
+                  "tp_points": 933}],
+    "faults": [], "checkpoints": [28.894, 47.426],
+}
+
+
+def test_a_copy_closed_at_its_target_just_before_the_master_s_own_is_not_missing():
+    scenario = parse_scenario(BOTH_TARGETS_HIT_AROUND_A_CHECKPOINT)
+    report = run_scenario(scenario)
+    closes = [e["at_s"] for e in report["journal"] if e.get("kind") == "master_event" and "closed" in e["text"]]
+    assert len(closes) == 1 and 47.426 < closes[0] <= 47.426 + 3.0, closes
+    assert check(scenario, report) == []
+    # Had the master stayed open, the copy missing at the checkpoint would need a reason.
+    held_on = {**report, "journal": [e for e in report["journal"]
+                                     if not (e.get("kind") == "master_event" and "closed" in e["text"])]}
+    assert [(v.kind, v.master_id, v.at) for v in check(scenario, held_on)] == [(MISSING, "p7", "47.426s")]
+
+
+# An MT5 netting master reverses its position after a checkpoint; the reversal gives the position
+# the reversing order's ticket. At the checkpoint the position still had its first ticket, whose
+# copy was sized at the open (0.3 x 2) and kept through a partial close the rules do not copy.
+REVERSED_AFTER_A_CHECKPOINT = {
+    "description": "an MT5 netting master reversed after a checkpoint", "seed": 50845, "duration_s": 87.36,
+    "brokers": {"b-apex_prop": {"profile": "apex_prop"}},
+    "accounts": [
+        {"id": "master", "role": "master", "broker": "b-apex_prop", "margin_mode": "netting",
+         "balance": 250000.0, "leverage": 500},
+        {"id": "s1", "role": "slave", "broker": "b-apex_prop", "margin_mode": "netting", "balance": 250000.0,
+         "leverage": 500, "rules": {"sizing": {"mode": "lot_multiplier", "multiplier": 2.0},
+                                    "stops": {"mode": "none"}, "copy_partial_closes": False}},
+    ],
+    "timeline": [
+        {"at": 4.716, "action": "open", "id": "p4", "symbol": "EURUSD.raw", "side": "sell", "volume": 0.3},
+        {"at": 26.163, "action": "partial_close", "id": "p4", "volume": 0.2},
+        {"at": 47.36, "action": "reverse", "id": "p4", "volume": 0.5},
+    ],
+    "faults": [], "checkpoints": [45.153],
+}
+
+
+def test_a_moment_before_an_mt5_reversal_judges_the_position_by_its_ticket_then():
+    scenario = parse_scenario(REVERSED_AFTER_A_CHECKPOINT)
+    report = run_scenario(scenario)
+    (former,) = report["former_master_ids"]["p4"]
+    assert former != report["master_ids"]["p4"]
+    assert check(scenario, report) == []
+    # Without the position's earlier ticket, the copy held at the checkpoint cannot be told from
+    # a new position's and is judged against the master's volume then alone.
+    forgetful = {**report, "former_master_ids": {}}
+    assert [(v.kind, v.at) for v in check(scenario, forgetful)] == [(WRONG_VOLUME, "45.153s")]
