@@ -54,6 +54,17 @@ def test_a_difference_the_copier_never_explains_stays_a_violation():
     assert [(v.kind, v.account, v.master_id) for v in violations] == [(MISSING, "summit", "p3")]
 
 
+_WIDE = {"max_delay_ms": 600000, "max_price_deviation": {"value": 1000000, "unit": "point"}}
+
+
+def _accounts(master_broker: str, slave_broker: str, rules: dict, margin_mode: str = "hedging") -> list[dict]:
+    """A master and one slave "s1", both with a balance of 250 000 at 1:500."""
+    return [{"id": "master", "role": "master", "broker": master_broker, "margin_mode": margin_mode,
+             "balance": 250000.0, "leverage": 500},
+            {"id": "s1", "role": "slave", "broker": slave_broker, "margin_mode": margin_mode, "balance": 250000.0,
+             "leverage": 500, "rules": rules}]
+
+
 # A hedging slave's copy carries the master's take profit, which the slave's broker (other quotes)
 # hits first, between two of the copier's looks at that slave. The checkpoint at 69.041 s falls
 # just before the next look (70 s), which finds the copy gone and journals why it is not opened
@@ -61,15 +72,9 @@ def test_a_difference_the_copier_never_explains_stays_a_violation():
 TARGET_HIT_BEFORE_A_CHECKPOINT = {
     "description": "a slave's target hit shortly before a checkpoint", "seed": 50653, "duration_s": 90.743,
     "brokers": {"b-harbor_fx": {"profile": "harbor_fx"}, "b-meridian_ecn": {"profile": "meridian_ecn"}},
-    "accounts": [
-        {"id": "master", "role": "master", "broker": "b-harbor_fx", "margin_mode": "hedging",
-         "balance": 250000.0, "leverage": 500},
-        {"id": "s1", "role": "slave", "broker": "b-meridian_ecn", "margin_mode": "hedging", "balance": 250000.0,
-         "leverage": 500, "rules": {
-             "sizing": {"mode": "lot_multiplier", "multiplier": 0.37, "rounding": "nearest", "max_lot": 0.5},
-             "tolerances": {"max_delay_ms": 600000, "max_price_deviation": {"value": 1000000, "unit": "point"}},
-             "copy_partial_closes": False, "copy_existing": True}},
-    ],
+    "accounts": _accounts("b-harbor_fx", "b-meridian_ecn", {
+        "sizing": {"mode": "lot_multiplier", "multiplier": 0.37, "rounding": "nearest", "max_lot": 0.5},
+        "tolerances": _WIDE, "copy_partial_closes": False, "copy_existing": True}),
     "timeline": [{"at": 50.743, "action": "open", "id": "p7", "symbol": "BTCUSD.m", "side": "buy", "volume": 0.02,
                   "sl_points": 94166, "tp_points": 769}],
     "faults": [], "checkpoints": [23.354, 44.816, 69.041],
@@ -95,15 +100,9 @@ BOTH_TARGETS_HIT_AROUND_A_CHECKPOINT = {
     "description": "the copy's target hit at the slave, then the master's, around a checkpoint", "seed": 50944,
     "duration_s": 71.344,
     "brokers": {"b-apex_prop": {"profile": "apex_prop"}, "b-meridian_ecn": {"profile": "meridian_ecn"}},
-    "accounts": [
-        {"id": "master", "role": "master", "broker": "b-apex_prop", "margin_mode": "hedging",
-         "balance": 250000.0, "leverage": 500},
-        {"id": "s1", "role": "slave", "broker": "b-meridian_ecn", "margin_mode": "hedging", "balance": 250000.0,
-         "leverage": 500, "rules": {
-             "sizing": {"mode": "lot_multiplier", "multiplier": 0.5},
-             "tolerances": {"max_delay_ms": 600000, "max_price_deviation": {"value": 1000000, "unit": "point"}},
-             "symbols": {"aliases": {"BTCUSD.raw": "BTCUSD"}}}},
-    ],
+    "accounts": _accounts("b-apex_prop", "b-meridian_ecn", {
+        "sizing": {"mode": "lot_multiplier", "multiplier": 0.5}, "tolerances": _WIDE,
+        "symbols": {"aliases": {"BTCUSD.raw": "BTCUSD"}}}),
     "timeline": [{"at": 31.344, "action": "open", "id": "p7", "symbol": "BTCUSD.raw", "side": "buy", "volume": 0.1,
                   "tp_points": 933}],
     "faults": [], "checkpoints": [28.894, 47.426],
@@ -128,13 +127,9 @@ def test_a_copy_closed_at_its_target_just_before_the_master_s_own_is_not_missing
 REVERSED_AFTER_A_CHECKPOINT = {
     "description": "an MT5 netting master reversed after a checkpoint", "seed": 50845, "duration_s": 87.36,
     "brokers": {"b-apex_prop": {"profile": "apex_prop"}},
-    "accounts": [
-        {"id": "master", "role": "master", "broker": "b-apex_prop", "margin_mode": "netting",
-         "balance": 250000.0, "leverage": 500},
-        {"id": "s1", "role": "slave", "broker": "b-apex_prop", "margin_mode": "netting", "balance": 250000.0,
-         "leverage": 500, "rules": {"sizing": {"mode": "lot_multiplier", "multiplier": 2.0},
-                                    "stops": {"mode": "none"}, "copy_partial_closes": False}},
-    ],
+    "accounts": _accounts("b-apex_prop", "b-apex_prop", {
+        "sizing": {"mode": "lot_multiplier", "multiplier": 2.0}, "stops": {"mode": "none"},
+        "copy_partial_closes": False}, margin_mode="netting"),
     "timeline": [
         {"at": 4.716, "action": "open", "id": "p4", "symbol": "EURUSD.raw", "side": "sell", "volume": 0.3},
         {"at": 26.163, "action": "partial_close", "id": "p4", "volume": 0.2},
