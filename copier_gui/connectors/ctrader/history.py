@@ -38,44 +38,26 @@ class History:
         """The filled deals of a position, oldest first; Unsupported when the server lists none."""
         if "deals" in self.unsupported:
             raise Unsupported
-        deals: dict[int, MM.ProtoOADeal] = {}
-        to_ms = int(self._clock.time() * 1000) + _AHEAD_MS
-        for _ in range(_PAGES):
+        async def ask(start: int, end: int) -> Message:
             try:
-                reply = await self._ask(M.ProtoOADealListByPositionIdReq(
-                    ctidTraderAccountId=self._ctid, positionId=position_id, fromTimestamp=0, toTimestamp=to_ms))
+                return await self._ask(M.ProtoOADealListByPositionIdReq(
+                    ctidTraderAccountId=self._ctid, positionId=position_id, fromTimestamp=start, toTimestamp=end))
             except OpenApiError as exc:
                 if exc.code == "UNSUPPORTED_MESSAGE":
                     self.unsupported.add("deals")
                     raise Unsupported from None
                 raise
-            for deal in reply.deal:
-                deals[deal.dealId] = deal
-            if not reply.hasMore or not reply.deal:
-                break
-            to_ms = min(d.executionTimestamp for d in reply.deal) - 1
-        return sorted((d for d in deals.values() if d.dealStatus in (MM.FILLED, MM.PARTIALLY_FILLED)),
-                      key=lambda d: (d.executionTimestamp, d.dealId))
+
+        return _filled(await _read_whole(ask, 0, int(self._clock.time() * 1000) + _AHEAD_MS))
 
     async def deals_since(self, from_ms: int) -> list[MM.ProtoOADeal]:
         """The account's filled deals from ``from_ms`` on, oldest first. A reply cut short (``hasMore``)
         is read again over what it left out, on whichever side that was."""
-        deals: dict[int, MM.ProtoOADeal] = {}
-        windows = [(from_ms, max(int(self._clock.time() * 1000), from_ms) + _AHEAD_MS)]
-        for _ in range(_PAGES):
-            if not windows:
-                break
-            start, end = windows.pop()
-            reply = await self._ask(M.ProtoOADealListReq(ctidTraderAccountId=self._ctid, fromTimestamp=start,
-                                                         toTimestamp=end))
-            for deal in reply.deal:
-                deals[deal.dealId] = deal
-            if reply.hasMore and reply.deal:
-                first = min(d.executionTimestamp for d in reply.deal)
-                last = max(d.executionTimestamp for d in reply.deal)
-                windows += [w for w in ((start, first - 1), (last + 1, end)) if w[0] <= w[1]]
-        return sorted((d for d in deals.values() if d.dealStatus in (MM.FILLED, MM.PARTIALLY_FILLED)),
-                      key=lambda d: (d.executionTimestamp, d.dealId))
+        def ask(start: int, end: int) -> Awaitable[Message]:
+            return self._ask(M.ProtoOADealListReq(ctidTraderAccountId=self._ctid, fromTimestamp=start,
+                                                  toTimestamp=end))
+
+        return _filled(await _read_whole(ask, from_ms, max(int(self._clock.time() * 1000), from_ms) + _AHEAD_MS))
 
     async def cash_flows(self) -> list[MM.ProtoOADepositWithdraw]:
         """The deposits and withdrawals of the last week (the most one request may span), oldest first."""
@@ -117,3 +99,39 @@ class History:
                 raise Unsupported from None
             raise
         return reply.order, list(reply.deal)
+
+
+async def _read_whole(ask: Callable[[int, int], Awaitable[Message]], start: int, end: int) -> dict[int, MM.ProtoOADeal]:
+    """Every deal from ``start`` to ``end`` (ms, inclusive), by id, over replies cut short
+    (``hasMore``) on either side: what a reply left out is read again, window by window.
+
+    Deals share a millisecond often enough (an open and its close by a robot, the fills of one
+    order), and a cut can fall between two of them: a window read again includes the boundary's
+    millisecond, and the ids already held are kept once. It steps past that millisecond when the
+    window would not shrink, or when a read brought nothing new: more deals in one millisecond than
+    a reply holds cannot be told apart by time, and reading on there would never end."""
+    deals: dict[int, MM.ProtoOADeal] = {}
+    windows = [(start, end)]
+    for _ in range(_PAGES):
+        if not windows:
+            break
+        low, high = windows.pop()
+        reply = await ask(low, high)
+        new = [deal for deal in reply.deal if deal.dealId not in deals]
+        for deal in reply.deal:
+            deals[deal.dealId] = deal
+        if reply.hasMore and reply.deal:
+            first = min(d.executionTimestamp for d in reply.deal)
+            last = max(d.executionTimestamp for d in reply.deal)
+            older, newer = (low, first), (last, high)
+            if not new or older == (low, high):
+                older = (low, first - 1)
+            if not new or newer == (low, high):
+                newer = (last + 1, high)
+            windows += [w for w in (older, newer) if w[0] <= w[1]]
+    return deals
+
+
+def _filled(deals: dict[int, MM.ProtoOADeal]) -> list[MM.ProtoOADeal]:
+    return sorted((d for d in deals.values() if d.dealStatus in (MM.FILLED, MM.PARTIALLY_FILLED)),
+                  key=lambda d: (d.executionTimestamp, d.dealId))
