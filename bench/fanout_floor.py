@@ -21,7 +21,8 @@ All figures run from the detected change to the last slave's request handed to i
 (the issue's fan-out), with the collector paused over the window in each (``fanout_gc``).
 
 Prints JSON: ``full``, ``executor_only`` and ``handover_only`` (p50, p99 and max, in ms), the full
-pass's ratio to each at p50, the target (10 ms at p99) and ``machine_steal_share`` (the hypervisor's share of the CPU over the run).
+pass's ratio to each at p50, the target (10 ms at p99) and ``machine_steal_share`` (the
+hypervisor's share of the CPU over the run).
 
 Run: python bench/fanout_floor.py [--slaves 100] [--events 40]
 """
@@ -60,6 +61,10 @@ class FloorCopier(Copier):
     executor's part alone (see the module's docstring)."""
 
     mode = "full"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._kept: dict[tuple, object] = {}  # (slave, symbol, side, volume) -> its planned entry
 
     def _on_events(self, events, snapshot) -> None:
         if self.mode == "full" or any(e.kind is not EventKind.OPENED for e in events):
@@ -151,7 +156,6 @@ async def measure(n_slaves: int, events: int) -> dict:
         on_events(events, snapshot)
 
     copier._on_events = watched
-    copier._kept = {}
     figures: dict[str, list[float]] = {mode: [] for mode in MODES}
     ticks = machine_cpu_ticks()
     try:
