@@ -18,7 +18,7 @@ the full pass of the master's close closes them. Like the hand-over only, it is 
 the application's path.
 
 All figures run from the detected change to the last slave's request handed to its connector
-(the issue's fan-out), with the collector paused over the window in each (``fanout_gc``).
+(the issue's fan-out), with the collector and the journal's writer held over the window in each (``fanout_quiet``).
 
 Prints JSON: ``full``, ``executor_only`` and ``handover_only`` (p50, p99 and max, in ms), the full
 pass's ratio to each at p50, the target (10 ms at p99) and ``machine_steal_share`` (the
@@ -46,7 +46,7 @@ from copier_gui.core import tags
 from copier_gui.core.copier import Copier, SlaveLink
 from copier_gui.core.copybook import CopyBook
 from copier_gui.core.events import EventKind
-from copier_gui.core.fanout_gc import hold_collector
+from copier_gui.core import fanout_quiet
 from copier_gui.core.journal import Journal
 from copier_gui.core.metrics import Metrics
 from copier_gui.core.model import OpenPosition
@@ -75,7 +75,7 @@ class FloorCopier(Copier):
             ctx = self._context(events[0].detected_wall, events[0].detected_mono)
             for slave in self.slaves.values():
                 loop.create_task(self._execute(slave, [e.position for e in events], ctx))
-            hold_collector(loop)
+            fanout_quiet.hold(loop)
             return
         for event in events:
             pos = event.position
@@ -90,7 +90,7 @@ class FloorCopier(Copier):
                                        worst_price=worst, max_deviation_spreads=0.0, reference_price=pos.price_open)
                 copy_id = tags.copy_id(self.master_id, event.ticket, slave.id, "entry")
                 loop.create_task(self._hand_over(slave, request, copy_id))
-        hold_collector(loop)
+        fanout_quiet.hold(loop)
 
     async def _execute(self, slave: SlaveLink, positions, ctx) -> None:
         # The slave's lock and its executor, as a pass ends: the entry each new position's plan

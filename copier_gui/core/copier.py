@@ -29,7 +29,7 @@ from copier_gui.core.executor import (
     TradingDisabled,
     Unreachable,
 )
-from copier_gui.core.fanout_gc import hold_collector, release_collector
+from copier_gui.core import fanout_quiet
 from copier_gui.core.flatten import FlattenItem, as_flattened, describe_items, flatten_items
 from copier_gui.core.journal import Journal
 from copier_gui.core.lineage import ORDER, POSITION, SHARE, LeftCopy, Lineage
@@ -513,7 +513,7 @@ class Copier:
 
     async def stop(self) -> None:
         self._running = False
-        release_collector()
+        fanout_quiet.release()
         # Deals being read are journaled, not cut off: a report of this session counts them.
         if self._deal_tasks:
             await asyncio.wait(set(self._deal_tasks), timeout=5.0)
@@ -531,7 +531,7 @@ class Copier:
     def abandon(self) -> None:
         """Drop every task without any clean-up, as a crash would (for crash tests and replay)."""
         self._running = False
-        release_collector()
+        fanout_quiet.release()
         for task in list(self._tasks):
             task.cancel()
         self._tasks.clear()
@@ -835,9 +835,9 @@ class Copier:
                     self._waiting(slave, ticket, self._entries_blocked(slave))
                 self._note_exits_missed(slave, events)
         loop = asyncio.get_running_loop()
-        # The collector waits until the requests are out (fanout_gc): its collections took ~2 ms of
-        # a fan-out to 100 slaves, and 10-20 ms when a full one fell there.
-        hold_collector(loop)
+        # The collector and the journal's writer wait until the requests are out (fanout_quiet):
+        # either took milliseconds of a fan-out to 100 slaves when it fell there.
+        fanout_quiet.hold(loop)
         # Journaling waits until the slaves' requests are out, and so does the copy book's note of
         # the changes (kept for a restart, which a crash inside this turn would lose anyway).
         loop.call_soon(self._journal_events, events)

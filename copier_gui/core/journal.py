@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from copier_gui.clock import Clock
+from copier_gui.core import fanout_quiet
 from copier_gui.core.journal_schema import (
     MIGRATIONS,
     JournalError,
@@ -631,7 +632,14 @@ class Journal:
 
         Entries move to ``pending`` as they are taken, so a batch that fails halfway loses none.
         """
+        # While a fan-out hands the slaves their requests, the writer waits (fanout_quiet): its
+        # conversions and SQLite steps took the interpreter from the loop inside the window. Looked
+        # at before every row, so a batch begun just before the change stops there too.
+        holding = fanout_quiet.held
+        wait = fanout_quiet.wait_while_held
         for i in range(len(pending)):
+            if holding():
+                wait()
             yield self._row(pending[i])
         popleft = self._queue.popleft
         # Only what is there now: producers faster than the writer must not keep it here forever.
@@ -639,6 +647,8 @@ class Journal:
             item = popleft()
             if type(item) is tuple:
                 pending.append(item)
+                if holding():
+                    wait()
                 yield self._row(item)
             else:
                 requests.append(item)

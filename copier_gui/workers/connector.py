@@ -83,7 +83,37 @@ class RequestTimeout(ConnectorError):
 class _Pending:
     op: str
     future: asyncio.Future
-    timer: asyncio.TimerHandle
+    timeout: float
+    # Started when the request is written (_flush), not when it is made: a fan-out makes every
+    # slave's request in one turn, and what can wait for the write does not hold the others up.
+    timer: asyncio.TimerHandle | None = None
+
+    def stop_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+
+
+# Per loop, the links with requests made in this turn: all written by one callback on the next.
+_to_write: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[tuple[WorkerConnector, _Link]]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _write_later(loop: asyncio.AbstractEventLoop, connector: WorkerConnector, link: _Link) -> None:
+    batch = _to_write.get(loop)
+    if batch is None:
+        batch = _to_write[loop] = []
+        loop.call_soon(_write_all, loop)
+    batch.append((connector, link))
+
+
+def _write_all(loop: asyncio.AbstractEventLoop) -> None:
+    for connector, link in _to_write.pop(loop, ()):
+        try:
+            connector._flush(link)
+        except Exception:
+            # A bug in one link's write must not keep the other slaves' requests unwritten; its
+            # own requests time out (their timers started first) and the next pass looks.
+            log.exception("%s: writing the requests to its worker failed", connector.account_id)
 
 
 @dataclass(eq=False)
@@ -338,13 +368,12 @@ class WorkerConnector:
         loop = self._loop
         request_id = next(self._ids)
         future = loop.create_future()
-        timer = loop.call_later(timeout or self._request_timeout_s, self._expire, link, request_id)
-        link.pending[request_id] = _Pending(op, future, timer)
-        # Written on the loop's next turn, with every other request made in this one: a fan-out
-        # plans all its slaves in one turn, and a write there woke each worker to compete with
-        # the core for the CPU while the rest were still being planned.
+        link.pending[request_id] = _Pending(op, future, timeout or self._request_timeout_s)
+        # Written on the loop's next turn, with every other request made in this one (by every
+        # connector on this loop): a fan-out plans all its slaves in one turn, and a write there
+        # woke each worker to compete with the core for the CPU while the rest were being planned.
         if not link.outbox:
-            loop.call_soon(self._flush, link)
+            _write_later(loop, self, link)
         link.outbox.append((request_id, op, args))
         try:
             return await future
@@ -352,10 +381,17 @@ class WorkerConnector:
             # Reached on the answer, and also when the caller is cancelled: forget the request.
             pending = link.pending.pop(request_id, None)
             if pending is not None:
-                pending.timer.cancel()
+                pending.stop_timer()
 
     def _flush(self, link: _Link) -> None:
         outbox, link.outbox = link.outbox, []
+        # Every reply's clock starts before any write: a write that fails midway leaves none of
+        # these requests waiting without a timeout.
+        loop = self._loop
+        for request_id, _, _ in outbox:
+            pending = link.pending.get(request_id)
+            if pending is not None and pending.timer is None:
+                pending.timer = loop.call_later(pending.timeout, self._expire, link, request_id)
         for i, (request_id, op, args) in enumerate(outbox):
             if op in protocol.REQUEST_TYPES:
                 args = {"request": protocol.dataclass_to_wire(args["request"])}
@@ -371,7 +407,7 @@ class WorkerConnector:
         for request_id, _, _ in unsent:
             pending = link.pending.pop(request_id, None)
             if pending is not None:
-                pending.timer.cancel()
+                pending.stop_timer()
                 if not pending.future.done():
                     pending.future.set_exception(WorkerDown(
                         f"the worker process for {self.account_id} is gone ({link.reason or 'its channel closed'})"))
@@ -569,7 +605,7 @@ class WorkerConnector:
         unsent, link.outbox = link.outbox, []
         self._fail_unsent(link, unsent)
         for pending in list(link.pending.values()):
-            pending.timer.cancel()
+            pending.stop_timer()
             if not pending.future.done():
                 pending.future.set_exception(WorkerLost(
                     f"the worker for {self.account_id} stopped during {pending.op} ({reason})"))
@@ -622,7 +658,7 @@ class WorkerConnector:
         if pending is None:
             log.debug("%s: a late reply to request %s", self.account_id, message["id"])
             return
-        pending.timer.cancel()
+        pending.stop_timer()
         if pending.future.done():
             return
         if message["ok"]:

@@ -116,3 +116,85 @@ async def test_a_trade_request_is_put_in_its_wire_form_when_written_not_when_han
         assert (await order).status is Status.FILLED
     finally:
         await slave.aclose()
+
+
+async def test_a_request_s_reply_clock_starts_when_it_is_written_not_when_handed_over(monkeypatch):
+    # The timer is bookkeeping that can wait for the write: a fan-out's hand-overs start none.
+    host = RecordingHost()
+    slave = connector("w1", host)
+    try:
+        await slave.connect()
+        loop = asyncio.get_running_loop()
+        started: list[float] = []
+        call_later = loop.call_later
+
+        def counting(delay, callback, *args, **kw):
+            started.append(delay)
+            return call_later(delay, callback, *args, **kw)
+
+        monkeypatch.setattr(loop, "call_later", counting)
+        order = asyncio.ensure_future(slave.open(OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, "cg:t")))
+        await asyncio.sleep(0)
+        assert slave.in_flight() == ["open"] and started == []
+        await asyncio.sleep(0)
+        assert started == [30] and opens_written(host) == ["cg:t"]
+        assert (await order).status is Status.FILLED
+    finally:
+        await slave.aclose()
+
+
+async def test_every_connector_s_requests_of_one_turn_are_written_by_one_callback(monkeypatch):
+    from copier_gui.workers import connector as connector_module
+
+    hosts = [RecordingHost() for _ in range(3)]
+    slaves = [connector(f"w{i}", host) for i, host in enumerate(hosts)]
+    try:
+        for slave in slaves:
+            await slave.connect()
+        loop = asyncio.get_running_loop()
+        scheduled = []
+        call_soon = loop.call_soon
+
+        def counting(callback, *args, **kw):
+            if callback is connector_module._write_all:
+                scheduled.append(args)
+            return call_soon(callback, *args, **kw)
+
+        monkeypatch.setattr(loop, "call_soon", counting)
+        orders = [asyncio.ensure_future(slave.open(OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, f"cg:{i}")))
+                  for i, slave in enumerate(slaves)]
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert len(scheduled) == 1
+        assert [opens_written(host) for host in hosts] == [["cg:0"], ["cg:1"], ["cg:2"]]
+        assert all(r.status is Status.FILLED for r in await asyncio.gather(*orders))
+    finally:
+        for slave in slaves:
+            await slave.aclose()
+
+
+async def test_a_write_that_fails_for_one_slave_still_writes_the_others_and_its_request_times_out():
+    hosts = [RecordingHost(), RecordingHost()]
+    cfgs = [WorkerConfig(f"w{i}", SimTerminal("meridian_ecn", seed=4, account={"login": 11}), heartbeat_s=0.05)
+            for i in range(2)]
+    slaves = [WorkerConnector(cfg, host=host, hello_timeout_s=30, request_timeout_s=0.5)
+              for cfg, host in zip(cfgs, hosts, strict=True)]
+    try:
+        for slave in slaves:
+            await slave.connect()
+        channel = slaves[0]._link.channel
+
+        def broken(data: bytes) -> None:
+            raise RuntimeError("a bug in the write")
+
+        channel.send = broken
+        failed, written = await asyncio.gather(
+            *(slave.open(OpenPosition("BTCUSD", Side.BUY, 0.1, 0.0, 0.0, 5, f"cg:{i}"))
+              for i, slave in enumerate(slaves)))
+        assert written.status is Status.FILLED and opens_written(hosts[1]) == ["cg:1"]
+        # Never written, but the connector cannot be sure of that: the next snapshot decides.
+        assert failed.status is Status.UNREACHABLE and failed.extra.get("outcome") == "unknown"
+        del channel.send  # the channel writes again, for the shutdown
+    finally:
+        for slave in slaves:
+            await slave.aclose()

@@ -1,0 +1,194 @@
+"""A fan-out is not cut by background work: Python's collector and the journal's writer wait while
+every slave's pass hands its request over (and the requests are written), then run as before."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+
+from copier_gui.core import fanout_quiet
+from tests.kit.rig import Rig
+
+
+def test_the_collector_waits_while_a_master_change_is_handed_to_every_slave_then_runs_again():
+    rig = Rig(slaves=("harbor_fx", "apex_prop", "summit_netting", "harbor_fx"))
+    handed: list[tuple[str, bool]] = []
+    after: list[bool] = []
+
+    async def script():
+        copier = rig.copier()
+        for slave in copier.slaves.values():
+            real = slave.connector.open
+
+            async def open_(request, real=real, sid=slave.id):
+                handed.append((sid, gc.isenabled()))
+                return await real(request)
+
+            slave.connector.open = open_
+        await copier.start()
+        assert gc.isenabled()
+        rig.trade("EURUSD", 0, 0.4)
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            if len(handed) == len(rig.slaves):
+                break
+        after.append(gc.isenabled())
+        await copier.stop()
+
+    rig.run(script)
+    assert sorted(sid for sid, _ in handed) == sorted(rig.slaves)
+    assert [on for _, on in handed] == [False] * len(rig.slaves)  # paused through every hand-over
+    assert after == [True]  # and running again once they are out
+
+
+def test_a_collector_someone_else_paused_stays_paused_after_a_fan_out():
+    rig = Rig()
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        gc.disable()
+        try:
+            rig.trade("EURUSD", 0, 0.4)
+            for _ in range(50):
+                await asyncio.sleep(0.01)
+            return gc.isenabled()
+        finally:
+            gc.enable()
+            await copier.stop()
+
+    assert rig.run(script) is False
+    assert all(rig.held(sid) for sid in rig.slaves)
+
+
+def test_a_copier_stopped_before_the_collector_resumed_turns_it_on_again():
+    """A crash or a stop between the pause and its resume must not leave the process without one."""
+    rig = Rig(slaves=("harbor_fx",))
+
+    async def script():
+        copier = rig.copier()
+        await copier.start()
+        fanout_quiet.hold(asyncio.get_running_loop())
+        assert not gc.isenabled()
+        copier.abandon()  # before the loop's next turn: the resume has not run
+        return gc.isenabled()
+
+    try:
+        assert rig.run(script) is True
+    finally:
+        gc.enable()
+
+
+def test_a_pause_whose_loop_never_turns_again_ends_by_itself():
+    """A loop stopped or closed between the pause and its resume (a window closed mid fan-out, a
+    test's loop torn down) must not leave the process without a collector for the rest of its life."""
+    import time
+
+    loop = asyncio.new_event_loop()
+    try:
+        fanout_quiet.hold(loop)  # its resume is queued on a loop that never runs again
+        assert not gc.isenabled() and fanout_quiet.held()
+        deadline = time.monotonic() + fanout_quiet.LONGEST_PAUSE_S + 2.0
+        while not gc.isenabled() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert gc.isenabled() and not fanout_quiet.held()
+    finally:
+        loop.close()
+        gc.enable()
+
+
+def test_a_second_fan_out_while_the_first_holds_the_collector_keeps_it_paused_and_resumes_it():
+    async def two_fan_outs() -> list[bool]:
+        loop = asyncio.get_running_loop()
+        fanout_quiet.hold(loop)
+        fanout_quiet.hold(loop)  # the pause is this module's: it is renewed, not taken for someone else's
+        seen = [gc.isenabled()]
+        for _ in range(3):
+            await asyncio.sleep(0)
+        seen.append(gc.isenabled())
+        return seen
+
+    try:
+        assert asyncio.run(two_fan_outs()) == [False, True]
+        assert not fanout_quiet.held()
+    finally:
+        gc.enable()
+
+
+def _committed(path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+
+
+def test_the_journal_writes_nothing_while_a_fan_out_holds_and_everything_once_it_ends(tmp_path):
+    """The writer's batches fell inside fan-outs and took the interpreter from the loop there."""
+    import time
+
+    from copier_gui.clock import SYSTEM_CLOCK
+    from copier_gui.core.journal import Journal
+
+    path = tmp_path / "journal.sqlite3"
+    loop = asyncio.new_event_loop()
+    try:
+        with Journal(path, SYSTEM_CLOCK, batch_interval_s=0.01) as journal:
+            journal.flush()
+            before = _committed(path)
+            fanout_quiet.hold(loop)  # a loop that does not turn: only release() or the keeper ends it
+            for i in range(20):
+                journal.record("copy", f"entry {i}")
+            time.sleep(0.1)  # ten of the writer's beats
+            held_count = _committed(path)
+            fanout_quiet.release()
+            journal.flush()
+            assert held_count == before
+            assert _committed(path) == before + 20
+    finally:
+        fanout_quiet.release()
+        loop.close()
+        gc.enable()
+
+
+def test_a_hold_nobody_ends_holds_the_journal_no_longer_than_the_longest_pause(tmp_path):
+    import time
+
+    from copier_gui.clock import SYSTEM_CLOCK
+    from copier_gui.core.journal import Journal
+
+    path = tmp_path / "journal.sqlite3"
+    loop = asyncio.new_event_loop()
+    try:
+        with Journal(path, SYSTEM_CLOCK, batch_interval_s=0.01) as journal:
+            journal.flush()
+            before = _committed(path)
+            fanout_quiet.hold(loop)
+            started = time.monotonic()
+            journal.record("copy", "held")
+            journal.flush(timeout=5.0)
+            waited = time.monotonic() - started
+            assert _committed(path) == before + 1
+            assert waited < fanout_quiet.LONGEST_PAUSE_S + 1.0
+            deadline = time.monotonic() + fanout_quiet.LONGEST_PAUSE_S + 2.0
+            while fanout_quiet.held() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert not fanout_quiet.held()  # the keeper ended it
+    finally:
+        fanout_quiet.release()
+        loop.close()
+        gc.enable()
+
+
+def test_a_collector_someone_else_paused_still_holds_the_journal_and_stays_paused():
+    loop = asyncio.new_event_loop()
+    gc.disable()
+    try:
+        fanout_quiet.hold(loop)
+        assert fanout_quiet.held() and not fanout_quiet.wait_while_held(0.01)
+        fanout_quiet.release()
+        assert not fanout_quiet.held() and fanout_quiet.wait_while_held(0.01)
+        assert not gc.isenabled()  # not this module's to turn on
+    finally:
+        fanout_quiet.release()
+        loop.close()
+        gc.enable()
