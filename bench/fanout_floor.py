@@ -42,11 +42,10 @@ from bench_stats import machine_cpu_ticks, percentile, steal_share
 
 from copier_gui.assembly import long_lived_heap
 from copier_gui.clock import SYSTEM_CLOCK
-from copier_gui.core import tags
+from copier_gui.core import fanout_quiet, tags
 from copier_gui.core.copier import Copier, SlaveLink
 from copier_gui.core.copybook import CopyBook
 from copier_gui.core.events import EventKind
-from copier_gui.core import fanout_quiet
 from copier_gui.core.journal import Journal
 from copier_gui.core.metrics import Metrics
 from copier_gui.core.model import OpenPosition

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from copier_gui.clock import Clock
-from copier_gui.core import hedge_guard, tags
+from copier_gui.core import fanout_quiet, hedge_guard, tags
 from copier_gui.core.capabilities import EventDelivery
 from copier_gui.core.copybook import CopyBook
 from copier_gui.core.events import EventKind, MasterEvent, diff
@@ -29,7 +29,6 @@ from copier_gui.core.executor import (
     TradingDisabled,
     Unreachable,
 )
-from copier_gui.core import fanout_quiet
 from copier_gui.core.flatten import FlattenItem, as_flattened, describe_items, flatten_items
 from copier_gui.core.journal import Journal
 from copier_gui.core.lineage import ORDER, POSITION, SHARE, LeftCopy, Lineage
