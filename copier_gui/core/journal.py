@@ -18,6 +18,7 @@ import logging
 import numbers
 import sqlite3
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
@@ -191,6 +192,9 @@ _to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=s
 _FINAL_ATTEMPTS = 3
 # While writes keep failing, log the first failure and then every this many, not every batch.
 _LOG_EVERY_FAILURES = 100
+# How often a writer held back by a fan-out looks whether a caller or a close now waits on it: a
+# few wake-ups inside a fan-out of tens of milliseconds, each a look at two numbers.
+_HOLD_SLICE_S = 0.005
 
 
 class _Request:
@@ -249,6 +253,10 @@ class Journal:
         self._wake = threading.Event()
         self._ready = threading.Event()
         self._close_lock = threading.Lock()
+        # Callers blocked until the writer serves them (a flush, a read): the writer does not hold
+        # back for a fan-out while anyone waits on it (see _hold_for_fanout).
+        self._callers = 0
+        self._callers_lock = threading.Lock()
         self._closed = False
         self._stopping = False
         self._startup_error: BaseException | None = None
@@ -473,8 +481,17 @@ class Journal:
         if not self._thread.is_alive():
             raise self._dead_error()
         request = _Request(fn)
-        self._queue.append(request)
-        self._wake.set()
+        with self._callers_lock:
+            self._callers += 1
+        try:
+            self._queue.append(request)
+            self._wake.set()
+            return self._wait_for(request, timeout)
+        finally:
+            with self._callers_lock:
+                self._callers -= 1
+
+    def _wait_for(self, request: _Request, timeout: float) -> Any:
         remaining = timeout
         # Waits in slices so a writer that dies meanwhile is noticed instead of waited out.
         while True:
@@ -636,10 +653,10 @@ class Journal:
         # conversions and SQLite steps took the interpreter from the loop inside the window. Looked
         # at before every row, so a batch begun just before the change stops there too.
         holding = fanout_quiet.held
-        wait = fanout_quiet.wait_while_held
+        patient = True  # until a wait is cut short: then the rest of this batch goes on
         for i in range(len(pending)):
-            if holding():
-                wait()
+            if patient and holding():
+                patient = self._hold_for_fanout()
             yield self._row(pending[i])
         popleft = self._queue.popleft
         # Only what is there now: producers faster than the writer must not keep it here forever.
@@ -647,11 +664,22 @@ class Journal:
             item = popleft()
             if type(item) is tuple:
                 pending.append(item)
-                if holding():
-                    wait()
+                if patient and holding():
+                    patient = self._hold_for_fanout()
                 yield self._row(item)
             else:
                 requests.append(item)
+
+    def _hold_for_fanout(self) -> bool:
+        """Wait while a fan-out holds, in short slices: a caller blocked on the writer (a flush or
+        a read, perhaps on the loop that would end the hold) or a close is never kept waiting, and
+        no hold is waited out for longer than the longest pause. True if the hold ended."""
+        deadline = time.monotonic() + fanout_quiet.LONGEST_PAUSE_S
+        while fanout_quiet.held():
+            if self._callers or self._stopping or time.monotonic() >= deadline:
+                return False
+            fanout_quiet.wait_while_held(_HOLD_SLICE_S)
+        return True
 
     def _row(self, entry: _Entry) -> tuple[Any, ...]:
         seq, wall, mono, kind, account, copy_id, message, data = entry

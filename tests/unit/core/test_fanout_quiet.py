@@ -192,3 +192,55 @@ def test_a_collector_someone_else_paused_still_holds_the_journal_and_stays_pause
         fanout_quiet.release()
         loop.close()
         gc.enable()
+
+
+def test_a_flush_during_a_fan_out_s_hold_is_served_at_once_not_after_the_hold(tmp_path):
+    """A caller blocked on the writer, perhaps on the very loop whose next turn ends the hold (a
+    read of the journal in the window's thread), must not wait for the hold to run out."""
+    import time
+
+    from copier_gui.clock import SYSTEM_CLOCK
+    from copier_gui.core.journal import Journal
+
+    path = tmp_path / "journal.sqlite3"
+    loop = asyncio.new_event_loop()
+    try:
+        with Journal(path, SYSTEM_CLOCK, batch_interval_s=0.01) as journal:
+            journal.flush()
+            before = _committed(path)
+            fanout_quiet.hold(loop)
+            for i in range(200):
+                journal.record("copy", f"entry {i}")
+            started = time.monotonic()
+            journal.flush()
+            waited = time.monotonic() - started
+            assert fanout_quiet.held()  # the hold is still on: the flush did not wait it out
+            assert _committed(path) == before + 200
+            assert waited < fanout_quiet.LONGEST_PAUSE_S / 2
+    finally:
+        fanout_quiet.release()
+        loop.close()
+        gc.enable()
+
+
+def test_a_journal_closed_during_a_fan_out_s_hold_closes_at_once(tmp_path):
+    import time
+
+    from copier_gui.clock import SYSTEM_CLOCK
+    from copier_gui.core.journal import Journal
+
+    path = tmp_path / "journal.sqlite3"
+    loop = asyncio.new_event_loop()
+    try:
+        journal = Journal(path, SYSTEM_CLOCK, batch_interval_s=0.01)
+        fanout_quiet.hold(loop)
+        for i in range(50):
+            journal.record("copy", f"entry {i}")
+        started = time.monotonic()
+        journal.close()
+        assert time.monotonic() - started < fanout_quiet.LONGEST_PAUSE_S / 2
+        assert _committed(path) >= 50
+    finally:
+        fanout_quiet.release()
+        loop.close()
+        gc.enable()
