@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 
+import pytest
+
+from copier_gui.clock import SYSTEM_CLOCK
 from copier_gui.core import fanout_quiet
+from copier_gui.core.journal import Journal
 from tests.kit.rig import Rig
 
 
@@ -82,7 +87,6 @@ def test_a_copier_stopped_before_the_collector_resumed_turns_it_on_again():
 def test_a_pause_whose_loop_never_turns_again_ends_by_itself():
     """A loop stopped or closed between the pause and its resume (a window closed mid fan-out, a
     test's loop torn down) must not leave the process without a collector for the rest of its life."""
-    import time
 
     loop = asyncio.new_event_loop()
     try:
@@ -122,125 +126,91 @@ def _committed(path) -> int:
         return conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
 
 
-def test_the_journal_writes_nothing_while_a_fan_out_holds_and_everything_once_it_ends(tmp_path):
+@pytest.fixture
+def quiet_loop():
+    """A loop that never turns: a hold made on it ends only by release() or the keeper."""
+    loop = asyncio.new_event_loop()
+    try:
+        yield loop
+    finally:
+        fanout_quiet.release()
+        loop.close()
+        gc.enable()
+
+
+@pytest.fixture
+def journal_file(tmp_path):
+    """A journal on a file, its writer beating every 10 ms, and how many entries it held at first."""
+    path = tmp_path / "journal.sqlite3"
+    journal = Journal(path, SYSTEM_CLOCK, batch_interval_s=0.01)
+    journal.flush()
+    try:
+        yield journal, path, _committed(path)
+    finally:
+        journal.close()
+
+
+def test_the_journal_writes_nothing_while_a_fan_out_holds_and_everything_once_it_ends(quiet_loop, journal_file):
     """The writer's batches fell inside fan-outs and took the interpreter from the loop there."""
-    import time
-
-    from copier_gui.clock import SYSTEM_CLOCK
-    from copier_gui.core.journal import Journal
-
-    path = tmp_path / "journal.sqlite3"
-    loop = asyncio.new_event_loop()
-    try:
-        with Journal(path, SYSTEM_CLOCK, batch_interval_s=0.01) as journal:
-            journal.flush()
-            before = _committed(path)
-            fanout_quiet.hold(loop)  # a loop that does not turn: only release() or the keeper ends it
-            for i in range(20):
-                journal.record("copy", f"entry {i}")
-            time.sleep(0.1)  # ten of the writer's beats
-            held_count = _committed(path)
-            fanout_quiet.release()
-            journal.flush()
-            assert held_count == before
-            assert _committed(path) == before + 20
-    finally:
-        fanout_quiet.release()
-        loop.close()
-        gc.enable()
+    journal, path, before = journal_file
+    fanout_quiet.hold(quiet_loop)
+    for i in range(20):
+        journal.record("copy", f"entry {i}")
+    time.sleep(0.1)  # ten of the writer's beats
+    held_count = _committed(path)
+    fanout_quiet.release()
+    journal.flush()
+    assert held_count == before
+    assert _committed(path) == before + 20
 
 
-def test_a_hold_nobody_ends_holds_the_journal_no_longer_than_the_longest_pause(tmp_path):
-    import time
-
-    from copier_gui.clock import SYSTEM_CLOCK
-    from copier_gui.core.journal import Journal
-
-    path = tmp_path / "journal.sqlite3"
-    loop = asyncio.new_event_loop()
-    try:
-        with Journal(path, SYSTEM_CLOCK, batch_interval_s=0.01) as journal:
-            journal.flush()
-            before = _committed(path)
-            fanout_quiet.hold(loop)
-            started = time.monotonic()
-            journal.record("copy", "held")
-            journal.flush(timeout=5.0)
-            waited = time.monotonic() - started
-            assert _committed(path) == before + 1
-            assert waited < fanout_quiet.LONGEST_PAUSE_S + 1.0
-            deadline = time.monotonic() + fanout_quiet.LONGEST_PAUSE_S + 2.0
-            while fanout_quiet.held() and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert not fanout_quiet.held()  # the keeper ended it
-    finally:
-        fanout_quiet.release()
-        loop.close()
-        gc.enable()
+def test_a_hold_nobody_ends_holds_the_journal_no_longer_than_the_longest_pause(quiet_loop, journal_file):
+    journal, path, before = journal_file
+    fanout_quiet.hold(quiet_loop)
+    started = time.monotonic()
+    journal.record("copy", "held")
+    time.sleep(0.05)  # the writer takes the entry and waits (a flush now would be served at once)
+    while _committed(path) == before and time.monotonic() - started < fanout_quiet.LONGEST_PAUSE_S + 1.0:
+        time.sleep(0.01)
+    assert _committed(path) == before + 1
+    deadline = time.monotonic() + fanout_quiet.LONGEST_PAUSE_S + 2.0
+    while fanout_quiet.held() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not fanout_quiet.held()  # the keeper ended it
 
 
-def test_a_collector_someone_else_paused_still_holds_the_journal_and_stays_paused():
-    loop = asyncio.new_event_loop()
+def test_a_collector_someone_else_paused_still_holds_the_journal_and_stays_paused(quiet_loop):
     gc.disable()
-    try:
-        fanout_quiet.hold(loop)
-        assert fanout_quiet.held() and not fanout_quiet.wait_while_held(0.01)
-        fanout_quiet.release()
-        assert not fanout_quiet.held() and fanout_quiet.wait_while_held(0.01)
-        assert not gc.isenabled()  # not this module's to turn on
-    finally:
-        fanout_quiet.release()
-        loop.close()
-        gc.enable()
+    fanout_quiet.hold(quiet_loop)
+    assert fanout_quiet.held() and not fanout_quiet.wait_while_held(0.01)
+    fanout_quiet.release()
+    assert not fanout_quiet.held() and fanout_quiet.wait_while_held(0.01)
+    assert not gc.isenabled()  # not this module's to turn on
 
 
-def test_a_flush_during_a_fan_out_s_hold_is_served_at_once_not_after_the_hold(tmp_path):
+def test_a_flush_during_a_fan_out_s_hold_is_served_at_once_not_after_the_hold(quiet_loop, journal_file):
     """A caller blocked on the writer, perhaps on the very loop whose next turn ends the hold (a
     read of the journal in the window's thread), must not wait for the hold to run out."""
-    import time
-
-    from copier_gui.clock import SYSTEM_CLOCK
-    from copier_gui.core.journal import Journal
-
-    path = tmp_path / "journal.sqlite3"
-    loop = asyncio.new_event_loop()
-    try:
-        with Journal(path, SYSTEM_CLOCK, batch_interval_s=0.01) as journal:
-            journal.flush()
-            before = _committed(path)
-            fanout_quiet.hold(loop)
-            for i in range(200):
-                journal.record("copy", f"entry {i}")
-            started = time.monotonic()
-            journal.flush()
-            waited = time.monotonic() - started
-            assert fanout_quiet.held()  # the hold is still on: the flush did not wait it out
-            assert _committed(path) == before + 200
-            assert waited < fanout_quiet.LONGEST_PAUSE_S / 2
-    finally:
-        fanout_quiet.release()
-        loop.close()
-        gc.enable()
+    journal, path, before = journal_file
+    started = _held_with(journal, quiet_loop, 200)
+    journal.flush()
+    waited = time.monotonic() - started
+    assert fanout_quiet.held()  # the hold is still on: the flush did not wait it out
+    assert _committed(path) == before + 200
+    assert waited < fanout_quiet.LONGEST_PAUSE_S / 2
 
 
-def test_a_journal_closed_during_a_fan_out_s_hold_closes_at_once(tmp_path):
-    import time
+def _held_with(journal: Journal, loop: asyncio.AbstractEventLoop, entries: int) -> float:
+    """A fan-out holds, with ``entries`` recorded meanwhile; the time now."""
+    fanout_quiet.hold(loop)
+    for i in range(entries):
+        journal.record("copy", f"entry {i}")
+    return time.monotonic()
 
-    from copier_gui.clock import SYSTEM_CLOCK
-    from copier_gui.core.journal import Journal
 
-    path = tmp_path / "journal.sqlite3"
-    loop = asyncio.new_event_loop()
-    try:
-        journal = Journal(path, SYSTEM_CLOCK, batch_interval_s=0.01)
-        fanout_quiet.hold(loop)
-        for i in range(50):
-            journal.record("copy", f"entry {i}")
-        started = time.monotonic()
-        journal.close()
-        assert time.monotonic() - started < fanout_quiet.LONGEST_PAUSE_S / 2
-        assert _committed(path) >= 50
-    finally:
-        fanout_quiet.release()
-        loop.close()
-        gc.enable()
+def test_a_journal_closed_during_a_fan_out_s_hold_closes_at_once(quiet_loop, journal_file):
+    journal, path, before = journal_file
+    started = _held_with(journal, quiet_loop, 50)
+    journal.close()
+    assert time.monotonic() - started < fanout_quiet.LONGEST_PAUSE_S / 2
+    assert _committed(path) == before + 50
