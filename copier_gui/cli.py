@@ -17,8 +17,11 @@ import sys
 from pathlib import Path
 
 from copier_gui import __version__
+from copier_gui.console_out import silence
 
 EXIT_BAD_INPUT = 2
+# As a shell reports a program SIGPIPE ended (128 + 13).
+EXIT_BROKEN_PIPE = 141
 
 
 class UsageError(Exception):
@@ -102,12 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
     from copier_gui.core.copybook import CopyBookError
     from copier_gui.core.journal_schema import JournalError
 
     try:
-        return _dispatch(parser, args)
+        return _dispatch(parser, parser.parse_args(argv))  # --help prints from parse_args
     except UsageError as exc:
         print(f"copier-gui: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -117,6 +119,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader of what a command prints went away (`copier-gui journal export ... | head`): end
+        # quietly, as a Unix tool killed by SIGPIPE does, with that status.
+        silence(sys.stdout)
+        return EXIT_BROKEN_PIPE
 
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

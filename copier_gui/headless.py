@@ -14,6 +14,7 @@ from typing import TextIO
 
 from copier_gui.assembly import Runtime, build_runtime
 from copier_gui.clock import SYSTEM_CLOCK, Clock
+from copier_gui.console_out import ConsoleOut
 from copier_gui.core.copier import Copier
 from copier_gui.core.executor import Notice
 from copier_gui.core.metrics import Metrics
@@ -93,11 +94,12 @@ async def run_headless(runtime: Runtime, *, duration: float | None, out: TextIO 
     """
     copier = runtime.copier
     lines = ConsoleLines(clock)
+    console = ConsoleOut(out)
 
     def show(notice: Notice) -> None:
         if not lines.wants(notice):
             return
-        print(format_notice(notice, clock), file=out, flush=True)
+        console.line(format_notice(notice, clock))
 
     copier.subscribe(show)
     stop = asyncio.Event()
@@ -117,7 +119,7 @@ async def run_headless(runtime: Runtime, *, duration: float | None, out: TextIO 
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(run_until_stopped(), timeout=duration)
         if signals.reason is not None:
-            print(f"stopping ({signals.reason}): no new entries; waiting for copies in flight", file=out, flush=True)
+            console.line(f"stopping ({signals.reason}): no new entries; waiting for copies in flight")
         # Give copies already in flight a moment to land before the summary.
         await asyncio.sleep(min(0.5, copier.poll_interval_s * 20))
     finally:
@@ -126,7 +128,7 @@ async def run_headless(runtime: Runtime, *, duration: float | None, out: TextIO 
         finally:
             signals.stopped()
             signals.remove()
-    print(format_summary(runtime.metrics, runtime.brokers), file=out, flush=True)
+    console.line(format_summary(runtime.metrics, runtime.brokers))
     return runtime.metrics
 
 
@@ -142,8 +144,8 @@ async def run_linked_headless(settings: Settings, paths: UserPaths, *, duration:
     master = settings.master
     slaves = ", ".join(f"{a.id} ({describe_account(a)})" for a in settings.slaves)
     copying = "" if settings.copying else "; copying is OFF in the settings: positions are watched, no entries"
-    print(f"copier-gui: master {master.id} ({describe_account(master)}), {len(settings.slaves)} slave(s): {slaves}; "
-          f"journal {paths.journal_file}{copying}", file=out, flush=True)
+    ConsoleOut(out).line(f"copier-gui: master {master.id} ({describe_account(master)}), {len(settings.slaves)} "
+                         f"slave(s): {slaves}; journal {paths.journal_file}{copying}")
     return await run_headless(runtime, duration=duration, out=out, clock=clock, on_ready=on_ready)
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
 import selectors
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -242,3 +244,55 @@ def test_headless_with_a_master_and_no_slave_refuses_before_starting(tmp_path):
     assert result.stderr.strip() == ("copier-gui: error: only the master (main) is linked: link at least one "
                                      "slave to copy to")
     assert not (tmp_path / "journal.sqlite3").exists()
+
+
+def _reader_gone() -> int:
+    """The write end of a pipe whose reader has already gone: every write to it fails (EPIPE)."""
+    read, write = os.pipe()
+    os.close(read)
+    return write
+
+
+def _copies_journaled(journal: Path) -> int:
+    if not journal.exists():
+        return 0
+    with contextlib.closing(sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=5)) as db:
+        try:
+            return db.execute("SELECT COUNT(*) FROM entries WHERE kind = 'result'").fetchone()[0]
+        except sqlite3.OperationalError:  # not made yet
+            return 0
+
+
+def test_a_headless_copier_whose_output_reader_goes_away_goes_on_copying(tmp_path):
+    # `copier-gui --headless | tee run.log` on a VPS, and tee ends: the copier must not.
+    out = _reader_gone()
+    env = {**os.environ, "COPIER_GUI_HOME": str(tmp_path)}
+    try:
+        copier = subprocess.Popen([sys.executable, "-m", "copier_gui", "--demo", "--headless", "--slaves", "2",
+                                   "--duration", "120"], stdout=out, stderr=subprocess.PIPE, text=True, env=env)
+    finally:
+        os.close(out)
+    try:
+        deadline = time.monotonic() + 90
+        while _copies_journaled(tmp_path / "journal.sqlite3") < 2 and copier.poll() is None:
+            assert time.monotonic() < deadline, "no copy journaled within 90 s"
+            time.sleep(0.2)
+    finally:
+        copier.send_signal(signal.SIGINT)
+        _, stderr = copier.communicate(timeout=60)
+    assert copier.returncode == 0, stderr
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+    log = (tmp_path / "logs" / "copier_gui.log").read_text(encoding="utf-8")
+    assert log.count("the console's reader went away (BrokenPipeError)") == 1
+    assert "listener failed" not in log
+
+
+@pytest.mark.parametrize("args", [("accounts", "list"), ("http-token",)])
+def test_a_command_whose_output_reader_went_away_ends_quietly_with_141(tmp_path, args):
+    out = _reader_gone()
+    try:
+        result = subprocess.run([sys.executable, "-m", "copier_gui", *args], stdout=out, stderr=subprocess.PIPE,
+                                text=True, timeout=60, env={**os.environ, "COPIER_GUI_HOME": str(tmp_path)})
+    finally:
+        os.close(out)
+    assert result.returncode == 141 and result.stderr == ""

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from copier_gui.clock import SYSTEM_CLOCK, Clock
+from copier_gui.console_out import ConsoleOut
 from copier_gui.core.copier import Copier
 from copier_gui.core.metrics import Metrics
 from copier_gui.demo.rig import build_demo_runtime
@@ -23,6 +24,6 @@ async def run_demo_headless(*, slaves: int, duration: float | None, paths: UserP
     runtime, terminals = build_demo_runtime(slaves, paths, clock=clock, seed=seed, poll_interval_s=poll_interval_s,
                                             strategy_interval_s=strategy_interval_s, workers=workers,
                                             services=services)
-    print(f"copier-gui demo: master at {terminals.master.profile}, {slaves} slave(s) at "
-          f"{', '.join(s.profile for s in terminals.slaves)}; journal {paths.journal_file}", file=out, flush=True)
+    ConsoleOut(out).line(f"copier-gui demo: master at {terminals.master.profile}, {slaves} slave(s) at "
+                         f"{', '.join(s.profile for s in terminals.slaves)}; journal {paths.journal_file}")
     return await run_headless(runtime, duration=duration, out=out, clock=clock, on_ready=on_ready)
