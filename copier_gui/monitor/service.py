@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from copier_gui.console_out import ConsoleOut
 from copier_gui.core.copier import Copier
 from copier_gui.core.journal import Journal
 from copier_gui.monitor.access import ensure_token, tls_context
@@ -59,14 +60,15 @@ class HttpMonitor:
             token, made = await asyncio.get_running_loop().run_in_executor(None, ensure_token)
         self.server = MonitorServer(self.copier, bind=self.bind, token=token, journal=self.journal, tls=tls)
         url = await self.server.start()
-        out = self.out or sys.stdout
+        # A console whose reader has gone must not stop the endpoint: `copier-gui http-token`
+        # shows the token again.
+        out = ConsoleOut(self.out or sys.stdout)
         if made:
-            print(f"copier-gui: monitoring at {url}?token={token}\n"
-                  "  A new access token was made and kept in the system keyring; it is shown this once. "
-                  "`copier-gui http-token` shows it again, `copier-gui http-token --renew` replaces it.",
-                  file=out, flush=True)
+            out.line(f"copier-gui: monitoring at {url}?token={token}\n"
+                     "  A new access token was made and kept in the system keyring; it is shown this once. "
+                     "`copier-gui http-token` shows it again, `copier-gui http-token --renew` replaces it.")
         else:
-            print(f"copier-gui: monitoring at {url} (metrics at {url}metrics)", file=out, flush=True)
+            out.line(f"copier-gui: monitoring at {url} (metrics at {url}metrics)")
         return url
 
     async def aclose(self) -> None:

@@ -95,3 +95,22 @@ def test_refuses_without_tls_before_touching_the_keyring(tmp_path):
 
     asyncio.run(main())
     assert ensure_token()[1]  # nothing was made by the refused start
+
+
+class _ReaderGone(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_console_whose_reader_went_away_does_not_stop_the_endpoint(tmp_path):
+    async def main():
+        async with live_copier(tmp_path, slaves=1) as live:
+            monitor = HttpMonitor(live.copier, bind="127.0.0.1:0", journal=live.journal, out=_ReaderGone())
+            url = await monitor.start()
+            try:
+                async with aiohttp.ClientSession() as session, session.get(url + "metrics") as response:
+                    return response.status
+            finally:
+                await monitor.aclose()
+
+    assert asyncio.run(main()) == 200
