@@ -1,7 +1,8 @@
 """Lines for a console whose reader may go away.
 
 Headless mode prints a line per copy to standard output, which on a VPS is often a pipe (`| tee`,
-a log shipper). When its reader ends, every write raises BrokenPipeError. The copier must not care:
+a log shipper) or an SSH session's terminal. When its reader ends, every write raises
+(BrokenPipeError, or EIO from a terminal that hung up). The copier must not care:
 it goes on copying, and everything it prints is in the journal anyway. So the first failed write
 is logged once, later lines are dropped, and the stream is pointed at the null device so that
 Python's own flush at exit does not print a traceback either.
@@ -26,7 +27,7 @@ class ConsoleOut:
             return
         try:
             print(text, file=self.stream, flush=True)
-        except (BrokenPipeError, ConnectionResetError, ValueError) as exc:
+        except (OSError, ValueError) as exc:  # a pipe's reader gone, a terminal hung up (EIO), a closed file
             if isinstance(exc, ValueError) and not getattr(self.stream, "closed", False):
                 raise  # a line it cannot encode is a fault of ours, not a reader gone
             self.gone = True

@@ -28,7 +28,7 @@ class Gone(io.StringIO):
 
 
 @pytest.mark.parametrize("error", [BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset"),
-                                   ValueError("I/O operation on closed file")])
+                                   OSError(5, "Input/output error"), ValueError("I/O operation on closed file")])
 def test_the_first_failed_line_is_logged_once_and_later_lines_are_dropped(caplog, error):
     stream = Gone(error, after=2)  # a line is two writes: the text and its end
     console = ConsoleOut(stream)
